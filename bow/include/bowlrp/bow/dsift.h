@@ -1,0 +1,77 @@
+// Dense multi-scale SIFT (VLFeat vl_dsift) with the pixel support of every local feature.
+//
+// For each bin size s in DsiftOptions::bin_sizes (PHOW-like: 4, 6, 8, 10 px) the working image is
+// smoothed by a Gaussian of sigma = s / magnif and vl_dsift samples 4x4-bin, 8-orientation
+// descriptors (128 floats, L2-normalised, clamped at 0.2, renormalised) on a grid of `step`
+// pixels. Descriptors whose gradient norm falls below contrast_threshold are zeroed, as VLFeat's
+// PHOW does. A frame's support is the 4s x 4s square covered by its bins, mapped back to original
+// pixels (divide by GrayImage::scale) and clipped to the image; the relevance of a feature is later
+// spread uniformly over exactly this support, R_q = sum_{l covers q} R_l / area(l).
+#pragma once
+
+#include <bowlrp/bow/image.h>
+
+#include <cstddef>
+#include <vector>
+
+namespace bowlrp::bow {
+
+/// Options of dense SIFT extraction.
+struct DsiftOptions {
+  std::vector<int> bin_sizes{4, 6, 8, 10};  ///< bin side in working px, one scale each
+  int step = 4;                             ///< grid step in working px
+  double magnif = 6.0;                      ///< Gaussian pre-smoothing sigma = bin_size / magnif
+  double contrast_threshold = 0.005;        ///< descriptors of smaller norm are zeroed
+  double window_size = 1.5;                 ///< VLFeat's Gaussian window, in bins
+  bool fast = true;                         ///< flat-window approximation (vl_dsift_set_flat_window)
+  /// Throws std::invalid_argument naming the bad field and what was expected.
+  void validate() const;
+};
+
+/// Axis-aligned pixel box, half-open [x0, x1) x [y0, y1), in original image pixels.
+struct Box {
+  int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  /// Number of pixels covered (0 for empty boxes).
+  long long area() const { return x1 > x0 && y1 > y0 ? static_cast<long long>(x1 - x0) * (y1 - y0) : 0; }
+  /// Whether the two boxes share at least one pixel.
+  bool intersects(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
+};
+
+/// Geometry of one local feature.
+struct Frame {
+  float x = 0, y = 0;   ///< centre in original pixels
+  float size = 0;       ///< support side in original pixels (4 * bin_size / scale)
+  int bin_size = 0;     ///< bin size in working pixels (the scale it was extracted at)
+  Box support;          ///< pixel support in original pixels, clipped to the image (never empty)
+};
+
+/// Output of DenseSift: frames and their descriptors, the trace the pixel relevance step needs.
+struct FeatureTrace {
+  static constexpr int kDim = 128;  ///< descriptor length
+  int width = 0, height = 0;        ///< original image size
+  int work_width = 0, work_height = 0;  ///< working image size
+  double scale = 1.0;               ///< working px per original px
+  std::vector<Frame> frames;        ///< one per local feature, ordered by scale then row-major grid
+  std::vector<float> descriptors;   ///< frames.size() * 128 values, row-major
+  /// Number of local features.
+  std::size_t size() const { return frames.size(); }
+  /// Descriptor of feature l.
+  const float* descriptor(std::size_t l) const { return descriptors.data() + l * kDim; }
+};
+
+/// Dense SIFT extractor; immutable and thread-safe (each call makes its own VLFeat filter).
+class DenseSift {
+ public:
+  /// Validates the options (throws std::invalid_argument).
+  explicit DenseSift(DsiftOptions options = {});
+  /// Extracts all frames; throws std::invalid_argument naming the image if it is smaller than
+  /// one descriptor support at the smallest bin size.
+  FeatureTrace extract(const GrayImage& image) const;
+  /// The options in use.
+  const DsiftOptions& options() const { return options_; }
+
+ private:
+  DsiftOptions options_;
+};
+
+}  // namespace bowlrp::bow

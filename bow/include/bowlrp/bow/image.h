@@ -1,0 +1,53 @@
+// Image loading for the Bag-of-Words pipeline.
+//
+// Any OpenCV-readable file (8/16-bit, grey, RGB, RGBA) becomes a grey float image in [0, 1]
+// (ITU-R 601 luma). The longer side is capped at ImageOptions::max_side by area resampling; the
+// factor `scale` = working px / original px is recorded so that every later geometry (frames,
+// supports, relevance maps) maps back to the original pixels: x_original = x_working / scale.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bowlrp::bow {
+
+/// Options of image loading.
+struct ImageOptions {
+  int max_side = 500;  ///< cap on the longer side in pixels (downscaling only); 0 = never resize
+  /// Throws std::invalid_argument naming the bad field and what was expected.
+  void validate() const;
+};
+
+/// A grey image in working resolution, with the geometry of the original file.
+struct GrayImage {
+  int width = 0;                ///< working width (after the cap)
+  int height = 0;               ///< working height
+  std::vector<float> pixels;    ///< row-major, width * height values in [0, 1]
+  int original_width = 0;       ///< width of the file as stored
+  int original_height = 0;      ///< height of the file as stored
+  double scale = 1.0;           ///< working px per original px (<= 1)
+  std::string source;           ///< file path, or empty for in-memory images
+  /// Pixel (x, y) of the working image.
+  float at(int x, int y) const { return pixels[static_cast<size_t>(y) * width + x]; }
+};
+
+/// Loads images from files or memory and applies the size cap.
+class ImageLoader {
+ public:
+  /// Validates the options (throws std::invalid_argument).
+  explicit ImageLoader(ImageOptions options = {});
+  /// Reads a file; throws std::runtime_error naming the path for unreadable, empty, truncated or
+  /// non-image files. Non-ASCII paths are supported.
+  GrayImage load(const std::string& path) const;
+  /// Wraps an in-memory grey image (row-major, values in [0, 1]) and applies the cap.
+  GrayImage from_gray(const float* pixels, int width, int height) const;
+  /// Wraps 8-bit interleaved pixels with 1, 3 (BGR) or 4 (BGRA) channels and applies the cap.
+  GrayImage from_bgr8(const unsigned char* data, int width, int height, int channels) const;
+  /// The options in use.
+  const ImageOptions& options() const { return options_; }
+
+ private:
+  ImageOptions options_;
+};
+
+}  // namespace bowlrp::bow

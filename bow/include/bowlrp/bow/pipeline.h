@@ -1,0 +1,64 @@
+// The whole forward pass: image -> dense SIFT -> words -> pooled histogram, with every trace.
+#pragma once
+
+#include <bowlrp/bow/codebook.h>
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/image.h>
+#include <bowlrp/bow/mapping.h>
+#include <bowlrp/bow/pooling.h>
+
+#include <string>
+#include <vector>
+
+namespace bowlrp::bow {
+
+/// Options of every forward stage.
+struct PipelineOptions {
+  ImageOptions image;      ///< loading and size cap
+  DsiftOptions dsift;      ///< dense SIFT geometry
+  KMeansOptions kmeans;    ///< codebook training (used only when a codebook is trained)
+  MappingOptions mapping;  ///< feature-to-word mapping
+  PoolingOptions pooling;  ///< pooling, pyramid, normalisation
+  /// Validates every stage's options (throws std::invalid_argument).
+  void validate() const;
+};
+
+/// Everything the forward pass computed for one image: what the backward pass consumes.
+struct EncodeTrace {
+  FeatureTrace features;   ///< frames, supports, descriptors
+  Assignment assignment;   ///< m_d(l)
+  PoolTrace pool;          ///< pooled and final histogram
+  /// The classifier input h (size V).
+  const std::vector<double>& histogram() const { return pool.histogram; }
+};
+
+/// The configured forward pipeline; immutable and thread-safe.
+class Pipeline {
+ public:
+  /// Validates the options; the codebook fixes K.
+  Pipeline(PipelineOptions options, Codebook codebook);
+  /// Loads a file (throws std::runtime_error naming it when unreadable).
+  GrayImage load(const std::string& path) const { return loader_.load(path); }
+  /// Runs every stage on a loaded image.
+  EncodeTrace encode(const GrayImage& image) const;
+  /// Loads and encodes a file.
+  EncodeTrace encode_file(const std::string& path) const { return encode(load(path)); }
+  /// Histogram length V = K * pyramid cells.
+  std::size_t dimension() const { return pooler_.dimension(); }
+  /// The options in use.
+  const PipelineOptions& options() const { return options_; }
+  /// Stage objects, for callers that run stages separately.
+  const ImageLoader& loader() const { return loader_; }
+  const DenseSift& sift() const { return sift_; }
+  const Mapper& mapper() const { return mapper_; }
+  const Pooler& pooler() const { return pooler_; }
+
+ private:
+  PipelineOptions options_;
+  ImageLoader loader_;
+  DenseSift sift_;
+  Mapper mapper_;
+  Pooler pooler_;
+};
+
+}  // namespace bowlrp::bow

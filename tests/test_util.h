@@ -1,0 +1,60 @@
+// Helpers shared by the test suites: data paths, temporary folders, the loud skip.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+
+namespace bowlrp::test {
+
+/// VOC2007 root: $BOWLRP_VOC_ROOT, else the CMake option BOWLRP_VOC_ROOT
+/// (default ../shared/datasets/voc2007/VOCdevkit/VOC2007 beside the source tree).
+inline std::string voc_root() {
+  if (const char* env = std::getenv("BOWLRP_VOC_ROOT"); env && *env) return env;
+  return BOWLRP_DEFAULT_VOC_ROOT;
+}
+
+/// Whether the real VOC data is present; if not, says so loudly on stderr. In CI (CI=true) the
+/// data must be there, so its absence fails the test instead of skipping it.
+inline bool have_voc() {
+  namespace fs = std::filesystem;
+  const std::string root = voc_root();
+  if (fs::exists(fs::path(root) / "ImageSets" / "Main" / "train.txt")) return true;
+  const char* ci = std::getenv("CI");
+  if (ci && std::string(ci) == "true") {
+    BOOST_FAIL("PASCAL VOC2007 not found at " + root + " (set BOWLRP_VOC_ROOT); CI must use it");
+  }
+  std::cerr << "\n*** SKIPPED: PASCAL VOC2007 not found at " << root
+            << " (set BOWLRP_VOC_ROOT or -DBOWLRP_VOC_ROOT) ***\n\n";
+  return false;
+}
+
+/// A fresh temporary folder removed at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    namespace fs = std::filesystem;
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("bowlrp_test_" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The folder.
+  const std::filesystem::path& path() const { return path_; }
+  /// A path inside the folder.
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace bowlrp::test
