@@ -1,8 +1,13 @@
 // Visual codebook: K words (k-means centres) in SIFT space.
 //
-// Trained by VLFeat's k-means (Lloyd or Elkan, k-means++ seeding) on a seeded uniform random sample
-// of training descriptors; the same descriptors, options and seed give the same centres. Centres
-// are a K x 128 row-major float matrix.
+// Trained by VLFeat's k-means (k-means++ seeding from VLFeat's generator seeded with
+// KMeansOptions::seed) on a seeded uniform random sample of the descriptors handed to train():
+// train() itself draws min(n, samples) of them without replacement, so callers may pass all
+// descriptors (or pre-sample per image to bound memory). Elkan's exact algorithm is used while its
+// n x K bound table stays under 2^25 entries, VLFeat's ANN k-means (kd-forest) above that. The
+// same descriptors, options and seed give the same centres. Centres are a K x dim row-major float
+// matrix. File format (little-endian): "BOWLRP-CODEBOOK\0", u32 version = 1, u32 K, u32 dim,
+// K * dim float32.
 #pragma once
 
 #include <cstddef>
@@ -29,7 +34,7 @@ class Codebook {
   Codebook() = default;
   /// Wraps words * dim row-major centres; throws std::invalid_argument on a size mismatch.
   Codebook(int dim, std::vector<float> centres);
-  /// Runs k-means on n descriptors of length dim (row-major); throws if n < options.words.
+  /// Samples and runs k-means on n descriptors of length dim (row-major); throws if n < options.words.
   static Codebook train(const float* descriptors, std::size_t n, int dim, const KMeansOptions& options);
   /// Number of words K.
   int size() const { return dim_ ? static_cast<int>(centres_.size() / dim_) : 0; }

@@ -5,13 +5,26 @@
 // descriptors (128 floats, L2-normalised, clamped at 0.2, renormalised) on a grid of `step`
 // pixels. Descriptors whose gradient norm falls below contrast_threshold are zeroed, as VLFeat's
 // PHOW does. A frame's support is the 4s x 4s square covered by its bins, mapped back to original
-// pixels (divide by GrayImage::scale) and clipped to the image; the relevance of a feature is later
-// spread uniformly over exactly this support, R_q = sum_{l covers q} R_l / area(l).
+// pixels (edges divided by GrayImage::scale_x / scale_y) and clipped to the image; the relevance of
+// a feature is later spread uniformly over exactly this support, R_q = sum_{l covers q} R_l / area(l).
+// As in vl_phow, scale s uses frame bounds starting at floor(3/2 (max_s - s)), so all scales share
+// the same frame centres.
+//
+// The arithmetic is VLFeat's dsift (same gradient, fast atan2, orientation split, triangular bin
+// kernel (1 - |d|/s), window weights, 0.2-clamped L2 normalisation, keypoint norm = descriptor
+// mass / (3s+1)^2), but the bin convolutions are evaluated directly at the sampled positions
+// instead of vl_dsift's running (integral) sums. Running float sums make every value depend on
+// its whole image column in the last bits; direct sums make a descriptor an exact function of
+// its receptive field (support widened by s/2 + the 3-sigma smoothing radius + 1 gradient px).
+// That locality is what lets extract_region() recompute only the features a pixel change can
+// reach and still be bit-identical to a full extraction (pixel flipping). Against vl_dsift the
+// descriptors agree to float rounding (~1e-6), frames exactly.
 #pragma once
 
 #include <bowlrp/bow/image.h>
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace bowlrp::bow {
@@ -39,7 +52,7 @@ struct Box {
 
 /// Geometry of one local feature.
 struct Frame {
-  float x = 0, y = 0;   ///< centre in original pixels
+  float x = 0, y = 0;   ///< centre in original pixels ((x_working + 0.5) / scale_x - 0.5)
   float size = 0;       ///< support side in original pixels (4 * bin_size / scale)
   int bin_size = 0;     ///< bin size in working pixels (the scale it was extracted at)
   Box support;          ///< pixel support in original pixels, clipped to the image (never empty)
@@ -50,7 +63,9 @@ struct FeatureTrace {
   static constexpr int kDim = 128;  ///< descriptor length
   int width = 0, height = 0;        ///< original image size
   int work_width = 0, work_height = 0;  ///< working image size
-  double scale = 1.0;               ///< working px per original px
+  double scale = 1.0;               ///< GrayImage::scale (cap factor of the longer side)
+  double scale_x = 1.0;             ///< GrayImage::scale_x, working / original width
+  double scale_y = 1.0;             ///< GrayImage::scale_y, working / original height
   std::vector<Frame> frames;        ///< one per local feature, ordered by scale then row-major grid
   std::vector<float> descriptors;   ///< frames.size() * 128 values, row-major
   /// Number of local features.
@@ -67,6 +82,15 @@ class DenseSift {
   /// Extracts all frames; throws std::invalid_argument naming the image if it is smaller than
   /// one descriptor support at the smallest bin size.
   FeatureTrace extract(const GrayImage& image) const;
+  /// Recomputes only the features whose descriptor can depend on a pixel of `changed` (original
+  /// px): their receptive field meets it, a superset of the supports meeting it. Returns those
+  /// frames and descriptors (same order as extract()) and, in *indices if non-null, their indices
+  /// in the full frame list. Bit-identical to the same rows of extract(image).
+  FeatureTrace extract_region(const GrayImage& image, const Box& changed,
+                              std::vector<std::size_t>* indices) const;
+  /// Frames of each scale (grid columns x rows) that extract() returns for an image of this
+  /// working size; empty scales have 0 columns or rows.
+  std::vector<std::pair<int, int>> grid(int work_width, int work_height) const;
   /// The options in use.
   const DsiftOptions& options() const { return options_; }
 

@@ -2,8 +2,12 @@
 //
 // Any OpenCV-readable file (8/16-bit, grey, RGB, RGBA) becomes a grey float image in [0, 1]
 // (ITU-R 601 luma). The longer side is capped at ImageOptions::max_side by area resampling; the
-// factor `scale` = working px / original px is recorded so that every later geometry (frames,
-// supports, relevance maps) maps back to the original pixels: x_original = x_working / scale.
+// factors working px / original px are recorded so that every later geometry (frames, supports,
+// relevance maps) maps back to the original pixels. The working size is round(original * cap),
+// so the longer side gets exactly max_side but the shorter side's true ratio differs from the cap
+// by rounding: scale_x = work_width / width and scale_y = work_height / height are kept apart
+// and used for all mapping. Pixel edges map by division (e_original = e_working / scale_x), hence
+// pixel centres map as x_original + 0.5 = (x_working + 0.5) / scale_x, as cv::resize samples.
 #pragma once
 
 #include <string>
@@ -25,7 +29,9 @@ struct GrayImage {
   std::vector<float> pixels;    ///< row-major, width * height values in [0, 1]
   int original_width = 0;       ///< width of the file as stored
   int original_height = 0;      ///< height of the file as stored
-  double scale = 1.0;           ///< working px per original px (<= 1)
+  double scale = 1.0;           ///< cap factor: working / original length of the longer side (<= 1)
+  double scale_x = 1.0;         ///< width / original_width, exact ratio used to map x
+  double scale_y = 1.0;         ///< height / original_height, exact ratio used to map y
   std::string source;           ///< file path, or empty for in-memory images
   /// Pixel (x, y) of the working image.
   float at(int x, int y) const { return pixels[static_cast<size_t>(y) * width + x]; }

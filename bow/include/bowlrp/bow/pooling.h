@@ -1,13 +1,16 @@
 // Pooling of mapped local features into the Bag-of-Words histogram (the paper's Eq 9).
 //
 // With a spatial pyramid of levels (cols x rows cells each; a feature belongs to the cell that
-// holds its centre), cell c of the pyramid (cells numbered level by level, row-major) and word k
-// give dimension d = c * K + k, so V = K * total_cells. With M_c features in cell c:
+// holds its centre: column floor((x + 1/2) * cols / width), x the centre in original px whose
+// pixel spans [x - 1/2, x + 1/2); rows alike), cell c of the pyramid (cells numbered level by
+// level, row-major) and word k give dimension d = c * K + k, so V = K * total_cells. With M_c
+// features in cell c:
 //   p finite: x_d = ( (1/M_c) * sum_{l in c} m_k(l)^p )^(1/p)     (p = 1: average = sum pooling
 //                                                                   up to the normalisation)
 //   p = inf : x_d = max_{l in c} m_k(l)                             (max pooling)
-// then optionally the Hellinger map x_d <- sqrt(x_d) and a normalisation (L1 or L2) of the whole
-// vector: h_d = g(x_d) / N. Both are per-dimension monotone maps of x_d for a given image, so the
+// (an empty cell, M_c = 0, gives x_d = 0), then optionally the Hellinger map x_d <- sqrt(x_d)
+// and a normalisation (L1 or L2) of the whole vector: h_d = g(x_d) / N (an all-zero vector
+// stays zero, N = 1). Both are per-dimension monotone maps of x_d for a given image, so the
 // relevance R_d of h_d passes unchanged to x_d and is split over features as
 // m_k(l)^p / sum_l' m_k(l')^p (ties of max pooling split evenly).
 #pragma once

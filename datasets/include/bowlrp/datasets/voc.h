@@ -34,7 +34,8 @@ struct VocSet {
   std::vector<int> labels;            ///< ids x classes row-major in {1, -1, 0}
   /// Loads ImageSets/Main/<set>.txt and <class>_<set>.txt for each class (all 20 if empty).
   /// Throws std::runtime_error naming the file for a missing or malformed list, an unknown class,
-  /// or (when check_images) a listed id whose JPEGImages/<id>.jpg is missing.
+  /// or (when check_images) a listed id whose JPEGImages/<id>.jpg is missing; messages about a
+  /// list line name the file and the line. An empty set name throws std::invalid_argument.
   static VocSet load(const std::string& root, const std::string& set,
                      const std::vector<std::string>& classes = {}, bool check_images = true);
   /// Path of JPEGImages/<id>.jpg.
@@ -54,7 +55,9 @@ struct ClassMask {
   int width = 0, height = 0;          ///< mask size (= image size)
   std::vector<unsigned char> labels;  ///< 0 background, 1..20 class, 255 void
 };
-/// Reads SegmentationClass/<id>.png as palette indices (not colours).
+/// Reads SegmentationClass/<id>.png as palette indices (not colours), decoded with libpng; a grey
+/// PNG gives its values, and an RGB one is mapped back through the VOC colour map (an unknown
+/// colour throws). Throws std::runtime_error naming the file if it is missing or unreadable.
 ClassMask load_voc_class_mask(const std::string& root, const std::string& id);
 
 }  // namespace bowlrp::datasets

@@ -4,14 +4,18 @@
 //   linear        k_d = a b
 //   intersection  k_d = min(a, b)
 //   chi2          k_d = 2ab / (a + b), 0/0 = 0          (additive chi-squared)
-//   hellinger     k_d = sqrt(a b)
+//   hellinger     k_d = sqrt(a b), computed as sqrt(a) sqrt(b) (rows are square-rooted once)
 // Differentiable kernels (no per-dimension term):
 //   rbf           k = exp(-gamma ||a - b||^2)
 //   expchi2       k = exp(-gamma chi2dist(a, b)),  chi2dist = sum_d (a-b)^2 / (a+b), 0/0 = 0
 // A weighted sum over blocks of dimensions (feature channels or pyramid levels; the paper's Eq 11)
 // k(a, b) = sum_u w_u k(a_u, b_u), where a_u is the slice [begin_u, end_u). With no blocks the
 // whole vector is one block of weight 1. For sum-decomposable kernels the block weight multiplies
-// k_d of every d in the block.
+// k_d of every d in the block. Inputs are histograms: intersection, chi2 and hellinger assume
+// values >= 0.
+// Every evaluation (operator(), gram_matrix, SvmModel) runs one engine with a fixed summation order
+// per entry: 4 interleaved partial sums per block, then the blocks in order. So k(a, b) has the same
+// bits whichever function, tile or thread count computed it, and k(a, b) == k(b, a) exactly.
 #pragma once
 
 #include <cstddef>
@@ -54,12 +58,14 @@ struct Kernel {
 /// Squared distance used by a differentiable kernel: ||a-b||^2 (rbf) or chi2dist (expchi2).
 double kernel_distance(KernelType type, const double* a, const double* b, std::size_t dim);
 
-/// Default gamma: 1 / mean pairwise distance (kernel_distance) over n rows of X (n x dim,
-/// row-major); uses a seeded subsample of at most 1000 rows.
+/// Default gamma: 1 / mean pairwise distance (kernel_distance over the whole vector) over n rows of
+/// X (n x dim, row-major); uses a fixed-seed subsample of at most 1000 rows. Throws
+/// std::invalid_argument for a kernel without a distance, n < 2 or identical rows.
 double default_gamma(KernelType type, const double* X, std::size_t n, std::size_t dim);
 
 /// Gram matrix G[i][j] = k(X_i, Y_j), X n x dim, Y m x dim, row-major; G is n x m row-major.
-/// Multi-threaded (threads <= 0: all cores); the numbers do not depend on the thread count.
+/// Multi-threaded (threads <= 0: all cores); the numbers do not depend on the thread count. With
+/// X == Y (same pointer, n == m) only the upper triangle is computed and mirrored.
 void gram_matrix(const Kernel& kernel, const double* X, std::size_t n, const double* Y, std::size_t m,
                  std::size_t dim, double* G, int threads = 0);
 

@@ -30,7 +30,7 @@ struct TrainOptions {
   std::vector<double> class_C;     ///< optional per-class C (empty, or one per class)
   bool balanced = false;           ///< weight C of each side by n / (2 n_side)
   double epsilon = 1e-3;           ///< libsvm stopping tolerance
-  double cache_mb = 200;           ///< libsvm kernel cache (unused with a precomputed Gram)
+  double cache_mb = 200;           ///< libsvm cache of Q rows, per concurrent class training (MB)
   int threads = 0;                 ///< Gram matrix and per-class training threads (<= 0: all)
   /// Throws std::invalid_argument naming the bad field.
   void validate(std::size_t classes) const;
@@ -47,6 +47,11 @@ class SvmModel {
   std::vector<double> decision(const double* x) const;
   /// f_c(x) for one class.
   double decision(std::size_t cls, const double* x) const;
+  /// k(s_i, x) for every shared support vector i (size S); decision() combines these per class.
+  std::vector<double> kernel_values(const double* x) const;
+  /// f_c(x_r) of n rows (n x dim, row-major) as an n x classes row-major matrix; the same numbers as
+  /// decision(), computed as one tiled kernel matrix (threads <= 0: all cores).
+  std::vector<double> decision_batch(const double* X, std::size_t n, int threads = 0) const;
   /// Histogram length V.
   std::size_t dim() const { return dim_; }
   /// Number of shared support vectors S.
@@ -67,9 +72,11 @@ class SvmModel {
   std::size_t dim_ = 0;
   std::vector<double> support_;
   std::vector<BinarySvm> classes_;
+  std::vector<double> prepared_;  // engine form of support_ (sqrt values for hellinger, else empty)
 };
 
-/// Progress callback: (done, total) of the per-class trainings.
+/// Progress callback: (done, total) of the per-class trainings; called from worker threads, one
+/// call at a time.
 using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 
 /// Trains one binary SVM per class. X: n x dim histograms; labels: n x classes row-major in

@@ -1,0 +1,116 @@
+#include "cli/args.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+namespace bowlrp::apps {
+namespace {
+
+[[noreturn]] void bad(const std::string& flag, const std::string& value, const std::string& expected) {
+  throw std::invalid_argument(flag + " '" + value + "': expected " + expected);
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+int to_int(const std::string& s, const std::string& flag, const std::string& whole, const std::string& expected) {
+  std::size_t pos = 0;
+  int v = 0;
+  try {
+    v = std::stoi(s, &pos);
+  } catch (const std::exception&) {
+    bad(flag, whole, expected);
+  }
+  if (pos != s.size()) bad(flag, whole, expected);
+  return v;
+}
+
+}  // namespace
+
+std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
+  std::vector<int> out;
+  for (const std::string& item : split(text, ',')) {
+    const int v = to_int(item, flag, text, "a comma-separated list of positive integers, e.g. 4,6,8,10");
+    if (v <= 0) bad(flag, text, "positive integers");
+    out.push_back(v);
+  }
+  if (out.empty()) bad(flag, text, "at least one integer");
+  return out;
+}
+
+std::vector<bow::PyramidLevel> parse_pyramid(const std::string& text) {
+  const std::string expected = "levels COLSxROWS separated by commas, e.g. 1x1,2x2 or 1x1,2x2,3x1";
+  std::vector<bow::PyramidLevel> out;
+  for (const std::string& item : split(text, ',')) {
+    const auto x = item.find('x');
+    if (x == std::string::npos) bad("--pyramid", text, expected);
+    bow::PyramidLevel level;
+    level.cols = to_int(item.substr(0, x), "--pyramid", text, expected);
+    level.rows = to_int(item.substr(x + 1), "--pyramid", text, expected);
+    if (level.cols <= 0 || level.rows <= 0) bad("--pyramid", text, expected);
+    out.push_back(level);
+  }
+  if (out.empty()) bad("--pyramid", text, expected);
+  return out;
+}
+
+double parse_pooling(const std::string& text) {
+  const std::string expected = "sum, max or pmean:P with P > 0 (e.g. pmean:2)";
+  if (text == "sum") return 1.0;
+  if (text == "max") return std::numeric_limits<double>::infinity();
+  if (text.rfind("pmean:", 0) == 0) {
+    std::size_t pos = 0;
+    double p = 0;
+    try {
+      p = std::stod(text.substr(6), &pos);
+    } catch (const std::exception&) {
+      bad("--pooling", text, expected);
+    }
+    if (pos != text.size() - 6 || !(p > 0) || !std::isfinite(p)) bad("--pooling", text, expected);
+    return p;
+  }
+  bad("--pooling", text, expected);
+}
+
+bow::PipelineOptions PipelineArgs::pipeline_options() const {
+  bow::PipelineOptions o;
+  o.image.max_side = max_side;
+  o.dsift.bin_sizes = parse_int_list(bin_sizes, "--bin-sizes");
+  o.dsift.step = step;
+  o.kmeans.words = words;
+  o.kmeans.samples = kmeans_samples;
+  o.kmeans.seed = seed;
+  o.mapping.kind = bow::mapping_kind_from_string(mapping);
+  o.mapping.neighbours = neighbours;
+  o.pooling.p = parse_pooling(pooling);
+  o.pooling.pyramid = parse_pyramid(pyramid);
+  o.pooling.normalisation = bow::normalisation_from_string(normalisation);
+  o.pooling.hellinger = hellinger;
+  o.validate();
+  return o;
+}
+
+svm::Kernel PipelineArgs::kernel_spec() const {
+  svm::Kernel k;
+  k.type = svm::kernel_type_from_string(kernel);
+  if (gamma < 0) bad("--gamma", std::to_string(gamma), "a value >= 0 (0 = 1 / mean pairwise distance)");
+  k.gamma = gamma;
+  return k;
+}
+
+svm::TrainOptions PipelineArgs::train_options() const {
+  svm::TrainOptions t;
+  if (!(C > 0)) bad("--C", std::to_string(C), "a positive number");
+  t.C = C;
+  t.balanced = balanced;
+  return t;
+}
+
+}  // namespace bowlrp::apps

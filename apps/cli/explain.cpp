@@ -1,0 +1,146 @@
+#include "cli/commands.h"
+#include "cli/progress.h"
+
+#include <bowlrp/bow/io.h>
+#include <bowlrp/decompose/conservation.h>
+#include <bowlrp/decompose/explain.h>
+#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/svm/classifier.h>
+
+#include <nlohmann/json.hpp>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+namespace bowlrp::apps {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Output stems, made unique when two inputs share a file name.
+std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
+  std::vector<std::string> stems;
+  std::map<std::string, int> seen;
+  for (const std::string& p : paths) {
+    std::string stem = fs::u8path(p).stem().u8string();
+    const int n = seen[stem]++;
+    if (n) stem += "-" + std::to_string(n + 1);
+    stems.push_back(stem);
+  }
+  return stems;
+}
+
+}  // namespace
+
+int run_explain(const ExplainArgs& args) {
+  if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+  if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
+  if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to explain");
+  const svm::Classifier classifier = svm::load_classifier(args.model);
+  const bow::Pipeline pipeline(classifier.options, classifier.codebook);
+  decompose::Composite composite;
+  composite.svm.bias = decompose::bias_policy_from_string(args.bias);
+  const decompose::Explainer explainer(classifier.svm, composite);
+  std::optional<std::size_t> fixed_class;
+  if (!args.class_name.empty()) fixed_class = classifier.svm.class_index(args.class_name);
+
+  std::vector<decompose::HeatmapView> views;
+  if (args.view == "all")
+    views = {decompose::HeatmapView::heatmap, decompose::HeatmapView::edges, decompose::HeatmapView::mask};
+  else
+    views = {decompose::heatmap_view_from_string(args.view)};
+  decompose::HeatmapOptions hopts;
+  hopts.colormap = args.colormap;
+  if (args.clip < 100) {
+    hopts.scaling = decompose::HeatmapScaling::percentile;
+    hopts.percentile = args.clip;
+  }
+  hopts.validate();
+
+  const std::vector<std::string> paths = expand_image_paths(args.paths);
+  const std::vector<std::string> stems = unique_stems(paths);
+  fs::create_directories(fs::u8path(args.out));
+  std::vector<std::string> errors(paths.size());
+  std::vector<char> conserved(paths.size(), 1);
+  Progress progress("explain", paths.size(), args.run.quiet);
+  tbb::task_arena arena(resolve_threads(args.run.threads));
+  arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, paths.size(), 1),
+        [&](const tbb::blocked_range<std::size_t>& r) {
+          for (std::size_t i = r.begin(); i < r.end(); ++i) {
+            try {
+              const bow::EncodeTrace trace = pipeline.encode_file(paths[i]);
+              std::size_t cls = 0;
+              if (fixed_class) {
+                cls = *fixed_class;
+              } else {
+                const std::vector<double> f = classifier.svm.decision(trace.histogram().data());
+                cls = std::max_element(f.begin(), f.end()) - f.begin();
+              }
+              const decompose::Explanation e = explainer.explain(trace, cls);
+              const decompose::ConservationReport report = decompose::check_conservation(e);
+              conserved[i] = report.method == "exact" ? report.ok() : report.lower_layers_ok();
+              const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
+              const decompose::Bgr8Image image = decompose::load_bgr8(paths[i]);
+              for (const decompose::HeatmapView view : views) {
+                decompose::HeatmapOptions o = hopts;
+                o.view = view;
+                const std::string suffix = view == decompose::HeatmapView::heatmap ? ".heatmap.png"
+                                           : view == decompose::HeatmapView::edges ? ".edges.png"
+                                                                                   : ".mask.png";
+                decompose::write_png(base + suffix, e.pixels, o, &image);
+              }
+              decompose::write_npy(base + ".relevance.npy", e.pixels);
+              nlohmann::json j;
+              j["image"] = paths[i];
+              j["class"] = e.class_name;
+              j["score"] = e.dimensions.f;
+              j["bias"] = e.dimensions.bias;
+              j["bias_policy"] = decompose::to_string(composite.svm.bias);
+              j["method"] = e.dimensions.method;
+              j["relevance_sum"] = {{"dimensions", e.dimensions.total()},
+                                    {"features", e.features.total()},
+                                    {"pixels", e.pixels.total()}};
+              j["absorbed"] = e.dimensions.absorbed;
+              j["residual"] = e.dimensions.residual;
+              j["unassigned"] = {{"features", e.features.unassigned}, {"pixels", e.pixels.unassigned}};
+              j["conserved"] = static_cast<bool>(conserved[i]);
+              j["width"] = e.pixels.width;
+              j["height"] = e.pixels.height;
+              j["features"] = trace.features.size();
+              if (e.dimensions.method == "taylor") {
+                j["root_found"] = e.dimensions.root_found;
+                j["f_root"] = e.dimensions.f_root;
+              }
+              bow::write_file_atomic(base + ".json", j.dump(1) + "\n");
+            } catch (const std::exception& ex) {
+              errors[i] = ex.what();
+            }
+            progress.tick();
+          }
+        },
+        tbb::simple_partitioner());
+  });
+  progress.finish();
+  std::size_t failed = 0, broken = 0;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (!errors[i].empty()) {
+      ++failed;
+      std::fprintf(stderr, "skipped %s: %s\n", paths[i].c_str(), errors[i].c_str());
+    } else if (!conserved[i]) {
+      ++broken;
+      std::fprintf(stderr, "warning: relevance of %s is not conserved (see its .json)\n", paths[i].c_str());
+    }
+  }
+  std::printf("explained %zu of %zu images into %s\n", paths.size() - failed, paths.size(), args.out.c_str());
+  return failed || broken ? 3 : 0;
+}
+
+}  // namespace bowlrp::apps

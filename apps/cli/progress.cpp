@@ -1,0 +1,63 @@
+#include "cli/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace bowlrp::apps {
+
+Progress::Progress(std::string label, std::size_t total, bool quiet)
+    : label_(std::move(label)), total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+
+Progress::~Progress() { finish(); }
+
+double Progress::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void Progress::tick(std::size_t n) {
+  const std::size_t done = done_.fetch_add(n) + n;
+  if (quiet_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (tty_) {
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    draw(done, false);
+  } else if (total_ > 0) {
+    const std::size_t decile = done * 10 / total_;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (decile > last_decile_ && done < total_) {
+      last_decile_ = decile;
+      draw(done, false);
+    }
+  }
+}
+
+void Progress::finish() {
+  if (finished_.exchange(true) || quiet_) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  draw(done_.load(), true);
+}
+
+void Progress::draw(std::size_t done, bool final) {
+  const double t = elapsed();
+  const double rate = t > 0 ? done / t : 0.0;
+  char line[256];
+  const double eta = rate > 0 && total_ > done ? (total_ - done) / rate : 0.0;
+  if (total_ > 0) {
+    const int width = 24;
+    const int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total_));
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    std::snprintf(line, sizeof line, "%-18s [%s] %zu/%zu  %.1f/s  %s %.1fs", label_.c_str(), bar.c_str(), done,
+                  total_, rate, final ? "took" : "eta", final ? t : eta);
+  } else {
+    std::snprintf(line, sizeof line, "%-18s %zu  %.1f/s  %.1fs", label_.c_str(), done, rate, t);
+  }
+  std::fprintf(stderr, tty_ ? "\r%s\033[K%s" : "%s%s", line, final || !tty_ ? "\n" : "");
+  std::fflush(stderr);
+}
+
+}  // namespace bowlrp::apps

@@ -1,0 +1,196 @@
+#include "cli/commands.h"
+#include "cli/progress.h"
+
+#include <bowlrp/datasets/folder.h>
+#include <bowlrp/datasets/voc.h>
+#include <bowlrp/svm/classifier.h>
+
+#include <nlohmann/json.hpp>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <bowlrp/bow/io.h>
+
+namespace bowlrp::apps {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> split_csv(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Share of examples whose sign agrees with the label, over all (image, class) pairs with a label.
+double binary_accuracy(const svm::SvmModel& model, const EncodedSet& set, const std::vector<int>& labels) {
+  const std::size_t C = model.classes().size();
+  std::size_t right = 0, total = 0;
+  for (std::size_t i = 0; i < set.ok.size(); ++i) {
+    if (!set.ok[i]) continue;
+    const std::vector<double> f = model.decision(set.row(i));
+    for (std::size_t c = 0; c < C; ++c) {
+      const int y = labels[i * C + c];
+      if (y == 0) continue;
+      ++total;
+      right += (f[c] > 0) == (y > 0);
+    }
+  }
+  return total ? double(right) / total : 0.0;
+}
+
+// Share of images whose highest-scoring class is their (single) positive label.
+double top1_accuracy(const svm::SvmModel& model, const EncodedSet& set, const std::vector<int>& labels) {
+  const std::size_t C = model.classes().size();
+  std::size_t right = 0, total = 0;
+  for (std::size_t i = 0; i < set.ok.size(); ++i) {
+    if (!set.ok[i]) continue;
+    const std::vector<double> f = model.decision(set.row(i));
+    const std::size_t top = std::max_element(f.begin(), f.end()) - f.begin();
+    ++total;
+    right += labels[i * C + top] > 0;
+  }
+  return total ? double(right) / total : 0.0;
+}
+
+}  // namespace
+
+std::vector<std::string> expand_image_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    const fs::path path = fs::u8path(p);
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<std::string> found;
+      for (fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, ec), end;
+           it != end; it.increment(ec)) {
+        if (ec) break;
+        const std::string name = it->path().filename().u8string();
+        if (!name.empty() && name[0] == '.') continue;
+        if (!it->is_directory(ec) && datasets::has_image_extension(name)) found.push_back(it->path().u8string());
+      }
+      if (found.empty()) throw std::runtime_error("folder '" + p + "' holds no image file");
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::exists(path, ec)) {
+      out.push_back(p);
+    } else {
+      throw std::runtime_error("'" + p + "' does not exist");
+    }
+  }
+  return out;
+}
+
+int run_train(const TrainArgs& args) {
+  if (args.out.empty()) throw std::invalid_argument("--out MODEL is required");
+  if (args.data.empty() == args.voc.empty()) throw std::invalid_argument("give exactly one of --data DIR or --voc ROOT");
+  const auto t0 = std::chrono::steady_clock::now();
+  const bow::PipelineOptions options = args.pipeline.pipeline_options();
+  const svm::Kernel kernel = args.pipeline.kernel_spec();
+  const svm::TrainOptions topts = args.pipeline.train_options();
+
+  TrainingData data;
+  bool single_label = true;
+  if (!args.data.empty()) {
+    const datasets::FolderDataset set = datasets::FolderDataset::scan(args.data);
+    if (set.classes.size() < 2)
+      throw std::invalid_argument("'" + args.data + "' has a single class folder ('" + set.classes[0] +
+                                  "'): one-vs-rest training needs at least two classes");
+    data.class_names = set.classes;
+    for (const auto& im : set.images) {
+      data.paths.push_back(im.path);
+      for (std::size_t c = 0; c < set.classes.size(); ++c) data.labels.push_back(int(c) == im.label ? 1 : -1);
+    }
+  } else {
+    const datasets::VocSet set = datasets::VocSet::load(args.voc, args.set, split_csv(args.classes));
+    data.class_names = set.classes;
+    for (std::size_t i = 0; i < set.ids.size(); ++i) data.paths.push_back(set.image_path(set.ids[i]));
+    data.labels = set.labels;  // 0 = difficult only: left out of that class's training
+    single_label = false;
+  }
+  if (!args.run.quiet)
+    std::fprintf(stderr, "training on %zu images, %zu classes, K = %d, kernel %s\n", data.paths.size(),
+                 data.class_names.size(), options.kmeans.words, svm::to_string(kernel.type).c_str());
+  std::vector<std::pair<std::string, std::string>> skipped;
+  StageTimes times;
+  EncodedSet encoded;
+  const svm::Classifier classifier =
+      train_classifier(data, options, kernel, topts, args.run, &skipped, &times, &encoded);
+  svm::save_classifier(args.out, classifier);
+
+  for (const auto& [path, why] : skipped) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  const double acc = single_label ? top1_accuracy(classifier.svm, encoded, data.labels)
+                                  : binary_accuracy(classifier.svm, encoded, data.labels);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("model      %s\n", args.out.c_str());
+  std::printf("classes    %zu (", data.class_names.size());
+  for (std::size_t c = 0; c < data.class_names.size(); ++c)
+    std::printf("%s%s", c ? ", " : "", data.class_names[c].c_str());
+  std::printf(")\nimages     %zu used, %zu skipped\n", data.paths.size() - skipped.size(), skipped.size());
+  std::printf("dimension  %zu, support vectors %zu\n", classifier.svm.dim(), classifier.svm.support_size());
+  std::printf("training accuracy %.4f (%s)\n", acc, single_label ? "top-1" : "per-class sign, mean over pairs");
+  std::printf("time       codebook sample %.1fs, k-means %.1fs, encode %.1fs, SVMs %.1fs, total %.1fs\n",
+              times.codebook_extract, times.kmeans, times.encode, times.svm, total);
+  return 0;
+}
+
+int run_predict(const PredictArgs& args) {
+  if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+  if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to predict");
+  const svm::Classifier classifier = svm::load_classifier(args.model);
+  const bow::Pipeline pipeline(classifier.options, classifier.codebook);
+  const std::vector<std::string> paths = expand_image_paths(args.paths);
+  const EncodedSet set = encode_images(pipeline, paths, args.run, "predict");
+  const auto& classes = classifier.svm.classes();
+  std::vector<std::vector<double>> scores(paths.size());
+  tbb::task_arena arena(resolve_threads(args.run.threads));
+  arena.execute([&] {
+    tbb::parallel_for(std::size_t(0), paths.size(), [&](std::size_t i) {
+      if (set.ok[i]) scores[i] = classifier.svm.decision(set.row(i));
+    });
+  });
+  nlohmann::json out = nlohmann::json::array();
+  std::size_t labelled = 0, right = 0;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (!set.ok[i]) continue;
+    const std::size_t top = std::max_element(scores[i].begin(), scores[i].end()) - scores[i].begin();
+    nlohmann::json item;
+    item["image"] = paths[i];
+    nlohmann::json s = nlohmann::json::object();
+    std::printf("%s\t%s", paths[i].c_str(), classes[top].name.c_str());
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      s[classes[c].name] = scores[i][c];
+      std::printf("\t%s=%.17g", classes[c].name.c_str(), scores[i][c]);
+    }
+    std::printf("\n");
+    item["scores"] = s;
+    item["predicted"] = classes[top].name;
+    out.push_back(item);
+    // Folder-per-class input: the parent folder names the true class.
+    const std::string parent = fs::u8path(paths[i]).parent_path().filename().u8string();
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      if (classes[c].name == parent) {
+        ++labelled;
+        right += c == top;
+      }
+  }
+  for (const auto& [path, why] : set.failures) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  if (labelled)
+    std::fprintf(stderr, "accuracy %.4f (%zu/%zu images whose folder names a class)\n", double(right) / labelled,
+                 right, labelled);
+  if (!args.json.empty()) bow::write_file_atomic(args.json, out.dump(1) + "\n");
+  return set.failures.empty() ? 0 : 3;
+}
+
+}  // namespace bowlrp::apps

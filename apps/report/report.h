@@ -1,0 +1,107 @@
+// The evaluation report of `bowlrp voc`: one self-contained HTML file and a JSON summary.
+//
+// The HTML has no script and fetches nothing: CSS is inline, plots are hand-written SVG (a
+// precision-recall panel per class, the mean pixel-flipping curves f(x^k) against the step k per
+// ordering) and gallery images are base64 data URIs. Both files are written atomically. The JSON
+// carries the numbers a script or a regression test compares:
+//   {"ap": {class: AP}, "ap_area": {class: AP}, "map": mAP, "map_area": mAP,
+//    "ap_definition": "voc07-11pt", "aopc": {ordering: AOPC}, "localisation": {key: value},
+//    "timings": {stage: seconds}, ...}
+// where "ap"/"map" use the VOC2007 11-point AP and "ap_area"/"map_area" the VOC2010+ area AP.
+#pragma once
+
+#include <bowlrp/datasets/voc_eval.h>
+#include <bowlrp/decompose/localisation.h>
+#include <bowlrp/decompose/pixel_flipping.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bowlrp::apps {
+
+/// Results of one class.
+struct ReportClass {
+  std::string name;               ///< class name
+  double ap = 0.0;                ///< VOC2007 11-point AP
+  double ap_area = 0.0;           ///< VOC2010+ area AP
+  std::size_t positives = 0;      ///< test images with label 1
+  std::size_t negatives = 0;      ///< test images with label -1
+  std::size_t difficult = 0;      ///< test images with label 0 (ignored)
+  std::vector<double> recall;     ///< precision-recall curve (may be empty: no plot)
+  std::vector<double> precision;  ///< same length as recall
+};
+
+/// A mean pixel-flipping curve of one ordering.
+struct ReportCurve {
+  std::string name;            ///< ordering: "lrp", "random", a baseline...
+  std::vector<double> mean_f;  ///< mean f(x^k), k = 0 .. L
+  double aopc = 0.0;           ///< AOPC of the mean curve
+  std::size_t images = 0;      ///< images averaged
+};
+
+/// An embedded picture (already encoded bytes).
+struct ReportPicture {
+  std::string mime = "image/png";  ///< "image/png" or "image/jpeg"
+  std::string bytes;               ///< file bytes; empty = no picture
+};
+
+/// One gallery entry: an image and its heatmap.
+struct ReportGalleryItem {
+  std::string group;       ///< section title, e.g. "top-scoring", "false positives"
+  std::string id;          ///< image id
+  std::string class_name;  ///< explained class
+  double score = 0.0;      ///< f_c(x)
+  int label = 0;           ///< ground truth for the class: 1, -1, 0
+  ReportPicture image;     ///< the image
+  ReportPicture heatmap;   ///< its relevance map
+  std::string note;        ///< optional caption line
+};
+
+/// Wall time of one stage.
+struct ReportTiming {
+  std::string stage;       ///< e.g. "encode test"
+  double seconds = 0.0;    ///< wall seconds
+  std::size_t items = 0;   ///< images (or other units) processed; 0 = not applicable
+};
+
+/// Everything the report shows; filled by the CLI.
+struct ReportData {
+  std::string title = "bowlrp evaluation";                      ///< page title
+  std::vector<std::pair<std::string, std::string>> settings;   ///< configuration, shown as key/value rows
+  std::vector<ReportClass> classes;                             ///< per-class AP, in display order
+  std::vector<ReportCurve> flipping;                            ///< pixel-flipping curves (may be empty)
+  std::string flipping_note;                                    ///< e.g. "MoRF, 9x9 px regions, 100 steps"
+  std::vector<std::pair<std::string, double>> localisation;     ///< localisation scores (may be empty)
+  std::vector<ReportGalleryItem> gallery;                       ///< grouped by `group`, in order
+  std::vector<ReportTiming> timings;                            ///< stage timings
+  std::vector<std::string> notes;                               ///< free remarks shown at the end
+};
+
+/// A ReportClass from a class's scores and labels (both AP definitions and the PR curve).
+ReportClass report_class(const std::string& name, const std::vector<double>& scores, const std::vector<int>& labels);
+/// Mean curves and AOPC of every ordering in a summary, "lrp" first, "random" last.
+std::vector<ReportCurve> report_curves(const decompose::FlipSummary& summary);
+/// Localisation entries "<prefix>_relevance_share", "<prefix>_area_share", "<prefix>_pointing"
+/// and "<prefix>_images" of a summary.
+std::vector<std::pair<std::string, double>> report_localisation(const std::string& prefix,
+                                                                const decompose::LocalisationSummary& summary);
+
+/// The JSON summary (see the header note); mAP is null when there are no classes.
+nlohmann::json report_json(const ReportData& data);
+/// The HTML page.
+std::string report_html(const ReportData& data);
+/// Writes report_html atomically; throws std::runtime_error naming the path on failure.
+void write_report_html(const std::string& path, const ReportData& data);
+/// Writes report_json (indented) atomically; throws std::runtime_error naming the path on failure.
+void write_report_json(const std::string& path, const ReportData& data);
+
+/// Standard base64 (RFC 4648, padded) of bytes.
+std::string base64(const std::string& bytes);
+/// Text with &, <, >, " and ' escaped for HTML.
+std::string html_escape(const std::string& text);
+
+}  // namespace bowlrp::apps

@@ -1,0 +1,142 @@
+#include <bowlrp/bow/image.h>
+#include <bowlrp/bow/io.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace bowlrp::bow {
+
+void ImageOptions::validate() const {
+  if (max_side < 0)
+    throw std::invalid_argument("ImageOptions::max_side = " + std::to_string(max_side) +
+                                ": expected 0 (no cap) or a positive number of pixels");
+  if (max_side > 0 && max_side < 16)
+    throw std::invalid_argument("ImageOptions::max_side = " + std::to_string(max_side) +
+                                ": expected 0 or at least 16 pixels (smaller leaves no room for a descriptor)");
+}
+
+ImageLoader::ImageLoader(ImageOptions options) : options_(std::move(options)) { options_.validate(); }
+
+namespace {
+
+// libjpeg decodes a truncated file into a grey-padded image with only a warning, so truncation is
+// detected on the bytes: the main image's end-of-image marker (FF D9) must follow its last
+// start-of-scan marker (FF DA). Entropy-coded data stuffs every FF as FF 00, so neither marker can
+// appear inside it; an EXIF thumbnail's markers come before the main scan.
+void check_jpeg_complete(const std::string& bytes, const std::string& path) {
+  std::size_t last_sos = std::string::npos, last_eoi = std::string::npos;
+  for (std::size_t i = 0; i + 1 < bytes.size(); ++i) {
+    if (static_cast<unsigned char>(bytes[i]) != 0xFF) continue;
+    const unsigned char m = static_cast<unsigned char>(bytes[i + 1]);
+    if (m == 0xDA) last_sos = i;
+    else if (m == 0xD9) last_eoi = i;
+  }
+  if (last_sos == std::string::npos)
+    throw std::runtime_error("'" + path + "' is a JPEG without image data (no start-of-scan marker)");
+  if (last_eoi == std::string::npos || last_eoi < last_sos)
+    throw std::runtime_error("'" + path + "' is a truncated JPEG (" + std::to_string(bytes.size()) +
+                             " bytes, no end-of-image marker after the image data)");
+}
+
+// Any depth / channel layout -> single-channel float in [0, 1] (ITU-R 601 luma, alpha ignored).
+cv::Mat to_gray_float(const cv::Mat& in, const std::string& what) {
+  double div = 1.0;
+  switch (in.depth()) {
+    case CV_8U: div = 255.0; break;
+    case CV_16U: div = 65535.0; break;
+    case CV_32F: case CV_64F: div = 1.0; break;
+    default:
+      throw std::runtime_error(what + " has an unsupported pixel depth (expected 8-bit, 16-bit or float)");
+  }
+  cv::Mat f;
+  in.convertTo(f, CV_32F, 1.0 / div);
+  cv::Mat g;
+  switch (f.channels()) {
+    case 1: g = f; break;
+    case 2: cv::extractChannel(f, g, 0); break;  // grey + alpha
+    case 3: cv::cvtColor(f, g, cv::COLOR_BGR2GRAY); break;
+    case 4: cv::cvtColor(f, g, cv::COLOR_BGRA2GRAY); break;
+    default:
+      throw std::runtime_error(what + " has " + std::to_string(f.channels()) +
+                               " channels (expected 1, 3 or 4)");
+  }
+  if (in.depth() == CV_32F || in.depth() == CV_64F) cv::min(cv::max(g, 0.0), 1.0, g);
+  return g;
+}
+
+}  // namespace
+
+// Shared by every entry point: cap the size, record the exact per-axis ratios, copy out.
+static GrayImage finish(const cv::Mat& gray, int max_side, std::string source) {
+  GrayImage out;
+  out.original_width = gray.cols;
+  out.original_height = gray.rows;
+  out.source = std::move(source);
+  cv::Mat work = gray;
+  const int longer = std::max(gray.cols, gray.rows);
+  if (max_side > 0 && longer > max_side) {
+    const double f = static_cast<double>(max_side) / longer;
+    const int w = std::max(1, static_cast<int>(std::lround(gray.cols * f)));
+    const int h = std::max(1, static_cast<int>(std::lround(gray.rows * f)));
+    cv::resize(gray, work, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+  }
+  out.width = work.cols;
+  out.height = work.rows;
+  out.scale = static_cast<double>(std::max(work.cols, work.rows)) / longer;
+  out.scale_x = static_cast<double>(work.cols) / gray.cols;
+  out.scale_y = static_cast<double>(work.rows) / gray.rows;
+  out.pixels.resize(static_cast<std::size_t>(out.width) * out.height);
+  for (int y = 0; y < out.height; ++y) {
+    const float* row = work.ptr<float>(y);
+    std::copy(row, row + out.width, out.pixels.begin() + static_cast<std::size_t>(y) * out.width);
+  }
+  return out;
+}
+
+GrayImage ImageLoader::load(const std::string& path) const {
+  const std::string bytes = read_file(path);
+  if (bytes.empty()) throw std::runtime_error("'" + path + "' is empty (0 bytes), expected an image file");
+  if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+      static_cast<unsigned char>(bytes[1]) == 0xD8 && static_cast<unsigned char>(bytes[2]) == 0xFF)
+    check_jpeg_complete(bytes, path);
+  cv::Mat decoded;
+  try {
+    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+    decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw std::runtime_error("'" + path + "' could not be decoded as an image: " + e.what());
+  }
+  if (decoded.empty())
+    throw std::runtime_error("'" + path + "' (" + std::to_string(bytes.size()) +
+                             " bytes) is not a readable image (unknown format, truncated or corrupt)");
+  if (decoded.dims != 2 || decoded.cols < 1 || decoded.rows < 1)
+    throw std::runtime_error("'" + path + "' decodes to an image without pixels");
+  return finish(to_gray_float(decoded, "'" + path + "'"), options_.max_side, path);
+}
+
+GrayImage ImageLoader::from_gray(const float* pixels, int width, int height) const {
+  if (!pixels || width < 1 || height < 1)
+    throw std::invalid_argument("ImageLoader::from_gray: expected a non-null buffer and a positive size, got " +
+                                std::to_string(width) + "x" + std::to_string(height));
+  const cv::Mat m(height, width, CV_32F, const_cast<float*>(pixels));
+  return finish(m, options_.max_side, "");
+}
+
+GrayImage ImageLoader::from_bgr8(const unsigned char* data, int width, int height, int channels) const {
+  if (!data || width < 1 || height < 1)
+    throw std::invalid_argument("ImageLoader::from_bgr8: expected a non-null buffer and a positive size, got " +
+                                std::to_string(width) + "x" + std::to_string(height));
+  if (channels != 1 && channels != 3 && channels != 4)
+    throw std::invalid_argument("ImageLoader::from_bgr8: channels = " + std::to_string(channels) +
+                                ", expected 1, 3 or 4");
+  const cv::Mat m(height, width, CV_8UC(channels), const_cast<unsigned char*>(data));
+  return finish(to_gray_float(m, "in-memory image"), options_.max_side, "");
+}
+
+}  // namespace bowlrp::bow

@@ -1,0 +1,44 @@
+#include <bowlrp/bow/pipeline.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace bowlrp::bow {
+
+void PipelineOptions::validate() const {
+  image.validate();
+  dsift.validate();
+  kmeans.validate();
+  mapping.validate();
+  pooling.validate();
+}
+
+namespace {
+// Validates before any stage is built, so the message names the options, not a stage.
+const PipelineOptions& validated(const PipelineOptions& o) {
+  o.validate();
+  return o;
+}
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions options, Codebook codebook)
+    : options_(validated(options)),
+      loader_(options_.image),
+      sift_(options_.dsift),
+      mapper_(std::move(codebook), options_.mapping),
+      pooler_(mapper_.codebook().size(), options_.pooling) {
+  if (mapper_.codebook().dim() != FeatureTrace::kDim)
+    throw std::invalid_argument("Pipeline: the codebook has " + std::to_string(mapper_.codebook().dim()) +
+                                "-dimensional words, expected " + std::to_string(FeatureTrace::kDim) +
+                                " (SIFT)");
+}
+
+EncodeTrace Pipeline::encode(const GrayImage& image) const {
+  EncodeTrace t;
+  t.features = sift_.extract(image);
+  t.assignment = mapper_.assign(t.features);
+  t.pool = pooler_.pool(t.features, t.assignment);
+  return t;
+}
+
+}  // namespace bowlrp::bow

@@ -1,0 +1,39 @@
+// Relevance of local features from the relevance of histogram dimensions (the paper's Eq 14-15).
+//
+// Dimension d = c * K + k is word k pooled over pyramid cell c; feature l belongs to its cell at
+// every pyramid level. With M the features in cell c and m_k(l) the mapping weights:
+//   p finite: x_d = ((1/M) sum_{l in c} m_k(l)^p)^(1/p),   R_l += R_d m_k(l)^p / sum_{l' in c} m_k(l')^p
+//   max     : x_d = max_{l in c} m_k(l),                   R_l += R_d / #argmax   (ties split evenly)
+// A dimension with x_d = 0 (no feature of its cell uses word k) gives R_d / L to each of the L
+// features of the image: the paper's rule, which keeps conservation without inventing structure.
+// The Hellinger map sqrt(x_d) and the L1/L2 normalisation h_d = g(x_d) / N act, for the given image,
+// as one monotone map per dimension; a one-input one-output map cannot redistribute relevance,
+// so R_d passes to x_d unchanged and every split above sums to exactly R_d: conservation stays
+// exact (up to rounding) whatever the normalisation. With L = 0 nothing can be assigned: all of
+// sum R_d is reported as `unassigned`.
+#pragma once
+
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/mapping.h>
+#include <bowlrp/bow/pooling.h>
+
+#include <vector>
+
+namespace bowlrp::decompose {
+
+/// Relevance of every local feature, with word and cell summaries.
+struct FeatureRelevance {
+  std::vector<double> R;         ///< R_l, one per feature
+  std::vector<double> per_word;  ///< sum over cells of R_{c*K+k}, size K
+  std::vector<double> per_cell;  ///< sum over words of R_{c*K+k}, size cells
+  double unassigned = 0.0;       ///< relevance that no feature could take (only when L = 0)
+  /// sum_l R_l.
+  double total() const;
+};
+
+/// Splits R_d (size pool.dimension()) over the features; throws std::invalid_argument naming the
+/// mismatching sizes when trace, assignment and pooling disagree.
+FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow::Assignment& assignment,
+                                    const bow::PoolTrace& pool, const std::vector<double>& R_d);
+
+}  // namespace bowlrp::decompose

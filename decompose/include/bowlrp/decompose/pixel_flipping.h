@@ -1,0 +1,147 @@
+// Pixel flipping: how fast does the score fall when the most relevant regions are destroyed?
+//
+// MoRF perturbation and AOPC of Samek et al. 2017 ("Evaluating the visualization of what a deep
+// neural network has learned", IEEE TNNLS 28(11)). The WORKING image (bow::GrayImage pixels, after
+// the size cap) is cut into a grid of square regions of `region_size` px (the last row/column of
+// regions is clipped at the border). A relevance map of any size W x H (normally the original
+// image size) is summed into the grid by sending each map pixel to the working pixel holding its
+// centre, wx = floor((x + 0.5) * width / W) (likewise y), so that maps at the original or the
+// working resolution both work. Regions are then flipped most relevant first (ties: lower region
+// index first): step k replaces the pixels of the next `regions_per_step` regions by uniform noise
+// in [0, 1) and re-runs the classifier, giving x^0 (the original), x^1, .., x^L and
+//   AOPC = 1/(L+1) sum_{k=0..L} (f(x^0) - f(x^k)),
+// averaged over images (the mean of per-image AOPCs equals the AOPC of the mean curve). A large
+// AOPC means the order found the evidence. The same order drawn at random (several seeds, curves
+// averaged) is the reference; other explainers (occlusion, sensitivity...) enter as further maps.
+// The noise is one fixed image per (seed, size), drawn row-major from a seeded std::mt19937_64, so
+// every order, and both the full and the incremental path, paste exactly the same values. When all
+// regions are flipped before step L, later steps repeat the last score (nothing is left to flip),
+// so every curve has L+1 values and curves of different images can be averaged.
+//
+// Two ways to re-run the classifier: any callback on the perturbed image (full re-run), or the
+// incremental BoW + SVM path that re-extracts only the descriptors whose support meets a flipped
+// region (DenseSift::extract_region), re-maps them, updates the assignment and re-pools. The two
+// give identical scores (same descriptors bit for bit); the incremental one is much faster.
+#pragma once
+
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/image.h>
+#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/svm/svm.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bowlrp::decompose {
+
+/// Options of pixel flipping.
+struct PixelFlipOptions {
+  int region_size = 9;       ///< side of a square region, working px (Samek et al.: 9)
+  int steps = 100;           ///< L, perturbation steps after the original image (Samek et al.: 100)
+  int regions_per_step = 1;  ///< regions replaced by noise at each step
+  int random_orders = 3;     ///< random orders averaged into the "random" curve (0: none)
+  std::uint64_t seed = 0;    ///< seeds the noise image and the random orders
+  /// Throws std::invalid_argument naming the bad field and what was expected.
+  void validate() const;
+};
+
+/// The grid of square regions on a working image.
+class RegionGrid {
+ public:
+  /// Grid over a width x height working image; throws std::invalid_argument for sizes < 1.
+  RegionGrid(int width, int height, int region_size);
+  /// Number of regions.
+  int size() const { return cols_ * rows_; }
+  /// Regions across.
+  int cols() const { return cols_; }
+  /// Regions down.
+  int rows() const { return rows_; }
+  /// Pixel box of region r (row-major numbering), working px, half-open, clipped to the image.
+  bow::Box box(int r) const;
+  /// Sum of a W x H row-major relevance map over each region (map pixel centres sent to working
+  /// pixels as in the header note); throws std::invalid_argument for an empty map.
+  std::vector<double> aggregate(const double* relevance, int map_width, int map_height) const;
+
+ private:
+  int width_, height_, size_, cols_, rows_;
+};
+
+/// Regions by decreasing summed relevance (MoRF), ties by increasing index.
+std::vector<int> relevance_order(const std::vector<double>& region_relevance);
+/// A seeded uniformly random permutation of 0 .. regions-1 (portable: own integer mapping).
+std::vector<int> random_order(int regions, std::uint64_t seed);
+/// The noise image: width * height values uniform in [0, 1), row-major, from the seed.
+std::vector<float> flip_noise(int width, int height, std::uint64_t seed);
+
+/// 1/(L+1) sum_k (f_0 - f_k) of a curve f_0 .. f_L; throws std::invalid_argument if empty.
+double aopc(const std::vector<double>& curve);
+
+/// A classifier score of a whole image; must be thread-safe (called concurrently).
+using ImageScore = std::function<double(const bow::GrayImage&)>;
+
+/// Full re-run: perturbs the image along `order` and calls score on x^0 .. x^L (L+1 values).
+/// Throws std::invalid_argument for a region index outside the grid.
+std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<int>& order,
+                               const PixelFlipOptions& options, const ImageScore& score);
+
+/// Incremental re-run for a BoW pipeline and a one-vs-rest SVM; immutable and thread-safe.
+class IncrementalFlipper {
+ public:
+  /// Keeps references to the pipeline and model (which must outlive it); throws
+  /// std::invalid_argument if the model's dimension differs from the pipeline's or cls is out of range.
+  IncrementalFlipper(const bow::Pipeline& pipeline, const svm::SvmModel& model, std::size_t cls);
+  /// Same curve as flip_curve with score = f_cls(pipeline.encode(image)), given the trace of
+  /// pipeline.encode(image); throws std::invalid_argument if the trace does not fit the image.
+  std::vector<double> flip_curve(const bow::GrayImage& image, const bow::EncodeTrace& trace,
+                                 const std::vector<int>& order, const PixelFlipOptions& options) const;
+  /// f_cls of a histogram.
+  double score(const std::vector<double>& histogram) const;
+
+ private:
+  const bow::Pipeline* pipeline_;
+  const svm::SvmModel* model_;
+  std::size_t cls_;
+};
+
+/// A relevance map to be evaluated, not owned (must outlive the call).
+struct FlipMethod {
+  std::string name;                ///< curve name, e.g. "lrp"; not "random"
+  int width = 0, height = 0;       ///< map size (original or working resolution)
+  const double* relevance = nullptr;  ///< width * height row-major values
+};
+
+/// Curves of one image: one per method plus "random" (mean over the random orders).
+using FlipCurves = std::map<std::string, std::vector<double>>;
+
+/// Incremental evaluation of every method and the random orders on one image; the curves run in
+/// parallel (TBB) and the result does not depend on the thread count.
+FlipCurves pixel_flip(const IncrementalFlipper& flipper, const bow::GrayImage& image, const bow::EncodeTrace& trace,
+                      const std::vector<FlipMethod>& methods, const PixelFlipOptions& options);
+/// Same with full re-runs through a callback.
+FlipCurves pixel_flip(const ImageScore& score, const bow::GrayImage& image, const std::vector<FlipMethod>& methods,
+                      const PixelFlipOptions& options);
+
+/// Mean curves over images; AOPC of the mean curve = mean of the per-image AOPCs.
+class FlipSummary {
+ public:
+  /// Adds one image's curves; throws std::invalid_argument if a curve's length differs from
+  /// earlier ones of the same name.
+  void add(const FlipCurves& curves);
+  /// Names seen, sorted.
+  std::vector<std::string> names() const;
+  /// Images added under a name (0 if unknown).
+  std::size_t count(const std::string& name) const;
+  /// Mean curve of a name; throws std::invalid_argument listing the known names.
+  std::vector<double> mean_curve(const std::string& name) const;
+  /// AOPC of the mean curve of a name.
+  double aopc(const std::string& name) const { return decompose::aopc(mean_curve(name)); }
+
+ private:
+  std::map<std::string, std::pair<std::vector<double>, std::size_t>> sums_;
+};
+
+}  // namespace bowlrp::decompose

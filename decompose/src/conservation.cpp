@@ -1,0 +1,57 @@
+#include <bowlrp/decompose/conservation.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace bowlrp::decompose {
+
+namespace {
+std::string fmt(const char* label, double v) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "  %-30s %+.12g\n", label, v);
+  return buf;
+}
+}  // namespace
+
+std::string ConservationReport::summary() const {
+  std::string s = "conservation (" + method + " svm rule, tolerance " + std::to_string(tolerance) + "): " +
+                  (ok() ? "OK" : lower_layers_ok() ? "lower layers OK, svm layer not conserved" : "VIOLATED") + "\n";
+  s += fmt("f(x)", f);
+  s += fmt("sum_d R_d", sum_dimensions);
+  s += fmt("absorbed (bias kept apart)", absorbed);
+  s += fmt("residual f - sum R_d - absorbed", residual);
+  s += fmt("sum_l R_l", sum_features);
+  s += fmt("unassigned (no features)", unassigned_features);
+  s += fmt("sum_q R_q", sum_pixels);
+  s += fmt("unassigned (empty supports)", unassigned_pixels);
+  s += std::string("  svm layer ") + (svm_conserved ? "conserved" : "NOT conserved") + ", feature layer " +
+       (features_conserved ? "conserved" : "NOT conserved") + ", pixel layer " +
+       (pixels_conserved ? "conserved" : "NOT conserved") + "\n";
+  return s;
+}
+
+ConservationReport check_conservation(const Explanation& e, double rel_tol) {
+  if (!(rel_tol >= 0) || !std::isfinite(rel_tol))
+    throw std::invalid_argument("check_conservation: rel_tol = " + std::to_string(rel_tol) +
+                                "; expected a finite value >= 0");
+  ConservationReport r;
+  r.f = e.dimensions.f;
+  r.sum_dimensions = e.dimensions.total();
+  r.sum_features = e.features.total();
+  r.sum_pixels = e.pixels.total();
+  r.absorbed = e.dimensions.absorbed;
+  r.residual = r.f - r.sum_dimensions - r.absorbed;
+  r.unassigned_features = e.features.unassigned;
+  r.unassigned_pixels = e.pixels.unassigned;
+  r.method = e.dimensions.method;
+  r.tolerance = rel_tol * std::max(1.0, std::abs(r.f));
+  auto agree = [&](double a, double b) { return std::abs(a - b) <= r.tolerance; };
+  r.svm_conserved = agree(r.f, r.sum_dimensions + r.absorbed);
+  r.features_conserved = agree(r.sum_dimensions, r.sum_features + r.unassigned_features);
+  r.pixels_conserved = agree(r.sum_features, r.sum_pixels + r.unassigned_pixels);
+  return r;
+}
+
+}  // namespace bowlrp::decompose

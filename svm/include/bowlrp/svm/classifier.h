@@ -1,0 +1,63 @@
+// The model file: the whole trained pipeline (forward options, codebook, one-vs-rest SVMs) in one
+// self-contained, versioned, checksummed file, readable without bowlrp (e.g. from Python/numpy).
+//
+// Layout (all integers little-endian):
+//   bytes [0, 13)        magic "BOWLRP-MODEL\n"
+//   bytes [13, 21)       uint64 N, the length of the JSON header
+//   bytes [21, 21 + N)   UTF-8 JSON header, padded with spaces so that D = 21 + N is a multiple of 8
+//   bytes [D, D + B)     data section of B = header["data_bytes"] bytes holding the raw arrays
+//   last 8 bytes         uint64 checksum = CRC-32 (zlib.crc32, IEEE polynomial) of every byte before it
+// So the file is exactly D + B + 8 bytes long. The JSON header holds
+//   "format_version": 1 (a reader must refuse any other value),
+//   "pipeline": {"image": {"max_side"},
+//                "dsift": {"bin_sizes", "step", "magnif", "contrast_threshold", "window_size", "fast"},
+//                "kmeans": {"words", "samples", "max_iterations", "seed"},
+//                "mapping": {"kind": "hard"|"soft"|"rank", "neighbours", "beta", "rank_decay"},
+//                "pooling": {"p": number or the string "inf" (max pooling), "pyramid": [{"cols", "rows"}],
+//                            "normalisation": "none"|"l1"|"l2", "hellinger": bool}},
+//   "kernel": {"type": "linear"|"hik"|"chi2"|"hellinger"|"rbf"|"expchi2", "gamma",
+//              "blocks": [{"begin", "end", "weight"}]},
+//   "dim": V (histogram length), "support_size": S,
+//   "classes": [{"name", "bias"}] (C entries, in the order of the coefficient rows),
+//   "data_bytes": B,
+//   "arrays": [{"name", "dtype", "shape", "offset", "nbytes"}] with offset relative to D (multiples of 8):
+//       "codebook_centres"  "<f4" [K, 128]  row-major visual words
+//       "support_vectors"   "<f8" [S, V]    shared support set
+//       "coefficients"      "<f8" [C, S]    coef_{c,i}; f_c(x) = bias_c + sum_i coef_{c,i} k(s_i, x)
+// JSON numbers are written with round-trip precision, so a loaded model gives bit-identical decisions.
+// Python: h = json.loads(buf[21:21+N]); a = np.frombuffer(buf, dtype, count=prod(shape),
+// offset=21+N+offset).reshape(shape); check zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little").
+#pragma once
+
+#include <bowlrp/bow/codebook.h>
+#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/svm/svm.h>
+
+#include <cstdint>
+#include <string>
+
+namespace bowlrp::svm {
+
+/// The only model file version this build reads and writes.
+constexpr std::uint64_t kClassifierFormatVersion = 1;
+/// The first bytes of every model file.
+constexpr char kClassifierMagic[] = "BOWLRP-MODEL\n";
+
+/// Everything needed to classify and explain an image: the forward pipeline and the SVMs.
+struct Classifier {
+  bow::PipelineOptions options;  ///< forward options the codebook and SVMs were trained with
+  bow::Codebook codebook;        ///< visual words
+  SvmModel svm;                  ///< one-vs-rest SVMs on histograms of length K * pyramid cells
+  /// Throws std::invalid_argument if the parts do not fit together (options invalid, empty or non-SIFT codebook,
+  /// SVM dimension != codebook size x pyramid cells).
+  void validate() const;
+};
+
+/// Writes the model file atomically (see the layout above); validates first.
+void save_classifier(const std::string& path, const Classifier& classifier);
+
+/// Reads a model file; throws std::runtime_error naming the path and the problem (empty, not a
+/// model file, other format_version, truncated, checksum mismatch, inconsistent content).
+Classifier load_classifier(const std::string& path);
+
+}  // namespace bowlrp::svm

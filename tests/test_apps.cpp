@@ -1,0 +1,280 @@
+// Suite `apps`: the command-line tool end to end (train -> predict -> explain -> demo), its argument
+// parsing, and its handling of bad input. The tool runs as a process where the user-visible
+// behaviour (exit code, files, messages) is what is tested.
+#include "test_util.h"
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/demo.h"
+#include "cli/training.h"
+
+#include <bowlrp/bow/io.h>
+#include <bowlrp/datasets/folder.h>
+#include <bowlrp/datasets/shapes.h>
+#include <bowlrp/datasets/voc.h>
+#include <bowlrp/svm/classifier.h>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+namespace fs = std::filesystem;
+using bowlrp::test::TempDir;
+
+namespace {
+
+// Runs the bowlrp executable; returns its exit code, stdout+stderr in *output.
+int run_cli(const std::string& args, std::string* output = nullptr) {
+  TempDir tmp;
+  const std::string log = tmp / "log.txt";
+  const std::string cmd = std::string(BOWLRP_CLI) + " " + args + " > '" + log + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  if (output) *output = bowlrp::bow::read_file(log);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A small folder-per-class set of synthetic shapes: root/images/<class>/*.png.
+std::string make_shapes(const TempDir& dir, int per_class, std::vector<std::string> classes = {"circle", "cross", "square"}) {
+  bowlrp::datasets::ShapesOptions o;
+  o.classes = std::move(classes);
+  o.images_per_class = per_class;
+  o.width = o.height = 96;
+  bowlrp::datasets::write_shapes(o, dir / "shapes");
+  return dir / "shapes/images";
+}
+
+// Cheap pipeline flags for tests.
+const char* kSmall = "--words 32 --step 6 --bin-sizes 4,6 --kmeans-samples 5000 --quiet";
+
+bowlrp::apps::PipelineArgs small_args() {
+  bowlrp::apps::PipelineArgs p;
+  p.words = 32;
+  p.step = 6;
+  p.bin_sizes = "4,6";
+  p.kmeans_samples = 5000;
+  return p;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(apps)
+
+BOOST_AUTO_TEST_CASE(argument_parsing_names_the_flag) {
+  using namespace bowlrp::apps;
+  BOOST_TEST(parse_int_list("4,6,8", "--bin-sizes") == std::vector<int>({4, 6, 8}));
+  const auto levels = parse_pyramid("1x1,2x2,3x1");
+  BOOST_TEST(levels.size() == 3u);
+  BOOST_TEST(levels[2].cols == 3);
+  BOOST_TEST(levels[2].rows == 1);
+  BOOST_TEST(parse_pooling("sum") == 1.0);
+  BOOST_TEST(parse_pooling("pmean:2.5") == 2.5);
+  BOOST_TEST(std::isinf(parse_pooling("max")));
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  BOOST_TEST(message([] { parse_int_list("4,x", "--bin-sizes"); }).find("--bin-sizes '4,x'") != std::string::npos);
+  BOOST_TEST(message([] { parse_pyramid("2by2"); }).find("--pyramid") != std::string::npos);
+  BOOST_TEST(message([] { parse_pooling("pmean:-1"); }).find("pmean:P with P > 0") != std::string::npos);
+  PipelineArgs p;
+  p.C = 0;
+  BOOST_TEST(message([&] { p.train_options(); }).find("--C") != std::string::npos);
+  p = PipelineArgs();
+  p.kernel = "poly";
+  BOOST_CHECK_THROW(p.kernel_spec(), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 12);
+  const std::string model = dir / "m.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
+  BOOST_TEST(out.find("training accuracy") != std::string::npos);
+  BOOST_TEST(out.find("classes    3") != std::string::npos);
+  // Scores in memory before saving equal the CLI's scores after loading the file, to the last bit.
+  const std::string json = dir / "scores.json";
+  BOOST_REQUIRE_MESSAGE(run_cli("predict --quiet --model '" + model + "' --json '" + json + "' '" + root + "'", &out) == 0, out);
+  const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
+  BOOST_TEST(scores.size() == 36u);
+  const bowlrp::svm::Classifier loaded = bowlrp::svm::load_classifier(model);
+  const bowlrp::bow::Pipeline pipeline(loaded.options, loaded.codebook);
+  for (const auto& item : scores) {
+    const std::vector<double> f = loaded.svm.decision(pipeline.encode_file(item["image"].get<std::string>()).histogram().data());
+    for (std::size_t c = 0; c < f.size(); ++c)
+      BOOST_TEST(item["scores"][loaded.svm.classes()[c].name].get<double>() == f[c]);
+    BOOST_TEST(item.contains("predicted"));
+  }
+  // Save -> load -> save gives the same bytes; decisions of the reloaded model are identical.
+  const std::string again = dir / "again.bowlrp";
+  bowlrp::svm::save_classifier(again, loaded);
+  BOOST_TEST(bowlrp::bow::read_file(again) == bowlrp::bow::read_file(model));
+}
+
+BOOST_AUTO_TEST_CASE(training_is_independent_of_thread_count) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const auto set = bowlrp::datasets::FolderDataset::scan(root);
+  bowlrp::apps::TrainingData data;
+  data.class_names = set.classes;
+  for (const auto& im : set.images) {
+    data.paths.push_back(im.path);
+    for (std::size_t c = 0; c < set.classes.size(); ++c) data.labels.push_back(int(c) == im.label ? 1 : -1);
+  }
+  const auto p = small_args();
+  bowlrp::apps::RunOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  one.quiet = two.quiet = true;
+  const auto a = bowlrp::apps::train_classifier(data, p.pipeline_options(), p.kernel_spec(), p.train_options(), one, nullptr);
+  const auto b = bowlrp::apps::train_classifier(data, p.pipeline_options(), p.kernel_spec(), p.train_options(), two, nullptr);
+  BOOST_TEST(a.codebook.centres() == b.codebook.centres());
+  BOOST_TEST(a.svm.support() == b.svm.support());
+  for (std::size_t c = 0; c < a.svm.classes().size(); ++c) {
+    BOOST_TEST(a.svm.classes()[c].bias == b.svm.classes()[c].bias);
+    BOOST_TEST(a.svm.classes()[c].coef == b.svm.classes()[c].coef);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_training_input_gets_a_clear_error) {
+  TempDir dir;
+  std::string out;
+  // Missing folder.
+  BOOST_TEST(run_cli("train --data '" + (dir / "nothing") + "' --out '" + (dir / "m") + "' " + kSmall, &out) == 2);
+  BOOST_TEST(out.find("nothing") != std::string::npos);
+  // Empty class folder.
+  fs::create_directories(dir.path() / "empty_set" / "a");
+  BOOST_TEST(run_cli("train --data '" + (dir / "empty_set") + "' --out '" + (dir / "m") + "' " + kSmall, &out) == 2);
+  BOOST_TEST(out.find("error") != std::string::npos);
+  // A single class.
+  const std::string one = make_shapes(dir, 4, {"circle"});
+  BOOST_TEST(run_cli("train --data '" + one + "' --out '" + (dir / "m") + "' " + kSmall, &out) == 2);
+  BOOST_TEST(out.find("single class") != std::string::npos);
+  BOOST_TEST(!fs::exists(dir.path() / "m"));
+  // A class whose only image is corrupt: named, and no model is written.
+  TempDir two;
+  const std::string root = make_shapes(two, 6, {"circle", "cross"});
+  for (const auto& e : fs::directory_iterator(fs::path(root) / "cross")) fs::remove(e.path());
+  bowlrp::bow::write_file_atomic((fs::path(root) / "cross" / "broken.png").string(), "not a png at all");
+  BOOST_TEST(run_cli("train --data '" + root + "' --out '" + (two / "m") + "' " + kSmall, &out) == 2);
+  BOOST_TEST(out.find("cross") != std::string::npos);
+  BOOST_TEST(!fs::exists(two.path() / "m"));
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_images_are_skipped_and_reported) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 8);
+  const std::string bad = (fs::path(root) / "circle" / "zz_truncated.png").string();
+  const std::string good = bowlrp::bow::read_file((fs::path(root) / "circle" / "circle_0000.png").string());
+  bowlrp::bow::write_file_atomic(bad, good.substr(0, good.size() / 3));
+  bowlrp::bow::write_file_atomic((fs::path(root) / "cross" / "zz_empty.jpg").string(), "");
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + (dir / "m.bowlrp") + "' " + kSmall, &out) == 0, out);
+  BOOST_TEST(out.find("skipped " + bad) != std::string::npos);
+  BOOST_TEST(out.find("zz_empty.jpg") != std::string::npos);
+  BOOST_TEST(out.find("24 used, 2 skipped") != std::string::npos);
+  // predict reports the bad file, scores the rest and says so in its exit code.
+  BOOST_TEST(run_cli("predict --quiet --model '" + (dir / "m.bowlrp") + "' '" + root + "'", &out) == 3);
+  BOOST_TEST(out.find("zz_truncated.png") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_model_files_are_rejected_by_the_tool) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const std::string model = dir / "m.bowlrp";
+  std::string out;
+  BOOST_REQUIRE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0);
+  const std::string bytes = bowlrp::bow::read_file(model);
+  bowlrp::bow::write_file_atomic(dir / "cut.bowlrp", bytes.substr(0, bytes.size() / 2));
+  BOOST_TEST(run_cli("predict --model '" + (dir / "cut.bowlrp") + "' '" + root + "'", &out) == 2);
+  BOOST_TEST(out.find("cut.bowlrp") != std::string::npos);
+  BOOST_TEST(out.find("truncated") != std::string::npos);
+  bowlrp::bow::write_file_atomic(dir / "text.bowlrp", "hello\n");
+  BOOST_TEST(run_cli("predict --model '" + (dir / "text.bowlrp") + "' '" + root + "'", &out) == 2);
+  BOOST_TEST(out.find("text.bowlrp") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(non_ascii_paths_work_end_to_end) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const fs::path renamed = fs::u8path(dir / "données_猫");
+  fs::rename(fs::path(root), renamed);
+  const std::string model = dir / "modèle.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + renamed.u8string() + "' --out '" + model + "' " + kSmall, &out) == 0, out);
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + (dir / "expl") + "' '" +
+                     (renamed / "circle" / "circle_0000.png").u8string() + "'", &out) == 0, out);
+  BOOST_TEST(fs::exists(fs::u8path(dir / "expl") / "circle_0000.heatmap.png"));
+}
+
+BOOST_AUTO_TEST_CASE(explain_on_real_voc_images_conserves_relevance) {
+  if (!bowlrp::test::have_voc()) return;
+  const auto set = bowlrp::datasets::VocSet::load(bowlrp::test::voc_root(), "train", {"aeroplane", "cat"});
+  // A few positives of each class and some negatives.
+  TempDir dir;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < set.ids.size() && ids.size() < 24; ++i)
+    if (set.label(i, 0) == 1 || set.label(i, 1) == 1 || i % 50 == 0) ids.push_back(set.ids[i]);
+  for (const auto& id : ids) {
+    const std::size_t i = std::find(set.ids.begin(), set.ids.end(), id) - set.ids.begin();
+    const std::string cls = set.label(i, 0) == 1 ? "aeroplane" : set.label(i, 1) == 1 ? "cat" : "other";
+    fs::create_directories(dir.path() / "set" / cls);
+    fs::create_symlink(set.image_path(id), dir.path() / "set" / cls / (id + ".jpg"));
+  }
+  const std::string model = dir / "voc.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + (dir / "set") + "' --out '" + model +
+                                "' --words 64 --step 8 --max-side 200 --kmeans-samples 10000 --quiet", &out) == 0, out);
+  std::string images;
+  for (std::size_t k = 0; k < 4; ++k) images += " '" + set.image_path(ids[k]) + "'";
+  BOOST_REQUIRE_MESSAGE(run_cli("explain --quiet --view all --model '" + model + "' --out '" + (dir / "ex") + "'" + images, &out) == 0, out);
+  for (std::size_t k = 0; k < 4; ++k) {
+    const fs::path base = dir.path() / "ex" / ids[k];
+    const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(base.string() + ".json"));
+    const double f = j["score"], pixels = j["relevance_sum"]["pixels"], absorbed = j["absorbed"];
+    BOOST_TEST(std::fabs(f - pixels - absorbed) <= 1e-6 * std::max(1.0, std::fabs(f)));
+    BOOST_TEST(j["conserved"].get<bool>());
+    const cv::Mat heat = cv::imread(base.string() + ".heatmap.png");
+    const cv::Mat image = cv::imread(set.image_path(ids[k]));
+    BOOST_TEST(heat.cols == image.cols);
+    BOOST_TEST(heat.rows == image.rows);
+    BOOST_TEST(fs::exists(base.string() + ".edges.png"));
+    BOOST_TEST(fs::exists(base.string() + ".mask.png"));
+    // The .npy holds H x W float32 after its header.
+    const std::string npy = bowlrp::bow::read_file(base.string() + ".relevance.npy");
+    BOOST_TEST(npy.size() > std::size_t(image.cols) * image.rows * 4);
+  }
+  // An unknown class is named with the known ones.
+  BOOST_TEST(run_cli("explain --model '" + model + "' --class dog --out '" + (dir / "ex2") + "'" + images, &out) == 2);
+  BOOST_TEST(out.find("dog") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
+  TempDir dir;
+  bowlrp::apps::DemoArgs args;
+  args.out = dir / "demo";
+  args.images_per_class = 30;
+  args.explain = 2;
+  args.pipeline = bowlrp::apps::demo_defaults();
+  args.pipeline.words = 128;
+  args.pipeline.kmeans_samples = 20000;
+  args.run.quiet = true;
+  const bowlrp::apps::DemoResult r = bowlrp::apps::run_demo(args);
+  BOOST_TEST(r.test_images == 60u);
+  BOOST_TEST(r.max_conservation_error < 1e-9);
+  BOOST_TEST(r.test_accuracy > 0.25);  // above chance on 4 classes
+  BOOST_TEST(r.positive_in_mask > 1.5 * r.mask_area);
+  BOOST_TEST(fs::exists(dir.path() / "demo" / "model.bowlrp"));
+  BOOST_TEST(fs::exists(dir.path() / "demo" / "demo.json"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,987 @@
+// Tests of the bow module: loading, dense SIFT (against a direct vl_dsift call), codebook,
+// mapping (against naive nearest-word searches), pooling (against the formulas), pipeline.
+#include <bowlrp/bow/codebook.h>
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/image.h>
+#include <bowlrp/bow/io.h>
+#include <bowlrp/bow/mapping.h>
+#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/bow/pooling.h>
+
+#include "test_util.h"
+
+extern "C" {
+#include <vl/dsift.h>
+#include <vl/imopv.h>
+}
+
+#include <opencv2/core.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bw = bowlrp::bow;
+using bowlrp::test::TempDir;
+
+namespace {
+
+// The i-th image of VOC2007's train list.
+std::string voc_image(std::size_t i) {
+  std::ifstream list(bowlrp::test::voc_root() + "/ImageSets/Main/train.txt");
+  std::string id;
+  for (std::size_t k = 0; k <= i; ++k) std::getline(list, id);
+  return bowlrp::test::voc_root() + "/JPEGImages/" + id + ".jpg";
+}
+
+// Whether calling f throws E whose message contains every needle.
+template <class E, class F>
+bool throws_with(F&& f, std::initializer_list<std::string> needles) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string msg = e.what();
+    for (const auto& n : needles)
+      if (msg.find(n) == std::string::npos) {
+        BOOST_TEST_MESSAGE("message '" << msg << "' lacks '" << n << "'");
+        return false;
+      }
+    return true;
+  }
+  return false;
+}
+
+// SIFT-like random descriptors: non-negative, unit norm.
+std::vector<float> random_descriptors(std::size_t n, int dim, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0F, 1.0F);
+  std::vector<float> d(n * dim);
+  for (std::size_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int j = 0; j < dim; ++j) {
+      float v = u(rng);
+      v = v * v * v;  // sparse-ish, like SIFT
+      d[i * dim + j] = v;
+      s += double(v) * v;
+    }
+    for (int j = 0; j < dim; ++j) d[i * dim + j] = float(d[i * dim + j] / std::sqrt(s));
+  }
+  return d;
+}
+
+double dist2(const float* a, const float* b, int dim) {
+  double s = 0;
+  for (int j = 0; j < dim; ++j) s += (double(a[j]) - b[j]) * (double(a[j]) - b[j]);
+  return s;
+}
+
+// A trace with frames at given centres in a w x h image (descriptors unused by pooling).
+bw::FeatureTrace frames_at(const std::vector<std::pair<float, float>>& centres, int w, int h) {
+  bw::FeatureTrace t;
+  t.width = t.work_width = w;
+  t.height = t.work_height = h;
+  for (auto [x, y] : centres) {
+    bw::Frame f;
+    f.x = x;
+    f.y = y;
+    t.frames.push_back(f);
+  }
+  t.descriptors.assign(t.frames.size() * bw::FeatureTrace::kDim, 0.0F);
+  return t;
+}
+
+// Random sparse assignment of n features over K words, r entries each, weights in (0, 1].
+bw::Assignment random_assignment(std::size_t n, int K, int r, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  bw::Assignment a;
+  a.offsets.assign(1, 0);
+  for (std::size_t l = 0; l < n; ++l) {
+    std::set<int> words;
+    while (int(words.size()) < r) words.insert(int(rng() % K));
+    for (int k : words) {
+      a.words.push_back(k);
+      a.weights.push_back(0.05F + 0.95F * float(rng() % 1000) / 1000.0F);
+    }
+    a.offsets.push_back(std::uint32_t(a.words.size()));
+  }
+  return a;
+}
+
+// Naive Eq 9: x_d over features of cell c, straight from the definition.
+std::vector<double> naive_pool(const bw::FeatureTrace& t, const bw::Assignment& a, int K,
+                               const std::vector<bw::PyramidLevel>& pyr, double p) {
+  int cells = 0;
+  for (auto& L : pyr) cells += L.cols * L.rows;
+  std::vector<double> x(std::size_t(cells) * K, 0.0);
+  int base = 0;
+  for (auto& L : pyr) {
+    for (int cy = 0; cy < L.rows; ++cy)
+      for (int cx = 0; cx < L.cols; ++cx) {
+        const int c = base + cy * L.cols + cx;
+        std::vector<std::size_t> members;
+        for (std::size_t l = 0; l < t.size(); ++l) {
+          const double u = (t.frames[l].x + 0.5) / t.width, v = (t.frames[l].y + 0.5) / t.height;
+          const int mx = std::min(L.cols - 1, int(std::floor(u * L.cols)));
+          const int my = std::min(L.rows - 1, int(std::floor(v * L.rows)));
+          if (mx == cx && my == cy) members.push_back(l);
+        }
+        for (int k = 0; k < K; ++k) {
+          double acc = 0;
+          for (std::size_t l : members) {
+            double m = 0;
+            for (auto e = a.offsets[l]; e < a.offsets[l + 1]; ++e)
+              if (a.words[e] == k) m = a.weights[e];
+            if (std::isinf(p)) acc = std::max(acc, m);
+            else acc += std::pow(m, p);
+          }
+          if (!std::isinf(p) && !members.empty()) acc = std::pow(acc / members.size(), 1.0 / p);
+          x[std::size_t(c) * K + k] = acc;
+        }
+      }
+    base += L.cols * L.rows;
+  }
+  return x;
+}
+
+struct DsiftDeleter {
+  void operator()(VlDsiftFilter* f) const { vl_dsift_delete(f); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bow)
+
+// ---------------------------------------------------------------- image loading
+
+BOOST_AUTO_TEST_CASE(image_grey_bgr_bgra_16bit_accepted) {
+  TempDir dir;
+  const int w = 40, h = 30;
+  cv::Mat grey(h, w, CV_8UC1), bgr(h, w, CV_8UC3), bgra(h, w, CV_8UC4), g16(h, w, CV_16UC1);
+  std::mt19937 rng(7);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      grey.at<uchar>(y, x) = uchar(rng() % 256);
+      bgr.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(rng() % 256), uchar(rng() % 256), uchar(rng() % 256));
+      bgra.at<cv::Vec4b>(y, x) = cv::Vec4b(uchar(rng() % 256), uchar(rng() % 256), uchar(rng() % 256), uchar(rng() % 256));
+      g16.at<std::uint16_t>(y, x) = std::uint16_t(rng() % 65536);
+    }
+  BOOST_REQUIRE(cv::imwrite(dir / "grey.png", grey));
+  BOOST_REQUIRE(cv::imwrite(dir / "bgr.png", bgr));
+  BOOST_REQUIRE(cv::imwrite(dir / "bgra.png", bgra));
+  BOOST_REQUIRE(cv::imwrite(dir / "g16.png", g16));
+  const bw::ImageLoader loader;
+  const auto a = loader.load(dir / "grey.png");
+  const auto b = loader.load(dir / "bgr.png");
+  const auto c = loader.load(dir / "bgra.png");
+  const auto d = loader.load(dir / "g16.png");
+  for (const auto* im : {&a, &b, &c, &d}) {
+    BOOST_TEST(im->width == w);
+    BOOST_TEST(im->height == h);
+    BOOST_TEST(im->scale == 1.0);
+  }
+  double e8 = 0, e3 = 0, e4 = 0, e16 = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      e8 = std::max(e8, std::fabs(a.at(x, y) - grey.at<uchar>(y, x) / 255.0));
+      const auto p = bgr.at<cv::Vec3b>(y, x);
+      e3 = std::max(e3, std::fabs(b.at(x, y) - (0.114 * p[0] + 0.587 * p[1] + 0.299 * p[2]) / 255.0));
+      const auto q = bgra.at<cv::Vec4b>(y, x);
+      e4 = std::max(e4, std::fabs(c.at(x, y) - (0.114 * q[0] + 0.587 * q[1] + 0.299 * q[2]) / 255.0));
+      e16 = std::max(e16, std::fabs(d.at(x, y) - g16.at<std::uint16_t>(y, x) / 65535.0));
+    }
+  BOOST_TEST(e8 < 1e-6);
+  BOOST_TEST(e3 < 1e-5);
+  BOOST_TEST(e4 < 1e-5);
+  BOOST_TEST(e16 < 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(image_non_ascii_path) {
+  TempDir dir;
+  cv::Mat m(20, 50, CV_8UC1, cv::Scalar(128));
+  std::vector<uchar> png;
+  BOOST_REQUIRE(cv::imencode(".png", m, png));
+  const std::string path = dir / "bildér_猫.png";
+  bw::write_file_atomic(path, std::string(png.begin(), png.end()));
+  const auto im = bw::ImageLoader().load(path);
+  BOOST_TEST(im.width == 50);
+  BOOST_TEST(im.height == 20);
+  BOOST_TEST(std::fabs(im.at(3, 4) - 128 / 255.0) < 1e-6);
+  BOOST_TEST(im.source == path);
+}
+
+BOOST_AUTO_TEST_CASE(image_zero_byte_file_rejected) {
+  TempDir dir;
+  const std::string path = dir / "empty.jpg";
+  std::ofstream(path).close();
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "empty"}));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(dir / "missing.jpg"); },
+                                             {"missing.jpg"}));
+}
+
+BOOST_AUTO_TEST_CASE(image_truncated_jpeg_rejected) {
+  if (!bowlrp::test::have_voc()) return;
+  TempDir dir;
+  const std::string bytes = bw::read_file(voc_image(0));
+  const std::string path = dir / "half.jpg";
+  bw::write_file_atomic(path, bytes.substr(0, bytes.size() / 2));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "truncated"}));
+  // The complete file loads.
+  BOOST_TEST(bw::ImageLoader().load(voc_image(0)).width > 0);
+}
+
+BOOST_AUTO_TEST_CASE(image_text_file_rejected) {
+  TempDir dir;
+  const std::string path = dir / "notes.png";
+  bw::write_file_atomic(path, "this is not an image, just some text\n");
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "not a readable image"}));
+}
+
+BOOST_AUTO_TEST_CASE(image_size_cap_and_scale_recorded) {
+  bw::ImageOptions o;
+  o.max_side = 500;
+  const bw::ImageLoader loader(o);
+  std::vector<float> px(1001 * 333, 0.25F);
+  const auto im = loader.from_gray(px.data(), 1001, 333);
+  BOOST_TEST(im.width == 500);
+  BOOST_TEST(im.height == 166);  // round(333 * 500 / 1001) = round(166.33)
+  BOOST_TEST(im.original_width == 1001);
+  BOOST_TEST(im.original_height == 333);
+  BOOST_TEST(im.scale == 500.0 / 1001.0);
+  BOOST_TEST(im.scale_x == 500.0 / 1001.0);
+  BOOST_TEST(im.scale_y == 166.0 / 333.0);
+  BOOST_TEST(std::fabs(im.at(250, 80) - 0.25F) < 1e-6);  // area resampling keeps a flat image flat
+  // No upscaling, and 0 disables the cap.
+  const auto small = loader.from_gray(px.data(), 333, 100);
+  BOOST_TEST(small.width == 333);
+  BOOST_TEST(small.scale == 1.0);
+  bw::ImageOptions none;
+  none.max_side = 0;
+  BOOST_TEST(bw::ImageLoader(none).from_gray(px.data(), 1001, 333).width == 1001);
+  // Frames of a capped image map back inside the original picture with supports of 4s / scale.
+  const auto t = bw::DenseSift().extract(im);
+  BOOST_REQUIRE(t.size() > 0);
+  for (const auto& f : t.frames) {
+    BOOST_TEST_REQUIRE(f.support.x0 >= 0);
+    BOOST_TEST_REQUIRE(f.support.x1 <= 1001);
+    BOOST_TEST_REQUIRE(f.support.y1 <= 333);
+    BOOST_TEST_REQUIRE(f.support.area() > 0);
+    BOOST_TEST_REQUIRE(std::fabs(f.size - 4.0 * f.bin_size * 1001.0 / 500.0) < 1e-3);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(options_validate_reject_bad_values) {
+  bw::ImageOptions io;
+  io.max_side = -1;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { io.validate(); }, {"max_side", "-1"}));
+  bw::DsiftOptions d;
+  d.step = 0;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::DenseSift{d}; }, {"step"}));
+  d = {};
+  d.bin_sizes.clear();
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { d.validate(); }, {"bin_sizes"}));
+  bw::KMeansOptions k;
+  k.words = 10;
+  k.samples = 5;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { k.validate(); }, {"samples", "5"}));
+  bw::MappingOptions m;
+  m.rank_decay = 0;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { m.validate(); }, {"rank_decay"}));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::mapping_kind_from_string("fuzzy"); }, {"fuzzy"}));
+  bw::PoolingOptions p;
+  p.p = -2;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::Pooler(10, p); }, {"p = -2"}));
+  p = {};
+  p.pyramid = {{2, 0}};
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { p.validate(); }, {"pyramid[0]"}));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::normalisation_from_string("l3"); }, {"l3"}));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::Mapper(bw::Codebook{}); }, {"empty"}));
+  bw::PipelineOptions po;
+  po.pooling.normalisation = bw::Normalisation::l2;
+  po.mapping.neighbours = 0;
+  BOOST_TEST(throws_with<std::invalid_argument>(
+      [&] { bw::Pipeline(po, bw::Codebook(128, std::vector<float>(128, 0.1F))); }, {"neighbours"}));
+}
+
+// ---------------------------------------------------------------- dense SIFT
+
+BOOST_AUTO_TEST_CASE(dsift_image_smaller_than_descriptor_rejected) {
+  std::vector<float> px(20 * 20, 0.5F);
+  auto im = bw::ImageLoader().from_gray(px.data(), 20, 20);
+  im.source = "tiny.png";
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::DenseSift().extract(im); }, {"tiny.png", "20x20"}));
+  // A single scale of bin 4 fits into 13 px (3 * 4 + 1) and gives one frame.
+  bw::DsiftOptions o;
+  o.bin_sizes = {4};
+  std::vector<float> px13(13 * 13, 0.5F);
+  const auto t = bw::DenseSift(o).extract(bw::ImageLoader().from_gray(px13.data(), 13, 13));
+  BOOST_TEST(t.size() == 1u);
+}
+
+// Our direct-convolution dense SIFT against vl_dsift on a real image: same frames and supports,
+// descriptors equal up to the rounding of vl_dsift's running sums, same contrast zeroing.
+void compare_with_vl_dsift(bool fast, int crop) {
+  const auto full = bw::ImageLoader().load(voc_image(1));
+  const int W = std::min(full.width, crop), H = std::min(full.height, crop);
+  std::vector<float> px(std::size_t(W) * H);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) px[std::size_t(y) * W + x] = full.at(x, y);
+  const auto im = bw::ImageLoader().from_gray(px.data(), W, H);
+  bw::DsiftOptions o;
+  o.fast = fast;
+  const auto t = bw::DenseSift(o).extract(im);
+  std::size_t at = 0, zeroed = 0;
+  double max_err = 0;
+  for (int s : o.bin_sizes) {
+    const int off = int(std::floor(1.5 * (10 - s)));
+    std::vector<float> sm(px.size());
+    vl_imsmooth_f(sm.data(), W, px.data(), W, H, W, s / o.magnif, s / o.magnif);
+    std::unique_ptr<VlDsiftFilter, DsiftDeleter> f(vl_dsift_new_basic(W, H, o.step, s));
+    vl_dsift_set_bounds(f.get(), off, off, W - 1, H - 1);
+    vl_dsift_set_flat_window(f.get(), fast);
+    vl_dsift_set_window_size(f.get(), o.window_size);
+    vl_dsift_process(f.get(), sm.data());
+    const int n = vl_dsift_get_keypoint_num(f.get());
+    const VlDsiftKeypoint* kp = vl_dsift_get_keypoints(f.get());
+    const float* d = vl_dsift_get_descriptors(f.get());
+    BOOST_TEST_REQUIRE(n > 0);
+    for (int i = 0; i < n; ++i, ++at) {
+      BOOST_REQUIRE(at < t.size());
+      const auto& fr = t.frames[at];
+      BOOST_TEST_REQUIRE(fr.bin_size == s);
+      BOOST_TEST_REQUIRE(fr.x == float(kp[i].x));
+      BOOST_TEST_REQUIRE(fr.y == float(kp[i].y));
+      // Support: the 4s x 4s square of the bins around the centre, clipped to the image.
+      const int x0 = int(std::ceil(kp[i].x - 2 * s)), y0 = int(std::ceil(kp[i].y - 2 * s));
+      BOOST_TEST_REQUIRE(fr.support.x0 == std::max(0, x0));
+      BOOST_TEST_REQUIRE(fr.support.y0 == std::max(0, y0));
+      BOOST_TEST_REQUIRE(fr.support.x1 == std::min(W, x0 + 4 * s));
+      BOOST_TEST_REQUIRE(fr.support.y1 == std::min(H, y0 + 4 * s));
+      if (std::fabs(kp[i].norm - o.contrast_threshold) < 1e-6) continue;  // a near-tie of the threshold
+      const float* ours = t.descriptor(at);
+      if (kp[i].norm < o.contrast_threshold) {
+        ++zeroed;
+        for (int b = 0; b < 128; ++b) BOOST_TEST_REQUIRE(ours[b] == 0.0F);
+      } else {
+        for (int b = 0; b < 128; ++b) max_err = std::max(max_err, double(std::fabs(ours[b] - d[i * 128 + b])));
+      }
+    }
+  }
+  BOOST_TEST(at == t.size());
+  BOOST_TEST_MESSAGE("vl_dsift (" << (fast ? "flat" : "gaussian") << " window): " << t.size() << " frames, " << zeroed
+                                  << " low-contrast, max |descriptor diff| = " << max_err);
+  BOOST_TEST(max_err < (fast ? 1e-4 : 5e-6));  // running sums vs direct sums; order only
+}
+
+BOOST_AUTO_TEST_CASE(dsift_matches_vl_dsift_flat_window_on_voc) {
+  if (!bowlrp::test::have_voc()) return;
+  compare_with_vl_dsift(true, 10000);
+}
+
+BOOST_AUTO_TEST_CASE(dsift_matches_vl_dsift_gaussian_window_on_voc) {
+  if (!bowlrp::test::have_voc()) return;
+  compare_with_vl_dsift(false, 160);
+}
+
+BOOST_AUTO_TEST_CASE(dsift_scales_share_centres_and_grid_counts) {
+  std::vector<float> px(101 * 77);
+  std::mt19937 rng(3);
+  for (auto& v : px) v = float(rng() % 1000) / 1000.0F;
+  const bw::DenseSift sift;
+  const auto t = sift.extract(bw::ImageLoader().from_gray(px.data(), 101, 77));
+  const auto grid = sift.grid(101, 77);
+  std::size_t total = 0;
+  for (std::size_t si = 0; si < grid.size(); ++si) {
+    const int s = sift.options().bin_sizes[si];
+    // vl_dsift's count: (W - 1 - off - 3s) / step + 1 per axis.
+    const int off = int(std::floor(1.5 * (10 - s)));
+    BOOST_TEST(grid[si].first == (101 - 1 - off - 3 * s) / 4 + 1);
+    BOOST_TEST(grid[si].second == (77 - 1 - off - 3 * s) / 4 + 1);
+    // First frame of every scale is centred at 15 (PHOW alignment).
+    BOOST_TEST(t.frames[total].x == 15.0F);
+    BOOST_TEST(t.frames[total].y == 15.0F);
+    total += std::size_t(grid[si].first) * grid[si].second;
+  }
+  BOOST_TEST(total == t.size());
+  BOOST_TEST(t.descriptors.size() == total * 128);
+  for (std::size_t l = 0; l < t.size(); ++l) {  // non-zero descriptors are unit norm, clamped
+    double s = 0;
+    for (int b = 0; b < 128; ++b) s += double(t.descriptor(l)[b]) * t.descriptor(l)[b];
+    BOOST_TEST_REQUIRE((s == 0 || std::fabs(s - 1) < 1e-3));
+  }
+}
+
+// Replacing the region's rows in the old trace gives exactly the full extraction of the new image.
+void check_region(const bw::GrayImage& before, const bw::GrayImage& after, const bw::Box& box, bool fast) {
+  bw::DsiftOptions o;
+  o.fast = fast;
+  const bw::DenseSift sift(o);
+  const auto t0 = sift.extract(before), t1 = sift.extract(after);
+  std::vector<std::size_t> idx;
+  const auto r = sift.extract_region(after, box, &idx);
+  BOOST_TEST_REQUIRE(r.size() == idx.size());
+  BOOST_TEST_REQUIRE(!idx.empty());
+  BOOST_TEST_REQUIRE(idx.size() < t1.size());
+  std::vector<char> in(t1.size(), 0);
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    BOOST_TEST_REQUIRE(idx[i] < t1.size());
+    if (i) BOOST_TEST_REQUIRE(idx[i] > idx[i - 1]);
+    in[idx[i]] = 1;
+    BOOST_TEST_REQUIRE(std::memcmp(r.descriptor(i), t1.descriptor(idx[i]), 128 * sizeof(float)) == 0);
+    BOOST_TEST_REQUIRE(r.frames[i].x == t1.frames[idx[i]].x);
+    BOOST_TEST_REQUIRE(r.frames[i].support.x0 == t1.frames[idx[i]].support.x0);
+  }
+  std::size_t changed_outside = 0, meets_support = 0, changed_inside = 0;
+  for (std::size_t l = 0; l < t1.size(); ++l) {
+    const bool same = std::memcmp(t0.descriptor(l), t1.descriptor(l), 128 * sizeof(float)) == 0;
+    if (!in[l] && !same) ++changed_outside;
+    if (in[l] && !same) ++changed_inside;
+    if (t1.frames[l].support.intersects(box)) {
+      ++meets_support;
+      BOOST_TEST_REQUIRE(in[l]);  // every support meeting the box is recomputed
+    }
+  }
+  BOOST_TEST(changed_outside == 0u);
+  BOOST_TEST(changed_inside > 0u);
+  BOOST_TEST_MESSAGE("region " << box.x0 << "," << box.y0 << "-" << box.x1 << "," << box.y1 << ": " << idx.size()
+                               << " of " << t1.size() << " recomputed, " << meets_support << " supports meet it");
+}
+
+BOOST_AUTO_TEST_CASE(dsift_extract_region_bit_identical) {
+  if (!bowlrp::test::have_voc()) return;
+  const bw::ImageLoader loader;
+  const auto before = loader.load(voc_image(2));
+  std::mt19937 rng(11);
+  auto flip = [&](bw::GrayImage im, const bw::Box& b) {
+    for (int y = b.y0; y < b.y1; ++y)
+      for (int x = b.x0; x < b.x1; ++x) im.pixels[std::size_t(y) * im.width + x] = float(rng() % 1000) / 999.0F;
+    return im;
+  };
+  const bw::Box mid{100, 80, 117, 93};
+  check_region(before, flip(before, mid), mid, true);
+  const bw::Box corner{0, 0, 9, 5};
+  check_region(before, flip(before, corner), corner, true);
+  const bw::Box edge{before.width - 3, before.height - 20, before.width, before.height};
+  check_region(before, flip(before, edge), edge, true);
+  const bw::Box pixel{200, 150, 201, 151};
+  check_region(before, flip(before, pixel), pixel, false);
+}
+
+BOOST_AUTO_TEST_CASE(dsift_extract_region_on_capped_image) {
+  if (!bowlrp::test::have_voc()) return;
+  // Flip pixels of the original picture, then cap both versions at 300 px: the region given in
+  // original pixels must cover every feature the area resampling lets the change reach.
+  const auto orig = bw::ImageLoader(bw::ImageOptions{0}).load(voc_image(3));
+  std::vector<float> a = orig.pixels, b = orig.pixels;
+  const bw::Box box{150, 100, 171, 140};
+  for (int y = box.y0; y < box.y1; ++y)
+    for (int x = box.x0; x < box.x1; ++x) b[std::size_t(y) * orig.width + x] = 1.0F - b[std::size_t(y) * orig.width + x];
+  const bw::ImageLoader capped(bw::ImageOptions{300});
+  const auto ia = capped.from_gray(a.data(), orig.width, orig.height);
+  const auto ib = capped.from_gray(b.data(), orig.width, orig.height);
+  BOOST_TEST_REQUIRE(ia.scale < 1.0);
+  check_region(ia, ib, box, true);
+}
+
+// ---------------------------------------------------------------- codebook
+
+std::vector<float> clustered_data(std::size_t per, int clusters, int dim, std::uint32_t seed,
+                                  std::vector<float>* truth) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.0F, 0.05F);
+  std::uniform_real_distribution<float> u(0.0F, 1.0F);
+  truth->assign(std::size_t(clusters) * dim, 0);
+  for (auto& v : *truth) v = u(rng) * 4.0F;
+  std::vector<float> d;
+  for (std::size_t i = 0; i < per * clusters; ++i) {
+    const int c = int(i % clusters);
+    for (int j = 0; j < dim; ++j) d.push_back((*truth)[std::size_t(c) * dim + j] + noise(rng));
+  }
+  return d;
+}
+
+BOOST_AUTO_TEST_CASE(kmeans_deterministic_under_seed) {
+  std::vector<float> truth;
+  const int dim = 16, K = 12;
+  const auto data = clustered_data(200, K, dim, 5, &truth);
+  bw::KMeansOptions o;
+  o.words = K;
+  o.samples = 1500;  // < 2400: exercises the seeded sample too
+  o.seed = 42;
+  const auto a = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
+  const auto b = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
+  BOOST_TEST(a.size() == K);
+  BOOST_TEST(a.dim() == dim);
+  BOOST_TEST(a.centres() == b.centres());  // bit-identical
+  o.seed = 43;
+  const auto c = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
+  BOOST_TEST(a.centres() != c.centres());
+  // Well-separated clusters are found: every true centre has a learned word close by.
+  std::size_t found = 0;
+  for (int t = 0; t < K; ++t) {
+    double best = 1e30;
+    for (int k = 0; k < K; ++k) best = std::min(best, dist2(truth.data() + t * dim, a.centre(k), dim));
+    if (best < 0.01) ++found;
+  }
+  BOOST_TEST(found >= std::size_t(K - 1));
+  BOOST_TEST(throws_with<std::invalid_argument>(
+      [&] { bw::Codebook::train(data.data(), 5, dim, o); }, {"5 descriptors", "12"}));
+}
+
+BOOST_AUTO_TEST_CASE(codebook_save_load_round_trip) {
+  TempDir dir;
+  const auto centres = random_descriptors(37, 128, 9);
+  const bw::Codebook cb(128, centres);
+  const std::string path = dir / "sub/words.codebook";
+  cb.save(path);
+  const auto back = bw::Codebook::load(path);
+  BOOST_TEST(back.size() == 37);
+  BOOST_TEST(back.dim() == 128);
+  BOOST_TEST(std::memcmp(back.centres().data(), centres.data(), centres.size() * sizeof(float)) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(codebook_truncated_or_garbage_rejected) {
+  TempDir dir;
+  const bw::Codebook cb(128, random_descriptors(10, 128, 1));
+  const std::string good = dir / "good.cb";
+  cb.save(good);
+  const std::string bytes = bw::read_file(good);
+  const std::string trunc = dir / "trunc.cb";
+  bw::write_file_atomic(trunc, bytes.substr(0, bytes.size() - 7));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(trunc); }, {trunc, "truncated"}));
+  const std::string garbage = dir / "garbage.cb";
+  bw::write_file_atomic(garbage, std::string(300, 'x'));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(garbage); }, {garbage, "not a bowlrp codebook"}));
+  std::string v2 = bytes;
+  v2[16] = 2;
+  const std::string ver = dir / "v2.cb";
+  bw::write_file_atomic(ver, v2);
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(ver); }, {ver, "version 2"}));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(dir / "none.cb"); }, {"none.cb"}));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::Codebook(128, std::vector<float>(100)); }, {"100"}));
+}
+
+// ---------------------------------------------------------------- mapping
+
+namespace {
+
+// The r nearest words of x by the textbook double distance, ties to the lowest index.
+std::vector<std::pair<double, int>> naive_nearest(const float* x, const std::vector<float>& cent, int dim, int r) {
+  const int K = int(cent.size() / dim);
+  std::vector<std::pair<double, int>> d;
+  for (int k = 0; k < K; ++k) d.emplace_back(dist2(x, cent.data() + std::size_t(k) * dim, dim), k);
+  std::partial_sort(d.begin(), d.begin() + std::min(r, K), d.end());
+  d.resize(std::min(r, K));
+  return d;
+}
+
+// The weights of mapping.h from distances sorted ascending.
+std::vector<double> naive_weights(const std::vector<std::pair<double, int>>& d, bw::MappingKind kind, double beta,
+                                  double decay) {
+  const int r = int(d.size());
+  double mean = 0;
+  for (auto& e : d) mean += e.first;
+  mean /= r;
+  std::vector<double> w(r);
+  double z = 0;
+  for (int j = 0; j < r; ++j) {
+    w[j] = kind == bw::MappingKind::soft ? (mean > 0 ? std::exp(-beta * d[j].first / mean) : 1.0) : std::pow(decay, j);
+    z += w[j];
+  }
+  for (auto& v : w) v /= z;
+  return w;
+}
+
+// Whether feature i of a and feature j of b have bit-identical (word, weight) lists.
+bool same_row(const bw::Assignment& a, std::size_t i, const bw::Assignment& b, std::size_t j) {
+  const auto na = a.offsets[i + 1] - a.offsets[i], nb = b.offsets[j + 1] - b.offsets[j];
+  if (na != nb) return false;
+  return std::equal(a.words.begin() + a.offsets[i], a.words.begin() + a.offsets[i + 1], b.words.begin() + b.offsets[j]) &&
+         std::memcmp(a.weights.data() + a.offsets[i], b.weights.data() + b.offsets[j], na * sizeof(float)) == 0;
+}
+
+// A codebook of K words whose first `pairs` descriptors each sit between two words of a pair:
+// the words differ only in coordinate 0, mirrored about x_0, so dist2 ties exactly (dyadic
+// coordinates, every difference exact) or, for odd t, differs by one float ulp of one
+// coordinate (a relative gap ~1e-8, far below SGEMM's resolution). Pair members get random,
+// interleaved word indices; the remaining words and descriptors are random SIFT-like vectors.
+struct TieSet {
+  std::vector<float> centres, descriptors;
+  std::vector<std::pair<int, int>> pair_words;  // (word of a, word of b) per tie descriptor
+};
+TieSet tie_set(int K, int pairs, std::size_t n, std::uint32_t seed) {
+  const int dim = 128;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(-0.02F, 0.02F);
+  TieSet s;
+  s.centres = random_descriptors(K, dim, seed + 1);
+  s.descriptors = random_descriptors(n, dim, seed + 2);
+  std::vector<int> perm(K);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  for (int t = 0; t < pairs; ++t) {
+    float* x = s.descriptors.data() + std::size_t(t) * dim;
+    x[0] = 0.25F;
+    const int ka = perm[2 * t], kb = perm[2 * t + 1];
+    float* a = s.centres.data() + std::size_t(ka) * dim;
+    float* b = s.centres.data() + std::size_t(kb) * dim;
+    for (int j = 1; j < dim; ++j) a[j] = b[j] = std::max(0.0F, x[j] + noise(rng));
+    a[0] = 0.265625F;
+    b[0] = 0.234375F;  // |x_0 - a_0| == |x_0 - b_0| == 2^-6 exactly
+    if (t % 2) b[0] = std::nextafter(b[0], t % 4 == 1 ? 1.0F : 0.0F);
+    s.pair_words.emplace_back(ka, kb);
+  }
+  return s;
+}
+
+// OpenBLAS's thread-count setter, found at run time (the test binary links OpenBLAS only
+// through libbowlrp_bow); fails the test if absent.
+void set_blas_threads(int n) {
+  using Fn = void (*)(int);
+  static const auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  BOOST_TEST_REQUIRE(fn != nullptr, "openblas_set_num_threads not found: is bow linked to OpenBLAS?");
+  fn(n);
+}
+int blas_threads() {
+  using Fn = int (*)();
+  static const auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  BOOST_TEST_REQUIRE(fn != nullptr, "openblas_get_num_threads not found");
+  return fn();
+}
+// Restores the BLAS and OpenCV thread counts at scope exit.
+struct ThreadCountGuard {
+  int blas = blas_threads(), cv_threads = cv::getNumThreads();
+  ~ThreadCountGuard() {
+    set_blas_threads(blas);
+    cv::setNumThreads(cv_threads);
+  }
+};
+
+bw::MappingOptions mapping_options(bw::MappingKind kind) {
+  bw::MappingOptions o;
+  o.kind = kind;
+  o.neighbours = 5;
+  o.beta = 2.0;
+  o.rank_decay = 0.5;
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(mapping_hard_equals_naive_exactly) {
+  // Random descriptors over three GEMM blocks (the last partial), then deliberate ties.
+  {
+    const int K = 300, dim = 128;
+    const std::size_t n = 2500;
+    const auto cent = random_descriptors(K, dim, 21);
+    const bw::Mapper mapper(bw::Codebook(dim, cent));
+    const auto x = random_descriptors(n, dim, 22);
+    const auto got = mapper.nearest(x.data(), n);
+    for (std::size_t i = 0; i < n; ++i)
+      BOOST_TEST_REQUIRE(got[i] == naive_nearest(x.data() + i * dim, cent, dim, 1)[0].second, "feature " << i);
+    const auto a = mapper.assign(x.data(), n);
+    BOOST_TEST(a.features() == n);
+    for (std::size_t i = 0; i < n; ++i) {
+      BOOST_TEST_REQUIRE(a.offsets[i + 1] - a.offsets[i] == 1u);
+      BOOST_TEST_REQUIRE(a.words[i] == got[i]);
+      BOOST_TEST_REQUIRE(a.weights[i] == 1.0F);
+    }
+  }
+  const int K = 256, pairs = 100, dim = 128;
+  const auto s = tie_set(K, pairs, pairs, 7);
+  const bw::Mapper mapper(bw::Codebook(dim, s.centres));
+  const auto got = mapper.nearest(s.descriptors.data(), pairs);
+  int exact_ties = 0, below_float = 0, float_wrong = 0;
+  for (int t = 0; t < pairs; ++t) {
+    const float* x = s.descriptors.data() + std::size_t(t) * dim;
+    const auto [ka, kb] = s.pair_words[t];
+    const double da = dist2(x, s.centres.data() + std::size_t(ka) * dim, dim);
+    const double db = dist2(x, s.centres.data() + std::size_t(kb) * dim, dim);
+    exact_ties += da == db;
+    below_float += da != db && std::fabs(da - db) < FLT_EPSILON * da;
+    const int truth = naive_nearest(x, s.centres, dim, 1)[0].second;
+    BOOST_TEST_REQUIRE((truth == ka || truth == kb));
+    if (da == db) BOOST_TEST_REQUIRE(truth == std::min(ka, kb));
+    BOOST_TEST_REQUIRE(got[t] == truth, "tie descriptor " << t << ": words " << ka << ", " << kb);
+    // What a float GEMM-style score (|c|^2 - 2 x.c in float) would choose between the two.
+    auto fscore = [&](int k) {
+      float dot = 0, nn = 0;
+      const float* c = s.centres.data() + std::size_t(k) * dim;
+      for (int j = 0; j < dim; ++j) { dot += x[j] * c[j]; nn += c[j] * c[j]; }
+      return nn - 2 * dot;
+    };
+    const float fa = fscore(ka), fb = fscore(kb);
+    const int fpick = fa < fb || (fa == fb && ka < kb) ? ka : kb;
+    float_wrong += fpick != truth;
+  }
+  BOOST_TEST_MESSAGE("tie set: " << exact_ties << " exact ties, " << below_float << " gaps below FLT_EPSILON, "
+                                 << float_wrong << " decided wrongly by float scores");
+  BOOST_TEST(exact_ties == pairs / 2);
+  BOOST_TEST(below_float == pairs / 2);
+  BOOST_TEST(float_wrong > 0);  // the cases are beyond float resolution, so the test has teeth
+}
+
+BOOST_AUTO_TEST_CASE(mapping_ties_pick_lowest_index) {
+  // Words 2 and 5 are the same point; a descriptor at that point must map to 2.
+  std::vector<float> c = random_descriptors(8, 128, 4);
+  std::copy(c.begin() + 2 * 128, c.begin() + 3 * 128, c.begin() + 5 * 128);
+  const bw::Mapper mapper(bw::Codebook(128, c));
+  const auto got = mapper.nearest(c.data() + 5 * 128, 1);
+  BOOST_TEST(got[0] == 2);
+  bw::MappingOptions ro;
+  ro.kind = bw::MappingKind::rank;
+  ro.neighbours = 2;
+  const auto a = bw::Mapper(bw::Codebook(128, c), ro).assign(c.data() + 2 * 128, 1);
+  BOOST_TEST(a.words[0] == 2);
+  BOOST_TEST(a.words[1] == 5);
+}
+
+BOOST_AUTO_TEST_CASE(mapping_soft_and_rank_weights) {
+  // Random descriptors and the tie set; words in exact order, weights the correctly rounded
+  // float of the formula evaluated on naive double distances (up to 1e-12).
+  const int K = 256, dim = 128, r = 5;
+  const std::size_t n = 600;
+  const auto s = tie_set(K, 100, n, 31);
+  for (auto kind : {bw::MappingKind::soft, bw::MappingKind::rank}) {
+    const auto o = mapping_options(kind);
+    const bw::Mapper mapper(bw::Codebook(dim, s.centres), o);
+    const auto a = mapper.assign(s.descriptors.data(), n);
+    BOOST_TEST(bw::to_string(kind) == (kind == bw::MappingKind::soft ? "soft" : "rank"));
+    double worst = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      BOOST_TEST_REQUIRE(a.offsets[i + 1] - a.offsets[i] == std::uint32_t(r));
+      const auto d = naive_nearest(s.descriptors.data() + i * dim, s.centres, dim, r);
+      const auto w = naive_weights(d, kind, o.beta, o.rank_decay);
+      double sum = 0;
+      for (int j = 0; j < r; ++j) {
+        const auto e = a.offsets[i] + j;
+        BOOST_TEST_REQUIRE(a.words[e] == d[j].second, "feature " << i << " rank " << j);
+        const float f = float(w[j]);
+        const double half_ulp = 0.5 * (double(std::nextafter(f, 2.0F)) - f);
+        const double err = std::fabs(double(a.weights[e]) - w[j]);
+        BOOST_TEST_REQUIRE(err <= half_ulp + 1e-12, "feature " << i << " rank " << j << ": error " << err);
+        worst = std::max(worst, std::fabs(double(a.weights[e]) - double(f)));
+        sum += a.weights[e];
+      }
+      BOOST_TEST_REQUIRE(std::fabs(sum - 1.0) < 1e-6);
+    }
+    BOOST_TEST(worst == 0.0);  // every weight is the float of the naive formula
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mapping_independent_of_batch_size_and_offset) {
+  const int K = 1024, dim = 128;
+  const std::size_t n = 2500;
+  const auto s = tie_set(K, 100, n, 41);
+  for (auto kind : {bw::MappingKind::hard, bw::MappingKind::soft, bw::MappingKind::rank}) {
+    const bw::Mapper mapper(bw::Codebook(dim, s.centres), mapping_options(kind));
+    const auto full = mapper.assign(s.descriptors.data(), n);
+    const auto near = mapper.nearest(s.descriptors.data(), n);
+    const std::vector<std::pair<std::size_t, std::vector<std::size_t>>> plans{
+        {1, {}}, {7, {0, 3, 2493}}, {64, {0, 13, 1000, 2436}}, {1000, {0, 777, 1500}}, {2500, {0}}};
+    for (const auto& [b, offsets] : plans) {
+      std::vector<std::size_t> starts = offsets;
+      if (b == 1)
+        for (std::size_t o = 0; o < n; ++o) starts.push_back(o);  // every feature on its own
+      for (std::size_t o : starts) {
+        const auto part = mapper.assign(s.descriptors.data() + o * dim, b);
+        const auto pnear = mapper.nearest(s.descriptors.data() + o * dim, b);
+        for (std::size_t i = 0; i < b; ++i) {
+          BOOST_TEST_REQUIRE(same_row(full, o + i, part, i),
+                             bw::to_string(kind) << ": feature " << o + i << " in a batch of " << b << " at " << o);
+          BOOST_TEST_REQUIRE(pnear[i] == near[o + i]);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mapping_independent_of_blas_threads) {
+  const int K = 1024, dim = 128;
+  const std::size_t n = 2500;
+  const auto s = tie_set(K, 100, n, 51);
+  const ThreadCountGuard guard;
+  for (auto kind : {bw::MappingKind::hard, bw::MappingKind::soft, bw::MappingKind::rank}) {
+    const bw::Mapper mapper(bw::Codebook(dim, s.centres), mapping_options(kind));
+    set_blas_threads(1);
+    const auto one = mapper.assign(s.descriptors.data(), n);
+    const auto one_single = mapper.assign(s.descriptors.data() + 1234 * dim, 1);
+    set_blas_threads(2);
+    const auto two = mapper.assign(s.descriptors.data(), n);
+    for (std::size_t i = 0; i < n; ++i) BOOST_TEST_REQUIRE(same_row(one, i, two, i), bw::to_string(kind) << " " << i);
+    BOOST_TEST(same_row(one_single, 0, two, 1234));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mapping_voc_encode_independent_of_thread_counts) {
+  // The whole forward pass on real images (OpenCV decode/resize, dense SIFT, SGEMM mapping,
+  // pooling) is bit-identical with 1 thread and with 2 threads, for a codebook of real SIFT.
+  if (!bowlrp::test::have_voc()) return;
+  const ThreadCountGuard guard;
+  bw::PipelineOptions o;
+  o.pooling.pyramid = {{1, 1}, {2, 2}};
+  const bw::DenseSift sift(o.dsift);
+  const auto words = sift.extract(bw::ImageLoader(o.image).load(voc_image(7)));
+  std::vector<float> cent;
+  for (std::size_t l = 0; l < words.size() && cent.size() < 512u * 128; l += 7)
+    cent.insert(cent.end(), words.descriptor(l), words.descriptor(l) + 128);
+  for (auto kind : {bw::MappingKind::hard, bw::MappingKind::soft}) {
+    o.mapping.kind = kind;
+    const bw::Pipeline pipe(o, bw::Codebook(128, cent));
+    for (std::size_t img : {3u, 11u}) {
+      set_blas_threads(1);
+      cv::setNumThreads(1);
+      const auto t1 = pipe.encode_file(voc_image(img));
+      set_blas_threads(2);
+      cv::setNumThreads(2);
+      const auto t2 = pipe.encode_file(voc_image(img));
+      BOOST_TEST_REQUIRE(t1.features.descriptors.size() == t2.features.descriptors.size());
+      BOOST_TEST(std::memcmp(t1.features.descriptors.data(), t2.features.descriptors.data(),
+                             t1.features.descriptors.size() * sizeof(float)) == 0);
+      BOOST_TEST_REQUIRE(t1.assignment.features() == t2.assignment.features());
+      for (std::size_t l = 0; l < t1.assignment.features(); ++l)
+        BOOST_TEST_REQUIRE(same_row(t1.assignment, l, t2.assignment, l));
+      BOOST_TEST(t1.histogram() == t2.histogram());
+      // A subset re-mapped on its own (pixel flipping) equals the full encode.
+      const std::size_t first = t1.features.size() / 3, count = 37;
+      const auto part = pipe.mapper().assign(t1.features.descriptor(first), count);
+      for (std::size_t i = 0; i < count; ++i) BOOST_TEST_REQUIRE(same_row(part, i, t1.assignment, first + i));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mapping_rejects_non_finite_values) {
+  auto c = random_descriptors(4, 128, 3);
+  auto x = random_descriptors(3, 128, 4);
+  x[2 * 128 + 5] = std::numeric_limits<float>::quiet_NaN();
+  const bw::Mapper mapper(bw::Codebook(128, c));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { mapper.assign(x.data(), 3); }, {"descriptor 2", "finite"}));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { mapper.nearest(x.data() + 128, 2); }, {"descriptor 1"}));
+  x[2 * 128 + 5] = std::numeric_limits<float>::infinity();
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { mapper.assign(x.data(), 3); }, {"descriptor 2"}));
+}
+
+// ---------------------------------------------------------------- pooling
+
+BOOST_AUTO_TEST_CASE(pooling_p_means_and_max_against_naive) {
+  const int K = 7, W = 90, H = 60;
+  std::mt19937 rng(17);
+  std::vector<std::pair<float, float>> centres;
+  for (int i = 0; i < 150; ++i) centres.emplace_back(float(rng() % 8900) / 100.0F, float(rng() % 5900) / 100.0F);
+  const auto t = frames_at(centres, W, H);
+  const auto a = random_assignment(t.size(), K, 3, 18);
+  const std::vector<bw::PyramidLevel> pyr{{1, 1}, {2, 2}, {3, 1}};
+  for (double p : {1.0, 2.0, 4.0, std::numeric_limits<double>::infinity()}) {
+    bw::PoolingOptions o;
+    o.p = p;
+    o.pyramid = pyr;
+    o.normalisation = bw::Normalisation::none;
+    const auto tr = bw::Pooler(K, o).pool(t, a);
+    const auto ref = naive_pool(t, a, K, pyr, p);
+    BOOST_TEST_REQUIRE(tr.pooled.size() == ref.size());
+    BOOST_TEST(tr.dimension() == std::size_t(K * 8));
+    double err = 0;
+    for (std::size_t d = 0; d < ref.size(); ++d) err = std::max(err, std::fabs(tr.pooled[d] - ref[d]));
+    BOOST_TEST(err < 1e-12, "p = " << p << ": max error " << err);
+    BOOST_TEST(tr.histogram == tr.pooled);
+    BOOST_TEST(tr.norm == 1.0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(pooling_pyramid_cell_membership) {
+  // 1x1 + 2x2 + 3x1 on a 120 x 80 image; cells 0 | 1 2 / 3 4 | 5 6 7.
+  const auto t = frames_at({{10, 10}, {59, 39}, {60, 40}, {119, 79}, {39.4F, 70}, {39.6F, 5}}, 120, 80);
+  bw::PoolingOptions o;
+  o.pyramid = {{1, 1}, {2, 2}, {3, 1}};
+  BOOST_TEST(o.cells() == 8);
+  bw::Assignment a;
+  a.offsets = {0, 1, 2, 3, 4, 5, 6};
+  a.words = {0, 1, 0, 1, 0, 1};
+  a.weights = {1, 1, 1, 1, 1, 1};
+  const auto tr = bw::Pooler(2, o).pool(t, a);
+  const std::vector<int> expect{0, 1, 5,  0, 1, 6,  0, 4, 6,  0, 4, 7,  0, 3, 5,  0, 1, 6};
+  BOOST_TEST(tr.feature_cells == expect, boost::test_tools::per_element());
+  const std::vector<int> counts{6, 3, 0, 1, 2, 2, 3, 1};
+  BOOST_TEST(tr.cell_counts == counts, boost::test_tools::per_element());
+  BOOST_TEST(tr.levels == 3);
+  // Empty cell 2 pools to zeros.
+  BOOST_TEST(tr.pooled[2 * 2 + 0] == 0.0);
+  BOOST_TEST(tr.pooled[2 * 2 + 1] == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(pooling_normalisations_and_hellinger) {
+  const int K = 9;
+  std::mt19937 rng(5);
+  std::vector<std::pair<float, float>> centres;
+  for (int i = 0; i < 40; ++i) centres.emplace_back(float(rng() % 100), float(rng() % 50));
+  const auto t = frames_at(centres, 100, 50);
+  const auto a = random_assignment(t.size(), K, 2, 6);
+  for (auto norm : {bw::Normalisation::none, bw::Normalisation::l1, bw::Normalisation::l2})
+    for (bool hell : {false, true}) {
+      bw::PoolingOptions o;
+      o.pyramid = {{1, 1}, {2, 1}};
+      o.normalisation = norm;
+      o.hellinger = hell;
+      o.p = 2.0;
+      const auto tr = bw::Pooler(K, o).pool(t, a);
+      std::vector<double> g = naive_pool(t, a, K, o.pyramid, 2.0);
+      for (auto& v : g) v = hell ? std::sqrt(v) : v;
+      double n1 = 0, n2 = 0;
+      for (double v : g) { n1 += std::fabs(v); n2 += v * v; }
+      const double N = norm == bw::Normalisation::l1 ? n1 : norm == bw::Normalisation::l2 ? std::sqrt(n2) : 1.0;
+      BOOST_TEST(std::fabs(tr.norm - N) < 1e-10 * N);
+      for (std::size_t d = 0; d < g.size(); ++d) BOOST_TEST_REQUIRE(std::fabs(tr.histogram[d] - g[d] / N) < 1e-12);
+      double s1 = 0, s2 = 0;
+      for (double h : tr.histogram) { s1 += h; s2 += h * h; }
+      if (norm == bw::Normalisation::l1) BOOST_TEST(std::fabs(s1 - 1) < 1e-12);
+      if (norm == bw::Normalisation::l2) BOOST_TEST(std::fabs(s2 - 1) < 1e-12);
+      BOOST_TEST((bw::normalisation_from_string(bw::to_string(norm)) == norm));
+    }
+  // No features at all: zeros everywhere, N = 1.
+  bw::PoolingOptions o;
+  o.normalisation = bw::Normalisation::l2;
+  const auto empty = bw::Pooler(K, o).pool(frames_at({}, 10, 10), bw::Assignment{});
+  BOOST_TEST(empty.norm == 1.0);
+  BOOST_TEST(std::all_of(empty.histogram.begin(), empty.histogram.end(), [](double h) { return h == 0.0; }));
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::Pooler(K, o).pool(t, bw::Assignment{}); }, {"40"}));
+}
+
+// ---------------------------------------------------------------- pipeline
+
+BOOST_AUTO_TEST_CASE(pipeline_encodes_voc_image) {
+  if (!bowlrp::test::have_voc()) return;
+  bw::PipelineOptions o;
+  o.pooling.pyramid = {{1, 1}, {2, 2}};
+  o.mapping.kind = bw::MappingKind::rank;
+  const bw::Pipeline pipe(o, bw::Codebook(128, random_descriptors(64, 128, 2)));
+  BOOST_TEST(pipe.dimension() == 64u * 5);
+  const auto t = pipe.encode_file(voc_image(4));
+  BOOST_TEST(t.histogram().size() == pipe.dimension());
+  BOOST_TEST(t.assignment.features() == t.features.size());
+  double s = 0;
+  for (double h : t.histogram()) s += h;
+  BOOST_TEST(std::fabs(s - 1.0) < 1e-9);
+  // Stages run separately give the same histogram.
+  const auto im = pipe.load(voc_image(4));
+  const auto f = pipe.sift().extract(im);
+  const auto p = pipe.pooler().pool(f, pipe.mapper().assign(f));
+  BOOST_TEST(p.histogram == t.histogram());
+  BOOST_TEST(throws_with<std::invalid_argument>(
+      [&] { bw::Pipeline(o, bw::Codebook(16, random_descriptors(4, 16, 1))); }, {"16", "128"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,458 @@
+// Suite `voc`: the `bowlrp voc` evaluation — its on-disk feature cache (digests, entries, corruption),
+// the seeded image choices, the occlusion baseline against a naive full re-run, and the command end
+// to end on the real VOC2007 data (report structure and ranges, devkit results files, cache reuse
+// on a second run, recomputation of a corrupt cache entry).
+#include "test_util.h"
+
+#ifdef BOWLRP_CLI  // needs the CLI library (complete builds)
+
+#include "cli/feature_cache.h"
+#include "cli/voc.h"
+
+#include <bowlrp/bow/io.h>
+#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/datasets/voc.h>
+#include <bowlrp/datasets/voc_eval.h>
+#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/svm/svm.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace ba = bowlrp::apps;
+using bowlrp::test::TempDir;
+
+namespace {
+
+int run_cli(const std::string& args, std::string* output = nullptr) {
+  TempDir tmp;
+  const std::string log = tmp / "log.txt";
+  const std::string cmd = std::string(BOWLRP_CLI) + " " + args + " > '" + log + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  if (output) *output = bowlrp::bow::read_file(log);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+bowlrp::bow::Codebook random_codebook(int words, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 0.2f);
+  std::vector<float> c(static_cast<std::size_t>(words) * 128);
+  for (float& v : c) v = u(rng);
+  return bowlrp::bow::Codebook(128, std::move(c));
+}
+
+// All files below a folder.
+std::vector<fs::path> files_under(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(voc)
+
+BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
+  const std::string bytes = random_bytes(1000, 1);
+  const ba::Digest whole = ba::digest_of(bytes);
+  for (std::size_t cut : {0u, 1u, 3u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
+    ba::Hasher h;
+    h.update(bytes.data(), cut);
+    h.update(bytes.data() + cut, bytes.size() - cut);
+    BOOST_TEST((h.digest() == whole));
+  }
+  // Byte at a time.
+  ba::Hasher h;
+  for (char c : bytes) h.update(&c, 1);
+  BOOST_TEST((h.digest() == whole));
+  // Any single flipped bit, an appended zero, or truncation changes the digest.
+  std::set<std::string> seen{whole.hex()};
+  for (std::size_t i : {0u, 7u, 8u, 511u, 999u}) {
+    std::string b = bytes;
+    b[i] ^= 1;
+    seen.insert(ba::digest_of(b).hex());
+  }
+  seen.insert(ba::digest_of(bytes + std::string(1, '\0')).hex());
+  seen.insert(ba::digest_of(bytes.substr(0, 999)).hex());
+  seen.insert(ba::digest_of("").hex());
+  BOOST_TEST(seen.size() == 9u);
+  BOOST_TEST(whole.hex().size() == 32u);
+  // Fields carry their length: ("ab","c") and ("a","bc") differ.
+  ba::Hasher f1, f2;
+  f1.field("ab");
+  f1.field("c");
+  f2.field("a");
+  f2.field("bc");
+  BOOST_TEST((f1.digest() != f2.digest()));
+}
+
+BOOST_AUTO_TEST_CASE(canonical_options_see_every_encoding_change) {
+  bowlrp::bow::PipelineOptions o;
+  const std::string base = ba::canonical_encoding_options(o);
+  BOOST_TEST(base == ba::canonical_encoding_options(bowlrp::bow::PipelineOptions{}));
+  std::vector<bowlrp::bow::PipelineOptions> changed(9, o);
+  changed[0].image.max_side = 400;
+  changed[1].dsift.step = 5;
+  changed[2].dsift.bin_sizes = {4, 6, 8};
+  changed[3].dsift.magnif = 5.5;
+  changed[4].mapping.kind = bowlrp::bow::MappingKind::soft;
+  changed[5].pooling.p = 2;
+  changed[6].pooling.pyramid = {{1, 1}, {2, 2}};
+  changed[7].pooling.hellinger = true;
+  changed[8].pooling.normalisation = bowlrp::bow::Normalisation::l2;
+  std::set<std::string> all{base};
+  for (const auto& c : changed) all.insert(ba::canonical_encoding_options(c));
+  BOOST_TEST(all.size() == 10u);
+  // k-means settings change codebooks, not histograms (given the codebook).
+  bowlrp::bow::PipelineOptions k = o;
+  k.kmeans.words = 17;
+  BOOST_TEST(ba::canonical_encoding_options(k) == base);
+  BOOST_TEST(ba::canonical_codebook_options(k) != ba::canonical_codebook_options(o));
+}
+
+BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
+  TempDir dir;
+  const bowlrp::bow::PipelineOptions o;
+  const bowlrp::bow::Codebook cb = random_codebook(8, 2), other = random_codebook(8, 3);
+  const std::size_t V = 40;
+  const ba::HistogramCache cache(dir / "cache", o, cb, V);
+  const std::string image = random_bytes(5000, 4);
+  const ba::Digest key = cache.key(image);
+  // Keys: same inputs agree; another codebook, option or image disagrees.
+  BOOST_TEST((ba::HistogramCache(dir / "cache", o, cb, V).key(image) == key));
+  BOOST_TEST((ba::HistogramCache(dir / "cache", o, other, V).key(image) != key));
+  bowlrp::bow::PipelineOptions o2 = o;
+  o2.dsift.step = 3;
+  BOOST_TEST((ba::HistogramCache(dir / "cache", o2, cb, V).key(image) != key));
+  BOOST_TEST((cache.key(image + "x") != key));
+
+  std::vector<double> h(V), back(V, -1.0);
+  for (std::size_t d = 0; d < V; ++d) h[d] = std::sqrt(double(d) + 0.1) / 7.0;
+  BOOST_TEST(!cache.load(key, back.data()));
+  BOOST_TEST(cache.stats().misses.load() == 1u);
+  cache.store(key, h.data());
+  BOOST_TEST(cache.load(key, back.data()));
+  BOOST_TEST(back == h);  // bit for bit
+  BOOST_TEST(cache.stats().hits.load() == 1u);
+
+  const std::string good = bowlrp::bow::read_file(cache.path(key));
+  // Every single-byte change, a truncation and an extension are rejected (and counted).
+  std::size_t rejected = 0;
+  for (std::size_t i = 0; i < good.size(); i += 7) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x20);
+    bowlrp::bow::write_file_atomic(cache.path(key), bad);
+    rejected += !cache.load(key, back.data());
+  }
+  BOOST_TEST(rejected == (good.size() + 6) / 7);
+  bowlrp::bow::write_file_atomic(cache.path(key), good.substr(0, good.size() - 1));
+  BOOST_TEST(!cache.load(key, back.data()));
+  bowlrp::bow::write_file_atomic(cache.path(key), good + "0");
+  BOOST_TEST(!cache.load(key, back.data()));
+  BOOST_TEST(cache.stats().corrupt.load() == rejected + 2);
+  // A valid entry of another key placed at this key's path is not trusted.
+  const ba::Digest key2 = cache.key(image + "y");
+  cache.store(key2, h.data());
+  fs::copy_file(cache.path(key2), cache.path(key), fs::copy_options::overwrite_existing);
+  BOOST_TEST(!cache.load(key, back.data()));
+  // An entry of another length is rejected by a cache of length V.
+  const ba::HistogramCache shorter(dir / "cache", o, cb, V - 1);
+  // same key prefix differs (dim is part of it): write a V-entry under the shorter cache's key.
+  const ba::Digest ks = shorter.key(image);
+  cache.store(ks, h.data());
+  BOOST_TEST(!shorter.load(ks, back.data()));
+  // Rewriting restores it.
+  cache.store(key, h.data());
+  BOOST_TEST(cache.load(key, back.data()));
+  BOOST_TEST(back == h);
+}
+
+BOOST_AUTO_TEST_CASE(codebook_cache_round_trip) {
+  TempDir dir;
+  bowlrp::bow::PipelineOptions o;
+  const std::vector<std::string> paths = {dir / "a.jpg", dir / "b.jpg"};
+  bowlrp::bow::write_file_atomic(paths[0], "aaaa");
+  bowlrp::bow::write_file_atomic(paths[1], "bbbbbb");
+  const ba::Digest key = ba::codebook_key(o, paths);
+  BOOST_TEST((ba::codebook_key(o, paths) == key));
+  BOOST_TEST((ba::codebook_key(o, {paths[0]}) != key));
+  o.kmeans.seed = 5;
+  BOOST_TEST((ba::codebook_key(o, paths) != key));
+  BOOST_TEST(!ba::load_cached_codebook(dir / "cache", key).has_value());
+  const bowlrp::bow::Codebook cb = random_codebook(5, 9);
+  ba::store_cached_codebook(dir / "cache", key, cb);
+  const auto back = ba::load_cached_codebook(dir / "cache", key);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->size() == 5);
+  BOOST_TEST(back->dim() == 128);
+  BOOST_TEST(back->centres() == cb.centres());
+  // A changed training file (size) changes the key.
+  bowlrp::bow::write_file_atomic(paths[1], "bbbbbbb");
+  o.kmeans.seed = 0;
+  BOOST_TEST((ba::codebook_key(o, paths) != key));
+}
+
+BOOST_AUTO_TEST_CASE(image_choice_is_seeded_sorted_and_stratified) {
+  // 200 images, 3 classes: class 2 is rare (4 positives).
+  const std::size_t N = 200, C = 3;
+  std::vector<int> labels(N * C, -1);
+  for (std::size_t i = 0; i < N; ++i) {
+    labels[i * C + 0] = i % 2 ? 1 : -1;
+    labels[i * C + 1] = i % 5 == 0 ? 1 : (i % 5 == 1 ? 0 : -1);
+    labels[i * C + 2] = (i == 17 || i == 101 || i == 150 || i == 199) ? 1 : -1;
+  }
+  const auto a = ba::choose_images(labels, C, 30, 7);
+  BOOST_TEST(a == ba::choose_images(labels, C, 30, 7));
+  BOOST_TEST(a != ba::choose_images(labels, C, 30, 8));
+  BOOST_TEST(a.size() == 30u);
+  BOOST_TEST(std::is_sorted(a.begin(), a.end()));
+  BOOST_TEST((std::adjacent_find(a.begin(), a.end()) == a.end()));
+  BOOST_TEST(a.back() < N);
+  // Quota max(1, 30 / 6) = 5 per class: the rare class keeps all 4 of its positives.
+  std::vector<std::size_t> pos(C, 0);
+  for (std::size_t i : a)
+    for (std::size_t c = 0; c < C; ++c) pos[c] += labels[i * C + c] == 1;
+  BOOST_TEST(pos[0] >= 5u);
+  BOOST_TEST(pos[1] >= 5u);
+  BOOST_TEST(pos[2] == 4u);
+  // n = 0 or n >= N: everything.
+  BOOST_TEST(ba::choose_images(labels, C, 0, 7).size() == N);
+  BOOST_TEST(ba::choose_images(labels, C, 500, 7).size() == N);
+  BOOST_CHECK_THROW(ba::choose_images(labels, 7, 3, 1), std::invalid_argument);
+
+  std::vector<char> usable(N, 1);
+  usable[101] = 0;
+  const auto p = ba::choose_positives(labels, C, 2, usable, 10, 3);
+  BOOST_TEST(p == std::vector<std::size_t>({17, 150, 199}));
+  const auto q = ba::choose_positives(labels, C, 0, usable, 10, 3);
+  BOOST_TEST(q.size() == 10u);
+  BOOST_TEST(std::is_sorted(q.begin(), q.end()));
+  for (std::size_t i : q) BOOST_TEST(labels[i * C] == 1);
+  BOOST_TEST(q == ba::choose_positives(labels, C, 0, usable, 10, 3));
+  BOOST_TEST(q != ba::choose_positives(labels, C, 0, usable, 10, 4));
+}
+
+BOOST_AUTO_TEST_CASE(id_list_ignores_blank_lines_and_spaces) {
+  TempDir dir;
+  bowlrp::bow::write_file_atomic(dir / "ids.txt", "000021\r\n\n  000162 \n000278");
+  BOOST_TEST(ba::read_id_list(dir / "ids.txt") == std::vector<std::string>({"000021", "000162", "000278"}));
+  BOOST_CHECK_THROW(ba::read_id_list(dir / "missing.txt"), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
+  // A small pipeline (working image 48x36 from an 80x60 original) and a hand-made hik SVM.
+  bowlrp::bow::PipelineOptions o;
+  o.image.max_side = 48;
+  o.dsift.bin_sizes = {4};
+  o.dsift.step = 4;
+  o.pooling.pyramid = {{1, 1}, {2, 1}};
+  const bowlrp::bow::Codebook cb = random_codebook(6, 11);
+  const bowlrp::bow::Pipeline pipeline(o, cb);
+  const std::size_t V = pipeline.dimension();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0, 0.2);
+  std::vector<double> support(3 * V);
+  for (double& v : support) v = u(rng);
+  bowlrp::svm::Kernel kernel;
+  kernel.type = bowlrp::svm::KernelType::intersection;
+  const bowlrp::svm::SvmModel model(kernel, V, support, {{"a", -0.1, {1.0, -0.5, 0.7}}, {"b", 0.2, {-0.3, 0.4, 0.1}}});
+  std::vector<float> px(80 * 60);
+  for (int y = 0; y < 60; ++y)
+    for (int x = 0; x < 80; ++x)
+      px[y * 80 + x] = static_cast<float>(0.5 + 0.3 * std::sin(x * 0.4) * std::cos(y * 0.3) + 0.1 * ((x * 7 + y * 3) % 5) / 5.0);
+  const bowlrp::bow::GrayImage image = pipeline.loader().from_gray(px.data(), 80, 60);
+  BOOST_REQUIRE(image.width == 48);
+  const bowlrp::bow::EncodeTrace trace = pipeline.encode(image);
+  const int patch = 16;
+  const std::uint64_t seed = 3;
+  for (std::size_t cls : {0u, 1u}) {
+    const bowlrp::decompose::IncrementalFlipper flipper(pipeline, model, cls);
+    const std::vector<double> map = ba::occlusion_map(flipper, image, trace, patch, seed);
+    BOOST_REQUIRE(map.size() == 80u * 60u);
+    // Naive: paste the noise over each patch, re-encode the whole image, score.
+    const std::vector<float> noise = bowlrp::decompose::flip_noise(48, 36, seed);
+    const double f0 = model.decision(cls, trace.histogram().data());
+    const int cols = 3, rows = 3;  // ceil(48/16), ceil(36/16)
+    std::vector<double> drop(cols * rows);
+    for (int r = 0; r < cols * rows; ++r) {
+      bowlrp::bow::GrayImage x = image;
+      const int x0 = (r % cols) * patch, y0 = (r / cols) * patch;
+      for (int y = y0; y < std::min(36, y0 + patch); ++y)
+        for (int xx = x0; xx < std::min(48, x0 + patch); ++xx) x.pixels[y * 48 + xx] = noise[y * 48 + xx];
+      drop[r] = f0 - model.decision(cls, pipeline.encode(x).histogram().data());
+    }
+    // Each original pixel belongs to the patch holding the working pixel under its centre.
+    std::vector<int> owner(80 * 60), count(cols * rows, 0);
+    for (int y = 0; y < 60; ++y)
+      for (int x = 0; x < 80; ++x) {
+        const int wx = static_cast<int>((x + 0.5) * 48 / 80), wy = static_cast<int>((y + 0.5) * 36 / 60);
+        owner[y * 80 + x] = (wy / patch) * cols + wx / patch;
+        ++count[owner[y * 80 + x]];
+      }
+    double max_err = 0, sum = 0, sum_drop = 0;
+    for (int q = 0; q < 80 * 60; ++q) {
+      max_err = std::max(max_err, std::fabs(map[q] - drop[owner[q]] / count[owner[q]]));
+      sum += map[q];
+    }
+    for (double d : drop) sum_drop += d;
+    BOOST_TEST(max_err < 1e-12);
+    BOOST_TEST(std::fabs(sum - sum_drop) < 1e-9);
+    BOOST_TEST(std::any_of(drop.begin(), drop.end(), [](double d) { return std::fabs(d) > 1e-6; }));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_name_the_flag) {
+  ba::VocArgs a;
+  a.root = "/x";
+  a.out = "/y";
+  a.validate();
+  auto message = [](ba::VocArgs v) {
+    try {
+      v.validate();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  ba::VocArgs b = a;
+  b.flip_steps = 0;
+  BOOST_TEST(message(b).find("--flip-steps") != std::string::npos);
+  b = a;
+  b.explain = -1;
+  BOOST_TEST(message(b).find("--explain") != std::string::npos);
+  b = a;
+  b.out.clear();
+  BOOST_TEST(message(b).find("--out") != std::string::npos);
+  std::string out;
+  BOOST_TEST(run_cli("voc --out /tmp/x", &out) != 0);
+  BOOST_TEST(out.find("--root") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
+  if (!bowlrp::test::have_voc()) return;
+  TempDir dir;
+  const std::string out = dir / "run";
+  const std::string root = bowlrp::test::voc_root();
+  const std::string flags = "voc --root '" + root + "' --train-set train --test-set val --classes car,dog,person " +
+                            "--max-images 30 --words 64 --step 8 --bin-sizes 4,8 --kmeans-samples 20000 " +
+                            "--explain 2 --flip-steps 20 --out '" + out + "'";
+  std::string log;
+  auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST_REQUIRE(run_cli(flags, &log) == 0, log);
+  const double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  BOOST_TEST_MESSAGE("first run " << first << " s");
+  BOOST_TEST(first < 90.0);
+
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  BOOST_TEST(j["ap_definition"] == "voc07-11pt");
+  const std::vector<std::string> classes = {"car", "dog", "person"};
+  double sum = 0;
+  for (const auto& c : classes) {
+    const double ap = j["ap"][c].get<double>(), area = j["ap_area"][c].get<double>();
+    BOOST_TEST(ap >= 0.0);
+    BOOST_TEST(ap <= 1.0);
+    BOOST_TEST(area >= 0.0);
+    BOOST_TEST(area <= 1.0);
+    sum += ap;
+  }
+  BOOST_TEST(std::fabs(j["map"].get<double>() - sum / 3) < 1e-12);
+  BOOST_TEST(j["test_images"] == 30);
+  BOOST_TEST(j["train_images"] == 30);
+  for (const char* m : {"lrp", "random", "occlusion"}) {
+    BOOST_REQUIRE(j["aopc"].contains(m));
+    BOOST_TEST(std::isfinite(j["aopc"][m].get<double>()));
+    BOOST_TEST(j["flipping_curves"][m].size() == 21u);
+  }
+  BOOST_TEST(j["explained_images"] == 6);  // 2 per class
+  BOOST_TEST(j["conservation_max_error"].get<double>() < 1e-6);
+  BOOST_REQUIRE(j["localisation"].contains("lrp_boxes_relevance_share"));
+  for (const auto& [k, v] : j["localisation"].items()) {
+    if (k.find("_images") != std::string::npos) continue;
+    BOOST_TEST(v.get<double>() >= 0.0, k);
+    BOOST_TEST(v.get<double>() <= 1.0, k);
+  }
+  BOOST_TEST(j["localisation"]["lrp_boxes_images"].get<double>() > 0);
+  for (const char* t : {"encode test", "explain + flip + occlusion", "total"}) BOOST_TEST(j["timings"].contains(t));
+
+  const std::string html = bowlrp::bow::read_file(out + "/index.html");
+  BOOST_TEST(html.find("AP (VOC2007)") != std::string::npos);
+  BOOST_TEST(html.find("<svg") != std::string::npos);
+  BOOST_TEST(html.find("data:image/png;base64,") != std::string::npos);
+  BOOST_TEST(fs::exists(out + "/model.bowlrp"));
+
+  // Devkit results: one "<id> <score>" line per test image, ids of the val set.
+  std::map<std::string, std::string> results;
+  for (const auto& c : classes) {
+    const std::string path = out + "/results/comp1_cls_val_" + c + ".txt";
+    results[c] = bowlrp::bow::read_file(path);
+    const auto rows = bowlrp::datasets::read_voc_results(path);
+    BOOST_TEST(rows.size() == 30u);
+    const auto val = bowlrp::datasets::VocSet::load(root, "val", {c}, false);
+    const std::set<std::string> ids(val.ids.begin(), val.ids.end());
+    for (const auto& r : rows) BOOST_TEST(ids.count(r.id) == 1u);
+  }
+
+  // Second run: every histogram and the codebook come from the cache; same scores.
+  auto stage = [](const nlohmann::json& r) {
+    return r["timings"]["codebook sample"].get<double>() + r["timings"]["k-means"].get<double>() +
+           r["timings"]["encode train"].get<double>() + r["timings"]["encode test"].get<double>();
+  };
+  BOOST_TEST_REQUIRE(run_cli(flags, &log) == 0, log);
+  BOOST_TEST(log.find("codebook: 64 words from the cache") != std::string::npos);
+  BOOST_TEST(log.find("encode test cache: 30 read, 0 computed, 0 corrupt") != std::string::npos, log);
+  const nlohmann::json j2 = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  BOOST_TEST(stage(j2) < 0.5 * stage(j), stage(j2) << " vs " << stage(j));
+  for (const auto& c : classes) BOOST_TEST(bowlrp::bow::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
+  BOOST_TEST(j2["aopc"] == j["aopc"]);
+
+  // A corrupt histogram entry is detected, recomputed and rewritten; scores are unchanged.
+  const std::vector<fs::path> entries = files_under(fs::path(out) / "cache" / "histograms");
+  BOOST_REQUIRE(entries.size() >= 60u);
+  std::string bytes = bowlrp::bow::read_file(entries[3].string());
+  bytes[bytes.size() / 2] ^= 0x55;
+  bowlrp::bow::write_file_atomic(entries[3].string(), bytes);
+  const std::string before = bowlrp::bow::read_file(entries[5].string());
+  bowlrp::bow::write_file_atomic(entries[5].string(), before.substr(0, before.size() / 3));
+  BOOST_TEST_REQUIRE(run_cli(flags + " --explain 0 --gallery 0", &log) == 0, log);
+  // "<label> cache: R read, C computed, X corrupt entries recomputed" per encoding pass.
+  std::size_t corrupt = 0, computed = 0;
+  for (std::size_t at = log.find(" cache: "); at != std::string::npos; at = log.find(" cache: ", at + 1)) {
+    std::size_t r = 0, c = 0, x = 0;
+    if (std::sscanf(log.c_str() + at, " cache: %zu read, %zu computed, %zu corrupt", &r, &c, &x) == 3) {
+      corrupt += x;
+      computed += c;
+    }
+  }
+  BOOST_TEST(corrupt == 2u, log);
+  BOOST_TEST(computed == 2u, log);
+  BOOST_TEST(bowlrp::bow::read_file(entries[5].string()) == before);
+  for (const auto& c : classes) BOOST_TEST(bowlrp::bow::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
+  const nlohmann::json j3 = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  BOOST_TEST(j3["aopc"].empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+#endif  // BOWLRP_CLI
