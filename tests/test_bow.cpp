@@ -579,11 +579,26 @@ BOOST_AUTO_TEST_CASE(codebook_truncated_or_garbage_rejected) {
 
 namespace {
 
-// The r nearest words of x by the textbook double distance, ties to the lowest index.
-std::vector<std::pair<double, int>> naive_nearest(const float* x, const std::vector<float>& cent, int dim, int r) {
+// dist2 as mapping.h specifies it: double differences, lane j mod 8 accumulated by fused
+// multiply-adds, lanes combined pairwise. (The textbook sum differs in the last bits.)
+double spec_dist2(const float* x, const float* c, int dim) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int j = 0; j < dim; ++j) {
+    const double d = double(x[j]) - double(c[j]);
+    s[j % 8] = std::fma(d, d, s[j % 8]);
+  }
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// The r nearest words of x by an exhaustive search, ties to the lowest index.
+std::vector<std::pair<double, int>> naive_nearest(const float* x, const std::vector<float>& cent, int dim, int r,
+                                                  bool textbook = false) {
   const int K = int(cent.size() / dim);
   std::vector<std::pair<double, int>> d;
-  for (int k = 0; k < K; ++k) d.emplace_back(dist2(x, cent.data() + std::size_t(k) * dim, dim), k);
+  for (int k = 0; k < K; ++k) {
+    const float* c = cent.data() + std::size_t(k) * dim;
+    d.emplace_back(textbook ? dist2(x, c, dim) : spec_dist2(x, c, dim), k);
+  }
   std::partial_sort(d.begin(), d.begin() + std::min(r, K), d.end());
   d.resize(std::min(r, K));
   return d;
@@ -618,7 +633,8 @@ bool same_row(const bw::Assignment& a, std::size_t i, const bw::Assignment& b, s
 // the words differ only in coordinate 0, mirrored about x_0, so dist2 ties exactly (dyadic
 // coordinates, every difference exact) or, for odd t, differs by one float ulp of one
 // coordinate (a relative gap ~1e-8, far below SGEMM's resolution). Pair members get random,
-// interleaved word indices; the remaining words and descriptors are random SIFT-like vectors.
+// interleaved word indices. The next 4 descriptors are zero (VLFeat's low-contrast features),
+// nearly equidistant from all the unit-norm words; the rest are random SIFT-like vectors.
 struct TieSet {
   std::vector<float> centres, descriptors;
   std::vector<std::pair<int, int>> pair_words;  // (word of a, word of b) per tie descriptor
@@ -645,6 +661,7 @@ TieSet tie_set(int K, int pairs, std::size_t n, std::uint32_t seed) {
     if (t % 2) b[0] = std::nextafter(b[0], t % 4 == 1 ? 1.0F : 0.0F);
     s.pair_words.emplace_back(ka, kb);
   }
+  std::fill(s.descriptors.begin() + std::size_t(pairs) * dim, s.descriptors.begin() + std::size_t(pairs + 4) * dim, 0.0F);
   return s;
 }
 
@@ -691,8 +708,12 @@ BOOST_AUTO_TEST_CASE(mapping_hard_equals_naive_exactly) {
     const bw::Mapper mapper(bw::Codebook(dim, cent));
     const auto x = random_descriptors(n, dim, 22);
     const auto got = mapper.nearest(x.data(), n);
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
       BOOST_TEST_REQUIRE(got[i] == naive_nearest(x.data() + i * dim, cent, dim, 1)[0].second, "feature " << i);
+      // The specified dist2 is the textbook one up to double rounding.
+      const auto tb = naive_nearest(x.data() + i * dim, cent, dim, 2, true);
+      if (tb[1].first - tb[0].first > 1e-12 * tb[1].first) BOOST_TEST_REQUIRE(got[i] == tb[0].second);
+    }
     const auto a = mapper.assign(x.data(), n);
     BOOST_TEST(a.features() == n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -702,15 +723,17 @@ BOOST_AUTO_TEST_CASE(mapping_hard_equals_naive_exactly) {
     }
   }
   const int K = 256, pairs = 100, dim = 128;
-  const auto s = tie_set(K, pairs, pairs, 7);
+  const auto s = tie_set(K, pairs, pairs + 4, 7);
   const bw::Mapper mapper(bw::Codebook(dim, s.centres));
-  const auto got = mapper.nearest(s.descriptors.data(), pairs);
+  const auto got = mapper.nearest(s.descriptors.data(), pairs + 4);
+  for (int t = pairs; t < pairs + 4; ++t)  // zero descriptors
+    BOOST_TEST(got[t] == naive_nearest(s.descriptors.data() + std::size_t(t) * dim, s.centres, dim, 1)[0].second);
   int exact_ties = 0, below_float = 0, float_wrong = 0;
   for (int t = 0; t < pairs; ++t) {
     const float* x = s.descriptors.data() + std::size_t(t) * dim;
     const auto [ka, kb] = s.pair_words[t];
-    const double da = dist2(x, s.centres.data() + std::size_t(ka) * dim, dim);
-    const double db = dist2(x, s.centres.data() + std::size_t(kb) * dim, dim);
+    const double da = spec_dist2(x, s.centres.data() + std::size_t(ka) * dim, dim);
+    const double db = spec_dist2(x, s.centres.data() + std::size_t(kb) * dim, dim);
     exact_ties += da == db;
     below_float += da != db && std::fabs(da - db) < FLT_EPSILON * da;
     const int truth = naive_nearest(x, s.centres, dim, 1)[0].second;
@@ -860,6 +883,38 @@ BOOST_AUTO_TEST_CASE(mapping_voc_encode_independent_of_thread_counts) {
       const std::size_t first = t1.features.size() / 3, count = 37;
       const auto part = pipe.mapper().assign(t1.features.descriptor(first), count);
       for (std::size_t i = 0; i < count; ++i) BOOST_TEST_REQUIRE(same_row(part, i, t1.assignment, first + i));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mapping_fallback_paths_against_naive) {
+  // Paths beside the common one: K below the 32 selection lanes, r above them, and descriptors so
+  // large that the float scores could overflow (decided over all words in double).
+  const int dim = 128;
+  auto x = random_descriptors(300, dim, 61);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < dim; ++j) x[i * dim + j] *= 1e19F;
+  struct Case { int K, r; };
+  for (const Case c : {Case{5, 3}, Case{20, 20}, Case{64, 40}, Case{300, 33}}) {
+    const auto cent = random_descriptors(c.K, dim, 62 + c.K);
+    for (auto kind : {bw::MappingKind::hard, bw::MappingKind::soft, bw::MappingKind::rank}) {
+      auto o = mapping_options(kind);
+      o.neighbours = c.r;
+      const bw::Mapper mapper(bw::Codebook(dim, cent), o);
+      const auto a = mapper.assign(x.data(), 300);
+      for (std::size_t i = 0; i < 300; ++i) {
+        const auto d = naive_nearest(x.data() + i * dim, cent, dim, kind == bw::MappingKind::hard ? 1 : c.r);
+        const auto w = naive_weights(d, kind, o.beta, o.rank_decay);
+        std::size_t e = a.offsets[i];
+        for (std::size_t j = 0; j < d.size(); ++j) {
+          if (float(w[j]) == 0.0F) continue;  // underflowed weights are dropped
+          BOOST_TEST_REQUIRE(e < a.offsets[i + 1]);
+          BOOST_TEST_REQUIRE(a.words[e] == d[j].second, "K " << c.K << " r " << c.r << " feature " << i);
+          BOOST_TEST_REQUIRE(a.weights[e] == float(w[j]));
+          ++e;
+        }
+        BOOST_TEST_REQUIRE(e == a.offsets[i + 1]);
+      }
     }
   }
 }

@@ -433,6 +433,47 @@ BOOST_AUTO_TEST_CASE(feature_relevance_matches_naive_reference) {
   BOOST_TEST(combos == 24);
 }
 
+// The same reference on traces made by the real Mapper and Pooler (all mappings, p-means, max,
+// pyramid, Hellinger + L2), so the relevance step and the forward step read the trace alike.
+BOOST_AUTO_TEST_CASE(feature_relevance_on_real_bow_traces) {
+  const int K = 24, D = bb::FeatureTrace::kDim;
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<float> u(0, 1);
+  std::vector<float> centres(static_cast<std::size_t>(K) * D);
+  for (auto& v : centres) v = u(rng);
+  Synthetic base = make_trace(18, 150, K, kFlat, MapKind::hard, 1.0, bb::Normalisation::l1, false);
+  for (auto& v : base.trace.features.descriptors) v = u(rng);
+  int checked = 0;
+  for (auto kind : {bb::MappingKind::hard, bb::MappingKind::soft, bb::MappingKind::rank})
+    for (double p : {1.0, 2.0, kInf}) {
+      BOOST_TEST_CONTEXT(bb::to_string(kind) << " p=" << p) {
+        bb::MappingOptions mo;
+        mo.kind = kind;
+        mo.neighbours = 3;
+        const bb::Mapper mapper(bb::Codebook(D, centres), mo);
+        bb::PoolingOptions po;
+        po.p = p;
+        po.pyramid = kPyramid;
+        po.normalisation = bb::Normalisation::l2;
+        po.hellinger = true;
+        const bb::Pooler pooler(K, po);
+        Synthetic s = base;
+        s.trace.assignment = mapper.assign(s.trace.features);
+        s.trace.pool = pooler.pool(s.trace.features, s.trace.assignment);
+        s.cell_level = {0, 1, 1, 1, 1};
+        BOOST_REQUIRE_EQUAL(s.trace.pool.dimension(), 5u * K);
+        std::normal_distribution<double> g(0, 1);
+        std::vector<double> R_d(s.trace.pool.dimension());
+        for (auto& v : R_d) v = g(rng);
+        const auto fr = bd::relevance_features(s.trace.features, s.trace.assignment, s.trace.pool, R_d);
+        BOOST_TEST(max_abs_diff(fr.R, naive_feature_relevance(s, R_d)) < 1e-12);
+        BOOST_TEST(std::abs(fr.total() - std::accumulate(R_d.begin(), R_d.end(), 0.0)) < 1e-12);
+        ++checked;
+      }
+    }
+  BOOST_TEST(checked == 9);
+}
+
 BOOST_AUTO_TEST_CASE(max_pooling_ties_split_evenly) {
   // Three features in one cell, word 0 weights {0.5, 0.5, 0.25}; word 1 only in feature 2.
   Synthetic s = make_trace(1, 3, 2, kFlat, MapKind::hard, kInf, bb::Normalisation::none, false);
@@ -595,6 +636,7 @@ BOOST_AUTO_TEST_CASE(conservation_checker_detects_violations) {
   BOOST_TEST(rep.svm_conserved);
   BOOST_TEST(!rep.ok());
   BOOST_TEST(rep.summary().find("VIOLATED") != std::string::npos);
+  BOOST_TEST(rep.summary().find("tolerance 1e-09") != std::string::npos, rep.summary());
   broken = e;
   broken.pixels.R[0] -= 1e-3;
   BOOST_TEST(!bd::check_conservation(broken).pixels_conserved);

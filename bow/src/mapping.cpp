@@ -15,8 +15,6 @@ namespace {
 // Descriptors per GEMM block: large enough for SGEMM to run near its peak; the block only
 // changes which words become candidates, never a result (see mapping.h).
 constexpr std::size_t kBlock = 1024;
-// Words per chunk of the candidate scans: a chunk is skipped after one vectorised test.
-constexpr int kChunk = 16;
 }  // namespace
 
 std::string to_string(MappingKind kind) {
@@ -47,34 +45,25 @@ void MappingOptions::validate() const {
                                 ": expected a value in (0, 1]");
 }
 
-Mapper::Mapper(Codebook codebook, MappingOptions options)
-    : codebook_(std::move(codebook)), options_(std::move(options)) {
-  options_.validate();
-  if (codebook_.size() == 0) throw std::invalid_argument("Mapper: the codebook is empty (0 words)");
-  const int k = codebook_.size(), dim = codebook_.dim();
-  centre_norms_.resize(k);
-  double max2 = 0;
-  for (int i = 0; i < k; ++i) {
-    double acc = 0;
-    const float* c = codebook_.centre(i);
-    for (int j = 0; j < dim; ++j) acc += static_cast<double>(c[j]) * c[j];
-    centre_norms_[i] = static_cast<float>(acc);
-    max2 = std::max(max2, acc);
-  }
-  max_centre_norm_ = std::sqrt(max2);
-}
-
 namespace {
+
+// Function multi-versioning on x86-64 (ifunc, chosen once at load time). Every operation below
+// is a single IEEE-rounded float or double operation (or an explicit fma), so each clone gives
+// the same bits; only the speed differs.
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define BOWLRP_CLONES(isa) __attribute__((target_clones(isa, "default")))
+#endif
+#endif
+#ifndef BOWLRP_CLONES
+#define BOWLRP_CLONES(isa)
+#endif
 
 // Exact-path squared distance: the deterministic dist2 of mapping.h. Explicit std::fma keeps the
 // value independent of compiler contraction; eight lanes break the dependency chain (and
-// vectorise). On x86-64 a Haswell clone is selected at load time when the CPU has FMA; the
-// default clone calls the correctly rounded libm fma, so both give the same bits.
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-__attribute__((target_clones("arch=haswell", "default")))
-#endif
-#endif
+// vectorise). On x86-64 an FMA clone is selected at load time when the CPU has FMA; the default
+// clone calls the correctly rounded libm fma, so both give the same bits.
+BOWLRP_CLONES("fma")
 double exact_dist2(const float* x, const float* c, int dim) {
   constexpr int L = 8;
   double s[L] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -98,51 +87,50 @@ void block_scores(const float* x, std::size_t b, const Codebook& cb, float* scor
               cb.centres().data(), dim, 0.0F, scores, k);
 }
 
-// v[j] += n[j] (the candidate score v_k of mapping.h); returns the smallest v. Eight lane
-// minima, which the compiler vectorises.
-float add_norms_min(float* v, const float* n, int k) {
-  constexpr int L = 8;
-  float lane[L];
-  for (int l = 0; l < L; ++l) lane[l] = std::numeric_limits<float>::infinity();
+// v[j] += n[j] (the candidate score v_k of mapping.h) and lane[g] = min of v[j] over j = g mod G:
+// one vectorised pass. Every lane is non-empty when k >= G.
+constexpr int kLanes = 32;
+BOWLRP_CLONES("avx2")
+void add_norms_lane_min(float* v, const float* n, int k, float* lane) {
+  for (int g = 0; g < kLanes; ++g) lane[g] = std::numeric_limits<float>::infinity();
   int j = 0;
-  for (; j + L <= k; j += L)
-    for (int l = 0; l < L; ++l) {
-      const float s = v[j + l] + n[j + l];
-      v[j + l] = s;
-      lane[l] = s < lane[l] ? s : lane[l];
+  for (; j + kLanes <= k; j += kLanes)
+    for (int g = 0; g < kLanes; ++g) {
+      const float s = v[j + g] + n[j + g];
+      v[j + g] = s;
+      lane[g] = s < lane[g] ? s : lane[g];
     }
-  float m = std::numeric_limits<float>::infinity();
-  for (int l = 0; l < L; ++l) m = lane[l] < m ? lane[l] : m;
-  for (; j < k; ++j) {
+  for (int g = 0; j < k; ++j, ++g) {
     v[j] += n[j];
-    m = v[j] < m ? v[j] : m;
+    lane[g] = v[j] < lane[g] ? v[j] : lane[g];
   }
-  return m;
 }
 
-// Whether any of kChunk values is < t (strict) or <= t (!strict); a branch-free OR reduction.
-template <bool strict>
-bool any_below(const float* v, float t) {
-  int f = 0;
-  for (int l = 0; l < kChunk; ++l) f |= strict ? v[l] < t : v[l] <= t;
-  return f != 0;
+// Appends to pool the j with v[j] <= u, visiting only the lanes (j = g mod G) whose minimum is
+// <= u: typically one or a few of the G.
+void gather_at_most(const float* v, int k, const float* lane, float u, std::vector<std::int32_t>& pool) {
+  for (int g = 0; g < kLanes; ++g)
+    if (lane[g] <= u)
+      for (int j = g; j < k; j += kLanes)
+        if (v[j] <= u) pool.push_back(j);
 }
 
-// The r-th smallest of v[0..k) counting multiplicity (r <= k), by insertion into the sorted
-// r smallest so far; chunks holding nothing below the current r-th are skipped in one test.
-float kth_smallest(const float* v, int k, int r, float* best) {
-  std::fill(best, best + r, std::numeric_limits<float>::infinity());
-  for (int j = 0; j < k; j += kChunk) {
-    const int e = std::min(k, j + kChunk);
-    if (e - j == kChunk && !any_below<true>(v + j, best[r - 1])) continue;
-    for (int l = j; l < e; ++l) {
-      if (!(v[l] < best[r - 1])) continue;
-      int p = r - 1;
-      for (; p > 0 && best[p - 1] > v[l]; --p) best[p] = best[p - 1];
-      best[p] = v[l];
-    }
-  }
-  return best[r - 1];
+// |x|^2 in double (float products are exact), eight lanes combined in a fixed order.
+double norm2(const float* x, int dim) {
+  constexpr int L = 8;
+  double s[L] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + L <= dim; j += L)
+    for (int l = 0; l < L; ++l) s[l] += static_cast<double>(x[j + l]) * x[j + l];
+  for (int l = 0; j < dim; ++j, ++l) s[l] += static_cast<double>(x[j]) * x[j];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// The float just above b (b rounded up), so that a comparison in float loses no candidate.
+float round_up(double b) {
+  float f = static_cast<float>(b);
+  if (static_cast<double>(f) < b) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
 }
 
 // A word with its exact distance.
@@ -156,16 +144,22 @@ bool closer(const Candidate& a, const Candidate& b) { return a.d < b.d || (a.d =
 
 // For each of n descriptors, calls emit(row, candidates, r') with its r' = min(r, K) nearest
 // words in closer() order, decided by exact distances among the SGEMM candidates (mapping.h).
+// zero holds the r' nearest words of a zero descriptor.
 template <class Emit>
-void map_rows(const Codebook& cb, const float* norms, double max_norm, int r, const float* x, std::size_t n,
-              Emit&& emit) {
+void map_rows(const Codebook& cb, const float* norms, double max_norm, const std::vector<Candidate>& zero, int r,
+              const float* x, std::size_t n, Emit&& emit) {
   const int k = cb.size(), dim = cb.dim();
-  r = std::min(r, k);
-  const double coef = 2.0 * (dim + 2) * static_cast<double>(FLT_EPSILON);
-  const double underflow = 4.0 * dim * static_cast<double>(FLT_MIN);
+  r = std::max(1, std::min(r, k));
+  // The candidate margin of mapping.h, eps = eps_x |x| + eps_0.
+  const double eps_x = 4.0 * (dim + 2) * static_cast<double>(FLT_EPSILON) * max_norm;
+  const double eps_0 = 4.0 * static_cast<double>(FLT_EPSILON) * max_norm * max_norm + 4.0 * dim * double{FLT_MIN};
   std::vector<float> scores(std::min(n, kBlock) * k);
-  std::vector<float> best(r);
+  float lane[kLanes], lane_sel[kLanes];  // lane minima, and the r smallest of them
+  std::vector<std::int32_t> pool;  // words whose score is <= u0 + eps
+  std::vector<float> pool_v;       // their scores
   std::vector<Candidate> cand;
+  pool.reserve(k);
+  pool_v.reserve(k);
   cand.reserve(k);
   for (std::size_t b0 = 0; b0 < n; b0 += kBlock) {
     const std::size_t b = std::min(kBlock, n - b0);
@@ -173,31 +167,53 @@ void map_rows(const Codebook& cb, const float* norms, double max_norm, int r, co
     for (std::size_t i = 0; i < b; ++i) {
       const std::size_t row = b0 + i;
       const float* xr = x + row * dim;
-      double xx = 0;
-      for (int j = 0; j < dim; ++j) xx += static_cast<double>(xr[j]) * xr[j];
+      const double xx = norm2(xr, dim);
       if (!std::isfinite(xx))
         throw std::invalid_argument("Mapper: descriptor " + std::to_string(row) +
                                     " has a non-finite or huge value; expected finite descriptors");
+      if (xx == 0) {  // all coordinates zero
+        emit(row, zero.data(), r);
+        continue;
+      }
       const double a = std::sqrt(xx) + max_norm;
       float* v = scores.data() + i * k;
       cand.clear();
       if (a * a < static_cast<double>(FLT_MAX) / 16) {
-        float t;
+        // u0 >= t, the r-th smallest score: r lanes have their minimum <= the r-th smallest
+        // lane minimum. Gather the scores <= u0 + eps (all candidates are among them), find t
+        // exactly among them, keep those <= t + eps.
+        add_norms_lane_min(v, norms, k, lane);
+        float u0;
         if (r == 1) {
-          t = add_norms_min(v, norms, k);
+          u0 = *std::min_element(lane, lane + kLanes);
+        } else if (k >= kLanes && r <= kLanes) {  // the r smallest lane minima, by insertion
+          std::fill(lane_sel, lane_sel + r, std::numeric_limits<float>::infinity());
+          for (int g = 0; g < kLanes; ++g) {
+            if (!(lane[g] < lane_sel[r - 1])) continue;
+            int p = r - 1;
+            for (; p > 0 && lane_sel[p - 1] > lane[g]; --p) lane_sel[p] = lane_sel[p - 1];
+            lane_sel[p] = lane[g];
+          }
+          u0 = lane_sel[r - 1];
         } else {
-          for (int j = 0; j < k; ++j) v[j] += norms[j];
-          t = kth_smallest(v, k, r, best.data());
+          pool_v.assign(v, v + k);
+          std::nth_element(pool_v.begin(), pool_v.begin() + (r - 1), pool_v.end());
+          u0 = pool_v[r - 1];
         }
-        const double bound = static_cast<double>(t) + coef * a * a + underflow;
-        float tf = static_cast<float>(bound);  // rounded up, so that no candidate is lost
-        if (static_cast<double>(tf) < bound) tf = std::nextafter(tf, std::numeric_limits<float>::infinity());
-        for (int j = 0; j < k; j += kChunk) {
-          const int e = std::min(k, j + kChunk);
-          if (e - j == kChunk && !any_below<false>(v + j, tf)) continue;
-          for (int l = j; l < e; ++l)
-            if (v[l] <= tf) cand.push_back({exact_dist2(xr, cb.centre(l), dim), l});
+        const double eps = eps_x * std::sqrt(xx) + eps_0;
+        const float u = round_up(static_cast<double>(u0) + eps);
+        pool.clear();
+        gather_at_most(v, k, lane, u, pool);
+        float t = u0;  // for r = 1, u0 is the minimum itself
+        if (r > 1) {
+          pool_v.resize(pool.size());
+          for (std::size_t c = 0; c < pool.size(); ++c) pool_v[c] = v[pool[c]];
+          std::nth_element(pool_v.begin(), pool_v.begin() + (r - 1), pool_v.end());
+          t = pool_v[r - 1];
         }
+        const float tf = round_up(static_cast<double>(t) + eps);
+        for (const std::int32_t l : pool)
+          if (v[l] <= tf) cand.push_back({exact_dist2(xr, cb.centre(l), dim), l});
       } else {  // the float scores could overflow: decide over all words
         for (int l = 0; l < k; ++l) cand.push_back({exact_dist2(xr, cb.centre(l), dim), l});
       }
@@ -214,11 +230,45 @@ void map_rows(const Codebook& cb, const float* norms, double max_norm, int r, co
   }
 }
 
+std::vector<Candidate> zero_candidates(const std::vector<std::int32_t>& words, const std::vector<double>& d2) {
+  std::vector<Candidate> c(words.size());
+  for (std::size_t i = 0; i < c.size(); ++i) c[i] = {d2[i], words[i]};
+  return c;
+}
+
 }  // namespace
+
+Mapper::Mapper(Codebook codebook, MappingOptions options)
+    : codebook_(std::move(codebook)), options_(std::move(options)) {
+  options_.validate();
+  if (codebook_.size() == 0) throw std::invalid_argument("Mapper: the codebook is empty (0 words)");
+  const int k = codebook_.size(), dim = codebook_.dim();
+  centre_norms_.resize(k);
+  double max2 = 0;
+  for (int i = 0; i < k; ++i) {
+    double acc = 0;
+    const float* c = codebook_.centre(i);
+    for (int j = 0; j < dim; ++j) acc += static_cast<double>(c[j]) * c[j];
+    centre_norms_[i] = static_cast<float>(acc);
+    max2 = std::max(max2, acc);
+  }
+  max_centre_norm_ = std::sqrt(max2);
+  // Words of a zero descriptor, ordered by the same exact distance and tie rule as any other.
+  const std::vector<float> zero(dim, 0.0F);
+  std::vector<Candidate> all(k);
+  for (int i = 0; i < k; ++i) all[i] = {exact_dist2(zero.data(), codebook_.centre(i), dim), i};
+  const int r = std::min(options_.neighbours, k);
+  std::partial_sort(all.begin(), all.begin() + r, all.end(), closer);
+  for (int i = 0; i < r; ++i) {
+    zero_words_.push_back(all[i].k);
+    zero_dist2_.push_back(all[i].d);
+  }
+}
 
 std::vector<std::int32_t> Mapper::nearest(const float* descriptors, std::size_t n) const {
   std::vector<std::int32_t> out(n);
-  map_rows(codebook_, centre_norms_.data(), max_centre_norm_, 1, descriptors, n,
+  map_rows(codebook_, centre_norms_.data(), max_centre_norm_, zero_candidates(zero_words_, zero_dist2_), 1,
+           descriptors, n,
            [&](std::size_t row, const Candidate* c, int) { out[row] = c[0].k; });
   return out;
 }
@@ -236,7 +286,8 @@ Assignment Mapper::assign(const float* descriptors, std::size_t n) const {
   a.words.reserve(n * r);
   a.weights.reserve(n * r);
   std::vector<double> w(r);
-  map_rows(codebook_, centre_norms_.data(), max_centre_norm_, r, descriptors, n,
+  map_rows(codebook_, centre_norms_.data(), max_centre_norm_, zero_candidates(zero_words_, zero_dist2_), r,
+           descriptors, n,
            [&](std::size_t row, const Candidate* c, int rr) {
              if (options_.kind == MappingKind::soft) {
                double sum_d2 = 0;

@@ -16,7 +16,9 @@ std::string fmt(const char* label, double v) {
 }  // namespace
 
 std::string ConservationReport::summary() const {
-  std::string s = "conservation (" + method + " svm rule, tolerance " + std::to_string(tolerance) + "): " +
+  char tol[32];
+  std::snprintf(tol, sizeof tol, "%.3g", tolerance);
+  std::string s = "conservation (" + method + " svm rule, tolerance " + tol + "): " +
                   (ok() ? "OK" : lower_layers_ok() ? "lower layers OK, svm layer not conserved" : "VIOLATED") + "\n";
   s += fmt("f(x)", f);
   s += fmt("sum_d R_d", sum_dimensions);

@@ -18,15 +18,17 @@
 // Candidate bound. Let v_k = fl(fl(-2 x.c_k) + fl(|c_k|^2)) be the SGEMM score of word k and
 // D_k = |c_k|^2 - 2 x.c_k = dist2(x, c_k) - |x|^2. With u = 2^-24 and m = dim, a float dot product
 // in ANY summation order (blocked, threaded, FMA or not) errs by at most g_m sum_j |x_j c_kj| <=
-// g_m |x||c_k|, g_m = m u / (1 - m u); the factor -2 is exact. Adding the rounded norm and
-// rounding the sum adds u|c_k|^2 + u|v_k|, with |v_k| <= (1 + g_m)(2|x||c_k| + |c_k|^2). Hence,
-// with a = |x| + max_k |c_k|,  |v_k - D_k| <= e = (g_m + (2 + g_m) u) a^2 ~= (m + 2) u a^2.
+// g_m |x||c_k|, g_m = m u / (1 - m u); the factor -2 is exact. Rounding the norm and the sum adds
+// u|c_k|^2 + u|v_k|, with |v_k| <= (1 + g_m)(2|x||c_k| + |c_k|^2). So with C = max_k |c_k|,
+//   |v_k - D_k| <= e = 2(g_m + u(1 + g_m)) |x| C + (2 + g_m) u C^2 ~= FLT_EPSILON ((m+1)|x|C + C^2).
 // If t is the r-th smallest v (r = 1 for hard), r words have D <= t + e, so the r-th smallest D
-// is <= t + e and every word among the r nearest has v <= t + 2e. Candidates are therefore the
-// words with v <= t + eps, eps = 2 * 2e = 2 (m + 2) FLT_EPSILON a^2 (safety factor 2, which also
-// covers the ~1e-15 relative error of the double distances) plus 4 m FLT_MIN for underflow. For
-// SIFT (|x|, |c| ~ 1, m = 128) eps ~ 1.2e-4: typically the r nearest plus rarely one or two more.
-// Rows whose a^2 could overflow a float are scanned exactly over all K words.
+// is <= t + e and every word among the r nearest has v <= t + 2e. The candidates are the words
+// with v <= t + eps, eps = 4 FLT_EPSILON ((m+2)|x|C + C^2) + 4 m FLT_MIN: 2e with a safety factor
+// 2 (which also covers the ~1e-15 relative error of the double distances) plus underflow slack.
+// For SIFT (|x| = |c| = 1, m = 128) eps ~ 6e-5: the r nearest and rarely one or two more. |x|^2
+// is not in v, so it does not enter e. A zero descriptor (VLFeat's low-contrast features) has
+// dist2 = |c_k|^2 for every word, often nearly equal, so its words are precomputed exactly once
+// per Mapper; rows whose scores could overflow a float are decided over all K words.
 #pragma once
 
 #include <bowlrp/bow/codebook.h>
@@ -88,6 +90,8 @@ class Mapper {
   MappingOptions options_;
   std::vector<float> centre_norms_;  // |c_k|^2, for the GEMM form of the candidate scores
   double max_centre_norm_ = 0;       // max_k |c_k|, for the candidate bound
+  std::vector<std::int32_t> zero_words_;  // the min(r, K) nearest words of a zero descriptor
+  std::vector<double> zero_dist2_;        // and their exact dist2 (= |c_k|^2)
 };
 
 }  // namespace bowlrp::bow

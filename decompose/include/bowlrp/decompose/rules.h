@@ -9,7 +9,8 @@
 //                                                          when every R'_d is 0)
 //   absorbed      beta_d = 0 and b is reported apart, so that sum_d R_d = f(h) - b.
 // Differentiable kernels (rbf, expchi2) use the first-order Taylor rule (Eq 16) at a root x0,
-// f(x0) = 0: R_d = (h - x0)_d df/dh_d(x0); TaylorRule sets the root search.
+// f(x0) = 0: R_d = (h - x0)_d df/dh_d(x0); TaylorRule sets the root search. The bias policy does
+// not apply there: b is part of f, whose value at the root is 0.
 #pragma once
 
 #include <string>
