@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--out", demo.out, "output folder")->capture_default_str();
   demo_cmd->add_option("--images-per-class", demo.images_per_class, "synthetic images per class")
       ->capture_default_str();
-  demo_cmd->add_option("--explain", demo.explain, "heatmaps written")->capture_default_str();
+  demo_cmd->add_option("--explain", demo.explain, "heatmaps written (and shown in the report)")->capture_default_str();
+  demo_cmd->add_option("--flip", demo.flip_per_class, "test images per class measured by pixel flipping")
+      ->capture_default_str();
+  demo_cmd->add_option("--flip-steps", demo.flip_steps, "pixel-flipping steps")->capture_default_str();
   add_pipeline_flags(demo_cmd, demo.pipeline);
   add_run_flags(demo_cmd, demo.run);
 

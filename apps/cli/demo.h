@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/training.h"
 
+#include <map>
 #include <string>
 
 namespace bowlrp::apps {
@@ -13,7 +14,9 @@ namespace bowlrp::apps {
 struct DemoArgs {
   std::string out = "bowlrp-demo";  ///< --out DIR
   int images_per_class = 200;       ///< --images-per-class
-  int explain = 16;                 ///< --explain N heatmaps written (test images)
+  int explain = 16;                 ///< --explain N heatmaps written and gallery images (test images)
+  int flip_per_class = 5;           ///< --flip N test images per class measured by pixel flipping (0: none)
+  int flip_steps = 100;             ///< --flip-steps L
   PipelineArgs pipeline;            ///< pipeline flags (demo defaults set in demo_defaults())
   RunOptions run;                   ///< --threads, --quiet
 };
@@ -28,9 +31,12 @@ struct DemoResult {
   double positive_in_mask = 0;                    ///< mean share of positive pixel relevance on the object
   double mask_area = 0;                           ///< mean share of the image the object covers
   double max_conservation_error = 0;              ///< max |f - sum R_q - absorbed| / max(1,|f|)
+  double map = 0;                                 ///< mean one-vs-rest AP (VOC07 11-point) on the test half
+  std::map<std::string, double> aopc;             ///< pixel-flipping AOPC per ordering (lrp, occlusion, random)
 };
 
-/// Runs the demo; writes DIR/shapes, DIR/model.bowlrp, DIR/heatmaps, DIR/demo.json.
+/// Runs the demo; writes DIR/shapes, DIR/model.bowlrp, DIR/heatmaps, DIR/demo.json, DIR/report.json and
+/// DIR/index.html (the same report as `bowlrp voc`).
 DemoResult run_demo(const DemoArgs& args);
 
 /// `bowlrp demo` entry: runs and prints the summary; exit code 0 when every check holds.

@@ -1,5 +1,7 @@
 #include "cli/voc.h"
 
+#include "cli/quality.h"
+
 #include "cli/progress.h"
 #include "report/report.h"
 
@@ -80,38 +82,6 @@ datasets::VocSet subset(const datasets::VocSet& set, const std::vector<std::size
   return out;
 }
 
-// Encoded picture for the report, longer side capped at `side` px.
-ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg) {
-  cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
-  cv::Mat small = m;
-  const int longer = std::max(image.width, image.height);
-  if (longer > side) {
-    const double s = double(side) / longer;
-    cv::resize(m, small, cv::Size(std::max(1, int(std::lround(image.width * s))),
-                                  std::max(1, int(std::lround(image.height * s)))),
-               0, 0, cv::INTER_AREA);
-  }
-  std::vector<unsigned char> buf;
-  ReportPicture p;
-  if (jpeg) {
-    cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, 85});
-    p.mime = "image/jpeg";
-  } else {
-    cv::imencode(".png", small, buf);
-    p.mime = "image/png";
-  }
-  p.bytes.assign(buf.begin(), buf.end());
-  return p;
-}
-
-// Per (class, image) explanation results.
-struct JobResult {
-  decompose::FlipCurves curves;
-  std::vector<decompose::Localisation> lrp_boxes, lrp_mask, occ_boxes, occ_mask;  // 0 or 1 entry each
-  double conservation_error = 0;
-  std::string error;
-};
-
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string s;
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
@@ -191,39 +161,6 @@ std::vector<std::size_t> choose_positives(const std::vector<int>& labels, std::s
 // R(P) = f(x) - f(x with P replaced by the flipping noise), spread uniformly over the original
 // pixels whose centres fall in P (the rule RegionGrid::aggregate uses), so the map is at the
 // original size like the LRP map.
-std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
-                                  const bow::EncodeTrace& trace, int patch, std::uint64_t seed) {
-  const decompose::RegionGrid grid(image.width, image.height, patch);
-  decompose::PixelFlipOptions o;
-  o.region_size = patch;
-  o.steps = 1;
-  o.random_orders = 0;
-  o.seed = seed;
-  std::vector<double> drop(static_cast<std::size_t>(grid.size()));
-  tbb::parallel_for(0, grid.size(), [&](int r) {
-    const std::vector<double> c = flipper.flip_curve(image, trace, {r}, o);
-    drop[static_cast<std::size_t>(r)] = c[0] - c[1];
-  });
-  const int W = image.original_width, H = image.original_height;
-  std::vector<int> region(static_cast<std::size_t>(W) * H);
-  std::vector<std::size_t> count(drop.size(), 0);
-  for (int y = 0; y < H; ++y) {
-    const int wy = std::min(image.height - 1, static_cast<int>(std::floor((y + 0.5) * image.height / H)));
-    for (int x = 0; x < W; ++x) {
-      const int wx = std::min(image.width - 1, static_cast<int>(std::floor((x + 0.5) * image.width / W)));
-      const int r = (wy / patch) * grid.cols() + wx / patch;
-      region[static_cast<std::size_t>(y) * W + x] = r;
-      ++count[static_cast<std::size_t>(r)];
-    }
-  }
-  std::vector<double> map(region.size());
-  for (std::size_t q = 0; q < map.size(); ++q) {
-    const std::size_t r = static_cast<std::size_t>(region[q]);
-    map[q] = drop[r] / static_cast<double>(count[r]);
-  }
-  return map;
-}
-
 std::vector<std::string> read_id_list(const std::string& path) {
   std::ifstream in(fs::u8path(path));
   if (!in) throw std::runtime_error("cannot read the id list '" + path + "'");
@@ -366,7 +303,11 @@ VocSummary run_voc(const VocArgs& args) {
     for (std::size_t c = 0; c < C; ++c)
       for (std::size_t i : choose_positives(test.labels, C, c, encoded.ok, static_cast<std::size_t>(args.explain), seed))
         jobs.emplace_back(c, i);
-  std::vector<JobResult> job_results(jobs.size());
+  QualityOptions qopts;
+  qopts.flip = fopts;
+  qopts.occlusion_patch = args.occlusion_patch;
+  qopts.seed = seed;
+  std::vector<QualityResult> job_results(jobs.size());
   t0 = Clock::now();
   if (!jobs.empty()) {
     Progress progress("explain + flip", jobs.size(), run.quiet);
@@ -376,50 +317,30 @@ VocSummary run_voc(const VocArgs& args) {
           [&](const tbb::blocked_range<std::size_t>& r) {
             for (std::size_t j = r.begin(); j < r.end(); ++j) {
               const auto [c, i] = jobs[j];
-              JobResult& res = job_results[j];
-              try {
-                const bow::GrayImage image = pipeline.load(test_paths[i]);
-                const bow::EncodeTrace trace = pipeline.encode(image);
-                const decompose::Explanation e = explainer.explain(trace, model_class[c]);
-                const decompose::ConservationReport cr = decompose::check_conservation(e);
-                res.conservation_error = std::fabs(cr.f - cr.sum_pixels - cr.absorbed - cr.unassigned_pixels -
-                                                   cr.unassigned_features) / std::max(1.0, std::fabs(cr.f));
-                const int W = e.pixels.width, H = e.pixels.height;
-                const std::vector<double> occ =
-                    occlusion_map(flippers[c], image, trace, args.occlusion_patch, seed);
-                const std::vector<decompose::FlipMethod> methods = {{"lrp", W, H, e.pixels.R.data()},
-                                                                    {"occlusion", W, H, occ.data()}};
-                res.curves = decompose::pixel_flip(flippers[c], image, trace, methods, fopts);
-                // Localisation against the class's boxes and, where there is one, its class mask.
-                const std::string& id = test.ids[i];
-                const bool skip_boxes = classes[c] == "person" && person_missing.count(id);
-                if (!skip_boxes) {
+              const std::string& id = test.ids[i];
+              // The class's boxes (unless people lack boxes there) and, where there is one, its class mask.
+              const RegionsFn regions = [&, c = c](int W, int H) {
+                std::vector<std::pair<std::string, decompose::RegionMask>> out;
+                if (!(classes[c] == "person" && person_missing.count(id))) {
                   const datasets::VocAnnotation ann = datasets::load_voc_annotation(args.root, id);
                   std::vector<bow::Box> boxes;
                   for (const auto& o : ann.objects)
                     if (o.name == classes[c]) boxes.push_back(decompose::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
-                  if (!boxes.empty()) {
-                    const decompose::RegionMask m = decompose::mask_from_boxes(W, H, boxes);
-                    res.lrp_boxes.push_back(decompose::localise(e.pixels, m));
-                    res.occ_boxes.push_back(decompose::localise(occ.data(), W, H, m));
-                  }
+                  if (!boxes.empty()) out.emplace_back("boxes", decompose::mask_from_boxes(W, H, boxes));
                 }
                 std::error_code ec;
                 if (fs::exists(fs::u8path(args.root) / "SegmentationClass" / (id + ".png"), ec)) {
                   const datasets::ClassMask cm = datasets::load_voc_class_mask(args.root, id);
                   if (cm.width == W && cm.height == H) {
                     const auto pos = std::find(voc_names.begin(), voc_names.end(), classes[c]) - voc_names.begin();
-                    const decompose::RegionMask m =
-                        decompose::mask_from_labels(W, H, cm.labels.data(), static_cast<unsigned char>(pos + 1));
-                    if (std::count(m.values.begin(), m.values.end(), 1) > 0) {
-                      res.lrp_mask.push_back(decompose::localise(e.pixels, m));
-                      res.occ_mask.push_back(decompose::localise(occ.data(), W, H, m));
-                    }
+                    out.emplace_back("masks", decompose::mask_from_labels(W, H, cm.labels.data(),
+                                                                          static_cast<unsigned char>(pos + 1)));
                   }
                 }
-              } catch (const std::exception& ex) {
-                res.error = ex.what();
-              }
+                return out;
+              };
+              job_results[j] = evaluate_explanation(pipeline, explainer, flippers[c], test_paths[i], model_class[c],
+                                                    qopts, regions);
               progress.tick();
             }
           },
@@ -430,40 +351,19 @@ VocSummary run_voc(const VocArgs& args) {
   const double explain_seconds = seconds_since(t0);
   if (!jobs.empty()) timing("explain + flip + occlusion", explain_seconds, jobs.size());
 
-  decompose::FlipSummary flips;
-  std::vector<decompose::Localisation> lb, lm, ob, om;
-  std::size_t explained = 0;
+  QualityTotals totals;
   for (std::size_t j = 0; j < jobs.size(); ++j) {
-    const JobResult& res = job_results[j];
-    if (!res.error.empty()) {
+    const QualityResult& res = job_results[j];
+    if (!res.error.empty())
       std::fprintf(stderr, "explanation of %s for %s failed: %s\n", test.ids[jobs[j].second].c_str(),
                    classes[jobs[j].first].c_str(), res.error.c_str());
-      continue;
-    }
-    ++explained;
-    flips.add(res.curves);
-    lb.insert(lb.end(), res.lrp_boxes.begin(), res.lrp_boxes.end());
-    lm.insert(lm.end(), res.lrp_mask.begin(), res.lrp_mask.end());
-    ob.insert(ob.end(), res.occ_boxes.begin(), res.occ_boxes.end());
-    om.insert(om.end(), res.occ_mask.begin(), res.occ_mask.end());
-    summary.max_conservation_error = std::max(summary.max_conservation_error, res.conservation_error);
+    totals.add(res);
   }
-  if (explained) {
-    report.flipping = report_curves(flips);
-    for (const ReportCurve& rc : report.flipping) summary.aopc[rc.name] = rc.aopc;
-    for (const auto& [prefix, v] : std::vector<std::pair<std::string, const std::vector<decompose::Localisation>*>>{
-             {"lrp_boxes", &lb}, {"lrp_masks", &lm}, {"occlusion_boxes", &ob}, {"occlusion_masks", &om}}) {
-      const auto entries = report_localisation(prefix, decompose::summarise(*v));
-      report.localisation.insert(report.localisation.end(), entries.begin(), entries.end());
-    }
-    summary.localisation = report.localisation;
-  }
-  report.flipping_note = "MoRF of the explained class, " + std::to_string(args.flip_region) + "x" +
-                         std::to_string(args.flip_region) + " working-px regions replaced by uniform noise, " +
-                         std::to_string(args.flip_steps) + " steps, " + std::to_string(explained) +
-                         " positive test images (up to " + std::to_string(args.explain) + " per class); random = mean of " +
-                         std::to_string(args.random_orders) + " seeded orders; occlusion = " +
-                         std::to_string(args.occlusion_patch) + " px patches, R = f(x) - f(x with the patch flipped)";
+  const std::size_t explained = totals.explained;
+  summary.max_conservation_error = totals.max_conservation_error;
+  totals.fill(&report, &summary.aopc);
+  summary.localisation = report.localisation;
+  report.flipping_note = flipping_note(qopts, explained);
 
   // --- gallery -------------------------------------------------------------------------------
   t0 = Clock::now();

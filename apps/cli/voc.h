@@ -16,6 +16,7 @@
 #pragma once
 
 #include "cli/args.h"
+#include "cli/quality.h"
 #include "cli/training.h"
 
 #include <bowlrp/decompose/pixel_flipping.h>
@@ -83,11 +84,6 @@ std::vector<std::size_t> choose_positives(const std::vector<int>& labels, std::s
 /// file if it cannot be read.
 std::vector<std::string> read_id_list(const std::string& path);
 
-/// Occlusion sensitivity map at the original image size: the working image is cut into patches of
-/// `patch` px (decompose::RegionGrid), R(P) = f(x) - f(x with P replaced by flip_noise(seed)) via the
-/// incremental path, spread uniformly over the original pixels whose centres fall in P.
-std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
-                                  const bow::EncodeTrace& trace, int patch, std::uint64_t seed);
 
 /// Runs the evaluation; writes DIR/model.bowlrp, DIR/results/, DIR/report.json, DIR/index.html.
 VocSummary run_voc(const VocArgs& args);

@@ -26,7 +26,7 @@ struct BinarySvm {
 
 /// Options of training.
 struct TrainOptions {
-  double C = 10.0;                 ///< soft-margin C for every class
+  double C = 3.0;                  ///< soft-margin C for every class (best of a VOC07 sweep)
   std::vector<double> class_C;     ///< optional per-class C (empty, or one per class)
   bool balanced = false;           ///< weight C of each side by n / (2 n_side)
   double epsilon = 1e-3;           ///< libsvm stopping tolerance
