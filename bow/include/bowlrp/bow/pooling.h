@@ -41,7 +41,7 @@ struct PyramidLevel {
 /// Options of pooling.
 struct PoolingOptions {
   double p = 1.0;                                 ///< p-means exponent (> 0), infinity = max pooling
-  std::vector<PyramidLevel> pyramid{{1, 1}};      ///< levels; {{1,1}} = no pyramid
+  std::vector<PyramidLevel> pyramid = std::vector<PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
   Normalisation normalisation = Normalisation::l1;  ///< of the final vector
   bool hellinger = false;                         ///< sqrt map before normalisation
   /// Whether p is infinite (max pooling).
