@@ -34,6 +34,10 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_option("--C", p.C, "SVM soft-margin C")->capture_default_str();
   app->add_flag("--balanced", p.balanced, "weight C by class frequency");
   app->add_option("--kmeans-samples", p.kmeans_samples, "descriptors sampled for k-means")->capture_default_str();
+  app->add_option("--kmeans-algorithm", p.kmeans_algorithm, "lloyd_gemm | vlfeat_elkan | vlfeat_ann")
+      ->capture_default_str();
+  app->add_option("--kmeans-tolerance", p.kmeans_tolerance, "Lloyd stops below this relative energy decrease")
+      ->capture_default_str();
   app->add_option("--seed", p.seed, "seed of every random choice")->capture_default_str();
 }
 

@@ -24,19 +24,10 @@
 #include <limits>
 
 namespace fs = std::filesystem;
+using bowlrp::test::run_cli;
 using bowlrp::test::TempDir;
 
 namespace {
-
-// Runs the bowlrp executable; returns its exit code, stdout+stderr in *output.
-int run_cli(const std::string& args, std::string* output = nullptr) {
-  TempDir tmp;
-  const std::string log = tmp / "log.txt";
-  const std::string cmd = std::string(BOWLRP_CLI) + " " + args + " > '" + log + "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  if (output) *output = bowlrp::bow::read_file(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // A small folder-per-class set of synthetic shapes: root/images/<class>/*.png.
 std::string make_shapes(const TempDir& dir, int per_class, std::vector<std::string> classes = {"circle", "cross", "square"}) {

@@ -13,11 +13,15 @@
 extern "C" {
 #include <vl/dsift.h>
 #include <vl/imopv.h>
+#include <vl/kmeans.h>
+#include <vl/random.h>
 }
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
+
+#include <tbb/global_control.h>
 
 #include <dlfcn.h>
 
@@ -34,6 +38,7 @@ extern "C" {
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace bw = bowlrp::bow;
@@ -514,32 +519,255 @@ std::vector<float> clustered_data(std::size_t per, int clusters, int dim, std::u
   return d;
 }
 
+// Naive nearest centre (plain double distance, lowest index on ties) and its distance.
+std::pair<int, double> naive_nearest(const float* x, const std::vector<float>& c, int dim) {
+  int best = 0;
+  double bd = dist2(x, c.data(), dim);
+  for (int k = 1; k < int(c.size() / dim); ++k) {
+    const double d = dist2(x, c.data() + std::size_t(k) * dim, dim);
+    if (d < bd) bd = d, best = k;
+  }
+  return {best, bd};
+}
+
+// Naive energy sum_i min_k |x_i - c_k|^2.
+double naive_energy(const std::vector<float>& x, const std::vector<float>& c, int dim) {
+  double e = 0;
+  for (std::size_t i = 0; i < x.size() / dim; ++i) e += naive_nearest(x.data() + i * dim, c, dim).second;
+  return e;
+}
+
 BOOST_AUTO_TEST_CASE(kmeans_deterministic_under_seed) {
   std::vector<float> truth;
   const int dim = 16, K = 12;
   const auto data = clustered_data(200, K, dim, 5, &truth);
+  for (auto alg : {bw::KMeansAlgorithm::lloyd_gemm, bw::KMeansAlgorithm::vlfeat_elkan, bw::KMeansAlgorithm::vlfeat_ann}) {
+    BOOST_TEST_CONTEXT(bw::to_string(alg)) {
+      bw::KMeansOptions o;
+      o.words = K;
+      o.samples = 1500;  // < 2400: exercises the seeded sample too
+      o.seed = 42;
+      o.algorithm = alg;
+      const auto a = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
+      const auto b = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
+      BOOST_TEST(a.size() == K);
+      BOOST_TEST(a.dim() == dim);
+      BOOST_TEST(a.centres() == b.centres());  // bit-identical
+      o.seed = 43;
+      const auto c = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
+      BOOST_TEST(a.centres() != c.centres());
+      // Well-separated clusters are found: every true centre has a learned word close by.
+      std::size_t found = 0;
+      for (int t = 0; t < K; ++t) {
+        double best = 1e30;
+        for (int k = 0; k < K; ++k) best = std::min(best, dist2(truth.data() + t * dim, a.centre(k), dim));
+        if (best < 0.01) ++found;
+      }
+      BOOST_TEST(found >= std::size_t(K - 1));
+      BOOST_TEST(throws_with<std::invalid_argument>(
+          [&] { bw::Codebook::train(data.data(), 5, dim, o); }, {"5 descriptors", "12"}));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(kmeans_options_and_algorithm_names) {
+  for (auto alg : {bw::KMeansAlgorithm::lloyd_gemm, bw::KMeansAlgorithm::vlfeat_elkan, bw::KMeansAlgorithm::vlfeat_ann})
+    BOOST_TEST((bw::kmeans_algorithm_from_string(bw::to_string(alg)) == alg));
+  BOOST_TEST(bw::to_string(bw::KMeansAlgorithm::lloyd_gemm) == "lloyd_gemm");
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::kmeans_algorithm_from_string("elkan"); }, {"'elkan'"}));
+  bw::KMeansOptions o;
+  BOOST_TEST((o.algorithm == bw::KMeansAlgorithm::lloyd_gemm));
+  o.tolerance = -1e-3;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { o.validate(); }, {"tolerance", "-0.001"}));
+  o.tolerance = std::numeric_limits<double>::quiet_NaN();
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { o.validate(); }, {"tolerance"}));
+  o = {};
+  o.algorithm = static_cast<bw::KMeansAlgorithm>(7);
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { o.validate(); }, {"algorithm", "7"}));
+  o = {};
+  o.words = 3;
+  BOOST_TEST(throws_with<std::invalid_argument>(
+      [&] { bw::Codebook::refine(std::vector<float>(40, 0.5F).data(), 10, bw::Codebook(4, std::vector<float>(8, 1)), o); },
+      {"2 words", "words = 3"}));
+}
+
+// One Lloyd step from given centres against the naive step: nearest centre, mean in double in
+// sample order; a centre nobody chooses takes the sample farthest from its centre.
+BOOST_AUTO_TEST_CASE(kmeans_lloyd_step_matches_naive_and_reseeds_empty) {
+  const int dim = 24, K = 20;
+  const std::size_t n = 3000;
+  const auto x = random_descriptors(n, dim, 17);
+  std::vector<float> init(x.begin(), x.begin() + std::size_t(K) * dim);
+  for (int j = 0; j < dim; ++j) init[std::size_t(7) * dim + j] = 50.0F;  // far from everything: empty
   bw::KMeansOptions o;
   o.words = K;
-  o.samples = 1500;  // < 2400: exercises the seeded sample too
-  o.seed = 42;
-  const auto a = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
-  const auto b = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
-  BOOST_TEST(a.size() == K);
-  BOOST_TEST(a.dim() == dim);
-  BOOST_TEST(a.centres() == b.centres());  // bit-identical
-  o.seed = 43;
-  const auto c = bw::Codebook::train(data.data(), data.size() / dim, dim, o);
-  BOOST_TEST(a.centres() != c.centres());
-  // Well-separated clusters are found: every true centre has a learned word close by.
-  std::size_t found = 0;
-  for (int t = 0; t < K; ++t) {
-    double best = 1e30;
-    for (int k = 0; k < K; ++k) best = std::min(best, dist2(truth.data() + t * dim, a.centre(k), dim));
-    if (best < 0.01) ++found;
+  o.max_iterations = 1;
+  bw::KMeansReport rep;
+  const auto got = bw::Codebook::refine(x.data(), n, bw::Codebook(dim, init), o, &rep);
+  // Naive step.
+  std::vector<int> lab(n);
+  std::vector<double> d(n);
+  std::vector<std::size_t> cnt(K, 0);
+  double e0 = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::tie(lab[i], d[i]) = naive_nearest(x.data() + i * dim, init, dim);
+    ++cnt[lab[i]];
+    e0 += d[i];
   }
-  BOOST_TEST(found >= std::size_t(K - 1));
-  BOOST_TEST(throws_with<std::invalid_argument>(
-      [&] { bw::Codebook::train(data.data(), 5, dim, o); }, {"5 descriptors", "12"}));
+  BOOST_TEST_REQUIRE(cnt[7] == 0u);
+  std::size_t far = 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if (d[i] > d[far]) far = i;
+  --cnt[lab[far]];
+  lab[far] = 7;
+  cnt[7] = 1;
+  std::vector<float> want(init.size());
+  for (int k = 0; k < K; ++k) {
+    std::vector<double> sum(dim, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+      if (lab[i] == k)
+        for (int j = 0; j < dim; ++j) sum[j] += x[i * dim + j];
+    for (int j = 0; j < dim; ++j) want[std::size_t(k) * dim + j] = float(sum[j] / double(cnt[k]));
+  }
+  BOOST_TEST(got.centres() == want, boost::test_tools::per_element());
+  BOOST_TEST(rep.reseeded == 1u);
+  BOOST_TEST(rep.iterations == 1);
+  BOOST_TEST(!rep.converged);
+  BOOST_TEST_REQUIRE(rep.energy.size() == 1u);
+  BOOST_TEST(rep.energy[0] == e0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(rep.final_energy == naive_energy(x, want, dim), boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(rep.final_energy < e0);
+}
+
+// Run to a fixed point (tolerance 0): the energy never rises and the result is a true Lloyd fixed
+// point (every centre is the naive mean of the samples nearest to it).
+BOOST_AUTO_TEST_CASE(kmeans_lloyd_energy_non_increasing_to_fixed_point) {
+  const int dim = 32, K = 40;
+  const std::size_t n = 4000;
+  const auto x = random_descriptors(n, dim, 23);
+  bw::KMeansOptions o;
+  o.words = K;
+  o.samples = n;
+  o.tolerance = 0;
+  o.max_iterations = 500;
+  o.seed = 5;
+  bw::KMeansReport rep;
+  const auto cb = bw::Codebook::train(x.data(), n, dim, o, &rep);
+  BOOST_TEST(rep.converged);
+  BOOST_TEST(rep.iterations > 2);
+  BOOST_TEST(int(rep.energy.size()) == rep.iterations);
+  for (std::size_t t = 1; t < rep.energy.size(); ++t)
+    BOOST_TEST(rep.energy[t] <= rep.energy[t - 1] * (1 + 1e-12), "iteration " << t);
+  BOOST_TEST(rep.final_energy == rep.energy.back());  // converged on an unchanged assignment
+  BOOST_TEST(rep.final_energy == naive_energy(x, cb.centres(), dim), boost::test_tools::tolerance(1e-12));
+  std::vector<double> sum(std::size_t(K) * dim, 0.0);
+  std::vector<std::size_t> cnt(K, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int k = naive_nearest(x.data() + i * dim, cb.centres(), dim).first;
+    ++cnt[k];
+    for (int j = 0; j < dim; ++j) sum[std::size_t(k) * dim + j] += x[i * dim + j];
+  }
+  for (int k = 0; k < K; ++k) {
+    BOOST_TEST_REQUIRE(cnt[k] > 0u);
+    for (int j = 0; j < dim; ++j)
+      BOOST_TEST_REQUIRE(cb.centre(k)[j] == float(sum[std::size_t(k) * dim + j] / double(cnt[k])));
+  }
+  // A positive tolerance stops earlier, at no lower energy.
+  o.tolerance = 1e-2;
+  bw::KMeansReport loose;
+  bw::Codebook::train(x.data(), n, dim, o, &loose);
+  BOOST_TEST(loose.converged);
+  BOOST_TEST(loose.iterations < rep.iterations);
+  BOOST_TEST(loose.final_energy >= rep.final_energy * (1 - 1e-12));
+  // max_iterations caps the assignment steps.
+  o.tolerance = 0;
+  o.max_iterations = 2;
+  bw::KMeansReport capped;
+  bw::Codebook::train(x.data(), n, dim, o, &capped);
+  BOOST_TEST(capped.iterations == 2);
+  BOOST_TEST(!capped.converged);
+  BOOST_TEST(capped.energy[0] == rep.energy[0]);
+  BOOST_TEST(capped.energy[1] == rep.energy[1]);
+}
+
+BOOST_AUTO_TEST_CASE(kmeans_lloyd_independent_of_thread_count) {
+  const int dim = 128, K = 64;
+  const std::size_t n = 9000;  // several row blocks
+  const auto x = random_descriptors(n, dim, 31);
+  bw::KMeansOptions o;
+  o.words = K;
+  o.samples = 8000;
+  o.seed = 11;
+  bw::KMeansReport r1, r2;
+  std::vector<float> one, two;
+  {
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism, 1);
+    one = bw::Codebook::train(x.data(), n, dim, o, &r1).centres();
+  }
+  {
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism, 2);
+    two = bw::Codebook::train(x.data(), n, dim, o, &r2).centres();
+  }
+  BOOST_TEST(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  BOOST_TEST(r1.energy == r2.energy, boost::test_tools::per_element());
+  BOOST_TEST(r1.iterations == r2.iterations);
+  BOOST_TEST(r1.iterations > 1);
+}
+
+// Fewer distinct samples than words: k-means++ runs out of D^2 mass, clusters stay empty and
+// nothing can be re-seeded; every distinct sample still ends up a centre and nothing breaks.
+BOOST_AUTO_TEST_CASE(kmeans_lloyd_duplicates_and_empty_clusters) {
+  const int dim = 8, K = 30, distinct = 20;
+  const auto base = random_descriptors(distinct, dim, 3);
+  std::vector<float> x;
+  for (int rep = 0; rep < 5; ++rep) x.insert(x.end(), base.begin(), base.end());
+  bw::KMeansOptions o;
+  o.words = K;
+  o.seed = 9;
+  bw::KMeansReport rep;
+  const auto cb = bw::Codebook::train(x.data(), x.size() / dim, dim, o, &rep);
+  BOOST_TEST(cb.size() == K);
+  BOOST_TEST(rep.converged);
+  BOOST_TEST(rep.final_energy == 0.0);
+  for (int i = 0; i < distinct; ++i) BOOST_TEST(naive_nearest(base.data() + i * dim, cb.centres(), dim).second == 0.0);
+}
+
+// The VLFeat algorithms are the previous code path exactly: a direct vl_kmeans run with the same
+// settings and seed gives the same bits.
+BOOST_AUTO_TEST_CASE(kmeans_vlfeat_algorithms_match_direct_vlfeat) {
+  const int dim = 32, K = 16;
+  const std::size_t n = 1200;
+  const auto x = random_descriptors(n, dim, 41);
+  for (bool elkan : {true, false}) {
+    bw::KMeansOptions o;
+    o.words = K;
+    o.samples = n;
+    o.seed = 0x1234567890ULL;
+    o.max_iterations = 30;
+    o.algorithm = elkan ? bw::KMeansAlgorithm::vlfeat_elkan : bw::KMeansAlgorithm::vlfeat_ann;
+    bw::KMeansReport rep;
+    const auto got = bw::Codebook::train(x.data(), n, dim, o, &rep);
+    VlRand saved = *vl_get_rand();
+    vl_uint32 key[2] = {vl_uint32(o.seed & 0xffffffffu), vl_uint32(o.seed >> 32)};
+    vl_rand_seed_by_array(vl_get_rand(), key, 2);
+    VlKMeans* km = vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2);
+    vl_kmeans_set_algorithm(km, elkan ? VlKMeansElkan : VlKMeansANN);
+    vl_kmeans_set_initialization(km, VlKMeansPlusPlus);
+    vl_kmeans_set_max_num_iterations(km, 30);
+    vl_kmeans_set_num_repetitions(km, 1);
+    if (!elkan) {
+      vl_kmeans_set_num_trees(km, 2);
+      vl_kmeans_set_max_num_comparisons(km, 100);
+    }
+    vl_kmeans_cluster(km, x.data(), dim, n, K);
+    const float* c = static_cast<const float*>(vl_kmeans_get_centers(km));
+    const std::vector<float> want(c, c + std::size_t(K) * dim);
+    vl_kmeans_delete(km);
+    *vl_get_rand() = saved;
+    BOOST_TEST(got.centres() == want, boost::test_tools::per_element());
+    BOOST_TEST(rep.final_energy == naive_energy(x, want, dim), boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(rep.energy.empty());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(codebook_save_load_round_trip) {

@@ -5,6 +5,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sys/wait.h>
 #include <iostream>
 #include <random>
 #include <string>
@@ -56,5 +59,21 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+#ifdef BOWLRP_CLI
+/// Runs the bowlrp executable with `args` (shell-quoted by the caller); returns its exit code and
+/// puts stdout + stderr in *output.
+inline int run_cli(const std::string& args, std::string* output = nullptr) {
+  TempDir tmp;
+  const std::string log = tmp / "log.txt";
+  const std::string cmd = std::string(BOWLRP_CLI) + " " + args + " > '" + log + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  if (output) {
+    std::ifstream in(log, std::ios::binary);
+    output->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
 
 }  // namespace bowlrp::test

@@ -33,18 +33,10 @@
 
 namespace fs = std::filesystem;
 namespace ba = bowlrp::apps;
+using bowlrp::test::run_cli;
 using bowlrp::test::TempDir;
 
 namespace {
-
-int run_cli(const std::string& args, std::string* output = nullptr) {
-  TempDir tmp;
-  const std::string log = tmp / "log.txt";
-  const std::string cmd = std::string(BOWLRP_CLI) + " " + args + " > '" + log + "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  if (output) *output = bowlrp::bow::read_file(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::string random_bytes(std::size_t n, unsigned seed) {
   std::mt19937 rng(seed);

@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include "cli/common.h"
+
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -33,6 +35,13 @@ int to_int(const std::string& s, const std::string& flag, const std::string& who
 }
 
 }  // namespace
+
+std::vector<std::string> split_csv(const std::string& text) {
+  std::vector<std::string> out;
+  for (const std::string& item : split(text, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
 
 std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
   std::vector<int> out;
@@ -87,6 +96,8 @@ bow::PipelineOptions PipelineArgs::pipeline_options() const {
   o.kmeans.words = words;
   o.kmeans.samples = kmeans_samples;
   o.kmeans.seed = seed;
+  o.kmeans.algorithm = bow::kmeans_algorithm_from_string(kmeans_algorithm);
+  o.kmeans.tolerance = kmeans_tolerance;
   o.mapping.kind = bow::mapping_kind_from_string(mapping);
   o.mapping.neighbours = neighbours;
   o.pooling.p = parse_pooling(pooling);

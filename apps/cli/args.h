@@ -30,6 +30,8 @@ struct PipelineArgs {
   double C = 3;                     ///< --C (VOC07 train -> val sweep: 3 best, see README)
   bool balanced = false;            ///< --balanced
   std::size_t kmeans_samples = 100000;  ///< --kmeans-samples
+  std::string kmeans_algorithm = "lloyd_gemm";  ///< --kmeans-algorithm lloyd_gemm|vlfeat_elkan|vlfeat_ann
+  double kmeans_tolerance = 1e-3;   ///< --kmeans-tolerance (relative energy decrease that stops Lloyd)
   std::uint64_t seed = 0;           ///< --seed
   /// The forward-pipeline options; throws std::invalid_argument naming the flag.
   bow::PipelineOptions pipeline_options() const;

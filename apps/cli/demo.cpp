@@ -1,5 +1,6 @@
 #include "cli/demo.h"
 
+#include "cli/common.h"
 #include "cli/progress.h"
 #include "cli/quality.h"
 #include "report/report.h"
@@ -30,7 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // The object mask written beside a shapes image, as a region mask (1 on the object).
 decompose::RegionMask object_mask(const std::string& image_path) {

@@ -137,7 +137,9 @@ std::string canonical_encoding_options(const bow::PipelineOptions& o) {
 std::string canonical_codebook_options(const bow::PipelineOptions& o) {
   std::ostringstream s;
   s << canonical_encoding_options(o) << "kmeans.words=" << o.kmeans.words << ";kmeans.samples=" << o.kmeans.samples
-    << ";kmeans.max_iterations=" << o.kmeans.max_iterations << ";kmeans.seed=" << o.kmeans.seed << ';';
+    << ";kmeans.max_iterations=" << o.kmeans.max_iterations << ";kmeans.seed=" << o.kmeans.seed
+    << ";kmeans.algorithm=" << bow::to_string(o.kmeans.algorithm) << ";kmeans.tolerance=" << num(o.kmeans.tolerance)
+    << ';';
   return s.str();
 }
 

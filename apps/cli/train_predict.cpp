@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/progress.h"
 
 #include <bowlrp/datasets/folder.h>
@@ -23,15 +24,6 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split_csv(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 // Share of examples whose sign agrees with the label, over all (image, class) pairs with a label.
 double binary_accuracy(const svm::SvmModel& model, const EncodedSet& set, const std::vector<int>& labels) {

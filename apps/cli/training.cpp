@@ -1,6 +1,7 @@
 #include "cli/training.h"
 
 #include "cli/feature_cache.h"
+#include "cli/common.h"
 #include "cli/progress.h"
 
 #include <bowlrp/bow/io.h>
@@ -23,19 +24,6 @@
 
 namespace bowlrp::apps {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// splitmix64: a seed per (run seed, image index) so each image's sample is independent of the
-// order in which threads reach it.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Number of images the k-means sample is drawn from: enough for variety, few enough that the
 // sampling pass stays a fraction of the encoding pass.

@@ -1,5 +1,6 @@
 #include "cli/voc.h"
 
+#include "cli/common.h"
 #include "cli/quality.h"
 
 #include "cli/progress.h"
@@ -42,15 +43,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // Seeded permutation of 0..n-1 (mt19937_64 is specified bit for bit, so this is portable).
 std::vector<std::size_t> seeded_order(std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> order(n);
@@ -58,15 +50,6 @@ std::vector<std::size_t> seeded_order(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(mix(seed));
   for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   return order;
-}
-
-std::vector<std::string> split_csv(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 // The VocSet restricted to the chosen images (ids keep their list order).

@@ -1,5 +1,9 @@
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/io.h>
+#include <bowlrp/bow/mapping.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 extern "C" {
 #include <vl/generic.h>
@@ -24,8 +28,6 @@ namespace {
 constexpr char kMagic[16] = "BOWLRP-CODEBOOK";  // 15 chars + NUL
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeader = sizeof(kMagic) + 3 * sizeof(std::uint32_t);
-// Elkan keeps n x K float lower bounds; above this many entries ANN k-means is used instead.
-constexpr std::size_t kElkanMaxBounds = std::size_t{1} << 25;
 
 struct KMeansDeleter {
   void operator()(VlKMeans* k) const { vl_kmeans_delete(k); }
@@ -48,6 +50,216 @@ class RandScope {
   VlRand saved_;
 };
 
+// Function multi-versioning as in mapping.cpp: each clone gives the same bits (explicit fma).
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define BOWLRP_CLONES(isa) __attribute__((target_clones(isa, "default")))
+#endif
+#endif
+#ifndef BOWLRP_CLONES
+#define BOWLRP_CLONES(isa)
+#endif
+
+// Squared distance in double, eight fma lanes combined pairwise in a fixed order (the exact
+// distance of mapping.h): vectorises, and its value does not depend on the caller.
+BOWLRP_CLONES("fma")
+double exact_dist2(const float* x, const float* c, int dim) {
+  constexpr int L = 8;
+  double s[L] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + L <= dim; j += L)
+    for (int l = 0; l < L; ++l) {
+      const double d = static_cast<double>(x[j + l]) - static_cast<double>(c[j + l]);
+      s[l] = std::fma(d, d, s[l]);
+    }
+  for (int l = 0; j < dim; ++j, ++l) {
+    const double d = static_cast<double>(x[j]) - static_cast<double>(c[j]);
+    s[l] = std::fma(d, d, s[l]);
+  }
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// Unbiased draw in [0, span) from a fixed-width generator (rejects the top partial block), so the
+// choice is the same on every platform.
+std::uint64_t draw_below(std::mt19937_64& rng, std::uint64_t span) {
+  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % span;
+  std::uint64_t r;
+  do r = rng(); while (r >= limit);
+  return r % span;
+}
+
+// Uniform in [0, 1) with 53 random bits (std::uniform_real_distribution is implementation-defined).
+double draw_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+// m of the indices [0, n) uniformly without replacement (partial Fisher-Yates), sorted.
+std::vector<std::size_t> sample_indices(std::size_t n, std::size_t m, std::mt19937_64& rng) {
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  for (std::size_t i = 0; i < m; ++i) std::swap(idx[i], idx[i + draw_below(rng, n - i)]);
+  idx.resize(m);
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+// Rows per parallel task: fixed, so work splits the same way whatever the thread count (results
+// never depend on it anyway: every per-row value is computed independently).
+constexpr std::size_t kRowBlock = 2048;
+
+// k-means++ seeding (D^2 sampling) of K centres from at most max(kKMeansPlusPlusSamples, K) rows
+// of x, subsampled with a generator seeded from seed. Sums of D^2 run in row order.
+std::vector<float> kmeans_plus_plus(const float* x, std::size_t m, int dim, int k, std::uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0x6b6d65616e732b2bULL);  // a stream apart from the sample's
+  const std::size_t p = std::min(m, std::max(kKMeansPlusPlusSamples, static_cast<std::size_t>(k)));
+  std::vector<float> sub;
+  const float* s = x;
+  if (p < m) {
+    const auto idx = sample_indices(m, p, rng);
+    sub.resize(p * dim);
+    for (std::size_t i = 0; i < p; ++i) std::memcpy(sub.data() + i * dim, x + idx[i] * dim, sizeof(float) * dim);
+    s = sub.data();
+  }
+  std::vector<float> c(static_cast<std::size_t>(k) * dim);
+  std::vector<double> d2(p, std::numeric_limits<double>::infinity());  // D^2 to the nearest chosen centre
+  std::vector<int> owner(p, 0);                                          // and its index
+  std::vector<double> centre_d2(k);
+  double total = 0;
+  for (int j = 0; j < k; ++j) {
+    std::size_t pick = 0;
+    if (j == 0 || !(total > 0)) {  // first centre, or every row already coincides with a centre
+      pick = draw_below(rng, p);
+    } else {
+      const double target = draw_unit(rng) * total;
+      double cum = 0;
+      std::size_t last_positive = 0;
+      bool found = false;
+      for (std::size_t i = 0; i < p; ++i) {
+        if (d2[i] > 0) last_positive = i;
+        cum += d2[i];
+        if (cum > target && d2[i] > 0) {
+          pick = i;
+          found = true;
+          break;
+        }
+      }
+      if (!found) pick = last_positive;  // target rounded past the running sum
+    }
+    float* cj = c.data() + static_cast<std::size_t>(j) * dim;
+    std::memcpy(cj, s + pick * dim, sizeof(float) * dim);
+    if (j + 1 == k) break;
+    // Triangle inequality (Elkan): if |c_new - c_a| >= 2 |x - c_a| for x's current nearest c_a,
+    // c_new cannot be nearer, so x is skipped without reading it (the rows are the memory
+    // traffic); the small margin covers rounding of the compared squares.
+    for (int a = 0; a < j; ++a) centre_d2[a] = exact_dist2(c.data() + static_cast<std::size_t>(a) * dim, cj, dim);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p, kRowBlock), [&](const tbb::blocked_range<std::size_t>& r) {
+      for (std::size_t i = r.begin(); i < r.end(); ++i) {
+        if (j > 0 && centre_d2[owner[i]] > 4.000001 * d2[i]) continue;
+        const double d = exact_dist2(s + i * dim, cj, dim);
+        if (d < d2[i]) {
+          d2[i] = d;
+          owner[i] = j;
+        }
+      }
+    });
+    total = 0;
+    for (std::size_t i = 0; i < p; ++i) total += d2[i];
+  }
+  return c;
+}
+
+// Exact nearest centre (bow::Mapper) and its exact dist2 for each of m rows; returns the energy
+// (sum of dist2 in row order).
+double assign_nearest(const float* x, std::size_t m, int dim, const std::vector<float>& centres,
+                      std::vector<std::int32_t>& labels, std::vector<double>& d2) {
+  const Mapper mapper(Codebook(dim, centres), MappingOptions{});
+  const Codebook& cb = mapper.codebook();
+  labels.resize(m);
+  d2.resize(m);
+  const std::size_t blocks = (m + kRowBlock - 1) / kRowBlock;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
+    for (std::size_t b = r.begin(); b < r.end(); ++b) {
+      const std::size_t r0 = b * kRowBlock, r1 = std::min(m, r0 + kRowBlock);
+      const auto near = mapper.nearest(x + r0 * dim, r1 - r0);
+      for (std::size_t i = r0; i < r1; ++i) {
+        labels[i] = near[i - r0];
+        d2[i] = exact_dist2(x + i * dim, cb.centre(labels[i]), dim);
+      }
+    }
+  });
+  double e = 0;
+  for (std::size_t i = 0; i < m; ++i) e += d2[i];
+  return e;
+}
+
+// Exact Lloyd iterations (codebook.h) on m rows from the given centres.
+std::vector<float> lloyd(const float* x, std::size_t m, int dim, std::vector<float> centres,
+                         const KMeansOptions& options, KMeansReport* report) {
+  const int k = static_cast<int>(centres.size() / dim);
+  std::vector<std::int32_t> labels, used;  // this step's nearest centres; those of the last update
+  std::vector<double> d2;
+  std::vector<std::size_t> counts(k), start(k + 1), order(m);
+  KMeansReport rep;
+  double prev_energy = 0;
+  while (rep.iterations < options.max_iterations) {
+    const double energy = assign_nearest(x, m, dim, centres, labels, d2);
+    ++rep.iterations;
+    rep.energy.push_back(energy);
+    // The centres are already the means of an unchanged assignment: a fixed point.
+    if (labels == used) {
+      rep.converged = true;
+      break;
+    }
+    std::fill(counts.begin(), counts.end(), std::size_t{0});
+    for (std::size_t i = 0; i < m; ++i) ++counts[labels[i]];
+    // Empty clusters (in index order) take the sample farthest from its centre, from a cluster
+    // that keeps at least one sample; each move only lowers the energy.
+    for (int c = 0; c < k; ++c) {
+      if (counts[c] != 0) continue;
+      std::size_t best = m;
+      for (std::size_t i = 0; i < m; ++i)
+        if (d2[i] > 0 && counts[labels[i]] >= 2 && (best == m || d2[i] > d2[best])) best = i;
+      if (best == m) continue;  // every sample sits on a centre: nothing to gain
+      --counts[labels[best]];
+      labels[best] = c;
+      counts[c] = 1;
+      d2[best] = 0;
+      ++rep.reseeded;
+    }
+    // Means: rows grouped by cluster in row order (counting sort), summed in double in that order.
+    start[0] = 0;
+    for (int c = 0; c < k; ++c) start[c + 1] = start[c] + counts[c];
+    {
+      std::vector<std::size_t> next(start.begin(), start.end() - 1);
+      for (std::size_t i = 0; i < m; ++i) order[next[labels[i]]++] = i;
+    }
+    tbb::parallel_for(tbb::blocked_range<int>(0, k, 16), [&](const tbb::blocked_range<int>& r) {
+      std::vector<double> sum(dim);
+      for (int c = r.begin(); c < r.end(); ++c) {
+        if (counts[c] == 0) continue;  // nothing could be re-seeded: keep the centre
+        std::fill(sum.begin(), sum.end(), 0.0);
+        for (std::size_t e = start[c]; e < start[c + 1]; ++e) {
+          const float* xr = x + order[e] * dim;
+          for (int j = 0; j < dim; ++j) sum[j] += xr[j];
+        }
+        float* cc = centres.data() + static_cast<std::size_t>(c) * dim;
+        const double count = static_cast<double>(counts[c]);
+        for (int j = 0; j < dim; ++j) cc[j] = static_cast<float>(sum[j] / count);
+      }
+    });
+    used = labels;
+    const bool small = rep.iterations > 1 && prev_energy - energy <= options.tolerance * prev_energy;
+    prev_energy = energy;
+    if (small) {
+      rep.converged = true;
+      break;
+    }
+  }
+  if (report) {
+    rep.final_energy = assign_nearest(x, m, dim, centres, labels, d2);
+    *report = std::move(rep);
+  }
+  return centres;
+}
+
 void put_u32(std::string& s, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -59,6 +271,22 @@ std::uint32_t get_u32(const std::string& s, std::size_t at) {
 
 }  // namespace
 
+std::string to_string(KMeansAlgorithm algorithm) {
+  switch (algorithm) {
+    case KMeansAlgorithm::lloyd_gemm: return "lloyd_gemm";
+    case KMeansAlgorithm::vlfeat_elkan: return "vlfeat_elkan";
+    case KMeansAlgorithm::vlfeat_ann: return "vlfeat_ann";
+  }
+  return "unknown";
+}
+
+KMeansAlgorithm kmeans_algorithm_from_string(const std::string& name) {
+  if (name == "lloyd_gemm") return KMeansAlgorithm::lloyd_gemm;
+  if (name == "vlfeat_elkan") return KMeansAlgorithm::vlfeat_elkan;
+  if (name == "vlfeat_ann") return KMeansAlgorithm::vlfeat_ann;
+  throw std::invalid_argument("k-means algorithm '" + name + "': expected lloyd_gemm, vlfeat_elkan or vlfeat_ann");
+}
+
 void KMeansOptions::validate() const {
   if (words < 1)
     throw std::invalid_argument("KMeansOptions::words = " + std::to_string(words) + ": expected >= 1 visual words");
@@ -68,6 +296,13 @@ void KMeansOptions::validate() const {
   if (max_iterations < 1)
     throw std::invalid_argument("KMeansOptions::max_iterations = " + std::to_string(max_iterations) +
                                 ": expected >= 1");
+  if (algorithm != KMeansAlgorithm::lloyd_gemm && algorithm != KMeansAlgorithm::vlfeat_elkan &&
+      algorithm != KMeansAlgorithm::vlfeat_ann)
+    throw std::invalid_argument("KMeansOptions::algorithm = " + std::to_string(static_cast<int>(algorithm)) +
+                                ": expected lloyd_gemm, vlfeat_elkan or vlfeat_ann");
+  if (!(tolerance >= 0) || !std::isfinite(tolerance))
+    throw std::invalid_argument("KMeansOptions::tolerance = " + std::to_string(tolerance) +
+                                ": expected a finite value >= 0");
 }
 
 Codebook::Codebook(int dim, std::vector<float> centres) : dim_(dim), centres_(std::move(centres)) {
@@ -80,54 +315,70 @@ Codebook::Codebook(int dim, std::vector<float> centres) : dim_(dim), centres_(st
     if (!std::isfinite(v)) throw std::invalid_argument("Codebook: centres contain a non-finite value");
 }
 
-Codebook Codebook::train(const float* descriptors, std::size_t n, int dim, const KMeansOptions& options) {
+Codebook Codebook::train(const float* descriptors, std::size_t n, int dim, const KMeansOptions& options,
+                         KMeansReport* report) {
   options.validate();
   if (dim < 1) throw std::invalid_argument("Codebook::train: dim = " + std::to_string(dim) + ", expected >= 1");
   if (!descriptors || n < static_cast<std::size_t>(options.words))
     throw std::invalid_argument("Codebook::train: " + std::to_string(n) + " descriptors, expected at least words = " +
                                 std::to_string(options.words));
-  // Seeded uniform sample without replacement (partial Fisher-Yates on a fixed-width generator,
-  // so the choice is the same on every platform), kept in input order.
+  // Seeded uniform sample without replacement, kept in input order.
   const float* data = descriptors;
   std::vector<float> sample;
   std::size_t m = n;
   if (n > options.samples) {
     m = options.samples;
-    std::vector<std::size_t> idx(n);
-    std::iota(idx.begin(), idx.end(), std::size_t{0});
     std::mt19937_64 rng(options.seed);
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::size_t span = n - i;
-      // Unbiased draw in [0, span): reject the top partial block.
-      const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % span;
-      std::uint64_t r;
-      do r = rng(); while (r >= limit);
-      std::swap(idx[i], idx[i + r % span]);
-    }
-    std::sort(idx.begin(), idx.begin() + m);
+    const auto idx = sample_indices(n, m, rng);
     sample.resize(m * dim);
     for (std::size_t i = 0; i < m; ++i)
       std::memcpy(sample.data() + i * dim, descriptors + idx[i] * dim, sizeof(float) * dim);
     data = sample.data();
   }
 
-  RandScope rand_scope(options.seed);
-  KMeansPtr km(vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2));
-  if (!km) throw std::runtime_error("Codebook::train: VLFeat could not allocate a k-means object");
-  const bool elkan = m * static_cast<std::size_t>(options.words) <= kElkanMaxBounds;
-  vl_kmeans_set_algorithm(km.get(), elkan ? VlKMeansElkan : VlKMeansANN);
-  vl_kmeans_set_initialization(km.get(), VlKMeansPlusPlus);
-  vl_kmeans_set_max_num_iterations(km.get(), static_cast<vl_size>(options.max_iterations));
-  vl_kmeans_set_num_repetitions(km.get(), 1);
-  vl_kmeans_set_verbosity(km.get(), 0);
-  if (!elkan) {
-    vl_kmeans_set_num_trees(km.get(), 2);
-    vl_kmeans_set_max_num_comparisons(km.get(), 100);
+  if (options.algorithm == KMeansAlgorithm::lloyd_gemm)
+    return Codebook(dim, lloyd(data, m, dim, kmeans_plus_plus(data, m, dim, options.words, options.seed), options,
+                               report));
+
+  std::vector<float> centres;
+  {
+    RandScope rand_scope(options.seed);
+    KMeansPtr km(vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2));
+    if (!km) throw std::runtime_error("Codebook::train: VLFeat could not allocate a k-means object");
+    const bool elkan = options.algorithm == KMeansAlgorithm::vlfeat_elkan;
+    vl_kmeans_set_algorithm(km.get(), elkan ? VlKMeansElkan : VlKMeansANN);
+    vl_kmeans_set_initialization(km.get(), VlKMeansPlusPlus);
+    vl_kmeans_set_max_num_iterations(km.get(), static_cast<vl_size>(options.max_iterations));
+    vl_kmeans_set_num_repetitions(km.get(), 1);
+    vl_kmeans_set_verbosity(km.get(), 0);
+    if (!elkan) {
+      vl_kmeans_set_num_trees(km.get(), 2);
+      vl_kmeans_set_max_num_comparisons(km.get(), 100);
+    }
+    vl_kmeans_cluster(km.get(), data, static_cast<vl_size>(dim), static_cast<vl_size>(m),
+                      static_cast<vl_size>(options.words));
+    const float* c = static_cast<const float*>(vl_kmeans_get_centers(km.get()));
+    centres.assign(c, c + static_cast<std::size_t>(options.words) * dim);
   }
-  vl_kmeans_cluster(km.get(), data, static_cast<vl_size>(dim), static_cast<vl_size>(m),
-                    static_cast<vl_size>(options.words));
-  const float* c = static_cast<const float*>(vl_kmeans_get_centers(km.get()));
-  return Codebook(dim, std::vector<float>(c, c + static_cast<std::size_t>(options.words) * dim));
+  if (report) {
+    *report = KMeansReport{};
+    std::vector<std::int32_t> labels;
+    std::vector<double> d2;
+    report->final_energy = assign_nearest(data, m, dim, centres, labels, d2);
+  }
+  return Codebook(dim, std::move(centres));
+}
+
+Codebook Codebook::refine(const float* samples, std::size_t n, const Codebook& initial, const KMeansOptions& options,
+                          KMeansReport* report) {
+  options.validate();
+  if (initial.size() != options.words)
+    throw std::invalid_argument("Codebook::refine: the initial codebook has " + std::to_string(initial.size()) +
+                                " words, expected options.words = " + std::to_string(options.words));
+  if (!samples || n < static_cast<std::size_t>(options.words))
+    throw std::invalid_argument("Codebook::refine: " + std::to_string(n) + " samples, expected at least words = " +
+                                std::to_string(options.words));
+  return Codebook(initial.dim(), lloyd(samples, n, initial.dim(), initial.centres(), options, report));
 }
 
 void Codebook::save(const std::string& path) const {

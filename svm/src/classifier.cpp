@@ -86,7 +86,9 @@ json pipeline_to_json(const bow::PipelineOptions& o) {
        {{"words", o.kmeans.words},
         {"samples", o.kmeans.samples},
         {"max_iterations", o.kmeans.max_iterations},
-        {"seed", o.kmeans.seed}}},
+        {"seed", o.kmeans.seed},
+        {"algorithm", bow::to_string(o.kmeans.algorithm)},
+        {"tolerance", o.kmeans.tolerance}}},
       {"mapping",
        {{"kind", bow::to_string(o.mapping.kind)},
         {"neighbours", o.mapping.neighbours},
@@ -115,6 +117,10 @@ bow::PipelineOptions pipeline_from_json(const json& j) {
   o.kmeans.samples = k.at("samples").get<std::size_t>();
   o.kmeans.max_iterations = k.at("max_iterations").get<int>();
   o.kmeans.seed = k.at("seed").get<std::uint64_t>();
+  // How the codebook was trained is a record, not needed to use it: files written before these
+  // fields existed read as the defaults.
+  if (k.contains("algorithm")) o.kmeans.algorithm = bow::kmeans_algorithm_from_string(k.at("algorithm").get<std::string>());
+  if (k.contains("tolerance")) o.kmeans.tolerance = k.at("tolerance").get<double>();
   const json& m = j.at("mapping");
   o.mapping.kind = bow::mapping_kind_from_string(m.at("kind").get<std::string>());
   o.mapping.neighbours = m.at("neighbours").get<int>();
