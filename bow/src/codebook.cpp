@@ -21,6 +21,8 @@ extern "C" {
 #include <stdexcept>
 #include <string>
 
+#include "exact_distance.h"
+
 namespace bowlrp::bow {
 
 namespace {
@@ -50,34 +52,7 @@ class RandScope {
   VlRand saved_;
 };
 
-// Function multi-versioning as in mapping.cpp: each clone gives the same bits (explicit fma).
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define BOWLRP_CLONES(isa) __attribute__((target_clones(isa, "default")))
-#endif
-#endif
-#ifndef BOWLRP_CLONES
-#define BOWLRP_CLONES(isa)
-#endif
-
-// Squared distance in double, eight fma lanes combined pairwise in a fixed order (the exact
-// distance of mapping.h): vectorises, and its value does not depend on the caller.
-BOWLRP_CLONES("fma")
-double exact_dist2(const float* x, const float* c, int dim) {
-  constexpr int L = 8;
-  double s[L] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int j = 0;
-  for (; j + L <= dim; j += L)
-    for (int l = 0; l < L; ++l) {
-      const double d = static_cast<double>(x[j + l]) - static_cast<double>(c[j + l]);
-      s[l] = std::fma(d, d, s[l]);
-    }
-  for (int l = 0; j < dim; ++j, ++l) {
-    const double d = static_cast<double>(x[j]) - static_cast<double>(c[j]);
-    s[l] = std::fma(d, d, s[l]);
-  }
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
+using detail::exact_dist2;
 
 // Unbiased draw in [0, span) from a fixed-width generator (rejects the top partial block), so the
 // choice is the same on every platform.

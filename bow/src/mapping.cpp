@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "exact_distance.h"
+
 namespace bowlrp::bow {
 
 namespace {
@@ -47,38 +49,7 @@ void MappingOptions::validate() const {
 
 namespace {
 
-// Function multi-versioning on x86-64 (ifunc, chosen once at load time). Every operation below
-// is a single IEEE-rounded float or double operation (or an explicit fma), so each clone gives
-// the same bits; only the speed differs.
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define BOWLRP_CLONES(isa) __attribute__((target_clones(isa, "default")))
-#endif
-#endif
-#ifndef BOWLRP_CLONES
-#define BOWLRP_CLONES(isa)
-#endif
-
-// Exact-path squared distance: the deterministic dist2 of mapping.h. Explicit std::fma keeps the
-// value independent of compiler contraction; eight lanes break the dependency chain (and
-// vectorise). On x86-64 an FMA clone is selected at load time when the CPU has FMA; the default
-// clone calls the correctly rounded libm fma, so both give the same bits.
-BOWLRP_CLONES("fma")
-double exact_dist2(const float* x, const float* c, int dim) {
-  constexpr int L = 8;
-  double s[L] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int j = 0;
-  for (; j + L <= dim; j += L)
-    for (int l = 0; l < L; ++l) {
-      const double d = static_cast<double>(x[j + l]) - static_cast<double>(c[j + l]);
-      s[l] = std::fma(d, d, s[l]);
-    }
-  for (int l = 0; j < dim; ++j, ++l) {
-    const double d = static_cast<double>(x[j]) - static_cast<double>(c[j]);
-    s[l] = std::fma(d, d, s[l]);
-  }
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
+using detail::exact_dist2;
 
 // scores[b][k] = -2 c_k . x_b for a block of descriptors, one SGEMM.
 void block_scores(const float* x, std::size_t b, const Codebook& cb, float* scores) {
