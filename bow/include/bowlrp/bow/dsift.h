@@ -1,7 +1,8 @@
-// Dense multi-scale SIFT (VLFeat vl_dsift) with the pixel support of every local feature.
+// Dense multi-scale SIFT (VLFeat dsift arithmetic, evaluated locally) with the pixel support of every
+// local feature.
 //
 // For each bin size s in DsiftOptions::bin_sizes (PHOW-like: 4, 6, 8, 10 px) the working image is
-// smoothed by a Gaussian of sigma = s / magnif and vl_dsift samples 4x4-bin, 8-orientation
+// smoothed by a Gaussian of sigma = s / magnif (vl_imsmooth_f) and dsift samples 4x4-bin, 8-orientation
 // descriptors (128 floats, L2-normalised, clamped at 0.2, renormalised) on a grid of `step`
 // pixels. Descriptors whose gradient norm falls below contrast_threshold are zeroed, as VLFeat's
 // PHOW does. A frame's support is the 4s x 4s square covered by its bins, mapped back to original
