@@ -53,7 +53,7 @@ decompose::RegionMask object_mask(const std::string& image_path) {
 PipelineArgs demo_defaults() {
   PipelineArgs p;
   // Measured on the default set (seed 0): 200 images per class, K = 512, no pyramid (the objects
-  // sit anywhere) reaches 0.82 test accuracy; K = 256 with a 1x1+2x2 pyramid only 0.53.
+  // sit anywhere) reaches 0.81-0.83 test accuracy; K = 256 with a 1x1+2x2 pyramid only 0.53.
   p.words = 512;
   p.pyramid = "1x1";
   p.kmeans_samples = 50000;
