@@ -138,9 +138,10 @@ EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::s
             try {
               double* row = out.histograms.data() + i * out.dim;
               if (cache) {
-                const Digest key = cache->key(bow::read_file(paths[i]));
+                const std::string bytes = bow::read_file(paths[i]);
+                const Digest key = cache->key(bytes);
                 if (!cache->load(key, row)) {
-                  const bow::EncodeTrace t = pipeline.encode_file(paths[i]);
+                  const bow::EncodeTrace t = pipeline.encode(pipeline.loader().decode(bytes, paths[i]));
                   std::copy(t.histogram().begin(), t.histogram().end(), row);
                   cache->store(key, row);
                 }

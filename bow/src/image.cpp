@@ -99,8 +99,9 @@ static GrayImage finish(const cv::Mat& gray, int max_side, std::string source) {
   return out;
 }
 
-GrayImage ImageLoader::load(const std::string& path) const {
-  const std::string bytes = read_file(path);
+GrayImage ImageLoader::load(const std::string& path) const { return decode(read_file(path), path); }
+
+GrayImage ImageLoader::decode(const std::string& bytes, const std::string& path) const {
   if (bytes.empty()) throw std::runtime_error("'" + path + "' is empty (0 bytes), expected an image file");
   if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
       static_cast<unsigned char>(bytes[1]) == 0xD8 && static_cast<unsigned char>(bytes[2]) == 0xFF)

@@ -45,6 +45,8 @@ class ImageLoader {
   /// Reads a file; throws std::runtime_error naming the path for unreadable, empty, truncated or
   /// non-image files. Non-ASCII paths are supported.
   GrayImage load(const std::string& path) const;
+  /// Decodes a file's bytes already in memory; `path` names it in errors and in GrayImage::source.
+  GrayImage decode(const std::string& bytes, const std::string& path) const;
   /// Wraps an in-memory grey image (row-major, values in [0, 1]) and applies the cap.
   GrayImage from_gray(const float* pixels, int width, int height) const;
   /// Wraps 8-bit interleaved pixels with 1, 3 (BGR) or 4 (BGRA) channels and applies the cap.
