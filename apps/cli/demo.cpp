@@ -1,7 +1,6 @@
 #include "cli/demo.h"
 
 #include "cli/common.h"
-#include "cli/progress.h"
 #include "cli/quality.h"
 #include "report/report.h"
 
@@ -16,8 +15,6 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -114,45 +111,39 @@ DemoResult run_demo(const DemoArgs& args) {
   const fs::path heat_dir = out / "heatmaps";
   fs::create_directories(heat_dir);
   t0 = Clock::now();
-  Progress progress("explain test", n, args.run.quiet);
-  tbb::task_arena arena(resolve_threads(args.run.threads));
-  arena.execute([&] {
-    tbb::parallel_for(std::size_t(0), n, [&](std::size_t i) {
-      const auto& im = test.images[i];
-      const bow::EncodeTrace trace = pipeline.encode_file(im.path);
-      scores[i] = classifier.svm.decision(trace.histogram().data());
-      const decompose::Explanation e = explainer.explain(trace, static_cast<std::size_t>(im.label));
-      const decompose::ConservationReport rep = decompose::check_conservation(e);
-      error[i] = std::fabs(rep.f - rep.sum_pixels - rep.absorbed - rep.unassigned_pixels - rep.unassigned_features) /
-                 std::max(1.0, std::fabs(rep.f));
-      const decompose::RegionMask mask = object_mask(im.path);
-      const decompose::Localisation loc = decompose::localise(e.pixels, mask);
-      in_mask[i] = loc.relevance_share;
-      area[i] = loc.area_share;
-      if (draw[i]) {
-        const decompose::Bgr8Image image = decompose::load_bgr8(im.path);
-        const std::string stem = (heat_dir / fs::u8path(im.path).stem()).u8string();
-        decompose::HeatmapOptions o;
-        const decompose::Bgr8Image heat = decompose::render_heatmap(e.pixels, o, &image);
-        decompose::write_png(stem + ".heatmap.png", heat);
-        o.view = decompose::HeatmapView::edges;
-        decompose::write_png(stem + ".edges.png", e.pixels, o, &image);
-        decompose::write_npy(stem + ".relevance.npy", e.pixels);
-        ReportGalleryItem& g = gallery[i];
-        const std::size_t top = std::max_element(scores[i].begin(), scores[i].end()) - scores[i].begin();
-        g.group = top == static_cast<std::size_t>(im.label) ? "correctly classified" : "misclassified";
-        g.id = fs::u8path(im.path).filename().u8string();
-        g.class_name = all.classes[im.label];
-        g.score = e.dimensions.f;
-        g.label = 1;
-        g.image = encode_picture(image, 240, false);
-        g.heatmap = encode_picture(heat, 240, false);
-        g.note = "predicted " + all.classes[top];
-      }
-      progress.tick();
-    });
+  for_each_item(n, args.run, "explain test", [&](std::size_t i) {
+    const auto& im = test.images[i];
+    const bow::EncodeTrace trace = pipeline.encode_file(im.path);
+    scores[i] = classifier.svm.decision(trace.histogram().data());
+    const decompose::Explanation e = explainer.explain(trace, static_cast<std::size_t>(im.label));
+    const decompose::ConservationReport rep = decompose::check_conservation(e);
+    error[i] = std::fabs(rep.f - rep.sum_pixels - rep.absorbed - rep.unassigned_pixels - rep.unassigned_features) /
+               std::max(1.0, std::fabs(rep.f));
+    const decompose::RegionMask mask = object_mask(im.path);
+    const decompose::Localisation loc = decompose::localise(e.pixels, mask);
+    in_mask[i] = loc.relevance_share;
+    area[i] = loc.area_share;
+    if (draw[i]) {
+      const decompose::Bgr8Image image = decompose::load_bgr8(im.path);
+      const std::string stem = (heat_dir / fs::u8path(im.path).stem()).u8string();
+      decompose::HeatmapOptions o;
+      const decompose::Bgr8Image heat = decompose::render_heatmap(e.pixels, o, &image);
+      decompose::write_png(stem + ".heatmap.png", heat);
+      o.view = decompose::HeatmapView::edges;
+      decompose::write_png(stem + ".edges.png", e.pixels, o, &image);
+      decompose::write_npy(stem + ".relevance.npy", e.pixels);
+      ReportGalleryItem& g = gallery[i];
+      const std::size_t top = std::max_element(scores[i].begin(), scores[i].end()) - scores[i].begin();
+      g.group = top == static_cast<std::size_t>(im.label) ? "correctly classified" : "misclassified";
+      g.id = fs::u8path(im.path).filename().u8string();
+      g.class_name = all.classes[im.label];
+      g.score = e.dimensions.f;
+      g.label = 1;
+      g.image = encode_picture(image, 240, false);
+      g.heatmap = encode_picture(heat, 240, false);
+      g.note = "predicted " + all.classes[top];
+    }
   });
-  progress.finish();
   timings.push_back({"predict + explain test", seconds_since(t0), n});
 
   DemoResult r;
@@ -204,20 +195,13 @@ DemoResult run_demo(const DemoArgs& args) {
   std::vector<QualityResult> quality(chosen.size());
   t0 = Clock::now();
   if (!chosen.empty()) {
-    Progress qprogress("pixel flipping", chosen.size(), args.run.quiet);
-    arena.execute([&] {
-      tbb::parallel_for(std::size_t(0), chosen.size(), [&](std::size_t k) {
-        const auto& im = test.images[chosen[k]];
-        const std::size_t c = static_cast<std::size_t>(im.label);
-        quality[k] = evaluate_explanation(pipeline, explainer, flippers[c], im.path, c, qopts,
-                                          [&](int, int) {
-                                            return std::vector<std::pair<std::string, decompose::RegionMask>>{
-                                                {"masks", object_mask(im.path)}};
-                                          });
-        qprogress.tick();
+    for_each_item(chosen.size(), args.run, "pixel flipping", [&](std::size_t k) {
+      const auto& im = test.images[chosen[k]];
+      const std::size_t c = static_cast<std::size_t>(im.label);
+      quality[k] = evaluate_explanation(pipeline, explainer, flippers[c], im.path, c, qopts, [&](int, int) {
+        return std::vector<std::pair<std::string, decompose::RegionMask>>{{"masks", object_mask(im.path)}};
       });
     });
-    qprogress.finish();
     timings.push_back({"pixel flipping + occlusion", seconds_since(t0), chosen.size()});
   }
   QualityTotals totals;
@@ -236,15 +220,15 @@ DemoResult run_demo(const DemoArgs& args) {
   timings.push_back({"total", seconds_since(t_start), 0});
   report.timings = timings;
   const bow::PipelineOptions& po = classifier.options;
-  report.settings = {{"data", std::to_string(written) + " synthetic images (" + std::to_string(C) +
-                                  " classes), half for training, half for testing, seed " +
-                                  std::to_string(args.pipeline.seed)},
-                     {"codebook", std::to_string(po.kmeans.words) + " words"},
-                     {"kernel", svm::to_string(classifier.svm.kernel().type) + ", " +
-                                    std::to_string(classifier.svm.support_size()) + " support vectors"},
-                     {"test accuracy", std::to_string(r.test_accuracy)},
-                     {"positive relevance on the objects", std::to_string(r.positive_in_mask) + " (objects cover " +
-                                                               std::to_string(r.mask_area) + " of the image)"}};
+  report.settings = {
+      {"data", std::to_string(written) + " synthetic images (" + std::to_string(C) +
+                   " classes), half for training, half for testing, seed " + std::to_string(args.pipeline.seed)},
+      {"codebook", std::to_string(po.kmeans.words) + " words"},
+      {"kernel", svm::to_string(classifier.svm.kernel().type) + ", " + std::to_string(classifier.svm.support_size()) +
+                     " support vectors"},
+      {"test accuracy", std::to_string(r.test_accuracy)},
+      {"positive relevance on the objects",
+       std::to_string(r.positive_in_mask) + " (objects cover " + std::to_string(r.mask_area) + " of the image)"}};
   report.notes.push_back("Every test image is explained for its true class; worst relative conservation error " +
                          std::to_string(r.max_conservation_error) + ".");
   nlohmann::json rj = report_json(report);

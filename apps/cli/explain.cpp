@@ -1,5 +1,4 @@
 #include "cli/commands.h"
-#include "cli/progress.h"
 
 #include <bowlrp/bow/io.h>
 #include <bowlrp/decompose/conservation.h>
@@ -8,8 +7,6 @@
 #include <bowlrp/svm/classifier.h>
 
 #include <nlohmann/json.hpp>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -68,67 +65,55 @@ int run_explain(const ExplainArgs& args) {
   fs::create_directories(fs::u8path(args.out));
   std::vector<std::string> errors(paths.size());
   std::vector<char> conserved(paths.size(), 1);
-  Progress progress("explain", paths.size(), args.run.quiet);
-  tbb::task_arena arena(resolve_threads(args.run.threads));
-  arena.execute([&] {
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, paths.size(), 1),
-        [&](const tbb::blocked_range<std::size_t>& r) {
-          for (std::size_t i = r.begin(); i < r.end(); ++i) {
-            try {
-              const bow::EncodeTrace trace = pipeline.encode_file(paths[i]);
-              std::size_t cls = 0;
-              if (fixed_class) {
-                cls = *fixed_class;
-              } else {
-                const std::vector<double> f = classifier.svm.decision(trace.histogram().data());
-                cls = std::max_element(f.begin(), f.end()) - f.begin();
-              }
-              const decompose::Explanation e = explainer.explain(trace, cls);
-              const decompose::ConservationReport report = decompose::check_conservation(e);
-              conserved[i] = report.method == "exact" ? report.ok() : report.lower_layers_ok();
-              const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
-              const decompose::Bgr8Image image = decompose::load_bgr8(paths[i]);
-              for (const decompose::HeatmapView view : views) {
-                decompose::HeatmapOptions o = hopts;
-                o.view = view;
-                const std::string suffix = view == decompose::HeatmapView::heatmap ? ".heatmap.png"
-                                           : view == decompose::HeatmapView::edges ? ".edges.png"
-                                                                                   : ".mask.png";
-                decompose::write_png(base + suffix, e.pixels, o, &image);
-              }
-              decompose::write_npy(base + ".relevance.npy", e.pixels);
-              nlohmann::json j;
-              j["image"] = paths[i];
-              j["class"] = e.class_name;
-              j["score"] = e.dimensions.f;
-              j["bias"] = e.dimensions.bias;
-              j["bias_policy"] = decompose::to_string(composite.svm.bias);
-              j["method"] = e.dimensions.method;
-              j["relevance_sum"] = {{"dimensions", e.dimensions.total()},
-                                    {"features", e.features.total()},
-                                    {"pixels", e.pixels.total()}};
-              j["absorbed"] = e.dimensions.absorbed;
-              j["residual"] = e.dimensions.residual;
-              j["unassigned"] = {{"features", e.features.unassigned}, {"pixels", e.pixels.unassigned}};
-              j["conserved"] = static_cast<bool>(conserved[i]);
-              j["width"] = e.pixels.width;
-              j["height"] = e.pixels.height;
-              j["features"] = trace.features.size();
-              if (e.dimensions.method == "taylor") {
-                j["root_found"] = e.dimensions.root_found;
-                j["f_root"] = e.dimensions.f_root;
-              }
-              bow::write_file_atomic(base + ".json", j.dump(1) + "\n");
-            } catch (const std::exception& ex) {
-              errors[i] = ex.what();
-            }
-            progress.tick();
-          }
-        },
-        tbb::simple_partitioner());
+  for_each_item(paths.size(), args.run, "explain", [&](std::size_t i) {
+    try {
+      const bow::EncodeTrace trace = pipeline.encode_file(paths[i]);
+      std::size_t cls = 0;
+      if (fixed_class) {
+        cls = *fixed_class;
+      } else {
+        const std::vector<double> f = classifier.svm.decision(trace.histogram().data());
+        cls = std::max_element(f.begin(), f.end()) - f.begin();
+      }
+      const decompose::Explanation e = explainer.explain(trace, cls);
+      const decompose::ConservationReport report = decompose::check_conservation(e);
+      conserved[i] = report.method == "exact" ? report.ok() : report.lower_layers_ok();
+      const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
+      const decompose::Bgr8Image image = decompose::load_bgr8(paths[i]);
+      for (const decompose::HeatmapView view : views) {
+        decompose::HeatmapOptions o = hopts;
+        o.view = view;
+        const std::string suffix = view == decompose::HeatmapView::heatmap ? ".heatmap.png"
+                                   : view == decompose::HeatmapView::edges ? ".edges.png"
+                                                                           : ".mask.png";
+        decompose::write_png(base + suffix, e.pixels, o, &image);
+      }
+      decompose::write_npy(base + ".relevance.npy", e.pixels);
+      nlohmann::json j;
+      j["image"] = paths[i];
+      j["class"] = e.class_name;
+      j["score"] = e.dimensions.f;
+      j["bias"] = e.dimensions.bias;
+      j["bias_policy"] = decompose::to_string(composite.svm.bias);
+      j["method"] = e.dimensions.method;
+      j["relevance_sum"] = {
+          {"dimensions", e.dimensions.total()}, {"features", e.features.total()}, {"pixels", e.pixels.total()}};
+      j["absorbed"] = e.dimensions.absorbed;
+      j["residual"] = e.dimensions.residual;
+      j["unassigned"] = {{"features", e.features.unassigned}, {"pixels", e.pixels.unassigned}};
+      j["conserved"] = static_cast<bool>(conserved[i]);
+      j["width"] = e.pixels.width;
+      j["height"] = e.pixels.height;
+      j["features"] = trace.features.size();
+      if (e.dimensions.method == "taylor") {
+        j["root_found"] = e.dimensions.root_found;
+        j["f_root"] = e.dimensions.f_root;
+      }
+      bow::write_file_atomic(base + ".json", j.dump(1) + "\n");
+    } catch (const std::exception& ex) {
+      errors[i] = ex.what();
+    }
   });
-  progress.finish();
   std::size_t failed = 0, broken = 0;
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!errors[i].empty()) {

@@ -1,14 +1,11 @@
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/progress.h"
 
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/svm/classifier.h>
 
 #include <nlohmann/json.hpp>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -145,13 +142,11 @@ int run_predict(const PredictArgs& args) {
   const std::vector<std::string> paths = expand_image_paths(args.paths);
   const EncodedSet set = encode_images(pipeline, paths, args.run, "predict");
   const auto& classes = classifier.svm.classes();
+  // Unreadable images hold zero rows: scored like the rest, never reported.
+  const std::vector<double> F = classifier.svm.decision_batch(set.histograms.data(), paths.size(), args.run.threads);
   std::vector<std::vector<double>> scores(paths.size());
-  tbb::task_arena arena(resolve_threads(args.run.threads));
-  arena.execute([&] {
-    tbb::parallel_for(std::size_t(0), paths.size(), [&](std::size_t i) {
-      if (set.ok[i]) scores[i] = classifier.svm.decision(set.row(i));
-    });
-  });
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    scores[i].assign(F.begin() + i * classes.size(), F.begin() + (i + 1) * classes.size());
   nlohmann::json out = nlohmann::json::array();
   std::size_t labelled = 0, right = 0;
   for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -179,8 +174,8 @@ int run_predict(const PredictArgs& args) {
   }
   for (const auto& [path, why] : set.failures) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
   if (labelled)
-    std::fprintf(stderr, "accuracy %.4f (%zu/%zu images whose folder names a class)\n", double(right) / labelled,
-                 right, labelled);
+    std::fprintf(stderr, "accuracy %.4f (%zu/%zu images whose folder names a class)\n", double(right) / labelled, right,
+                 labelled);
   if (!args.json.empty()) bow::write_file_atomic(args.json, out.dump(1) + "\n");
   return set.failures.empty() ? 0 : 3;
 }

@@ -39,6 +39,24 @@ int resolve_threads(int threads) {
   return hw ? static_cast<int>(hw) : 1;
 }
 
+void for_each_item(std::size_t n, const RunOptions& run, const std::string& label,
+                   const std::function<void(std::size_t)>& fn) {
+  Progress progress(label, n, run.quiet);
+  tbb::task_arena arena(resolve_threads(run.threads));
+  arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, n, 1),
+        [&](const tbb::blocked_range<std::size_t>& r) {
+          for (std::size_t i = r.begin(); i < r.end(); ++i) {
+            fn(i);
+            progress.tick();
+          }
+        },
+        tbb::simple_partitioner());
+  });
+  progress.finish();
+}
+
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths,
                              const RunOptions& run, std::vector<std::pair<std::string, std::string>>* failures,
                              StageTimes* times) {
@@ -68,34 +86,28 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
   const bow::DenseSift sift(options.dsift);
   std::vector<std::vector<float>> samples(order.size());
   std::vector<std::string> errors(order.size());
-  Progress progress("codebook sample", order.size(), run.quiet);
-  tbb::task_arena arena(resolve_threads(run.threads));
-  arena.execute([&] {
-    tbb::parallel_for(std::size_t(0), order.size(), [&](std::size_t j) {
-      const std::size_t i = order[j];
-      try {
-        const bow::FeatureTrace f = sift.extract(loader.load(paths[i]));
-        // Zeroed (low-contrast) descriptors carry no appearance: keep them out of the sample.
-        std::vector<std::size_t> keep;
-        keep.reserve(f.size());
-        for (std::size_t l = 0; l < f.size(); ++l) {
-          const float* d = f.descriptor(l);
-          if (std::any_of(d, d + bow::FeatureTrace::kDim, [](float v) { return v != 0.0f; })) keep.push_back(l);
-        }
-        std::mt19937_64 local(mix(options.kmeans.seed ^ mix(i + 1)));
-        const std::size_t take = std::min(per_image, keep.size());
-        for (std::size_t k = 0; k < take; ++k) std::swap(keep[k], keep[k + local() % (keep.size() - k)]);
-        std::vector<float>& out = samples[j];
-        out.reserve(take * bow::FeatureTrace::kDim);
-        for (std::size_t k = 0; k < take; ++k)
-          out.insert(out.end(), f.descriptor(keep[k]), f.descriptor(keep[k]) + bow::FeatureTrace::kDim);
-      } catch (const std::exception& e) {
-        errors[j] = e.what();
+  for_each_item(order.size(), run, "codebook sample", [&](std::size_t j) {
+    const std::size_t i = order[j];
+    try {
+      const bow::FeatureTrace f = sift.extract(loader.load(paths[i]));
+      // Zeroed (low-contrast) descriptors carry no appearance: keep them out of the sample.
+      std::vector<std::size_t> keep;
+      keep.reserve(f.size());
+      for (std::size_t l = 0; l < f.size(); ++l) {
+        const float* d = f.descriptor(l);
+        if (std::any_of(d, d + bow::FeatureTrace::kDim, [](float v) { return v != 0.0f; })) keep.push_back(l);
       }
-      progress.tick();
-    });
+      std::mt19937_64 local(mix(options.kmeans.seed ^ mix(i + 1)));
+      const std::size_t take = std::min(per_image, keep.size());
+      for (std::size_t k = 0; k < take; ++k) std::swap(keep[k], keep[k + local() % (keep.size() - k)]);
+      std::vector<float>& out = samples[j];
+      out.reserve(take * bow::FeatureTrace::kDim);
+      for (std::size_t k = 0; k < take; ++k)
+        out.insert(out.end(), f.descriptor(keep[k]), f.descriptor(keep[k]) + bow::FeatureTrace::kDim);
+    } catch (const std::exception& e) {
+      errors[j] = e.what();
+    }
   });
-  progress.finish();
   std::vector<float> all;
   for (std::size_t j = 0; j < order.size(); ++j) {
     if (!errors[j].empty() && failures) failures->emplace_back(paths[order[j]], errors[j]);
@@ -106,8 +118,8 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
   const std::size_t n = all.size() / bow::FeatureTrace::kDim;
   if (n < static_cast<std::size_t>(options.kmeans.words)) {
     std::ostringstream msg;
-    msg << "cannot train a codebook of " << options.kmeans.words << " words from " << n
-        << " descriptors (sampled from " << order.size() << " images): use fewer --words or more images";
+    msg << "cannot train a codebook of " << options.kmeans.words << " words from " << n << " descriptors (sampled from "
+        << order.size() << " images): use fewer --words or more images";
     throw std::invalid_argument(msg.str());
   }
   const auto t1 = std::chrono::steady_clock::now();
@@ -128,37 +140,26 @@ EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::s
   // Per-image histogram cache keyed by (options, codebook, file bytes); corrupt entries are recomputed.
   std::optional<HistogramCache> cache;
   if (!run.cache_dir.empty()) cache.emplace(run.cache_dir, pipeline.options(), pipeline.mapper().codebook(), out.dim);
-  Progress progress(label, paths.size(), run.quiet);
-  tbb::task_arena arena(resolve_threads(run.threads));
-  arena.execute([&] {
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, paths.size(), 1),
-        [&](const tbb::blocked_range<std::size_t>& r) {
-          for (std::size_t i = r.begin(); i < r.end(); ++i) {
-            try {
-              double* row = out.histograms.data() + i * out.dim;
-              if (cache) {
-                const std::string bytes = bow::read_file(paths[i]);
-                const Digest key = cache->key(bytes);
-                if (!cache->load(key, row)) {
-                  const bow::EncodeTrace t = pipeline.encode(pipeline.loader().decode(bytes, paths[i]));
-                  std::copy(t.histogram().begin(), t.histogram().end(), row);
-                  cache->store(key, row);
-                }
-              } else {
-                const bow::EncodeTrace t = pipeline.encode_file(paths[i]);
-                std::copy(t.histogram().begin(), t.histogram().end(), row);
-              }
-              out.ok[i] = 1;
-            } catch (const std::exception& e) {
-              errors[i] = e.what();
-            }
-            progress.tick();
-          }
-        },
-        tbb::simple_partitioner());
+  for_each_item(paths.size(), run, label, [&](std::size_t i) {
+    try {
+      double* row = out.histograms.data() + i * out.dim;
+      if (cache) {
+        const std::string bytes = bow::read_file(paths[i]);
+        const Digest key = cache->key(bytes);
+        if (!cache->load(key, row)) {
+          const bow::EncodeTrace t = pipeline.encode(pipeline.loader().decode(bytes, paths[i]));
+          std::copy(t.histogram().begin(), t.histogram().end(), row);
+          cache->store(key, row);
+        }
+      } else {
+        const bow::EncodeTrace t = pipeline.encode_file(paths[i]);
+        std::copy(t.histogram().begin(), t.histogram().end(), row);
+      }
+      out.ok[i] = 1;
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
   });
-  progress.finish();
   if (cache && !run.quiet)
     std::fprintf(stderr, "%s cache: %zu read, %zu computed, %zu corrupt entries recomputed\n", label.c_str(),
                  cache->stats().hits.load(), cache->stats().stored.load(), cache->stats().corrupt.load());

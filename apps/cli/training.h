@@ -12,6 +12,7 @@
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +68,12 @@ svm::Classifier train_classifier(const TrainingData& data, const bow::PipelineOp
 /// Process-wide set-up of the command-line tool: BLAS runs single-threaded because the pipeline
 /// already runs one image per core (nested BLAS threads only contend).
 void init_runtime();
+
+/// Runs fn(i) for every i in [0, n) on run.threads workers (<= 0: all cores), one item per task
+/// (items are images: heavy and uneven), with a progress line named `label`. fn must write only to
+/// slot i, so results do not depend on the thread count.
+void for_each_item(std::size_t n, const RunOptions& run, const std::string& label,
+                   const std::function<void(std::size_t)>& fn);
 
 /// Scales a thread-count option to a TBB arena size (<= 0: all cores).
 int resolve_threads(int threads);

@@ -3,7 +3,6 @@
 #include "cli/common.h"
 #include "cli/quality.h"
 
-#include "cli/progress.h"
 #include "report/report.h"
 
 #include <bowlrp/bow/io.h>
@@ -20,8 +19,6 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -279,7 +276,6 @@ VocSummary run_voc(const VocArgs& args) {
   std::vector<decompose::IncrementalFlipper> flippers;
   for (std::size_t c = 0; c < C; ++c) flippers.emplace_back(pipeline, model, model_class[c]);
   const auto& voc_names = datasets::voc_classes();
-  tbb::task_arena arena(resolve_threads(run.threads));
 
   std::vector<std::pair<std::size_t, std::size_t>> jobs;  // (class, image)
   if (args.explain > 0)
@@ -293,43 +289,33 @@ VocSummary run_voc(const VocArgs& args) {
   std::vector<QualityResult> job_results(jobs.size());
   t0 = Clock::now();
   if (!jobs.empty()) {
-    Progress progress("explain + flip", jobs.size(), run.quiet);
-    arena.execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<std::size_t>(0, jobs.size(), 1),
-          [&](const tbb::blocked_range<std::size_t>& r) {
-            for (std::size_t j = r.begin(); j < r.end(); ++j) {
-              const auto [c, i] = jobs[j];
-              const std::string& id = test.ids[i];
-              // The class's boxes (unless people lack boxes there) and, where there is one, its class mask.
-              const RegionsFn regions = [&, c = c](int W, int H) {
-                std::vector<std::pair<std::string, decompose::RegionMask>> out;
-                if (!(classes[c] == "person" && person_missing.count(id))) {
-                  const datasets::VocAnnotation ann = datasets::load_voc_annotation(args.root, id);
-                  std::vector<bow::Box> boxes;
-                  for (const auto& o : ann.objects)
-                    if (o.name == classes[c]) boxes.push_back(decompose::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
-                  if (!boxes.empty()) out.emplace_back("boxes", decompose::mask_from_boxes(W, H, boxes));
-                }
-                std::error_code ec;
-                if (fs::exists(fs::u8path(args.root) / "SegmentationClass" / (id + ".png"), ec)) {
-                  const datasets::ClassMask cm = datasets::load_voc_class_mask(args.root, id);
-                  if (cm.width == W && cm.height == H) {
-                    const auto pos = std::find(voc_names.begin(), voc_names.end(), classes[c]) - voc_names.begin();
-                    out.emplace_back("masks", decompose::mask_from_labels(W, H, cm.labels.data(),
-                                                                          static_cast<unsigned char>(pos + 1)));
-                  }
-                }
-                return out;
-              };
-              job_results[j] = evaluate_explanation(pipeline, explainer, flippers[c], test_paths[i], model_class[c],
-                                                    qopts, regions);
-              progress.tick();
-            }
-          },
-          tbb::simple_partitioner());
+    for_each_item(jobs.size(), run, "explain + flip", [&](std::size_t j) {
+      const auto [c, i] = jobs[j];
+      const std::string& id = test.ids[i];
+      // The class's boxes (unless people lack boxes there) and, where there is one, its class mask.
+      const RegionsFn regions = [&, c = c](int W, int H) {
+        std::vector<std::pair<std::string, decompose::RegionMask>> out;
+        if (!(classes[c] == "person" && person_missing.count(id))) {
+          const datasets::VocAnnotation ann = datasets::load_voc_annotation(args.root, id);
+          std::vector<bow::Box> boxes;
+          for (const auto& o : ann.objects)
+            if (o.name == classes[c]) boxes.push_back(decompose::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
+          if (!boxes.empty()) out.emplace_back("boxes", decompose::mask_from_boxes(W, H, boxes));
+        }
+        std::error_code ec;
+        if (fs::exists(fs::u8path(args.root) / "SegmentationClass" / (id + ".png"), ec)) {
+          const datasets::ClassMask cm = datasets::load_voc_class_mask(args.root, id);
+          if (cm.width == W && cm.height == H) {
+            const auto pos = std::find(voc_names.begin(), voc_names.end(), classes[c]) - voc_names.begin();
+            out.emplace_back("masks",
+                             decompose::mask_from_labels(W, H, cm.labels.data(), static_cast<unsigned char>(pos + 1)));
+          }
+        }
+        return out;
+      };
+      job_results[j] =
+          evaluate_explanation(pipeline, explainer, flippers[c], test_paths[i], model_class[c], qopts, regions);
     });
-    progress.finish();
   }
   const double explain_seconds = seconds_since(t0);
   if (!jobs.empty()) timing("explain + flip + occlusion", explain_seconds, jobs.size());
@@ -373,37 +359,27 @@ VocSummary run_voc(const VocArgs& args) {
   }
   std::vector<ReportGalleryItem> gallery(gjobs.size());
   if (!gjobs.empty()) {
-    Progress progress("gallery", gjobs.size(), run.quiet);
     decompose::HeatmapOptions hopts;
     hopts.scaling = decompose::HeatmapScaling::percentile;
     hopts.percentile = 99.5;
-    arena.execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<std::size_t>(0, gjobs.size(), 1),
-          [&](const tbb::blocked_range<std::size_t>& r) {
-            for (std::size_t k = r.begin(); k < r.end(); ++k) {
-              const GalleryJob& gj = gjobs[k];
-              ReportGalleryItem& item = gallery[k];
-              item.group = gj.group;
-              item.id = test.ids[gj.i];
-              item.class_name = classes[gj.c];
-              item.score = scores[gj.c][gj.i];
-              item.label = test.label(gj.i, gj.c);
-              try {
-                const bow::EncodeTrace trace = pipeline.encode_file(test_paths[gj.i]);
-                const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
-                const decompose::Bgr8Image image = decompose::load_bgr8(test_paths[gj.i]);
-                item.image = encode_picture(image, 240, true);
-                item.heatmap = encode_picture(decompose::render_heatmap(e.pixels, hopts, &image), 240, false);
-              } catch (const std::exception& ex) {
-                item.note = std::string("no heatmap: ") + ex.what();
-              }
-              progress.tick();
-            }
-          },
-          tbb::simple_partitioner());
+    for_each_item(gjobs.size(), run, "gallery", [&](std::size_t k) {
+      const GalleryJob& gj = gjobs[k];
+      ReportGalleryItem& item = gallery[k];
+      item.group = gj.group;
+      item.id = test.ids[gj.i];
+      item.class_name = classes[gj.c];
+      item.score = scores[gj.c][gj.i];
+      item.label = test.label(gj.i, gj.c);
+      try {
+        const bow::EncodeTrace trace = pipeline.encode_file(test_paths[gj.i]);
+        const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
+        const decompose::Bgr8Image image = decompose::load_bgr8(test_paths[gj.i]);
+        item.image = encode_picture(image, 240, true);
+        item.heatmap = encode_picture(decompose::render_heatmap(e.pixels, hopts, &image), 240, false);
+      } catch (const std::exception& ex) {
+        item.note = std::string("no heatmap: ") + ex.what();
+      }
     });
-    progress.finish();
     timing("gallery", seconds_since(t0), gjobs.size());
   }
   report.gallery = std::move(gallery);
@@ -418,21 +394,22 @@ VocSummary run_voc(const VocArgs& args) {
   std::string pyr;
   for (const auto& l : po.pooling.pyramid)
     pyr += (pyr.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
-  report.settings = {{"root", args.root},
-                     {"train set", args.model.empty() ? args.train_set : "(model " + args.model + ")"},
-                     {"test set", args.test_set},
-                     {"classes", join(classes, ", ")},
-                     {"images", std::to_string(summary.train_images) + " train, " + std::to_string(N) + " test" +
-                                    (args.max_images ? " (--max-images " + std::to_string(args.max_images) + ")" : "")},
-                     {"codebook", std::to_string(po.kmeans.words) + " words, seed " + std::to_string(po.kmeans.seed)},
-                     {"dense SIFT", "step " + std::to_string(po.dsift.step) + ", bins " + bins + ", max side " +
-                                        std::to_string(po.image.max_side)},
-                     {"mapping / pooling", bow::to_string(po.mapping.kind) + ", p = " +
-                                               (po.pooling.is_max() ? std::string("inf") : std::to_string(po.pooling.p)) +
-                                               ", pyramid " + pyr + ", " + bow::to_string(po.pooling.normalisation)},
-                     {"kernel", svm::to_string(model.kernel().type) + ", " + std::to_string(model.support_size()) +
-                                    " support vectors"},
-                     {"explained", std::to_string(explained) + " (class, image) pairs"}};
+  report.settings = {
+      {"root", args.root},
+      {"train set", args.model.empty() ? args.train_set : "(model " + args.model + ")"},
+      {"test set", args.test_set},
+      {"classes", join(classes, ", ")},
+      {"images", std::to_string(summary.train_images) + " train, " + std::to_string(N) + " test" +
+                     (args.max_images ? " (--max-images " + std::to_string(args.max_images) + ")" : "")},
+      {"codebook", std::to_string(po.kmeans.words) + " words, seed " + std::to_string(po.kmeans.seed)},
+      {"dense SIFT",
+       "step " + std::to_string(po.dsift.step) + ", bins " + bins + ", max side " + std::to_string(po.image.max_side)},
+      {"mapping / pooling", bow::to_string(po.mapping.kind) +
+                                ", p = " + (po.pooling.is_max() ? std::string("inf") : std::to_string(po.pooling.p)) +
+                                ", pyramid " + pyr + ", " + bow::to_string(po.pooling.normalisation)},
+      {"kernel",
+       svm::to_string(model.kernel().type) + ", " + std::to_string(model.support_size()) + " support vectors"},
+      {"explained", std::to_string(explained) + " (class, image) pairs"}};
   if (!person_missing.empty())
     report.notes.push_back("Box-based localisation of person skips the " + std::to_string(person_missing.size()) +
                            " images listed in " + missing_path + " (people without boxes).");
