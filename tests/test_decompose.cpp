@@ -909,6 +909,15 @@ BOOST_AUTO_TEST_CASE(png_has_the_map_size_and_round_trips) {
   BOOST_CHECK_THROW(bd::load_bgr8(dir / "missing.png"), std::runtime_error);
   bowlrp::bow::write_file_atomic(dir / "junk.png", "not an image");
   BOOST_CHECK_THROW(bd::load_bgr8(dir / "junk.png"), std::runtime_error);
+  // Decoding bytes already read gives the same pixels; bad bytes name the path given.
+  const std::string bytes = bowlrp::bow::read_file(path);
+  BOOST_TEST((bd::decode_bgr8(bytes, path).data == back.data));
+  try {
+    bd::decode_bgr8(bytes.substr(0, 0), "named.png");
+    BOOST_FAIL("empty bytes decoded");
+  } catch (const std::runtime_error& ex) {
+    BOOST_TEST(std::string(ex.what()).find("named.png") != std::string::npos);
+  }
 }
 
 #ifdef BOWLRP_BUILD_HAS_DATASETS

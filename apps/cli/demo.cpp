@@ -113,7 +113,8 @@ DemoResult run_demo(const DemoArgs& args) {
   t0 = Clock::now();
   for_each_item(n, args.run, "explain test", [&](std::size_t i) {
     const auto& im = test.images[i];
-    const bow::EncodeTrace trace = pipeline.encode_file(im.path);
+    const std::string bytes = bow::read_file(im.path);  // one read for the pipeline and the gallery
+    const bow::EncodeTrace trace = pipeline.encode(pipeline.loader().decode(bytes, im.path));
     scores[i] = classifier.svm.decision(trace.histogram().data());
     const decompose::Explanation e = explainer.explain(trace, static_cast<std::size_t>(im.label));
     const decompose::ConservationReport rep = decompose::check_conservation(e);
@@ -124,7 +125,7 @@ DemoResult run_demo(const DemoArgs& args) {
     in_mask[i] = loc.relevance_share;
     area[i] = loc.area_share;
     if (draw[i]) {
-      const decompose::Bgr8Image image = decompose::load_bgr8(im.path);
+      const decompose::Bgr8Image image = decompose::decode_bgr8(bytes, im.path);
       const std::string stem = (heat_dir / fs::u8path(im.path).stem()).u8string();
       decompose::HeatmapOptions o;
       const decompose::Bgr8Image heat = decompose::render_heatmap(e.pixels, o, &image);

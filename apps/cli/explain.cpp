@@ -67,7 +67,9 @@ int run_explain(const ExplainArgs& args) {
   std::vector<char> conserved(paths.size(), 1);
   for_each_item(paths.size(), args.run, "explain", [&](std::size_t i) {
     try {
-      const bow::EncodeTrace trace = pipeline.encode_file(paths[i]);
+      // One read of the file serves both the grey pipeline image and the BGR background of the views.
+      const std::string bytes = bow::read_file(paths[i]);
+      const bow::EncodeTrace trace = pipeline.encode(pipeline.loader().decode(bytes, paths[i]));
       std::size_t cls = 0;
       if (fixed_class) {
         cls = *fixed_class;
@@ -79,7 +81,7 @@ int run_explain(const ExplainArgs& args) {
       const decompose::ConservationReport report = decompose::check_conservation(e);
       conserved[i] = report.method == "exact" ? report.ok() : report.lower_layers_ok();
       const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
-      const decompose::Bgr8Image image = decompose::load_bgr8(paths[i]);
+      const decompose::Bgr8Image image = decompose::decode_bgr8(bytes, paths[i]);
       for (const decompose::HeatmapView view : views) {
         decompose::HeatmapOptions o = hopts;
         o.view = view;

@@ -371,9 +371,10 @@ VocSummary run_voc(const VocArgs& args) {
       item.score = scores[gj.c][gj.i];
       item.label = test.label(gj.i, gj.c);
       try {
-        const bow::EncodeTrace trace = pipeline.encode_file(test_paths[gj.i]);
+        const std::string bytes = bow::read_file(test_paths[gj.i]);  // one read for pipeline and picture
+        const bow::EncodeTrace trace = pipeline.encode(pipeline.loader().decode(bytes, test_paths[gj.i]));
         const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
-        const decompose::Bgr8Image image = decompose::load_bgr8(test_paths[gj.i]);
+        const decompose::Bgr8Image image = decompose::decode_bgr8(bytes, test_paths[gj.i]);
         item.image = encode_picture(image, 240, true);
         item.heatmap = encode_picture(decompose::render_heatmap(e.pixels, hopts, &image), 240, false);
       } catch (const std::exception& ex) {

@@ -200,12 +200,13 @@ Bgr8Image bgr8_from_pixels(const unsigned char* data, int width, int height, int
   return out;
 }
 
-Bgr8Image load_bgr8(const std::string& path) {
-  const std::string bytes = bow::read_file(path);
+Bgr8Image load_bgr8(const std::string& path) { return decode_bgr8(bow::read_file(path), path); }
+
+Bgr8Image decode_bgr8(const std::string& bytes, const std::string& path) {
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   cv::Mat img = bytes.empty() ? cv::Mat() : cv::imdecode(buf, cv::IMREAD_COLOR);
   if (img.empty() || img.type() != CV_8UC3)
-    throw std::runtime_error("load_bgr8: " + path + " is not a readable image (expected PNG, JPEG, ... )");
+    throw std::runtime_error("decode_bgr8: " + path + " is not a readable image (expected PNG, JPEG, ... )");
   if (!img.isContinuous()) img = img.clone();
   return bgr8_from_pixels(img.data, img.cols, img.rows, 3);
 }

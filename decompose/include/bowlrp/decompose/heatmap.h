@@ -70,6 +70,10 @@ Bgr8Image render_heatmap(const PixelRelevance& relevance, const HeatmapOptions& 
 /// std::runtime_error naming the path if it cannot be decoded.
 Bgr8Image load_bgr8(const std::string& path);
 
+/// Decodes a file's bytes already in memory as 8-bit BGR, so that a caller that also needs the grey
+/// pipeline image (bow::ImageLoader::decode) reads the file once; `path` names it in errors.
+Bgr8Image decode_bgr8(const std::string& bytes, const std::string& path);
+
 /// Wraps 1 (grey), 3 (BGR) or 4 (BGRA) channel 8-bit interleaved pixels as BGR.
 Bgr8Image bgr8_from_pixels(const unsigned char* data, int width, int height, int channels);
 
