@@ -1263,6 +1263,8 @@ BOOST_AUTO_TEST_CASE(pipeline_encodes_voc_image) {
   const auto f = pipe.sift().extract(im);
   const auto p = pipe.pooler().pool(f, pipe.mapper().assign(f));
   BOOST_TEST(p.histogram == t.histogram());
+  // Encoding the file's bytes already in memory gives the same histogram.
+  BOOST_TEST(pipe.encode_bytes(bw::read_file(voc_image(4)), voc_image(4)).histogram() == t.histogram());
   BOOST_TEST(throws_with<std::invalid_argument>(
       [&] { bw::Pipeline(o, bw::Codebook(16, random_descriptors(4, 16, 1))); }, {"16", "128"}));
 }

@@ -114,7 +114,7 @@ DemoResult run_demo(const DemoArgs& args) {
   for_each_item(n, args.run, "explain test", [&](std::size_t i) {
     const auto& im = test.images[i];
     const std::string bytes = bow::read_file(im.path);  // one read for the pipeline and the gallery
-    const bow::EncodeTrace trace = pipeline.encode(pipeline.loader().decode(bytes, im.path));
+    const bow::EncodeTrace trace = pipeline.encode_bytes(bytes, im.path);
     scores[i] = classifier.svm.decision(trace.histogram().data());
     const decompose::Explanation e = explainer.explain(trace, static_cast<std::size_t>(im.label));
     const decompose::ConservationReport rep = decompose::check_conservation(e);

@@ -69,7 +69,7 @@ int run_explain(const ExplainArgs& args) {
     try {
       // One read of the file serves both the grey pipeline image and the BGR background of the views.
       const std::string bytes = bow::read_file(paths[i]);
-      const bow::EncodeTrace trace = pipeline.encode(pipeline.loader().decode(bytes, paths[i]));
+      const bow::EncodeTrace trace = pipeline.encode_bytes(bytes, paths[i]);
       std::size_t cls = 0;
       if (fixed_class) {
         cls = *fixed_class;

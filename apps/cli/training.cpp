@@ -147,7 +147,7 @@ EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::s
         const std::string bytes = bow::read_file(paths[i]);
         const Digest key = cache->key(bytes);
         if (!cache->load(key, row)) {
-          const bow::EncodeTrace t = pipeline.encode(pipeline.loader().decode(bytes, paths[i]));
+          const bow::EncodeTrace t = pipeline.encode_bytes(bytes, paths[i]);
           std::copy(t.histogram().begin(), t.histogram().end(), row);
           cache->store(key, row);
         }

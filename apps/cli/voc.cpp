@@ -372,7 +372,7 @@ VocSummary run_voc(const VocArgs& args) {
       item.label = test.label(gj.i, gj.c);
       try {
         const std::string bytes = bow::read_file(test_paths[gj.i]);  // one read for pipeline and picture
-        const bow::EncodeTrace trace = pipeline.encode(pipeline.loader().decode(bytes, test_paths[gj.i]));
+        const bow::EncodeTrace trace = pipeline.encode_bytes(bytes, test_paths[gj.i]);
         const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
         const decompose::Bgr8Image image = decompose::decode_bgr8(bytes, test_paths[gj.i]);
         item.image = encode_picture(image, 240, true);

@@ -43,6 +43,11 @@ class Pipeline {
   EncodeTrace encode(const GrayImage& image) const;
   /// Loads and encodes a file.
   EncodeTrace encode_file(const std::string& path) const { return encode(load(path)); }
+  /// Decodes and encodes a file's bytes already in memory (for callers that need them again);
+  /// `path` names the file in errors.
+  EncodeTrace encode_bytes(const std::string& bytes, const std::string& path) const {
+    return encode(loader_.decode(bytes, path));
+  }
   /// Histogram length V = K * pyramid cells.
   std::size_t dimension() const { return pooler_.dimension(); }
   /// The options in use.
