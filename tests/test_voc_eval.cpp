@@ -33,7 +33,8 @@ namespace {
 
 // The devkit (VOCevalcls.m + VOCap.m) written literally: difficult items stay in the ranking with
 // tp = fp = 0 increments, precision 0/0 = NaN is skipped by max as Matlab does, recall 0/0 = NaN
-// fails every comparison. Thresholds are k/10 (see voc_eval.h for the devkit's 0.3 artefact).
+// fails every comparison. Thresholds are Matlab's 0:0.1:1, typed in from Matlab's output; the
+// eleven p/11 are added in order.
 void devkit_ap(const std::vector<double>& scores, const std::vector<int>& gt, double* ap07, double* ap_area) {
   std::vector<std::size_t> si(scores.size());
   std::iota(si.begin(), si.end(), 0);
@@ -48,11 +49,12 @@ void devkit_ap(const std::vector<double>& scores, const std::vector<int>& gt, do
     rec[i] = tp / npos;
     prec[i] = tp / (fp + tp);
   }
+  const double thresholds[11] = {0.0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
   *ap07 = 0;
-  for (int k = 0; k <= 10; ++k) {
+  for (const double t : thresholds) {
     double p = -1;
     for (std::size_t i = 0; i < rec.size(); ++i)
-      if (rec[i] >= k / 10.0 && !std::isnan(prec[i])) p = std::max(p, prec[i]);
+      if (rec[i] >= t && !std::isnan(prec[i])) p = std::max(p, prec[i]);
     *ap07 += (p < 0 ? 0.0 : p) / 11;
   }
   std::vector<double> mrec{0}, mpre{0};
@@ -74,10 +76,48 @@ void devkit_ap(const std::vector<double>& scores, const std::vector<int>& gt, do
 
 BOOST_AUTO_TEST_SUITE(voc_eval)
 
+BOOST_AUTO_TEST_CASE(matlab_colon_matches_matlab) {
+  // Matlab prints these (0:0.1:1 and the classic 0:0.1:0.3 against 0:0.1:0.4 of "How does COLON
+  // work?": x - y(1:end-1) = [0 0 -0.2776 -0.5551] * 1e-16).
+  const std::vector<double> t = bd::matlab_colon(0.0, 0.1, 1.0);
+  const std::vector<double> expected{0.0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+  BOOST_CHECK_EQUAL_COLLECTIONS(t.begin(), t.end(), expected.begin(), expected.end());
+  BOOST_CHECK(t[3] != 0.3 && t[3] == 3 * 0.1);
+  BOOST_CHECK(t[6] == 0.6 && t[6] != 6 * 0.1);
+  const std::vector<double> x = bd::matlab_colon(0.0, 0.1, 0.3), y = bd::matlab_colon(0.0, 0.1, 0.4);
+  BOOST_REQUIRE_EQUAL(x.size(), 4u);
+  BOOST_REQUIRE_EQUAL(y.size(), 5u);
+  BOOST_CHECK_EQUAL(x[3], 0.3);
+  BOOST_CHECK_EQUAL(x[2] - y[2], 0.19999999999999998 - 0.2);
+  BOOST_CHECK_EQUAL(x[3] - y[3], 0.3 - 0.30000000000000004);
+  BOOST_CHECK_EQUAL(bd::matlab_colon(1.0, 1.0, 0.0).size(), 0u);
+  BOOST_CHECK_EQUAL(bd::matlab_colon(0.0, 0.5, 0.5).size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(ap07_recall_of_exactly_three_tenths_misses_the_devkit_threshold) {
+  // Ten positives: three on top (recall 0.1 .. 0.3 at precision 1), one negative, then the other
+  // seven (recall 0.4 .. 1 at precision 4/5 .. 10/11, increasing). The devkit's 4th threshold is
+  // 0.30000000000000004 > 3/10, so it gets max precision 10/11 there, not 1:
+  // AP = 1/11 + 1/11 + 1/11 + 8 times (10/11)/11, summed in that order.
+  std::vector<double> s;
+  std::vector<int> l;
+  for (int i = 0; i < 3; ++i) { s.push_back(10 - i); l.push_back(1); }
+  s.push_back(6); l.push_back(-1);
+  for (int i = 0; i < 7; ++i) { s.push_back(5 - i); l.push_back(1); }
+  double devkit = 0;
+  for (int k = 0; k <= 10; ++k) devkit = devkit + (k < 3 ? 1.0 : 10.0 / 11) / 11;
+  BOOST_CHECK_EQUAL(bd::voc07_ap(s, l), devkit);
+  // Letting a recall of exactly 3/10 meet t = 0.3 would give 1 in the 4th term: 0.0083 more.
+  BOOST_CHECK_GT((4 + 7 * 10.0 / 11) / 11 - bd::voc07_ap(s, l), 8e-3);
+}
+
 BOOST_AUTO_TEST_CASE(ap_perfect_ranking_is_one) {
   const std::vector<double> s{0.9, 0.8, 0.3, 0.1, -2};
   const std::vector<int> l{1, 1, -1, -1, -1};
-  BOOST_CHECK_EQUAL(bd::voc07_ap(s, l), 1.0);
+  // The devkit adds 1/11 eleven times in order, which is not exactly 1.
+  double eleven = 0;
+  for (int k = 0; k <= 10; ++k) eleven = eleven + 1.0 / 11;
+  BOOST_CHECK_EQUAL(bd::voc07_ap(s, l), eleven);
   BOOST_CHECK_EQUAL(bd::voc_area_ap(s, l), 1.0);
   // Inverted ranking: the positives come last.
   const std::vector<int> inv{-1, -1, -1, 1, 1};
@@ -103,7 +143,7 @@ BOOST_AUTO_TEST_CASE(ap_ties_follow_input_order) {
   // Equal scores: stable descending sort, so the earlier item ranks first (the devkit's order).
   BOOST_CHECK_CLOSE(bd::voc07_ap({0.5, 0.5}, {-1, 1}), 0.5, 1e-12);
   BOOST_CHECK_CLOSE(bd::voc_area_ap({0.5, 0.5}, {-1, 1}), 0.5, 1e-12);
-  BOOST_CHECK_EQUAL(bd::voc07_ap({0.5, 0.5}, {1, -1}), 1.0);
+  BOOST_CHECK_CLOSE(bd::voc07_ap({0.5, 0.5}, {1, -1}), 1.0, 1e-12);
   BOOST_CHECK_EQUAL(bd::voc_area_ap({0.5, 0.5}, {1, -1}), 1.0);
   const bd::PrCurve c = bd::precision_recall({0.2, 0.5, 0.5, 0.5}, {1, -1, 1, -1});
   // Ranked: item 1 (-), 2 (+), 3 (-), 0 (+).
@@ -148,8 +188,9 @@ BOOST_AUTO_TEST_CASE(ap_matches_devkit_reference_on_random_lists) {
     if (trial % 17 == 0) s[0] = -std::numeric_limits<double>::infinity();
     double ref07, refa;
     devkit_ap(s, l, &ref07, &refa);
-    BOOST_CHECK_CLOSE(bd::voc07_ap(s, l) + 1, ref07 + 1, 1e-12);
-    BOOST_CHECK_CLOSE(bd::voc_area_ap(s, l) + 1, refa + 1, 1e-12);
+    // Bit for bit, as the devkit.
+    BOOST_CHECK_EQUAL(bd::voc07_ap(s, l), ref07);
+    BOOST_CHECK_EQUAL(bd::voc_area_ap(s, l), refa);
   }
 }
 

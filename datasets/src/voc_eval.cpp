@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -52,23 +53,44 @@ PrCurve precision_recall(const std::vector<double>& scores, const std::vector<in
   return curve;
 }
 
+std::vector<double> matlab_colon(double start, double step, double stop) {
+  // Matlab's colon operator (its published colonop.m): the count is rounded, the last element
+  // snaps to stop within 2 eps, the first half is start + k*step, the second half last - k*step,
+  // and an even count puts the middle at (start + last) / 2. For 0:0.1:1 this gives
+  // 0.30000000000000004 as the 4th value (3 * 0.1) but 0.7 exactly as the 8th (1 - 3 * 0.1).
+  long long n = std::llround((stop - start) / step);
+  const double tol = 2.0 * std::numeric_limits<double>::epsilon() * std::max(std::abs(start), std::abs(stop));
+  const double sig = step < 0 ? -1.0 : 1.0;
+  if (sig * (start + static_cast<double>(n) * step - stop) > tol) --n;
+  if (n < 0) return {};
+  double last = start + static_cast<double>(n) * step;
+  if (sig * (last - stop) > -tol) last = stop;
+  std::vector<double> out(static_cast<std::size_t>(n + 1));
+  for (long long k = 0; k <= n / 2; ++k) {
+    out[static_cast<std::size_t>(k)] = start + static_cast<double>(k) * step;
+    out[static_cast<std::size_t>(n - k)] = last - static_cast<double>(k) * step;
+  }
+  if (n % 2 == 0) out[static_cast<std::size_t>(n / 2)] = (start + last) / 2.0;
+  return out;
+}
+
 double voc07_ap(const PrCurve& curve) {
   if (curve.positives == 0) return 0.0;
+  // VOCevalcls.m literally: for t = 0:0.1:1, p = max(prec(rec >= t)) (0 when empty), ap = ap + p/11.
+  // The comparison is in doubles against Matlab's thresholds, so a recall of exactly 3/10 does not
+  // meet t = 0.30000000000000004; and the 11 divisions are summed in order, so a perfect ranking
+  // scores 1.0000000000000002, as the devkit does.
+  static const std::vector<double> thresholds = matlab_colon(0.0, 0.1, 1.0);
   const std::size_t n = curve.recall.size();
-  // recall(i) >= k/10 is decided in integers (10 TP >= k P), so a recall of exactly 3/10 meets
-  // t = 0.3; the devkit's floating 0:0.1:1 makes its 4th threshold 0.30000000000000004.
-  const auto P = static_cast<long long>(curve.positives);
-  std::vector<long long> tp(n);
-  for (std::size_t i = 0; i < n; ++i) tp[i] = std::llround(curve.recall[i] * static_cast<double>(P));
   double ap = 0.0;
-  for (int k = 0; k <= 10; ++k) {
+  for (const double t : thresholds) {
     double p = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (10 * tp[i] >= k * P) p = std::max(p, curve.precision[i]);
+      if (curve.recall[i] >= t) p = std::max(p, curve.precision[i]);
     }
-    ap += p;
+    ap = ap + p / 11.0;
   }
-  return ap / 11.0;  // the devkit adds p/11 eleven times; one division is exact for a perfect ranking
+  return ap;
 }
 
 double voc07_ap(const std::vector<double>& scores, const std::vector<int>& labels) {

@@ -8,8 +8,12 @@
 // (label 0) count neither as TP nor FP; the devkit keeps them in the ranking, where they only
 // repeat the previous (recall, precision) pair (or 0/0 before the first scored item, which its max
 // ignores), so dropping them gives the same AP to the last bit and is what is done here.
-//   VOC2007 (11-point):  AP = 1/11 sum_{t = 0, 0.1, .., 1} max{precision(i) : recall(i) >= t}
-//                        (max of an empty set = 0)
+//   VOC2007 (11-point):  AP = sum_{t in 0:0.1:1} max{precision(i) : recall(i) >= t} / 11
+//                        (max of an empty set = 0), evaluated as the devkit does, bit for bit:
+//                        t are Matlab's colon values (the 4th is 0.30000000000000004, so a recall
+//                        of exactly 3/10 does not reach it), recall(i) >= t compares doubles, and
+//                        the eleven p/11 are added in order (a perfect ranking scores
+//                        1.0000000000000002, as in the devkit)
 //   VOC2010+ (area):     AP = sum_i (r_i - r_{i-1}) p~_i over the points where recall changes,
 //                        p~_i = max_{j >= i} precision(j) (the monotone envelope), r_0 = 0
 // With no positive item (P = 0) the devkit's recall is 0/0 = NaN, every comparison fails and its
@@ -36,6 +40,10 @@ struct PrCurve {
 /// Ranks by decreasing score (stable: ties in input order) and returns the curve. Throws
 /// std::invalid_argument for a size mismatch, a label outside {1, -1, 0}, or a NaN score.
 PrCurve precision_recall(const std::vector<double>& scores, const std::vector<int>& labels);
+
+/// Matlab's start:step:stop element for element (its colonop.m: first half start + k*step, second
+/// half stop - k*step, an even count's middle (start + stop) / 2); the devkit's 0:0.1:1 thresholds.
+std::vector<double> matlab_colon(double start, double step, double stop);
 
 /// VOC2007 11-point interpolated AP of a curve.
 double voc07_ap(const PrCurve& curve);
