@@ -257,22 +257,6 @@ void check_image(const GrayImage& img) {
 
 }  // namespace
 
-double Frame::weight_x(int x) const {
-  if (x < support.x0 || x >= support.x1) return 0.0;
-  double w = 1.0;
-  if (x == support.x0) w -= 1.0 - cover.x0;
-  if (x == support.x1 - 1) w -= 1.0 - cover.x1;
-  return w;
-}
-
-double Frame::weight_y(int y) const {
-  if (y < support.y0 || y >= support.y1) return 0.0;
-  double w = 1.0;
-  if (y == support.y0) w -= 1.0 - cover.y0;
-  if (y == support.y1 - 1) w -= 1.0 - cover.y1;
-  return w;
-}
-
 double Frame::weighted_area() const {
   if (support.area() == 0) return 0.0;
   const double wx = (support.x1 - support.x0) - (1.0 - cover.x0) - (1.0 - cover.x1);

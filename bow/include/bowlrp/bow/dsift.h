@@ -70,12 +70,8 @@ struct Frame {
   int bin_size = 0;     ///< bin size in working pixels (the scale it was extracted at)
   Box support;          ///< pixels the support touches, original px, clipped to the image (never empty)
   Coverage cover;       ///< covered fraction of the boundary pixels of `support` (all 1 = plain box)
-  /// Weight of column x (original px) in the support: 1 inside, the coverage on its first and last
-  /// column, 0 outside.
-  double weight_x(int x) const;
-  /// Weight of row y, as weight_x.
-  double weight_y(int y) const;
-  /// Covered area sum_q w(q) = (sum_x weight_x) * (sum_y weight_y); 0 for an empty support.
+  /// Covered area sum_q w(q) in original px^2, w(x, y) = w_x(x) w_y(y) with w_x 1 on the interior
+  /// columns of `support` and the coverage on its first and last (rows alike); 0 for an empty support.
   double weighted_area() const;
 };
 
