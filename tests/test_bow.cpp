@@ -370,12 +370,16 @@ void compare_with_vl_dsift(bool fast, int crop) {
       BOOST_TEST_REQUIRE(fr.bin_size == s);
       BOOST_TEST_REQUIRE(fr.x == float(kp[i].x));
       BOOST_TEST_REQUIRE(fr.y == float(kp[i].y));
-      // Support: the 4s x 4s square of the bins around the centre, clipped to the image.
-      const int x0 = int(std::ceil(kp[i].x - 2 * s)), y0 = int(std::ceil(kp[i].y - 2 * s));
-      BOOST_TEST_REQUIRE(fr.support.x0 == std::max(0, x0));
-      BOOST_TEST_REQUIRE(fr.support.y0 == std::max(0, y0));
-      BOOST_TEST_REQUIRE(fr.support.x1 == std::min(W, x0 + 4 * s));
-      BOOST_TEST_REQUIRE(fr.support.y1 == std::min(H, y0 + 4 * s));
+      // Support: the 4s x 4s square of the bins centred on the centre, [c - 2s, c + 2s] in pixel
+      // centres, i.e. edges [c - 2s + 1/2, c + 2s + 1/2), clipped to the image: the pixels it
+      // touches and the covered fraction of the boundary ones (1/2 when c is a pixel centre).
+      auto expect_span = [](double c, int s, int n, int a, int b, float ca, float cb) {
+        const double e0 = std::max(0.0, c - 2 * s + 0.5), e1 = std::min(double(n), c + 2 * s + 0.5);
+        const int a0 = int(std::floor(e0)), b0 = int(std::ceil(e1));
+        return a == a0 && b == b0 && ca == float(a0 + 1 - e0) && cb == float(e1 - (b0 - 1));
+      };
+      BOOST_TEST_REQUIRE(expect_span(kp[i].x, s, W, fr.support.x0, fr.support.x1, fr.cover.x0, fr.cover.x1));
+      BOOST_TEST_REQUIRE(expect_span(kp[i].y, s, H, fr.support.y0, fr.support.y1, fr.cover.y0, fr.cover.y1));
       if (std::fabs(kp[i].norm - o.contrast_threshold) < 1e-6) continue;  // a near-tie of the threshold
       const float* ours = t.descriptor(at);
       if (kp[i].norm < o.contrast_threshold) {
@@ -1267,6 +1271,79 @@ BOOST_AUTO_TEST_CASE(pipeline_encodes_voc_image) {
   BOOST_TEST(pipe.encode_bytes(bw::read_file(voc_image(4)), voc_image(4)).histogram() == t.histogram());
   BOOST_TEST(throws_with<std::invalid_argument>(
       [&] { bw::Pipeline(o, bw::Codebook(16, random_descriptors(4, 16, 1))); }, {"16", "128"}));
+}
+
+// Sum pooling (p = 1, the default) is the plain formula bit for bit: sum of the weights in feature
+// order, times 1 / M_c, then the L1 normalisation. Trained models and the VOC AP depend on it.
+BOOST_AUTO_TEST_CASE(pooling_sum_is_bit_identical_to_the_plain_formula) {
+  const int K = 11, W = 97, H = 61;
+  std::mt19937 rng(23);
+  std::vector<std::pair<float, float>> centres;
+  for (int i = 0; i < 300; ++i) centres.emplace_back(float(rng() % 9600) / 100.0F, float(rng() % 6000) / 100.0F);
+  const auto t = frames_at(centres, W, H);
+  const auto a = random_assignment(t.size(), K, 3, 24);
+  bw::PoolingOptions o;
+  o.pyramid = {{1, 1}, {2, 2}, {3, 1}};
+  const auto tr = bw::Pooler(K, o).pool(t, a);
+  std::vector<double> x(tr.dimension(), 0.0);
+  for (std::size_t l = 0; l < t.size(); ++l)
+    for (auto e = a.offsets[l]; e < a.offsets[l + 1]; ++e)
+      for (int j = 0; j < tr.levels; ++j) x[std::size_t(tr.feature_cells[l * tr.levels + j]) * K + a.words[e]] += a.weights[e];
+  for (int c = 0; c < tr.cells; ++c)
+    if (tr.cell_counts[c] > 0)
+      for (int k = 0; k < K; ++k) x[std::size_t(c) * K + k] *= 1.0 / tr.cell_counts[c];
+  double n = 0;
+  for (double v : x) n += std::fabs(v);
+  BOOST_TEST_REQUIRE(tr.pooled.size() == x.size());
+  BOOST_TEST(std::memcmp(tr.pooled.data(), x.data(), x.size() * sizeof(double)) == 0);
+  BOOST_TEST(tr.norm == n);
+  for (auto& v : x) v /= n;
+  BOOST_TEST(std::memcmp(tr.histogram.data(), x.data(), x.size() * sizeof(double)) == 0);
+}
+
+// p-means with p from 400 to 1e6 on weights where m^p overflows (m up to 8: 8^400 = inf) and where it
+// underflows (m <= 0.15: 0.15^400 = 0): the pool stays finite, between max * M^(-1/p) and max, i.e.
+// it approaches max pooling; for moderate weights it matches the plain formula.
+BOOST_AUTO_TEST_CASE(pooling_large_p_is_finite_and_tends_to_max) {
+  const int K = 6, W = 80, H = 60;
+  std::mt19937 rng(31);
+  std::vector<std::pair<float, float>> centres;
+  for (int i = 0; i < 120; ++i) centres.emplace_back(float(rng() % 7900) / 100.0F, float(rng() % 5900) / 100.0F);
+  const auto t = frames_at(centres, W, H);
+  auto a = random_assignment(t.size(), K, 2, 32);
+  for (std::size_t e = 0; e < a.weights.size(); ++e)
+    a.weights[e] = e % 5 == 0 ? 4.0F + 4.0F * float(rng() % 1000) / 1000.0F : 0.05F + 0.1F * float(rng() % 1000) / 1000.0F;
+  const std::vector<bw::PyramidLevel> pyr{{1, 1}, {2, 2}};
+  bw::PoolingOptions o;
+  o.pyramid = pyr;
+  o.normalisation = bw::Normalisation::l2;
+  o.p = std::numeric_limits<double>::infinity();
+  const auto mx = bw::Pooler(K, o).pool(t, a);
+  for (double p : {400.0, 1000.0, 1e6}) {
+    o.p = p;
+    const auto tr = bw::Pooler(K, o).pool(t, a);
+    double gap = 0;
+    for (std::size_t d = 0; d < tr.pooled.size(); ++d) {
+      const double top = mx.pooled[d], x = tr.pooled[d];
+      const int M = tr.cell_counts[d / K];
+      BOOST_TEST_REQUIRE(std::isfinite(x));
+      BOOST_TEST_REQUIRE(std::isfinite(tr.histogram[d]));
+      BOOST_TEST_REQUIRE(x <= top * (1 + 1e-15), "p = " << p << ", d = " << d << ": " << x << " above max " << top);
+      BOOST_TEST_REQUIRE(x >= top * std::pow(1.0 / std::max(M, 1), 1.0 / p) * (1 - 1e-15),
+                         "p = " << p << ", d = " << d << ": " << x << " below max * M^(-1/p), max " << top);
+      if (top > 0) gap = std::max(gap, 1 - x / top);
+    }
+    BOOST_TEST_MESSAGE("p = " << p << ": max relative gap to max pooling " << gap);
+    if (p == 1e6) BOOST_TEST(gap < 1e-5);
+  }
+  // Weights in [0.5, 1]: the plain formula is representable at p = 400 and agrees.
+  auto b = random_assignment(t.size(), K, 2, 33);
+  for (auto& w : b.weights) w = 0.5F + 0.5F * w;
+  o.p = 400;
+  o.normalisation = bw::Normalisation::none;
+  const auto tr = bw::Pooler(K, o).pool(t, b);
+  const auto ref = naive_pool(t, b, K, pyr, 400);
+  for (std::size_t d = 0; d < ref.size(); ++d) BOOST_TEST_REQUIRE(std::fabs(tr.pooled[d] - ref[d]) <= 1e-13 * ref[d]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

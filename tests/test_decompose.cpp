@@ -228,8 +228,13 @@ std::vector<double> naive_feature_relevance(const Synthetic& s, const std::vecto
           if (as.words[e] == k) m[l] = as.weights[e];
       }
       const double x = pt.pooled[c * pt.words + k];
-      if (x == 0) {
-        for (auto& v : R) v += r / L;
+      if (x == 0) {  // over the features of cell c, or of the image if the cell has none
+        std::vector<std::size_t> members;
+        for (std::size_t l = 0; l < L; ++l)
+          if (pt.feature_cells[l * pt.levels + s.cell_level[c]] == c) members.push_back(l);
+        if (members.empty())
+          for (auto& v : R) v += r / L;
+        for (std::size_t l : members) R[l] += r / members.size();
       } else if (std::isinf(pt.p)) {
         const double mx = *std::max_element(m.begin(), m.end());
         const double n = static_cast<double>(std::count(m.begin(), m.end(), mx));
@@ -244,13 +249,20 @@ std::vector<double> naive_feature_relevance(const Synthetic& s, const std::vecto
   return R;
 }
 
-// R_q by visiting every pixel of every support.
+// R_q by visiting every pixel of every support: weight 1, times the coverage on the boundary
+// columns and rows, normalised by the summed weight.
 std::vector<double> naive_pixels(const bb::FeatureTrace& ft, const std::vector<double>& R_l) {
   std::vector<double> R(static_cast<std::size_t>(ft.width) * ft.height, 0.0);
   for (std::size_t l = 0; l < ft.size(); ++l) {
     const auto& b = ft.frames[l].support;
+    const auto& c = ft.frames[l].cover;
+    auto wx = [&](int x) { return 1.0 - (x == b.x0 ? 1.0 - c.x0 : 0.0) - (x == b.x1 - 1 ? 1.0 - c.x1 : 0.0); };
+    auto wy = [&](int y) { return 1.0 - (y == b.y0 ? 1.0 - c.y0 : 0.0) - (y == b.y1 - 1 ? 1.0 - c.y1 : 0.0); };
+    double area = 0;
     for (int y = b.y0; y < b.y1; ++y)
-      for (int x = b.x0; x < b.x1; ++x) R[static_cast<std::size_t>(y) * ft.width + x] += R_l[l] / b.area();
+      for (int x = b.x0; x < b.x1; ++x) area += wx(x) * wy(y);
+    for (int y = b.y0; y < b.y1; ++y)
+      for (int x = b.x0; x < b.x1; ++x) R[static_cast<std::size_t>(y) * ft.width + x] += R_l[l] * wx(x) * wy(y) / area;
   }
   return R;
 }
@@ -493,22 +505,34 @@ BOOST_AUTO_TEST_CASE(max_pooling_ties_split_evenly) {
   BOOST_TEST(std::abs(fs.R[2] - (0.6 - 2.0)) < 1e-15);
 }
 
-BOOST_AUTO_TEST_CASE(zero_dimensions_spread_over_all_features) {
+BOOST_AUTO_TEST_CASE(zero_dimensions_spread_over_the_features_of_their_cell) {
   // K = 4, every feature hard-assigned to word 0: words 1..3 have x_d = 0. With the 2x2 level,
-  // cells without features have x_d = 0 for every word.
+  // cells without features have x_d = 0 for every word. A zero dimension of a cell gives R_d to
+  // that cell's features only (none outside it); of an empty cell, to all L features.
   Synthetic s = make_trace(2, 5, 4, kPyramid, MapKind::hard, 1.0, bb::Normalisation::l2, true);
   auto& as = s.trace.assignment;
   std::fill(as.words.begin(), as.words.end(), 0);
-  const std::size_t V = s.trace.pool.dimension(), L = 5;
+  const auto& pt = s.trace.pool;
+  const std::size_t V = pt.dimension(), L = 5;
+  int fine_cells_checked = 0, empty_cells_checked = 0;
   for (std::size_t d = 0; d < V; ++d) {
     const int c = static_cast<int>(d / 4);
-    const bool used = d % 4 == 0 && s.trace.pool.cell_counts[c] > 0;
+    const bool used = d % 4 == 0 && pt.cell_counts[c] > 0;
     if (used) continue;
     std::vector<double> R_d(V, 0.0);
     R_d[d] = 2.5;
-    const auto fr = bd::relevance_features(s.trace.features, as, s.trace.pool, R_d);
-    for (std::size_t l = 0; l < L; ++l) BOOST_TEST(fr.R[l] == 2.5 / L);
+    const auto fr = bd::relevance_features(s.trace.features, as, pt, R_d);
+    const int M = pt.cell_counts[c];
+    for (std::size_t l = 0; l < L; ++l) {
+      const bool in_cell = pt.feature_cells[l * pt.levels + s.cell_level[c]] == c;
+      BOOST_TEST(fr.R[l] == (M == 0 ? 2.5 / L : in_cell ? 2.5 / M : 0.0));
+    }
+    BOOST_TEST(std::abs(fr.total() - 2.5) < 1e-15);
+    if (s.cell_level[c] == 1) ++(M == 0 ? empty_cells_checked : fine_cells_checked);
   }
+  // The random trace has 2x2 cells with and without features, so both branches ran.
+  BOOST_TEST(fine_cells_checked > 0);
+  BOOST_TEST(empty_cells_checked > 0);
 }
 
 BOOST_AUTO_TEST_CASE(empty_feature_set_reports_everything_unassigned) {
@@ -535,6 +559,12 @@ BOOST_AUTO_TEST_CASE(pixel_relevance_matches_naive_reference) {
     s.trace.features.frames[0].support = {0, 0, 1, 1};
     s.trace.features.frames[1].support = {36, 28, 37, 29};
     s.trace.features.frames[2].support = {0, 0, s.trace.features.width, s.trace.features.height};
+    // Boundary coverage of the supports: plain boxes for every third frame, partial otherwise
+    // (a one-pixel-wide box keeps x0 + x1 - 1 > 0).
+    std::mt19937_64 cover_rng(seed + 10);
+    std::uniform_real_distribution<float> cu(0.55F, 1.0F);
+    for (std::size_t l = 0; l < s.trace.features.size(); ++l)
+      if (l % 3 != 2) s.trace.features.frames[l].cover = {cu(cover_rng), cu(cover_rng), cu(cover_rng), cu(cover_rng)};
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> g(0, 1);
     std::vector<double> R_l(s.trace.features.size());
@@ -1004,5 +1034,166 @@ BOOST_AUTO_TEST_CASE(shapes_positive_relevance_concentrates_on_the_objects) {
   BOOST_TEST(ratio_sum / std::max(1, correct) >= 1.3);
 }
 #endif
+
+// p-means with a large p: weights far above 1 make m^p overflow (8^400 = inf) and weights far below
+// 1 make it underflow (0.1^400 = 0). Pooling and relevance stay finite, conserve, and approach
+// max pooling as p grows.
+BOOST_AUTO_TEST_CASE(feature_relevance_large_p_is_finite_conserving_and_tends_to_max) {
+  const int K = 10;
+  Synthetic s = make_trace(41, 90, K, kPyramid, MapKind::soft, 1.0, bb::Normalisation::l2, false);
+  auto& as = s.trace.assignment;
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (std::size_t e = 0; e < as.weights.size(); ++e)
+    as.weights[e] = static_cast<float>(e % 7 == 0 ? 4.0 + 4.0 * u(rng) : 0.05 + 0.1 * u(rng));
+  std::vector<double> R_d(static_cast<std::size_t>(K) * 5);
+  std::normal_distribution<double> g(0, 1);
+  for (auto& v : R_d) v = g(rng);
+  const double total = std::accumulate(R_d.begin(), R_d.end(), 0.0);
+  auto pooled_with = [&](double p) {
+    bb::PoolingOptions po;
+    po.p = p;
+    po.pyramid = kPyramid;
+    po.normalisation = bb::Normalisation::l2;
+    Synthetic t = s;
+    t.trace.pool = bb::Pooler(K, po).pool(t.trace.features, t.trace.assignment);
+    return t;
+  };
+  const Synthetic smax = pooled_with(kInf);
+  const auto fmax = bd::relevance_features(smax.trace.features, smax.trace.assignment, smax.trace.pool, R_d);
+  double scale = 0;
+  for (double r : fmax.R) scale = std::max(scale, std::abs(r));
+  auto model = make_model(bs::KernelType::intersection, R_d.size(), 20, 43);
+  for (double p : {400.0, 1000.0, 1e6}) {
+    BOOST_TEST_CONTEXT("p = " << p) {
+      const Synthetic sp = pooled_with(p);
+      BOOST_TEST(std::all_of(sp.trace.pool.histogram.begin(), sp.trace.pool.histogram.end(),
+                             [](double h) { return std::isfinite(h); }));
+      const auto fr = bd::relevance_features(sp.trace.features, sp.trace.assignment, sp.trace.pool, R_d);
+      BOOST_TEST(std::all_of(fr.R.begin(), fr.R.end(), [](double r) { return std::isfinite(r); }));
+      BOOST_TEST(std::abs(fr.total() - total) < 1e-12);
+      const double gap = max_abs_diff(fr.R, fmax.R) / scale;
+      BOOST_TEST_MESSAGE("p = " << p << ": max |R_l(p) - R_l(max)| / max |R_l(max)| = " << gap);
+      if (p == 1e6) BOOST_TEST(gap < 1e-3);
+      // The whole chain on the real pooled trace: finite pixels, exact conservation.
+      const auto e = bd::Explainer(model).explain(sp.trace, 1);
+      BOOST_TEST(std::all_of(e.pixels.R.begin(), e.pixels.R.end(), [](double r) { return std::isfinite(r); }));
+      const auto rep = bd::check_conservation(e, 1e-9);
+      BOOST_TEST(rep.ok(), rep.summary());
+    }
+  }
+}
+
+// Dense SIFT supports of a random texture, at scale 1 (with odd and even bin sizes) and downscaled
+// on load (supports in original pixels). A single frame's pixel relevance is the exact share of
+// each pixel in the frame's square [x - a/2, x + a/2] x [y - b/2, y + b/2] (a = 4s / scale_x,
+// b = 4s / scale_y original px, clipped to the image), so its centroid is the frame centre: exactly
+// at scale 1; downscaled, up to the pixel discretisation of the partial boundary pixels, at most
+// (c0 (1 - c0) + c1 (1 - c1)) / (2 side) <= 1/4 px over the support side, c the boundary coverages. relevance_pixels also matches the per-pixel reference and conserves.
+BOOST_AUTO_TEST_CASE(pixel_support_is_centred_on_the_frame_centre) {
+  const int W = 120, H = 100;
+  std::mt19937 rng(8);
+  std::vector<float> px(static_cast<std::size_t>(W) * H);
+  for (auto& v : px) v = static_cast<float>(rng() % 1000) / 999.0F;
+  bb::DsiftOptions so;
+  so.bin_sizes = {4, 5, 6, 8, 10};
+  so.contrast_threshold = 0;
+  const bb::DenseSift sift(so);
+  // Overlap of pixel i (pixel-centre coordinates, [i - 1/2, i + 1/2]) with [c - h, c + h] clipped to the image.
+  auto overlap = [](int i, double c, double h, int n) {
+    const double lo = std::max({i - 0.5, c - h, -0.5}), hi = std::min({i + 0.5, c + h, n - 0.5});
+    return std::max(0.0, hi - lo);
+  };
+  for (int cap : {0, 50, 77}) {
+    BOOST_TEST_CONTEXT("max_side = " << cap) {
+      const auto im = bb::ImageLoader(bb::ImageOptions{cap}).from_gray(px.data(), W, H);
+      const auto t = sift.extract(im);
+      BOOST_TEST_REQUIRE(t.size() > 0u);
+      std::map<int, int> checked;  // unclipped frames per bin size
+      double worst_centroid = 0, worst_share = 0;
+      for (std::size_t l = 0; l < t.size(); ++l) {
+        const auto& f = t.frames[l];
+        const double hx = 2.0 * f.bin_size / im.scale_x, hy = 2.0 * f.bin_size / im.scale_y;
+        std::vector<double> R_l(t.size(), 0.0);
+        R_l[l] = 1.0;
+        const auto pr = bd::relevance_pixels(t, R_l);
+        double area = 0;
+        for (int y = 0; y < H; ++y)
+          for (int x = 0; x < W; ++x) area += overlap(x, f.x, hx, W) * overlap(y, f.y, hy, H);
+        double m = 0, mx = 0, my = 0, peak = 0, err = 0;
+        for (int y = 0; y < H; ++y)
+          for (int x = 0; x < W; ++x) {
+            const double r = pr.at(x, y);
+            m += r;
+            mx += r * x;
+            my += r * y;
+            peak = std::max(peak, r);
+            err = std::max(err, std::abs(r - overlap(x, f.x, hx, W) * overlap(y, f.y, hy, H) / area));
+          }
+        BOOST_TEST_REQUIRE(std::abs(m - 1.0) < 1e-12);
+        // f.x and f.y are floats: exact at scale 1 (integers or halves), rounded otherwise.
+        BOOST_TEST_REQUIRE(err / peak < (cap == 0 ? 1e-12 : 1e-4), "frame " << l << " bin " << f.bin_size
+                                                                      << ": pixel share off by " << err / peak << " of the peak");
+        worst_share = std::max(worst_share, err / peak);
+        const bool clipped = f.x - hx < -0.5 || f.y - hy < -0.5 || f.x + hx > W - 0.5 || f.y + hy > H - 0.5;
+        if (clipped) continue;  // clipping to the image moves the centroid inwards
+        const double tol_x = cap == 0 ? 1e-9 : 0.125 / hx + 1e-5, tol_y = cap == 0 ? 1e-9 : 0.125 / hy + 1e-5;
+        BOOST_TEST_REQUIRE(std::abs(mx / m - f.x) < tol_x, "frame " << l << " bin " << f.bin_size << ": centroid x "
+                                                                    << mx / m << " vs centre " << f.x);
+        BOOST_TEST_REQUIRE(std::abs(my / m - f.y) < tol_y, "frame " << l << " bin " << f.bin_size << ": centroid y "
+                                                                    << my / m << " vs centre " << f.y);
+        worst_centroid = std::max({worst_centroid, std::abs(mx / m - f.x), std::abs(my / m - f.y)});
+        ++checked[f.bin_size];
+      }
+      BOOST_TEST_MESSAGE("max_side " << cap << ": worst centroid offset " << worst_centroid
+                                     << " px, worst pixel share error " << worst_share << " of the peak");
+      // At scale 1 every bin size has unclipped frames; downscaled, the largest supports span the image.
+      for (int s : so.bin_sizes) BOOST_TEST((cap != 0 || checked[s] > 0), "bin size " << s << " has unclipped frames checked");
+      BOOST_TEST(checked[4] > 0);
+      // All frames at once against the per-pixel reference, and conservation.
+      std::normal_distribution<double> g(0, 1);
+      std::mt19937_64 r64(cap);
+      std::vector<double> R_l(t.size());
+      for (auto& v : R_l) v = g(r64);
+      const auto pr = bd::relevance_pixels(t, R_l);
+      BOOST_TEST(max_abs_diff(pr.R, naive_pixels(t, R_l)) < 1e-12);
+      BOOST_TEST(std::abs(pr.total() - std::accumulate(R_l.begin(), R_l.end(), 0.0)) < 1e-10);
+      BOOST_TEST(pr.unassigned == 0.0);
+    }
+  }
+}
+
+// One frame explained on an image and on its 2x upsampled version capped back to the same working
+// size (supports in the 2x picture's pixels): summing 2x2 blocks of the 2x map gives the 1x map.
+BOOST_AUTO_TEST_CASE(pixel_relevance_of_a_frame_agrees_across_a_2x_resolution_change) {
+  const int W = 64, H = 48;
+  std::mt19937 rng(9);
+  std::vector<float> small(static_cast<std::size_t>(W) * H), big(static_cast<std::size_t>(4) * W * H);
+  for (auto& v : small) v = static_cast<float>(rng() % 1000) / 999.0F;
+  for (int y = 0; y < 2 * H; ++y)
+    for (int x = 0; x < 2 * W; ++x) big[static_cast<std::size_t>(y) * 2 * W + x] = small[static_cast<std::size_t>(y / 2) * W + x / 2];
+  const bb::DenseSift sift;
+  const auto ta = sift.extract(bb::ImageLoader(bb::ImageOptions{0}).from_gray(small.data(), W, H));
+  const auto ib = bb::ImageLoader(bb::ImageOptions{W}).from_gray(big.data(), 2 * W, 2 * H);
+  BOOST_TEST_REQUIRE(ib.scale_x == 0.5);
+  BOOST_TEST_REQUIRE(ib.scale_y == 0.5);
+  const auto tb = sift.extract(ib);
+  BOOST_TEST_REQUIRE(ta.size() == tb.size());
+  BOOST_TEST_REQUIRE(ta.size() > 0u);
+  double worst = 0;
+  for (std::size_t l = 0; l < ta.size(); ++l) {
+    std::vector<double> R_l(ta.size(), 0.0);
+    R_l[l] = 1.0;
+    const auto a = bd::relevance_pixels(ta, R_l);
+    const auto b = bd::relevance_pixels(tb, R_l);
+    std::vector<double> down(static_cast<std::size_t>(W) * H, 0.0);
+    for (int y = 0; y < 2 * H; ++y)
+      for (int x = 0; x < 2 * W; ++x) down[static_cast<std::size_t>(y / 2) * W + x / 2] += b.at(x, y);
+    const double peak = *std::max_element(a.R.begin(), a.R.end());
+    worst = std::max(worst, max_abs_diff(a.R, down) / peak);
+  }
+  BOOST_TEST_MESSAGE("1x against 2x-downsummed single-frame maps: worst max|diff| / max R = " << worst);
+  BOOST_TEST(worst < 1e-12);
+}
 
 BOOST_AUTO_TEST_SUITE_END()

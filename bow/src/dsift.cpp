@@ -222,15 +222,24 @@ void run_scale(const GrayImage& img, const DsiftOptions& o, const ScaleGeometry&
       f.size = static_cast<float>(4.0 * s / img.scale);
       f.x = static_cast<float>((cx + 0.5) / img.scale_x - 0.5);
       f.y = static_cast<float>((cy + 0.5) / img.scale_y - 0.5);
-      // Support: working edges [c - 2s + 1/2, c + 2s + 1/2) -> original edges; keep the pixels
-      // whose centre lies inside.
-      auto span = [](double c, double half, double sc, int n_orig, int& a, int& b) {
-        const double e0 = (c - half + 0.5) / sc, e1 = (c + half + 0.5) / sc;
-        a = std::clamp(static_cast<int>(std::ceil(e0 - 0.5 - 1e-9)), 0, n_orig - 1);
-        b = std::clamp(static_cast<int>(std::ceil(e1 - 0.5 - 1e-9)), a + 1, n_orig);
+      // Support: working edges [c - 2s + 1/2, c + 2s + 1/2) -> original edges, clipped, kept
+      // exactly as the touched pixels plus the covered fraction of the first and last one, so
+      // it stays symmetric about the centre (rounding to whole pixels shifted it by 1/2 px).
+      auto span = [](double c, double half, double sc, int n_orig, int& a, int& b, float& ca, float& cb) {
+        // An edge within 1e-9 px of a pixel edge is on it: the division only adds rounding there.
+        auto snap = [](double e) {
+          const double r = std::round(e);
+          return std::fabs(e - r) < 1e-9 ? r : e;
+        };
+        const double e0 = std::clamp(snap((c - half + 0.5) / sc), 0.0, static_cast<double>(n_orig));
+        const double e1 = std::clamp(snap((c + half + 0.5) / sc), e0, static_cast<double>(n_orig));
+        a = std::clamp(static_cast<int>(std::floor(e0)), 0, n_orig - 1);
+        b = std::clamp(static_cast<int>(std::ceil(e1)), a + 1, n_orig);
+        ca = static_cast<float>(a + 1 - e0);
+        cb = static_cast<float>(e1 - (b - 1));
       };
-      span(cx, 2.0 * s, img.scale_x, img.original_width, f.support.x0, f.support.x1);
-      span(cy, 2.0 * s, img.scale_y, img.original_height, f.support.y0, f.support.y1);
+      span(cx, 2.0 * s, img.scale_x, img.original_width, f.support.x0, f.support.x1, f.cover.x0, f.cover.x1);
+      span(cy, 2.0 * s, img.scale_y, img.original_height, f.support.y0, f.support.y1, f.cover.y0, f.cover.y1);
     }
   }
 }
@@ -247,6 +256,13 @@ void check_image(const GrayImage& img) {
 }
 
 }  // namespace
+
+double Frame::weighted_area() const {
+  if (support.area() == 0) return 0.0;
+  const double wx = (support.x1 - support.x0) - (1.0 - cover.x0) - (1.0 - cover.x1);
+  const double wy = (support.y1 - support.y0) - (1.0 - cover.y0) - (1.0 - cover.y1);
+  return wx * wy;
+}
 
 void DsiftOptions::validate() const {
   if (bin_sizes.empty())

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bowlrp::bow {
 
@@ -89,27 +90,64 @@ PoolTrace Pooler::pool(const FeatureTrace& features, const Assignment& assignmen
 
   const std::size_t V = t.dimension();
   t.pooled.assign(V, 0.0);
-  for (std::size_t l = 0; l < n; ++l) {
-    for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-      const int k = assignment.words[e];
-      if (k < 0 || k >= K)
-        throw std::invalid_argument("Pooler::pool: word index " + std::to_string(k) + " outside [0, " +
-                                    std::to_string(K) + ")");
-      const double m = assignment.weights[e];
-      for (int j = 0; j < levels; ++j) {
-        double& x = t.pooled[static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + k];
-        if (is_max) x = std::max(x, m);
-        else x += p == 1.0 ? m : std::pow(m, p);
+  auto check_word = [K](int k) {
+    if (k < 0 || k >= K)
+      throw std::invalid_argument("Pooler::pool: word index " + std::to_string(k) + " outside [0, " +
+                                  std::to_string(K) + ")");
+  };
+  if (is_max || p == 1.0) {
+    // Sum pooling keeps its plain arithmetic (sum, then one multiplication by 1/M_c): the
+    // histograms, and so every trained model and AP, stay bit-identical.
+    for (std::size_t l = 0; l < n; ++l) {
+      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+        const int k = assignment.words[e];
+        check_word(k);
+        const double m = assignment.weights[e];
+        for (int j = 0; j < levels; ++j) {
+          double& x = t.pooled[static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + k];
+          if (is_max) x = std::max(x, m);
+          else x += m;
+        }
       }
     }
-  }
-  if (!is_max) {
+    if (!is_max) {
+      for (int c = 0; c < t.cells; ++c) {
+        if (t.cell_counts[c] == 0) continue;  // stays zero
+        const double inv = 1.0 / t.cell_counts[c];
+        for (int k = 0; k < K; ++k) t.pooled[static_cast<std::size_t>(c) * K + k] *= inv;
+      }
+    }
+  } else {
+    // p-means as max_l m * ((1/M_c) sum_l (m / max_l m)^p)^(1/p): every term is in [0, 1] and the
+    // maximiser's is exactly 1, so the sum lies in [1, M_c] and neither overflows (m > 1, large p)
+    // nor underflows to a false zero (m < 1, large p, where m^p would be 0 and the pool 0).
+    std::vector<double>& top = t.pooled;  // max_l m per dimension, then the pooled value
+    for (std::size_t l = 0; l < n; ++l)
+      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+        const int k = assignment.words[e];
+        check_word(k);
+        const double m = assignment.weights[e];
+        for (int j = 0; j < levels; ++j) {
+          double& x = top[static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + k];
+          x = std::max(x, m);
+        }
+      }
+    std::vector<double> sum(V, 0.0);  // sum_l (m / max m)^p
+    for (std::size_t l = 0; l < n; ++l)
+      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+        const double m = assignment.weights[e];
+        if (!(m > 0)) continue;
+        for (int j = 0; j < levels; ++j) {
+          const std::size_t d = static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + assignment.words[e];
+          sum[d] += std::pow(m / top[d], p);
+        }
+      }
     for (int c = 0; c < t.cells; ++c) {
       if (t.cell_counts[c] == 0) continue;  // stays zero
       const double inv = 1.0 / t.cell_counts[c];
       for (int k = 0; k < K; ++k) {
-        double& x = t.pooled[static_cast<std::size_t>(c) * K + k];
-        x = p == 1.0 ? x * inv : std::pow(x * inv, 1.0 / p);
+        const std::size_t d = static_cast<std::size_t>(c) * K + k;
+        if (top[d] > 0) top[d] *= std::pow(sum[d] * inv, 1.0 / p);
       }
     }
   }

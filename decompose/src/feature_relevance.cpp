@@ -58,61 +58,87 @@ FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow
   }
 
   const bool is_max = std::isinf(pool.p);
+  const bool plain = !is_max && pool.p == 1.0;  // sum pooling: shares m / sum m, unscaled
   const double p = pool.p;
-  // Contribution of one mapping weight to its dimension: m^p (p-means) or m itself (max, where
-  // only the maximisers count).
-  auto power = [&](float w) -> double {
-    const double m = w;
-    if (is_max || p == 1.0) return m;
-    if (p == 2.0) return m * m;
-    return std::pow(m, p);
-  };
 
-  // denom[d] = sum_l m^p (p-means) or max_l m (max); ties[d] = number of maximisers.
+  // top[d] = max_l m over the features pooled into d (0 if none). Max pooling shares by it; p-means
+  // with p != 1 weigh by (m / top)^p, which is 1 for the maximiser and in [0, 1] otherwise, so
+  // neither m^p nor its sum can overflow or underflow to 0 for large p (the shares are unchanged:
+  // the factor top^p cancels).
+  std::vector<double> top(plain ? 0 : V, 0.0);
+  std::vector<int> ties(is_max ? V : 0, 0);  // number of maximisers (max pooling)
+  if (!plain)
+    for (std::size_t l = 0; l < L; ++l) {
+      const int* cells = pool.feature_cells.data() + l * J;
+      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+        const double m = assignment.weights[e];
+        if (!(m > 0)) continue;
+        for (std::size_t j = 0; j < J; ++j) {
+          const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
+          if (m > top[d]) {
+            top[d] = m;
+            if (is_max) ties[d] = 1;
+          } else if (is_max && m == top[d]) {
+            ++ties[d];
+          }
+        }
+      }
+    }
+  // Weight of mapping weight m in dimension d (m > 0): m, (m / top_d)^p, or for max pooling 1 for a
+  // maximiser and 0 otherwise.
+  auto weight = [&](double m, std::size_t d) -> double {
+    if (plain) return m;
+    if (is_max) return m == top[d] ? 1.0 : 0.0;
+    return std::pow(m / top[d], p);
+  };
+  // denom[d] = sum of the weights pooled into d.
   std::vector<double> denom(V, 0.0);
-  std::vector<int> ties(is_max ? V : 0, 0);
-  for (std::size_t l = 0; l < L; ++l) {
-    const int* cells = pool.feature_cells.data() + l * J;
-    for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-      const double v = power(assignment.weights[e]);
-      if (!(v > 0)) continue;
-      for (std::size_t j = 0; j < J; ++j) {
-        const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
-        if (!is_max) {
-          denom[d] += v;
-        } else if (v > denom[d]) {
-          denom[d] = v;
-          ties[d] = 1;
-        } else if (v == denom[d]) {
-          ++ties[d];
+  if (is_max) {
+    for (std::size_t d = 0; d < V; ++d) denom[d] = ties[d];
+  } else {
+    for (std::size_t l = 0; l < L; ++l) {
+      const int* cells = pool.feature_cells.data() + l * J;
+      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+        const double m = assignment.weights[e];
+        if (!(m > 0)) continue;
+        for (std::size_t j = 0; j < J; ++j) {
+          const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
+          denom[d] += weight(m, d);
         }
       }
     }
   }
-  // share[d] = R_d / denom (p-means) or R_d / #maximisers (max).
-  std::vector<double> share(V, 0.0);
-  double spread = 0.0;  // relevance of the dimensions no feature pooled into, R_d / L each
+
+  // A dimension no feature pooled into (x_d = 0) gives its R_d evenly to the features of its own
+  // cell: the features that made x_d zero. Only a cell without features (M_c = 0) spreads over
+  // all L features of the image.
+  std::vector<long long> members(C, 0);  // M_c, counted from the trace itself
+  for (int c : pool.feature_cells) ++members[c];
+  std::vector<double> share(V, 0.0);  // R_d / denom_d
+  std::vector<double> cell_spread(C, 0.0);
+  double image_spread = 0.0;
   for (std::size_t d = 0; d < V; ++d) {
     if (denom[d] > 0) {
-      share[d] = is_max ? R_d[d] / ties[d] : R_d[d] / denom[d];
+      share[d] = R_d[d] / denom[d];
+    } else if (members[d / K] > 0) {
+      cell_spread[d / K] += R_d[d];
     } else {
-      spread += R_d[d];
+      image_spread += R_d[d];
     }
   }
-  const double base = spread / static_cast<double>(L);
+  for (std::size_t c = 0; c < C; ++c)
+    if (members[c] > 0) cell_spread[c] /= static_cast<double>(members[c]);
+  const double base = image_spread / static_cast<double>(L);
   for (std::size_t l = 0; l < L; ++l) {
     const int* cells = pool.feature_cells.data() + l * J;
     double r = base;
+    for (std::size_t j = 0; j < J; ++j) r += cell_spread[cells[j]];
     for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-      const double v = power(assignment.weights[e]);
-      if (!(v > 0)) continue;
+      const double m = assignment.weights[e];
+      if (!(m > 0)) continue;
       for (std::size_t j = 0; j < J; ++j) {
         const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
-        if (is_max) {
-          if (v == denom[d]) r += share[d];
-        } else {
-          r += share[d] * v;
-        }
+        r += share[d] * weight(m, d);
       }
     }
     out.R[l] = r;

@@ -20,13 +20,17 @@ PixelRelevance relevance_pixels(const bow::FeatureTrace& features, const std::ve
   PixelRelevance out;
   out.width = features.width;
   out.height = features.height;
-  // Difference array of (W+1) x (H+1): a box adds v at its top-left and bottom-right corners and
-  // subtracts it at the other two, so the 2-D running sum is v exactly inside the box.
+  // Difference array of (W+1) x (H+1). A support's weight is separable, w(x, y) = w_x(x) w_y(y),
+  // and w_x is a box with its two boundary columns scaled by their coverage: its first differences
+  // are +c0 at x0, +(1 - c0) at x0 + 1, -(1 - c1) at x1 - 1 and -c1 at x1 (rows alike). The 2-D
+  // differences of the product are the outer product of the two, 4 x 4 corner updates, and the 2-D
+  // running sum below gives v w_x(x) w_y(y) exactly inside the box. A plain box (coverage 1)
+  // reduces to the four classic corners.
   std::vector<double> diff(W1 * (H + 1), 0.0);
   for (std::size_t l = 0; l < L; ++l) {
-    const bow::Box& b = features.frames[l].support;
-    const long long area = b.area();
-    if (area == 0) {
+    const bow::Frame& f = features.frames[l];
+    const bow::Box& b = f.support;
+    if (b.area() == 0) {
       out.unassigned += R_l[l];
       continue;
     }
@@ -35,11 +39,26 @@ PixelRelevance relevance_pixels(const bow::FeatureTrace& features, const std::ve
                                   ") x [" + std::to_string(b.y0) + ", " + std::to_string(b.y1) + ") of feature " +
                                   std::to_string(l) + " leaves the " + std::to_string(W) + " x " + std::to_string(H) +
                                   " image");
-    const double v = R_l[l] / static_cast<double>(area);
-    diff[b.y0 * W1 + b.x0] += v;
-    diff[b.y0 * W1 + b.x1] -= v;
-    diff[b.y1 * W1 + b.x0] -= v;
-    diff[b.y1 * W1 + b.x1] += v;
+    const bow::Coverage& c = f.cover;
+    auto in_unit = [](float v) { return v > 0.0F && v <= 1.0F; };
+    const double area = f.weighted_area();
+    if (!in_unit(c.x0) || !in_unit(c.x1) || !in_unit(c.y0) || !in_unit(c.y1) || !(area > 0))
+      throw std::invalid_argument("relevance_pixels: support coverage (" + std::to_string(c.x0) + ", " +
+                                  std::to_string(c.y0) + ", " + std::to_string(c.x1) + ", " + std::to_string(c.y1) +
+                                  ") of feature " + std::to_string(l) +
+                                  " is not in (0, 1] or leaves no positive covered area");
+    const double v = R_l[l] / area;
+    const std::size_t xs[4] = {static_cast<std::size_t>(b.x0), static_cast<std::size_t>(b.x0) + 1,
+                               static_cast<std::size_t>(b.x1) - 1, static_cast<std::size_t>(b.x1)};
+    const std::size_t ys[4] = {static_cast<std::size_t>(b.y0), static_cast<std::size_t>(b.y0) + 1,
+                               static_cast<std::size_t>(b.y1) - 1, static_cast<std::size_t>(b.y1)};
+    const double ax[4] = {c.x0, 1.0 - c.x0, -(1.0 - c.x1), -static_cast<double>(c.x1)};
+    const double ay[4] = {c.y0, 1.0 - c.y0, -(1.0 - c.y1), -static_cast<double>(c.y1)};
+    for (int j = 0; j < 4; ++j) {
+      if (ay[j] == 0.0) continue;
+      for (int i = 0; i < 4; ++i)
+        if (ax[i] != 0.0) diff[ys[j] * W1 + xs[i]] += v * (ax[i] * ay[j]);
+    }
   }
   out.R.assign(W * H, 0.0);
   // Running sum along rows, then down columns (row by row, so memory is read in order).

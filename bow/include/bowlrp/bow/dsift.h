@@ -5,9 +5,15 @@
 // smoothed by a Gaussian of sigma = s / magnif (vl_imsmooth_f) and dsift samples 4x4-bin, 8-orientation
 // descriptors (128 floats, L2-normalised, clamped at 0.2, renormalised) on a grid of `step`
 // pixels. Descriptors whose gradient norm falls below contrast_threshold are zeroed, as VLFeat's
-// PHOW does. A frame's support is the 4s x 4s square covered by its bins, mapped back to original
-// pixels (edges divided by GrayImage::scale_x / scale_y) and clipped to the image; the relevance of
-// a feature is later spread uniformly over exactly this support, R_q = sum_{l covers q} R_l / area(l).
+// PHOW does. A frame's support is the 4s x 4s square covered by its bins, centred on the frame
+// centre c: [c - 2s, c + 2s] in working pixel-centre coordinates, i.e. edges [c - 2s + 1/2,
+// c + 2s + 1/2) with pixel i spanning [i, i + 1). It is mapped back to original pixels (edges
+// divided by GrayImage::scale_x / scale_y) and clipped to the image, and kept exactly: as the
+// box of the pixels it touches plus the covered fraction of the box's first and last column and
+// row (at scale 1 and even s the edges fall on pixel centres, so the boundary rows and columns
+// count half; at odd s they fall on pixel edges and count fully). The pixel weight
+// w_l(q) = (covered fraction of q) is then symmetric about the frame centre at any scale, and the
+// relevance of a feature is spread as R_q = sum_l R_l w_l(q) / sum_q' w_l(q').
 // As in vl_phow, scale s uses frame bounds starting at floor(3/2 (max_s - s)), so all scales share
 // the same frame centres.
 //
@@ -51,12 +57,22 @@ struct Box {
   bool intersects(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
 };
 
+/// Fraction of the first and last column and row of a support box that the support covers, each
+/// in (0, 1]; interior pixels are covered fully. A one-pixel-wide box covers x0 + x1 - 1 of its column.
+struct Coverage {
+  float x0 = 1, y0 = 1, x1 = 1, y1 = 1;  ///< first column, first row, last column, last row
+};
+
 /// Geometry of one local feature.
 struct Frame {
   float x = 0, y = 0;   ///< centre in original pixels ((x_working + 0.5) / scale_x - 0.5)
   float size = 0;       ///< support side in original pixels (4 * bin_size / scale)
   int bin_size = 0;     ///< bin size in working pixels (the scale it was extracted at)
-  Box support;          ///< pixel support in original pixels, clipped to the image (never empty)
+  Box support;          ///< pixels the support touches, original px, clipped to the image (never empty)
+  Coverage cover;       ///< covered fraction of the boundary pixels of `support` (all 1 = plain box)
+  /// Covered area sum_q w(q) in original px^2, w(x, y) = w_x(x) w_y(y) with w_x 1 on the interior
+  /// columns of `support` and the coverage on its first and last (rows alike); 0 for an empty support.
+  double weighted_area() const;
 };
 
 /// Output of DenseSift: frames and their descriptors, the trace the pixel relevance step needs.

@@ -7,12 +7,18 @@
 // features in cell c:
 //   p finite: x_d = ( (1/M_c) * sum_{l in c} m_k(l)^p )^(1/p)     (p = 1: average = sum pooling
 //                                                                   up to the normalisation)
+//             evaluated for p != 1 as  x_d = u * ( (1/M_c) sum_{l in c} (m_k(l)/u)^p )^(1/p),
+//             u = max_{l in c} m_k(l): each term is in [0, 1] and the maximiser's is 1, so nothing
+//             overflows or underflows for any p (x_d -> max pooling as p -> inf); p = 1 keeps the
+//             plain sum times 1/M_c, bit for bit
 //   p = inf : x_d = max_{l in c} m_k(l)                             (max pooling)
 // (an empty cell, M_c = 0, gives x_d = 0), then optionally the Hellinger map x_d <- sqrt(x_d)
 // and a normalisation (L1 or L2) of the whole vector: h_d = g(x_d) / N (an all-zero vector
 // stays zero, N = 1). Both are per-dimension monotone maps of x_d for a given image, so the
 // relevance R_d of h_d passes unchanged to x_d and is split over features as
-// m_k(l)^p / sum_l' m_k(l')^p (ties of max pooling split evenly).
+// m_k(l)^p / sum_l' m_k(l')^p = (m_k(l)/u)^p / sum_l' (m_k(l')/u)^p (ties of max pooling split
+// evenly); a dimension with x_d = 0 spreads its R_d evenly over the M_c features of its cell c
+// (over all features of the image when M_c = 0), see decompose/feature_relevance.h.
 #pragma once
 
 #include <bowlrp/bow/dsift.h>

@@ -1,11 +1,15 @@
 // Relevance of local features from the relevance of histogram dimensions (the paper's Eq 14-15).
 //
 // Dimension d = c * K + k is word k pooled over pyramid cell c; feature l belongs to its cell at
-// every pyramid level. With M the features in cell c and m_k(l) the mapping weights:
-//   p finite: x_d = ((1/M) sum_{l in c} m_k(l)^p)^(1/p),   R_l += R_d m_k(l)^p / sum_{l' in c} m_k(l')^p
-//   max     : x_d = max_{l in c} m_k(l),                   R_l += R_d / #argmax   (ties split evenly)
-// A dimension with x_d = 0 (no feature of its cell uses word k) gives R_d / L to each of the L
-// features of the image: the paper's rule, which keeps conservation without inventing structure.
+// every pyramid level. With M_c the features in cell c and m_k(l) the mapping weights:
+//   p finite: x_d = ((1/M_c) sum_{l in c} m_k(l)^p)^(1/p),   R_l += R_d m_k(l)^p / sum_{l' in c} m_k(l')^p
+//   max     : x_d = max_{l in c} m_k(l),                     R_l += R_d / #argmax   (ties split evenly)
+// For p != 1 the share is evaluated as (m_k(l)/u)^p / sum_{l' in c} (m_k(l')/u)^p with
+// u = max_{l in c} m_k(l) (the same ratio): the maximiser's term is 1, so no power overflows or
+// underflows to 0/0 for large p, and the shares tend to the max-pooling split as p -> inf.
+// A dimension with x_d = 0 (no feature of cell c uses word k) gives R_d / M_c to each of the M_c
+// features of its cell c: they are the features whose absence of word k the zero encodes, so its
+// relevance stays where the cell is (R_d / L to all L features of the image only when M_c = 0).
 // The Hellinger map sqrt(x_d) and the L1/L2 normalisation h_d = g(x_d) / N act, for the given image,
 // as one monotone map per dimension; a one-input one-output map cannot redistribute relevance,
 // so R_d passes to x_d unchanged and every split above sums to exactly R_d: conservation stays
