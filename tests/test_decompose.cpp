@@ -287,13 +287,13 @@ BOOST_AUTO_TEST_CASE(rules_parse_and_validate) {
   BOOST_CHECK_THROW(bd::bias_policy_from_string("Uniform "), std::invalid_argument);
   bd::Composite c;
   BOOST_CHECK_NO_THROW(c.validate());
-  c.taylor.max_bisections = 0;
+  c.taylor.root.max_bisections = 0;
   BOOST_CHECK_THROW(c.validate(), std::invalid_argument);
   c.taylor = {};
-  c.taylor.root_tolerance = 0;
+  c.taylor.root.tolerance = 0;
   BOOST_CHECK_THROW(c.validate(), std::invalid_argument);
   c.taylor = {};
-  c.taylor.scan_steps = 0;
+  c.taylor.root.scan_steps = 0;
   BOOST_CHECK_THROW(c.validate(), std::invalid_argument);
   c.taylor = {};
   c.svm.bias = static_cast<bd::BiasPolicy>(7);
@@ -691,6 +691,7 @@ BOOST_AUTO_TEST_CASE(taylor_finds_a_nonnegative_root_and_reports_the_residual) {
           model = bs::SvmModel(model.kernel(), model.dim(), model.support(), classes);
         }
         bd::Composite comp;
+        comp.differentiable = bd::DifferentiableRule::taylor;
         const auto e = bd::Explainer(model, comp).explain(s.trace, trial % 2);
         const auto& d = e.dimensions;
         BOOST_TEST(d.method == "taylor");
@@ -702,7 +703,7 @@ BOOST_AUTO_TEST_CASE(taylor_finds_a_nonnegative_root_and_reports_the_residual) {
                                                << ", root found " << d.root_found);
         if (d.root_found) {
           ++found;
-          BOOST_TEST(std::abs(d.f_root) <= comp.taylor.root_tolerance * std::max(1.0, std::abs(d.f)));
+          BOOST_TEST(std::abs(d.f_root) <= comp.taylor.root.tolerance * std::max(1.0, std::abs(d.f)));
           BOOST_TEST(std::abs(naive_decision(model, trial % 2, d.root.data())) < 1e-9);
         }
         // The layers below the SVM conserve whatever the SVM rule.

@@ -225,14 +225,13 @@ class DifferentiableSvm {
   std::vector<Block> blocks_;
 };
 
-void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const TaylorRule& rule,
-            DimensionRelevance& out) {
-  const DifferentiableSvm F(model, cls);
+// Root x0 of f on the segments from h to the nearest support vectors of the other side (see the
+// header); sets out.root, out.f_root and out.root_found. Returns f(h) as F computes it.
+double find_root(const DifferentiableSvm& F, const svm::SvmModel& model, const double* h, const RootSearch& rule,
+                 DimensionRelevance& out) {
   const std::size_t V = model.dim();
-  out.method = "taylor";
-  out.R.assign(V, 0.0);
   const double fh = F.value(h);
-  const double tol = rule.root_tolerance * std::max(1.0, std::abs(fh));
+  const double tol = rule.tolerance * std::max(1.0, std::abs(fh));
   std::vector<double> best(h, h + V);
   double best_f = fh;
   out.root_found = std::abs(fh) <= tol;
@@ -285,8 +284,104 @@ void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const 
   }
   out.root = std::move(best);
   out.f_root = best_f;
+  return fh;
+}
+
+void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const TaylorRule& rule,
+            DimensionRelevance& out) {
+  const DifferentiableSvm F(model, cls);
+  const std::size_t V = model.dim();
+  out.method = "taylor";
+  out.R.assign(V, 0.0);
+  find_root(F, model, h, rule.root, out);
   const std::vector<double> g = F.gradient(out.root.data());
   for (std::size_t d = 0; d < V; ++d) out.R[d] = (h[d] - out.root[d]) * g[d];
+}
+
+// Gauss-Legendre nodes and weights on [-1, 1]: Newton's method on P_n from the Tricomi initial
+// guesses, which converges to rounding for n <= 64 in a few steps.
+void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
+  const double pi = std::acos(-1.0);
+  x.assign(n, 0.0);
+  w.assign(n, 0.0);
+  for (int k = 0; k < n; ++k) {
+    double z = std::cos(pi * (k + 0.75) / (n + 0.5)), dp = 1.0;
+    for (int it = 0; it < 100; ++it) {
+      double p0 = 1.0, p1 = z;  // P_0, P_1; the recurrence gives P_n and P_{n-1}
+      for (int j = 2; j <= n; ++j) {
+        const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (z * p1 - p0) / (z * z - 1.0);
+      const double dz = p1 / dp;
+      z -= dz;
+      if (std::abs(dz) <= 1e-16) break;
+    }
+    // Recompute P_n' at the converged node for the weight.
+    double p0 = 1.0, p1 = z;
+    for (int j = 2; j <= n; ++j) {
+      const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
+      p0 = p1;
+      p1 = p2;
+    }
+    dp = n * (z * p1 - p0) / (z * z - 1.0);
+    x[k] = z;
+    w[k] = 2.0 / ((1.0 - z * z) * dp * dp);
+  }
+}
+
+// I_d = int_0^1 df/dx_d(x0 + t (h - x0)) dt by `segments` equal segments of n-point Gauss-Legendre;
+// nodes are summed in a fixed order, so the result does not depend on threads.
+std::vector<double> path_integral(const DifferentiableSvm& F, const double* x0, const double* h, std::size_t V,
+                                  int segments, const std::vector<double>& gx, const std::vector<double>& gw) {
+  std::vector<double> I(V, 0.0), x(V);
+  for (int j = 0; j < segments; ++j)
+    for (std::size_t k = 0; k < gx.size(); ++k) {
+      const double t = (j + 0.5 * (gx[k] + 1.0)) / segments;
+      const double wt = 0.5 * gw[k] / segments;
+      for (std::size_t d = 0; d < V; ++d) x[d] = x0[d] + t * (h[d] - x0[d]);
+      const std::vector<double> g = F.gradient(x.data());
+      for (std::size_t d = 0; d < V; ++d) I[d] += wt * g[d];
+    }
+  return I;
+}
+
+void integrated_gradients(const svm::SvmModel& model, std::size_t cls, const double* h,
+                          const IntegratedGradientsRule& rule, DimensionRelevance& out) {
+  const DifferentiableSvm F(model, cls);
+  const std::size_t V = model.dim();
+  out.method = "integrated-gradients";
+  out.R.assign(V, 0.0);
+  const double fh = find_root(F, model, h, rule.root, out);
+  const double* x0 = out.root.data();
+  std::vector<double> gx, gw;
+  gauss_legendre(rule.nodes, gx, gw);
+  auto relevance = [&](int segments) {
+    std::vector<double> R = path_integral(F, x0, h, V, segments, gx, gw);
+    for (std::size_t d = 0; d < V; ++d) R[d] *= h[d] - x0[d];
+    return R;
+  };
+  const double tol = rule.tolerance * std::max(1.0, std::abs(fh));
+  int n = rule.segments;
+  std::vector<double> R = relevance(n);
+  out.quadrature_converged = false;
+  while (n < rule.max_segments) {
+    const int next = std::min(2 * n, rule.max_segments);
+    std::vector<double> finer = relevance(next);
+    double change = 0.0;
+    for (std::size_t d = 0; d < V; ++d) change += std::abs(finer[d] - R[d]);
+    R = std::move(finer);
+    n = next;
+    if (change <= tol) {
+      out.quadrature_converged = true;
+      break;
+    }
+  }
+  out.R = std::move(R);
+  out.quadrature_segments = n;
+  // The gradient theorem: sum_d R_d = f(h) - f(x0) exactly; what is left is the quadrature's.
+  out.quadrature_error = out.total() - (fh - out.f_root);
 }
 
 }  // namespace
@@ -317,7 +412,10 @@ DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t 
   }
   out.f = model.decision(cls, h);
   if (kernel.type == KernelType::rbf || kernel.type == KernelType::expchi2) {
-    taylor(model, cls, h, composite.taylor, out);
+    if (composite.differentiable == DifferentiableRule::taylor)
+      taylor(model, cls, h, composite.taylor, out);
+    else
+      integrated_gradients(model, cls, h, composite.integrated_gradients, out);
     out.residual = out.f - out.total();
     return out;
   }

@@ -8,9 +8,19 @@
 //   proportional  beta_d = b |R'_d| / sum_d' |R'_d'|      (R' = relevance before the bias; uniform
 //                                                          when every R'_d is 0)
 //   absorbed      beta_d = 0 and b is reported apart, so that sum_d R_d = f(h) - b.
-// Differentiable kernels (rbf, expchi2) use the first-order Taylor rule (Eq 16) at a root x0,
-// f(x0) = 0: R_d = (h - x0)_d df/dh_d(x0); TaylorRule sets the root search. The bias policy does
-// not apply there: b is part of f, whose value at the root is 0.
+// Differentiable kernels (rbf, expchi2) start from a root x0, f(x0) = 0, searched on segments from h
+// towards support vectors of the other side (RootSearch), and use one of two rules:
+//   integrated gradients (the default)
+//       R_d = (h - x0)_d int_0^1 df/dx_d(x0 + t (h - x0)) dt,   sum_d R_d = f(h) - f(x0)
+//     exactly (the gradient theorem) up to quadrature, so sum_d R_d = f(h) to ~1e-10 when the root
+//     is found. The integral is a composite Gauss-Legendre rule whose segments are doubled until the
+//     relevances stop moving (IntegratedGradientsRule).
+//   taylor, the paper's Eq 16
+//       R_d = (h - x0)_d df/dx_d(x0),
+//     first order only: its remainder f(h) - sum_d R_d is typically 10% of |f| on real images.
+// Integrated gradients is the default because conservation is the contract; Taylor stays for
+// comparison with the paper. The bias policy does not apply to either: b is part of f, whose value
+// at the root is 0.
 #pragma once
 
 #include <string>
@@ -31,20 +41,50 @@ struct SvmRule {
   void validate() const;
 };
 
-/// Rule of the SVM layer for differentiable kernels: first-order Taylor expansion at a root.
+/// Search of a root x0 (f(x0) = 0) on the segments from h to support vectors of the other side.
+struct RootSearch {
+  int max_bisections = 100;  ///< bisection steps refining the root on the segment (>= 1)
+  double tolerance = 1e-10;  ///< stop when |f(x0)| <= tolerance * max(1, |f(h)|) (> 0)
+  int max_candidates = 32;   ///< support vectors of the other side tried, nearest first (>= 1)
+  int scan_steps = 16;       ///< samples per segment looking for the first sign change (>= 1)
+  /// Throws std::invalid_argument naming the bad field and what was expected.
+  void validate() const;
+};
+
+/// Which rule explains differentiable kernels (rbf, expchi2).
+enum class DifferentiableRule { integrated_gradients, taylor };
+/// "integrated-gradients" or "taylor".
+std::string to_string(DifferentiableRule rule);
+/// Parses "integrated-gradients" or "taylor"; throws std::invalid_argument listing them.
+DifferentiableRule differentiable_rule_from_string(const std::string& name);
+
+/// First-order Taylor expansion at the root (the paper's Eq 16); not conservative.
 struct TaylorRule {
-  int max_bisections = 100;      ///< bisection steps refining the root on the segment (>= 1)
-  double root_tolerance = 1e-10; ///< stop when |f(x0)| <= root_tolerance * max(1, |f(h)|) (> 0)
-  int max_candidates = 32;       ///< support vectors of the other side tried, nearest first (>= 1)
-  int scan_steps = 16;           ///< samples per segment looking for the first sign change (>= 1)
+  RootSearch root;  ///< where x0 comes from
+  /// Throws std::invalid_argument naming the bad field and what was expected.
+  void validate() const;
+};
+
+/// Integrated gradients from the root x0 to h by composite Gauss-Legendre quadrature.
+struct IntegratedGradientsRule {
+  RootSearch root;         ///< where x0 comes from
+  int nodes = 8;           ///< Gauss-Legendre nodes per segment (1..64)
+  int segments = 1;        ///< segments of [0, 1] of the first estimate (>= 1)
+  int max_segments = 256;  ///< the doubling of segments stops here (>= segments)
+  /// Segments double until sum_d |R_d(2n) - R_d(n)| <= tolerance * max(1, |f(h)|), the change
+  /// bounding the quadrature error of the coarser estimate (finite, > 0).
+  double tolerance = 1e-12;
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
 };
 
 /// Maps every stage of the pipeline to its rule.
 struct Composite {
-  SvmRule svm;       ///< sum-decomposable kernels
-  TaylorRule taylor; ///< differentiable kernels
+  SvmRule svm;  ///< sum-decomposable kernels
+  /// Differentiable kernels: integrated gradients (conservative) unless Taylor is asked for.
+  DifferentiableRule differentiable = DifferentiableRule::integrated_gradients;
+  TaylorRule taylor;                              ///< used when differentiable == taylor
+  IntegratedGradientsRule integrated_gradients;   ///< used when differentiable == integrated_gradients
   /// Validates every rule (throws std::invalid_argument).
   void validate() const;
 };
