@@ -331,55 +331,89 @@ void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
   }
 }
 
-// I_d = int_0^1 df/dx_d(x0 + t (h - x0)) dt by `segments` equal segments of n-point Gauss-Legendre;
-// nodes are summed in a fixed order, so the result does not depend on threads.
-std::vector<double> path_integral(const DifferentiableSvm& F, const double* x0, const double* h, std::size_t V,
-                                  int segments, const std::vector<double>& gx, const std::vector<double>& gw) {
-  std::vector<double> I(V, 0.0), x(V);
-  for (int j = 0; j < segments; ++j)
-    for (std::size_t k = 0; k < gx.size(); ++k) {
-      const double t = (j + 0.5 * (gx[k] + 1.0)) / segments;
-      const double wt = 0.5 * gw[k] / segments;
-      for (std::size_t d = 0; d < V; ++d) x[d] = x0[d] + t * (h[d] - x0[d]);
-      const std::vector<double> g = F.gradient(x.data());
-      for (std::size_t d = 0; d < V; ++d) I[d] += wt * g[d];
+// Adaptive composite Gauss-Legendre for the vector I_d = int_0^1 df/dx_d(x0 + t (h - x0)) dt.
+// Smooth integrands (rbf) are done with one split of [0, 1]; expchi2 has poles at x_d = -s_d, close
+// to the path's ends where h_d or x0_d is 0 and s_d is small, and there the splits concentrate.
+class PathIntegral {
+ public:
+  PathIntegral(const DifferentiableSvm& F, const double* x0, const double* h, std::size_t V,
+               const IntegratedGradientsRule& rule, double tolerance)
+      : F_(F), x0_(x0), h_(h), V_(V), rule_(rule), tolerance_(tolerance), x_(V), I_(V, 0.0) {
+    gauss_legendre(rule.nodes, gx_, gw_);
+  }
+
+  // Integrates; intervals are refined depth first, left to right, so the sum of their estimates is
+  // done in a fixed order and the result does not depend on threads.
+  void run() {
+    converged_ = true;
+    const int n0 = rule_.segments;
+    segments_ = n0;
+    for (int j = 0; j < n0; ++j) {
+      const double a = static_cast<double>(j) / n0, b = static_cast<double>(j + 1) / n0;
+      refine(a, b, estimate(a, b));
     }
-  return I;
-}
+  }
+
+  const std::vector<double>& integral() const { return I_; }
+  int segments() const { return segments_; }
+  bool converged() const { return converged_; }
+
+ private:
+  // Gauss-Legendre estimate of the integral over [a, b].
+  std::vector<double> estimate(double a, double b) {
+    std::vector<double> est(V_, 0.0);
+    for (std::size_t k = 0; k < gx_.size(); ++k) {
+      const double t = a + 0.5 * (gx_[k] + 1.0) * (b - a);
+      const double wt = 0.5 * gw_[k] * (b - a);
+      for (std::size_t d = 0; d < V_; ++d) x_[d] = x0_[d] + t * (h_[d] - x0_[d]);
+      const std::vector<double> g = F_.gradient(x_.data());
+      for (std::size_t d = 0; d < V_; ++d) est[d] += wt * g[d];
+    }
+    return est;
+  }
+
+  // Splits [a, b] in halves; the change of the relevances (h - x0)_d I_d from the whole to the
+  // halves bounds the error of the whole, accepted against the interval's share of the tolerance.
+  void refine(double a, double b, const std::vector<double>& whole) {
+    const double m = 0.5 * (a + b);
+    std::vector<double> left = estimate(a, m), right = estimate(m, b);
+    double change = 0.0;
+    for (std::size_t d = 0; d < V_; ++d) change += std::abs((h_[d] - x0_[d]) * (left[d] + right[d] - whole[d]));
+    ++segments_;
+    const bool budget = segments_ < rule_.max_segments && m > a && b > m;
+    if (change <= tolerance_ * (b - a) || !budget) {
+      if (change > tolerance_ * (b - a)) converged_ = false;
+      for (std::size_t d = 0; d < V_; ++d) I_[d] += left[d] + right[d];
+      return;
+    }
+    refine(a, m, left);
+    refine(m, b, right);
+  }
+
+  const DifferentiableSvm& F_;
+  const double* x0_;
+  const double* h_;
+  std::size_t V_;
+  const IntegratedGradientsRule& rule_;
+  double tolerance_;
+  std::vector<double> gx_, gw_, x_, I_;
+  int segments_ = 0;
+  bool converged_ = true;
+};
 
 void integrated_gradients(const svm::SvmModel& model, std::size_t cls, const double* h,
                           const IntegratedGradientsRule& rule, DimensionRelevance& out) {
   const DifferentiableSvm F(model, cls);
   const std::size_t V = model.dim();
   out.method = "integrated-gradients";
-  out.R.assign(V, 0.0);
   const double fh = find_root(F, model, h, rule.root, out);
   const double* x0 = out.root.data();
-  std::vector<double> gx, gw;
-  gauss_legendre(rule.nodes, gx, gw);
-  auto relevance = [&](int segments) {
-    std::vector<double> R = path_integral(F, x0, h, V, segments, gx, gw);
-    for (std::size_t d = 0; d < V; ++d) R[d] *= h[d] - x0[d];
-    return R;
-  };
-  const double tol = rule.tolerance * std::max(1.0, std::abs(fh));
-  int n = rule.segments;
-  std::vector<double> R = relevance(n);
-  out.quadrature_converged = false;
-  while (n < rule.max_segments) {
-    const int next = std::min(2 * n, rule.max_segments);
-    std::vector<double> finer = relevance(next);
-    double change = 0.0;
-    for (std::size_t d = 0; d < V; ++d) change += std::abs(finer[d] - R[d]);
-    R = std::move(finer);
-    n = next;
-    if (change <= tol) {
-      out.quadrature_converged = true;
-      break;
-    }
-  }
-  out.R = std::move(R);
-  out.quadrature_segments = n;
+  PathIntegral integral(F, x0, h, V, rule, rule.tolerance * std::max(1.0, std::abs(fh)));
+  integral.run();
+  out.R = integral.integral();
+  for (std::size_t d = 0; d < V; ++d) out.R[d] *= h[d] - x0[d];
+  out.quadrature_segments = integral.segments();
+  out.quadrature_converged = integral.converged();
   // The gradient theorem: sum_d R_d = f(h) - f(x0) exactly; what is left is the quadrature's.
   out.quadrature_error = out.total() - (fh - out.f_root);
 }

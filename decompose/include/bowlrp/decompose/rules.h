@@ -13,8 +13,9 @@
 //   integrated gradients (the default)
 //       R_d = (h - x0)_d int_0^1 df/dx_d(x0 + t (h - x0)) dt,   sum_d R_d = f(h) - f(x0)
 //     exactly (the gradient theorem) up to quadrature, so sum_d R_d = f(h) to ~1e-10 when the root
-//     is found. The integral is a composite Gauss-Legendre rule whose segments are doubled until the
-//     relevances stop moving (IntegratedGradientsRule).
+//     is found. The integral is an adaptive composite Gauss-Legendre rule: an interval is halved
+//     until its halves move the relevances by less than its share of the tolerance
+//     (IntegratedGradientsRule).
 //   taylor, the paper's Eq 16
 //       R_d = (h - x0)_d df/dx_d(x0),
 //     first order only: its remainder f(h) - sum_d R_d is typically 10% of |f| on real images.
@@ -68,11 +69,12 @@ struct TaylorRule {
 /// Integrated gradients from the root x0 to h by composite Gauss-Legendre quadrature.
 struct IntegratedGradientsRule {
   RootSearch root;         ///< where x0 comes from
-  int nodes = 8;           ///< Gauss-Legendre nodes per segment (1..64)
-  int segments = 1;        ///< segments of [0, 1] of the first estimate (>= 1)
-  int max_segments = 256;  ///< the doubling of segments stops here (>= segments)
-  /// Segments double until sum_d |R_d(2n) - R_d(n)| <= tolerance * max(1, |f(h)|), the change
-  /// bounding the quadrature error of the coarser estimate (finite, > 0).
+  int nodes = 8;            ///< Gauss-Legendre nodes per segment (1..64)
+  int segments = 1;         ///< equal segments of [0, 1] before any refinement (>= 1)
+  int max_segments = 4096;  ///< refinement stops at this many segments (>= segments)
+  /// A segment [a, b] is halved until its halves change the relevances by
+  /// sum_d |dR_d| <= tolerance * max(1, |f(h)|) * (b - a); the change bounds the error of the
+  /// whole segment, so the total error stays within tolerance * max(1, |f(h)|) (finite, > 0).
   double tolerance = 1e-12;
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;

@@ -17,8 +17,10 @@
 // how much is missing - never silently. From x0 (rules.h):
 //   integrated gradients  R_d = (h - x0)_d int_0^1 df/dx_d(x0 + t (h - x0)) dt,
 //     sum_d R_d = f(h) - f(x0) by the gradient theorem; the integrand is smooth on the segment
-//     (x >= 0 there), so composite Gauss-Legendre converges fast; the segments double until R
-//     stops moving. Cost: nodes x (segments + 2 segments + ...) gradients, each S x V.
+//     (x >= 0 there), so Gauss-Legendre converges fast; expchi2 has poles at x_d = -s_d near the
+//     ends of the path when h_d or x0_d is 0 and s_d is small, where the adaptive halving
+//     concentrates its segments. Cost: nodes x (2 x segments - 1) gradients, each S x V (24 for a
+//     smooth rbf path with the defaults).
 //   taylor                R_d = (h - x0)_d df/dx_d(x0)     (Eq 16; one gradient)
 // The residual f(h) - sum_d R_d is reported in both cases: f(x0) + quadrature error for integrated
 // gradients, the Taylor remainder for taylor.
@@ -47,7 +49,7 @@ struct DimensionRelevance {
   double f_root = 0.0;        ///< differentiable: f(x0)
   double quadrature_error = 0.0;      ///< integrated gradients: sum R - (f(h) - f(x0)), else 0
   int quadrature_segments = 0;        ///< integrated gradients: segments of the final estimate
-  bool quadrature_converged = false;  ///< integrated gradients: the last doubling met the tolerance
+  bool quadrature_converged = false;  ///< integrated gradients: every segment met its tolerance
   /// sum_d R_d.
   double total() const;
 };
