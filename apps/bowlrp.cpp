@@ -74,6 +74,16 @@ int main(int argc, char** argv) {
   explain_cmd->add_flag("--top", "explain each image's top-scoring class (the default)")->excludes(class_opt);
   explain_cmd->add_option("--bias", explain.bias, "bias share: uniform (b/V) | proportional | absorbed")
       ->capture_default_str();
+  explain_cmd->add_option("--svm-rule", explain.svm_rule,
+                          "rule of rbf/expchi2 models: integrated-gradients (conserves f) | taylor (Eq 16, "
+                          "first order)")->capture_default_str();
+  explain_cmd->add_option("--ig-nodes", explain.ig_nodes, "integrated gradients: Gauss-Legendre nodes per segment (1..64)")
+      ->capture_default_str();
+  explain_cmd->add_option("--ig-tolerance", explain.ig_tolerance,
+                          "integrated gradients: quadrature tolerance, relative to max(1, |f|)")->capture_default_str();
+  explain_cmd->add_option("--residual-warning", explain.residual_warning,
+                          "rbf/expchi2: warn (and exit 3) when |f - sum R| / max(1, |f|) exceeds this")
+      ->capture_default_str();
   explain_cmd->add_option("--view", explain.view, "heatmap | edges | mask | all")->capture_default_str();
   explain_cmd->add_option("--colormap", explain.colormap, "diverging colour map (bwr, seismic, hot-cold)")
       ->capture_default_str();

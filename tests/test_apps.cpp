@@ -268,4 +268,52 @@ BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
   BOOST_TEST(fs::exists(dir.path() / "demo" / "demo.json"));
 }
 
+BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const std::string model = dir / "rbf.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' --kernel rbf " + kSmall, &out) == 0, out);
+  const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
+  auto json = [&](const std::string& folder) {
+    return nlohmann::json::parse(bowlrp::bow::read_file((dir.path() / folder / "circle_0000.json").string()));
+  };
+  // Taylor (Eq 16): the remainder is reported, "conserved" is false, and the tool warns naming the image.
+  const int taylor_status = run_cli("explain --quiet --svm-rule taylor --residual-warning 1e-6 --model '" + model +
+                                    "' --out '" + (dir / "taylor") + "' '" + image + "'", &out);
+  nlohmann::json j = json("taylor");
+  const double f = j["score"], dims = j["relevance_sum"]["dimensions"];
+  const double rel = std::fabs(f - dims) / std::max(1.0, std::fabs(f));
+  BOOST_REQUIRE_MESSAGE(rel > 1e-6, "this case needs a visible Taylor remainder; got " << rel);
+  BOOST_TEST(j["svm"]["rule"] == "taylor");
+  BOOST_TEST(!j["svm"]["conserved"].get<bool>());
+  BOOST_TEST(std::fabs(j["svm"]["relative_residual"].get<double>() - rel) <= 1e-12);
+  BOOST_TEST(std::fabs(j["svm"]["residual"].get<double>() - std::fabs(f - dims)) <= 1e-12);
+  BOOST_TEST(!j["layers"]["svm"].get<bool>());
+  BOOST_TEST(j["layers"]["features"].get<bool>());
+  BOOST_TEST(j["layers"]["pixels"].get<bool>());
+  BOOST_TEST(!j["conserved"].get<bool>());  // every layer, not only the ones below the SVM
+  BOOST_TEST(taylor_status == 3, out);
+  BOOST_TEST(out.find("circle_0000.png is not conserved: svm layer relative residual") != std::string::npos, out);
+  // Above the warning threshold the JSON still says "not conserved", but the run is not failed.
+  BOOST_TEST(run_cli("explain --quiet --svm-rule taylor --residual-warning 1e9 --model '" + model + "' --out '" +
+                     (dir / "taylor2") + "' '" + image + "'", &out) == 0, out);
+  BOOST_TEST(!json("taylor2")["conserved"].get<bool>());
+  // Integrated gradients, the default: conserved at every layer.
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + (dir / "ig") + "' '" + image + "'", &out) == 0, out);
+  j = json("ig");
+  BOOST_TEST(j["svm"]["rule"] == "integrated-gradients");
+  BOOST_TEST(j["svm"]["relative_residual"].get<double>() <= 1e-9);
+  BOOST_TEST(j["svm"]["conserved"].get<bool>());
+  BOOST_TEST(j["conserved"].get<bool>());
+  BOOST_TEST(j["svm"]["root_found"].get<bool>());
+  BOOST_TEST(std::fabs(j["svm"]["quadrature_error"].get<double>()) <= 1e-10);
+  BOOST_TEST(run_cli("explain --quiet --svm-rule ig --model '" + model + "' --out '" + (dir / "bad") + "' '" + image + "'",
+                     &out) == 2);
+  BOOST_TEST(out.find("'ig' unknown") != std::string::npos, out);
+  BOOST_TEST(run_cli("explain --quiet --ig-nodes 0 --model '" + model + "' --out '" + (dir / "bad") + "' '" + image + "'",
+                     &out) == 2);
+  BOOST_TEST(out.find("nodes = 0") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

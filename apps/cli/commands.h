@@ -39,6 +39,12 @@ struct ExplainArgs {
   std::string out;                  ///< --out DIR
   std::string class_name;           ///< --class C (empty: --top)
   std::string bias = "uniform";     ///< --bias uniform|proportional|absorbed
+  std::string svm_rule = "integrated-gradients";  ///< --svm-rule integrated-gradients|taylor (rbf, expchi2)
+  int ig_nodes = 8;                 ///< --ig-nodes: Gauss-Legendre nodes per segment
+  double ig_tolerance = 1e-12;      ///< --ig-tolerance: quadrature tolerance relative to max(1, |f|)
+  /// --residual-warning: relative SVM-layer residual above which an rbf/expchi2 explanation is
+  /// warned about (exact rules and the lower layers warn at the 1e-9 conservation tolerance).
+  double residual_warning = 1e-2;
   std::string view = "heatmap";     ///< --view heatmap|edges|mask|all
   std::string colormap = "bwr";     ///< --colormap
   double clip = 100;                ///< --clip PERCENTILE of |R| mapped to full colour (100 = max)

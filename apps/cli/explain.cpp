@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -43,6 +44,12 @@ int run_explain(const ExplainArgs& args) {
   const bow::Pipeline pipeline(classifier.options, classifier.codebook);
   decompose::Composite composite;
   composite.svm.bias = decompose::bias_policy_from_string(args.bias);
+  composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
+  composite.integrated_gradients.nodes = args.ig_nodes;
+  composite.integrated_gradients.tolerance = args.ig_tolerance;
+  if (!(args.residual_warning >= 0) || !std::isfinite(args.residual_warning))
+    throw std::invalid_argument("--residual-warning " + std::to_string(args.residual_warning) +
+                                ": expected a finite value >= 0");
   const decompose::Explainer explainer(classifier.svm, composite);
   std::optional<std::size_t> fixed_class;
   if (!args.class_name.empty()) fixed_class = classifier.svm.class_index(args.class_name);
@@ -64,7 +71,7 @@ int run_explain(const ExplainArgs& args) {
   const std::vector<std::string> stems = unique_stems(paths);
   fs::create_directories(fs::u8path(args.out));
   std::vector<std::string> errors(paths.size());
-  std::vector<char> conserved(paths.size(), 1);
+  std::vector<std::string> warnings(paths.size());
   for_each_item(paths.size(), args.run, "explain", [&](std::size_t i) {
     try {
       // One read of the file serves both the grey pipeline image and the BGR background of the views.
@@ -79,7 +86,16 @@ int run_explain(const ExplainArgs& args) {
       }
       const decompose::Explanation e = explainer.explain(trace, cls);
       const decompose::ConservationReport report = decompose::check_conservation(e);
-      conserved[i] = report.method == "exact" ? report.ok() : report.lower_layers_ok();
+      // Exact rules and the lower layers are held to the conservation tolerance; the rules of
+      // rbf/expchi2 to --residual-warning (Taylor's remainder is ~10% of |f| on real images).
+      if (!report.finite)
+        warnings[i] = "not finite (f = " + std::to_string(report.f) + ", sum R = " + std::to_string(report.sum_dimensions) + ")";
+      else if (!report.lower_layers_ok())
+        warnings[i] = "not conserved below the SVM layer";
+      else if (report.method == "exact" ? !report.svm_conserved : report.relative_residual > args.residual_warning)
+        warnings[i] = "svm layer relative residual " + std::to_string(report.relative_residual) + " (" + report.method +
+                      " rule" + (report.root_found ? "" : ", no root found") + ")" +
+                      (report.method == "exact" ? "" : " > --residual-warning " + std::to_string(args.residual_warning));
       const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
       const decompose::Bgr8Image image = decompose::decode_bgr8(bytes, paths[i]);
       for (const decompose::HeatmapView view : views) {
@@ -103,11 +119,28 @@ int run_explain(const ExplainArgs& args) {
       j["absorbed"] = e.dimensions.absorbed;
       j["residual"] = e.dimensions.residual;
       j["unassigned"] = {{"features", e.features.unassigned}, {"pixels", e.pixels.unassigned}};
-      j["conserved"] = static_cast<bool>(conserved[i]);
+      // "conserved": every layer, the SVM one included, within the conservation tolerance.
+      j["conserved"] = report.ok();
+      j["layers"] = {{"svm", report.svm_conserved}, {"features", report.features_conserved},
+                     {"pixels", report.pixels_conserved}};
+      nlohmann::json svm = {{"rule", report.method},
+                            {"conserved", report.svm_conserved},
+                            {"residual", std::fabs(report.residual)},
+                            {"relative_residual", report.relative_residual},
+                            {"tolerance", report.tolerance}};
+      if (report.method != "exact") {
+        svm["root_found"] = report.root_found;
+        svm["f_root"] = report.f_root;
+      }
+      if (report.method == "integrated-gradients") {
+        svm["quadrature_error"] = report.quadrature_error;
+        svm["quadrature_segments"] = e.dimensions.quadrature_segments;
+      }
+      j["svm"] = std::move(svm);
       j["width"] = e.pixels.width;
       j["height"] = e.pixels.height;
       j["features"] = trace.features.size();
-      if (e.dimensions.method == "taylor") {
+      if (e.dimensions.method != "exact") {
         j["root_found"] = e.dimensions.root_found;
         j["f_root"] = e.dimensions.f_root;
       }
@@ -121,9 +154,10 @@ int run_explain(const ExplainArgs& args) {
     if (!errors[i].empty()) {
       ++failed;
       std::fprintf(stderr, "skipped %s: %s\n", paths[i].c_str(), errors[i].c_str());
-    } else if (!conserved[i]) {
+    } else if (!warnings[i].empty()) {
       ++broken;
-      std::fprintf(stderr, "warning: relevance of %s is not conserved (see its .json)\n", paths[i].c_str());
+      std::fprintf(stderr, "warning: relevance of %s is not conserved: %s (see its .json)\n", paths[i].c_str(),
+                   warnings[i].c_str());
     }
   }
   std::printf("explained %zu of %zu images into %s\n", paths.size() - failed, paths.size(), args.out.c_str());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 namespace bowlrp::decompose {
@@ -19,11 +20,14 @@ std::string ConservationReport::summary() const {
   char tol[32];
   std::snprintf(tol, sizeof tol, "%.3g", tolerance);
   std::string s = "conservation (" + method + " svm rule, tolerance " + tol + "): " +
-                  (ok() ? "OK" : lower_layers_ok() ? "lower layers OK, svm layer not conserved" : "VIOLATED") + "\n";
+                  (ok() ? "OK" : !finite ? "VIOLATED (not finite)" : lower_layers_ok() ? "lower layers OK, svm layer not conserved" : "VIOLATED") + "\n";
   s += fmt("f(x)", f);
   s += fmt("sum_d R_d", sum_dimensions);
   s += fmt("absorbed (bias kept apart)", absorbed);
   s += fmt("residual f - sum R_d - absorbed", residual);
+  s += fmt("relative residual", relative_residual);
+  if (method != "exact") s += fmt("f(x0) at the root", f_root);
+  if (method == "integrated-gradients") s += fmt("quadrature error", quadrature_error);
   s += fmt("sum_l R_l", sum_features);
   s += fmt("unassigned (no features)", unassigned_features);
   s += fmt("sum_q R_q", sum_pixels);
@@ -48,8 +52,16 @@ ConservationReport check_conservation(const Explanation& e, double rel_tol) {
   r.unassigned_features = e.features.unassigned;
   r.unassigned_pixels = e.pixels.unassigned;
   r.method = e.dimensions.method;
+  r.root_found = e.dimensions.root_found;
+  r.f_root = e.dimensions.f_root;
+  r.quadrature_error = e.dimensions.quadrature_error;
+  r.finite = std::isfinite(r.f) && std::isfinite(r.sum_dimensions) && std::isfinite(r.sum_features) &&
+             std::isfinite(r.sum_pixels) && std::isfinite(r.absorbed) && std::isfinite(r.residual) &&
+             std::isfinite(r.unassigned_features) && std::isfinite(r.unassigned_pixels);
+  r.relative_residual = r.finite ? std::abs(r.residual) / std::max(1.0, std::abs(r.f))
+                                 : std::numeric_limits<double>::quiet_NaN();
   r.tolerance = rel_tol * std::max(1.0, std::abs(r.f));
-  auto agree = [&](double a, double b) { return std::abs(a - b) <= r.tolerance; };
+  auto agree = [&](double a, double b) { return r.finite && std::abs(a - b) <= r.tolerance; };
   r.svm_conserved = agree(r.f, r.sum_dimensions + r.absorbed);
   r.features_conserved = agree(r.sum_dimensions, r.sum_features + r.unassigned_features);
   r.pixels_conserved = agree(r.sum_features, r.sum_pixels + r.unassigned_pixels);

@@ -23,23 +23,56 @@ BiasPolicy bias_policy_from_string(const std::string& name) {
 
 void SvmRule::validate() const { (void)to_string(bias); }
 
-void TaylorRule::validate() const {
+void RootSearch::validate() const {
   if (max_bisections < 1)
-    throw std::invalid_argument("TaylorRule.max_bisections = " + std::to_string(max_bisections) +
+    throw std::invalid_argument("RootSearch.max_bisections = " + std::to_string(max_bisections) +
                                 "; expected >= 1");
-  if (!(root_tolerance > 0) || !std::isfinite(root_tolerance))
-    throw std::invalid_argument("TaylorRule.root_tolerance = " + std::to_string(root_tolerance) +
+  if (!(tolerance > 0) || !std::isfinite(tolerance))
+    throw std::invalid_argument("RootSearch.tolerance = " + std::to_string(tolerance) +
                                 "; expected a finite value > 0");
   if (max_candidates < 1)
-    throw std::invalid_argument("TaylorRule.max_candidates = " + std::to_string(max_candidates) +
+    throw std::invalid_argument("RootSearch.max_candidates = " + std::to_string(max_candidates) +
                                 "; expected >= 1");
   if (scan_steps < 1)
-    throw std::invalid_argument("TaylorRule.scan_steps = " + std::to_string(scan_steps) + "; expected >= 1");
+    throw std::invalid_argument("RootSearch.scan_steps = " + std::to_string(scan_steps) + "; expected >= 1");
+}
+
+std::string to_string(DifferentiableRule rule) {
+  switch (rule) {
+    case DifferentiableRule::integrated_gradients: return "integrated-gradients";
+    case DifferentiableRule::taylor: return "taylor";
+  }
+  throw std::invalid_argument("DifferentiableRule: unknown value " + std::to_string(static_cast<int>(rule)));
+}
+
+DifferentiableRule differentiable_rule_from_string(const std::string& name) {
+  if (name == "integrated-gradients") return DifferentiableRule::integrated_gradients;
+  if (name == "taylor") return DifferentiableRule::taylor;
+  throw std::invalid_argument("rule for differentiable kernels '" + name +
+                              "' unknown; expected integrated-gradients or taylor");
+}
+
+void TaylorRule::validate() const { root.validate(); }
+
+void IntegratedGradientsRule::validate() const {
+  root.validate();
+  if (nodes < 1 || nodes > 64)
+    throw std::invalid_argument("IntegratedGradientsRule.nodes = " + std::to_string(nodes) + "; expected 1..64");
+  if (segments < 1)
+    throw std::invalid_argument("IntegratedGradientsRule.segments = " + std::to_string(segments) + "; expected >= 1");
+  if (max_segments < segments)
+    throw std::invalid_argument("IntegratedGradientsRule.max_segments = " + std::to_string(max_segments) +
+                                "; expected >= segments (" + std::to_string(segments) + ")");
+  if (!(tolerance > 0) || !std::isfinite(tolerance))
+    throw std::invalid_argument("IntegratedGradientsRule.tolerance = " + std::to_string(tolerance) +
+                                "; expected a finite value > 0");
 }
 
 void Composite::validate() const {
   svm.validate();
+  (void)to_string(differentiable);
   taylor.validate();
+  integrated_gradients.validate();
 }
 
 }  // namespace bowlrp::decompose

@@ -225,14 +225,13 @@ class DifferentiableSvm {
   std::vector<Block> blocks_;
 };
 
-void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const TaylorRule& rule,
-            DimensionRelevance& out) {
-  const DifferentiableSvm F(model, cls);
+// Root x0 of f on the segments from h to the nearest support vectors of the other side (see the
+// header); sets out.root, out.f_root and out.root_found. Returns f(h) as F computes it.
+double find_root(const DifferentiableSvm& F, const svm::SvmModel& model, const double* h, const RootSearch& rule,
+                 DimensionRelevance& out) {
   const std::size_t V = model.dim();
-  out.method = "taylor";
-  out.R.assign(V, 0.0);
   const double fh = F.value(h);
-  const double tol = rule.root_tolerance * std::max(1.0, std::abs(fh));
+  const double tol = rule.tolerance * std::max(1.0, std::abs(fh));
   std::vector<double> best(h, h + V);
   double best_f = fh;
   out.root_found = std::abs(fh) <= tol;
@@ -285,8 +284,138 @@ void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const 
   }
   out.root = std::move(best);
   out.f_root = best_f;
+  return fh;
+}
+
+void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const TaylorRule& rule,
+            DimensionRelevance& out) {
+  const DifferentiableSvm F(model, cls);
+  const std::size_t V = model.dim();
+  out.method = "taylor";
+  out.R.assign(V, 0.0);
+  find_root(F, model, h, rule.root, out);
   const std::vector<double> g = F.gradient(out.root.data());
   for (std::size_t d = 0; d < V; ++d) out.R[d] = (h[d] - out.root[d]) * g[d];
+}
+
+// Gauss-Legendre nodes and weights on [-1, 1]: Newton's method on P_n from the Tricomi initial
+// guesses, which converges to rounding for n <= 64 in a few steps.
+void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
+  const double pi = std::acos(-1.0);
+  x.assign(n, 0.0);
+  w.assign(n, 0.0);
+  for (int k = 0; k < n; ++k) {
+    double z = std::cos(pi * (k + 0.75) / (n + 0.5)), dp = 1.0;
+    for (int it = 0; it < 100; ++it) {
+      double p0 = 1.0, p1 = z;  // P_0, P_1; the recurrence gives P_n and P_{n-1}
+      for (int j = 2; j <= n; ++j) {
+        const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (z * p1 - p0) / (z * z - 1.0);
+      const double dz = p1 / dp;
+      z -= dz;
+      if (std::abs(dz) <= 1e-16) break;
+    }
+    // Recompute P_n' at the converged node for the weight.
+    double p0 = 1.0, p1 = z;
+    for (int j = 2; j <= n; ++j) {
+      const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
+      p0 = p1;
+      p1 = p2;
+    }
+    dp = n * (z * p1 - p0) / (z * z - 1.0);
+    x[k] = z;
+    w[k] = 2.0 / ((1.0 - z * z) * dp * dp);
+  }
+}
+
+// Adaptive composite Gauss-Legendre for the vector I_d = int_0^1 df/dx_d(x0 + t (h - x0)) dt.
+// Smooth integrands (rbf) are done with one split of [0, 1]; expchi2 has poles at x_d = -s_d, close
+// to the path's ends where h_d or x0_d is 0 and s_d is small, and there the splits concentrate.
+class PathIntegral {
+ public:
+  PathIntegral(const DifferentiableSvm& F, const double* x0, const double* h, std::size_t V,
+               const IntegratedGradientsRule& rule, double tolerance)
+      : F_(F), x0_(x0), h_(h), V_(V), rule_(rule), tolerance_(tolerance), x_(V), I_(V, 0.0) {
+    gauss_legendre(rule.nodes, gx_, gw_);
+  }
+
+  // Integrates; intervals are refined depth first, left to right, so the sum of their estimates is
+  // done in a fixed order and the result does not depend on threads.
+  void run() {
+    converged_ = true;
+    const int n0 = rule_.segments;
+    segments_ = n0;
+    for (int j = 0; j < n0; ++j) {
+      const double a = static_cast<double>(j) / n0, b = static_cast<double>(j + 1) / n0;
+      refine(a, b, estimate(a, b));
+    }
+  }
+
+  const std::vector<double>& integral() const { return I_; }
+  int segments() const { return segments_; }
+  bool converged() const { return converged_; }
+
+ private:
+  // Gauss-Legendre estimate of the integral over [a, b].
+  std::vector<double> estimate(double a, double b) {
+    std::vector<double> est(V_, 0.0);
+    for (std::size_t k = 0; k < gx_.size(); ++k) {
+      const double t = a + 0.5 * (gx_[k] + 1.0) * (b - a);
+      const double wt = 0.5 * gw_[k] * (b - a);
+      for (std::size_t d = 0; d < V_; ++d) x_[d] = x0_[d] + t * (h_[d] - x0_[d]);
+      const std::vector<double> g = F_.gradient(x_.data());
+      for (std::size_t d = 0; d < V_; ++d) est[d] += wt * g[d];
+    }
+    return est;
+  }
+
+  // Splits [a, b] in halves; the change of the relevances (h - x0)_d I_d from the whole to the
+  // halves bounds the error of the whole, accepted against the interval's share of the tolerance.
+  void refine(double a, double b, const std::vector<double>& whole) {
+    const double m = 0.5 * (a + b);
+    std::vector<double> left = estimate(a, m), right = estimate(m, b);
+    double change = 0.0;
+    for (std::size_t d = 0; d < V_; ++d) change += std::abs((h_[d] - x0_[d]) * (left[d] + right[d] - whole[d]));
+    ++segments_;
+    const bool budget = segments_ < rule_.max_segments && m > a && b > m;
+    if (change <= tolerance_ * (b - a) || !budget) {
+      if (change > tolerance_ * (b - a)) converged_ = false;
+      for (std::size_t d = 0; d < V_; ++d) I_[d] += left[d] + right[d];
+      return;
+    }
+    refine(a, m, left);
+    refine(m, b, right);
+  }
+
+  const DifferentiableSvm& F_;
+  const double* x0_;
+  const double* h_;
+  std::size_t V_;
+  const IntegratedGradientsRule& rule_;
+  double tolerance_;
+  std::vector<double> gx_, gw_, x_, I_;
+  int segments_ = 0;
+  bool converged_ = true;
+};
+
+void integrated_gradients(const svm::SvmModel& model, std::size_t cls, const double* h,
+                          const IntegratedGradientsRule& rule, DimensionRelevance& out) {
+  const DifferentiableSvm F(model, cls);
+  const std::size_t V = model.dim();
+  out.method = "integrated-gradients";
+  const double fh = find_root(F, model, h, rule.root, out);
+  const double* x0 = out.root.data();
+  PathIntegral integral(F, x0, h, V, rule, rule.tolerance * std::max(1.0, std::abs(fh)));
+  integral.run();
+  out.R = integral.integral();
+  for (std::size_t d = 0; d < V; ++d) out.R[d] *= h[d] - x0[d];
+  out.quadrature_segments = integral.segments();
+  out.quadrature_converged = integral.converged();
+  // The gradient theorem: sum_d R_d = f(h) - f(x0) exactly; what is left is the quadrature's.
+  out.quadrature_error = out.total() - (fh - out.f_root);
 }
 
 }  // namespace
@@ -317,7 +446,10 @@ DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t 
   }
   out.f = model.decision(cls, h);
   if (kernel.type == KernelType::rbf || kernel.type == KernelType::expchi2) {
-    taylor(model, cls, h, composite.taylor, out);
+    if (composite.differentiable == DifferentiableRule::taylor)
+      taylor(model, cls, h, composite.taylor, out);
+    else
+      integrated_gradients(model, cls, h, composite.integrated_gradients, out);
     out.residual = out.f - out.total();
     return out;
   }

@@ -1,11 +1,18 @@
 // Conservation checker: the contract f(h) = sum_d R_d + absorbed = sum_l R_l + ... = sum_q R_q + ...
 //
 // Three equalities are checked, each as |a - b| <= rel_tol * max(1, |f|):
-//   svm layer      f            = sum_d R_d + absorbed            (fails by the Taylor residual)
+//   svm layer      f            = sum_d R_d + absorbed
 //   pooling layer  sum_d R_d    = sum_l R_l + unassigned features
 //   pixel layer    sum_l R_l    = sum_q R_q + unassigned pixels
-// The layers below the SVM are exact for every rule; the SVM layer is exact for sum-decomposable
-// kernels and approximate (first-order Taylor) for rbf/expchi2, which the report says.
+// The layers below the SVM are exact for every rule. The SVM layer is exact for sum-decomposable
+// kernels, conservative to f(x0) + quadrature (~1e-10) for integrated gradients, and off by the
+// remainder for Taylor (rbf/expchi2): the report gives its status and relative residual
+//   |f - sum_d R_d - absorbed| / max(1, |f|),
+// on the scale of the tolerance (svm_conserved <=> relative residual <= rel_tol). max(1, |f|)
+// rather than |f| because explained images often lie near the decision boundary, f ~ 0, where a
+// residual relative to |f| alone says nothing. "Conserved" (ok()) means every layer. Any non-finite
+// f, sum or residual makes every layer not conserved: an infinite f would otherwise make the
+// tolerance infinite and every comparison pass.
 #pragma once
 
 #include <bowlrp/decompose/explain.h>
@@ -24,7 +31,12 @@ struct ConservationReport {
   double residual = 0.0;            ///< f - sum_d R_d - absorbed
   double unassigned_features = 0.0; ///< relevance no feature took (L = 0)
   double unassigned_pixels = 0.0;   ///< relevance of features with empty supports
-  std::string method;               ///< "exact" or "taylor"
+  double relative_residual = 0.0;   ///< |residual| / max(1, |f|) (NaN if not finite)
+  std::string method;               ///< "exact", "taylor" or "integrated-gradients"
+  bool root_found = true;           ///< differentiable rules: whether f(x0) = 0 was reached
+  double f_root = 0.0;              ///< differentiable rules: f(x0), part of the residual
+  double quadrature_error = 0.0;    ///< integrated gradients: sum R_d - (f - f(x0)), part of the residual
+  bool finite = false;              ///< f and every total are finite
   double tolerance = 0.0;           ///< rel_tol * max(1, |f|), the absolute tolerance used
   bool svm_conserved = false;       ///< f = sum R_d + absorbed within tolerance
   bool features_conserved = false;  ///< sum R_d = sum R_l + unassigned features

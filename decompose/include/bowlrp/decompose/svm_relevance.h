@@ -9,14 +9,21 @@
 // w(d) sum_i coef_i min(s_id, h_d) by one binary search per dimension: O(V log S), the cost of a
 // fast prediction; f(h) is then the index's own decision. Building an index costs far more than
 // one direct explanation, so it pays only when it is shared with prediction or reused.
-// Differentiable kernels (rbf, expchi2) use the first-order Taylor expansion at a root x0:
-//   R_d = (h - x0)_d * df/dh_d(x0),   f(x0) = 0,
-// x0 is searched on the segment from h to the nearest (in kernel distance) support vectors of the
-// other side (coef of sign opposite to f(h)), scanned for the first sign change and refined by
-// bisection. x0 is a convex combination of non-negative vectors, so x0 >= 0. The Taylor residual
-// f(h) - sum_d R_d is reported; if no sign change is found, root_found is false and x0 is the point
-// of smallest |f| met on the way (h itself gives R = 0): the residual then says how much is
-// missing - never silently.
+// Differentiable kernels (rbf, expchi2) start from a root x0, f(x0) = 0, searched on the segment
+// from h to the nearest (in kernel distance) support vectors of the other side (coef of sign
+// opposite to f(h)), scanned for the first sign change and refined by bisection. x0 is a convex
+// combination of non-negative vectors, so x0 >= 0. If no sign change is found, root_found is false
+// and x0 is the point of smallest |f| met on the way (h itself gives R = 0): the residual then says
+// how much is missing - never silently. From x0 (rules.h):
+//   integrated gradients  R_d = (h - x0)_d int_0^1 df/dx_d(x0 + t (h - x0)) dt,
+//     sum_d R_d = f(h) - f(x0) by the gradient theorem; the integrand is smooth on the segment
+//     (x >= 0 there), so Gauss-Legendre converges fast; expchi2 has poles at x_d = -s_d near the
+//     ends of the path when h_d or x0_d is 0 and s_d is small, where the adaptive halving
+//     concentrates its segments. Cost: nodes x (2 x segments - 1) gradients, each S x V (24 for a
+//     smooth rbf path with the defaults).
+//   taylor                R_d = (h - x0)_d df/dx_d(x0)     (Eq 16; one gradient)
+// The residual f(h) - sum_d R_d is reported in both cases: f(x0) + quadrature error for integrated
+// gradients, the Taylor remainder for taylor.
 #pragma once
 
 #include <bowlrp/decompose/rules.h>
@@ -35,11 +42,14 @@ struct DimensionRelevance {
   double f = 0.0;             ///< f(h), computed by the model independently of R
   double bias = 0.0;          ///< b of the class
   double absorbed = 0.0;      ///< bias kept apart (BiasPolicy::absorbed), else 0
-  double residual = 0.0;      ///< f - sum R - absorbed: rounding (exact) or Taylor remainder
-  std::string method;         ///< "exact" or "taylor"
-  bool root_found = true;     ///< taylor: whether a root x0 was found (always true for exact)
-  std::vector<double> root;   ///< taylor: x0 (size V); empty for exact
-  double f_root = 0.0;        ///< taylor: f(x0)
+  double residual = 0.0;      ///< f - sum R - absorbed: rounding (exact), Taylor remainder or f(x0) + quadrature
+  std::string method;         ///< "exact", "taylor" or "integrated-gradients"
+  bool root_found = true;     ///< differentiable: whether a root x0 was found (always true for exact)
+  std::vector<double> root;   ///< differentiable: x0 (size V); empty for exact
+  double f_root = 0.0;        ///< differentiable: f(x0)
+  double quadrature_error = 0.0;      ///< integrated gradients: sum R - (f(h) - f(x0)), else 0
+  int quadrature_segments = 0;        ///< integrated gradients: segments of the final estimate
+  bool quadrature_converged = false;  ///< integrated gradients: every segment met its tolerance
   /// sum_d R_d.
   double total() const;
 };
