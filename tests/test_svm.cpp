@@ -974,6 +974,39 @@ BOOST_AUTO_TEST_CASE(crafted_model_header_keys_are_exact) {
   expect_refused(tmp, "missing", assemble_model(r), {"support_size", "missing"});
 }
 
+BOOST_AUTO_TEST_CASE(saving_refuses_what_loading_would_refuse) {
+  test::TempDir tmp;
+  const Classifier good = sample_classifier(KernelType::intersection);
+  auto refused = [&](const Classifier& cl, const std::string& expected) {
+    try {
+      save_classifier(tmp / "m.bowlrp", cl);
+    } catch (const std::invalid_argument& e) {
+      BOOST_TEST(std::string(e.what()).find(expected) != std::string::npos, e.what() << " lacks " << expected);
+      return;
+    }
+    BOOST_TEST(false, "saved a model the loader refuses (expected an error about " << expected << ")");
+  };
+  Classifier words = good;
+  words.options.kmeans.words = 7;
+  refused(words, "kmeans.words");
+  const SvmModel& m = good.svm;
+  std::vector<BinarySvm> classes = m.classes();
+  classes[1].name = "bi\ncycle";
+  Classifier name = good;
+  name.svm = SvmModel(m.kernel(), m.dim(), m.support(), classes);
+  refused(name, "classes[1].name");
+  std::vector<double> support = m.support();
+  support[3] = 1.5;
+  Classifier big = good;
+  big.svm = SvmModel(m.kernel(), m.dim(), support, m.classes());
+  refused(big, "support_vectors[0][3]");
+  classes = m.classes();
+  classes[2].coef[0] = 1e200;
+  Classifier coef = good;
+  coef.svm = SvmModel(m.kernel(), m.dim(), m.support(), classes);
+  refused(coef, "coefficients[2][0]");
+}
+
 namespace {
 
 /// Serialises a JSON value as dump() does, with optional edits: the scalar numbered `leaf` (in
