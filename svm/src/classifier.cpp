@@ -352,9 +352,14 @@ bow::PipelineOptions read_pipeline(const json& j) {
   for (std::size_t i = 0; i < bins.size(); ++i)
     o.dsift.bin_sizes.push_back(read_int(bins[i], at("pipeline.dsift.bin_sizes", i), 1));
   o.dsift.step = read_int(d.at("step"), "pipeline.dsift.step", 1);
-  o.dsift.magnif = read_number(d.at("magnif"), "pipeline.dsift.magnif", 0);
-  o.dsift.contrast_threshold = read_number(d.at("contrast_threshold"), "pipeline.dsift.contrast_threshold", 0);
-  o.dsift.window_size = read_number(d.at("window_size"), "pipeline.dsift.window_size", 0);
+  // The smoothing of dense SIFT has sigma = bin size / magnif <= 256 / magnif pixels and 2 ceil(3 sigma) + 1
+  // taps: magnif >= 0.01 keeps it below 160k taps (and ceil(3 sigma) far inside an int).
+  o.dsift.magnif = read_number(d.at("magnif"), "pipeline.dsift.magnif", 0.01);
+  // Dense SIFT converts these two to float: beyond FLT_MAX the conversion overflows, and a window below
+  // the smallest normal float becomes a zero width, which makes descriptors NaN.
+  constexpr double kFloatMax = std::numeric_limits<float>::max(), kFloatMin = std::numeric_limits<float>::min();
+  o.dsift.contrast_threshold = read_number(d.at("contrast_threshold"), "pipeline.dsift.contrast_threshold", 0, kFloatMax);
+  o.dsift.window_size = read_number(d.at("window_size"), "pipeline.dsift.window_size", kFloatMin, kFloatMax);
   o.dsift.fast = read_bool(d.at("fast"), "pipeline.dsift.fast");
   // How the codebook was trained is a record, not needed to use it: files written before
   // algorithm and tolerance existed read as the defaults.
@@ -667,7 +672,7 @@ Classifier load_classifier(const std::string& path) {
         throw HeaderError(what + " at offset " + std::to_string(a.offset) + ": expected offset " + std::to_string(expected) +
                           " (the arrays tile the data section in offset order, each at the end of the previous one "
                           "rounded up to a multiple of 8, without overlap or gap)");
-      if (a.nbytes > data_bytes - a.offset)
+      if (a.offset > data_bytes || a.nbytes > data_bytes - a.offset)
         throw HeaderError(what + " at [" + std::to_string(a.offset) + ", +" + std::to_string(a.nbytes) +
                           ") runs past the data section of " + std::to_string(data_bytes) + " bytes");
       const std::uint64_t end = a.offset + a.nbytes;

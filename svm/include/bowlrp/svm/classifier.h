@@ -32,7 +32,8 @@
 // zero-padded end of the previous one, the last ending at data_bytes), centres or support values outside
 // [0, 1], |bias|, |coef|, gamma or block weights above 1e100, a class whose |bias| + k_max sum_i |coef_i|
 // (k_max: the kernel's maximum on [0, 1]^V) exceeds 1e150, and class names that are empty, repeated, not
-// UTF-8 or hold control characters.
+// UTF-8 or hold control characters; also dsift.magnif < 0.01 and dsift window_size / contrast_threshold
+// outside the float range.
 // Python: h = json.loads(buf[21:21+N]); a = np.frombuffer(buf, dtype, count=prod(shape),
 // offset=21+N+offset).reshape(shape); check zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little").
 #pragma once
