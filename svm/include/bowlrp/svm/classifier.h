@@ -26,6 +26,14 @@
 //       "support_vectors"   "<f8" [S, V]    shared support set
 //       "coefficients"      "<f8" [C, S]    coef_{c,i}; f_c(x) = bias_c + sum_i coef_{c,i} k(s_i, x)
 // JSON numbers are written with round-trip precision, so a loaded model gives bit-identical decisions.
+// A reader refuses what no writer produces, even under a valid checksum: other or repeated keys, integers out
+// of range or not integers, support_size 0, dim != words x pyramid cells, codebook rows != kmeans.words,
+// arrays listed twice or not tiling the data section in offset order (first at 0, each next at the 8-aligned,
+// zero-padded end of the previous one, the last ending at data_bytes), centres or support values outside
+// [0, 1], |bias|, |coef|, gamma or block weights above 1e100, a class whose |bias| + k_max sum_i |coef_i|
+// (k_max: the kernel's maximum on [0, 1]^V) exceeds 1e150, and class names that are empty, repeated, not
+// UTF-8 or hold control characters; also dsift.magnif < 0.01 and dsift window_size / contrast_threshold
+// outside the float range.
 // Python: h = json.loads(buf[21:21+N]); a = np.frombuffer(buf, dtype, count=prod(shape),
 // offset=21+N+offset).reshape(shape); check zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little").
 #pragma once
@@ -50,7 +58,8 @@ struct Classifier {
   bow::Codebook codebook;        ///< visual words
   SvmModel svm;                  ///< one-vs-rest SVMs on histograms of length K * pyramid cells
   /// Throws std::invalid_argument if the parts do not fit together (options invalid, empty or non-SIFT codebook,
-  /// SVM dimension != codebook size x pyramid cells).
+  /// codebook size != kmeans.words, SVM dimension != codebook size x pyramid cells, no support vectors) or a
+  /// value breaks the bounds of the model file (see above), naming the file-format field.
   void validate() const;
 };
 
@@ -58,7 +67,8 @@ struct Classifier {
 void save_classifier(const std::string& path, const Classifier& classifier);
 
 /// Reads a model file; throws std::runtime_error naming the path and the problem (empty, not a
-/// model file, other format_version, truncated, checksum mismatch, inconsistent content).
+/// model file, other format_version, truncated, checksum mismatch, or content breaking the rules above,
+/// naming the field, its value and what was expected).
 Classifier load_classifier(const std::string& path);
 
 }  // namespace bowlrp::svm
