@@ -17,6 +17,11 @@ extern "C" {
 #include <vl/random.h>
 }
 
+#include <cstdio>  // jpeglib.h needs FILE
+extern "C" {
+#include <jpeglib.h>
+}
+
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -34,6 +39,7 @@ extern "C" {
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -1368,6 +1374,36 @@ void put_be32(std::string& s, std::size_t at, std::uint32_t v) {
   for (int k = 0; k < 4; ++k) s[at + k] = char(v >> (24 - 8 * k));
 }
 
+// A CMYK JPEG (with libjpeg's Adobe marker, as Photoshop writes them): OpenCV cannot encode one.
+std::string cmyk_jpeg(int w, int h) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &out, &size);
+  c.image_width = JDIMENSION(w);
+  c.image_height = JDIMENSION(h);
+  c.input_components = 4;
+  c.in_color_space = JCS_CMYK;
+  jpeg_set_defaults(&c);
+  jpeg_start_compress(&c, TRUE);
+  std::vector<unsigned char> row(std::size_t(w) * 4);
+  while (c.next_scanline < c.image_height) {
+    const int y = int(c.next_scanline);
+    for (int x = 0; x < w; ++x)
+      for (int k = 0; k < 4; ++k) row[4 * x + k] = (unsigned char)((x * (k + 1) * 5 + y * (4 - k) * 3) % 256);
+    JSAMPROW r = row.data();
+    jpeg_write_scanlines(&c, &r, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  std::string bytes(reinterpret_cast<char*>(out), size);
+  std::free(out);
+  return bytes;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(io_read_file_refuses_fifo_devices_and_directories) {
@@ -1530,6 +1566,9 @@ BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
   const auto r = loader.decode(rotated, "rotated.jpg");
   BOOST_TEST(r.width == 203);
   BOOST_TEST(same_bits(r, reference_grey(rotated)));
+  // CMYK, converted to BGR by OpenCV's formula.
+  const std::string cmyk = cmyk_jpeg(70, 90);
+  BOOST_TEST(same_bits(loader.decode(cmyk, "cmyk.jpg"), reference_grey(cmyk)));
   if (!bowlrp::test::have_voc()) return;
   for (std::size_t i = 0; i < 25; ++i) {
     const std::string path = voc_image(i * 97);
