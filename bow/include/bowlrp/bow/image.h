@@ -1,13 +1,22 @@
 // Image loading for the Bag-of-Words pipeline.
 //
-// Any OpenCV-readable file (8/16-bit, grey, RGB, RGBA) becomes a grey float image in [0, 1]
-// (ITU-R 601 luma). The longer side is capped at ImageOptions::max_side by area resampling; the
+// A JPEG, PNG, BMP, TIFF, WebP, PNM/PAM/PFM or Sun raster file (8/16-bit, grey, RGB, RGBA)
+// becomes a grey float image in [0, 1] (ITU-R 601 luma). The longer side is capped at ImageOptions::max_side by area resampling; the
 // factors working px / original px are recorded so that every later geometry (frames, supports,
 // relevance maps) maps back to the original pixels. The working size is round(original * cap),
 // so the longer side gets exactly max_side but the shorter side's true ratio differs from the cap
 // by rounding: scale_x = work_width / width and scale_y = work_height / height are kept apart
 // and used for all mapping. Pixel edges map by division (e_original = e_working / scale_x), hence
 // pixel centres map as x_original + 0.5 = (x_working + 0.5) / scale_x, as cv::resize samples.
+//
+// Memory is bounded before decoding: the width and height declared by the file's header are
+// read first, and an image of more than ImageOptions::max_pixels pixels is refused (not decoded
+// reduced, which would change the pixels and the geometry of what is accepted). Formats whose
+// header is not read here (OpenEXR, JPEG 2000, Radiance HDR) are refused. Decoding then costs at
+// most about 12 bytes a pixel (the decoded image, up to 8 bytes for 16-bit RGBA, plus the grey
+// floats). JPEGs are decoded by libjpeg directly, into the same pixels as cv::imdecode, but any
+// corrupt-data warning of libjpeg (bad Huffman code, premature end, extraneous bytes, ...) is an
+// error instead of an image with grey blocks.
 #pragma once
 
 #include <string>
@@ -18,6 +27,9 @@ namespace bowlrp::bow {
 /// Options of image loading.
 struct ImageOptions {
   int max_side = 500;  ///< cap on the longer side in pixels (downscaling only); 0 = never resize
+  /// Largest width * height a file may declare; larger files are refused before decoding. The
+  /// default admits 8000 x 6000 photographs (48 MP); 0 = no limit.
+  long long max_pixels = 50'000'000;
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
 };
@@ -42,8 +54,8 @@ class ImageLoader {
  public:
   /// Validates the options (throws std::invalid_argument).
   explicit ImageLoader(ImageOptions options = {});
-  /// Reads a file; throws std::runtime_error naming the path for unreadable, empty, truncated or
-  /// non-image files. Non-ASCII paths are supported.
+  /// Reads a file; throws std::runtime_error naming the path for unreadable, non-regular, empty,
+  /// truncated, corrupt, too large (max_pixels) or non-image files. Non-ASCII paths are supported.
   GrayImage load(const std::string& path) const;
   /// Decodes a file's bytes already in memory; `path` names it in errors and in GrayImage::source.
   GrayImage decode(const std::string& bytes, const std::string& path) const;
