@@ -71,7 +71,10 @@ int run_train(const TrainArgs& args) {
   std::vector<std::pair<std::string, std::string>> not_listed;
   if (!args.data.empty()) {
     const datasets::FolderDataset set = datasets::FolderDataset::scan(args.data);
-    for (const auto& p : set.problems) not_listed.emplace_back(p.path, p.reason);
+    for (const auto& p : set.problems) {
+      not_listed.emplace_back(p.path, p.reason);
+      std::fprintf(stderr, "skipped %s: %s\n", p.path.c_str(), p.reason.c_str());  // now, in case training fails
+    }
     if (set.classes.size() < 2)
       throw std::invalid_argument("'" + args.data + "' has a single class folder ('" + set.classes[0] +
                                   "'): one-vs-rest training needs at least two classes");
@@ -97,8 +100,8 @@ int run_train(const TrainArgs& args) {
       train_classifier(data, options, kernel, topts, args.run, &skipped, &times, &encoded);
   svm::save_classifier(args.out, classifier);
 
-  skipped.insert(skipped.begin(), not_listed.begin(), not_listed.end());
   for (const auto& [path, why] : skipped) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  skipped.insert(skipped.begin(), not_listed.begin(), not_listed.end());
   const double acc = single_label ? top1_accuracy(classifier.svm, encoded, data.labels)
                                   : binary_accuracy(classifier.svm, encoded, data.labels);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
