@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
+#include <string>
 
 namespace {
 
@@ -14,7 +16,28 @@ using bowlrp::apps::PipelineArgs;
 using bowlrp::apps::RunOptions;
 
 void add_run_flags(CLI::App* app, RunOptions& run) {
-  app->add_option("--threads", run.threads, "worker threads (0 = all cores); results do not depend on it");
+  const CLI::Validator thread_count(
+      [](std::string& value) -> std::string {
+        RunOptions r;
+        try {
+          std::size_t pos = 0;
+          r.threads = std::stoi(value, &pos);
+          if (pos != value.size()) throw std::invalid_argument(value);
+        } catch (const std::exception&) {
+          r.threads = -1;
+        }
+        try {
+          r.validate();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what()).substr(std::string("--threads ").size());
+        }
+        return {};
+      },
+      "0..1024");
+  app->add_option("--threads", run.threads,
+                  "worker threads: 0 = all cores, at most " + std::to_string(RunOptions::kMaxThreads) +
+                      "; results do not depend on it")
+      ->check(thread_count);
   app->add_flag("--quiet,-q", run.quiet, "no progress display");
 }
 
@@ -48,6 +71,15 @@ int main(int argc, char** argv) {
                "Layer-wise Relevance Propagation (Bach et al. 2015)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "bowlrp 0.1.0");
+  const std::string exit_codes =
+      "Exit codes (every subcommand):\n"
+      "  0  done\n"
+      "  1  command line not understood (nothing was done)\n"
+      "  2  error: the command stopped (message on stderr)\n"
+      "  3  ran to the end, but some inputs failed and were skipped, each printed on stderr as\n"
+      "     'skipped PATH: reason' (explain: also when a relevance map is not conserved)\n"
+      "  4  demo only: its sanity checks failed";
+  app.footer(exit_codes);
 
   bowlrp::apps::TrainArgs train;
   CLI::App* train_cmd = app.add_subcommand("train", "train a classifier on a folder-per-class set or a VOC layout");
@@ -130,7 +162,13 @@ int main(int argc, char** argv) {
   add_pipeline_flags(voc_cmd, voc.pipeline);
   add_run_flags(voc_cmd, voc.run);
 
-  CLI11_PARSE(app, argc, argv);
+  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, demo_cmd, voc_cmd}) sub->footer(exit_codes);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with code 0; every real parse error is a usage error.
+    return app.exit(e) == 0 ? bowlrp::apps::kExitOk : bowlrp::apps::kExitUsage;
+  }
   bowlrp::apps::init_runtime();
   try {
     if (train_cmd->parsed()) return bowlrp::apps::run_train(train);
@@ -140,7 +178,7 @@ int main(int argc, char** argv) {
     if (voc_cmd->parsed()) return bowlrp::apps::run_voc_command(voc);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bowlrp: error: %s\n", e.what());
-    return 2;
+    return bowlrp::apps::kExitError;
   }
-  return 1;
+  return bowlrp::apps::kExitUsage;
 }

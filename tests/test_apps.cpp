@@ -6,6 +6,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/demo.h"
+#include "cli/json_out.h"
 #include "cli/training.h"
 
 #include <bowlrp/bow/io.h>
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 namespace fs = std::filesystem;
 using bowlrp::test::run_cli;
@@ -169,7 +171,7 @@ BOOST_AUTO_TEST_CASE(unreadable_images_are_skipped_and_reported) {
   bowlrp::bow::write_file_atomic(bad, good.substr(0, good.size() / 3));
   bowlrp::bow::write_file_atomic((fs::path(root) / "cross" / "zz_empty.jpg").string(), "");
   std::string out;
-  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + (dir / "m.bowlrp") + "' " + kSmall, &out) == 0, out);
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + (dir / "m.bowlrp") + "' " + kSmall, &out) == 3, out);
   BOOST_TEST(out.find("skipped " + bad) != std::string::npos);
   BOOST_TEST(out.find("zz_empty.jpg") != std::string::npos);
   BOOST_TEST(out.find("24 used, 2 skipped") != std::string::npos);
@@ -314,6 +316,175 @@ BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
   BOOST_TEST(run_cli("explain --quiet --ig-nodes 0 --model '" + model + "' --out '" + (dir / "bad") + "' '" + image + "'",
                      &out) == 2);
   BOOST_TEST(out.find("nodes = 0") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_CASE(json_strings_survive_any_bytes) {
+  using namespace bowlrp::apps;
+  BOOST_TEST(is_utf8("plain \xc3\xa9t\xc3\xa9 \xe7\x8c\xab \xf0\x9f\x90\x88"));
+  for (const std::string& bad : {std::string("\xff"), std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
+                                std::string("\xf4\x90\x80\x80"), std::string("\xe7\x8c"), std::string("a\x80")})
+    BOOST_TEST(!is_utf8(bad), hex_bytes(bad));
+  BOOST_TEST(utf8_display("a\xff" "b") == "a\xef\xbf\xbd" "b");
+  BOOST_TEST(hex_bytes("a\xff") == "61ff");
+  nlohmann::json j;
+  set_path(j, "image", "dir/\xff.png");
+  BOOST_TEST(j["image"].get<std::string>() == "dir/\xef\xbf\xbd.png");
+  BOOST_TEST(j["image_hex"].get<std::string>() == hex_bytes("dir/\xff.png"));
+  set_path(j, "ok", "d\xc3\xa9.png");
+  BOOST_TEST(!j.contains("ok_hex"));
+  nlohmann::json raw;
+  raw["name"] = std::string("x\xfe");
+  BOOST_CHECK_THROW(raw.dump(), nlohmann::json::type_error);  // what the tool used to do
+  BOOST_TEST(dump_json(raw, -1) == "{\"name\":\"x\xef\xbf\xbd\"}");
+}
+
+BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const std::string model = dir / "m.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
+  // A file name with byte 0xff (Latin-1 'y with diaeresis'), legal on Linux, not UTF-8.
+  const std::string odd = (fs::path(root) / "circle" / "caf\xff.png").string();
+  fs::copy_file(fs::path(root) / "circle" / "circle_0000.png", odd);
+  const std::string json = dir / "scores.json";
+  BOOST_TEST(run_cli("predict --quiet --model '" + model + "' --json '" + json + "' '" + root + "'", &out) == 0, out);
+  BOOST_REQUIRE(fs::exists(json));
+  const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
+  BOOST_TEST(scores.size() == 19u);  // 18 + the odd one: nothing lost
+  std::size_t with_hex = 0;
+  for (const auto& item : scores) {
+    BOOST_TEST(item.contains("scores"));
+    if (!item.contains("image_hex")) continue;
+    ++with_hex;
+    BOOST_TEST(item["image_hex"].get<std::string>() == bowlrp::apps::hex_bytes(odd));
+    BOOST_TEST(item["image"].get<std::string>().find("caf\xef\xbf\xbd.png") != std::string::npos);
+  }
+  BOOST_TEST(with_hex == 1u);
+  // explain writes its .json for that image too (named by the raw bytes, like the input).
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + (dir / "ex") + "' '" + odd + "'", &out) == 0, out);
+  const std::string ej = (fs::path(dir / "ex") / "caf\xff.json").string();
+  BOOST_REQUIRE(fs::exists(ej));
+  BOOST_TEST(nlohmann::json::parse(bowlrp::bow::read_file(ej))["image_hex"].get<std::string>() ==
+             bowlrp::apps::hex_bytes(odd));
+}
+
+BOOST_AUTO_TEST_CASE(explain_gives_each_input_its_own_outputs) {
+  using bowlrp::apps::output_names;
+  BOOST_TEST(output_names({"a/x.jpg", "b/x.jpg", "x.png", "x-2.jpg", "y.png"}) ==
+                 std::vector<std::string>({"x", "x-3", "x-4", "x-2", "y"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(output_names({"X.jpg", "x.png"}) == std::vector<std::string>({"X", "x-2"}),
+             boost::test_tools::per_element());
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const std::string model = dir / "m.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
+  // Four inputs, three stems alike: a/x.png, b/x.png, c/x.jpg and one literally named x-2.png.
+  const fs::path in = dir.path() / "in";
+  const std::vector<std::string> inputs{(in / "a" / "x.png").string(), (in / "b" / "x.png").string(),
+                                        (in / "c" / "x.jpg").string(), (in / "x-2.png").string()};
+  const std::vector<std::string> sources{"circle/circle_0000.png", "cross/cross_0000.png", "square/square_0000.png",
+                                         "circle/circle_0001.png"};
+  std::string args;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    fs::create_directories(fs::path(inputs[k]).parent_path());
+    fs::copy_file(fs::path(root) / sources[k], inputs[k]);
+    args += " '" + inputs[k] + "'";
+  }
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + (dir / "ex") + "'" + args, &out) == 0, out);
+  BOOST_TEST(out.find("explained 4 of 4") != std::string::npos, out);
+  std::set<std::string> images;
+  std::size_t jsons = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() / "ex")) {
+    if (e.path().extension() != ".json") continue;
+    ++jsons;
+    images.insert(nlohmann::json::parse(bowlrp::bow::read_file(e.path().string()))["image"].get<std::string>());
+  }
+  BOOST_TEST(jsons == 4u);
+  BOOST_TEST(images == std::set<std::string>(inputs.begin(), inputs.end()), boost::test_tools::per_element());
+  std::size_t heatmaps = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() / "ex")) heatmaps += e.path().string().find(".heatmap.png") != std::string::npos;
+  BOOST_TEST(heatmaps == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(batches_go_on_past_bad_inputs) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);
+  const std::string model = dir / "m.bowlrp";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
+  // A loop back to the root (followed once: no image twice), a corrupt image, a dangling link, a
+  // missing path and a folder without images, among 18 good images.
+  fs::create_directory_symlink("..", fs::path(root) / "circle" / "loop");
+  const std::string corrupt = (fs::path(root) / "cross" / "zz_corrupt.png").string();
+  bowlrp::bow::write_file_atomic(corrupt, "not a png");
+  const std::string dangling = (fs::path(root) / "square" / "zz_gone.png").string();
+  fs::create_symlink("nowhere.png", dangling);
+  const std::string missing = dir / "missing.jpg";
+  fs::create_directories(dir.path() / "empty");
+  const std::string inputs = " '" + root + "' '" + missing + "' '" + (dir / "empty") + "'";
+  const std::string json = dir / "scores.json";
+  BOOST_TEST(run_cli("predict --quiet --model '" + model + "' --json '" + json + "'" + inputs, &out) == 3, out);
+  for (const std::string& bad : std::vector<std::string>{corrupt, dangling, missing, dir / "empty"})
+    BOOST_TEST(out.find("skipped " + bad + ": ") != std::string::npos, bad);
+  BOOST_TEST(out.find("predicted 18 images; 4 inputs failed") != std::string::npos, out);
+  const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
+  std::size_t scored = 0, failed = 0;
+  for (const auto& item : scores) {
+    scored += item.contains("scores");
+    failed += item.contains("error");
+  }
+  BOOST_TEST(scored == 18u);
+  BOOST_TEST(failed == 4u);
+  // explain: the same inputs, the same accounting.
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + (dir / "ex") + "'" + inputs, &out) == 3, out);
+  for (const std::string& bad : std::vector<std::string>{corrupt, dangling, missing, dir / "empty"})
+    BOOST_TEST(out.find("skipped " + bad + ": ") != std::string::npos, bad);
+  BOOST_TEST(out.find("explained 18 of 19 images") != std::string::npos, out);
+  // train: the image it cannot read and the link it cannot follow are both named.
+  fs::remove(fs::path(root) / "circle" / "loop");
+  BOOST_TEST(run_cli("train --data '" + root + "' --out '" + (dir / "m2.bowlrp") + "' " + kSmall, &out) == 3, out);
+  BOOST_TEST(out.find("skipped " + corrupt + ": ") != std::string::npos, out);
+  BOOST_TEST(out.find("skipped " + dangling + ": dangling symbolic link") != std::string::npos, out);
+  BOOST_TEST(out.find("18 used, 2 skipped") != std::string::npos, out);
+  BOOST_TEST(fs::exists(dir.path() / "m2.bowlrp"));
+}
+
+BOOST_AUTO_TEST_CASE(threads_and_usage_errors_have_their_exit_codes) {
+  bowlrp::apps::RunOptions run;
+  for (const int ok : {0, 1, 2, bowlrp::apps::RunOptions::kMaxThreads}) {
+    run.threads = ok;
+    BOOST_CHECK_NO_THROW(run.validate());
+  }
+  for (const int bad : {-1, bowlrp::apps::RunOptions::kMaxThreads + 1, 100000}) {
+    run.threads = bad;
+    BOOST_CHECK_THROW(run.validate(), std::invalid_argument);
+    BOOST_CHECK_THROW(bowlrp::apps::resolve_threads(bad), std::invalid_argument);
+  }
+  TempDir dir;
+  const std::string root = make_shapes(dir, 4, {"circle", "cross"});
+  std::string out;
+  // Every subcommand refuses a thread count TBB cannot take (100000 crashed demo) before any work.
+  for (const std::string& cmd : std::vector<std::string>{"train --data '" + root + "' --out '" + (dir / "m") + "' ", "predict --model x y ",
+                                "explain --model x --out '" + (dir / "e") + "' y ", "demo --out '" + (dir / "d") + "' ",
+                                "voc --root x --out '" + (dir / "v") + "' "}) {
+    BOOST_TEST(run_cli(cmd + "--threads 100000", &out) == 1, cmd);
+    BOOST_TEST(out.find("1024") != std::string::npos, out);
+    BOOST_TEST(run_cli(cmd + "--threads -3", &out) == 1, cmd);
+  }
+  BOOST_TEST(!fs::exists(dir.path() / "m"));
+  BOOST_TEST(!fs::exists(dir.path() / "d"));
+  // Unknown flags and missing required options are usage errors; --help lists the exit codes.
+  BOOST_TEST(run_cli("predict --no-such-flag x", &out) == 1);
+  BOOST_TEST(run_cli("predict x", &out) == 1);
+  BOOST_TEST(run_cli("--help", &out) == 0);
+  BOOST_TEST(out.find("Exit codes") != std::string::npos);
+  BOOST_TEST(run_cli("explain --help", &out) == 0);
+  BOOST_TEST(out.find("3  ran to the end, but some inputs failed") != std::string::npos);
+  // An error that stops the command is 2.
+  BOOST_TEST(run_cli("predict --model '" + (dir / "none.bowlrp") + "' '" + root + "'", &out) == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

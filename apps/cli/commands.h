@@ -1,5 +1,8 @@
 // The subcommands of `bowlrp`. Each takes its parsed arguments and returns the process exit code;
 // errors are thrown as exceptions with a message the user can act on (main prints them).
+//
+// Batches do not stop at a bad input: every path that cannot be listed, read or decoded is printed
+// as "skipped PATH: reason" on stderr, the others are processed, and the exit code says so.
 #pragma once
 
 #include "cli/args.h"
@@ -9,6 +12,13 @@
 #include <vector>
 
 namespace bowlrp::apps {
+
+/// Exit codes, the same for every subcommand (listed by `bowlrp --help` and in the README).
+constexpr int kExitOk = 0;           ///< everything asked for was done
+constexpr int kExitUsage = 1;        ///< the command line could not be parsed (nothing was done)
+constexpr int kExitError = 2;        ///< an error stopped the command (message on stderr)
+constexpr int kExitSomeFailed = 3;   ///< ran to the end, but some inputs failed and were skipped
+constexpr int kExitCheckFailed = 4;  ///< demo only: its built-in sanity checks failed
 
 /// `bowlrp train`.
 struct TrainArgs {
@@ -20,7 +30,7 @@ struct TrainArgs {
   PipelineArgs pipeline;            ///< pipeline flags
   RunOptions run;                   ///< --threads, --quiet
 };
-/// Trains and writes the model file; prints a summary.
+/// Trains and writes the model file; prints a summary. kExitSomeFailed when images were skipped.
 int run_train(const TrainArgs& args);
 
 /// `bowlrp predict`.
@@ -30,7 +40,8 @@ struct PredictArgs {
   std::vector<std::string> paths;   ///< images or folders
   RunOptions run;                   ///< --threads, --quiet
 };
-/// Scores every image for every class; prints one line per image.
+/// Scores every image for every class; prints one line per image. kExitSomeFailed when an input
+/// failed (it is in the JSON with an "error" instead of scores).
 int run_predict(const PredictArgs& args);
 
 /// `bowlrp explain`.
@@ -51,10 +62,14 @@ struct ExplainArgs {
   std::vector<std::string> paths;   ///< images or folders
   RunOptions run;                   ///< --threads, --quiet
 };
-/// Writes DIR/<stem>.heatmap.png, .relevance.npy and .json per image.
+/// Writes DIR/<name>.heatmap.png, .relevance.npy and .json per image (names from output_names).
+/// kExitSomeFailed when an input failed.
 int run_explain(const ExplainArgs& args);
 
-/// Lists image files: files as given, folders recursively (sorted); throws for a missing path.
-std::vector<std::string> expand_image_paths(const std::vector<std::string>& paths);
+/// Output names of `explain`, one per image: the file's stem, made unique when two images share it
+/// (a/x.jpg and b/x.jpg, or x.jpg and x.png) by a suffix -2, -3, ... that is not itself a stem of
+/// another image. Stems compare ignoring ASCII case, so outputs stay distinct on case-insensitive
+/// file systems too. Deterministic: depends only on the list and its order.
+std::vector<std::string> output_names(const std::vector<std::string>& paths);
 
 }  // namespace bowlrp::apps

@@ -1,6 +1,8 @@
 #include "cli/demo.h"
 
+#include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_out.h"
 #include "cli/quality.h"
 #include "report/report.h"
 
@@ -59,6 +61,7 @@ PipelineArgs demo_defaults() {
 }
 
 DemoResult run_demo(const DemoArgs& args) {
+  args.run.validate();
   const auto t_start = Clock::now();
   std::vector<ReportTiming> timings;
   const fs::path out = fs::u8path(args.out);
@@ -237,7 +240,7 @@ DemoResult run_demo(const DemoArgs& args) {
   rj["positive_relevance_in_mask"] = r.positive_in_mask;
   rj["mask_area_fraction"] = r.mask_area;
   rj["conservation_max_error"] = r.max_conservation_error;
-  bow::write_file_atomic((out / "report.json").u8string(), rj.dump(1) + "\n");
+  bow::write_file_atomic((out / "report.json").u8string(), dump_json(rj, 1) + "\n");
   write_report_html((out / "index.html").u8string(), report);
 
   nlohmann::json j = {{"train_images", r.train_images},
@@ -249,7 +252,7 @@ DemoResult run_demo(const DemoArgs& args) {
                       {"mask_area_fraction", r.mask_area},
                       {"max_conservation_error", r.max_conservation_error},
                       {"classes", all.classes}};
-  bow::write_file_atomic((out / "demo.json").u8string(), j.dump(1) + "\n");
+  bow::write_file_atomic((out / "demo.json").u8string(), dump_json(j, 1) + "\n");
   return r;
 }
 
@@ -267,7 +270,7 @@ int run_demo_command(const DemoArgs& args) {
   std::printf("  report in %s/index.html, heatmaps in %s/heatmaps, model in %s/model.bowlrp\n", args.out.c_str(),
               args.out.c_str(), args.out.c_str());
   const bool ok = r.max_conservation_error < 1e-6 && r.positive_in_mask > r.mask_area;
-  return ok ? 0 : 4;
+  return ok ? kExitOk : kExitCheckFailed;
 }
 
 }  // namespace bowlrp::apps

@@ -1,6 +1,8 @@
 #include "cli/commands.h"
+#include "cli/json_out.h"
 
 #include <bowlrp/bow/io.h>
+#include <bowlrp/datasets/folder.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/heatmap.h>
@@ -13,33 +15,51 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <optional>
 #include <stdexcept>
 
 namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
-namespace {
-
-// Output stems, made unique when two inputs share a file name.
-std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
+std::vector<std::string> output_names(const std::vector<std::string>& paths) {
+  // Case-folded so that X.jpg and x.png stay apart on a case-insensitive file system as well.
+  const auto fold = [](std::string s) {
+    for (char& c : s)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+  };
   std::vector<std::string> stems;
-  std::map<std::string, int> seen;
+  std::set<std::string> taken;  // folded names in use, every stem from the start
   for (const std::string& p : paths) {
-    std::string stem = fs::u8path(p).stem().u8string();
-    const int n = seen[stem]++;
-    if (n) stem += "-" + std::to_string(n + 1);
-    stems.push_back(stem);
+    stems.push_back(fs::u8path(p).stem().u8string());
+    taken.insert(fold(stems.back()));
   }
-  return stems;
+  // A stem held by one image keeps its name; of a shared stem, the first image keeps it and the
+  // others take the first free suffix, skipping names that are other images' stems (x-2.jpg).
+  std::map<std::string, int> next_suffix;
+  std::set<std::string> first_done;
+  std::vector<std::string> names;
+  for (const std::string& stem : stems) {
+    const std::string key = fold(stem);
+    if (first_done.insert(key).second) {
+      names.push_back(stem);
+      continue;
+    }
+    int& k = next_suffix.try_emplace(key, 2).first->second;
+    while (taken.count(fold(stem + "-" + std::to_string(k)))) ++k;
+    const std::string name = stem + "-" + std::to_string(k);
+    taken.insert(fold(name));
+    names.push_back(name);
+  }
+  return names;
 }
-
-}  // namespace
 
 int run_explain(const ExplainArgs& args) {
   if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
   if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
   if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to explain");
+  args.run.validate();
   const svm::Classifier classifier = svm::load_classifier(args.model);
   const bow::Pipeline pipeline(classifier.options, classifier.codebook);
   decompose::Composite composite;
@@ -67,8 +87,13 @@ int run_explain(const ExplainArgs& args) {
   }
   hopts.validate();
 
-  const std::vector<std::string> paths = expand_image_paths(args.paths);
-  const std::vector<std::string> stems = unique_stems(paths);
+  const datasets::ImageWalk walk = datasets::find_images(args.paths);
+  const std::vector<std::string>& paths = walk.files;
+  const std::vector<std::string> stems = output_names(paths);
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    if (stems[i] != fs::u8path(paths[i]).stem().u8string())
+      std::fprintf(stderr, "note: %s shares its name with another input: written as %s.*\n", paths[i].c_str(),
+                   (fs::u8path(args.out) / fs::u8path(stems[i])).u8string().c_str());
   fs::create_directories(fs::u8path(args.out));
   std::vector<std::string> errors(paths.size());
   std::vector<std::string> warnings(paths.size());
@@ -108,7 +133,7 @@ int run_explain(const ExplainArgs& args) {
       }
       decompose::write_npy(base + ".relevance.npy", e.pixels);
       nlohmann::json j;
-      j["image"] = paths[i];
+      set_path(j, "image", paths[i]);
       j["class"] = e.class_name;
       j["score"] = e.dimensions.f;
       j["bias"] = e.dimensions.bias;
@@ -144,12 +169,13 @@ int run_explain(const ExplainArgs& args) {
         j["root_found"] = e.dimensions.root_found;
         j["f_root"] = e.dimensions.f_root;
       }
-      bow::write_file_atomic(base + ".json", j.dump(1) + "\n");
+      bow::write_file_atomic(base + ".json", dump_json(j, 1) + "\n");
     } catch (const std::exception& ex) {
       errors[i] = ex.what();
     }
   });
   std::size_t failed = 0, broken = 0;
+  for (const auto& p : walk.problems) std::fprintf(stderr, "skipped %s: %s\n", p.path.c_str(), p.reason.c_str());
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!errors[i].empty()) {
       ++failed;
@@ -161,7 +187,8 @@ int run_explain(const ExplainArgs& args) {
     }
   }
   std::printf("explained %zu of %zu images into %s\n", paths.size() - failed, paths.size(), args.out.c_str());
-  return failed || broken ? 3 : 0;
+  if (!walk.problems.empty()) std::printf("%zu input paths could not be read (listed above)\n", walk.problems.size());
+  return failed || broken || !walk.problems.empty() ? kExitSomeFailed : kExitOk;
 }
 
 }  // namespace bowlrp::apps

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_out.h"
 
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
@@ -55,35 +56,10 @@ double top1_accuracy(const svm::SvmModel& model, const EncodedSet& set, const st
 
 }  // namespace
 
-std::vector<std::string> expand_image_paths(const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (const std::string& p : paths) {
-    const fs::path path = fs::u8path(p);
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-      std::vector<std::string> found;
-      for (fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, ec), end;
-           it != end; it.increment(ec)) {
-        if (ec) break;
-        const std::string name = it->path().filename().u8string();
-        if (!name.empty() && name[0] == '.') continue;
-        if (!it->is_directory(ec) && datasets::has_image_extension(name)) found.push_back(it->path().u8string());
-      }
-      if (found.empty()) throw std::runtime_error("folder '" + p + "' holds no image file");
-      std::sort(found.begin(), found.end());
-      out.insert(out.end(), found.begin(), found.end());
-    } else if (fs::exists(path, ec)) {
-      out.push_back(p);
-    } else {
-      throw std::runtime_error("'" + p + "' does not exist");
-    }
-  }
-  return out;
-}
-
 int run_train(const TrainArgs& args) {
   if (args.out.empty()) throw std::invalid_argument("--out MODEL is required");
   if (args.data.empty() == args.voc.empty()) throw std::invalid_argument("give exactly one of --data DIR or --voc ROOT");
+  args.run.validate();
   const auto t0 = std::chrono::steady_clock::now();
   const bow::PipelineOptions options = args.pipeline.pipeline_options();
   const svm::Kernel kernel = args.pipeline.kernel_spec();
@@ -91,8 +67,14 @@ int run_train(const TrainArgs& args) {
 
   TrainingData data;
   bool single_label = true;
+  // Entries of the folder that could not even be listed or stat'ed: skipped like unreadable images.
+  std::vector<std::pair<std::string, std::string>> not_listed;
   if (!args.data.empty()) {
     const datasets::FolderDataset set = datasets::FolderDataset::scan(args.data);
+    for (const auto& p : set.problems) {
+      not_listed.emplace_back(p.path, p.reason);
+      std::fprintf(stderr, "skipped %s: %s\n", p.path.c_str(), p.reason.c_str());  // now, in case training fails
+    }
     if (set.classes.size() < 2)
       throw std::invalid_argument("'" + args.data + "' has a single class folder ('" + set.classes[0] +
                                   "'): one-vs-rest training needs at least two classes");
@@ -119,6 +101,7 @@ int run_train(const TrainArgs& args) {
   svm::save_classifier(args.out, classifier);
 
   for (const auto& [path, why] : skipped) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  skipped.insert(skipped.begin(), not_listed.begin(), not_listed.end());
   const double acc = single_label ? top1_accuracy(classifier.svm, encoded, data.labels)
                                   : binary_accuracy(classifier.svm, encoded, data.labels);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -126,44 +109,46 @@ int run_train(const TrainArgs& args) {
   std::printf("classes    %zu (", data.class_names.size());
   for (std::size_t c = 0; c < data.class_names.size(); ++c)
     std::printf("%s%s", c ? ", " : "", data.class_names[c].c_str());
-  std::printf(")\nimages     %zu used, %zu skipped\n", data.paths.size() - skipped.size(), skipped.size());
+  std::printf(")\nimages     %zu used, %zu skipped\n", data.paths.size() + not_listed.size() - skipped.size(),
+              skipped.size());
   std::printf("dimension  %zu, support vectors %zu\n", classifier.svm.dim(), classifier.svm.support_size());
   std::printf("training accuracy %.4f (%s)\n", acc, single_label ? "top-1" : "per-class sign, mean over pairs");
   std::printf("time       codebook sample %.1fs, k-means %.1fs, encode %.1fs, SVMs %.1fs, total %.1fs\n",
               times.codebook_extract, times.kmeans, times.encode, times.svm, total);
-  return 0;
+  return skipped.empty() ? kExitOk : kExitSomeFailed;
 }
 
 int run_predict(const PredictArgs& args) {
   if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
   if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to predict");
+  args.run.validate();
   const svm::Classifier classifier = svm::load_classifier(args.model);
   const bow::Pipeline pipeline(classifier.options, classifier.codebook);
-  const std::vector<std::string> paths = expand_image_paths(args.paths);
+  const datasets::ImageWalk walk = datasets::find_images(args.paths);
+  const std::vector<std::string>& paths = walk.files;
   const EncodedSet set = encode_images(pipeline, paths, args.run, "predict");
   const auto& classes = classifier.svm.classes();
-  // Unreadable images hold zero rows: scored like the rest, never reported.
+  // Unreadable images hold zero rows: scored like the rest, then left out of the results.
   const std::vector<double> F = classifier.svm.decision_batch(set.histograms.data(), paths.size(), args.run.threads);
-  std::vector<std::vector<double>> scores(paths.size());
-  for (std::size_t i = 0; i < paths.size(); ++i)
-    scores[i].assign(F.begin() + i * classes.size(), F.begin() + (i + 1) * classes.size());
   nlohmann::json out = nlohmann::json::array();
-  std::size_t labelled = 0, right = 0;
+  std::size_t labelled = 0, right = 0, predicted = 0;
   for (std::size_t i = 0; i < paths.size(); ++i) {
-    if (!set.ok[i]) continue;
-    const std::size_t top = std::max_element(scores[i].begin(), scores[i].end()) - scores[i].begin();
+    if (!set.ok[i]) continue;  // listed with its reason below
     nlohmann::json item;
-    item["image"] = paths[i];
+    set_path(item, "image", paths[i]);
+    const double* f = F.data() + i * classes.size();
+    const std::size_t top = std::max_element(f, f + classes.size()) - f;
     nlohmann::json s = nlohmann::json::object();
     std::printf("%s\t%s", paths[i].c_str(), classes[top].name.c_str());
     for (std::size_t c = 0; c < classes.size(); ++c) {
-      s[classes[c].name] = scores[i][c];
-      std::printf("\t%s=%.17g", classes[c].name.c_str(), scores[i][c]);
+      s[classes[c].name] = f[c];
+      std::printf("\t%s=%.17g", classes[c].name.c_str(), f[c]);
     }
     std::printf("\n");
     item["scores"] = s;
     item["predicted"] = classes[top].name;
     out.push_back(item);
+    ++predicted;
     // Folder-per-class input: the parent folder names the true class.
     const std::string parent = fs::u8path(paths[i]).parent_path().filename().u8string();
     for (std::size_t c = 0; c < classes.size(); ++c)
@@ -172,12 +157,25 @@ int run_predict(const PredictArgs& args) {
         right += c == top;
       }
   }
-  for (const auto& [path, why] : set.failures) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  // Failures: paths the walk could not read, then images that did not decode; each in the JSON too,
+  // with its reason instead of scores, so the file accounts for every input.
+  std::vector<std::pair<std::string, std::string>> failed;
+  for (const auto& p : walk.problems) failed.emplace_back(p.path, p.reason);
+  failed.insert(failed.end(), set.failures.begin(), set.failures.end());
+  for (const auto& [path, why] : failed) {
+    std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+    nlohmann::json item;
+    set_path(item, "image", path);
+    item["error"] = why;
+    out.push_back(item);
+  }
   if (labelled)
     std::fprintf(stderr, "accuracy %.4f (%zu/%zu images whose folder names a class)\n", double(right) / labelled, right,
                  labelled);
-  if (!args.json.empty()) bow::write_file_atomic(args.json, out.dump(1) + "\n");
-  return set.failures.empty() ? 0 : 3;
+  if (!failed.empty())
+    std::fprintf(stderr, "predicted %zu images; %zu inputs failed (listed above)\n", predicted, failed.size());
+  if (!args.json.empty()) bow::write_file_atomic(args.json, dump_json(out, 1) + "\n");
+  return failed.empty() ? kExitOk : kExitSomeFailed;
 }
 
 }  // namespace bowlrp::apps

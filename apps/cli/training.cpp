@@ -33,7 +33,16 @@ constexpr std::size_t kCodebookImages = 400;
 
 void init_runtime() { openblas_set_num_threads(1); }
 
+void RunOptions::validate() const {
+  if (threads < 0 || threads > kMaxThreads)
+    throw std::invalid_argument("--threads " + std::to_string(threads) + ": expected 0 (all cores) or a count from 1 to " +
+                                std::to_string(kMaxThreads));
+}
+
 int resolve_threads(int threads) {
+  RunOptions run;
+  run.threads = threads;
+  run.validate();
   if (threads > 0) return threads;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw ? static_cast<int>(hw) : 1;

@@ -28,9 +28,14 @@ struct TrainingData {
 
 /// Run-time settings that do not change results.
 struct RunOptions {
-  int threads = 0;         ///< worker threads (<= 0: all cores); results are identical for any value
+  /// Cap on --threads: TBB itself crashes on arenas of ~100 000 slots, and more workers than this
+  /// only oversubscribe any machine the tool runs on.
+  static constexpr int kMaxThreads = 1024;
+  int threads = 0;         ///< worker threads (0: all cores, else 1 .. kMaxThreads); results are identical for any value
   bool quiet = false;      ///< no progress display
   std::string cache_dir;   ///< per-image histogram cache (empty: none), keyed by options, codebook and file bytes
+  /// Throws std::invalid_argument naming --threads unless 0 <= threads <= kMaxThreads.
+  void validate() const;
 };
 
 /// Histograms of a list of images; images that could not be read are reported, not fatal.
@@ -69,13 +74,14 @@ svm::Classifier train_classifier(const TrainingData& data, const bow::PipelineOp
 /// already runs one image per core (nested BLAS threads only contend).
 void init_runtime();
 
-/// Runs fn(i) for every i in [0, n) on run.threads workers (<= 0: all cores), one item per task
+/// Runs fn(i) for every i in [0, n) on run.threads workers (0: all cores), one item per task
 /// (items are images: heavy and uneven), with a progress line named `label`. fn must write only to
 /// slot i, so results do not depend on the thread count.
 void for_each_item(std::size_t n, const RunOptions& run, const std::string& label,
                    const std::function<void(std::size_t)>& fn);
 
-/// Scales a thread-count option to a TBB arena size (<= 0: all cores).
+/// Scales a thread-count option to a TBB arena size (0: all cores); throws std::invalid_argument
+/// outside 0 .. RunOptions::kMaxThreads.
 int resolve_threads(int threads);
 
 }  // namespace bowlrp::apps

@@ -1,6 +1,8 @@
 #include "cli/voc.h"
 
+#include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/json_out.h"
 #include "cli/quality.h"
 
 #include "report/report.h"
@@ -84,6 +86,7 @@ void VocArgs::validate() const {
   if (random_orders < 0) bad("--random-orders", std::to_string(random_orders), "a count >= 0");
   if (occlusion_patch < 1) bad("--occlusion-patch", std::to_string(occlusion_patch), "a side in px >= 1");
   if (gallery < 0) bad("--gallery", std::to_string(gallery), "a count >= 0");
+  run.validate();
 }
 
 std::vector<std::size_t> choose_images(const std::vector<int>& labels, std::size_t classes, std::size_t n,
@@ -209,6 +212,7 @@ VocSummary run_voc(const VocArgs& args) {
     classifier = train_classifier(data, options, args.pipeline.kernel_spec(), args.pipeline.train_options(), run,
                                   &skipped, &stage_times);
     for (const auto& [p, why] : skipped) std::fprintf(stderr, "skipped %s: %s\n", p.c_str(), why.c_str());
+    summary.skipped_train_images = skipped.size();
     timing("codebook sample", stage_times.codebook_extract, 0);
     timing("k-means", stage_times.kmeans, 0);
     timing("encode train", stage_times.encode, data.paths.size());
@@ -431,7 +435,7 @@ VocSummary run_voc(const VocArgs& args) {
   j["results_files"] = nlohmann::json::array();
   for (const std::string& c : classes)
     j["results_files"].push_back((fs::path("results") / datasets::voc_results_filename(args.test_set, c)).string());
-  bow::write_file_atomic((out / "report.json").u8string(), j.dump(1) + "\n");
+  bow::write_file_atomic((out / "report.json").u8string(), dump_json(j, 1) + "\n");
   write_report_html((out / "index.html").u8string(), report);
   return summary;
 }
@@ -446,7 +450,7 @@ int run_voc_command(const VocArgs& args) {
   for (const auto& [key, v] : s.localisation) std::printf("%-32s %.4f\n", key.c_str(), v);
   for (const auto& [stage, t] : s.timings) std::printf("time %-26s %.1f s\n", stage.c_str(), t);
   std::printf("report: %s/index.html, %s/report.json\n", args.out.c_str(), args.out.c_str());
-  return s.failed_images ? 3 : 0;
+  return s.failed_images || s.skipped_train_images ? kExitSomeFailed : kExitOk;
 }
 
 }  // namespace bowlrp::apps

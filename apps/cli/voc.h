@@ -63,6 +63,7 @@ struct VocSummary {
   std::size_t train_images = 0;                ///< images trained on (0 with --model)
   std::size_t test_images = 0;                 ///< images scored
   std::size_t failed_images = 0;               ///< test images that could not be read
+  std::size_t skipped_train_images = 0;        ///< training images that could not be read
   std::map<std::string, double> aopc;          ///< ordering -> AOPC (empty with --explain 0)
   std::vector<std::pair<std::string, double>> localisation;  ///< report keys -> values
   double max_conservation_error = 0;           ///< max |f - sum R_q - absorbed - unassigned| / max(1, |f|)

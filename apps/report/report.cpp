@@ -1,5 +1,7 @@
 #include "report/report.h"
 
+#include "cli/json_out.h"
+
 #include <bowlrp/bow/io.h>
 
 #include <algorithm>
@@ -390,7 +392,7 @@ std::string report_html(const ReportData& data) {
 void write_report_html(const std::string& path, const ReportData& data) { bow::write_file_atomic(path, report_html(data)); }
 
 void write_report_json(const std::string& path, const ReportData& data) {
-  bow::write_file_atomic(path, report_json(data).dump(2) + "\n");
+  bow::write_file_atomic(path, dump_json(report_json(data), 2) + "\n");
 }
 
 }  // namespace bowlrp::apps

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -18,33 +20,145 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr const char* kExtensionList = ".jpg .jpeg .png .bmp .tif .tiff .pgm .ppm .pbm .webp";
+
 bool is_hidden(const fs::path& p) {
   const std::string name = p.filename().u8string();
   return !name.empty() && name[0] == '.';
 }
 
-bool is_directory_quiet(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);  // follows symlinks
+std::string type_name(fs::file_type t) {
+  switch (t) {
+    case fs::file_type::fifo: return "a named pipe";
+    case fs::file_type::socket: return "a socket";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::character: return "a character device";
+    default: return "of an unknown type";
+  }
 }
 
-bool is_regular_file_quiet(const fs::path& p) {
+// What an entry is, following a link; `error` says why that cannot be known.
+struct Entry {
+  fs::file_type type = fs::file_type::none;
+  bool link = false;
+  std::string error;
+};
+
+Entry inspect(const fs::path& p) {
   std::error_code ec;
-  return fs::is_regular_file(p, ec);  // follows symlinks
+  const fs::file_status own = fs::symlink_status(p, ec);
+  if (ec || own.type() == fs::file_type::not_found) {
+    if (own.type() == fs::file_type::not_found) return {fs::file_type::none, false, "does not exist"};
+    return {fs::file_type::none, false, "cannot read its status: " + ec.message()};
+  }
+  if (!fs::is_symlink(own)) return {own.type(), false, {}};
+  const fs::file_status target = fs::status(p, ec);
+  if (!ec && target.type() != fs::file_type::not_found) return {target.type(), true, {}};
+  std::error_code ec_link;
+  const fs::path to = fs::read_symlink(p, ec_link);
+  const std::string where = ec_link ? std::string() : " to '" + to.u8string() + "'";
+  if (target.type() == fs::file_type::not_found) return {fs::file_type::none, true, "dangling symbolic link" + where};
+  return {fs::file_type::none, true, "cannot follow the symbolic link" + where + ": " + ec.message()};
 }
 
-// Entries of a folder, throwing with the folder's name when it cannot be listed.
-std::vector<fs::path> list_folder(const fs::path& dir) {
+// Entries of a folder in byte-wise order of their names. `error` is set when the folder cannot be
+// opened or its listing breaks off; the entries read before the break are kept.
+std::vector<fs::path> list_folder(const fs::path& dir, std::string* error) {
+  std::vector<fs::path> entries;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
-  if (ec) throw std::runtime_error("cannot list the image folder '" + dir.u8string() + "': " + ec.message());
-  std::vector<fs::path> entries;
+  if (ec) {
+    *error = "cannot list the folder: " + ec.message();
+    return entries;
+  }
   for (const fs::directory_iterator end; it != end; it.increment(ec)) {
     if (ec) break;
     entries.push_back(it->path());
   }
-  if (ec) throw std::runtime_error("error while listing the image folder '" + dir.u8string() + "': " + ec.message());
+  // A failed increment leaves the iterator at its end, so the loop exits with ec set.
+  if (ec) *error = "listing of the folder broke off: " + ec.message();
+  std::sort(entries.begin(), entries.end(),
+            [](const fs::path& a, const fs::path& b) { return a.filename().native() < b.filename().native(); });
   return entries;
+}
+
+// Entries of a folder the caller cannot do without: throws, `context` naming the folder.
+std::vector<fs::path> list_folder_or_throw(const fs::path& dir, const std::string& context) {
+  std::string error;
+  std::vector<fs::path> entries = list_folder(dir, &error);
+  if (!error.empty()) throw std::runtime_error(context + ": " + error);
+  return entries;
+}
+
+void sort_problems(std::vector<WalkProblem>* problems) {
+  std::stable_sort(problems->begin(), problems->end(),
+                   [](const WalkProblem& a, const WalkProblem& b) { return a.path < b.path; });
+}
+
+// The recursive walk of one folder given on the command line (see the note in folder.h).
+void walk_folder(const std::string& given, ImageWalk* out) {
+  const fs::path root = fs::u8path(given);
+  std::vector<std::string> files;
+  std::vector<WalkProblem> problems;
+  std::set<fs::path> listed;  // canonical paths of the folders listed (or queued) so far
+  std::error_code ec;
+  const fs::path canonical_root = fs::canonical(root, ec);
+  if (ec) {
+    out->problems.push_back({given, "cannot resolve the folder: " + ec.message()});
+    return;
+  }
+  listed.insert(canonical_root);
+  // Real sub-folders are listed breadth-first in name order, all before the next folder link is
+  // followed (links in the order they were met), so a folder reachable by several routes is named
+  // by its link-free path when it has one, else by the first link met.
+  std::deque<fs::path> folders{root};
+  std::deque<fs::path> links;
+  while (!folders.empty() || !links.empty()) {
+    fs::path dir;
+    if (!folders.empty()) {
+      dir = std::move(folders.front());
+      folders.pop_front();
+    } else {
+      dir = std::move(links.front());
+      links.pop_front();
+      const fs::path target = fs::canonical(dir, ec);
+      if (ec) {
+        problems.push_back({dir.u8string(), "cannot resolve the folder link: " + ec.message()});
+        continue;
+      }
+      if (!listed.insert(target).second) continue;  // a loop, or a second route to a listed folder
+    }
+    std::string error;
+    for (const fs::path& p : list_folder(dir, &error)) {
+      if (is_hidden(p)) continue;
+      const Entry e = inspect(p);
+      if (!e.error.empty()) {
+        problems.push_back({p.u8string(), e.error});
+      } else if (e.type == fs::file_type::directory) {
+        if (e.link) {
+          links.push_back(p);
+          continue;
+        }
+        const fs::path target = fs::canonical(p, ec);
+        if (ec)
+          problems.push_back({p.u8string(), "cannot resolve the folder: " + ec.message()});
+        else if (listed.insert(target).second)
+          folders.push_back(p);
+      } else if (has_image_extension(p.filename().u8string())) {
+        if (e.type == fs::file_type::regular)
+          files.push_back(p.u8string());
+        else
+          problems.push_back({p.u8string(), "not a regular file (" + type_name(e.type) + ")"});
+      }
+    }
+    if (!error.empty()) problems.push_back({dir.u8string(), error});
+  }
+  std::sort(files.begin(), files.end());
+  sort_problems(&problems);
+  if (files.empty())
+    problems.push_back({given, std::string("no image file found in the folder (expected ") + kExtensionList + ")"});
+  out->files.insert(out->files.end(), files.begin(), files.end());
+  out->problems.insert(out->problems.end(), problems.begin(), problems.end());
 }
 
 }  // namespace
@@ -61,16 +175,39 @@ bool has_image_extension(const std::string& path) {
   return false;
 }
 
+ImageWalk find_images(const std::vector<std::string>& paths) {
+  ImageWalk out;
+  for (const std::string& p : paths) {
+    const Entry e = inspect(fs::u8path(p));
+    if (!e.error.empty())
+      out.problems.push_back({p, e.error});
+    else if (e.type == fs::file_type::directory)
+      walk_folder(p, &out);
+    else if (e.type == fs::file_type::regular)
+      out.files.push_back(p);
+    else
+      out.problems.push_back({p, "not a regular file or folder (" + type_name(e.type) + ")"});
+  }
+  return out;
+}
+
 FolderDataset FolderDataset::scan(const std::string& root) {
   const fs::path dir = fs::u8path(root);
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) throw std::runtime_error("image folder '" + root + "' does not exist");
-  if (!is_directory_quiet(dir)) throw std::runtime_error("image folder '" + root + "' is not a folder");
+  const Entry top = inspect(dir);
+  if (top.error == "does not exist") throw std::runtime_error("image folder '" + root + "' does not exist");
+  if (!top.error.empty()) throw std::runtime_error("image folder '" + root + "': " + top.error);
+  if (top.type != fs::file_type::directory) throw std::runtime_error("image folder '" + root + "' is not a folder");
 
+  FolderDataset out;
   // Names compare byte-wise on their UTF-8 form, so the order is the same on every platform.
   std::vector<std::pair<std::string, fs::path>> class_dirs;
-  for (const fs::path& p : list_folder(dir)) {
-    if (!is_hidden(p) && is_directory_quiet(p)) class_dirs.emplace_back(p.filename().u8string(), p);
+  for (const fs::path& p : list_folder_or_throw(dir, "image folder '" + root + "'")) {
+    if (is_hidden(p)) continue;
+    const Entry e = inspect(p);
+    if (!e.error.empty())
+      out.problems.push_back({p.u8string(), e.error});
+    else if (e.type == fs::file_type::directory)
+      class_dirs.emplace_back(p.filename().u8string(), p);
   }
   if (class_dirs.empty()) {
     throw std::runtime_error("image folder '" + root +
@@ -78,25 +215,33 @@ FolderDataset FolderDataset::scan(const std::string& root) {
   }
   std::sort(class_dirs.begin(), class_dirs.end());
 
-  FolderDataset out;
   out.classes.reserve(class_dirs.size());
   for (std::size_t c = 0; c < class_dirs.size(); ++c) {
     std::vector<std::pair<std::string, std::string>> files;  // (file name, full path)
-    for (const fs::path& p : list_folder(class_dirs[c].second)) {
+    const std::string context = "class '" + class_dirs[c].first + "' of image folder '" + root + "' ('" +
+                                class_dirs[c].second.u8string() + "')";
+    for (const fs::path& p : list_folder_or_throw(class_dirs[c].second, context)) {
       if (is_hidden(p)) continue;
       const std::string name = p.filename().u8string();
-      if (!has_image_extension(name) || !is_regular_file_quiet(p)) continue;
-      files.emplace_back(name, p.u8string());
+      if (!has_image_extension(name)) continue;
+      const Entry e = inspect(p);
+      if (!e.error.empty())
+        out.problems.push_back({p.u8string(), e.error});
+      else if (e.type == fs::file_type::regular)
+        files.emplace_back(name, p.u8string());
+      else if (e.type != fs::file_type::directory)  // nested folders are not part of the layout
+        out.problems.push_back({p.u8string(), "not a regular file (" + type_name(e.type) + ")"});
     }
     if (files.empty()) {
       throw std::runtime_error("class '" + class_dirs[c].first + "' of image folder '" + root +
-                               "': no image file found in '" + class_dirs[c].second.u8string() +
-                               "' (expected .jpg .jpeg .png .bmp .tif .tiff .pgm .ppm .pbm .webp)");
+                               "': no image file found in '" + class_dirs[c].second.u8string() + "' (expected " +
+                               kExtensionList + ")");
     }
     std::sort(files.begin(), files.end());
     out.classes.push_back(class_dirs[c].first);
     for (auto& f : files) out.images.push_back({std::move(f.second), static_cast<int>(c)});
   }
+  sort_problems(&out.problems);
   return out;
 }
 
