@@ -311,6 +311,11 @@ BOOST_AUTO_TEST_CASE(options_validate_reject_bad_values) {
   d = {};
   d.bin_sizes.clear();
   BOOST_TEST(throws_with<std::invalid_argument>([&] { d.validate(); }, {"bin_sizes"}));
+  d = {};
+  d.magnif = 1e-9;  // sigma = 1e10 pixels: a smoothing kernel that would not fit in memory
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { d.validate(); }, {"magnif", "0.01"}));
+  d.magnif = 0.01;
+  BOOST_CHECK_NO_THROW(d.validate());
   bw::KMeansOptions k;
   k.words = 10;
   k.samples = 5;

@@ -19,7 +19,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -352,11 +351,9 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
                             "--flip-steps 20 --out '" + out + "'";
   const std::string flags_explain = flags + " --explain 2";
   std::string log;
-  auto t0 = std::chrono::steady_clock::now();
+  // Time is not asserted here (a loaded CI machine would fail a correct build); bench/run.sh times
+  // the voc command against the peer in the same run.
   BOOST_TEST_REQUIRE(run_cli(flags_explain, &log) == 0, log);
-  const double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  BOOST_TEST_MESSAGE("first run " << first << " s");
-  BOOST_TEST(first < 90.0);
 
   const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
   BOOST_TEST(j["ap_definition"] == "voc07-11pt");

@@ -272,8 +272,11 @@ void DsiftOptions::validate() const {
       throw std::invalid_argument("DsiftOptions::bin_sizes contains " + std::to_string(s) +
                                   ": expected bin sizes in [1, 256] working pixels");
   if (step < 1) throw std::invalid_argument("DsiftOptions::step = " + std::to_string(step) + ": expected >= 1");
-  if (!(magnif > 0) || !std::isfinite(magnif))
-    throw std::invalid_argument("DsiftOptions::magnif = " + std::to_string(magnif) + ": expected a finite value > 0");
+  // sigma = bin size / magnif and the smoothing kernel has 2 ceil(3 sigma) + 1 taps: below 0.01 a
+  // 256-pixel bin would need a kernel of over 150k taps per row (the model loader has the same bound).
+  if (!(magnif >= 0.01) || !std::isfinite(magnif))
+    throw std::invalid_argument("DsiftOptions::magnif = " + std::to_string(magnif) +
+                                ": expected a finite value >= 0.01");
   if (!(contrast_threshold >= 0) || !std::isfinite(contrast_threshold))
     throw std::invalid_argument("DsiftOptions::contrast_threshold = " + std::to_string(contrast_threshold) +
                                 ": expected a finite value >= 0");

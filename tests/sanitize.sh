@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI's second job).
+# Builds build-asan/ (BOWLRP_SANITIZE=ON, RelWithDebInfo) and runs every ctest entry there. Any report
+# fails it: UB is not recoverable (-fno-sanitize-recover=all), leaks are checked, the sanitizers' exit
+# code is 86 (distinct from every code bowlrp returns), and reports of the CLI children the apps and voc
+# suites start are caught in their captured output by run_cli (tests/test_util.h).
+# Usage: tests/sanitize.sh [ctest arguments...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOWLRP_SANITIZE=ON -DBOWLRP_BUILD_BENCH=OFF
+cmake --build build-asan -j2
+export ASAN_OPTIONS="detect_leaks=1:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86"
+ctest --test-dir build-asan --output-on-failure -j2 "$@"
