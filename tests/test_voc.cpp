@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -441,6 +442,58 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   for (const auto& c : classes) BOOST_TEST(bowlrp::bow::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
   const nlohmann::json j3 = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
   BOOST_TEST(j3["aopc"].empty());
+}
+
+// One unreadable test image and one unreadable training image: the run goes on without them, names
+// each on stderr, counts them in report.json and exits 3 (ran to the end, some inputs failed).
+BOOST_AUTO_TEST_CASE(unreadable_images_are_named_and_exit_code_is_3) {
+  if (!bowlrp::test::have_voc()) return;
+  TempDir dir;
+  const fs::path voc(bowlrp::test::voc_root());
+  // A VOC root of links to the real one, so that single images can be replaced.
+  const fs::path root = fs::path(dir.path()) / "VOC2007";
+  fs::create_directories(root / "JPEGImages");
+  for (const char* d : {"Annotations", "ImageSets", "SegmentationClass"})
+    if (fs::exists(voc / d)) fs::create_directory_symlink(voc / d, root / d);
+  for (const auto& e : fs::directory_iterator(voc / "JPEGImages"))
+    fs::create_symlink(e.path(), root / "JPEGImages" / e.path().filename());
+  const std::string out = dir / "run";
+  const std::string flags = "voc --root '" + root.string() + "' --train-set train --test-set val --classes car,dog " +
+                            "--max-images 12 --words 32 --step 8 --bin-sizes 4,8 --kmeans-samples 5000 --explain 0 " +
+                            "--gallery 0 --no-cache --out '" + out + "'";
+  std::string log;
+  BOOST_TEST_REQUIRE(run_cli(flags, &log) == 0, log);
+  const auto rows = bowlrp::datasets::read_voc_results(out + "/results/comp1_cls_val_car.txt");
+  BOOST_REQUIRE(rows.size() == 12u);
+  const std::string bad_test = rows[3].id;
+  // A training image the run uses: the seeded choice of --max-images, as voc makes it.
+  const auto train = bowlrp::datasets::VocSet::load(root.string(), "train", {"car", "dog"});
+  const auto chosen = ba::choose_images(train.labels, train.classes.size(), 12, ba::VocArgs{}.pipeline.seed);
+  BOOST_REQUIRE(chosen.size() == 12u);
+  const std::string bad_train = train.ids[chosen[5]];
+  for (const std::string& id : {bad_test, bad_train}) {
+    const fs::path jpg = root / "JPEGImages" / (id + ".jpg");
+    const std::string bytes = bowlrp::bow::read_file(jpg.string());
+    fs::remove(jpg);
+    bowlrp::bow::write_file_atomic(jpg.string(), bytes.substr(0, bytes.size() / 3));  // truncated scan
+  }
+
+  BOOST_TEST(run_cli(flags, &log) == 3, log);
+  BOOST_TEST(log.find(bad_test + ".jpg") != std::string::npos, log);
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  BOOST_TEST(j["failed_images"] == 1);
+  BOOST_TEST(j["test_images"] == 12);
+  const auto after = bowlrp::datasets::read_voc_results(out + "/results/comp1_cls_val_car.txt");
+  // The devkit needs a row per test image: the unreadable one is ranked last, at -inf.
+  BOOST_TEST_REQUIRE(after.size() == 12u);
+  for (std::size_t k = 0; k < after.size(); ++k) {
+    BOOST_TEST(after[k].id == rows[k].id);
+    if (after[k].id == bad_test) BOOST_TEST(after[k].score == -std::numeric_limits<double>::infinity());
+    else BOOST_TEST(std::isfinite(after[k].score));
+  }
+  BOOST_TEST(log.find("skipped " + (root / "JPEGImages" / (bad_train + ".jpg")).string()) != std::string::npos, log);
+  BOOST_TEST(j["train_images"] == 12);
+  BOOST_TEST(j["skipped_train_images"] == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

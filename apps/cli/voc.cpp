@@ -428,6 +428,7 @@ VocSummary run_voc(const VocArgs& args) {
   j["train_images"] = summary.train_images;
   j["test_images"] = N;
   j["failed_images"] = summary.failed_images;
+  j["skipped_train_images"] = summary.skipped_train_images;
   j["explained_images"] = explained;
   j["conservation_max_error"] = summary.max_conservation_error;
   j["flipping"] = {{"region_size", args.flip_region}, {"steps", args.flip_steps},
