@@ -65,25 +65,28 @@ FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow
   // with p != 1 weigh by (m / top)^p, which is 1 for the maximiser and in [0, 1] otherwise, so
   // neither m^p nor its sum can overflow or underflow to 0 for large p (the shares are unchanged:
   // the factor top^p cancels).
+  // Calls f(m, d) for each positive mapping weight m of feature l and each dimension d (one per
+  // pyramid level) it is pooled into, in the order pooling sums them.
+  auto for_each_pooled = [&](std::size_t l, auto&& f) {
+    const int* cells = pool.feature_cells.data() + l * J;
+    for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+      const double m = assignment.weights[e];
+      if (!(m > 0)) continue;
+      for (std::size_t j = 0; j < J; ++j) f(m, static_cast<std::size_t>(cells[j]) * K + assignment.words[e]);
+    }
+  };
   std::vector<double> top(plain ? 0 : V, 0.0);
   std::vector<int> ties(is_max ? V : 0, 0);  // number of maximisers (max pooling)
   if (!plain)
-    for (std::size_t l = 0; l < L; ++l) {
-      const int* cells = pool.feature_cells.data() + l * J;
-      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-        const double m = assignment.weights[e];
-        if (!(m > 0)) continue;
-        for (std::size_t j = 0; j < J; ++j) {
-          const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
-          if (m > top[d]) {
-            top[d] = m;
-            if (is_max) ties[d] = 1;
-          } else if (is_max && m == top[d]) {
-            ++ties[d];
-          }
+    for (std::size_t l = 0; l < L; ++l)
+      for_each_pooled(l, [&](double m, std::size_t d) {
+        if (m > top[d]) {
+          top[d] = m;
+          if (is_max) ties[d] = 1;
+        } else if (is_max && m == top[d]) {
+          ++ties[d];
         }
-      }
-    }
+      });
   // Weight of mapping weight m in dimension d (m > 0): m, (m / top_d)^p, or for max pooling 1 for a
   // maximiser and 0 otherwise.
   auto weight = [&](double m, std::size_t d) -> double {
@@ -96,17 +99,7 @@ FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow
   if (is_max) {
     for (std::size_t d = 0; d < V; ++d) denom[d] = ties[d];
   } else {
-    for (std::size_t l = 0; l < L; ++l) {
-      const int* cells = pool.feature_cells.data() + l * J;
-      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-        const double m = assignment.weights[e];
-        if (!(m > 0)) continue;
-        for (std::size_t j = 0; j < J; ++j) {
-          const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
-          denom[d] += weight(m, d);
-        }
-      }
-    }
+    for (std::size_t l = 0; l < L; ++l) for_each_pooled(l, [&](double m, std::size_t d) { denom[d] += weight(m, d); });
   }
 
   // A dimension no feature pooled into (x_d = 0) gives its R_d evenly to the features of its own
@@ -133,14 +126,7 @@ FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow
     const int* cells = pool.feature_cells.data() + l * J;
     double r = base;
     for (std::size_t j = 0; j < J; ++j) r += cell_spread[cells[j]];
-    for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-      const double m = assignment.weights[e];
-      if (!(m > 0)) continue;
-      for (std::size_t j = 0; j < J; ++j) {
-        const std::size_t d = static_cast<std::size_t>(cells[j]) * K + assignment.words[e];
-        r += share[d] * weight(m, d);
-      }
-    }
+    for_each_pooled(l, [&](double m, std::size_t d) { r += share[d] * weight(m, d); });
     out.R[l] = r;
   }
   return out;

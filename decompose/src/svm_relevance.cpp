@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 
 namespace bowlrp::decompose {
 
@@ -298,6 +299,17 @@ void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const 
   for (std::size_t d = 0; d < V; ++d) out.R[d] = (h[d] - out.root[d]) * g[d];
 }
 
+// P_n(z) and P_n'(z), by the three-term recurrence from P_0 = 1, P_1 = z.
+std::pair<double, double> legendre(int n, double z) {
+  double p0 = 1.0, p1 = z;  // P_{j-1}, P_j
+  for (int j = 2; j <= n; ++j) {
+    const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
+    p0 = p1;
+    p1 = p2;
+  }
+  return {p1, n * (z * p1 - p0) / (z * z - 1.0)};
+}
+
 // Gauss-Legendre nodes and weights on [-1, 1]: Newton's method on P_n from the Tricomi initial
 // guesses, which converges to rounding for n <= 64 in a few steps.
 void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
@@ -305,27 +317,14 @@ void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
   x.assign(n, 0.0);
   w.assign(n, 0.0);
   for (int k = 0; k < n; ++k) {
-    double z = std::cos(pi * (k + 0.75) / (n + 0.5)), dp = 1.0;
+    double z = std::cos(pi * (k + 0.75) / (n + 0.5));
     for (int it = 0; it < 100; ++it) {
-      double p0 = 1.0, p1 = z;  // P_0, P_1; the recurrence gives P_n and P_{n-1}
-      for (int j = 2; j <= n; ++j) {
-        const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
-        p0 = p1;
-        p1 = p2;
-      }
-      dp = n * (z * p1 - p0) / (z * z - 1.0);
-      const double dz = p1 / dp;
+      const auto [p, dp] = legendre(n, z);
+      const double dz = p / dp;
       z -= dz;
       if (std::abs(dz) <= 1e-16) break;
     }
-    // Recompute P_n' at the converged node for the weight.
-    double p0 = 1.0, p1 = z;
-    for (int j = 2; j <= n; ++j) {
-      const double p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j;
-      p0 = p1;
-      p1 = p2;
-    }
-    dp = n * (z * p1 - p0) / (z * z - 1.0);
+    const double dp = legendre(n, z).second;  // at the converged node, for the weight
     x[k] = z;
     w[k] = 2.0 / ((1.0 - z * z) * dp * dp);
   }
