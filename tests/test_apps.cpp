@@ -44,6 +44,16 @@ std::string make_shapes(const TempDir& dir, int per_class, std::vector<std::stri
 // Cheap pipeline flags for tests.
 const char* kSmall = "--words 32 --step 6 --bin-sizes 4,6 --kmeans-samples 5000 --quiet";
 
+// Trains a model with the kSmall flags (after `flags`) on root into dir/name; the test stops, showing
+// the tool's output, if training fails.
+std::string train_small_model(const TempDir& dir, const std::string& root, const std::string& name = "m.bowlrp",
+                              const std::string& flags = "") {
+  const std::string model = dir / name;
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + flags + kSmall, &out) == 0, out);
+  return model;
+}
+
 bowlrp::apps::PipelineArgs small_args() {
   bowlrp::apps::PipelineArgs p;
   p.words = 32;
@@ -183,9 +193,8 @@ BOOST_AUTO_TEST_CASE(unreadable_images_are_skipped_and_reported) {
 BOOST_AUTO_TEST_CASE(bad_model_files_are_rejected_by_the_tool) {
   TempDir dir;
   const std::string root = make_shapes(dir, 6);
-  const std::string model = dir / "m.bowlrp";
+  const std::string model = train_small_model(dir, root);
   std::string out;
-  BOOST_REQUIRE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0);
   const std::string bytes = bowlrp::bow::read_file(model);
   bowlrp::bow::write_file_atomic(dir / "cut.bowlrp", bytes.substr(0, bytes.size() / 2));
   BOOST_TEST(run_cli("predict --model '" + (dir / "cut.bowlrp") + "' '" + root + "'", &out) == 2);
@@ -273,9 +282,8 @@ BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
 BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
   TempDir dir;
   const std::string root = make_shapes(dir, 6);
-  const std::string model = dir / "rbf.bowlrp";
+  const std::string model = train_small_model(dir, root, "rbf.bowlrp", "--kernel rbf ");
   std::string out;
-  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' --kernel rbf " + kSmall, &out) == 0, out);
   const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
   auto json = [&](const std::string& folder) {
     return nlohmann::json::parse(bowlrp::bow::read_file((dir.path() / folder / "circle_0000.json").string()));
@@ -341,9 +349,8 @@ BOOST_AUTO_TEST_CASE(json_strings_survive_any_bytes) {
 BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
   TempDir dir;
   const std::string root = make_shapes(dir, 6);
-  const std::string model = dir / "m.bowlrp";
+  const std::string model = train_small_model(dir, root);
   std::string out;
-  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
   // A file name with byte 0xff (Latin-1 'y with diaeresis'), legal on Linux, not UTF-8.
   const std::string odd = (fs::path(root) / "circle" / "caf\xff.png").string();
   fs::copy_file(fs::path(root) / "circle" / "circle_0000.png", odd);
@@ -378,9 +385,8 @@ BOOST_AUTO_TEST_CASE(explain_gives_each_input_its_own_outputs) {
              boost::test_tools::per_element());
   TempDir dir;
   const std::string root = make_shapes(dir, 6);
-  const std::string model = dir / "m.bowlrp";
+  const std::string model = train_small_model(dir, root);
   std::string out;
-  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
   // Four inputs, three stems alike: a/x.png, b/x.png, c/x.jpg and one literally named x-2.png.
   const fs::path in = dir.path() / "in";
   const std::vector<std::string> inputs{(in / "a" / "x.png").string(), (in / "b" / "x.png").string(),
@@ -412,9 +418,8 @@ BOOST_AUTO_TEST_CASE(explain_gives_each_input_its_own_outputs) {
 BOOST_AUTO_TEST_CASE(batches_go_on_past_bad_inputs) {
   TempDir dir;
   const std::string root = make_shapes(dir, 6);
-  const std::string model = dir / "m.bowlrp";
+  const std::string model = train_small_model(dir, root);
   std::string out;
-  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + model + "' " + kSmall, &out) == 0, out);
   // A loop back to the root (followed once: no image twice), a corrupt image, a dangling link, a
   // missing path and a folder without images, among 18 good images.
   fs::create_directory_symlink("..", fs::path(root) / "circle" / "loop");

@@ -122,6 +122,14 @@ bw::FeatureTrace frames_at(const std::vector<std::pair<float, float>>& centres, 
   return t;
 }
 
+// A trace of n frames at random centres in [0, w - 1) x [0, h - 1), in steps of 0.01 px, drawn from rng.
+bw::FeatureTrace random_frames(int n, int w, int h, std::mt19937& rng) {
+  std::vector<std::pair<float, float>> centres;
+  for (int i = 0; i < n; ++i)
+    centres.emplace_back(float(rng() % ((w - 1) * 100)) / 100.0F, float(rng() % ((h - 1) * 100)) / 100.0F);
+  return frames_at(centres, w, h);
+}
+
 // Random sparse assignment of n features over K words, r entries each, weights in (0, 1].
 bw::Assignment random_assignment(std::size_t n, int K, int r, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -1184,9 +1192,7 @@ BOOST_AUTO_TEST_CASE(mapping_rejects_non_finite_values) {
 BOOST_AUTO_TEST_CASE(pooling_p_means_and_max_against_naive) {
   const int K = 7, W = 90, H = 60;
   std::mt19937 rng(17);
-  std::vector<std::pair<float, float>> centres;
-  for (int i = 0; i < 150; ++i) centres.emplace_back(float(rng() % 8900) / 100.0F, float(rng() % 5900) / 100.0F);
-  const auto t = frames_at(centres, W, H);
+  const auto t = random_frames(150, W, H, rng);
   const auto a = random_assignment(t.size(), K, 3, 18);
   const std::vector<bw::PyramidLevel> pyr{{1, 1}, {2, 2}, {3, 1}};
   for (double p : {1.0, 2.0, 4.0, std::numeric_limits<double>::infinity()}) {
@@ -1295,9 +1301,7 @@ BOOST_AUTO_TEST_CASE(pipeline_encodes_voc_image) {
 BOOST_AUTO_TEST_CASE(pooling_sum_is_bit_identical_to_the_plain_formula) {
   const int K = 11, W = 97, H = 61;
   std::mt19937 rng(23);
-  std::vector<std::pair<float, float>> centres;
-  for (int i = 0; i < 300; ++i) centres.emplace_back(float(rng() % 9600) / 100.0F, float(rng() % 6000) / 100.0F);
-  const auto t = frames_at(centres, W, H);
+  const auto t = random_frames(300, W, H, rng);
   const auto a = random_assignment(t.size(), K, 3, 24);
   bw::PoolingOptions o;
   o.pyramid = {{1, 1}, {2, 2}, {3, 1}};
@@ -1324,9 +1328,7 @@ BOOST_AUTO_TEST_CASE(pooling_sum_is_bit_identical_to_the_plain_formula) {
 BOOST_AUTO_TEST_CASE(pooling_large_p_is_finite_and_tends_to_max) {
   const int K = 6, W = 80, H = 60;
   std::mt19937 rng(31);
-  std::vector<std::pair<float, float>> centres;
-  for (int i = 0; i < 120; ++i) centres.emplace_back(float(rng() % 7900) / 100.0F, float(rng() % 5900) / 100.0F);
-  const auto t = frames_at(centres, W, H);
+  const auto t = random_frames(120, W, H, rng);
   auto a = random_assignment(t.size(), K, 2, 32);
   for (std::size_t e = 0; e < a.weights.size(); ++e)
     a.weights[e] = e % 5 == 0 ? 4.0F + 4.0F * float(rng() % 1000) / 1000.0F : 0.05F + 0.1F * float(rng() % 1000) / 1000.0F;

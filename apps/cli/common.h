@@ -1,8 +1,10 @@
-// Small helpers shared by the subcommands: wall-clock seconds, seed mixing, comma-separated lists.
+// Small helpers shared by the subcommands: wall-clock seconds, seed mixing, comma-separated lists,
+// the line that names a skipped input.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,10 @@ inline std::uint64_t mix(std::uint64_t x) {
 
 /// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_csv(const std::string& text);
+
+/// Prints "skipped PATH: reason" on stderr: the documented line for every input a batch leaves out.
+inline void print_skipped(const std::string& path, const std::string& reason) {
+  std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), reason.c_str());
+}
 
 }  // namespace bowlrp::apps

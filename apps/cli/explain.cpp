@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/json_out.h"
 
 #include <bowlrp/bow/io.h>
@@ -175,11 +176,11 @@ int run_explain(const ExplainArgs& args) {
     }
   });
   std::size_t failed = 0, broken = 0;
-  for (const auto& p : walk.problems) std::fprintf(stderr, "skipped %s: %s\n", p.path.c_str(), p.reason.c_str());
+  for (const auto& p : walk.problems) print_skipped(p.path, p.reason);
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!errors[i].empty()) {
       ++failed;
-      std::fprintf(stderr, "skipped %s: %s\n", paths[i].c_str(), errors[i].c_str());
+      print_skipped(paths[i], errors[i]);
     } else if (!warnings[i].empty()) {
       ++broken;
       std::fprintf(stderr, "warning: relevance of %s is not conserved: %s (see its .json)\n", paths[i].c_str(),

@@ -73,7 +73,7 @@ int run_train(const TrainArgs& args) {
     const datasets::FolderDataset set = datasets::FolderDataset::scan(args.data);
     for (const auto& p : set.problems) {
       not_listed.emplace_back(p.path, p.reason);
-      std::fprintf(stderr, "skipped %s: %s\n", p.path.c_str(), p.reason.c_str());  // now, in case training fails
+      print_skipped(p.path, p.reason);  // now, in case training fails
     }
     if (set.classes.size() < 2)
       throw std::invalid_argument("'" + args.data + "' has a single class folder ('" + set.classes[0] +
@@ -100,7 +100,7 @@ int run_train(const TrainArgs& args) {
       train_classifier(data, options, kernel, topts, args.run, &skipped, &times, &encoded);
   svm::save_classifier(args.out, classifier);
 
-  for (const auto& [path, why] : skipped) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  for (const auto& [path, why] : skipped) print_skipped(path, why);
   skipped.insert(skipped.begin(), not_listed.begin(), not_listed.end());
   const double acc = single_label ? top1_accuracy(classifier.svm, encoded, data.labels)
                                   : binary_accuracy(classifier.svm, encoded, data.labels);
@@ -163,7 +163,7 @@ int run_predict(const PredictArgs& args) {
   for (const auto& p : walk.problems) failed.emplace_back(p.path, p.reason);
   failed.insert(failed.end(), set.failures.begin(), set.failures.end());
   for (const auto& [path, why] : failed) {
-    std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+    print_skipped(path, why);
     nlohmann::json item;
     set_path(item, "image", path);
     item["error"] = why;

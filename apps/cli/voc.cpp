@@ -211,7 +211,7 @@ VocSummary run_voc(const VocArgs& args) {
     std::vector<std::pair<std::string, std::string>> skipped;
     classifier = train_classifier(data, options, args.pipeline.kernel_spec(), args.pipeline.train_options(), run,
                                   &skipped, &stage_times);
-    for (const auto& [p, why] : skipped) std::fprintf(stderr, "skipped %s: %s\n", p.c_str(), why.c_str());
+    for (const auto& [p, why] : skipped) print_skipped(p, why);
     summary.skipped_train_images = skipped.size();
     timing("codebook sample", stage_times.codebook_extract, 0);
     timing("k-means", stage_times.kmeans, 0);
