@@ -90,26 +90,27 @@ PoolTrace Pooler::pool(const FeatureTrace& features, const Assignment& assignmen
 
   const std::size_t V = t.dimension();
   t.pooled.assign(V, 0.0);
-  auto check_word = [K](int k) {
-    if (k < 0 || k >= K)
-      throw std::invalid_argument("Pooler::pool: word index " + std::to_string(k) + " outside [0, " +
-                                  std::to_string(K) + ")");
+  // Calls f(m, d) for each mapping weight m of each feature and each dimension d (one per pyramid
+  // level) it is pooled into, in feature order; refuses a word index outside the codebook.
+  auto for_each_pooled = [&](auto&& f) {
+    for (std::size_t l = 0; l < n; ++l)
+      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
+        const int k = assignment.words[e];
+        if (k < 0 || k >= K)
+          throw std::invalid_argument("Pooler::pool: word index " + std::to_string(k) + " outside [0, " +
+                                      std::to_string(K) + ")");
+        const double m = assignment.weights[e];
+        for (int j = 0; j < levels; ++j) f(m, static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + k);
+      }
   };
   if (is_max || p == 1.0) {
     // Sum pooling keeps its plain arithmetic (sum, then one multiplication by 1/M_c): the
     // histograms, and so every trained model and AP, stay bit-identical.
-    for (std::size_t l = 0; l < n; ++l) {
-      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-        const int k = assignment.words[e];
-        check_word(k);
-        const double m = assignment.weights[e];
-        for (int j = 0; j < levels; ++j) {
-          double& x = t.pooled[static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + k];
-          if (is_max) x = std::max(x, m);
-          else x += m;
-        }
-      }
-    }
+    for_each_pooled([&](double m, std::size_t d) {
+      double& x = t.pooled[d];
+      if (is_max) x = std::max(x, m);
+      else x += m;
+    });
     if (!is_max) {
       for (int c = 0; c < t.cells; ++c) {
         if (t.cell_counts[c] == 0) continue;  // stays zero
@@ -122,26 +123,11 @@ PoolTrace Pooler::pool(const FeatureTrace& features, const Assignment& assignmen
     // maximiser's is exactly 1, so the sum lies in [1, M_c] and neither overflows (m > 1, large p)
     // nor underflows to a false zero (m < 1, large p, where m^p would be 0 and the pool 0).
     std::vector<double>& top = t.pooled;  // max_l m per dimension, then the pooled value
-    for (std::size_t l = 0; l < n; ++l)
-      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-        const int k = assignment.words[e];
-        check_word(k);
-        const double m = assignment.weights[e];
-        for (int j = 0; j < levels; ++j) {
-          double& x = top[static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + k];
-          x = std::max(x, m);
-        }
-      }
+    for_each_pooled([&](double m, std::size_t d) { top[d] = std::max(top[d], m); });
     std::vector<double> sum(V, 0.0);  // sum_l (m / max m)^p
-    for (std::size_t l = 0; l < n; ++l)
-      for (std::uint32_t e = assignment.offsets[l]; e < assignment.offsets[l + 1]; ++e) {
-        const double m = assignment.weights[e];
-        if (!(m > 0)) continue;
-        for (int j = 0; j < levels; ++j) {
-          const std::size_t d = static_cast<std::size_t>(t.feature_cells[l * levels + j]) * K + assignment.words[e];
-          sum[d] += std::pow(m / top[d], p);
-        }
-      }
+    for_each_pooled([&](double m, std::size_t d) {
+      if (m > 0) sum[d] += std::pow(m / top[d], p);
+    });
     for (int c = 0; c < t.cells; ++c) {
       if (t.cell_counts[c] == 0) continue;  // stays zero
       const double inv = 1.0 / t.cell_counts[c];
