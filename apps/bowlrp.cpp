@@ -1,7 +1,8 @@
-// bowlrp: train, predict and explain Bag-of-Words + kernel SVM image classifiers.
+// bowlrp: train, predict, explain and evaluate Bag-of-Words + kernel SVM image classifiers. This file
+// binds the command line to the library's options structs; the commands live in cli/.
 #include "cli/commands.h"
-#include "cli/demo.h"
-#include "cli/voc.h"
+
+#include <bowlrp/bow/parallel.h>
 
 #include <CLI/CLI.hpp>
 
@@ -13,21 +14,21 @@
 namespace {
 
 using bowlrp::apps::PipelineArgs;
-using bowlrp::apps::RunOptions;
+using bowlrp::apps::RunArgs;
 
-void add_run_flags(CLI::App* app, RunOptions& run) {
+void add_run_flags(CLI::App* app, RunArgs& run) {
   const CLI::Validator thread_count(
       [](std::string& value) -> std::string {
-        RunOptions r;
+        int threads = -1;
         try {
           std::size_t pos = 0;
-          r.threads = std::stoi(value, &pos);
-          if (pos != value.size()) throw std::invalid_argument(value);
+          threads = std::stoi(value, &pos);
+          if (pos != value.size()) threads = -1;
         } catch (const std::exception&) {
-          r.threads = -1;
+          threads = -1;
         }
         try {
-          r.validate();
+          bowlrp::bow::validate_threads(threads, "--threads");
         } catch (const std::invalid_argument& e) {
           return std::string(e.what()).substr(std::string("--threads ").size());
         }
@@ -35,33 +36,45 @@ void add_run_flags(CLI::App* app, RunOptions& run) {
       },
       "0..1024");
   app->add_option("--threads", run.threads,
-                  "worker threads: 0 = all cores, at most " + std::to_string(RunOptions::kMaxThreads) +
+                  "worker threads: 0 = all cores, at most " + std::to_string(bowlrp::bow::kMaxThreads) +
                       "; results do not depend on it")
       ->check(thread_count);
   app->add_flag("--quiet,-q", run.quiet, "no progress display");
 }
 
 void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
-  app->add_option("--words", p.words, "codebook size K")->capture_default_str();
-  app->add_option("--step", p.step, "dense SIFT grid step in px")->capture_default_str();
+  bowlrp::model::FitOptions& f = p.fit;
+  app->add_option("--words", f.pipeline.kmeans.words, "codebook size K")->capture_default_str();
+  app->add_option("--step", f.pipeline.dsift.step, "dense SIFT grid step in px")->capture_default_str();
   app->add_option("--bin-sizes", p.bin_sizes, "SIFT bin sizes in px, one scale each")->capture_default_str();
-  app->add_option("--max-side", p.max_side, "cap on the longer image side in px (0 = off)")->capture_default_str();
+  app->add_option("--max-side", f.pipeline.image.max_side, "cap on the longer image side in px (0 = off)")
+      ->capture_default_str();
   app->add_option("--pyramid", p.pyramid, "spatial pyramid levels COLSxROWS,...")->capture_default_str();
   app->add_option("--pooling", p.pooling, "sum | pmean:P | max")->capture_default_str();
   app->add_option("--mapping", p.mapping, "hard | soft | rank")->capture_default_str();
-  app->add_option("--neighbours", p.neighbours, "words per feature for soft/rank mapping")->capture_default_str();
+  app->add_option("--neighbours", f.pipeline.mapping.neighbours, "words per feature for soft/rank mapping")
+      ->capture_default_str();
   app->add_option("--normalisation", p.normalisation, "l1 | l2 | none")->capture_default_str();
-  app->add_flag("--hellinger", p.hellinger, "sqrt map before normalisation");
+  app->add_flag("--hellinger", f.pipeline.pooling.hellinger, "sqrt map before normalisation");
   app->add_option("--kernel", p.kernel, "hik | chi2 | hellinger | linear | rbf | expchi2")->capture_default_str();
-  app->add_option("--gamma", p.gamma, "rbf/expchi2 width (0 = 1 / mean pairwise distance)")->capture_default_str();
-  app->add_option("--C", p.C, "SVM soft-margin C")->capture_default_str();
-  app->add_flag("--balanced", p.balanced, "weight C by class frequency");
-  app->add_option("--kmeans-samples", p.kmeans_samples, "descriptors sampled for k-means")->capture_default_str();
+  app->add_option("--gamma", f.kernel.gamma, "rbf/expchi2 width (0 = 1 / mean pairwise distance)")
+      ->capture_default_str();
+  app->add_option("--C", f.svm.C, "SVM soft-margin C")->capture_default_str();
+  app->add_flag("--balanced", f.svm.balanced, "weight C by class frequency");
+  app->add_option("--kmeans-samples", f.pipeline.kmeans.samples, "descriptors sampled for k-means")
+      ->capture_default_str();
   app->add_option("--kmeans-algorithm", p.kmeans_algorithm, "lloyd_gemm | vlfeat_elkan | vlfeat_ann")
       ->capture_default_str();
-  app->add_option("--kmeans-tolerance", p.kmeans_tolerance, "Lloyd stops below this relative energy decrease")
+  app->add_option("--kmeans-tolerance", f.pipeline.kmeans.tolerance, "Lloyd stops below this relative energy decrease")
       ->capture_default_str();
-  app->add_option("--seed", p.seed, "seed of every random choice")->capture_default_str();
+  app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str();
+}
+
+void add_quality_flags(CLI::App* app, bowlrp::evaluation::QualityOptions& q) {
+  app->add_option("--flip-steps", q.flip.steps, "pixel-flipping steps L")->capture_default_str();
+  app->add_option("--flip-region", q.flip.region_size, "pixel-flipping region side, px")->capture_default_str();
+  app->add_option("--random-orders", q.flip.random_orders, "random orders averaged")->capture_default_str();
+  app->add_option("--occlusion-patch", q.occlusion_patch, "occlusion baseline patch side, px")->capture_default_str();
 }
 
 }  // namespace
@@ -88,6 +101,7 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--set", train.set, "VOC image set to train on")->capture_default_str();
   train_cmd->add_option("--classes", train.classes, "VOC classes a,b,... (default all 20)");
   train_cmd->add_option("--out", train.out, "model file to write")->required();
+  train_cmd->add_option("--cache", train.cache, "codebook/histogram cache folder (default: none)");
   add_pipeline_flags(train_cmd, train.pipeline);
   add_run_flags(train_cmd, train.run);
 
@@ -109,11 +123,12 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--svm-rule", explain.svm_rule,
                           "rule of rbf/expchi2 models: integrated-gradients (conserves f) | taylor (Eq 16, "
                           "first order)")->capture_default_str();
-  explain_cmd->add_option("--ig-nodes", explain.ig_nodes, "integrated gradients: Gauss-Legendre nodes per segment (1..64)")
+  explain_cmd->add_option("--ig-nodes", explain.options.composite.integrated_gradients.nodes,
+                          "integrated gradients: Gauss-Legendre nodes per segment (1..64)")
       ->capture_default_str();
-  explain_cmd->add_option("--ig-tolerance", explain.ig_tolerance,
+  explain_cmd->add_option("--ig-tolerance", explain.options.composite.integrated_gradients.tolerance,
                           "integrated gradients: quadrature tolerance, relative to max(1, |f|)")->capture_default_str();
-  explain_cmd->add_option("--residual-warning", explain.residual_warning,
+  explain_cmd->add_option("--residual-warning", explain.options.residual_warning,
                           "rbf/expchi2: warn (and exit 3) when |f - sum R| / max(1, |f|) exceeds this")
       ->capture_default_str();
   explain_cmd->add_option("--view", explain.view, "heatmap | edges | mask | all")->capture_default_str();
@@ -125,7 +140,7 @@ int main(int argc, char** argv) {
   add_run_flags(explain_cmd, explain.run);
 
   bowlrp::apps::DemoArgs demo;
-  demo.pipeline = bowlrp::apps::demo_defaults();
+  demo.pipeline = PipelineArgs(bowlrp::apps::demo_defaults());
   CLI::App* demo_cmd = app.add_subcommand("demo", "generate synthetic shapes, train, predict and explain them");
   demo_cmd->add_option("--out", demo.out, "output folder")->capture_default_str();
   demo_cmd->add_option("--images-per-class", demo.images_per_class, "synthetic images per class")
@@ -138,44 +153,59 @@ int main(int argc, char** argv) {
   add_run_flags(demo_cmd, demo.run);
 
   bowlrp::apps::VocArgs voc;
+  bowlrp::evaluation::VocProtocolOptions& vp = voc.protocol;
   CLI::App* voc_cmd = app.add_subcommand("voc", "PASCAL VOC evaluation: AP, explanation quality, HTML report");
-  voc_cmd->add_option("--root", voc.root, "VOC2007 folder (.../VOCdevkit/VOC2007)")->required();
-  voc_cmd->add_option("--train-set", voc.train_set, "image set to train on")->capture_default_str();
-  voc_cmd->add_option("--test-set", voc.test_set, "image set to evaluate on")->capture_default_str();
+  voc_cmd->add_option("--root", vp.root, "VOC2007 folder (.../VOCdevkit/VOC2007)")->required();
+  voc_cmd->add_option("--train-set", vp.train_set, "image set to train on")->capture_default_str();
+  voc_cmd->add_option("--test-set", vp.test_set, "image set to evaluate on")->capture_default_str();
   voc_cmd->add_option("--classes", voc.classes, "classes a,b,... (default all 20, or the model's)");
-  voc_cmd->add_option("--max-images", voc.max_images, "cap on each split, seeded stratified choice (0 = all)")
+  voc_cmd->add_option("--max-images", vp.max_images, "cap on each split, seeded stratified choice (0 = all)")
       ->capture_default_str();
-  voc_cmd->add_option("--explain", voc.explain, "positive test images per class explained and flipped (0 = skip)")
+  voc_cmd->add_option("--explain", vp.explain, "positive test images per class explained and flipped (0 = skip)")
       ->capture_default_str();
   voc_cmd->add_option("--model", voc.model, "evaluate this model file instead of training");
   voc_cmd->add_option("--out", voc.out, "output folder")->required();
   voc_cmd->add_option("--cache", voc.cache, "histogram/codebook cache folder (default OUT/cache)");
   voc_cmd->add_flag("--no-cache", voc.no_cache, "do not read or write the cache");
-  voc_cmd->add_option("--person-boxes-missing", voc.person_boxes_missing,
+  voc_cmd->add_option("--person-boxes-missing", vp.person_boxes_missing,
                       "ids of images whose people have no box (default ROOT/../../person_boxes_missing.txt)");
-  voc_cmd->add_option("--flip-steps", voc.flip_steps, "pixel-flipping steps L")->capture_default_str();
-  voc_cmd->add_option("--flip-region", voc.flip_region, "pixel-flipping region side, px")->capture_default_str();
-  voc_cmd->add_option("--random-orders", voc.random_orders, "random orders averaged")->capture_default_str();
-  voc_cmd->add_option("--occlusion-patch", voc.occlusion_patch, "occlusion baseline patch side, px")
-      ->capture_default_str();
-  voc_cmd->add_option("--gallery", voc.gallery, "report images per group and class")->capture_default_str();
+  add_quality_flags(voc_cmd, vp.quality);
+  voc_cmd->add_option("--gallery", vp.gallery, "report images per group and class")->capture_default_str();
   add_pipeline_flags(voc_cmd, voc.pipeline);
   add_run_flags(voc_cmd, voc.run);
 
-  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, demo_cmd, voc_cmd}) sub->footer(exit_codes);
+  bowlrp::apps::EvaluateArgs evaluate;
+  CLI::App* evaluate_cmd =
+      app.add_subcommand("evaluate", "evaluate a model on a folder-per-class test set: accuracy, confusion, AP, "
+                                     "explanation quality, HTML report");
+  evaluate_cmd->add_option("--model", evaluate.model, "model file")->required();
+  evaluate_cmd->add_option("--data", evaluate.data, "folder with one sub-folder of images per class")->required();
+  evaluate_cmd->add_option("--out", evaluate.out, "output folder (report.json, index.html)")->required();
+  evaluate_cmd->add_option("--masks", evaluate.options.masks,
+                           "object masks MASKS/<class>/<stem>.png, non-zero = object (default: DATA/../masks when "
+                           "DATA is named images)");
+  evaluate_cmd->add_flag("--no-masks", evaluate.options.no_masks, "do not localise in masks");
+  evaluate_cmd->add_option("--explain", evaluate.options.explain, "images per class measured by pixel flipping")
+      ->capture_default_str();
+  evaluate_cmd->add_option("--gallery", evaluate.options.gallery, "report heatmaps per class")->capture_default_str();
+  add_quality_flags(evaluate_cmd, evaluate.options.quality);
+  add_run_flags(evaluate_cmd, evaluate.run);
+
+  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd}) sub->footer(exit_codes);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" with code 0; every real parse error is a usage error.
     return app.exit(e) == 0 ? bowlrp::apps::kExitOk : bowlrp::apps::kExitUsage;
   }
-  bowlrp::apps::init_runtime();
+  bowlrp::bow::init_runtime();
   try {
     if (train_cmd->parsed()) return bowlrp::apps::run_train(train);
     if (predict_cmd->parsed()) return bowlrp::apps::run_predict(predict);
     if (explain_cmd->parsed()) return bowlrp::apps::run_explain(explain);
     if (demo_cmd->parsed()) return bowlrp::apps::run_demo_command(demo);
     if (voc_cmd->parsed()) return bowlrp::apps::run_voc_command(voc);
+    if (evaluate_cmd->parsed()) return bowlrp::apps::run_evaluate(evaluate);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bowlrp: error: %s\n", e.what());
     return bowlrp::apps::kExitError;

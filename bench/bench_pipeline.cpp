@@ -16,8 +16,11 @@
 //     prediction  = assignment + pooling + decision of every class (features already extracted),
 //     explanation = relevance of dimensions + features + pixels for one class (the top one),
 //   both on the path the tool takes (direct S x V kernel), plus explanation / decision alone.
-#include "cli/training.h"
-#include "cli/voc.h"
+#include "cli/args.h"
+
+#include <bowlrp/bow/parallel.h>
+#include <bowlrp/evaluation/voc_protocol.h>
+#include <bowlrp/model/fit.h>
 
 #include <bowlrp/bow/io.h>
 #include <bowlrp/bow/pipeline.h>
@@ -133,11 +136,11 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = to_int(0);
     else if (k == "--flip-steps") a.flip_steps = to_int(1);
     else if (k == "--json") a.json_path = v;
-    else if (k == "--words") a.pipeline.words = to_int(2);
-    else if (k == "--step") a.pipeline.step = to_int(1);
+    else if (k == "--words") a.pipeline.fit.pipeline.kmeans.words = to_int(2);
+    else if (k == "--step") a.pipeline.fit.pipeline.dsift.step = to_int(1);
     else if (k == "--bin-sizes") a.pipeline.bin_sizes = v;
     else if (k == "--pyramid") a.pipeline.pyramid = v;
-    else if (k == "--max-side") a.pipeline.max_side = to_int(0);
+    else if (k == "--max-side") a.pipeline.fit.pipeline.image.max_side = to_int(0);
     else usage("unknown flag " + k);
   }
   return a;
@@ -233,14 +236,15 @@ struct Row {
 
 int main(int argc, char** argv) try {
   const Args args = parse(argc, argv);
-  apps::init_runtime();  // single-threaded BLAS, as the tool
-  const int threads = apps::resolve_threads(args.threads);
+  bow::init_runtime();  // single-threaded BLAS, as the tool
+  const int threads = bow::resolve_threads(args.threads);
   const int R = args.repeats, TR = args.train_repeats;
   const std::string load_before = uptime_line();
   const auto t_start = Clock::now();
   std::fprintf(stderr, "bowlrp_bench: %s\n", load_before.c_str());
 
-  bow::PipelineOptions opts = args.pipeline.pipeline_options();
+  const model::FitOptions fit_options = args.pipeline.fit_options();
+  bow::PipelineOptions opts = fit_options.pipeline;
   const int K = opts.kmeans.words;
   std::vector<Row> rows;
   json stages = json::object();
@@ -254,11 +258,11 @@ int main(int argc, char** argv) try {
   // ---- images: seeded stratified choices, as `bowlrp voc --max-images` makes them -----------------
   const datasets::VocSet train_full = datasets::VocSet::load(args.root, "train");
   const datasets::VocSet val_full = datasets::VocSet::load(args.root, "val");
-  const auto train_pick = apps::choose_images(train_full.labels, train_full.classes.size(),
+  const auto train_pick = evaluation::choose_images(train_full.labels, train_full.classes.size(),
                                               static_cast<std::size_t>(args.train_images), 0);
   const auto val_pick =
-      apps::choose_images(val_full.labels, val_full.classes.size(), static_cast<std::size_t>(args.images), 0x7e57);
-  apps::TrainingData data;
+      evaluation::choose_images(val_full.labels, val_full.classes.size(), static_cast<std::size_t>(args.images), 0x7e57);
+  model::LabelledImages data;
   data.class_names = train_full.classes;
   for (std::size_t i : train_pick) {
     data.paths.push_back(train_full.image_path(train_full.ids[i]));
@@ -307,17 +311,14 @@ int main(int argc, char** argv) try {
 
   const bow::Pipeline pipe(opts, codebook);
   const std::size_t V = pipe.dimension();
-  apps::RunOptions run;
-  run.threads = args.threads;
-  run.quiet = true;
   auto t0 = Clock::now();
-  const apps::EncodedSet enc = apps::encode_images(pipe, data.paths, run);
+  const model::EncodedSet enc = model::encode_images(pipe, data.paths, args.threads);
   const double encode_s = since(t0);
   add("train", "encode, " + std::to_string(threads) + " threads", 1e3 * encode_s / M, "ms/image",
       std::to_string(M / encode_s) + " images/s");
 
   // Gram matrix of the training histograms (the engine train_one_vs_rest runs) and libsvm.
-  const svm::Kernel kernel = args.pipeline.kernel_spec();
+  const svm::Kernel kernel = fit_options.kernel;
   std::vector<double> G(M * M);
   const double gram_s = median_seconds(TR, [&] { svm::gram_matrix(kernel, enc.histograms.data(), M, enc.histograms.data(), M, V, G.data(), args.threads); });
   const double entries = 0.5 * double(M) * double(M + 1);
@@ -326,9 +327,9 @@ int main(int argc, char** argv) try {
       std::to_string(entries * V / gram_s * 1e-9) + " G terms/s");
   add("train", "Gram: operand traffic / stream bandwidth", stream_bytes / gram_s / bwT, "x",
       ">1 = cache reuse beats streaming every row pair");
-  svm::TrainOptions topts = args.pipeline.train_options();
+  svm::TrainOptions topts = fit_options.svm;
   topts.threads = args.threads;
-  svm::SvmModel model;
+  svm::KernelSvm model;
   const double train_s = median_seconds(TR, [&] {
     model = svm::train_one_vs_rest(enc.histograms.data(), M, V, data.labels, data.class_names, kernel, topts);
   });
@@ -426,11 +427,14 @@ int main(int argc, char** argv) try {
   // The whole explanation as the tool runs it (Explainer without indices), from the trace.
   std::vector<bow::EncodeTrace> traces(N);
   for (std::size_t i = 0; i < N; ++i) traces[i] = {feats[i], assign[i], pools[i]};
-  const decompose::Explainer explainer(model, composite);
+  const auto shared_model = std::make_shared<const svm::KernelSvm>(model);
+  const auto shared_pipe = std::make_shared<const bow::Pipeline>(pipe);
+  for (std::size_t i = 0; i < N; ++i) traces[i].pipeline = pipe.fingerprint();
+  const decompose::Explainer explainer(shared_model, pipe.fingerprint(), composite);
   const double explain_s = median_seconds(R, [&] {
     for (std::size_t i = 0; i < N; ++i) g_sink = g_sink + explainer.explain(traces[i], top[i]).pixels.R[0];
   });
-  const decompose::Explainer explainer_ix(model, composite, indices);
+  const decompose::Explainer explainer_ix(shared_model, pipe.fingerprint(), composite, indices);
   const double explain_ix_s = indices ? median_seconds(R, [&] {
     for (std::size_t i = 0; i < N; ++i) g_sink = g_sink + explainer_ix.explain(traces[i], top[i]).pixels.R[0];
   }) : 0.0;
@@ -439,7 +443,7 @@ int main(int argc, char** argv) try {
   fopts.steps = args.flip_steps;
   const double flip_s = median_seconds(std::min(R, 3), [&] {
     for (std::size_t i = 0; i < N; ++i) {
-      const decompose::IncrementalFlipper flipper(pipe, model, top[i]);
+      const decompose::IncrementalFlipper flipper(shared_pipe, shared_model, top[i]);
       const decompose::RegionGrid grid(images[i].width, images[i].height, fopts.region_size);
       const auto order = decompose::relevance_order(grid.aggregate(rq[i].R.data(), rq[i].width, rq[i].height));
       g_sink = g_sink + flipper.flip_curve(images[i], traces[i], order, fopts).back();

@@ -5,15 +5,16 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/demo.h"
 #include "cli/json_out.h"
-#include "cli/training.h"
+#include <bowlrp/model/fit.h>
+#include <bowlrp/model/model.h>
 
 #include <bowlrp/bow/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/datasets/voc.h>
-#include <bowlrp/svm/classifier.h>
+#include <bowlrp/model/explain.h>
+#include <bowlrp/model/predict.h>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -56,10 +57,10 @@ std::string train_small_model(const TempDir& dir, const std::string& root, const
 
 bowlrp::apps::PipelineArgs small_args() {
   bowlrp::apps::PipelineArgs p;
-  p.words = 32;
-  p.step = 6;
+  p.fit.pipeline.kmeans.words = 32;
+  p.fit.pipeline.dsift.step = 6;
   p.bin_sizes = "4,6";
-  p.kmeans_samples = 5000;
+  p.fit.pipeline.kmeans.samples = 5000;
   return p;
 }
 
@@ -89,11 +90,20 @@ BOOST_AUTO_TEST_CASE(argument_parsing_names_the_flag) {
   BOOST_TEST(message([] { parse_pyramid("2by2"); }).find("--pyramid") != std::string::npos);
   BOOST_TEST(message([] { parse_pooling("pmean:-1"); }).find("pmean:P with P > 0") != std::string::npos);
   PipelineArgs p;
-  p.C = 0;
-  BOOST_TEST(message([&] { p.train_options(); }).find("--C") != std::string::npos);
+  p.fit.svm.C = 0;
+  BOOST_TEST(message([&] { p.fit_options(); }).find("--C") != std::string::npos);
   p = PipelineArgs();
   p.kernel = "poly";
-  BOOST_CHECK_THROW(p.kernel_spec(), std::invalid_argument);
+  BOOST_CHECK_THROW(p.fit_options(), std::invalid_argument);
+  // The command line's defaults are the library's, text flags included.
+  const PipelineArgs d;
+  const bowlrp::model::FitOptions lib, cli = d.fit_options();
+  BOOST_TEST(d.pyramid == "1x1,2x2");
+  BOOST_TEST(d.bin_sizes == "4,6,8,10");
+  BOOST_TEST(d.pooling == "sum");
+  BOOST_TEST(bowlrp::bow::canonical_codebook_options(cli.pipeline) == bowlrp::bow::canonical_codebook_options(lib.pipeline));
+  BOOST_TEST(cli.svm.C == lib.svm.C);
+  BOOST_TEST(bowlrp::svm::to_string(cli.kernel.type) == bowlrp::svm::to_string(lib.kernel.type));
 }
 
 BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
@@ -109,17 +119,17 @@ BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
   BOOST_REQUIRE_MESSAGE(run_cli("predict --quiet --model '" + model + "' --json '" + json + "' '" + root + "'", &out) == 0, out);
   const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
   BOOST_TEST(scores.size() == 36u);
-  const bowlrp::svm::Classifier loaded = bowlrp::svm::load_classifier(model);
-  const bowlrp::bow::Pipeline pipeline(loaded.options, loaded.codebook);
+  const bowlrp::model::Model loaded = bowlrp::model::Model::load(model);
+  const bowlrp::bow::Pipeline& pipeline = loaded.bag_of_words();
   for (const auto& item : scores) {
-    const std::vector<double> f = loaded.svm.decision(pipeline.encode_file(item["image"].get<std::string>()).histogram().data());
+    const std::vector<double> f = loaded.kernel_svm().decision(pipeline.encode_file(item["image"].get<std::string>()).histogram().data());
     for (std::size_t c = 0; c < f.size(); ++c)
-      BOOST_TEST(item["scores"][loaded.svm.classes()[c].name].get<double>() == f[c]);
+      BOOST_TEST(item["scores"][loaded.kernel_svm().classes()[c].name].get<double>() == f[c]);
     BOOST_TEST(item.contains("predicted"));
   }
   // Save -> load -> save gives the same bytes; decisions of the reloaded model are identical.
   const std::string again = dir / "again.bowlrp";
-  bowlrp::svm::save_classifier(again, loaded);
+  loaded.save(again);
   BOOST_TEST(bowlrp::bow::read_file(again) == bowlrp::bow::read_file(model));
 }
 
@@ -127,25 +137,18 @@ BOOST_AUTO_TEST_CASE(training_is_independent_of_thread_count) {
   TempDir dir;
   const std::string root = make_shapes(dir, 6);
   const auto set = bowlrp::datasets::FolderDataset::scan(root);
-  bowlrp::apps::TrainingData data;
-  data.class_names = set.classes;
-  for (const auto& im : set.images) {
-    data.paths.push_back(im.path);
-    for (std::size_t c = 0; c < set.classes.size(); ++c) data.labels.push_back(int(c) == im.label ? 1 : -1);
-  }
-  const auto p = small_args();
-  bowlrp::apps::RunOptions one, two;
+  const bowlrp::model::LabelledImages data = bowlrp::model::LabelledImages::from_folder(set);
+  bowlrp::model::FitOptions one = small_args().fit_options(), two = one;
   one.threads = 1;
   two.threads = 2;
-  one.quiet = two.quiet = true;
-  const auto a = bowlrp::apps::train_classifier(data, p.pipeline_options(), p.kernel_spec(), p.train_options(), one, nullptr);
-  const auto b = bowlrp::apps::train_classifier(data, p.pipeline_options(), p.kernel_spec(), p.train_options(), two, nullptr);
-  BOOST_TEST(a.codebook.centres() == b.codebook.centres());
-  BOOST_TEST(a.svm.support() == b.svm.support());
-  for (std::size_t c = 0; c < a.svm.classes().size(); ++c) {
-    BOOST_TEST(a.svm.classes()[c].bias == b.svm.classes()[c].bias);
-    BOOST_TEST(a.svm.classes()[c].coef == b.svm.classes()[c].coef);
+  const bowlrp::model::Model a = bowlrp::model::fit(data, one), b = bowlrp::model::fit(data, two);
+  BOOST_TEST(a.bag_of_words().codebook().centres() == b.bag_of_words().codebook().centres());
+  BOOST_TEST(a.kernel_svm().support() == b.kernel_svm().support());
+  for (std::size_t c = 0; c < a.kernel_svm().classes().size(); ++c) {
+    BOOST_TEST(a.kernel_svm().classes()[c].bias == b.kernel_svm().classes()[c].bias);
+    BOOST_TEST(a.kernel_svm().classes()[c].coef == b.kernel_svm().classes()[c].coef);
   }
+  BOOST_TEST(a.fingerprint().hex() == b.fingerprint().hex());
 }
 
 BOOST_AUTO_TEST_CASE(bad_training_input_gets_a_clear_error) {
@@ -266,9 +269,9 @@ BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
   args.out = dir / "demo";
   args.images_per_class = 30;
   args.explain = 2;
-  args.pipeline = bowlrp::apps::demo_defaults();
-  args.pipeline.words = 128;
-  args.pipeline.kmeans_samples = 20000;
+  args.pipeline = bowlrp::apps::PipelineArgs(bowlrp::apps::demo_defaults());
+  args.pipeline.fit.pipeline.kmeans.words = 128;
+  args.pipeline.fit.pipeline.kmeans.samples = 20000;
   args.run.quiet = true;
   const bowlrp::apps::DemoResult r = bowlrp::apps::run_demo(args);
   BOOST_TEST(r.test_images == 60u);
@@ -458,15 +461,28 @@ BOOST_AUTO_TEST_CASE(batches_go_on_past_bad_inputs) {
 }
 
 BOOST_AUTO_TEST_CASE(threads_and_usage_errors_have_their_exit_codes) {
-  bowlrp::apps::RunOptions run;
-  for (const int ok : {0, 1, 2, bowlrp::apps::RunOptions::kMaxThreads}) {
-    run.threads = ok;
-    BOOST_CHECK_NO_THROW(run.validate());
+  // The library validates thread counts itself, in every options struct that has one.
+  for (const int ok : {0, 1, 2, bowlrp::bow::kMaxThreads}) {
+    BOOST_CHECK_NO_THROW(bowlrp::bow::validate_threads(ok));
+    bowlrp::model::FitOptions f;
+    f.threads = ok;
+    BOOST_CHECK_NO_THROW(f.validate());
   }
-  for (const int bad : {-1, bowlrp::apps::RunOptions::kMaxThreads + 1, 100000}) {
-    run.threads = bad;
-    BOOST_CHECK_THROW(run.validate(), std::invalid_argument);
-    BOOST_CHECK_THROW(bowlrp::apps::resolve_threads(bad), std::invalid_argument);
+  for (const int bad : {-1, bowlrp::bow::kMaxThreads + 1, 100000}) {
+    BOOST_CHECK_THROW(bowlrp::bow::validate_threads(bad), std::invalid_argument);
+    BOOST_CHECK_THROW(bowlrp::bow::resolve_threads(bad), std::invalid_argument);
+    bowlrp::model::FitOptions f;
+    f.threads = bad;
+    BOOST_CHECK_THROW(f.validate(), std::invalid_argument);
+    bowlrp::model::PredictOptions p;
+    p.threads = bad;
+    BOOST_CHECK_THROW(p.validate(), std::invalid_argument);
+    bowlrp::model::ExplainOptions e;
+    e.threads = bad;
+    BOOST_CHECK_THROW(e.validate(), std::invalid_argument);
+    bowlrp::svm::TrainOptions t;
+    t.threads = bad;
+    BOOST_CHECK_THROW(t.validate(1), std::invalid_argument);
   }
   TempDir dir;
   const std::string root = make_shapes(dir, 4, {"circle", "cross"});

@@ -37,6 +37,16 @@ namespace bs = bowlrp::svm;
 
 namespace {
 
+// An explainer sharing a copy of the model, for traces made with the given pipeline fingerprint
+// (hand-made traces carry the empty one).
+bowlrp::decompose::Explainer make_explainer(
+    const bowlrp::svm::KernelSvm& model, const bowlrp::decompose::Composite& composite = {},
+    std::shared_ptr<const std::vector<bowlrp::svm::IntersectionIndex>> indices = nullptr,
+    const bowlrp::bow::Digest& pipeline = {}) {
+  return bowlrp::decompose::Explainer(std::make_shared<const bowlrp::svm::KernelSvm>(model), pipeline, composite,
+                                      std::move(indices));
+}
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // ---------- naive kernels and SVMs ----------
@@ -72,7 +82,7 @@ double naive_kernel(const bs::Kernel& k, const double* a, const double* b, std::
   return sum;
 }
 
-double naive_decision(const bs::SvmModel& m, std::size_t cls, const double* x) {
+double naive_decision(const bs::KernelSvm& m, std::size_t cls, const double* x) {
   double f = m.classes()[cls].bias;
   for (std::size_t i = 0; i < m.support_size(); ++i)
     f += m.classes()[cls].coef[i] * naive_kernel(m.kernel(), m.support_vector(i), x, m.dim());
@@ -87,7 +97,7 @@ std::vector<double> random_histogram(std::mt19937_64& rng, std::size_t V, double
   return h;
 }
 
-bs::SvmModel make_model(bs::KernelType type, std::size_t V, std::size_t S, std::uint64_t seed,
+bs::KernelSvm make_model(bs::KernelType type, std::size_t V, std::size_t S, std::uint64_t seed,
                         std::vector<bs::KernelBlock> blocks = {}, std::size_t classes = 2, double gamma_factor = 1.0) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(-1, 1);
@@ -115,7 +125,7 @@ bs::SvmModel make_model(bs::KernelType type, std::size_t V, std::size_t S, std::
     for (auto& a : b.coef) a = u(rng) < -0.8 ? 0.0 : u(rng);  // some vectors not support of this class
     cls.push_back(std::move(b));
   }
-  return bs::SvmModel(k, V, std::move(support), std::move(cls));
+  return bs::KernelSvm(k, V, std::move(support), std::move(cls));
 }
 
 // ---------- synthetic forward traces ----------
@@ -311,8 +321,9 @@ BOOST_AUTO_TEST_CASE(rules_parse_and_validate) {
   c.svm.bias = static_cast<bd::BiasPolicy>(7);
   BOOST_CHECK_THROW(c.validate(), std::invalid_argument);
   auto model = make_model(bs::KernelType::intersection, 8, 4, 1);
-  BOOST_CHECK_THROW(bd::Explainer(model, c), std::invalid_argument);
-  BOOST_CHECK_THROW(bd::Explainer(bs::SvmModel{}, bd::Composite{}), std::invalid_argument);
+  BOOST_CHECK_THROW(make_explainer(model, c), std::invalid_argument);
+  BOOST_CHECK_THROW(make_explainer(bs::KernelSvm{}, bd::Composite{}), std::invalid_argument);
+  BOOST_CHECK_THROW(bd::Explainer(nullptr, {}), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(dimension_relevance_matches_definition_for_sum_decomposable_kernels) {
@@ -338,7 +349,7 @@ BOOST_AUTO_TEST_CASE(dimension_relevance_matches_definition_for_sum_decomposable
         BOOST_TEST(std::abs(r.f - f) < 1e-10);
         BOOST_TEST(std::abs(r.total() - f) < 1e-10);
         BOOST_TEST(std::abs(r.residual) < 1e-10);
-        BOOST_TEST(r.method == "exact");
+        BOOST_TEST((r.method == bd::SvmMethod::exact));
         BOOST_TEST(r.root.empty());
       }
     }
@@ -371,16 +382,16 @@ BOOST_AUTO_TEST_CASE(fast_intersection_index_matches_the_direct_loop) {
   const auto s = make_trace(31, 70, K, kPyramid, MapKind::soft, 1.0, bb::Normalisation::l1, false);
   auto model = make_model(bs::KernelType::intersection, V, 40, 14, {}, 3);
   auto shared = std::make_shared<const std::vector<bs::IntersectionIndex>>(bs::build_intersection_indices(model));
-  const bd::Explainer given(model, {}, shared), direct(model);
+  const bd::Explainer given = make_explainer(model, {}, shared), direct = make_explainer(model);
   for (std::size_t c = 0; c < 3; ++c) {
     const auto a = given.explain(s.trace, c), d = direct.explain(s.trace, c);
     BOOST_TEST(max_abs_diff(a.pixels.R, d.pixels.R) < 1e-12);
     BOOST_TEST(bd::check_conservation(a).ok());
   }
   auto chi2 = make_model(bs::KernelType::chi2, V, 10, 1, {}, 3);
-  BOOST_CHECK_THROW(bd::Explainer(chi2, {}, shared), std::invalid_argument);
+  BOOST_CHECK_THROW(make_explainer(chi2, {}, shared), std::invalid_argument);
   auto two = std::make_shared<const std::vector<bs::IntersectionIndex>>(shared->begin(), shared->begin() + 2);
-  BOOST_CHECK_THROW(bd::Explainer(model, {}, two), std::invalid_argument);
+  BOOST_CHECK_THROW(make_explainer(model, {}, two), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(bias_policies_each_conserve) {
@@ -538,7 +549,7 @@ BOOST_AUTO_TEST_CASE(zero_dimensions_spread_over_the_features_of_their_cell) {
 BOOST_AUTO_TEST_CASE(empty_feature_set_reports_everything_unassigned) {
   Synthetic s = make_trace(3, 0, 8, kPyramid, MapKind::hard, 1.0, bb::Normalisation::l1, false);
   auto model = make_model(bs::KernelType::intersection, s.trace.pool.dimension(), 10, 4);
-  bd::Explainer ex(model);
+  const bd::Explainer ex = make_explainer(model);
   const auto e = ex.explain(s.trace, 0);
   BOOST_TEST(e.features.R.empty());
   BOOST_TEST(std::abs(e.features.unassigned - e.dimensions.total()) < 1e-15);
@@ -624,7 +635,7 @@ BOOST_AUTO_TEST_CASE(conservation_over_all_exact_combinations) {
                   auto model = make_model(type, V, 25, seed, blocks ? pyramid_blocks(K) : std::vector<bs::KernelBlock>{});
                   bd::Composite comp;
                   comp.svm.bias = static_cast<bd::BiasPolicy>(seed % 3);
-                  bd::Explainer ex(model, comp);
+                  const bd::Explainer ex = make_explainer(model, comp);
                   const auto e = ex.explain(s.trace, seed % 2);
                   const auto rep = bd::check_conservation(e, 1e-9);
                   BOOST_TEST(rep.ok(), rep.summary());
@@ -639,7 +650,7 @@ BOOST_AUTO_TEST_CASE(conservation_over_all_exact_combinations) {
 BOOST_AUTO_TEST_CASE(explainer_layers_match_the_stage_functions) {
   const auto s = make_trace(77, 120, 16, kPyramid, MapKind::rank, 2.0, bb::Normalisation::l2, true);
   auto model = make_model(bs::KernelType::chi2, s.trace.pool.dimension(), 30, 9, {}, 3);
-  bd::Explainer ex(model);
+  const bd::Explainer ex = make_explainer(model);
   const auto e = ex.explain(s.trace, "class2");
   BOOST_TEST(e.cls == 2u);
   BOOST_TEST(e.class_name == "class2");
@@ -657,7 +668,7 @@ BOOST_AUTO_TEST_CASE(explainer_layers_match_the_stage_functions) {
 BOOST_AUTO_TEST_CASE(conservation_checker_detects_violations) {
   const auto s = make_trace(8, 40, 8, kFlat, MapKind::hard, 1.0, bb::Normalisation::l1, false);
   auto model = make_model(bs::KernelType::intersection, s.trace.pool.dimension(), 10, 8);
-  auto e = bd::Explainer(model).explain(s.trace, 0);
+  auto e = make_explainer(model).explain(s.trace, 0);
   BOOST_TEST(bd::check_conservation(e).ok());
   auto broken = e;
   broken.features.R[3] += 1e-6;
@@ -718,13 +729,13 @@ BOOST_AUTO_TEST_CASE(taylor_finds_a_nonnegative_root_and_reports_the_residual) {
             c.bias = -c.bias;
             for (auto& a : c.coef) a = -a;
           }
-          model = bs::SvmModel(model.kernel(), model.dim(), model.support(), classes);
+          model = bs::KernelSvm(model.kernel(), model.dim(), model.support(), classes);
         }
         bd::Composite comp;
         comp.differentiable = bd::DifferentiableRule::taylor;
-        const auto e = bd::Explainer(model, comp).explain(s.trace, trial % 2);
+        const auto e = make_explainer(model, comp).explain(s.trace, trial % 2);
         const auto& d = e.dimensions;
-        BOOST_TEST(d.method == "taylor");
+        BOOST_TEST((d.method == bd::SvmMethod::taylor));
         BOOST_TEST(d.root.size() == s.trace.pool.dimension());
         BOOST_TEST(std::abs(d.f - naive_decision(model, trial % 2, s.trace.pool.histogram.data())) < 1e-10);
         BOOST_TEST(std::abs(d.residual - (d.f - d.total())) < 1e-12);
@@ -739,7 +750,7 @@ BOOST_AUTO_TEST_CASE(taylor_finds_a_nonnegative_root_and_reports_the_residual) {
         // The layers below the SVM conserve whatever the SVM rule.
         const auto rep = bd::check_conservation(e);
         BOOST_TEST(rep.lower_layers_ok(), rep.summary());
-        BOOST_TEST(rep.method == "taylor");
+        BOOST_TEST((rep.method == bd::SvmMethod::taylor));
       }
     }
     BOOST_TEST(found >= 4, bs::to_string(type) << ": roots found in " << found << " of 6 trials");
@@ -758,7 +769,7 @@ BOOST_AUTO_TEST_CASE(taylor_without_a_sign_change_says_so) {
   bs::Kernel k;
   k.type = bs::KernelType::rbf;
   k.gamma = 2.0;
-  bs::SvmModel model(k, V, support, {{"pos", 0.5, {1, 2, 3, 4, 5}}});
+  bs::KernelSvm model(k, V, support, {{"pos", 0.5, {1, 2, 3, 4, 5}}});
   const auto h = random_histogram(rng, V);
   const auto r = bd::relevance_dimensions(model, 0, h.data(), bd::Composite{});
   BOOST_TEST(!r.root_found);
@@ -766,7 +777,7 @@ BOOST_AUTO_TEST_CASE(taylor_without_a_sign_change_says_so) {
   BOOST_TEST(std::abs(r.residual - (r.f - r.total())) < 1e-12);
   BOOST_TEST(std::abs(r.residual) > 0.1);
   k.gamma = 0;  // unset gamma: rejected by the model or, at the latest, by the explainer
-  BOOST_CHECK_THROW((bd::Explainer{bs::SvmModel(k, V, support, {{"pos", 0.5, {1, 2, 3, 4, 5}}})}),
+  BOOST_CHECK_THROW((make_explainer(bs::KernelSvm(k, V, support, {{"pos", 0.5, {1, 2, 3, 4, 5}}}))),
                     std::invalid_argument);
 }
 
@@ -928,7 +939,7 @@ BOOST_AUTO_TEST_CASE(png_has_the_map_size_and_round_trips) {
   bowlrp::test::TempDir dir;
   const auto s = make_trace(12, 50, 8, kFlat, MapKind::hard, 1.0, bb::Normalisation::l1, false, 57, 33);
   auto model = make_model(bs::KernelType::intersection, s.trace.pool.dimension(), 10, 8);
-  const auto e = bd::Explainer(model).explain(s.trace, 0);
+  const auto e = make_explainer(model).explain(s.trace, 0);
   const std::string path = dir / "карта.png";
   bd::HeatmapOptions o;
   o.colormap = "seismic";
@@ -968,6 +979,7 @@ BOOST_AUTO_TEST_CASE(shapes_positive_relevance_concentrates_on_the_objects) {
   bb::PipelineOptions po;
   po.kmeans.words = 128;  // objects sit anywhere, so no pyramid (it lowers accuracy here)
   po.kmeans.samples = 20000;
+  po.pooling.pyramid = {{1, 1}};
   const bb::ImageLoader loader(po.image);
   const bb::DenseSift sift(po.dsift);
   std::vector<bb::GrayImage> grey;
@@ -998,7 +1010,7 @@ BOOST_AUTO_TEST_CASE(shapes_positive_relevance_concentrates_on_the_objects) {
   bs::TrainOptions to;
   to.balanced = true;
   const auto model = bs::train_one_vs_rest(X.data(), n_train, V, labels, so.classes, kernel, to);
-  const bd::Explainer explainer(model);
+  const bd::Explainer explainer = make_explainer(model, {}, nullptr, pipeline.fingerprint());
 
   int correct = 0, tested = 0;
   double ratio_sum = 0;
@@ -1077,7 +1089,7 @@ BOOST_AUTO_TEST_CASE(feature_relevance_large_p_is_finite_conserving_and_tends_to
       BOOST_TEST_MESSAGE("p = " << p << ": max |R_l(p) - R_l(max)| / max |R_l(max)| = " << gap);
       if (p == 1e6) BOOST_TEST(gap < 1e-3);
       // The whole chain on the real pooled trace: finite pixels, exact conservation.
-      const auto e = bd::Explainer(model).explain(sp.trace, 1);
+      const auto e = make_explainer(model).explain(sp.trace, 1);
       BOOST_TEST(std::all_of(e.pixels.R.begin(), e.pixels.R.end(), [](double r) { return std::isfinite(r); }));
       const auto rep = bd::check_conservation(e, 1e-9);
       BOOST_TEST(rep.ok(), rep.summary());
@@ -1242,9 +1254,9 @@ BOOST_AUTO_TEST_CASE(integrated_gradients_conserve_f_for_rbf_and_expchi2) {
                                   2, trial % 2 ? 4.0 : 1.0);
           const std::size_t cls = trial % 2;
           const double* h = s.trace.pool.histogram.data();
-          const auto e = bd::Explainer(model).explain(s.trace, cls);
+          const auto e = make_explainer(model).explain(s.trace, cls);
           const auto& d = e.dimensions;
-          BOOST_TEST(d.method == "integrated-gradients");
+          BOOST_TEST((d.method == bd::SvmMethod::integrated_gradients));
           const double scale = std::max(1.0, std::abs(d.f));
           // The gradient theorem: sum R = f(h) - f(x0), up to the quadrature.
           BOOST_TEST(std::abs(d.total() - (d.f - d.f_root)) <= 1e-11 * scale);
@@ -1343,9 +1355,9 @@ BOOST_AUTO_TEST_CASE(taylor_residual_is_reported_as_not_conserved) {
   auto model = make_model(bs::KernelType::rbf, s.trace.pool.dimension(), 30, 41, {}, 2, 4.0);
   bd::Composite comp;
   comp.differentiable = bd::DifferentiableRule::taylor;
-  const auto e = bd::Explainer(model, comp).explain(s.trace, 1);
+  const auto e = make_explainer(model, comp).explain(s.trace, 1);
   const auto rep = bd::check_conservation(e);
-  BOOST_TEST(rep.method == "taylor");
+  BOOST_TEST((rep.method == bd::SvmMethod::taylor));
   const double rel = std::abs(e.dimensions.f - e.dimensions.total()) / std::max(1.0, std::abs(e.dimensions.f));
   BOOST_REQUIRE_MESSAGE(rel > 1e-3, "this case needs a large Taylor remainder; got " << rel);
   BOOST_TEST(std::abs(rep.relative_residual - rel) <= 1e-15);
@@ -1356,7 +1368,7 @@ BOOST_AUTO_TEST_CASE(taylor_residual_is_reported_as_not_conserved) {
   BOOST_TEST(rep.summary().find("svm layer NOT conserved") != std::string::npos, rep.summary());
   BOOST_TEST(rep.summary().find("relative residual") != std::string::npos, rep.summary());
   // The same image and model with integrated gradients (same root): conserved at every layer.
-  const auto ig = bd::Explainer(model).explain(s.trace, 1);
+  const auto ig = make_explainer(model).explain(s.trace, 1);
   BOOST_TEST((ig.dimensions.root == e.dimensions.root));
   const auto rep_ig = bd::check_conservation(ig);
   BOOST_TEST(rep_ig.ok(), rep_ig.summary());
@@ -1366,7 +1378,7 @@ BOOST_AUTO_TEST_CASE(taylor_residual_is_reported_as_not_conserved) {
 BOOST_AUTO_TEST_CASE(non_finite_relevance_is_never_conserved) {
   const auto s = make_trace(8, 40, 8, kFlat, MapKind::hard, 1.0, bb::Normalisation::l1, false);
   auto model = make_model(bs::KernelType::intersection, s.trace.pool.dimension(), 10, 8);
-  const auto e = bd::Explainer(model).explain(s.trace, 0);
+  const auto e = make_explainer(model).explain(s.trace, 0);
   BOOST_TEST(bd::check_conservation(e).ok());
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (double bad : {kInf, -kInf, nan}) {

@@ -6,8 +6,10 @@
 
 #ifdef BOWLRP_CLI  // needs the CLI library (complete builds)
 
-#include "cli/feature_cache.h"
-#include "cli/voc.h"
+#include <bowlrp/bow/digest.h>
+#include <bowlrp/evaluation/voc_protocol.h>
+#include <bowlrp/model/feature_cache.h>
+#include <bowlrp/model/model.h>
 
 #include <bowlrp/bow/io.h>
 #include <bowlrp/bow/pipeline.h>
@@ -32,7 +34,6 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace ba = bowlrp::apps;
 using bowlrp::test::run_cli;
 using bowlrp::test::TempDir;
 
@@ -68,15 +69,15 @@ BOOST_AUTO_TEST_SUITE(voc)
 
 BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
   const std::string bytes = random_bytes(1000, 1);
-  const ba::Digest whole = ba::digest_of(bytes);
+  const bowlrp::bow::Digest whole = bowlrp::bow::digest_of(bytes);
   for (std::size_t cut : {0u, 1u, 3u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
-    ba::Hasher h;
+    bowlrp::bow::Hasher h;
     h.update(bytes.data(), cut);
     h.update(bytes.data() + cut, bytes.size() - cut);
     BOOST_TEST((h.digest() == whole));
   }
   // Byte at a time.
-  ba::Hasher h;
+  bowlrp::bow::Hasher h;
   for (char c : bytes) h.update(&c, 1);
   BOOST_TEST((h.digest() == whole));
   // Any single flipped bit, an appended zero, or truncation changes the digest.
@@ -84,15 +85,15 @@ BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
   for (std::size_t i : {0u, 7u, 8u, 511u, 999u}) {
     std::string b = bytes;
     b[i] ^= 1;
-    seen.insert(ba::digest_of(b).hex());
+    seen.insert(bowlrp::bow::digest_of(b).hex());
   }
-  seen.insert(ba::digest_of(bytes + std::string(1, '\0')).hex());
-  seen.insert(ba::digest_of(bytes.substr(0, 999)).hex());
-  seen.insert(ba::digest_of("").hex());
+  seen.insert(bowlrp::bow::digest_of(bytes + std::string(1, '\0')).hex());
+  seen.insert(bowlrp::bow::digest_of(bytes.substr(0, 999)).hex());
+  seen.insert(bowlrp::bow::digest_of("").hex());
   BOOST_TEST(seen.size() == 9u);
   BOOST_TEST(whole.hex().size() == 32u);
   // Fields carry their length: ("ab","c") and ("a","bc") differ.
-  ba::Hasher f1, f2;
+  bowlrp::bow::Hasher f1, f2;
   f1.field("ab");
   f1.field("c");
   f2.field("a");
@@ -102,8 +103,8 @@ BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
 
 BOOST_AUTO_TEST_CASE(canonical_options_see_every_encoding_change) {
   bowlrp::bow::PipelineOptions o;
-  const std::string base = ba::canonical_encoding_options(o);
-  BOOST_TEST(base == ba::canonical_encoding_options(bowlrp::bow::PipelineOptions{}));
+  const std::string base = bowlrp::bow::canonical_encoding_options(o);
+  BOOST_TEST(base == bowlrp::bow::canonical_encoding_options(bowlrp::bow::PipelineOptions{}));
   std::vector<bowlrp::bow::PipelineOptions> changed(9, o);
   changed[0].image.max_side = 400;
   changed[1].dsift.step = 5;
@@ -111,17 +112,17 @@ BOOST_AUTO_TEST_CASE(canonical_options_see_every_encoding_change) {
   changed[3].dsift.magnif = 5.5;
   changed[4].mapping.kind = bowlrp::bow::MappingKind::soft;
   changed[5].pooling.p = 2;
-  changed[6].pooling.pyramid = {{1, 1}, {2, 2}};
+  changed[6].pooling.pyramid = {{1, 1}};
   changed[7].pooling.hellinger = true;
   changed[8].pooling.normalisation = bowlrp::bow::Normalisation::l2;
   std::set<std::string> all{base};
-  for (const auto& c : changed) all.insert(ba::canonical_encoding_options(c));
+  for (const auto& c : changed) all.insert(bowlrp::bow::canonical_encoding_options(c));
   BOOST_TEST(all.size() == 10u);
   // k-means settings change codebooks, not histograms (given the codebook).
   bowlrp::bow::PipelineOptions k = o;
   k.kmeans.words = 17;
-  BOOST_TEST(ba::canonical_encoding_options(k) == base);
-  BOOST_TEST(ba::canonical_codebook_options(k) != ba::canonical_codebook_options(o));
+  BOOST_TEST(bowlrp::bow::canonical_encoding_options(k) == base);
+  BOOST_TEST(bowlrp::bow::canonical_codebook_options(k) != bowlrp::bow::canonical_codebook_options(o));
 }
 
 BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
@@ -129,15 +130,15 @@ BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
   const bowlrp::bow::PipelineOptions o;
   const bowlrp::bow::Codebook cb = random_codebook(8, 2), other = random_codebook(8, 3);
   const std::size_t V = 40;
-  const ba::HistogramCache cache(dir / "cache", o, cb, V);
+  const bowlrp::model::HistogramCache cache(dir / "cache", o, cb, V);
   const std::string image = random_bytes(5000, 4);
-  const ba::Digest key = cache.key(image);
+  const bowlrp::bow::Digest key = cache.key(image);
   // Keys: same inputs agree; another codebook, option or image disagrees.
-  BOOST_TEST((ba::HistogramCache(dir / "cache", o, cb, V).key(image) == key));
-  BOOST_TEST((ba::HistogramCache(dir / "cache", o, other, V).key(image) != key));
+  BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o, cb, V).key(image) == key));
+  BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o, other, V).key(image) != key));
   bowlrp::bow::PipelineOptions o2 = o;
   o2.dsift.step = 3;
-  BOOST_TEST((ba::HistogramCache(dir / "cache", o2, cb, V).key(image) != key));
+  BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o2, cb, V).key(image) != key));
   BOOST_TEST((cache.key(image + "x") != key));
 
   std::vector<double> h(V), back(V, -1.0);
@@ -165,14 +166,14 @@ BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
   BOOST_TEST(!cache.load(key, back.data()));
   BOOST_TEST(cache.stats().corrupt.load() == rejected + 2);
   // A valid entry of another key placed at this key's path is not trusted.
-  const ba::Digest key2 = cache.key(image + "y");
+  const bowlrp::bow::Digest key2 = cache.key(image + "y");
   cache.store(key2, h.data());
   fs::copy_file(cache.path(key2), cache.path(key), fs::copy_options::overwrite_existing);
   BOOST_TEST(!cache.load(key, back.data()));
   // An entry of another length is rejected by a cache of length V.
-  const ba::HistogramCache shorter(dir / "cache", o, cb, V - 1);
+  const bowlrp::model::HistogramCache shorter(dir / "cache", o, cb, V - 1);
   // same key prefix differs (dim is part of it): write a V-entry under the shorter cache's key.
-  const ba::Digest ks = shorter.key(image);
+  const bowlrp::bow::Digest ks = shorter.key(image);
   cache.store(ks, h.data());
   BOOST_TEST(!shorter.load(ks, back.data()));
   // Rewriting restores it.
@@ -187,15 +188,15 @@ BOOST_AUTO_TEST_CASE(codebook_cache_round_trip) {
   const std::vector<std::string> paths = {dir / "a.jpg", dir / "b.jpg"};
   bowlrp::bow::write_file_atomic(paths[0], "aaaa");
   bowlrp::bow::write_file_atomic(paths[1], "bbbbbb");
-  const ba::Digest key = ba::codebook_key(o, paths);
-  BOOST_TEST((ba::codebook_key(o, paths) == key));
-  BOOST_TEST((ba::codebook_key(o, {paths[0]}) != key));
+  const bowlrp::bow::Digest key = bowlrp::model::codebook_key(o, paths);
+  BOOST_TEST((bowlrp::model::codebook_key(o, paths) == key));
+  BOOST_TEST((bowlrp::model::codebook_key(o, {paths[0]}) != key));
   o.kmeans.seed = 5;
-  BOOST_TEST((ba::codebook_key(o, paths) != key));
-  BOOST_TEST(!ba::load_cached_codebook(dir / "cache", key).has_value());
+  BOOST_TEST((bowlrp::model::codebook_key(o, paths) != key));
+  BOOST_TEST(!bowlrp::model::load_cached_codebook(dir / "cache", key).has_value());
   const bowlrp::bow::Codebook cb = random_codebook(5, 9);
-  ba::store_cached_codebook(dir / "cache", key, cb);
-  const auto back = ba::load_cached_codebook(dir / "cache", key);
+  bowlrp::model::store_cached_codebook(dir / "cache", key, cb);
+  const auto back = bowlrp::model::load_cached_codebook(dir / "cache", key);
   BOOST_REQUIRE(back.has_value());
   BOOST_TEST(back->size() == 5);
   BOOST_TEST(back->dim() == 128);
@@ -203,7 +204,7 @@ BOOST_AUTO_TEST_CASE(codebook_cache_round_trip) {
   // A changed training file (size) changes the key.
   bowlrp::bow::write_file_atomic(paths[1], "bbbbbbb");
   o.kmeans.seed = 0;
-  BOOST_TEST((ba::codebook_key(o, paths) != key));
+  BOOST_TEST((bowlrp::model::codebook_key(o, paths) != key));
 }
 
 BOOST_AUTO_TEST_CASE(image_choice_is_seeded_sorted_and_stratified) {
@@ -215,9 +216,9 @@ BOOST_AUTO_TEST_CASE(image_choice_is_seeded_sorted_and_stratified) {
     labels[i * C + 1] = i % 5 == 0 ? 1 : (i % 5 == 1 ? 0 : -1);
     labels[i * C + 2] = (i == 17 || i == 101 || i == 150 || i == 199) ? 1 : -1;
   }
-  const auto a = ba::choose_images(labels, C, 30, 7);
-  BOOST_TEST(a == ba::choose_images(labels, C, 30, 7));
-  BOOST_TEST(a != ba::choose_images(labels, C, 30, 8));
+  const auto a = bowlrp::evaluation::choose_images(labels, C, 30, 7);
+  BOOST_TEST(a == bowlrp::evaluation::choose_images(labels, C, 30, 7));
+  BOOST_TEST(a != bowlrp::evaluation::choose_images(labels, C, 30, 8));
   BOOST_TEST(a.size() == 30u);
   BOOST_TEST(std::is_sorted(a.begin(), a.end()));
   BOOST_TEST((std::adjacent_find(a.begin(), a.end()) == a.end()));
@@ -230,27 +231,27 @@ BOOST_AUTO_TEST_CASE(image_choice_is_seeded_sorted_and_stratified) {
   BOOST_TEST(pos[1] >= 5u);
   BOOST_TEST(pos[2] == 4u);
   // n = 0 or n >= N: everything.
-  BOOST_TEST(ba::choose_images(labels, C, 0, 7).size() == N);
-  BOOST_TEST(ba::choose_images(labels, C, 500, 7).size() == N);
-  BOOST_CHECK_THROW(ba::choose_images(labels, 7, 3, 1), std::invalid_argument);
+  BOOST_TEST(bowlrp::evaluation::choose_images(labels, C, 0, 7).size() == N);
+  BOOST_TEST(bowlrp::evaluation::choose_images(labels, C, 500, 7).size() == N);
+  BOOST_CHECK_THROW(bowlrp::evaluation::choose_images(labels, 7, 3, 1), std::invalid_argument);
 
   std::vector<char> usable(N, 1);
   usable[101] = 0;
-  const auto p = ba::choose_positives(labels, C, 2, usable, 10, 3);
+  const auto p = bowlrp::evaluation::choose_positives(labels, C, 2, usable, 10, 3);
   BOOST_TEST(p == std::vector<std::size_t>({17, 150, 199}));
-  const auto q = ba::choose_positives(labels, C, 0, usable, 10, 3);
+  const auto q = bowlrp::evaluation::choose_positives(labels, C, 0, usable, 10, 3);
   BOOST_TEST(q.size() == 10u);
   BOOST_TEST(std::is_sorted(q.begin(), q.end()));
   for (std::size_t i : q) BOOST_TEST(labels[i * C] == 1);
-  BOOST_TEST(q == ba::choose_positives(labels, C, 0, usable, 10, 3));
-  BOOST_TEST(q != ba::choose_positives(labels, C, 0, usable, 10, 4));
+  BOOST_TEST(q == bowlrp::evaluation::choose_positives(labels, C, 0, usable, 10, 3));
+  BOOST_TEST(q != bowlrp::evaluation::choose_positives(labels, C, 0, usable, 10, 4));
 }
 
 BOOST_AUTO_TEST_CASE(id_list_ignores_blank_lines_and_spaces) {
   TempDir dir;
   bowlrp::bow::write_file_atomic(dir / "ids.txt", "000021\r\n\n  000162 \n000278");
-  BOOST_TEST(ba::read_id_list(dir / "ids.txt") == std::vector<std::string>({"000021", "000162", "000278"}));
-  BOOST_CHECK_THROW(ba::read_id_list(dir / "missing.txt"), std::runtime_error);
+  BOOST_TEST(bowlrp::evaluation::read_id_list(dir / "ids.txt") == std::vector<std::string>({"000021", "000162", "000278"}));
+  BOOST_CHECK_THROW(bowlrp::evaluation::read_id_list(dir / "missing.txt"), std::runtime_error);
 }
 
 BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
@@ -269,7 +270,7 @@ BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
   for (double& v : support) v = u(rng);
   bowlrp::svm::Kernel kernel;
   kernel.type = bowlrp::svm::KernelType::intersection;
-  const bowlrp::svm::SvmModel model(kernel, V, support, {{"a", -0.1, {1.0, -0.5, 0.7}}, {"b", 0.2, {-0.3, 0.4, 0.1}}});
+  const bowlrp::svm::KernelSvm model(kernel, V, support, {{"a", -0.1, {1.0, -0.5, 0.7}}, {"b", 0.2, {-0.3, 0.4, 0.1}}});
   std::vector<float> px(80 * 60);
   for (int y = 0; y < 60; ++y)
     for (int x = 0; x < 80; ++x)
@@ -280,8 +281,9 @@ BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
   const int patch = 16;
   const std::uint64_t seed = 3;
   for (std::size_t cls : {0u, 1u}) {
-    const bowlrp::decompose::IncrementalFlipper flipper(pipeline, model, cls);
-    const std::vector<double> map = ba::occlusion_map(flipper, image, trace, patch, seed);
+    const bowlrp::decompose::IncrementalFlipper flipper(std::make_shared<const bowlrp::bow::Pipeline>(pipeline),
+                                                        std::make_shared<const bowlrp::svm::KernelSvm>(model), cls);
+    const std::vector<double> map = bowlrp::evaluation::occlusion_map(flipper, image, trace, patch, seed);
     BOOST_REQUIRE(map.size() == 80u * 60u);
     // Naive: paste the noise over each patch, re-encode the whole image, score.
     const std::vector<float> noise = bowlrp::decompose::flip_noise(48, 36, seed);
@@ -316,11 +318,10 @@ BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_arguments_name_the_flag) {
-  ba::VocArgs a;
+  bowlrp::evaluation::VocProtocolOptions a;
   a.root = "/x";
-  a.out = "/y";
   a.validate();
-  auto message = [](ba::VocArgs v) {
+  auto message = [](bowlrp::evaluation::VocProtocolOptions v) {
     try {
       v.validate();
     } catch (const std::invalid_argument& e) {
@@ -328,15 +329,15 @@ BOOST_AUTO_TEST_CASE(bad_arguments_name_the_flag) {
     }
     return std::string();
   };
-  ba::VocArgs b = a;
-  b.flip_steps = 0;
-  BOOST_TEST(message(b).find("--flip-steps") != std::string::npos);
+  bowlrp::evaluation::VocProtocolOptions b = a;
+  b.quality.flip.steps = 0;
+  BOOST_TEST(message(b).find("steps") != std::string::npos);
   b = a;
   b.explain = -1;
-  BOOST_TEST(message(b).find("--explain") != std::string::npos);
+  BOOST_TEST(message(b).find("explain") != std::string::npos);
   b = a;
-  b.out.clear();
-  BOOST_TEST(message(b).find("--out") != std::string::npos);
+  b.root.clear();
+  BOOST_TEST(message(b).find("root") != std::string::npos);
   std::string out;
   BOOST_TEST(run_cli("voc --out /tmp/x", &out) != 0);
   BOOST_TEST(out.find("--root") != std::string::npos);
@@ -468,7 +469,7 @@ BOOST_AUTO_TEST_CASE(unreadable_images_are_named_and_exit_code_is_3) {
   const std::string bad_test = rows[3].id;
   // A training image the run uses: the seeded choice of --max-images, as voc makes it.
   const auto train = bowlrp::datasets::VocSet::load(root.string(), "train", {"car", "dog"});
-  const auto chosen = ba::choose_images(train.labels, train.classes.size(), 12, ba::VocArgs{}.pipeline.seed);
+  const auto chosen = bowlrp::evaluation::choose_images(train.labels, train.classes.size(), 12, bowlrp::model::FitOptions{}.pipeline.kmeans.seed);
   BOOST_REQUIRE(chosen.size() == 12u);
   const std::string bad_train = train.ids[chosen[5]];
   for (const std::string& id : {bad_test, bad_train}) {

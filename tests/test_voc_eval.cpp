@@ -340,8 +340,9 @@ namespace {
 // built directly, enough to make the score depend on every histogram entry.
 struct SmallModel {
   bb::GrayImage image;
-  std::unique_ptr<bb::Pipeline> pipeline;
-  bowlrp::svm::SvmModel model;
+  std::shared_ptr<const bb::Pipeline> pipeline;
+  bowlrp::svm::KernelSvm model;
+  std::shared_ptr<const bowlrp::svm::KernelSvm> shared() const { return std::make_shared<const bowlrp::svm::KernelSvm>(model); }
   bb::EncodeTrace trace;
 };
 
@@ -356,7 +357,7 @@ SmallModel small_model(const bb::GrayImage& image, bb::PipelineOptions options, 
     const std::size_t l = rng() % ft.size();
     centres.insert(centres.end(), ft.descriptor(l), ft.descriptor(l) + 128);
   }
-  m.pipeline = std::make_unique<bb::Pipeline>(options, bb::Codebook(128, centres));
+  m.pipeline = std::make_shared<const bb::Pipeline>(options, bb::Codebook(128, centres));
   const std::size_t V = m.pipeline->dimension();
   std::vector<double> support(4 * V);
   std::uniform_real_distribution<double> u(0.0, 2.0 / V);
@@ -364,13 +365,13 @@ SmallModel small_model(const bb::GrayImage& image, bb::PipelineOptions options, 
   bowlrp::svm::BinarySvm cls{"thing", 0.1, {1.0, -0.7, 0.4, -0.2}};
   bowlrp::svm::Kernel kernel;
   kernel.type = bowlrp::svm::KernelType::intersection;
-  m.model = bowlrp::svm::SvmModel(kernel, V, support, {cls});
+  m.model = bowlrp::svm::KernelSvm(kernel, V, support, {cls});
   m.trace = m.pipeline->encode(image);
   return m;
 }
 
 void check_incremental_equals_full(const SmallModel& m, const dc::PixelFlipOptions& o) {
-  const dc::IncrementalFlipper flipper(*m.pipeline, m.model, 0);
+  const dc::IncrementalFlipper flipper(m.pipeline, m.shared(), 0);
   const dc::ImageScore full = [&](const bb::GrayImage& x) {
     const auto t = m.pipeline->encode(x);
     return m.model.decision(0, t.histogram().data());
@@ -431,10 +432,10 @@ BOOST_AUTO_TEST_CASE(incremental_rejects_foreign_trace) {
   const bb::ImageLoader loader(opt.image);
   const bb::GrayImage img = loader.from_gray(px.data(), 64, 48);
   const SmallModel m = small_model(img, opt, 8, 3);
-  const dc::IncrementalFlipper flipper(*m.pipeline, m.model, 0);
+  const dc::IncrementalFlipper flipper(m.pipeline, m.shared(), 0);
   const bb::GrayImage other = loader.from_gray(px.data(), 48, 64);
   BOOST_CHECK_THROW(flipper.flip_curve(other, m.trace, {0}, {}), std::invalid_argument);
-  BOOST_CHECK_THROW(dc::IncrementalFlipper(*m.pipeline, m.model, 1), std::invalid_argument);
+  BOOST_CHECK_THROW(dc::IncrementalFlipper(m.pipeline, m.shared(), 1), std::invalid_argument);
   // In-memory image without resizing: incremental = full as well.
   dc::PixelFlipOptions o;
   o.steps = 15;

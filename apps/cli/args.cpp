@@ -1,6 +1,8 @@
 #include "cli/args.h"
 
-#include "cli/common.h"
+#include <bowlrp/svm/kernel.h>
+
+#include <cstdio>
 
 #include <cmath>
 #include <limits>
@@ -88,40 +90,51 @@ double parse_pooling(const std::string& text) {
   bad("--pooling", text, expected);
 }
 
-bow::PipelineOptions PipelineArgs::pipeline_options() const {
-  bow::PipelineOptions o;
-  o.image.max_side = max_side;
-  o.dsift.bin_sizes = parse_int_list(bin_sizes, "--bin-sizes");
-  o.dsift.step = step;
-  o.kmeans.words = words;
-  o.kmeans.samples = kmeans_samples;
-  o.kmeans.seed = seed;
-  o.kmeans.algorithm = bow::kmeans_algorithm_from_string(kmeans_algorithm);
-  o.kmeans.tolerance = kmeans_tolerance;
-  o.mapping.kind = bow::mapping_kind_from_string(mapping);
-  o.mapping.neighbours = neighbours;
-  o.pooling.p = parse_pooling(pooling);
-  o.pooling.pyramid = parse_pyramid(pyramid);
-  o.pooling.normalisation = bow::normalisation_from_string(normalisation);
-  o.pooling.hellinger = hellinger;
+std::string format_int_list(const std::vector<int>& values) {
+  std::string s;
+  for (int v : values) s += (s.empty() ? "" : ",") + std::to_string(v);
+  return s;
+}
+
+std::string format_pyramid(const std::vector<bow::PyramidLevel>& levels) {
+  std::string s;
+  for (const auto& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
+  return s;
+}
+
+std::string format_pooling(double p) {
+  if (p == 1.0) return "sum";
+  if (std::isinf(p)) return "max";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "pmean:%.17g", p);
+  return buf;
+}
+
+PipelineArgs::PipelineArgs(const model::FitOptions& d)
+    : fit(d),
+      bin_sizes(format_int_list(d.pipeline.dsift.bin_sizes)),
+      pyramid(format_pyramid(d.pipeline.pooling.pyramid)),
+      pooling(format_pooling(d.pipeline.pooling.p)),
+      mapping(bow::to_string(d.pipeline.mapping.kind)),
+      normalisation(bow::to_string(d.pipeline.pooling.normalisation)),
+      kernel(svm::to_string(d.kernel.type)),
+      kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)) {}
+
+model::FitOptions PipelineArgs::fit_options() const {
+  model::FitOptions o = fit;
+  o.pipeline.dsift.bin_sizes = parse_int_list(bin_sizes, "--bin-sizes");
+  o.pipeline.kmeans.algorithm = bow::kmeans_algorithm_from_string(kmeans_algorithm);
+  o.pipeline.mapping.kind = bow::mapping_kind_from_string(mapping);
+  o.pipeline.pooling.p = parse_pooling(pooling);
+  o.pipeline.pooling.pyramid = parse_pyramid(pyramid);
+  o.pipeline.pooling.normalisation = bow::normalisation_from_string(normalisation);
+  o.kernel.type = svm::kernel_type_from_string(kernel);
+  if (!(o.kernel.gamma >= 0) || !std::isfinite(o.kernel.gamma))
+    bad("--gamma", std::to_string(o.kernel.gamma), "a value >= 0 (0 = 1 / mean pairwise distance)");
+  if (!(o.svm.C > 0) || !std::isfinite(o.svm.C)) bad("--C", std::to_string(o.svm.C), "a positive number");
+  o.pipeline.validate();
   o.validate();
   return o;
-}
-
-svm::Kernel PipelineArgs::kernel_spec() const {
-  svm::Kernel k;
-  k.type = svm::kernel_type_from_string(kernel);
-  if (gamma < 0) bad("--gamma", std::to_string(gamma), "a value >= 0 (0 = 1 / mean pairwise distance)");
-  k.gamma = gamma;
-  return k;
-}
-
-svm::TrainOptions PipelineArgs::train_options() const {
-  svm::TrainOptions t;
-  if (!(C > 0)) bad("--C", std::to_string(C), "a positive number");
-  t.C = C;
-  t.balanced = balanced;
-  return t;
 }
 
 }  // namespace bowlrp::apps

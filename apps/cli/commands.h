@@ -1,12 +1,16 @@
-// The subcommands of `bowlrp`. Each takes its parsed arguments and returns the process exit code;
-// errors are thrown as exceptions with a message the user can act on (main prints them).
+// The subcommands of `bowlrp`. Each parses nothing itself (bowlrp.cpp binds the flags), drives the
+// library and prints; it returns the process exit code, and errors are thrown as exceptions with a
+// message the user can act on (main prints them).
 //
 // Batches do not stop at a bad input: every path that cannot be listed, read or decoded is printed
 // as "skipped PATH: reason" on stderr, the others are processed, and the exit code says so.
 #pragma once
 
 #include "cli/args.h"
-#include "cli/training.h"
+
+#include <bowlrp/evaluation/folder_evaluation.h>
+#include <bowlrp/evaluation/voc_protocol.h>
+#include <bowlrp/model/explain.h>
 
 #include <string>
 #include <vector>
@@ -27,10 +31,11 @@ struct TrainArgs {
   std::string set = "train";        ///< --set (VOC)
   std::string classes;              ///< --classes a,b,... (VOC; empty = all 20)
   std::string out;                  ///< --out MODEL
+  std::string cache;                ///< --cache DIR (empty: none)
   PipelineArgs pipeline;            ///< pipeline flags
-  RunOptions run;                   ///< --threads, --quiet
+  RunArgs run;                      ///< --threads, --quiet
 };
-/// Trains and writes the model file; prints a summary. kExitSomeFailed when images were skipped.
+/// Fits and writes the model file; prints a summary. kExitSomeFailed when images were skipped.
 int run_train(const TrainArgs& args);
 
 /// `bowlrp predict`.
@@ -38,7 +43,7 @@ struct PredictArgs {
   std::string model;                ///< --model MODEL
   std::string json;                 ///< --json FILE (optional)
   std::vector<std::string> paths;   ///< images or folders
-  RunOptions run;                   ///< --threads, --quiet
+  RunArgs run;                      ///< --threads, --quiet
 };
 /// Scores every image for every class; prints one line per image. kExitSomeFailed when an input
 /// failed (it is in the JSON with an "error" instead of scores).
@@ -49,21 +54,18 @@ struct ExplainArgs {
   std::string model;                ///< --model MODEL
   std::string out;                  ///< --out DIR
   std::string class_name;           ///< --class C (empty: --top)
-  std::string bias = "uniform";     ///< --bias uniform|proportional|absorbed
-  std::string svm_rule = "integrated-gradients";  ///< --svm-rule integrated-gradients|taylor (rbf, expchi2)
-  int ig_nodes = 8;                 ///< --ig-nodes: Gauss-Legendre nodes per segment
-  double ig_tolerance = 1e-12;      ///< --ig-tolerance: quadrature tolerance relative to max(1, |f|)
-  /// --residual-warning: relative SVM-layer residual above which an rbf/expchi2 explanation is
-  /// warned about (exact rules and the lower layers warn at the 1e-9 conservation tolerance).
-  double residual_warning = 1e-2;
+  std::string bias;                 ///< --bias uniform|proportional|absorbed (default: the library's)
+  std::string svm_rule;             ///< --svm-rule integrated-gradients|taylor (default: the library's)
+  model::ExplainOptions options;    ///< --ig-nodes, --ig-tolerance, --residual-warning bind here
   std::string view = "heatmap";     ///< --view heatmap|edges|mask|all
-  std::string colormap = "bwr";     ///< --colormap
+  std::string colormap;             ///< --colormap (default: the library's)
   double clip = 100;                ///< --clip PERCENTILE of |R| mapped to full colour (100 = max)
   std::vector<std::string> paths;   ///< images or folders
-  RunOptions run;                   ///< --threads, --quiet
+  RunArgs run;                      ///< --threads, --quiet
+  ExplainArgs();
 };
 /// Writes DIR/<name>.heatmap.png, .relevance.npy and .json per image (names from output_names).
-/// kExitSomeFailed when an input failed.
+/// kExitSomeFailed when an input failed or was not conserved.
 int run_explain(const ExplainArgs& args);
 
 /// Output names of `explain`, one per image: the file's stem, made unique when two images share it
@@ -71,5 +73,59 @@ int run_explain(const ExplainArgs& args);
 /// another image. Stems compare ignoring ASCII case, so outputs stay distinct on case-insensitive
 /// file systems too. Deterministic: depends only on the list and its order.
 std::vector<std::string> output_names(const std::vector<std::string>& paths);
+
+/// `bowlrp evaluate`.
+struct EvaluateArgs {
+  std::string model;                               ///< --model MODEL
+  std::string data;                                ///< --data DIR (folder per class)
+  std::string out;                                 ///< --out DIR (report.json, index.html)
+  evaluation::FolderEvaluationOptions options;     ///< --masks, --no-masks, --explain, --flip-steps, ...
+  RunArgs run;                                     ///< --threads, --quiet
+};
+/// Evaluates a model on a folder-per-class test set; prints accuracy, AP and explanation quality.
+int run_evaluate(const EvaluateArgs& args);
+
+/// `bowlrp voc`.
+struct VocArgs {
+  evaluation::VocProtocolOptions protocol;  ///< --root, --train-set, --test-set, --max-images, --explain, ...
+  std::string classes;                      ///< --classes a,b,...
+  std::string model;                        ///< --model MODEL: evaluate it instead of training
+  std::string out;                          ///< --out DIR
+  std::string cache;                        ///< --cache DIR (empty: DIR/cache)
+  bool no_cache = false;                    ///< --no-cache
+  PipelineArgs pipeline;                    ///< pipeline flags (ignored with --model)
+  RunArgs run;                              ///< --threads, --quiet
+};
+/// Runs the protocol; writes DIR/model.bowlrp, DIR/results/, DIR/report.json, DIR/index.html and
+/// prints the AP table; 0 on success, 3 if some images could not be read.
+int run_voc_command(const VocArgs& args);
+
+/// `bowlrp demo` arguments.
+struct DemoArgs {
+  std::string out = "bowlrp-demo";  ///< --out DIR
+  int images_per_class = 200;       ///< --images-per-class
+  int explain = 16;                 ///< --explain N heatmaps written and gallery images (test images)
+  int flip_per_class = 5;           ///< --flip N test images per class measured by pixel flipping (0: none)
+  int flip_steps = 100;             ///< --flip-steps L
+  PipelineArgs pipeline;            ///< pipeline flags (demo defaults: demo_defaults())
+  RunArgs run;                      ///< --threads, --quiet
+};
+/// Fit defaults suited to 160 px synthetic images (a smaller codebook than for VOC).
+model::FitOptions demo_defaults();
+/// What the demo measured (also printed and written to DIR/demo.json).
+struct DemoResult {
+  std::size_t train_images = 0, test_images = 0;  ///< split sizes
+  double test_accuracy = 0;                       ///< top-1 on the held-out half
+  double positive_in_mask = 0;                    ///< mean share of positive pixel relevance on the object
+  double mask_area = 0;                           ///< mean share of the image the object covers
+  double max_conservation_error = 0;              ///< max |f - sum R_q - absorbed| / max(1,|f|)
+  double map = 0;                                 ///< mean one-vs-rest AP (VOC07 11-point) on the test half
+  std::map<std::string, double> aopc;             ///< pixel-flipping AOPC per ordering
+};
+/// Runs the demo; writes DIR/shapes, DIR/model.bowlrp, DIR/heatmaps, DIR/demo.json, DIR/report.json
+/// and DIR/index.html.
+DemoResult run_demo(const DemoArgs& args);
+/// `bowlrp demo` entry: runs and prints the summary; exit code 0 when every check holds.
+int run_demo_command(const DemoArgs& args);
 
 }  // namespace bowlrp::apps

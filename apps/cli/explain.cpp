@@ -1,13 +1,14 @@
 #include "cli/commands.h"
-#include "cli/common.h"
 #include "cli/json_out.h"
+#include "cli/progress.h"
 
 #include <bowlrp/bow/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/heatmap.h>
-#include <bowlrp/svm/classifier.h>
+#include <bowlrp/model/explain.h>
+#include <bowlrp/model/model.h>
 
 #include <nlohmann/json.hpp>
 
@@ -56,24 +57,25 @@ std::vector<std::string> output_names(const std::vector<std::string>& paths) {
   return names;
 }
 
+ExplainArgs::ExplainArgs()
+    : bias(decompose::to_string(decompose::SvmRule{}.bias)),
+      svm_rule(decompose::to_string(decompose::Composite{}.differentiable)),
+      colormap(decompose::HeatmapOptions{}.colormap) {}
+
 int run_explain(const ExplainArgs& args) {
   if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
   if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
   if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to explain");
-  args.run.validate();
-  const svm::Classifier classifier = svm::load_classifier(args.model);
-  const bow::Pipeline pipeline(classifier.options, classifier.codebook);
-  decompose::Composite composite;
-  composite.svm.bias = decompose::bias_policy_from_string(args.bias);
-  composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
-  composite.integrated_gradients.nodes = args.ig_nodes;
-  composite.integrated_gradients.tolerance = args.ig_tolerance;
-  if (!(args.residual_warning >= 0) || !std::isfinite(args.residual_warning))
-    throw std::invalid_argument("--residual-warning " + std::to_string(args.residual_warning) +
+  model::ExplainOptions options = args.options;
+  options.threads = args.run.threads;
+  options.composite.svm.bias = decompose::bias_policy_from_string(args.bias);
+  options.composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
+  if (!(options.residual_warning >= 0) || !std::isfinite(options.residual_warning))
+    throw std::invalid_argument("--residual-warning " + std::to_string(options.residual_warning) +
                                 ": expected a finite value >= 0");
-  const decompose::Explainer explainer(classifier.svm, composite);
-  std::optional<std::size_t> fixed_class;
-  if (!args.class_name.empty()) fixed_class = classifier.svm.class_index(args.class_name);
+  const model::Model model = model::Model::load(args.model);
+  if (!args.class_name.empty()) options.class_index = model.class_index(args.class_name);
+  options.validate();
 
   std::vector<decompose::HeatmapView> views;
   if (args.view == "all")
@@ -98,32 +100,18 @@ int run_explain(const ExplainArgs& args) {
   fs::create_directories(fs::u8path(args.out));
   std::vector<std::string> errors(paths.size());
   std::vector<std::string> warnings(paths.size());
-  for_each_item(paths.size(), args.run, "explain", [&](std::size_t i) {
+  const auto write = [&](model::ImageExplanation&& r) {
+    const std::size_t i = r.index;
+    if (!r.error.empty()) {
+      errors[i] = r.error;
+      return;
+    }
     try {
-      // One read of the file serves both the grey pipeline image and the BGR background of the views.
-      const std::string bytes = bow::read_file(paths[i]);
-      const bow::EncodeTrace trace = pipeline.encode_bytes(bytes, paths[i]);
-      std::size_t cls = 0;
-      if (fixed_class) {
-        cls = *fixed_class;
-      } else {
-        const std::vector<double> f = classifier.svm.decision(trace.histogram().data());
-        cls = std::max_element(f.begin(), f.end()) - f.begin();
-      }
-      const decompose::Explanation e = explainer.explain(trace, cls);
-      const decompose::ConservationReport report = decompose::check_conservation(e);
-      // Exact rules and the lower layers are held to the conservation tolerance; the rules of
-      // rbf/expchi2 to --residual-warning (Taylor's remainder is ~10% of |f| on real images).
-      if (!report.finite)
-        warnings[i] = "not finite (f = " + std::to_string(report.f) + ", sum R = " + std::to_string(report.sum_dimensions) + ")";
-      else if (!report.lower_layers_ok())
-        warnings[i] = "not conserved below the SVM layer";
-      else if (report.method == "exact" ? !report.svm_conserved : report.relative_residual > args.residual_warning)
-        warnings[i] = "svm layer relative residual " + std::to_string(report.relative_residual) + " (" + report.method +
-                      " rule" + (report.root_found ? "" : ", no root found") + ")" +
-                      (report.method == "exact" ? "" : " > --residual-warning " + std::to_string(args.residual_warning));
+      const decompose::Explanation& e = r.explanation;
+      const decompose::ConservationReport& report = r.conservation;
+      warnings[i] = r.warning;
       const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
-      const decompose::Bgr8Image image = decompose::decode_bgr8(bytes, paths[i]);
+      const decompose::Bgr8Image image = decompose::decode_bgr8(r.bytes, paths[i]);
       for (const decompose::HeatmapView view : views) {
         decompose::HeatmapOptions o = hopts;
         o.view = view;
@@ -133,13 +121,14 @@ int run_explain(const ExplainArgs& args) {
         decompose::write_png(base + suffix, e.pixels, o, &image);
       }
       decompose::write_npy(base + ".relevance.npy", e.pixels);
+      const bool exact = e.dimensions.method == decompose::SvmMethod::exact;
       nlohmann::json j;
       set_path(j, "image", paths[i]);
       j["class"] = e.class_name;
       j["score"] = e.dimensions.f;
       j["bias"] = e.dimensions.bias;
-      j["bias_policy"] = decompose::to_string(composite.svm.bias);
-      j["method"] = e.dimensions.method;
+      j["bias_policy"] = decompose::to_string(options.composite.svm.bias);
+      j["method"] = decompose::to_string(e.dimensions.method);
       j["relevance_sum"] = {
           {"dimensions", e.dimensions.total()}, {"features", e.features.total()}, {"pixels", e.pixels.total()}};
       j["absorbed"] = e.dimensions.absorbed;
@@ -149,24 +138,24 @@ int run_explain(const ExplainArgs& args) {
       j["conserved"] = report.ok();
       j["layers"] = {{"svm", report.svm_conserved}, {"features", report.features_conserved},
                      {"pixels", report.pixels_conserved}};
-      nlohmann::json svm = {{"rule", report.method},
+      nlohmann::json svm = {{"rule", decompose::to_string(report.method)},
                             {"conserved", report.svm_conserved},
                             {"residual", std::fabs(report.residual)},
                             {"relative_residual", report.relative_residual},
                             {"tolerance", report.tolerance}};
-      if (report.method != "exact") {
+      if (report.method != decompose::SvmMethod::exact) {
         svm["root_found"] = report.root_found;
         svm["f_root"] = report.f_root;
       }
-      if (report.method == "integrated-gradients") {
+      if (report.method == decompose::SvmMethod::integrated_gradients) {
         svm["quadrature_error"] = report.quadrature_error;
         svm["quadrature_segments"] = e.dimensions.quadrature_segments;
       }
       j["svm"] = std::move(svm);
       j["width"] = e.pixels.width;
       j["height"] = e.pixels.height;
-      j["features"] = trace.features.size();
-      if (e.dimensions.method != "exact") {
+      j["features"] = r.features;
+      if (!exact) {
         j["root_found"] = e.dimensions.root_found;
         j["f_root"] = e.dimensions.f_root;
       }
@@ -174,7 +163,8 @@ int run_explain(const ExplainArgs& args) {
     } catch (const std::exception& ex) {
       errors[i] = ex.what();
     }
-  });
+  };
+  model::explain_files(model, paths, options, write, progress_display(args.run.quiet));
   std::size_t failed = 0, broken = 0;
   for (const auto& p : walk.problems) print_skipped(p.path, p.reason);
   for (std::size_t i = 0; i < paths.size(); ++i) {

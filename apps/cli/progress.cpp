@@ -60,4 +60,38 @@ void Progress::draw(std::size_t done, bool final) {
   std::fflush(stderr);
 }
 
+bow::ProgressFn progress_display(bool quiet) {
+  if (quiet) return {};
+  auto bars = std::make_shared<std::map<std::string, std::unique_ptr<Progress>>>();
+  return [bars](const bow::ProgressEvent& e) {
+    using Kind = bow::ProgressEvent::Kind;
+    switch (e.kind) {
+      case Kind::note:
+        std::fprintf(stderr, "%s\n", e.text.c_str());
+        return;
+      case Kind::start:
+        (*bars)[e.stage] = std::make_unique<Progress>(e.stage, e.total);
+        return;
+      case Kind::step: {
+        auto it = bars->find(e.stage);
+        if (it == bars->end()) it = bars->emplace(e.stage, std::make_unique<Progress>(e.stage, e.total)).first;
+        it->second->tick(1);
+        return;
+      }
+      case Kind::finish: {
+        auto it = bars->find(e.stage);
+        if (it != bars->end()) {
+          it->second->finish();
+          bars->erase(it);
+        }
+        return;
+      }
+    }
+  };
+}
+
+void print_skipped(const std::string& path, const std::string& reason) {
+  std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), reason.c_str());
+}
+
 }  // namespace bowlrp::apps

@@ -1,7 +1,12 @@
-// A thread-safe progress display for long loops: count, total, rate and ETA on one line of stderr.
+// A thread-safe progress display for long loops: count, total, rate and ETA on one line of stderr,
+// and the adaptor that draws the library's progress reports (bow::ProgressFn) with it.
 #pragma once
 
+#include <bowlrp/bow/parallel.h>
+
 #include <atomic>
+#include <memory>
+#include <map>
 #include <chrono>
 #include <cstddef>
 #include <mutex>
@@ -39,5 +44,12 @@ class Progress {
   std::chrono::steady_clock::time_point last_draw_;
   std::size_t last_decile_ = 0;
 };
+
+/// A progress callback drawing one Progress line per stage and printing notes on stderr (quiet:
+/// draws nothing). Not thread-safe by itself: the library serialises its calls.
+bow::ProgressFn progress_display(bool quiet);
+
+/// Prints "skipped PATH: reason" on stderr: the documented line for every input a batch leaves out.
+void print_skipped(const std::string& path, const std::string& reason);
 
 }  // namespace bowlrp::apps

@@ -1,5 +1,9 @@
 #include "report/report.h"
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "cli/json_out.h"
 
 #include <bowlrp/bow/io.h>
@@ -393,6 +397,38 @@ void write_report_html(const std::string& path, const ReportData& data) { bow::w
 
 void write_report_json(const std::string& path, const ReportData& data) {
   bow::write_file_atomic(path, dump_json(report_json(data), 2) + "\n");
+}
+
+ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg) {
+  cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
+  cv::Mat small = m;
+  const int longer = std::max(image.width, image.height);
+  if (longer > side) {
+    const double s = double(side) / longer;
+    cv::resize(m, small, cv::Size(std::max(1, int(std::lround(image.width * s))),
+                                  std::max(1, int(std::lround(image.height * s)))),
+               0, 0, cv::INTER_AREA);
+  }
+  std::vector<unsigned char> buf;
+  ReportPicture p;
+  if (jpeg) {
+    cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, 85});
+    p.mime = "image/jpeg";
+  } else {
+    cv::imencode(".png", small, buf);
+    p.mime = "image/png";
+  }
+  p.bytes.assign(buf.begin(), buf.end());
+  return p;
+}
+
+void fill_quality(ReportData* report, const evaluation::QualityTotals& totals) {
+  if (!totals.explained) return;
+  report->flipping = report_curves(totals.flips);
+  for (const auto& [key, summary] : totals.localisation_summaries()) {
+    const auto entries = report_localisation(key, summary);
+    report->localisation.insert(report->localisation.end(), entries.begin(), entries.end());
+  }
 }
 
 }  // namespace bowlrp::apps

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <bowlrp/datasets/voc_eval.h>
+#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/evaluation/quality.h>
 #include <bowlrp/decompose/localisation.h>
 #include <bowlrp/decompose/pixel_flipping.h>
 
@@ -98,6 +100,11 @@ std::string report_html(const ReportData& data);
 void write_report_html(const std::string& path, const ReportData& data);
 /// Writes report_json (indented) atomically; throws std::runtime_error naming the path on failure.
 void write_report_json(const std::string& path, const ReportData& data);
+
+/// A picture for the report, longer side capped at `side` px, as JPEG or PNG bytes.
+ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg);
+/// Fills report.flipping and report.localisation from the aggregate of many explanations.
+void fill_quality(ReportData* report, const evaluation::QualityTotals& totals);
 
 /// Standard base64 (RFC 4648, padded) of bytes.
 std::string base64(const std::string& bytes);

@@ -5,6 +5,12 @@
 
 namespace bowlrp::bow {
 
+PoolingOptions PipelineOptions::default_pooling() {
+  PoolingOptions p;
+  p.pyramid = {PyramidLevel{1, 1}, PyramidLevel{2, 2}};
+  return p;
+}
+
 void PipelineOptions::validate() const {
   image.validate();
   dsift.validate();
@@ -31,6 +37,11 @@ Pipeline::Pipeline(PipelineOptions options, Codebook codebook)
     throw std::invalid_argument("Pipeline: the codebook has " + std::to_string(mapper_.codebook().dim()) +
                                 "-dimensional words, expected " + std::to_string(FeatureTrace::kDim) +
                                 " (SIFT)");
+  Hasher h;
+  h.field("bowlrp-pipeline-v1");
+  h.field(canonical_encoding_options(options_));
+  h.digest_field(codebook_digest(mapper_.codebook()));
+  fingerprint_ = h.digest();
 }
 
 EncodeTrace Pipeline::encode(const GrayImage& image) const {
@@ -38,6 +49,7 @@ EncodeTrace Pipeline::encode(const GrayImage& image) const {
   t.features = sift_.extract(image);
   t.assignment = mapper_.assign(t.features);
   t.pool = pooler_.pool(t.features, t.assignment);
+  t.pipeline = fingerprint_;
   return t;
 }
 

@@ -19,15 +19,15 @@ std::string fmt(const char* label, double v) {
 std::string ConservationReport::summary() const {
   char tol[32];
   std::snprintf(tol, sizeof tol, "%.3g", tolerance);
-  std::string s = "conservation (" + method + " svm rule, tolerance " + tol + "): " +
+  std::string s = "conservation (" + to_string(method) + " svm rule, tolerance " + tol + "): " +
                   (ok() ? "OK" : !finite ? "VIOLATED (not finite)" : lower_layers_ok() ? "lower layers OK, svm layer not conserved" : "VIOLATED") + "\n";
   s += fmt("f(x)", f);
   s += fmt("sum_d R_d", sum_dimensions);
   s += fmt("absorbed (bias kept apart)", absorbed);
   s += fmt("residual f - sum R_d - absorbed", residual);
   s += fmt("relative residual", relative_residual);
-  if (method != "exact") s += fmt("f(x0) at the root", f_root);
-  if (method == "integrated-gradients") s += fmt("quadrature error", quadrature_error);
+  if (method != SvmMethod::exact) s += fmt("f(x0) at the root", f_root);
+  if (method == SvmMethod::integrated_gradients) s += fmt("quadrature error", quadrature_error);
   s += fmt("sum_l R_l", sum_features);
   s += fmt("unassigned (no features)", unassigned_features);
   s += fmt("sum_q R_q", sum_pixels);

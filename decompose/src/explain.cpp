@@ -6,10 +6,12 @@
 
 namespace bowlrp::decompose {
 
-Explainer::Explainer(const svm::SvmModel& model, Composite composite,
+Explainer::Explainer(std::shared_ptr<const svm::KernelSvm> shared, bow::Digest pipeline, Composite composite,
                      std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices)
-    : model_(&model), composite_(composite), indices_(std::move(indices)) {
+    : model_(std::move(shared)), pipeline_(pipeline), composite_(composite), indices_(std::move(indices)) {
   composite_.validate();
+  if (!model_) throw std::invalid_argument("Explainer: no model given (null pointer)");
+  const svm::KernelSvm& model = *model_;
   if (model.dim() == 0 || model.classes().empty())
     throw std::invalid_argument("Explainer: the SVM model is empty (dimension " + std::to_string(model.dim()) + ", " +
                                 std::to_string(model.classes().size()) + " classes); train or load one first");
@@ -32,6 +34,10 @@ Explainer::Explainer(const svm::SvmModel& model, Composite composite,
 }
 
 Explanation Explainer::explain(const bow::EncodeTrace& trace, std::size_t cls) const {
+  if (trace.pipeline != pipeline_)
+    throw std::invalid_argument("Explainer: the trace was made by another pipeline (fingerprint " + trace.pipeline.hex() +
+                                ", this model's is " + pipeline_.hex() +
+                                "): encode the image with the model's own pipeline");
   const std::vector<double>& h = trace.histogram();
   if (h.size() != model_->dim())
     throw std::invalid_argument("Explainer: histogram has " + std::to_string(h.size()) + " dimensions but the model expects " +

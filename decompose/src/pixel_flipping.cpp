@@ -163,8 +163,12 @@ std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<in
   return curve;
 }
 
-IncrementalFlipper::IncrementalFlipper(const bow::Pipeline& pipeline, const svm::SvmModel& model, std::size_t cls)
-    : pipeline_(&pipeline), model_(&model), cls_(cls) {
+IncrementalFlipper::IncrementalFlipper(std::shared_ptr<const bow::Pipeline> shared_pipeline,
+                                       std::shared_ptr<const svm::KernelSvm> shared_model, std::size_t cls)
+    : pipeline_(std::move(shared_pipeline)), model_(std::move(shared_model)), cls_(cls) {
+  if (!pipeline_ || !model_) throw std::invalid_argument("IncrementalFlipper: no pipeline or no model given (null pointer)");
+  const bow::Pipeline& pipeline = *pipeline_;
+  const svm::KernelSvm& model = *model_;
   if (model.dim() != pipeline.dimension()) {
     throw std::invalid_argument("IncrementalFlipper: the model expects histograms of " + std::to_string(model.dim()) +
                                 " dimensions but the pipeline makes " + std::to_string(pipeline.dimension()));
@@ -186,7 +190,7 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
   const bow::FeatureTrace& f0 = trace.features;
   const bow::Assignment& a0 = trace.assignment;
   if (f0.work_width != image.width || f0.work_height != image.height || a0.features() != f0.size() ||
-      trace.histogram().size() != pipeline_->dimension()) {
+      trace.histogram().size() != pipeline_->dimension() || trace.pipeline != pipeline_->fingerprint()) {
     throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace (" + std::to_string(f0.work_width) + "x" +
                                 std::to_string(f0.work_height) + " working px, " + std::to_string(f0.size()) +
                                 " features) is not the encoding of this " + std::to_string(image.width) + "x" +

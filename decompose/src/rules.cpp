@@ -45,6 +45,15 @@ std::string to_string(DifferentiableRule rule) {
   throw std::invalid_argument("DifferentiableRule: unknown value " + std::to_string(static_cast<int>(rule)));
 }
 
+std::string to_string(SvmMethod method) {
+  switch (method) {
+    case SvmMethod::exact: return "exact";
+    case SvmMethod::integrated_gradients: return "integrated-gradients";
+    case SvmMethod::taylor: return "taylor";
+  }
+  throw std::invalid_argument("SvmMethod: unknown value " + std::to_string(static_cast<int>(method)));
+}
+
 DifferentiableRule differentiable_rule_from_string(const std::string& name) {
   if (name == "integrated-gradients") return DifferentiableRule::integrated_gradients;
   if (name == "taylor") return DifferentiableRule::taylor;

@@ -43,7 +43,7 @@ struct HellingerTerm {  // sqrt(sh) (histograms are >= 0; a negative product cou
   }
 };
 
-void check_class(const svm::SvmModel& model, std::size_t cls) {
+void check_class(const svm::KernelSvm& model, std::size_t cls) {
   if (cls >= model.classes().size())
     throw std::out_of_range("class index " + std::to_string(cls) + " out of range; the model has " +
                             std::to_string(model.classes().size()) + " classes");
@@ -75,7 +75,7 @@ std::vector<std::size_t> active_support(const std::vector<double>& coef) {
 // R'_d = w(d) sum_i coef_i k_d(s_id, h_d); each chunk of dimensions is independent, and within a
 // chunk support vectors are summed in index order, so the result does not depend on threads.
 template <class Term>
-void exact_terms(const svm::SvmModel& model, const std::vector<double>& coef, const std::vector<std::size_t>& active,
+void exact_terms(const svm::KernelSvm& model, const std::vector<double>& coef, const std::vector<std::size_t>& active,
                  const double* h, const std::vector<double>& w, double* R) {
   const std::size_t V = model.dim();
   const double* S = model.support().data();
@@ -118,7 +118,7 @@ void apply_bias(BiasPolicy policy, double b, DimensionRelevance& out) {
 //   D = ||.||^2 (rbf) or sum (a-b)^2/(a+b) (expchi2), over block u.
 class DifferentiableSvm {
  public:
-  DifferentiableSvm(const svm::SvmModel& model, std::size_t cls)
+  DifferentiableSvm(const svm::KernelSvm& model, std::size_t cls)
       : model_(model), coef_(model.classes()[cls].coef), bias_(model.classes()[cls].bias),
         type_(model.kernel().type), gamma_(model.kernel().gamma), V_(model.dim()), active_(active_support(coef_)) {
     if (!(gamma_ > 0) || !std::isfinite(gamma_))
@@ -216,7 +216,7 @@ class DifferentiableSvm {
     std::size_t begin, end;
     double weight;
   };
-  const svm::SvmModel& model_;
+  const svm::KernelSvm& model_;
   const std::vector<double>& coef_;
   double bias_;
   KernelType type_;
@@ -228,7 +228,7 @@ class DifferentiableSvm {
 
 // Root x0 of f on the segments from h to the nearest support vectors of the other side (see the
 // header); sets out.root, out.f_root and out.root_found. Returns f(h) as F computes it.
-double find_root(const DifferentiableSvm& F, const svm::SvmModel& model, const double* h, const RootSearch& rule,
+double find_root(const DifferentiableSvm& F, const svm::KernelSvm& model, const double* h, const RootSearch& rule,
                  DimensionRelevance& out) {
   const std::size_t V = model.dim();
   const double fh = F.value(h);
@@ -288,11 +288,11 @@ double find_root(const DifferentiableSvm& F, const svm::SvmModel& model, const d
   return fh;
 }
 
-void taylor(const svm::SvmModel& model, std::size_t cls, const double* h, const TaylorRule& rule,
+void taylor(const svm::KernelSvm& model, std::size_t cls, const double* h, const TaylorRule& rule,
             DimensionRelevance& out) {
   const DifferentiableSvm F(model, cls);
   const std::size_t V = model.dim();
-  out.method = "taylor";
+  out.method = SvmMethod::taylor;
   out.R.assign(V, 0.0);
   find_root(F, model, h, rule.root, out);
   const std::vector<double> g = F.gradient(out.root.data());
@@ -400,11 +400,11 @@ class PathIntegral {
   bool converged_ = true;
 };
 
-void integrated_gradients(const svm::SvmModel& model, std::size_t cls, const double* h,
+void integrated_gradients(const svm::KernelSvm& model, std::size_t cls, const double* h,
                           const IntegratedGradientsRule& rule, DimensionRelevance& out) {
   const DifferentiableSvm F(model, cls);
   const std::size_t V = model.dim();
-  out.method = "integrated-gradients";
+  out.method = SvmMethod::integrated_gradients;
   const double fh = find_root(F, model, h, rule.root, out);
   const double* x0 = out.root.data();
   PathIntegral integral(F, x0, h, V, rule, rule.tolerance * std::max(1.0, std::abs(fh)));
@@ -419,7 +419,7 @@ void integrated_gradients(const svm::SvmModel& model, std::size_t cls, const dou
 
 }  // namespace
 
-DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t cls, const double* h,
+DimensionRelevance relevance_dimensions(const svm::KernelSvm& model, std::size_t cls, const double* h,
                                         const Composite& composite, const svm::IntersectionIndex* index) {
   composite.validate();
   check_class(model, cls);
@@ -435,7 +435,7 @@ DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t 
       throw std::invalid_argument("relevance_dimensions: the intersection index (dimension " + std::to_string(index->dim()) +
                                   ", bias " + std::to_string(index->bias()) + ") is not the one of class '" + c.name +
                                   "' (dimension " + std::to_string(V) + ", bias " + std::to_string(c.bias) + ")");
-    out.method = "exact";
+    out.method = SvmMethod::exact;
     out.R.resize(V);
     for (std::size_t d = 0; d < V; ++d) out.R[d] = index->term(d, h[d]);
     out.f = index->decision(h);
@@ -452,7 +452,7 @@ DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t 
     out.residual = out.f - out.total();
     return out;
   }
-  out.method = "exact";
+  out.method = SvmMethod::exact;
   out.R.assign(V, 0.0);
   const std::vector<double> w = dimension_weights(kernel, V);
   const std::vector<std::size_t> active = active_support(c.coef);
@@ -468,7 +468,7 @@ DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t 
   return out;
 }
 
-std::vector<double> decision_gradient(const svm::SvmModel& model, std::size_t cls, const double* x) {
+std::vector<double> decision_gradient(const svm::KernelSvm& model, std::size_t cls, const double* x) {
   check_class(model, cls);
   const KernelType t = model.kernel().type;
   if (t != KernelType::rbf && t != KernelType::expchi2)

@@ -1,5 +1,7 @@
 #include <bowlrp/svm/fast_intersection.h>
 
+#include <bowlrp/bow/parallel.h>
+
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -19,7 +21,7 @@ struct IntersectionIndex::Layout {
 
 namespace {
 
-void check_model(const SvmModel& model) {
+void check_model(const KernelSvm& model) {
   if (model.kernel().type != KernelType::intersection)
     throw std::invalid_argument("IntersectionIndex needs a hik model, this one uses kernel " +
                                 to_string(model.kernel().type));
@@ -29,7 +31,7 @@ void check_model(const SvmModel& model) {
 // position entry[d * S + i] of s_id among the values of dimension d (dimension-major, so that
 // each class sums its coefficients per dimension within a few cache lines). Zeros, the bulk of BoW
 // histograms, are not sorted but collapsed into one entry.
-std::shared_ptr<const IntersectionIndex::Layout> sort_support(const SvmModel& model, int threads,
+std::shared_ptr<const IntersectionIndex::Layout> sort_support(const KernelSvm& model, int threads,
                                                               std::vector<std::uint32_t>& entry) {
   const std::size_t V = model.dim(), S = model.support_size();
   auto layout = std::make_shared<IntersectionIndex::Layout>();
@@ -92,7 +94,7 @@ std::shared_ptr<const IntersectionIndex::Layout> sort_support(const SvmModel& mo
 
 }  // namespace
 
-IntersectionIndex::IntersectionIndex(const SvmModel& model, std::size_t cls) {
+IntersectionIndex::IntersectionIndex(const KernelSvm& model, std::size_t cls) {
   check_model(model);
   std::vector<std::uint32_t> entry;
   auto layout = sort_support(model, 1, entry);
@@ -100,7 +102,7 @@ IntersectionIndex::IntersectionIndex(const SvmModel& model, std::size_t cls) {
 }
 
 IntersectionIndex::IntersectionIndex(std::shared_ptr<const Layout> layout, const std::vector<std::uint32_t>& entry,
-                                     const SvmModel& model, std::size_t cls)
+                                     const KernelSvm& model, std::size_t cls)
     : dim_(model.dim()), layout_(std::move(layout)) {
   check_model(model);
   if (cls >= model.classes().size())
@@ -163,7 +165,8 @@ double IntersectionIndex::decision(const double* x) const {
   return bias_ + f;
 }
 
-std::vector<IntersectionIndex> build_intersection_indices(const SvmModel& model, int threads) {
+std::vector<IntersectionIndex> build_intersection_indices(const KernelSvm& model, int threads) {
+  bow::validate_threads(threads);
   check_model(model);
   std::vector<std::uint32_t> entry;
   const auto layout = sort_support(model, threads, entry);

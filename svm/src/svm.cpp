@@ -1,5 +1,7 @@
 #include <bowlrp/svm/svm.h>
 
+#include <bowlrp/bow/parallel.h>
+
 #include "gram_engine.h"
 
 #include <libsvm/svm.h>
@@ -71,34 +73,35 @@ void TrainOptions::validate(std::size_t classes) const {
     throw std::invalid_argument("TrainOptions.epsilon = " + fmt(epsilon) + ": expected a finite value > 0");
   if (!std::isfinite(cache_mb) || cache_mb <= 0)
     throw std::invalid_argument("TrainOptions.cache_mb = " + fmt(cache_mb) + ": expected a finite value > 0");
+  bow::validate_threads(threads, "TrainOptions.threads");
 }
 
 // ----------------------------------------------------------------------------------------------
 
-SvmModel::SvmModel(Kernel kernel, std::size_t dim, std::vector<double> support, std::vector<BinarySvm> classes)
+KernelSvm::KernelSvm(Kernel kernel, std::size_t dim, std::vector<double> support, std::vector<BinarySvm> classes)
     : kernel_(std::move(kernel)), dim_(dim), support_(std::move(support)), classes_(std::move(classes)) {
   kernel_.validate(dim_);
   if (support_.size() % dim_ != 0)
-    throw std::invalid_argument("SvmModel: support holds " + std::to_string(support_.size()) +
+    throw std::invalid_argument("KernelSvm: support holds " + std::to_string(support_.size()) +
                                 " values, not a multiple of the dimension " + std::to_string(dim_));
   const std::size_t S = support_.size() / dim_;
-  if (classes_.empty()) throw std::invalid_argument("SvmModel: no classes");
+  if (classes_.empty()) throw std::invalid_argument("KernelSvm: no classes");
   std::set<std::string> names;
   for (const BinarySvm& c : classes_) {
     if (c.name.empty() || !names.insert(c.name).second)
-      throw std::invalid_argument("SvmModel: class name '" + c.name + "' is empty or repeated");
+      throw std::invalid_argument("KernelSvm: class name '" + c.name + "' is empty or repeated");
     if (c.coef.size() != S)
-      throw std::invalid_argument("SvmModel: class '" + c.name + "' has " + std::to_string(c.coef.size()) +
+      throw std::invalid_argument("KernelSvm: class '" + c.name + "' has " + std::to_string(c.coef.size()) +
                                   " coefficients, expected one per support vector (" + std::to_string(S) + ")");
     if (!std::isfinite(c.bias) || !std::all_of(c.coef.begin(), c.coef.end(), [](double v) { return std::isfinite(v); }))
-      throw std::invalid_argument("SvmModel: class '" + c.name + "' has a non-finite bias or coefficient");
+      throw std::invalid_argument("KernelSvm: class '" + c.name + "' has a non-finite bias or coefficient");
   }
   if (!std::all_of(support_.begin(), support_.end(), [](double v) { return std::isfinite(v); }))
-    throw std::invalid_argument("SvmModel: support vectors hold non-finite values");
+    throw std::invalid_argument("KernelSvm: support vectors hold non-finite values");
   if (detail::needs_preparation(kernel_)) prepared_ = detail::prepare_rows(support_.data(), S, dim_);
 }
 
-std::vector<double> SvmModel::kernel_values(const double* x) const {
+std::vector<double> KernelSvm::kernel_values(const double* x) const {
   const std::size_t S = support_size();
   std::vector<double> kv(S);
   const bool prep = detail::needs_preparation(kernel_);
@@ -118,14 +121,14 @@ double combine(const BinarySvm& c, const double* kv, std::size_t S) {
 }
 }  // namespace
 
-std::vector<double> SvmModel::decision(const double* x) const {
+std::vector<double> KernelSvm::decision(const double* x) const {
   const std::vector<double> kv = kernel_values(x);
   std::vector<double> f(classes_.size());
   for (std::size_t c = 0; c < classes_.size(); ++c) f[c] = combine(classes_[c], kv.data(), kv.size());
   return f;
 }
 
-double SvmModel::decision(std::size_t cls, const double* x) const {
+double KernelSvm::decision(std::size_t cls, const double* x) const {
   if (cls >= classes_.size())
     throw std::out_of_range("class index " + std::to_string(cls) + " out of range (" +
                             std::to_string(classes_.size()) + " classes)");
@@ -133,7 +136,7 @@ double SvmModel::decision(std::size_t cls, const double* x) const {
   return combine(classes_[cls], kv.data(), kv.size());
 }
 
-std::vector<double> SvmModel::decision_batch(const double* X, std::size_t n, int threads) const {
+std::vector<double> KernelSvm::decision_batch(const double* X, std::size_t n, int threads) const {
   const std::size_t S = support_size(), C = classes_.size();
   std::vector<double> out(n * C);
   constexpr std::size_t kRows = 256;  // bounds the kernel matrix held at once
@@ -155,7 +158,7 @@ std::vector<double> SvmModel::decision_batch(const double* X, std::size_t n, int
   return out;
 }
 
-std::size_t SvmModel::class_index(const std::string& name) const {
+std::size_t KernelSvm::class_index(const std::string& name) const {
   for (std::size_t c = 0; c < classes_.size(); ++c)
     if (classes_[c].name == name) return c;
   std::string known;
@@ -165,7 +168,7 @@ std::size_t SvmModel::class_index(const std::string& name) const {
 
 // ----------------------------------------------------------------------------------------------
 
-SvmModel train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
+KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                            const std::vector<std::string>& class_names, Kernel kernel,
                            const TrainOptions& options, const ProgressFn& progress) {
   const std::size_t C = class_names.size();
@@ -306,7 +309,7 @@ SvmModel train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, cons
     classes[c].coef.assign(S, 0.0);
     for (std::size_t k = 0; k < trained[c].index.size(); ++k) classes[c].coef[slot[trained[c].index[k]]] = trained[c].coef[k];
   }
-  return SvmModel(std::move(kernel), dim, std::move(support), std::move(classes));
+  return KernelSvm(std::move(kernel), dim, std::move(support), std::move(classes));
 }
 
 }  // namespace bowlrp::svm

@@ -1,12 +1,20 @@
 // Pools a hand-made assignment and evaluates an intersection kernel through the installed headers.
+// With a folder argument it also writes a small shapes set there for the README example.
 #include <bowlrp/bow/pooling.h>
 #include <bowlrp/datasets/voc.h>
+#include <bowlrp/datasets/shapes.h>
 #include <bowlrp/svm/kernel.h>
 
 #include <cmath>
 #include <cstdio>
 
-int main() {
+int main(int argc, char** argv) {
+  // With a folder argument, also writes a small synthetic folder-per-class set there (for the README example).
+  if (argc > 1) {
+    bowlrp::datasets::ShapesOptions o;
+    o.images_per_class = 8;
+    bowlrp::datasets::write_shapes(o, argv[1]);
+  }
   bowlrp::bow::FeatureTrace features;
   features.width = features.height = 32;
   features.frames.resize(2);

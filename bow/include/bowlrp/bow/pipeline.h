@@ -1,7 +1,14 @@
 // The whole forward pass: image -> dense SIFT -> words -> pooled histogram, with every trace.
+//
+// Shapes: an image gives L local features (frames with their pixel supports and 128-d SIFT
+// descriptors), their assignment m_d(l) to K words, and the pooled histogram h of V = K x pyramid
+// cells dimensions. Every trace carries the fingerprint of the pipeline that made it (a digest of the
+// options that change a histogram and of the codebook's bytes), so that a backward pass can refuse
+// a trace of another pipeline instead of explaining it with the wrong codebook.
 #pragma once
 
 #include <bowlrp/bow/codebook.h>
+#include <bowlrp/bow/digest.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/mapping.h>
@@ -13,12 +20,16 @@
 namespace bowlrp::bow {
 
 /// Options of every forward stage.
+/// The defaults are the measured ones of the README ("Defaults"): PHOW-like dense SIFT, K = 1024, hard
+/// mapping, sum pooling over a 1x1 + 2x2 pyramid, L1 (the stage structs alone keep a 1x1 pyramid).
 struct PipelineOptions {
   ImageOptions image;      ///< loading and size cap
   DsiftOptions dsift;      ///< dense SIFT geometry
   KMeansOptions kmeans;    ///< codebook training (used only when a codebook is trained)
   MappingOptions mapping;  ///< feature-to-word mapping
-  PoolingOptions pooling;  ///< pooling, pyramid, normalisation
+  PoolingOptions pooling = default_pooling();  ///< pooling, pyramid (1x1 + 2x2), normalisation
+  /// Sum pooling over the measured 1x1 + 2x2 pyramid, L1.
+  static PoolingOptions default_pooling();
   /// Validates every stage's options (throws std::invalid_argument).
   void validate() const;
 };
@@ -28,6 +39,7 @@ struct EncodeTrace {
   FeatureTrace features;   ///< frames, supports, descriptors
   Assignment assignment;   ///< m_d(l)
   PoolTrace pool;          ///< pooled and final histogram
+  Digest pipeline;         ///< fingerprint of the pipeline that made this trace (Pipeline::fingerprint)
   /// The classifier input h (size V).
   const std::vector<double>& histogram() const { return pool.histogram; }
 };
@@ -52,6 +64,10 @@ class Pipeline {
   std::size_t dimension() const { return pooler_.dimension(); }
   /// The options in use.
   const PipelineOptions& options() const { return options_; }
+  /// Digest of everything that changes a histogram: the encoding options and the codebook's bytes.
+  const Digest& fingerprint() const { return fingerprint_; }
+  /// The codebook.
+  const Codebook& codebook() const { return mapper_.codebook(); }
   /// Stage objects, for callers that run stages separately.
   const ImageLoader& loader() const { return loader_; }
   const DenseSift& sift() const { return sift_; }
@@ -64,6 +80,7 @@ class Pipeline {
   DenseSift sift_;
   Mapper mapper_;
   Pooler pooler_;
+  Digest fingerprint_;
 };
 
 }  // namespace bowlrp::bow

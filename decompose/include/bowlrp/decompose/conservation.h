@@ -32,7 +32,7 @@ struct ConservationReport {
   double unassigned_features = 0.0; ///< relevance no feature took (L = 0)
   double unassigned_pixels = 0.0;   ///< relevance of features with empty supports
   double relative_residual = 0.0;   ///< |residual| / max(1, |f|) (NaN if not finite)
-  std::string method;               ///< "exact", "taylor" or "integrated-gradients"
+  SvmMethod method = SvmMethod::exact;  ///< rule of the SVM layer
   bool root_found = true;           ///< differentiable rules: whether f(x0) = 0 was reached
   double f_root = 0.0;              ///< differentiable rules: f(x0), part of the residual
   double quadrature_error = 0.0;    ///< integrated gradients: sum R_d - (f - f(x0)), part of the residual

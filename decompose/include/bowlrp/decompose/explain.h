@@ -3,6 +3,10 @@
 // f(h) -> R_d (svm_relevance.h) -> R_l (feature_relevance.h) -> R_q (pixel_relevance.h).
 // The backward pass reads only the forward trace (EncodeTrace) and the model: no state is kept
 // between the two passes, so one Explainer serves any number of images and threads at once.
+// The explainer shares ownership of its head (nothing can dangle) and knows the fingerprint of the
+// pipeline whose traces it explains: a trace made by another pipeline - another codebook of the same
+// size, other pooling options - is refused rather than explained with the wrong words.
+// model::Model::explainer() builds one with both filled in.
 // For hik models the explainer can use one svm::IntersectionIndex per class, given at
 // construction (typically shared with the fast classifier, no second copy): the SVM layer then
 // costs O(V log S) like a fast prediction instead of the direct O(S V) loop. The explainer never
@@ -35,23 +39,29 @@ struct Explanation {
 /// Runs the rules of a composite through a model; immutable and thread-safe.
 class Explainer {
  public:
-  /// Keeps a reference to the model (which must outlive the explainer); validates the composite
-  /// and the model (throws std::invalid_argument). `indices`, if given, holds the
-  /// IntersectionIndex of every class of this hik model (e.g. svm::build_intersection_indices).
-  Explainer(const svm::SvmModel& model, Composite composite = {},
+  /// Shares the model; `pipeline` is the fingerprint (bow::Pipeline::fingerprint) of the pipeline
+  /// whose traces will be explained. Validates the composite and the model (throws
+  /// std::invalid_argument). `indices`, if given, holds the IntersectionIndex of every class of this
+  /// hik model (e.g. svm::build_intersection_indices).
+  Explainer(std::shared_ptr<const svm::KernelSvm> model, bow::Digest pipeline, Composite composite = {},
             std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices = nullptr);
-  /// Explains class cls; throws std::invalid_argument if the trace's histogram has the wrong size
-  /// and std::out_of_range for a bad class.
+  /// Explains class cls; throws std::invalid_argument if the trace was made by another pipeline or
+  /// its histogram has the wrong size, and std::out_of_range for a bad class.
   Explanation explain(const bow::EncodeTrace& trace, std::size_t cls) const;
   /// Explains the class called name (throws std::invalid_argument listing the known names).
   Explanation explain(const bow::EncodeTrace& trace, const std::string& name) const;
   /// The model.
-  const svm::SvmModel& model() const { return *model_; }
+  const svm::KernelSvm& model() const { return *model_; }
+  /// The model, shared.
+  const std::shared_ptr<const svm::KernelSvm>& shared_model() const { return model_; }
+  /// Fingerprint of the pipeline whose traces this explainer accepts.
+  const bow::Digest& pipeline() const { return pipeline_; }
   /// The rules in use.
   const Composite& composite() const { return composite_; }
 
  private:
-  const svm::SvmModel* model_;
+  std::shared_ptr<const svm::KernelSvm> model_;
+  bow::Digest pipeline_;
   Composite composite_;
   std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices_;
 };

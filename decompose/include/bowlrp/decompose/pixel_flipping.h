@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -91,19 +92,21 @@ std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<in
 /// Incremental re-run for a BoW pipeline and a one-vs-rest SVM; immutable and thread-safe.
 class IncrementalFlipper {
  public:
-  /// Keeps references to the pipeline and model (which must outlive it); throws
-  /// std::invalid_argument if the model's dimension differs from the pipeline's or cls is out of range.
-  IncrementalFlipper(const bow::Pipeline& pipeline, const svm::SvmModel& model, std::size_t cls);
+  /// Shares the pipeline and model; throws std::invalid_argument if either is null, the model's
+  /// dimension differs from the pipeline's or cls is out of range.
+  IncrementalFlipper(std::shared_ptr<const bow::Pipeline> pipeline, std::shared_ptr<const svm::KernelSvm> model,
+                     std::size_t cls);
   /// Same curve as flip_curve with score = f_cls(pipeline.encode(image)), given the trace of
-  /// pipeline.encode(image); throws std::invalid_argument if the trace does not fit the image.
+  /// pipeline.encode(image); throws std::invalid_argument if the trace does not fit the image or
+  /// was made by another pipeline.
   std::vector<double> flip_curve(const bow::GrayImage& image, const bow::EncodeTrace& trace,
                                  const std::vector<int>& order, const PixelFlipOptions& options) const;
   /// f_cls of a histogram.
   double score(const std::vector<double>& histogram) const;
 
  private:
-  const bow::Pipeline* pipeline_;
-  const svm::SvmModel* model_;
+  std::shared_ptr<const bow::Pipeline> pipeline_;
+  std::shared_ptr<const svm::KernelSvm> model_;
   std::size_t cls_;
 };
 

@@ -59,6 +59,12 @@ std::string to_string(DifferentiableRule rule);
 /// Parses "integrated-gradients" or "taylor"; throws std::invalid_argument listing them.
 DifferentiableRule differentiable_rule_from_string(const std::string& name);
 
+/// How the SVM layer of an explanation was decomposed: exactly (sum-decomposable kernels), by
+/// integrated gradients or by the first-order Taylor expansion (rbf, expchi2).
+enum class SvmMethod { exact, integrated_gradients, taylor };
+/// "exact", "integrated-gradients" or "taylor" (the names of the explain JSON).
+std::string to_string(SvmMethod method);
+
 /// First-order Taylor expansion at the root (the paper's Eq 16); not conservative.
 struct TaylorRule {
   RootSearch root;  ///< where x0 comes from

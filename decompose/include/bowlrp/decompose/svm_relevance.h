@@ -43,7 +43,7 @@ struct DimensionRelevance {
   double bias = 0.0;          ///< b of the class
   double absorbed = 0.0;      ///< bias kept apart (BiasPolicy::absorbed), else 0
   double residual = 0.0;      ///< f - sum R - absorbed: rounding (exact), Taylor remainder or f(x0) + quadrature
-  std::string method;         ///< "exact", "taylor" or "integrated-gradients"
+  SvmMethod method = SvmMethod::exact;  ///< how R was computed
   bool root_found = true;     ///< differentiable: whether a root x0 was found (always true for exact)
   std::vector<double> root;   ///< differentiable: x0 (size V); empty for exact
   double f_root = 0.0;        ///< differentiable: f(x0)
@@ -58,11 +58,11 @@ struct DimensionRelevance {
 /// for a bad class and std::invalid_argument for a model without dimensions or with gamma <= 0.
 /// `index`, if given, must be the IntersectionIndex of this class of this (hik) model (checked by
 /// dimension and bias); it replaces the direct S x V loop.
-DimensionRelevance relevance_dimensions(const svm::SvmModel& model, std::size_t cls, const double* h,
+DimensionRelevance relevance_dimensions(const svm::KernelSvm& model, std::size_t cls, const double* h,
                                         const Composite& composite, const svm::IntersectionIndex* index = nullptr);
 
 /// Gradient df_cls/dh at x (size V) for rbf/expchi2 (analytic); throws std::invalid_argument for
 /// other kernels. expchi2 uses the one-sided derivative 1 where x_d + s_d = 0.
-std::vector<double> decision_gradient(const svm::SvmModel& model, std::size_t cls, const double* x);
+std::vector<double> decision_gradient(const svm::KernelSvm& model, std::size_t cls, const double* x);
 
 }  // namespace bowlrp::decompose

@@ -25,7 +25,7 @@ class IntersectionIndex {
   IntersectionIndex() = default;
   /// Builds the index of class cls; throws std::invalid_argument unless the kernel is "hik".
   /// (build_intersection_indices shares the sorting between the classes; prefer it for several.)
-  IntersectionIndex(const SvmModel& model, std::size_t cls);
+  IntersectionIndex(const KernelSvm& model, std::size_t cls);
   /// w(d) * sum_i coef_i min(s_id, x_d): the contribution of dimension d to f(x).
   double term(std::size_t d, double x_d) const;
   /// f(x) = bias + sum_d term(d, x_d) for a vector of dim() values.
@@ -42,9 +42,9 @@ class IntersectionIndex {
   struct Layout;
 
  private:
-  friend std::vector<IntersectionIndex> build_intersection_indices(const SvmModel& model, int threads);
+  friend std::vector<IntersectionIndex> build_intersection_indices(const KernelSvm& model, int threads);
   IntersectionIndex(std::shared_ptr<const Layout> layout, const std::vector<std::uint32_t>& entry,
-                    const SvmModel& model, std::size_t cls);
+                    const KernelSvm& model, std::size_t cls);
 
   std::size_t dim_ = 0;
   double bias_ = 0.0;
@@ -53,7 +53,7 @@ class IntersectionIndex {
 };
 
 /// One index per class of an intersection-kernel model; the support values are sorted once for
-/// all classes, in parallel (threads <= 0: all cores).
-std::vector<IntersectionIndex> build_intersection_indices(const SvmModel& model, int threads = 0);
+/// all classes, in parallel (threads 0: all cores; throws std::invalid_argument outside 0 .. bow::kMaxThreads).
+std::vector<IntersectionIndex> build_intersection_indices(const KernelSvm& model, int threads = 0);
 
 }  // namespace bowlrp::svm

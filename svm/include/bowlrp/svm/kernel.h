@@ -13,7 +13,7 @@
 // whole vector is one block of weight 1. For sum-decomposable kernels the block weight multiplies
 // k_d of every d in the block. Inputs are histograms: intersection, chi2 and hellinger assume
 // values >= 0.
-// Every evaluation (operator(), gram_matrix, SvmModel) runs one engine with a fixed summation order
+// Every evaluation (operator(), gram_matrix, KernelSvm) runs one engine with a fixed summation order
 // per entry: 4 interleaved partial sums per block, then the blocks in order. So k(a, b) has the same
 // bits whichever function, tile or thread count computed it, and k(a, b) == k(b, a) exactly.
 #pragma once
@@ -64,7 +64,7 @@ double kernel_distance(KernelType type, const double* a, const double* b, std::s
 double default_gamma(KernelType type, const double* X, std::size_t n, std::size_t dim);
 
 /// Gram matrix G[i][j] = k(X_i, Y_j), X n x dim, Y m x dim, row-major; G is n x m row-major.
-/// Multi-threaded (threads <= 0: all cores); the numbers do not depend on the thread count. With
+/// Multi-threaded (threads 0: all cores, at most bow::kMaxThreads); the numbers do not depend on the thread count. With
 /// X == Y (same pointer, n == m) only the upper triangle is computed and mirrored.
 void gram_matrix(const Kernel& kernel, const double* X, std::size_t n, const double* Y, std::size_t m,
                  std::size_t dim, double* G, int threads = 0);

@@ -31,18 +31,18 @@ struct TrainOptions {
   bool balanced = false;           ///< weight C of each side by n / (2 n_side)
   double epsilon = 1e-3;           ///< libsvm stopping tolerance
   double cache_mb = 200;           ///< libsvm cache of Q rows, per concurrent class training (MB)
-  int threads = 0;                 ///< Gram matrix and per-class training threads (<= 0: all)
+  int threads = 0;                 ///< Gram matrix and per-class training threads (0: all cores; <= bow::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field.
   void validate(std::size_t classes) const;
 };
 
-/// The trained one-vs-rest classifier.
-class SvmModel {
+/// One-vs-rest kernel SVMs over a shared support set: the kernel-machine head of a model.
+class KernelSvm {
  public:
   /// An empty model.
-  SvmModel() = default;
+  KernelSvm() = default;
   /// Assembles a model; throws std::invalid_argument on inconsistent sizes.
-  SvmModel(Kernel kernel, std::size_t dim, std::vector<double> support, std::vector<BinarySvm> classes);
+  KernelSvm(Kernel kernel, std::size_t dim, std::vector<double> support, std::vector<BinarySvm> classes);
   /// f_c(x) for every class.
   std::vector<double> decision(const double* x) const;
   /// f_c(x) for one class.
@@ -50,7 +50,8 @@ class SvmModel {
   /// k(s_i, x) for every shared support vector i (size S); decision() combines these per class.
   std::vector<double> kernel_values(const double* x) const;
   /// f_c(x_r) of n rows (n x dim, row-major) as an n x classes row-major matrix; the same numbers as
-  /// decision(), computed as one tiled kernel matrix (threads <= 0: all cores).
+  /// decision(), computed as one tiled kernel matrix (threads 0: all cores; throws std::invalid_argument
+  /// outside 0 .. bow::kMaxThreads).
   std::vector<double> decision_batch(const double* X, std::size_t n, int threads = 0) const;
   /// Histogram length V.
   std::size_t dim() const { return dim_; }
@@ -83,7 +84,7 @@ using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 /// {+1, -1, 0} (0 = leave this example out of this class, e.g. VOC "difficult"). A kernel gamma of
 /// 0 is replaced by default_gamma(). Throws std::invalid_argument if a class has no positive or no
 /// negative example (naming it).
-SvmModel train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
+KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                            const std::vector<std::string>& class_names, Kernel kernel,
                            const TrainOptions& options, const ProgressFn& progress = {});
 

@@ -1,12 +1,11 @@
 // On-disk cache of per-image histograms and of codebooks, so that interrupted or repeated runs
-// (`bowlrp voc`, `bowlrp train` with a cache folder) resume instead of recomputing.
+// (fit, predict or the VOC protocol with a cache folder) resume instead of recomputing.
 //
 // An entry is addressed by a 128-bit digest of everything its value depends on:
 //   histogram:  H(canonical pipeline options, digest of the codebook's centres, the image file's bytes)
 //   codebook:   H(canonical pipeline options incl. k-means, the training image paths and sizes)
 // so a changed option, codebook or image gives a new address and stale entries are simply never
-// read. The digest is two independent 64-bit multiply-xorshift lanes over 8-byte words (fast,
-// portable, not cryptographic: the cache guards against accidents, not adversaries).
+// read. The digest is bow::Hasher's (digest.h): fast and portable, not cryptographic.
 // Entry file = magic | key (16 bytes) | payload size | payload | 64-bit checksum of all before it.
 // A reader trusts an entry only if its size, magic, key and checksum all agree; anything else
 // (truncated, bit-flipped, another key) counts as corrupt and the caller recomputes and overwrites.
@@ -15,6 +14,7 @@
 #pragma once
 
 #include <bowlrp/bow/codebook.h>
+#include <bowlrp/bow/digest.h>
 #include <bowlrp/bow/pipeline.h>
 
 #include <atomic>
@@ -24,48 +24,10 @@
 #include <string>
 #include <vector>
 
-namespace bowlrp::apps {
+namespace bowlrp::model {
 
-/// A 128-bit content digest.
-struct Digest {
-  std::uint64_t hi = 0, lo = 0;  ///< the two lanes
-  /// 32 lowercase hex digits.
-  std::string hex() const;
-  /// Equality of both lanes.
-  bool operator==(const Digest& o) const { return hi == o.hi && lo == o.lo; }
-  /// Inequality.
-  bool operator!=(const Digest& o) const { return !(*this == o); }
-};
-
-/// Streaming 128-bit hash; update() calls concatenate (the digest depends on the bytes only, not
-/// on how they were split).
-class Hasher {
- public:
-  /// Adds bytes.
-  void update(const void* data, std::size_t n);
-  /// Adds a string's bytes preceded by its length (so field boundaries cannot alias).
-  void field(const std::string& text);
-  /// The digest of everything added so far (the hasher stays usable).
-  Digest digest() const;
-
- private:
-  void block(std::uint64_t w);
-  std::uint64_t a_ = 0x243f6a8885a308d3ULL, b_ = 0x13198a2e03707344ULL;
-  std::uint64_t total_ = 0;
-  unsigned char tail_[8] = {};
-  std::size_t tail_n_ = 0;
-};
-
-/// Digest of one byte string.
-Digest digest_of(const std::string& bytes);
-
-/// Text naming every option that changes a histogram (image cap, dense SIFT, mapping, pooling),
-/// with round-trip number formatting; equal options give equal text.
-std::string canonical_encoding_options(const bow::PipelineOptions& options);
-/// Same plus the k-means options (what changes a trained codebook).
-std::string canonical_codebook_options(const bow::PipelineOptions& options);
-/// Digest of a codebook's size and centre bytes.
-Digest codebook_digest(const bow::Codebook& codebook);
+using bow::Digest;
+using bow::Hasher;
 
 /// Hit/miss counters of a cache, safe to bump from many threads.
 struct CacheStats {
@@ -125,4 +87,4 @@ std::optional<bow::Codebook> load_cached_codebook(const std::string& dir, const 
 /// Stores a codebook atomically.
 void store_cached_codebook(const std::string& dir, const Digest& key, const bow::Codebook& codebook);
 
-}  // namespace bowlrp::apps
+}  // namespace bowlrp::model

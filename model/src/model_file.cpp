@@ -1,4 +1,4 @@
-#include <bowlrp/svm/classifier.h>
+#include <bowlrp/model/model_file.h>
 
 #include <bowlrp/bow/io.h>
 #include <bowlrp/bow/mapping.h>
@@ -20,13 +20,22 @@
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the model file stores little-endian arrays as raw bytes");
 
-namespace bowlrp::svm {
+namespace bowlrp::model {
 
 namespace {
 
 using nlohmann::json;
+using namespace bowlrp::svm;
 
-constexpr std::size_t kMagicSize = sizeof(kClassifierMagic) - 1;  // 13
+// The parts of a model as the file holds them.
+struct Classifier {
+  bow::PipelineOptions options;  // encoding options the codebook and SVMs were trained with
+  bow::Codebook codebook;        // visual words
+  KernelSvm svm;                 // one-vs-rest SVMs
+  void validate() const;
+};
+
+constexpr std::size_t kMagicSize = sizeof(kModelMagic) - 1;  // 13
 constexpr std::size_t kPrefix = kMagicSize + 8;                   // magic + JSON length
 constexpr std::size_t kTrailer = 8;                               // checksum
 
@@ -238,21 +247,21 @@ void check_values(const Kernel& kernel, std::size_t V, const std::vector<float>&
 // The checks of Classifier::validate that do not read the arrays.
 void check_structure(const Classifier& cl) {
   cl.options.validate();
-  if (cl.codebook.size() == 0) throw std::invalid_argument("Classifier: the codebook is empty");
+  if (cl.codebook.size() == 0) throw std::invalid_argument("Model: the codebook is empty");
   if (cl.codebook.dim() != bow::FeatureTrace::kDim)
-    throw std::invalid_argument("Classifier: the codebook has " + std::to_string(cl.codebook.dim()) +
+    throw std::invalid_argument("Model: the codebook has " + std::to_string(cl.codebook.dim()) +
                                 "-dimensional words, expected " + std::to_string(bow::FeatureTrace::kDim) + " (SIFT)");
   if (cl.codebook.size() != cl.options.kmeans.words)
-    throw std::invalid_argument("Classifier: the codebook has " + std::to_string(cl.codebook.size()) +
+    throw std::invalid_argument("Model: the codebook has " + std::to_string(cl.codebook.size()) +
                                 " words but pipeline.kmeans.words = " + std::to_string(cl.options.kmeans.words) +
                                 ": expected equal");
   const std::size_t expected = static_cast<std::size_t>(cl.codebook.size()) * cl.options.pooling.cells();
   if (cl.svm.dim() != expected)
-    throw std::invalid_argument("Classifier: SVM dimension " + std::to_string(cl.svm.dim()) + " != codebook size " +
+    throw std::invalid_argument("Model: SVM dimension " + std::to_string(cl.svm.dim()) + " != codebook size " +
                                 std::to_string(cl.codebook.size()) + " x pyramid cells " +
                                 std::to_string(cl.options.pooling.cells()) + " = " + std::to_string(expected));
   if (cl.svm.support_size() == 0)
-    throw std::invalid_argument("Classifier: the SVM has no support vectors (support_size 0): expected at least 1");
+    throw std::invalid_argument("Model: the SVM has no support vectors (support_size 0): expected at least 1");
 }
 
 // ---- strict reading of the header ----
@@ -489,9 +498,10 @@ void Classifier::validate() const {
   check_values(svm.kernel(), svm.dim(), codebook.centres(), svm.support(), svm.classes());
 }
 
-void save_classifier(const std::string& path, const Classifier& cl) {
+void save_model(const std::string& path, const Model& model) {
+  Classifier cl{model.bag_of_words().options(), model.bag_of_words().codebook(), model.kernel_svm()};
   cl.validate();
-  const SvmModel& svm = cl.svm;
+  const KernelSvm& svm = cl.svm;
   const std::size_t K = static_cast<std::size_t>(cl.codebook.size()), cdim = static_cast<std::size_t>(cl.codebook.dim());
   const std::size_t S = svm.support_size(), V = svm.dim(), C = svm.classes().size();
 
@@ -507,7 +517,7 @@ void save_classifier(const std::string& path, const Classifier& cl) {
   }
 
   json header;
-  header["format_version"] = kClassifierFormatVersion;
+  header["format_version"] = kModelFormatVersion;
   header["pipeline"] = pipeline_to_json(cl.options);
   json blocks = json::array();
   for (const KernelBlock& b : svm.kernel().blocks)
@@ -530,7 +540,7 @@ void save_classifier(const std::string& path, const Classifier& cl) {
 
   std::string out;
   out.reserve(D + data_bytes + kTrailer);
-  out.append(kClassifierMagic, kMagicSize);
+  out.append(kModelMagic, kMagicSize);
   put_u64(out, text.size());
   out += text;
   out.resize(D + data_bytes, '\0');
@@ -543,11 +553,11 @@ void save_classifier(const std::string& path, const Classifier& cl) {
   bow::write_file_atomic(path, out);
 }
 
-Classifier load_classifier(const std::string& path) {
+Model load_model(const std::string& path) {
   const std::string buf = bow::read_file(path);
   const std::size_t size = buf.size();
   if (size == 0) fail(path, "is empty (not a bowlrp model file)");
-  if (buf.compare(0, std::min(size, kMagicSize), kClassifierMagic, std::min(size, kMagicSize)) != 0)
+  if (buf.compare(0, std::min(size, kMagicSize), kModelMagic, std::min(size, kMagicSize)) != 0)
     fail(path, "is not a bowlrp model file (it does not start with \"BOWLRP-MODEL\")");
   if (size < kPrefix)
     fail(path, "is truncated: expected at least " + std::to_string(kPrefix) + " bytes, found " + std::to_string(size));
@@ -576,9 +586,9 @@ Classifier load_classifier(const std::string& path) {
   try {
     if (!header.contains("format_version")) throw HeaderError("no format_version");
     const json& v = header.at("format_version");
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() != kClassifierFormatVersion)
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() != kModelFormatVersion)
       fail(path, "has format_version " + brief(v) + "; this build reads format_version " +
-                     std::to_string(kClassifierFormatVersion));
+                     std::to_string(kModelFormatVersion));
     if (!header.contains("data_bytes")) throw HeaderError("the required field data_bytes missing");
     data_bytes = read_uint(header.at("data_bytes"), "data_bytes", 0, std::numeric_limits<std::uint64_t>::max());
   } catch (const HeaderError& e) {
@@ -694,9 +704,9 @@ Classifier load_classifier(const std::string& path) {
     }
     check_values(kernel, V, centres, support, classes);
     cl.codebook = bow::Codebook(static_cast<int>(cdim), std::move(centres));
-    cl.svm = SvmModel(std::move(kernel), V, std::move(support), std::move(classes));
+    cl.svm = KernelSvm(std::move(kernel), V, std::move(support), std::move(classes));
     check_structure(cl);
-    return cl;
+    return Model(bow::Pipeline(std::move(cl.options), std::move(cl.codebook)), std::move(cl.svm));
   } catch (const HeaderError& e) {
     fail(path, "has " + std::string(e.what()));
   } catch (const json::exception& e) {
@@ -706,4 +716,4 @@ Classifier load_classifier(const std::string& path) {
   }
 }
 
-}  // namespace bowlrp::svm
+}  // namespace bowlrp::model

@@ -1,19 +1,42 @@
-#include "cli/quality.h"
+#include <bowlrp/evaluation/quality.h>
 
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/feature_relevance.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/svm_relevance.h>
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <stdexcept>
 
-namespace bowlrp::apps {
+namespace bowlrp::evaluation {
+
+std::string to_string(Ordering ordering) {
+  switch (ordering) {
+    case Ordering::lrp: return "lrp";
+    case Ordering::sensitivity: return "sensitivity";
+    case Ordering::occlusion: return "occlusion";
+    case Ordering::random: return "random";
+  }
+  throw std::invalid_argument("Ordering: unknown value " + std::to_string(static_cast<int>(ordering)));
+}
+
+Ordering ordering_from_string(const std::string& name) {
+  for (Ordering o : {Ordering::lrp, Ordering::sensitivity, Ordering::occlusion, Ordering::random})
+    if (to_string(o) == name) return o;
+  throw std::invalid_argument("unknown ordering '" + name + "': expected lrp, sensitivity, occlusion or random");
+}
+
+void QualityOptions::validate() const {
+  flip.validate();
+  if (occlusion_patch < 1)
+    throw std::invalid_argument("QualityOptions.occlusion_patch = " + std::to_string(occlusion_patch) +
+                                ": expected a side in px >= 1");
+  composite.validate();
+}
 
 std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                   const bow::EncodeTrace& trace, int patch, std::uint64_t seed) {
@@ -49,7 +72,7 @@ std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, 
   return map;
 }
 
-std::vector<double> sensitivity_map(const svm::SvmModel& model, std::size_t cls, const bow::EncodeTrace& trace) {
+std::vector<double> sensitivity_map(const svm::KernelSvm& model, std::size_t cls, const bow::EncodeTrace& trace) {
   const std::vector<double>& h = trace.histogram();
   const std::size_t V = h.size(), S = model.support_size();
   std::vector<double> g(V, 0.0);
@@ -75,35 +98,71 @@ std::vector<double> sensitivity_map(const svm::SvmModel& model, std::size_t cls,
   return decompose::relevance_pixels(trace.features, f.R).R;
 }
 
-QualityResult evaluate_explanation(const bow::Pipeline& pipeline, const decompose::Explainer& explainer,
-                                   const decompose::IncrementalFlipper& flipper, const std::string& path,
+QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
+                                   const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                    std::size_t cls, const QualityOptions& options, const RegionsFn& regions) {
   QualityResult res;
   try {
-    const bow::GrayImage image = pipeline.load(path);
-    const bow::EncodeTrace trace = pipeline.encode(image);
+    const bow::EncodeTrace trace = std::get<bow::EncodeTrace>(model.encode(image));
     const decompose::Explanation e = explainer.explain(trace, cls);
     const decompose::ConservationReport cr = decompose::check_conservation(e);
     res.conservation_error = std::fabs(cr.f - cr.sum_pixels - cr.absorbed - cr.unassigned_pixels -
                                        cr.unassigned_features) / std::max(1.0, std::fabs(cr.f));
     const int W = e.pixels.width, H = e.pixels.height;
     const std::vector<double> occ = occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed);
-    const std::vector<double> sens = sensitivity_map(explainer.model(), cls, trace);
-    const std::vector<decompose::FlipMethod> methods = {{"lrp", W, H, e.pixels.R.data()},
-                                                        {"sensitivity", W, H, sens.data()},
-                                                        {"occlusion", W, H, occ.data()}};
+    const std::vector<double> sens = sensitivity_map(model.kernel_svm(), cls, trace);
+    const std::vector<decompose::FlipMethod> methods = {{to_string(Ordering::lrp), W, H, e.pixels.R.data()},
+                                                        {to_string(Ordering::sensitivity), W, H, sens.data()},
+                                                        {to_string(Ordering::occlusion), W, H, occ.data()}};
     res.curves = decompose::pixel_flip(flipper, image, trace, methods, options.flip);
     if (regions)
       for (const auto& [name, mask] : regions(W, H)) {
         if (std::count(mask.values.begin(), mask.values.end(), 1) == 0) continue;
-        res.localisation["lrp_" + name].push_back(decompose::localise(e.pixels, mask));
-        res.localisation["sensitivity_" + name].push_back(decompose::localise(sens.data(), W, H, mask));
-        res.localisation["occlusion_" + name].push_back(decompose::localise(occ.data(), W, H, mask));
+        res.localisation[to_string(Ordering::lrp) + "_" + name].push_back(decompose::localise(e.pixels, mask));
+        res.localisation[to_string(Ordering::sensitivity) + "_" + name].push_back(
+            decompose::localise(sens.data(), W, H, mask));
+        res.localisation[to_string(Ordering::occlusion) + "_" + name].push_back(
+            decompose::localise(occ.data(), W, H, mask));
       }
   } catch (const std::exception& ex) {
     res.error = ex.what();
   }
   return res;
+}
+
+QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
+                                   const decompose::IncrementalFlipper& flipper, const std::string& path,
+                                   std::size_t cls, const QualityOptions& options, const RegionsFn& regions) {
+  bow::GrayImage image;
+  try {
+    image = model.load_image(path);
+  } catch (const std::exception& ex) {
+    QualityResult res;
+    res.error = ex.what();
+    return res;
+  }
+  return evaluate_explanation(model, explainer, flipper, image, cls, options, regions);
+}
+
+std::vector<QualityResult> evaluate_explanations(const model::Model& model, const std::vector<QualityJob>& jobs,
+                                                 const QualityOptions& options, int threads,
+                                                 const bow::ProgressFn& progress) {
+  options.validate();
+  const decompose::Explainer explainer = model.explainer(options.composite);
+  // One flipper per class that is asked for (they share the model's stages).
+  std::vector<std::optional<decompose::IncrementalFlipper>> flippers(model.classes());
+  for (const QualityJob& job : jobs) {
+    if (job.cls >= model.classes())
+      throw std::out_of_range("evaluate_explanations: class index " + std::to_string(job.cls) +
+                              " out of range; the model has " + std::to_string(model.classes()) + " classes");
+    if (!flippers[job.cls]) flippers[job.cls].emplace(model.flipper(job.cls));
+  }
+  std::vector<QualityResult> results(jobs.size());
+  bow::for_each_index(jobs.size(), threads, "explain + flip", progress, [&](std::size_t j) {
+    results[j] = evaluate_explanation(model, explainer, *flippers[jobs[j].cls], jobs[j].path, jobs[j].cls, options,
+                                      jobs[j].regions);
+  });
+  return results;
 }
 
 void QualityTotals::add(const QualityResult& result) {
@@ -114,15 +173,17 @@ void QualityTotals::add(const QualityResult& result) {
   max_conservation_error = std::max(max_conservation_error, result.conservation_error);
 }
 
-void QualityTotals::fill(ReportData* report, std::map<std::string, double>* aopc) const {
-  if (!explained) return;
-  report->flipping = report_curves(flips);
-  if (aopc)
-    for (const ReportCurve& rc : report->flipping) (*aopc)[rc.name] = rc.aopc;
-  for (const auto& [key, v] : localisation) {
-    const auto entries = report_localisation(key, decompose::summarise(v));
-    report->localisation.insert(report->localisation.end(), entries.begin(), entries.end());
-  }
+std::map<std::string, double> QualityTotals::aopc() const {
+  std::map<std::string, double> out;
+  if (!explained) return out;
+  for (const std::string& name : flips.names()) out[name] = flips.aopc(name);
+  return out;
+}
+
+std::map<std::string, decompose::LocalisationSummary> QualityTotals::localisation_summaries() const {
+  std::map<std::string, decompose::LocalisationSummary> out;
+  for (const auto& [key, v] : localisation) out[key] = decompose::summarise(v);
+  return out;
 }
 
 std::string flipping_note(const QualityOptions& o, std::size_t explained) {
@@ -134,27 +195,4 @@ std::string flipping_note(const QualityOptions& o, std::size_t explained) {
          " px patches, R = f(x) - f(x with the patch flipped)";
 }
 
-ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg) {
-  cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
-  cv::Mat small = m;
-  const int longer = std::max(image.width, image.height);
-  if (longer > side) {
-    const double s = double(side) / longer;
-    cv::resize(m, small, cv::Size(std::max(1, int(std::lround(image.width * s))),
-                                  std::max(1, int(std::lround(image.height * s)))),
-               0, 0, cv::INTER_AREA);
-  }
-  std::vector<unsigned char> buf;
-  ReportPicture p;
-  if (jpeg) {
-    cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, 85});
-    p.mime = "image/jpeg";
-  } else {
-    cv::imencode(".png", small, buf);
-    p.mime = "image/png";
-  }
-  p.bytes.assign(buf.begin(), buf.end());
-  return p;
-}
-
-}  // namespace bowlrp::apps
+}  // namespace bowlrp::evaluation

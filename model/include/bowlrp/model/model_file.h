@@ -1,4 +1,4 @@
-// The model file: the whole trained pipeline (forward options, codebook, one-vs-rest SVMs) in one
+// The model file: the whole model (encoding options, codebook, one-vs-rest SVMs, class names) in one
 // self-contained, versioned, checksummed file, readable without bowlrp (e.g. from Python/numpy).
 //
 // Layout (all integers little-endian):
@@ -38,37 +38,25 @@
 // offset=21+N+offset).reshape(shape); check zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little").
 #pragma once
 
-#include <bowlrp/bow/codebook.h>
-#include <bowlrp/bow/pipeline.h>
-#include <bowlrp/svm/svm.h>
+#include <bowlrp/model/model.h>
 
 #include <cstdint>
 #include <string>
 
-namespace bowlrp::svm {
+namespace bowlrp::model {
 
 /// The only model file version this build reads and writes.
-constexpr std::uint64_t kClassifierFormatVersion = 1;
+constexpr std::uint64_t kModelFormatVersion = 1;
 /// The first bytes of every model file.
-constexpr char kClassifierMagic[] = "BOWLRP-MODEL\n";
+constexpr char kModelMagic[] = "BOWLRP-MODEL\n";
 
-/// Everything needed to classify and explain an image: the forward pipeline and the SVMs.
-struct Classifier {
-  bow::PipelineOptions options;  ///< forward options the codebook and SVMs were trained with
-  bow::Codebook codebook;        ///< visual words
-  SvmModel svm;                  ///< one-vs-rest SVMs on histograms of length K * pyramid cells
-  /// Throws std::invalid_argument if the parts do not fit together (options invalid, empty or non-SIFT codebook,
-  /// codebook size != kmeans.words, SVM dimension != codebook size x pyramid cells, no support vectors) or a
-  /// value breaks the bounds of the model file (see above), naming the file-format field.
-  void validate() const;
-};
-
-/// Writes the model file atomically (see the layout above); validates first.
-void save_classifier(const std::string& path, const Classifier& classifier);
+/// Writes the model file atomically (see the layout above); first checks every value against the
+/// bounds a reader enforces (throws std::invalid_argument naming the file-format field).
+void save_model(const std::string& path, const Model& model);
 
 /// Reads a model file; throws std::runtime_error naming the path and the problem (empty, not a
 /// model file, other format_version, truncated, checksum mismatch, or content breaking the rules above,
 /// naming the field, its value and what was expected).
-Classifier load_classifier(const std::string& path);
+Model load_model(const std::string& path);
 
-}  // namespace bowlrp::svm
+}  // namespace bowlrp::model

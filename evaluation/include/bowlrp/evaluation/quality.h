@@ -1,0 +1,106 @@
+// Explanation quality of one (image, class) pair and its aggregation over many: conservation, pixel
+// flipping (MoRF by LRP, by a sensitivity and an occlusion baseline, and by random orders; Samek et
+// al. 2017, AOPC = 1/(L+1) Σ_k f(x^0) - f(x^k)) and localisation of positive relevance in
+// ground-truth regions (share inside against the region's area share, pointing game).
+//
+// Sensitivity baseline: |∂f/∂h_d| at the image's histogram (analytic for rbf/expchi2, a one-sided
+// difference quotient of the per-dimension kernel terms otherwise), passed down to pixels through the
+// same feature and pixel stages as LRP: where the decision is sensitive, not what it rests on.
+// Occlusion baseline: the working image is cut into square patches; a patch's relevance is
+// f(x) - f(x with the patch replaced by the flipping noise), spread uniformly over the original
+// pixels whose centres fall in it, measured with the same noise and incremental re-extraction as the
+// flipping itself.
+#pragma once
+
+#include <bowlrp/bow/image.h>
+#include <bowlrp/bow/parallel.h>
+#include <bowlrp/decompose/explain.h>
+#include <bowlrp/decompose/localisation.h>
+#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/model/model.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bowlrp::evaluation {
+
+/// The orderings whose flipping curves are measured.
+enum class Ordering { lrp, sensitivity, occlusion, random };
+/// "lrp", "sensitivity", "occlusion", "random" (the curve and report names).
+std::string to_string(Ordering ordering);
+/// Parses the names above; throws std::invalid_argument listing them.
+Ordering ordering_from_string(const std::string& name);
+
+/// Settings of the explanation-quality measurements.
+struct QualityOptions {
+  decompose::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
+  int occlusion_patch = 32;          ///< occlusion baseline patch side in working px (> 0)
+  std::uint64_t seed = 0;            ///< seed of the occlusion noise
+  decompose::Composite composite;    ///< rules of the LRP explanation
+  /// Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+/// Named ground-truth regions of an image at its original size (e.g. {"boxes", ...}, {"masks", ...}).
+using RegionsFn = std::function<std::vector<std::pair<std::string, decompose::RegionMask>>(int width, int height)>;
+
+/// What one (image, class) pair gave.
+struct QualityResult {
+  decompose::FlipCurves curves;  ///< per ordering name: f(x^0) .. f(x^L)
+  std::map<std::string, std::vector<decompose::Localisation>> localisation;  ///< "<ordering>_<region>" -> 0 or 1 entry
+  double conservation_error = 0;  ///< |f - Σ R_q - absorbed - unassigned| / max(1, |f|)
+  std::string error;              ///< non-empty when the image could not be processed
+};
+
+/// Occlusion-sensitivity map (original size, row-major) of a flipper's class.
+std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
+                                  const bow::EncodeTrace& trace, int patch, std::uint64_t seed);
+/// Sensitivity map (original size, row-major) of class cls for an encoded image.
+std::vector<double> sensitivity_map(const svm::KernelSvm& head, std::size_t cls, const bow::EncodeTrace& trace);
+
+/// Explains `cls` on one image and measures it; never throws (errors land in QualityResult::error).
+/// `flipper` must be model.flipper(cls) (built once per class and shared by the images).
+QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
+                                   const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
+                                   std::size_t cls, const QualityOptions& options, const RegionsFn& regions);
+/// Same, loading the image file (a load error lands in QualityResult::error).
+QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
+                                   const decompose::IncrementalFlipper& flipper, const std::string& path,
+                                   std::size_t cls, const QualityOptions& options, const RegionsFn& regions);
+
+/// One pair to measure: an image file, the class index in the model, its regions (may be empty).
+struct QualityJob {
+  std::string path;    ///< image file
+  std::size_t cls = 0; ///< class index in the model
+  RegionsFn regions;   ///< ground truth (empty: no localisation)
+};
+
+/// Measures many pairs in parallel (one pair per task; each pair's curves run in parallel too);
+/// results in job order, independent of the thread count.
+std::vector<QualityResult> evaluate_explanations(const model::Model& model, const std::vector<QualityJob>& jobs,
+                                                 const QualityOptions& options, int threads = 0,
+                                                 const bow::ProgressFn& progress = {});
+
+/// Aggregate of many QualityResults.
+struct QualityTotals {
+  decompose::FlipSummary flips;                                               ///< curves of every pair
+  std::map<std::string, std::vector<decompose::Localisation>> localisation;  ///< per key, all pairs
+  double max_conservation_error = 0;                                         ///< worst pair
+  std::size_t explained = 0;                                                 ///< pairs without error
+  /// Adds one pair (pairs with an error are not counted).
+  void add(const QualityResult& result);
+  /// AOPC of the mean curve per ordering name.
+  std::map<std::string, double> aopc() const;
+  /// Localisation summary per key ("<ordering>_<region>").
+  std::map<std::string, decompose::LocalisationSummary> localisation_summaries() const;
+};
+
+/// One-line description of the flipping settings, for reports.
+std::string flipping_note(const QualityOptions& options, std::size_t explained);
+
+}  // namespace bowlrp::evaluation

@@ -1,0 +1,70 @@
+// Explaining images in batches, with the conservation verdict of every explanation.
+//
+// Each image is read once, encoded, scored and explained (decompose::Explainer: R_d, R_l, R_q),
+// and its relevance checked layer by layer (decompose::check_conservation). The verdict:
+//   - not finite: f or a total is not finite;
+//   - the layers below the head must conserve to the conservation tolerance (always exact);
+//   - the head layer: exact rules to the tolerance; integrated gradients and Taylor (rbf, expchi2)
+//     to `residual_warning`, the relative residual |f - Σ R_d - absorbed| / max(1, |f|) above which
+//     the explanation is flagged (Taylor's remainder is ~10% of |f| on real images).
+// Results are handed to a callback as soon as each image is done (from worker threads, concurrently
+// for different images: the sink must be thread-safe), so a batch of thousands never holds all
+// relevance maps at once.
+#pragma once
+
+#include <bowlrp/bow/parallel.h>
+#include <bowlrp/decompose/conservation.h>
+#include <bowlrp/decompose/explain.h>
+#include <bowlrp/decompose/rules.h>
+#include <bowlrp/model/model.h>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bowlrp::model {
+
+/// Options of batch explanation.
+struct ExplainOptions {
+  decompose::Composite composite;          ///< the rules
+  std::optional<std::size_t> class_index;  ///< class to explain (empty: each image's top class)
+  double residual_warning = 1e-2;          ///< rbf/expchi2: relative head residual above which an explanation is flagged
+  double tolerance = 1e-9;                 ///< relative conservation tolerance of the exact layers
+  int threads = 0;                         ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
+  /// Throws std::invalid_argument naming the bad field, its value and what was expected.
+  void validate() const;
+};
+
+/// One explained image.
+struct ImageExplanation {
+  std::size_t index = 0;                     ///< position in the batch
+  std::string path;                          ///< file (empty for decoded images)
+  std::string error;                         ///< non-empty when the image could not be explained (nothing else is set)
+  std::vector<double> scores;                ///< f_c for every class
+  decompose::Explanation explanation;        ///< R at every layer
+  decompose::ConservationReport conservation;  ///< totals per layer and their status
+  std::string warning;                       ///< non-empty when the verdict fails (why)
+  std::size_t features = 0;                  ///< L, local features of the image
+  std::string bytes;                         ///< the file's bytes (for callers that render the image)
+  /// True when explained and conserved by the verdict.
+  bool ok() const { return error.empty() && warning.empty(); }
+};
+
+/// The verdict above: empty when conserved, else why not.
+std::string conservation_verdict(const decompose::ConservationReport& report, double residual_warning);
+
+/// Receives each explanation as soon as it is done.
+using ExplanationSink = std::function<void(ImageExplanation&&)>;
+
+/// Explains image files in parallel; each result goes to sink.
+void explain_files(const Model& model, const std::vector<std::string>& paths, const ExplainOptions& options,
+                   const ExplanationSink& sink, const bow::ProgressFn& progress = {});
+/// Explains decoded images in parallel; each result goes to sink.
+void explain_images(const Model& model, const std::vector<bow::GrayImage>& images, const ExplainOptions& options,
+                    const ExplanationSink& sink, const bow::ProgressFn& progress = {});
+/// Explains one decoded image (throws on error instead of setting ImageExplanation::error).
+ImageExplanation explain_image(const Model& model, const bow::GrayImage& image, const ExplainOptions& options);
+
+}  // namespace bowlrp::model

@@ -1,0 +1,132 @@
+// Fitting a model from labelled images, by the protocol of `bowlrp train` and `bowlrp voc`:
+//   images -> (seeded descriptor sample -> k-means codebook) -> histograms -> one-vs-rest SVMs.
+//
+// Descriptors are streamed, never all held: the codebook is trained on a seeded sample of
+// samples / min(N, 400) non-zero descriptors from each of a seeded subset of at most 400 training
+// images, then every image is extracted, mapped and pooled in one parallel pass that keeps only its
+// histogram (V doubles). Images are processed one per task and written to fixed slots, so the model
+// does not depend on the number of threads. An image that cannot be read is skipped and reported
+// (FitReport::skipped), never fatal; a class left without a positive example is an error naming it.
+// With a cache folder, codebooks and histograms are kept on disk (feature_cache.h) so that an
+// interrupted or repeated fit resumes.
+#pragma once
+
+#include <bowlrp/bow/parallel.h>
+#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/datasets/folder.h>
+#include <bowlrp/datasets/voc.h>
+#include <bowlrp/model/model.h>
+#include <bowlrp/svm/kernel.h>
+#include <bowlrp/svm/svm.h>
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bowlrp::model {
+
+/// An input that was left out, and why.
+struct Skipped {
+  std::string path;    ///< the file or folder
+  std::string reason;  ///< the error message
+};
+
+/// Labelled training images: labels is images x classes row-major in {1, -1, 0 = leave out of that
+/// class's training, e.g. VOC "difficult"}.
+struct LabelledImages {
+  std::vector<std::string> paths;        ///< image files
+  std::vector<std::string> class_names;  ///< one binary SVM each
+  std::vector<int> labels;               ///< paths.size() x class_names.size()
+  bool single_label = true;              ///< every image has exactly one class (accuracy is top-1)
+  std::vector<Skipped> unlisted;         ///< entries of a folder that could not be listed (reported, not trained on)
+  /// Decoded images instead of files (e.g. numpy arrays); when given, one per path, and the paths
+  /// only name them (no cache is used for in-memory images).
+  std::vector<bow::GrayImage> images;
+
+  /// A folder-per-class set; throws std::invalid_argument for fewer than two classes.
+  static LabelledImages from_folder(const datasets::FolderDataset& set);
+  /// Scans DIR/<class>/... (datasets::FolderDataset::scan) and takes it as above.
+  static LabelledImages from_folder(const std::string& dir);
+  /// A VOC image set (multi-label; label 0 = difficult).
+  static LabelledImages from_voc(const datasets::VocSet& set);
+  /// Paths with one class name each; classes are the sorted distinct names (at least two).
+  static LabelledImages from_paths(const std::vector<std::string>& paths, const std::vector<std::string>& labels);
+  /// Decoded images with one class name each (named "image-<i>" in messages); as from_paths.
+  static LabelledImages from_images(std::vector<bow::GrayImage> images, const std::vector<std::string>& labels);
+  /// Throws std::invalid_argument naming what does not fit (sizes, labels outside {1, -1, 0}, no class).
+  void validate() const;
+};
+
+/// Options of fit(); the defaults are the measured ones (README "Defaults").
+struct FitOptions {
+  bow::PipelineOptions pipeline;  ///< encoding options (1x1 + 2x2 pyramid, K = 1024, ...)
+  svm::Kernel kernel;             ///< head kernel (hik); gamma 0 = 1 / mean distance for rbf/expchi2
+  svm::TrainOptions svm;          ///< C = 3, ...; svm.threads is replaced by `threads`
+  int threads = 0;                ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads); results do not depend on it
+  std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
+  bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)
+  /// Throws std::invalid_argument naming the bad field, its value and what was expected.
+  void validate() const;
+};
+
+/// Wall seconds spent per stage.
+struct StageTimes {
+  double codebook_extract = 0;  ///< descriptor sample for the codebook
+  double kmeans = 0;            ///< k-means
+  double encode = 0;            ///< histograms of the training images
+  double svm = 0;               ///< one-vs-rest SVMs
+};
+
+/// Histograms of a list of images; images that could not be read are reported, not fatal.
+struct EncodedSet {
+  std::size_t dim = 0;               ///< V
+  std::vector<double> histograms;    ///< images x V row-major (zeros where failed)
+  std::vector<char> ok;              ///< 1 where the image was encoded
+  std::vector<Skipped> failures;     ///< in input order
+  /// Histogram of image i.
+  const double* row(std::size_t i) const { return histograms.data() + i * dim; }
+};
+
+/// What fit() saw besides the model.
+struct FitReport {
+  std::vector<Skipped> skipped;   ///< images (and folder entries) left out, in input order
+  std::size_t used = 0;           ///< images trained on
+  StageTimes times;               ///< per stage
+  double training_accuracy = 0;   ///< top-1 (single_label) or per-class sign over labelled pairs (if asked for)
+  EncodedSet encoded;             ///< histograms of the training images
+};
+
+/// Samples descriptors from a seeded subset of `paths` and runs k-means (options.kmeans); failures
+/// of images are appended to *failures. Throws std::invalid_argument when too few descriptors exist.
+bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
+                             const std::string& cache_dir, const bow::ProgressFn& progress,
+                             std::vector<Skipped>* failures, StageTimes* times = nullptr);
+
+/// Same from decoded images (no cache); `names` name them in failures.
+bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
+                             const std::vector<std::string>& names, int threads, const bow::ProgressFn& progress,
+                             std::vector<Skipped>* failures, StageTimes* times = nullptr);
+
+/// Encodes every image with the pipeline in parallel (progress stage named `stage`), through the
+/// histogram cache when cache_dir is set.
+EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                         const std::string& stage = "encode");
+/// Same for decoded images (no cache).
+EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+                         const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+
+/// Fits a model: codebook, histograms, one-vs-rest SVMs.
+Model fit(const LabelledImages& data, const FitOptions& options = {}, const bow::ProgressFn& progress = {},
+          FitReport* report = nullptr);
+
+/// Share of examples whose sign agrees with the label over labelled (image, class) pairs
+/// (scores: images x C; rows with ok[i] = 0 are left out).
+double sign_accuracy(const std::vector<double>& scores, const std::vector<int>& labels, const std::vector<char>& ok,
+                     std::size_t classes);
+/// Share of images whose top-scoring class has label 1 (rows with ok[i] = 0 are left out).
+double top1_accuracy(const std::vector<double>& scores, const std::vector<int>& labels, const std::vector<char>& ok,
+                     std::size_t classes);
+
+}  // namespace bowlrp::model

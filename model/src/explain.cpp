@@ -1,0 +1,107 @@
+#include <bowlrp/model/explain.h>
+
+#include <bowlrp/bow/io.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace bowlrp::model {
+namespace {
+
+// The explanation of one decoded image, without the bytes or the path.
+ImageExplanation explain_decoded(const Model& model, const decompose::Explainer& explainer, const bow::GrayImage& image,
+                                 const ExplainOptions& options) {
+  ImageExplanation out;
+  const Trace trace = model.encode(image);
+  const bow::EncodeTrace& t = std::get<bow::EncodeTrace>(trace);
+  out.scores = model.scores(trace);
+  const std::size_t cls = options.class_index ? *options.class_index : top_class(out.scores);
+  out.explanation = explainer.explain(t, cls);
+  out.conservation = decompose::check_conservation(out.explanation, options.tolerance);
+  out.warning = conservation_verdict(out.conservation, options.residual_warning);
+  out.features = t.features.size();
+  return out;
+}
+
+void check_class(const Model& model, const ExplainOptions& options) {
+  if (options.class_index && *options.class_index >= model.classes())
+    throw std::out_of_range("ExplainOptions.class_index " + std::to_string(*options.class_index) +
+                            " out of range: the model has " + std::to_string(model.classes()) + " classes");
+}
+
+}  // namespace
+
+void ExplainOptions::validate() const {
+  composite.validate();
+  if (!(residual_warning >= 0) || !std::isfinite(residual_warning))
+    throw std::invalid_argument("ExplainOptions.residual_warning = " + std::to_string(residual_warning) +
+                                ": expected a finite value >= 0");
+  if (!(tolerance >= 0) || !std::isfinite(tolerance))
+    throw std::invalid_argument("ExplainOptions.tolerance = " + std::to_string(tolerance) +
+                                ": expected a finite value >= 0");
+  bow::validate_threads(threads, "ExplainOptions.threads");
+}
+
+std::string conservation_verdict(const decompose::ConservationReport& report, double residual_warning) {
+  if (!report.finite)
+    return "not finite (f = " + std::to_string(report.f) + ", sum R = " + std::to_string(report.sum_dimensions) + ")";
+  if (!report.lower_layers_ok()) return "not conserved below the SVM layer";
+  const bool exact = report.method == decompose::SvmMethod::exact;
+  if (exact ? !report.svm_conserved : report.relative_residual > residual_warning)
+    return "svm layer relative residual " + std::to_string(report.relative_residual) + " (" +
+           decompose::to_string(report.method) + " rule" + (report.root_found ? "" : ", no root found") + ")" +
+           (exact ? "" : " > --residual-warning " + std::to_string(residual_warning));
+  return {};
+}
+
+void explain_files(const Model& model, const std::vector<std::string>& paths, const ExplainOptions& options,
+                   const ExplanationSink& sink, const bow::ProgressFn& progress) {
+  options.validate();
+  check_class(model, options);
+  const decompose::Explainer explainer = model.explainer(options.composite);
+  bow::for_each_index(paths.size(), options.threads, "explain", progress, [&](std::size_t i) {
+    ImageExplanation out;
+    try {
+      // One read of the file serves the pipeline image and, through `bytes`, the caller's rendering.
+      std::string bytes = bow::read_file(paths[i]);
+      out = explain_decoded(model, explainer, model.bag_of_words().loader().decode(bytes, paths[i]), options);
+      out.bytes = std::move(bytes);
+    } catch (const std::exception& e) {
+      out = ImageExplanation{};
+      out.error = e.what();
+    }
+    out.index = i;
+    out.path = paths[i];
+    if (sink) sink(std::move(out));
+  });
+}
+
+void explain_images(const Model& model, const std::vector<bow::GrayImage>& images, const ExplainOptions& options,
+                    const ExplanationSink& sink, const bow::ProgressFn& progress) {
+  options.validate();
+  check_class(model, options);
+  const decompose::Explainer explainer = model.explainer(options.composite);
+  bow::for_each_index(images.size(), options.threads, "explain", progress, [&](std::size_t i) {
+    ImageExplanation out;
+    try {
+      out = explain_decoded(model, explainer, images[i], options);
+    } catch (const std::exception& e) {
+      out = ImageExplanation{};
+      out.error = e.what();
+    }
+    out.index = i;
+    out.path = images[i].source;
+    if (sink) sink(std::move(out));
+  });
+}
+
+ImageExplanation explain_image(const Model& model, const bow::GrayImage& image, const ExplainOptions& options) {
+  options.validate();
+  check_class(model, options);
+  ImageExplanation out = explain_decoded(model, model.explainer(options.composite), image, options);
+  out.path = image.source;
+  return out;
+}
+
+}  // namespace bowlrp::model

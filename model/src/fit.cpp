@@ -1,0 +1,382 @@
+#include <bowlrp/model/fit.h>
+
+#include <bowlrp/bow/io.h>
+#include <bowlrp/model/feature_cache.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace bowlrp::model {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Number of images the k-means sample is drawn from: enough for variety, few enough that the
+// sampling pass stays a fraction of the encoding pass.
+constexpr std::size_t kCodebookImages = 400;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// splitmix64, as every seeded choice of bowlrp derives its streams.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// The codebook of descriptors sampled from a seeded subset of n images; image(i) decodes image i.
+bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_t n,
+                                 const std::function<bow::GrayImage(std::size_t)>& image,
+                                 const std::function<std::string(std::size_t)>& name, int threads,
+                                 const bow::ProgressFn& progress, std::vector<Skipped>* failures, StageTimes* times) {
+  options.validate();
+  if (n == 0) throw std::invalid_argument("cannot train a codebook: no training images");
+  const auto t0 = Clock::now();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(mix(options.kmeans.seed));
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  order.resize(std::min(order.size(), kCodebookImages));
+  std::sort(order.begin(), order.end());
+  const std::size_t per_image = (options.kmeans.samples + order.size() - 1) / order.size();
+
+  const bow::DenseSift sift(options.dsift);
+  std::vector<std::vector<float>> samples(order.size());
+  std::vector<std::string> errors(order.size());
+  bow::for_each_index(order.size(), threads, "codebook sample", progress, [&](std::size_t j) {
+    const std::size_t i = order[j];
+    try {
+      const bow::FeatureTrace f = sift.extract(image(i));
+      // Zeroed (low-contrast) descriptors carry no appearance: keep them out of the sample.
+      std::vector<std::size_t> keep;
+      keep.reserve(f.size());
+      for (std::size_t l = 0; l < f.size(); ++l) {
+        const float* d = f.descriptor(l);
+        if (std::any_of(d, d + bow::FeatureTrace::kDim, [](float v) { return v != 0.0f; })) keep.push_back(l);
+      }
+      std::mt19937_64 local(mix(options.kmeans.seed ^ mix(i + 1)));
+      const std::size_t take = std::min(per_image, keep.size());
+      for (std::size_t k = 0; k < take; ++k) std::swap(keep[k], keep[k + local() % (keep.size() - k)]);
+      std::vector<float>& out = samples[j];
+      out.reserve(take * bow::FeatureTrace::kDim);
+      for (std::size_t k = 0; k < take; ++k)
+        out.insert(out.end(), f.descriptor(keep[k]), f.descriptor(keep[k]) + bow::FeatureTrace::kDim);
+    } catch (const std::exception& e) {
+      errors[j] = e.what();
+    }
+  });
+  std::vector<float> all;
+  for (std::size_t j = 0; j < order.size(); ++j) {
+    if (!errors[j].empty() && failures) failures->push_back({name(order[j]), errors[j]});
+    all.insert(all.end(), samples[j].begin(), samples[j].end());
+    std::vector<float>().swap(samples[j]);
+  }
+  if (times) times->codebook_extract = seconds_since(t0);
+  const std::size_t count = all.size() / bow::FeatureTrace::kDim;
+  if (count < static_cast<std::size_t>(options.kmeans.words)) {
+    std::ostringstream msg;
+    msg << "cannot train a codebook of " << options.kmeans.words << " words from " << count
+        << " descriptors (sampled from " << order.size() << " images): use fewer words or more images";
+    throw std::invalid_argument(msg.str());
+  }
+  const auto t1 = Clock::now();
+  bow::progress_note(progress, "k-means",
+                     "k-means: " + std::to_string(count) + " descriptors -> " + std::to_string(options.kmeans.words) +
+                         " words");
+  bow::Codebook codebook = bow::Codebook::train(all.data(), count, bow::FeatureTrace::kDim, options.kmeans);
+  if (times) times->kmeans = seconds_since(t1);
+  return codebook;
+}
+
+// Histograms of n images; encode(i, row) writes image i's histogram or throws.
+EncodedSet encode_rows(std::size_t n, std::size_t dim, int threads, const bow::ProgressFn& progress,
+                       const std::string& stage, const std::function<std::string(std::size_t)>& name,
+                       const std::function<void(std::size_t, double*)>& encode) {
+  EncodedSet out;
+  out.dim = dim;
+  out.histograms.assign(n * dim, 0.0);
+  out.ok.assign(n, 0);
+  std::vector<std::string> errors(n);
+  bow::for_each_index(n, threads, stage, progress, [&](std::size_t i) {
+    try {
+      encode(i, out.histograms.data() + i * dim);
+      out.ok[i] = 1;
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < n; ++i)
+    if (!out.ok[i]) out.failures.push_back({name(i), errors[i]});
+  return out;
+}
+
+std::vector<Skipped> to_skipped(const std::vector<datasets::WalkProblem>& problems) {
+  std::vector<Skipped> out;
+  for (const auto& p : problems) out.push_back({p.path, p.reason});
+  return out;
+}
+
+LabelledImages from_names(const std::vector<std::string>& names, const std::vector<std::string>& labels,
+                          const std::string& what) {
+  if (names.size() != labels.size())
+    throw std::invalid_argument(what + ": " + std::to_string(names.size()) + " images but " +
+                                std::to_string(labels.size()) + " labels; expected one label per image");
+  const std::set<std::string> distinct(labels.begin(), labels.end());
+  if (distinct.size() < 2)
+    throw std::invalid_argument(what + ": " + std::to_string(distinct.size()) +
+                                " distinct label(s); one-vs-rest training needs at least two classes");
+  LabelledImages out;
+  out.paths = names;
+  out.class_names.assign(distinct.begin(), distinct.end());
+  for (const std::string& label : labels)
+    for (const std::string& c : out.class_names) out.labels.push_back(c == label ? 1 : -1);
+  return out;
+}
+
+}  // namespace
+
+LabelledImages LabelledImages::from_folder(const datasets::FolderDataset& set) {
+  if (set.classes.size() < 2)
+    throw std::invalid_argument("the folder has " + std::to_string(set.classes.size()) + " class folder(s)" +
+                                (set.classes.empty() ? std::string() : " ('" + set.classes[0] + "')") +
+                                ": one-vs-rest training needs at least two classes");
+  LabelledImages data;
+  data.class_names = set.classes;
+  data.unlisted = to_skipped(set.problems);
+  for (const auto& im : set.images) {
+    data.paths.push_back(im.path);
+    for (std::size_t c = 0; c < set.classes.size(); ++c) data.labels.push_back(int(c) == im.label ? 1 : -1);
+  }
+  return data;
+}
+
+LabelledImages LabelledImages::from_folder(const std::string& dir) {
+  const datasets::FolderDataset set = datasets::FolderDataset::scan(dir);
+  if (set.classes.size() < 2)
+    throw std::invalid_argument("'" + dir + "' has a single class folder ('" + set.classes[0] +
+                                "'): one-vs-rest training needs at least two classes");
+  return from_folder(set);
+}
+
+LabelledImages LabelledImages::from_voc(const datasets::VocSet& set) {
+  LabelledImages data;
+  data.class_names = set.classes;
+  for (const std::string& id : set.ids) data.paths.push_back(set.image_path(id));
+  data.labels = set.labels;  // 0 = difficult only: left out of that class's training
+  data.single_label = false;
+  return data;
+}
+
+LabelledImages LabelledImages::from_paths(const std::vector<std::string>& paths, const std::vector<std::string>& labels) {
+  return from_names(paths, labels, "from_paths");
+}
+
+LabelledImages LabelledImages::from_images(std::vector<bow::GrayImage> images, const std::vector<std::string>& labels) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < images.size(); ++i) names.push_back("image-" + std::to_string(i));
+  LabelledImages out = from_names(names, labels, "from_images");
+  out.images = std::move(images);
+  return out;
+}
+
+void LabelledImages::validate() const {
+  const std::size_t n = paths.size(), C = class_names.size();
+  if (C == 0) throw std::invalid_argument("labelled images: no class to train");
+  if (labels.size() != n * C)
+    throw std::invalid_argument("labelled images: " + std::to_string(labels.size()) + " labels for " +
+                                std::to_string(n) + " images x " + std::to_string(C) + " classes");
+  if (!images.empty() && images.size() != n)
+    throw std::invalid_argument("labelled images: " + std::to_string(images.size()) + " decoded images for " +
+                                std::to_string(n) + " names; expected one per name");
+  for (std::size_t k = 0; k < labels.size(); ++k)
+    if (labels[k] != 1 && labels[k] != -1 && labels[k] != 0)
+      throw std::invalid_argument("labelled images: label " + std::to_string(labels[k]) + " of image " +
+                                  std::to_string(k / C) + ", class '" + class_names[k % C] +
+                                  "': expected 1, -1 or 0 (leave out)");
+}
+
+void FitOptions::validate() const {
+  pipeline.validate();
+  if (kernel.gamma < 0 || !std::isfinite(kernel.gamma))
+    throw std::invalid_argument("FitOptions.kernel.gamma = " + std::to_string(kernel.gamma) +
+                                ": expected a finite value >= 0 (0 = 1 / mean pairwise distance)");
+  svm::TrainOptions t = svm;
+  t.threads = threads;
+  t.validate(t.class_C.empty() ? 1 : t.class_C.size());
+  bow::validate_threads(threads, "FitOptions.threads");
+}
+
+bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
+                             const std::string& cache_dir, const bow::ProgressFn& progress,
+                             std::vector<Skipped>* failures, StageTimes* times) {
+  options.validate();
+  if (paths.empty()) throw std::invalid_argument("cannot train a codebook: no training images");
+  // Cached codebook of the same options and training images (a corrupt entry is retrained).
+  Digest cache_key;
+  if (!cache_dir.empty()) {
+    cache_key = codebook_key(options, paths);
+    if (std::optional<bow::Codebook> cached = load_cached_codebook(cache_dir, cache_key);
+        cached && cached->size() == options.kmeans.words && cached->dim() == bow::FeatureTrace::kDim) {
+      bow::progress_note(progress, "codebook", "codebook: " + std::to_string(cached->size()) + " words from the cache");
+      return std::move(*cached);
+    }
+  }
+  const bow::ImageLoader loader(options.image);
+  bow::Codebook codebook = sample_and_cluster(
+      options, paths.size(), [&](std::size_t i) { return loader.load(paths[i]); },
+      [&](std::size_t i) { return paths[i]; }, threads, progress, failures, times);
+  if (!cache_dir.empty()) store_cached_codebook(cache_dir, cache_key, codebook);
+  return codebook;
+}
+
+bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
+                             const std::vector<std::string>& names, int threads, const bow::ProgressFn& progress,
+                             std::vector<Skipped>* failures, StageTimes* times) {
+  if (names.size() != images.size())
+    throw std::invalid_argument("train_codebook: " + std::to_string(names.size()) + " names for " +
+                                std::to_string(images.size()) + " images");
+  return sample_and_cluster(
+      options, images.size(), [&](std::size_t i) { return images[i]; }, [&](std::size_t i) { return names[i]; },
+      threads, progress, failures, times);
+}
+
+EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+  const std::size_t dim = pipeline.dimension();
+  // Per-image histogram cache keyed by (options, codebook, file bytes); corrupt entries are recomputed.
+  std::optional<HistogramCache> cache;
+  if (!cache_dir.empty()) cache.emplace(cache_dir, pipeline.options(), pipeline.codebook(), dim);
+  EncodedSet out = encode_rows(
+      paths.size(), dim, threads, progress, stage, [&](std::size_t i) { return paths[i]; },
+      [&](std::size_t i, double* row) {
+        if (cache) {
+          const std::string bytes = bow::read_file(paths[i]);
+          const Digest key = cache->key(bytes);
+          if (!cache->load(key, row)) {
+            const bow::EncodeTrace t = pipeline.encode_bytes(bytes, paths[i]);
+            std::copy(t.histogram().begin(), t.histogram().end(), row);
+            cache->store(key, row);
+          }
+        } else {
+          const bow::EncodeTrace t = pipeline.encode_file(paths[i]);
+          std::copy(t.histogram().begin(), t.histogram().end(), row);
+        }
+      });
+  if (cache)
+    bow::progress_note(progress, stage,
+                       stage + " cache: " + std::to_string(cache->stats().hits.load()) + " read, " +
+                           std::to_string(cache->stats().stored.load()) + " computed, " +
+                           std::to_string(cache->stats().corrupt.load()) + " corrupt entries recomputed");
+  return out;
+}
+
+EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+                         const bow::ProgressFn& progress, const std::string& stage) {
+  return encode_rows(
+      images.size(), pipeline.dimension(), threads, progress, stage,
+      [&](std::size_t i) { return images[i].source.empty() ? "image-" + std::to_string(i) : images[i].source; },
+      [&](std::size_t i, double* row) {
+        const bow::EncodeTrace t = pipeline.encode(images[i]);
+        std::copy(t.histogram().begin(), t.histogram().end(), row);
+      });
+}
+
+double sign_accuracy(const std::vector<double>& scores, const std::vector<int>& labels, const std::vector<char>& ok,
+                     std::size_t C) {
+  std::size_t right = 0, total = 0;
+  for (std::size_t i = 0; i < ok.size(); ++i) {
+    if (!ok[i]) continue;
+    for (std::size_t c = 0; c < C; ++c) {
+      const int y = labels[i * C + c];
+      if (y == 0) continue;
+      ++total;
+      right += (scores[i * C + c] > 0) == (y > 0);
+    }
+  }
+  return total ? double(right) / total : 0.0;
+}
+
+double top1_accuracy(const std::vector<double>& scores, const std::vector<int>& labels, const std::vector<char>& ok,
+                     std::size_t C) {
+  std::size_t right = 0, total = 0;
+  for (std::size_t i = 0; i < ok.size(); ++i) {
+    if (!ok[i]) continue;
+    const std::size_t top = top_class(scores.data() + i * C, C);
+    ++total;
+    right += labels[i * C + top] > 0;
+  }
+  return total ? double(right) / total : 0.0;
+}
+
+Model fit(const LabelledImages& data, const FitOptions& options, const bow::ProgressFn& progress, FitReport* report) {
+  data.validate();
+  options.validate();
+  const std::size_t n = data.paths.size(), C = data.class_names.size();
+  FitReport local;
+  FitReport& r = report ? *report : local;
+  r = FitReport{};
+  const bool in_memory = !data.images.empty();
+  std::vector<Skipped> failures;
+  bow::Codebook codebook =
+      in_memory ? train_codebook(options.pipeline, data.images, data.paths, options.threads, progress, &failures, &r.times)
+                : train_codebook(options.pipeline, data.paths, options.threads, options.cache_dir, progress, &failures,
+                                 &r.times);
+  auto pipeline = std::make_shared<const bow::Pipeline>(options.pipeline, std::move(codebook));
+
+  const auto t0 = Clock::now();
+  EncodedSet set = in_memory ? encode_images(*pipeline, data.images, options.threads, progress, "encode train")
+                             : encode_images(*pipeline, data.paths, options.threads, options.cache_dir, progress,
+                                             "encode train");
+  r.times.encode = seconds_since(t0);
+  // Keep the images that were read; failures of the codebook pass are failures of this pass too.
+  std::vector<std::size_t> kept;
+  for (std::size_t i = 0; i < n; ++i)
+    if (set.ok[i]) kept.push_back(i);
+  r.skipped = data.unlisted;
+  r.skipped.insert(r.skipped.end(), set.failures.begin(), set.failures.end());
+  r.used = kept.size();
+  std::vector<double> X(kept.size() * set.dim);
+  std::vector<int> labels(kept.size() * C);
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    std::copy(set.row(kept[k]), set.row(kept[k]) + set.dim, X.begin() + k * set.dim);
+    std::copy(data.labels.begin() + kept[k] * C, data.labels.begin() + (kept[k] + 1) * C, labels.begin() + k * C);
+  }
+  for (std::size_t c = 0; c < C; ++c) {
+    bool pos = false;
+    for (std::size_t k = 0; k < kept.size(); ++k) pos |= labels[k * C + c] > 0;
+    if (!pos)
+      throw std::invalid_argument("class '" + data.class_names[c] +
+                                  "' has no readable training image left (all were skipped or none were given)");
+  }
+  const auto t1 = Clock::now();
+  svm::TrainOptions topts = options.svm;
+  topts.threads = options.threads;
+  if (progress) progress({bow::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
+  svm::KernelSvm head = svm::train_one_vs_rest(
+      X.data(), kept.size(), set.dim, labels, data.class_names, options.kernel, topts,
+      [&](std::size_t done, std::size_t total) {
+        if (progress) progress({bow::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
+      });
+  if (progress) progress({bow::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
+  r.times.svm = seconds_since(t1);
+  Model model(pipeline, std::make_shared<const svm::KernelSvm>(std::move(head)));
+  if (options.training_accuracy) {
+    const std::vector<double> F = model.scores_batch(set.histograms.data(), n, options.threads);
+    r.training_accuracy =
+        data.single_label ? top1_accuracy(F, data.labels, set.ok, C) : sign_accuracy(F, data.labels, set.ok, C);
+  }
+  r.encoded = std::move(set);
+  return model;
+}
+
+}  // namespace bowlrp::model

@@ -1,0 +1,138 @@
+#include <bowlrp/model/model.h>
+
+#include <bowlrp/model/model_file.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace bowlrp::model {
+
+std::string to_string(EncodingKind kind) {
+  switch (kind) {
+    case EncodingKind::bag_of_words: return "bag-of-words";
+  }
+  throw std::invalid_argument("EncodingKind: unknown value " + std::to_string(static_cast<int>(kind)));
+}
+
+std::string to_string(HeadKind kind) {
+  switch (kind) {
+    case HeadKind::kernel_svm: return "kernel-svm";
+  }
+  throw std::invalid_argument("HeadKind: unknown value " + std::to_string(static_cast<int>(kind)));
+}
+
+const std::vector<double>& head_input(const Trace& trace) {
+  return std::visit([](const auto& t) -> const std::vector<double>& { return t.histogram(); }, trace);
+}
+
+Model::Model(bow::Pipeline encoding, svm::KernelSvm head)
+    : Model(std::make_shared<const bow::Pipeline>(std::move(encoding)),
+            std::make_shared<const svm::KernelSvm>(std::move(head))) {}
+
+Model::Model(std::shared_ptr<const bow::Pipeline> encoding, std::shared_ptr<const svm::KernelSvm> head) {
+  if (!encoding) throw std::invalid_argument("Model: no encoding given (null pointer)");
+  if (!head) throw std::invalid_argument("Model: no head given (null pointer)");
+  for (const svm::BinarySvm& c : head->classes()) class_names_.push_back(c.name);
+  encoding_ = std::move(encoding);
+  head_ = std::move(head);
+  check();
+}
+
+void Model::check() const {
+  const svm::KernelSvm& head = kernel_svm();
+  const bow::Pipeline& encoding = bag_of_words();
+  if (head.classes().empty()) throw std::invalid_argument("Model: the head has no class: expected at least one");
+  if (head.dim() != encoding.dimension())
+    throw std::invalid_argument("Model: the head expects " + std::to_string(head.dim()) +
+                                "-dimensional inputs but the encoding makes " + std::to_string(encoding.dimension()) +
+                                " (codebook size x pyramid cells)");
+  if (head.support_size() == 0)
+    throw std::invalid_argument("Model: the SVM has no support vectors (support_size 0): expected at least 1");
+  for (std::size_t c = 0; c < class_names_.size(); ++c)
+    for (std::size_t d = 0; d < c; ++d)
+      if (class_names_[c] == class_names_[d])
+        throw std::invalid_argument("Model: the class name '" + class_names_[c] + "' is given twice");
+}
+
+Model Model::load(const std::string& path) { return load_model(path); }
+void Model::save(const std::string& path) const { save_model(path, *this); }
+
+EncodingKind Model::encoding_kind() const { return static_cast<EncodingKind>(encoding_.index()); }
+HeadKind Model::head_kind() const { return static_cast<HeadKind>(head_.index()); }
+
+const bow::Pipeline& Model::bag_of_words() const { return *shared_bag_of_words(); }
+std::shared_ptr<const bow::Pipeline> Model::shared_bag_of_words() const {
+  if (const auto* p = std::get_if<std::shared_ptr<const bow::Pipeline>>(&encoding_)) return *p;
+  throw std::logic_error("Model: the encoding is " + to_string(encoding_kind()) + ", not bag-of-words");
+}
+
+const svm::KernelSvm& Model::kernel_svm() const { return *shared_kernel_svm(); }
+std::shared_ptr<const svm::KernelSvm> Model::shared_kernel_svm() const {
+  if (const auto* p = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_)) return *p;
+  throw std::logic_error("Model: the head is " + to_string(head_kind()) + ", not kernel-svm");
+}
+
+std::size_t Model::class_index(const std::string& name) const {
+  const auto it = std::find(class_names_.begin(), class_names_.end(), name);
+  if (it != class_names_.end()) return static_cast<std::size_t>(it - class_names_.begin());
+  std::string known;
+  for (const std::string& c : class_names_) known += (known.empty() ? "" : ", ") + c;
+  throw std::invalid_argument("unknown class '" + name + "': the model knows " + known);
+}
+
+std::size_t Model::dimension() const {
+  return std::visit([](const auto& e) { return e->dimension(); }, encoding_);
+}
+
+const bow::Digest& Model::fingerprint() const {
+  return std::visit([](const auto& e) -> const bow::Digest& { return e->fingerprint(); }, encoding_);
+}
+
+bow::GrayImage Model::load_image(const std::string& path) const {
+  return std::visit([&](const auto& e) { return e->load(path); }, encoding_);
+}
+
+Trace Model::encode(const bow::GrayImage& image) const {
+  return std::visit([&](const auto& e) { return Trace(e->encode(image)); }, encoding_);
+}
+
+Trace Model::encode_file(const std::string& path) const {
+  return std::visit([&](const auto& e) { return Trace(e->encode_file(path)); }, encoding_);
+}
+
+Trace Model::encode_bytes(const std::string& bytes, const std::string& path) const {
+  return std::visit([&](const auto& e) { return Trace(e->encode_bytes(bytes, path)); }, encoding_);
+}
+
+std::vector<double> Model::scores(const double* x) const {
+  return std::visit([&](const auto& h) { return h->decision(x); }, head_);
+}
+
+std::vector<double> Model::scores(const Trace& trace) const {
+  const bow::Digest& made_by = std::visit([](const auto& t) -> const bow::Digest& { return t.pipeline; }, trace);
+  if (made_by != fingerprint())
+    throw std::invalid_argument("Model::scores: the trace was made by another encoding (fingerprint " + made_by.hex() +
+                                ", this model's is " + fingerprint().hex() + ")");
+  return scores(head_input(trace).data());
+}
+
+std::vector<double> Model::scores_batch(const double* X, std::size_t n, int threads) const {
+  return std::visit([&](const auto& h) { return h->decision_batch(X, n, threads); }, head_);
+}
+
+decompose::Explainer Model::explainer(const decompose::Composite& composite) const {
+  return decompose::Explainer(shared_kernel_svm(), fingerprint(), composite);
+}
+
+decompose::IncrementalFlipper Model::flipper(std::size_t cls) const {
+  return decompose::IncrementalFlipper(shared_bag_of_words(), shared_kernel_svm(), cls);
+}
+
+std::size_t top_class(const double* scores, std::size_t classes) {
+  if (classes == 0) throw std::invalid_argument("top_class: no scores (0 classes)");
+  return static_cast<std::size_t>(std::max_element(scores, scores + classes) - scores);
+}
+
+std::size_t top_class(const std::vector<double>& scores) { return top_class(scores.data(), scores.size()); }
+
+}  // namespace bowlrp::model

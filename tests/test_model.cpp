@@ -1,0 +1,861 @@
+// The model suite: the whole model (encoding + head) and its file format (model_file.h): exact
+// round trips, every refusal of the strict loader, crafted and fuzzed files, and the model API.
+// Tests of the svm module: kernels and Gram matrices against naive formulas, decisions against
+// libsvm's own svm_predict_values, the fast intersection evaluator, and the model file.
+#include <bowlrp/bow/io.h>
+#include <bowlrp/model/model.h>
+#include <bowlrp/model/model_file.h>
+
+#include <functional>
+#include <optional>
+#include <bowlrp/svm/fast_intersection.h>
+#include <bowlrp/svm/kernel.h>
+#include <bowlrp/svm/svm.h>
+
+#include "svm_fixtures.h"
+#include "test_util.h"
+
+#include <libsvm/svm.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace bowlrp;
+using namespace bowlrp::svm;
+
+using namespace bowlrp::test;
+using bowlrp::model::kModelMagic;
+
+namespace {
+
+// The parts of a model as the file stores them, so the file tests can edit any field.
+struct Classifier {
+  bow::PipelineOptions options;
+  bow::Codebook codebook;
+  KernelSvm svm;
+};
+
+void save_classifier(const std::string& path, const Classifier& cl) {
+  bowlrp::model::save_model(path, bowlrp::model::Model(bow::Pipeline(cl.options, cl.codebook), cl.svm));
+}
+
+Classifier load_classifier(const std::string& path) {
+  const bowlrp::model::Model m = bowlrp::model::load_model(path);
+  return Classifier{m.bag_of_words().options(), m.bag_of_words().codebook(), m.kernel_svm()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(model)
+
+namespace {
+
+Classifier sample_classifier(KernelType t) {
+  Classifier cl;
+  cl.options.image.max_side = 321;
+  cl.options.dsift.bin_sizes = {4, 8};
+  cl.options.dsift.step = 3;
+  cl.options.dsift.magnif = 5.5;
+  cl.options.dsift.contrast_threshold = 0.0123456789012345;
+  cl.options.dsift.window_size = 2.0;
+  cl.options.dsift.fast = false;
+  cl.options.kmeans.words = 6;
+  cl.options.kmeans.samples = 123457;
+  cl.options.kmeans.max_iterations = 17;
+  cl.options.kmeans.seed = (std::uint64_t{1} << 63) + 5;
+  cl.options.mapping.kind = bow::MappingKind::soft;
+  cl.options.mapping.neighbours = 3;
+  cl.options.mapping.beta = 0.1;
+  cl.options.mapping.rank_decay = 0.3;
+  cl.options.pooling.p = std::numeric_limits<double>::infinity();
+  cl.options.pooling.pyramid = {{1, 1}, {2, 2}};
+  cl.options.pooling.normalisation = bow::Normalisation::l2;
+  cl.options.pooling.hellinger = true;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> centres(6 * 128);
+  for (float& c : centres) c = u(rng);
+  cl.codebook = bow::Codebook(128, std::move(centres));
+  const std::size_t n = 40, dim = 6 * 5;
+  std::vector<int> labels;
+  std::vector<double> X = class_data(n, dim, 3, labels, 111);
+  for (double& x : X) x /= 1.4;  // into [0, 1], as the pipeline's histograms are
+  cl.svm = train_one_vs_rest(X.data(), n, dim, labels, {"aeroplane", "bicycle", "naïve ünïcode"},
+                             make_kernel(t, 0.3, {{0, 6, 1.0}, {6, 30, 0.25}}), {});
+  return cl;
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    load_classifier(path);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(model_file_round_trip_is_exact) {
+  test::TempDir tmp;
+  for (KernelType t : {KernelType::intersection, KernelType::rbf}) {
+    const Classifier cl = sample_classifier(t);
+    const std::string path = tmp / ("model_" + to_string(t) + ".bowlrp");
+    save_classifier(path, cl);
+    const Classifier back = load_classifier(path);
+    // Options, field by field.
+    const bow::PipelineOptions &a = cl.options, &b = back.options;
+    BOOST_TEST(b.image.max_side == a.image.max_side);
+    BOOST_TEST(b.dsift.bin_sizes == a.dsift.bin_sizes);
+    BOOST_TEST(b.dsift.step == a.dsift.step);
+    BOOST_TEST(b.dsift.magnif == a.dsift.magnif);
+    BOOST_TEST(b.dsift.contrast_threshold == a.dsift.contrast_threshold);
+    BOOST_TEST(b.dsift.window_size == a.dsift.window_size);
+    BOOST_TEST(b.dsift.fast == a.dsift.fast);
+    BOOST_TEST(b.kmeans.words == a.kmeans.words);
+    BOOST_TEST(b.kmeans.samples == a.kmeans.samples);
+    BOOST_TEST(b.kmeans.max_iterations == a.kmeans.max_iterations);
+    BOOST_TEST(b.kmeans.seed == a.kmeans.seed);
+    BOOST_TEST((b.mapping.kind == a.mapping.kind));
+    BOOST_TEST(b.mapping.neighbours == a.mapping.neighbours);
+    BOOST_TEST(b.mapping.beta == a.mapping.beta);
+    BOOST_TEST(b.mapping.rank_decay == a.mapping.rank_decay);
+    BOOST_TEST(b.pooling.is_max());
+    BOOST_TEST(b.pooling.pyramid.size() == 2u);
+    BOOST_TEST(b.pooling.pyramid[1].cols == 2);
+    BOOST_TEST(b.pooling.pyramid[1].rows == 2);
+    BOOST_TEST((b.pooling.normalisation == a.pooling.normalisation));
+    BOOST_TEST(b.pooling.hellinger == a.pooling.hellinger);
+    BOOST_TEST(back.codebook.dim() == 128);
+    BOOST_TEST(back.codebook.centres() == cl.codebook.centres());
+    // The SVMs, bit for bit.
+    BOOST_TEST((back.svm.kernel().type == t));
+    BOOST_TEST(back.svm.kernel().gamma == cl.svm.kernel().gamma);
+    BOOST_TEST(back.svm.kernel().blocks.size() == 2u);
+    BOOST_TEST(back.svm.kernel().blocks[1].weight == 0.25);
+    BOOST_TEST(bitwise_equal(back.svm.support(), cl.svm.support()));
+    for (std::size_t c = 0; c < 3; ++c) {
+      BOOST_TEST(back.svm.classes()[c].name == cl.svm.classes()[c].name);
+      BOOST_TEST(back.svm.classes()[c].bias == cl.svm.classes()[c].bias);
+      BOOST_TEST(bitwise_equal(back.svm.classes()[c].coef, cl.svm.classes()[c].coef));
+    }
+    const std::vector<double> T = random_histograms(8, 30, 112);
+    for (std::size_t r = 0; r < 8; ++r)
+      BOOST_TEST(bitwise_equal(back.svm.decision(&T[r * 30]), cl.svm.decision(&T[r * 30])));
+    // The documented layout, read by hand.
+    const std::string buf = bow::read_file(path);
+    BOOST_TEST(buf.compare(0, 13, "BOWLRP-MODEL\n") == 0);
+    std::uint64_t N = 0;
+    for (int k = 0; k < 8; ++k) N |= std::uint64_t(static_cast<unsigned char>(buf[13 + k])) << (8 * k);
+    BOOST_TEST((21 + N) % 8 == 0u);
+    const std::string json = buf.substr(21, N);
+    BOOST_TEST(json.find("\"format_version\":1") != std::string::npos);
+    BOOST_TEST(json.find("\"p\":\"inf\"") != std::string::npos);
+    std::uint64_t stored = 0;
+    for (int k = 0; k < 8; ++k) stored |= std::uint64_t(static_cast<unsigned char>(buf[buf.size() - 8 + k])) << (8 * k);
+    BOOST_TEST(stored == naive_crc32(buf, buf.size() - 8));
+    // Support vectors sit at their descriptor's offset as raw little-endian doubles.
+    const std::size_t key = json.find("\"support_vectors\"");
+    BOOST_TEST_REQUIRE(key != std::string::npos);
+    const std::size_t obj = json.rfind('{', key);
+    const std::size_t off_at = json.find("\"offset\":", obj);
+    const std::size_t offset = std::stoull(json.substr(off_at + 9));
+    double first = 0;
+    std::memcpy(&first, buf.data() + 21 + N + offset, 8);
+    BOOST_TEST(first == cl.svm.support()[0]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_model_files_are_rejected) {
+  test::TempDir tmp;
+  const std::string good = tmp / "good.bowlrp";
+  save_classifier(good, sample_classifier(KernelType::intersection));
+  const std::string buf = bow::read_file(good);
+  std::uint64_t N = 0;
+  for (int k = 0; k < 8; ++k) N |= std::uint64_t(static_cast<unsigned char>(buf[13 + k])) << (8 * k);
+  auto check = [&](const std::string& name, const std::string& bytes, const std::string& expected) {
+    const std::string path = tmp / name;
+    bow::write_file_atomic(path, bytes);
+    const std::string err = error_of(path);
+    BOOST_TEST(err.find(path) != std::string::npos, name << ": " << err);
+    BOOST_TEST(err.find(expected) != std::string::npos, name << ": '" << err << "' lacks '" << expected << "'");
+  };
+  BOOST_TEST(error_of(good).empty());
+  check("empty", "", "empty");
+  for (std::size_t cut : {std::size_t{5}, std::size_t{17}, std::size_t{21 + N / 2}, std::size_t{21 + N + 40},
+                          buf.size() / 2, buf.size() - 3})
+    check("cut" + std::to_string(cut), buf.substr(0, cut), "truncated");
+  std::string magic = buf;
+  magic[3] = 'X';
+  check("magic", magic, "not a bowlrp model file");
+  check("text", "hello world, this is not a model at all", "not a bowlrp model file");
+  std::string version = buf;
+  const std::size_t at = version.find("\"format_version\":1");
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  version[at + 17] = '2';
+  check("version", version, "format_version 2");
+  std::string flipped = buf;
+  flipped[21 + N + 100] ^= 0x10;  // inside the codebook
+  check("flip_data", flipped, "checksum");
+  std::string flipped_json = buf;
+  const std::size_t name_at = flipped_json.find("aeroplane");
+  flipped_json[name_at] = 'b';
+  check("flip_json", flipped_json, "checksum");
+  std::string flipped_crc = buf;
+  flipped_crc[buf.size() - 2] ^= 1;
+  check("flip_crc", flipped_crc, "checksum");
+  check("trailing", buf + "xx", "trailing");
+  BOOST_CHECK_THROW(load_classifier(tmp / "missing.bowlrp"), std::runtime_error);
+  // Saving refuses parts that do not fit together.
+  Classifier wrong = sample_classifier(KernelType::intersection);
+  wrong.options.pooling.pyramid = {{1, 1}};  // V would be 6, the SVM has 30
+  BOOST_CHECK_THROW(save_classifier(tmp / "wrong.bowlrp", wrong), std::invalid_argument);
+}
+
+// ---- crafted model files: a valid checksum over bad content ----
+
+namespace {
+
+using nlohmann::json;
+
+std::uint64_t le64(const std::string& b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int k = 0; k < 8; ++k) v |= std::uint64_t(static_cast<unsigned char>(b[at + k])) << (8 * k);
+  return v;
+}
+
+void append_le64(std::string& out, std::uint64_t v) {
+  for (int k = 0; k < 8; ++k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
+}
+
+/// CRC-32 (zlib) with a byte table: the fuzz test checksums thousands of files.
+std::uint32_t table_crc32(const std::string& s, std::size_t n) {
+  static const std::vector<std::uint32_t> table = [] {
+    std::vector<std::uint32_t> t(256);
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ static_cast<unsigned char>(s[i])) & 0xFF] ^ (c >> 8);
+  return ~c;
+}
+
+/// A model file taken apart: its JSON header and its data section.
+struct ModelParts {
+  json header;
+  std::string data;
+};
+
+ModelParts split_model(const std::string& buf) {
+  const std::uint64_t N = le64(buf, 13);
+  return {json::parse(buf.substr(21, N)), buf.substr(21 + N, buf.size() - 21 - N - 8)};
+}
+
+/// Puts a header text and a data section together as the writer does (padding, length, checksum),
+/// so that a crafted file passes the checksum and reaches the checks of its content.
+std::string assemble_model(std::string text, const std::string& data) {
+  text.append((8 - (21 + text.size()) % 8) % 8, ' ');
+  std::string out = kModelMagic;
+  append_le64(out, text.size());
+  out += text;
+  out += data;
+  append_le64(out, table_crc32(out, out.size()));
+  return out;
+}
+std::string assemble_model(const ModelParts& p) { return assemble_model(p.header.dump(), p.data); }
+
+json& array_entry(json& header, const std::string& name) {
+  for (json& a : header.at("arrays"))
+    if (a.at("name") == name) return a;
+  throw std::logic_error("the sample model has no array " + name);
+}
+
+std::size_t array_offset(const ModelParts& p, const std::string& name) {
+  for (const json& a : p.header.at("arrays"))
+    if (a.at("name") == name) return a.at("offset").get<std::size_t>();
+  throw std::logic_error("the sample model has no array " + name);
+}
+
+void put_f8(std::string& data, std::size_t at, double v) { std::memcpy(data.data() + at, &v, 8); }
+void put_f4(std::string& data, std::size_t at, float v) { std::memcpy(data.data() + at, &v, 4); }
+
+/// The parts of a saved sample model (trained by libsvm), for crafting.
+ModelParts sample_parts(const test::TempDir& tmp, KernelType t) {
+  const std::string path = tmp / ("base_" + to_string(t) + ".bowlrp");
+  save_classifier(path, sample_classifier(t));
+  return split_model(bow::read_file(path));
+}
+
+/// Loads crafted bytes and checks that the load fails with a std::runtime_error whose message names
+/// the file and holds every expected fragment.
+void expect_refused(const test::TempDir& tmp, const std::string& name, const std::string& bytes,
+                    const std::vector<std::string>& expected) {
+  const std::string path = tmp / (name + ".bowlrp");
+  bow::write_file_atomic(path, bytes);
+  const std::string err = error_of(path);
+  BOOST_TEST(!err.empty(), name << ": the crafted model was accepted");
+  if (err.empty()) return;
+  BOOST_TEST_MESSAGE(name << ": " << err);
+  BOOST_TEST(err.find(path) != std::string::npos, name << ": '" << err << "' does not name the file");
+  for (const std::string& e : expected)
+    BOOST_TEST(err.find(e) != std::string::npos, name << ": '" << err << "' lacks '" << e << "'");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crafted_model_helper_reproduces_the_writer) {
+  test::TempDir tmp;
+  const std::string path = tmp / "m.bowlrp";
+  save_classifier(path, sample_classifier(KernelType::intersection));
+  const std::string buf = bow::read_file(path);
+  BOOST_TEST(table_crc32(buf, buf.size() - 8) == naive_crc32(buf, buf.size() - 8));
+  BOOST_TEST((assemble_model(split_model(buf)) == buf));
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_array_sizes_cannot_overflow) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  // S x V x 8 bytes wraps to exactly 0 in 64 bits for V = 2^61, 2^62, 2^63: the old size check divided by it.
+  for (int e : {61, 62, 63}) {
+    ModelParts p = base;
+    const std::uint64_t V = std::uint64_t{1} << e;
+    p.header["dim"] = V;
+    array_entry(p.header, "support_vectors")["shape"][1] = V;
+    expect_refused(tmp, "dim_2_" + std::to_string(e), assemble_model(p), {"dim", std::to_string(V)});
+  }
+  // Byte counts that wrap to the stored one.
+  ModelParts p = base;
+  const std::uint64_t S = base.header.at("support_size");
+  p.header["support_size"] = S + (std::uint64_t{1} << 61);
+  array_entry(p.header, "support_vectors")["shape"][0] = S + (std::uint64_t{1} << 61);
+  array_entry(p.header, "coefficients")["shape"][1] = S + (std::uint64_t{1} << 61);
+  expect_refused(tmp, "support_wraps", assemble_model(p), {"support_size"});
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_without_support_vectors_is_refused) {
+  test::TempDir tmp;
+  ModelParts p = sample_parts(tmp, KernelType::intersection);
+  const std::uint64_t end = array_entry(p.header, "codebook_centres").at("nbytes");
+  p.header["support_size"] = 0;
+  for (const char* name : {"support_vectors", "coefficients"}) {
+    json& a = array_entry(p.header, name);
+    a["shape"][name == std::string("support_vectors") ? 0 : 1] = 0;
+    a["nbytes"] = 0;
+    a["offset"] = end;
+  }
+  p.header["data_bytes"] = end;
+  p.data.resize(end);
+  expect_refused(tmp, "support_size_0", assemble_model(p), {"support_size", "0", ">= 1"});
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_arrays_must_tile_the_data_section) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  {  // coefficients overlapping the support vectors (the tail of the data section then unused)
+    ModelParts p = base;
+    array_entry(p.header, "coefficients")["offset"] = array_offset(base, "support_vectors");
+    expect_refused(tmp, "overlap", assemble_model(p), {"coefficients", "offset"});
+  }
+  {  // the same array listed twice
+    ModelParts p = base;
+    p.header["arrays"].push_back(array_entry(p.header, "coefficients"));
+    expect_refused(tmp, "duplicate", assemble_model(p), {"coefficients", "twice"});
+  }
+  {  // a gap of 8 unlisted bytes before the coefficients
+    ModelParts p = base;
+    const std::size_t at = array_offset(base, "coefficients");
+    array_entry(p.header, "coefficients")["offset"] = at + 8;
+    p.header["data_bytes"] = base.data.size() + 8;
+    p.data.insert(at, 8, '\0');
+    expect_refused(tmp, "gap", assemble_model(p), {"coefficients", "offset"});
+  }
+  {  // an array this format does not define
+    ModelParts p = base;
+    p.header["arrays"].push_back({{"name", "extra"}, {"dtype", "<f8"}, {"shape", {1, 1}},
+                                  {"offset", base.data.size()}, {"nbytes", 8}});
+    p.header["data_bytes"] = base.data.size() + 8;
+    p.data.append(8, '\0');
+    expect_refused(tmp, "extra_array", assemble_model(p), {"extra"});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_integers_are_not_truncated) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  const std::uint64_t two32 = std::uint64_t{1} << 32;
+  struct Case {
+    const char* pointer;
+    json value;
+    std::vector<std::string> expected;
+  };
+  const std::vector<Case> cases = {
+      {"/pipeline/kmeans/words", two32 + 6, {"pipeline.kmeans.words", "4294967302"}},
+      {"/pipeline/image/max_side", two32 + 321, {"pipeline.image.max_side", "4294967617"}},
+      {"/pipeline/dsift/step", two32 + 3, {"pipeline.dsift.step"}},
+      {"/pipeline/dsift/step", 3.5, {"pipeline.dsift.step", "3.5", "integer"}},
+      {"/pipeline/dsift/bin_sizes/0", two32 + 4, {"pipeline.dsift.bin_sizes[0]"}},
+      {"/pipeline/kmeans/samples", -1, {"pipeline.kmeans.samples", "-1"}},
+      {"/pipeline/kmeans/max_iterations", two32 + 17, {"pipeline.kmeans.max_iterations"}},
+      {"/pipeline/mapping/neighbours", two32 + 3, {"pipeline.mapping.neighbours"}},
+      {"/pipeline/pooling/pyramid/1/cols", two32 + 2, {"pipeline.pooling.pyramid[1].cols"}},
+      {"/kernel/blocks/0/end", 6.0, {"kernel.blocks[0].end", "integer"}},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    ModelParts p = base;
+    p.header[json::json_pointer(c.pointer)] = c.value;
+    expect_refused(tmp, "int" + std::to_string(n++), assemble_model(p), c.expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_words_must_match_the_codebook) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  for (int words : {5, 7}) {
+    ModelParts p = base;
+    p.header["pipeline"]["kmeans"]["words"] = words;
+    expect_refused(tmp, "words" + std::to_string(words), assemble_model(p),
+                   {"pipeline.kmeans.words", std::to_string(words), "6"});
+  }
+  // A codebook of 7 words whose SVM still fits 6 words x 5 cells is refused too.
+  ModelParts p = base;
+  json& cb = array_entry(p.header, "codebook_centres");
+  const std::size_t more = 128 * 4;
+  cb["shape"][0] = 7;
+  cb["nbytes"] = 7 * more;
+  p.data.insert(6 * more, more, '\0');
+  for (const char* name : {"support_vectors", "coefficients"})
+    array_entry(p.header, name)["offset"] = array_offset(base, name) + more;
+  p.header["data_bytes"] = base.data.size() + more;
+  expect_refused(tmp, "codebook7", assemble_model(p), {"codebook_centres", "7"});
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_values_are_finite_and_bounded) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  const std::size_t sv = array_offset(base, "support_vectors"), co = array_offset(base, "coefficients");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto header_edit = [&](const std::string& name, const char* pointer, const json& v,
+                         const std::vector<std::string>& expected) {
+    ModelParts p = base;
+    p.header[json::json_pointer(pointer)] = v;
+    expect_refused(tmp, name, assemble_model(p), expected);
+  };
+  header_edit("weight_huge", "/kernel/blocks/1/weight", 1e308, {"kernel.blocks[1].weight", "1e+308"});
+  header_edit("bias_huge", "/classes/0/bias", 1e308, {"classes[0].bias", "1e+308"});
+  header_edit("gamma_huge", "/kernel/gamma", 1e300, {"kernel.gamma", "1e+300"});
+  header_edit("beta_huge", "/pipeline/mapping/beta", 1e300, {"pipeline.mapping.beta"});
+  header_edit("window_huge", "/pipeline/dsift/window_size", 1e39, {"pipeline.dsift.window_size", "1e+39"});
+  header_edit("window_tiny", "/pipeline/dsift/window_size", 1e-320, {"pipeline.dsift.window_size", "1e-320"});
+  header_edit("magnif_tiny", "/pipeline/dsift/magnif", 1e-320, {"pipeline.dsift.magnif", "1e-320"});
+  auto data_edit = [&](const std::string& name, std::size_t at, double v, const std::vector<std::string>& expected) {
+    ModelParts p = base;
+    put_f8(p.data, at, v);
+    expect_refused(tmp, name, assemble_model(p), expected);
+  };
+  data_edit("coef_huge", co + 8, 1e308, {"coefficients", "1e+308"});
+  data_edit("coef_nan", co, nan, {"coefficients", "nan"});
+  data_edit("support_huge", sv + 16, 1e308, {"support_vectors", "1e+308"});
+  data_edit("support_negative", sv, -0.5, {"support_vectors", "-0.5"});
+  {
+    ModelParts p = base;
+    put_f4(p.data, 4 * 130, 1e30F);
+    expect_refused(tmp, "centre_huge", assemble_model(p), {"codebook_centres"});
+  }
+  {  // every value below its own cap, but together a decision of ~1e170: refused by the decision bound
+    ModelParts p = base;
+    p.header["kernel"]["blocks"][0]["weight"] = 1e90;
+    const std::size_t S = base.header.at("support_size");
+    for (std::size_t i = 0; i < S; ++i) put_f8(p.data, co + 8 * i, 1e80);
+    expect_refused(tmp, "decision_bound", assemble_model(p), {"decision", "classes[0]"});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_class_names_are_printable_and_unique) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"aero\x01plane", "U+0001"}, {"aero\nplane", "U+000A"}, {"aero\tplane", "U+0009"},
+      {"aero\x7fplane", "U+007F"}, {"aero\xc2\x85plane", "U+0085"}, {"aero\xe2\x80\xa8plane", "U+2028"},
+      {std::string("aero\0plane", 10), "U+0000"}, {"", "empty"}};
+  int n = 0;
+  for (const auto& [name, expected] : bad) {
+    ModelParts p = base;
+    p.header["classes"][0]["name"] = name;
+    expect_refused(tmp, "name" + std::to_string(n++), assemble_model(p), {"classes[0].name", expected});
+  }
+  ModelParts p = base;
+  p.header["classes"][2]["name"] = "aeroplane";
+  expect_refused(tmp, "name_repeated", assemble_model(p), {"classes[2].name", "aeroplane", "repeat"});
+}
+
+BOOST_AUTO_TEST_CASE(crafted_model_header_keys_are_exact) {
+  test::TempDir tmp;
+  const ModelParts base = sample_parts(tmp, KernelType::intersection);
+  const std::string text = base.header.dump();
+  // A repeated key: JSON parsers disagree on which copy wins, so the file is ambiguous.
+  std::string dup = text;
+  dup.insert(1, "\"dim\":30,");
+  expect_refused(tmp, "dup_top", assemble_model(dup, base.data), {"dim", "twice"});
+  std::string dup_inner = text;
+  const std::size_t at = dup_inner.find("\"step\":");
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  dup_inner.insert(at, "\"step\":4,");
+  expect_refused(tmp, "dup_inner", assemble_model(dup_inner, base.data), {"step", "twice"});
+  // Unknown keys (a misspelt field would otherwise be silently ignored).
+  ModelParts p = base;
+  p.header["pipeline"]["dsift"]["stepp"] = 3;
+  expect_refused(tmp, "unknown_inner", assemble_model(p), {"pipeline.dsift.stepp", "unknown"});
+  ModelParts q = base;
+  q.header["extra"] = 1;
+  expect_refused(tmp, "unknown_top", assemble_model(q), {"extra", "unknown"});
+  ModelParts r = base;
+  r.header.erase("support_size");
+  expect_refused(tmp, "missing", assemble_model(r), {"support_size", "missing"});
+}
+
+BOOST_AUTO_TEST_CASE(saving_refuses_what_loading_would_refuse) {
+  test::TempDir tmp;
+  const Classifier good = sample_classifier(KernelType::intersection);
+  auto refused = [&](const Classifier& cl, const std::string& expected) {
+    try {
+      save_classifier(tmp / "m.bowlrp", cl);
+    } catch (const std::invalid_argument& e) {
+      BOOST_TEST(std::string(e.what()).find(expected) != std::string::npos, e.what() << " lacks " << expected);
+      return;
+    }
+    BOOST_TEST(false, "saved a model the loader refuses (expected an error about " << expected << ")");
+  };
+  Classifier words = good;
+  words.options.kmeans.words = 7;
+  refused(words, "kmeans.words");
+  const KernelSvm& m = good.svm;
+  std::vector<BinarySvm> classes = m.classes();
+  classes[1].name = "bi\ncycle";
+  Classifier name = good;
+  name.svm = KernelSvm(m.kernel(), m.dim(), m.support(), classes);
+  refused(name, "classes[1].name");
+  std::vector<double> support = m.support();
+  support[3] = 1.5;
+  Classifier big = good;
+  big.svm = KernelSvm(m.kernel(), m.dim(), support, m.classes());
+  refused(big, "support_vectors[0][3]");
+  classes = m.classes();
+  classes[2].coef[0] = 1e200;
+  Classifier coef = good;
+  coef.svm = KernelSvm(m.kernel(), m.dim(), m.support(), classes);
+  refused(coef, "coefficients[2][0]");
+}
+
+namespace {
+
+/// Serialises a JSON value as dump() does, with optional edits: the scalar numbered `leaf` (in
+/// document order) is written as the text `raw`, the object member numbered `drop` is left out, the
+/// member numbered `dup` is written twice (the second time with the value text `dup_raw` if set).
+struct JsonEmitter {
+  long leaf = -1, drop = -1, dup = -1;
+  std::string raw, dup_raw;
+  long leaves = 0, members = 0;
+  std::string out;
+  void value(const json& j) {
+    if (j.is_object()) {
+      out += '{';
+      bool first = true;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        const long m = members++;
+        const std::size_t mark = out.size();
+        if (!first) out += ',';
+        out += json(it.key()).dump() + ':';
+        const std::size_t at = out.size();
+        value(it.value());
+        if (m == drop) {
+          out.resize(mark);
+          continue;
+        }
+        first = false;
+        if (m == dup) out += ',' + json(it.key()).dump() + ':' + (dup_raw.empty() ? out.substr(at) : dup_raw);
+      }
+      out += '}';
+    } else if (j.is_array()) {
+      out += '[';
+      for (std::size_t i = 0; i < j.size(); ++i) {
+        if (i) out += ',';
+        value(j[i]);
+      }
+      out += ']';
+    } else {
+      out += leaves++ == leaf ? raw : j.dump();
+    }
+  }
+};
+
+}  // namespace
+
+// Mutations of real trained models, each with a valid checksum: every load must either be refused
+// with std::runtime_error / std::invalid_argument or give a model whose decisions are finite on
+// histograms and whose options build a pipeline. Never a crash, never another exception.
+BOOST_AUTO_TEST_CASE(fuzzed_model_files_are_refused_or_sound) {
+  test::TempDir tmp;
+  const std::string path = tmp / "fuzz.bowlrp";
+  const std::vector<std::string> raws = {
+      "0", "-1", "1", "3", "7", "255", "2147483647", "2147483648", "-2147483649", "4294967302",
+      "2305843009213693952", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+      "18446744073709551616", "1e39", "1e308", "-1e308", "1e-320", "0.5", "-0.0", "1e999", "NaN", "Infinity", "true",
+      "null", "\"\"", "\"inf\"", "\"hik\"", "\"rbf\"", "\"a\\u0001b\"", "\"x\\ny\"", "\"\\u0000\"", "\"\\u007f\"",
+      "\"\\ud800\"", "[]", "{}", "[0]", "[1,1]", "{\"cols\":1,\"rows\":1}", "\"aeroplane\""};
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> doubles = {0.0, -0.0, -1.0, 1.0, 0.5, 2.0, 1e20, 1e100, 1e308, -1e308,
+                                       1e-310, inf, -inf, std::numeric_limits<double>::quiet_NaN()};
+  const float finf = std::numeric_limits<float>::infinity();
+  const std::vector<float> floats = {0.0F, -0.0F, -1.0F, 1.0F, 0.5F, 1.5F, 1e20F, 3e38F, 1e-40F, finf, -finf,
+                                     std::numeric_limits<float>::quiet_NaN()};
+  const std::vector<std::uint64_t> sizes = {0, 1, 2, 5, 7, 31, std::uint64_t{1} << 31, std::uint64_t{1} << 32,
+                                            std::uint64_t{1} << 61, std::uint64_t{1} << 62,
+                                            std::uint64_t{1} << 63, ~std::uint64_t{0}, ~std::uint64_t{0} - 7};
+  const std::vector<ModelParts> bases = {sample_parts(tmp, KernelType::intersection),
+                                         sample_parts(tmp, KernelType::rbf),
+                                         sample_parts(tmp, KernelType::hellinger)};
+  bow::GrayImage image;  // a small textured image for the pipelines of accepted models
+  image.width = image.original_width = 48;
+  image.height = image.original_height = 40;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      image.pixels.push_back(0.5F + 0.25F * std::sin(0.4F * x) * std::cos(0.3F * y) + ((x / 8 + y / 8) % 2 ? 0.2F : -0.2F));
+  std::mt19937_64 rng(20261201);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  constexpr int kMutations = 4000;
+  // BOWLRP_FUZZ_TRACE=1 logs each mutation and refusal (with --log_level=message), to find the one
+  // that crashes.
+  const bool trace = std::getenv("BOWLRP_FUZZ_TRACE") != nullptr;
+  int refused_runtime = 0, refused_invalid = 0, accepted = 0, bad = 0;
+  std::vector<int> accepted_by_kind(10, 0);
+  for (int it = 0; it < kMutations; ++it) {
+    const ModelParts& base = bases[it % bases.size()];
+    ModelParts p = base;
+    JsonEmitter e;
+    const int kind = static_cast<int>(pick(10));
+    auto data_at = [&](std::size_t align) { return p.data.empty() ? 0 : pick(p.data.size() / align) * align; };
+    auto emit_count = [&] {
+      JsonEmitter c;
+      c.value(p.header);
+      return std::make_pair(c.leaves, c.members);
+    };
+    auto json_edit = [&](int k) {
+      const auto [leaves, members] = emit_count();
+      if (k == 0) {
+        e.leaf = static_cast<long>(pick(leaves));
+        e.raw = raws[pick(raws.size())];
+      } else if (k == 1) {
+        e.drop = static_cast<long>(pick(members));
+      } else {
+        e.dup = static_cast<long>(pick(members));
+        if (rng() % 2) e.dup_raw = raws[pick(raws.size())];
+      }
+    };
+    auto size_edit = [&] {  // one size or offset of the array table, or a pair that must agree
+      json& a = p.header["arrays"][pick(3)];
+      const char* field = std::array<const char*, 4>{"offset", "nbytes", "shape", "shape"}[pick(4)];
+      std::uint64_t v = sizes[pick(sizes.size())];
+      if (rng() % 2 && std::string(field) != "shape") v = a[field].get<std::uint64_t>() + 8 * (rng() % 2 ? 1 : -1);
+      if (std::string(field) == "shape") {
+        const std::size_t axis = pick(2);
+        a["shape"][axis] = v;
+        // keep the header's own count in step, so that only the byte ranges disagree
+        const std::string name = a["name"];
+        if (name == "support_vectors") p.header[axis ? "dim" : "support_size"] = v;
+        if (name == "codebook_centres" && axis == 0) p.header["pipeline"]["kmeans"]["words"] = v;
+        if (name == "coefficients" && axis == 1) p.header["support_size"] = v;
+      } else {
+        a[field] = v;
+      }
+    };
+    switch (kind) {
+      case 0: case 1: case 2: json_edit(kind); break;
+      case 3: if (!p.data.empty()) p.data[data_at(1)] ^= static_cast<char>(1 + pick(255)); break;
+      case 4: if (p.data.size() >= 8) put_f8(p.data, data_at(8), doubles[pick(doubles.size())]); break;
+      case 5: put_f4(p.data, pick(6 * 128) * 4, floats[pick(floats.size())]); break;
+      case 6: size_edit(); break;
+      case 7:  // the data section grows or shrinks, with or without data_bytes
+        if (rng() % 2) p.data.append(8 * (1 + pick(3)), '\0');
+        else p.data.resize(p.data.size() - std::min(p.data.size(), std::size_t{8} * (1 + pick(3))));
+        if (rng() % 2) p.header["data_bytes"] = p.data.size();
+        break;
+      case 8: json_edit(0); break;
+      default:  // several at once
+        size_edit();
+        json_edit(static_cast<int>(pick(3)));
+        if (p.data.size() >= 8) put_f8(p.data, data_at(8), doubles[pick(doubles.size())]);
+        break;
+    }
+    e.value(p.header);
+    std::string text = e.out;
+    if (kind == 8 && !text.empty()) text[pick(text.size())] = static_cast<char>(rng() & 0xFF);  // plus a raw byte
+    std::string bytes = assemble_model(text, p.data);
+    if (kind == 9 && rng() % 4 == 0) {  // a wrong header length, checksum recomputed
+      std::string re = bytes.substr(0, 13);
+      append_le64(re, le64(bytes, 13) + 8 * (rng() % 2 ? 1 : -1));
+      re += bytes.substr(21, bytes.size() - 29);
+      append_le64(re, table_crc32(re, re.size()));
+      bytes = re;
+    }
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    if (trace) BOOST_TEST_MESSAGE("mutation " << it << " kind " << kind);
+    Classifier cl;
+    try {
+      cl = load_classifier(path);
+    } catch (const std::runtime_error& ex) {
+      ++refused_runtime;
+      if (trace) BOOST_TEST_MESSAGE("refused: " << ex.what());
+      continue;
+    } catch (const std::invalid_argument& ex) {
+      ++refused_invalid;
+      if (trace) BOOST_TEST_MESSAGE("refused: " << ex.what());
+      continue;
+    }
+    ++accepted;
+    ++accepted_by_kind[kind];
+    // An accepted model must be sound: finite decisions on histograms, and the pipeline its options
+    // describe runs on an image and gives a histogram in [0, 1]^V (the domain of the loader's bounds).
+    std::string problem;
+    try {
+      const std::size_t V = cl.svm.dim();
+      std::vector<double> x(V);
+      for (int probe = 0; probe < 4 && problem.empty(); ++probe) {
+        for (std::size_t d = 0; d < V; ++d) x[d] = probe == 0 ? 0.0 : probe == 1 ? 1.0 : (rng() % 1000) / 999.0;
+        if (probe == 3) {  // an L1-normalised histogram
+          double s = 0;
+          for (double v : x) s += v;
+          for (double& v : x) v = s > 0 ? v / s : 0.0;
+        }
+        for (double f : cl.svm.decision(x.data()))
+          if (!std::isfinite(f)) problem = "a non-finite decision on a histogram";
+      }
+      const bow::Pipeline pipeline(cl.options, cl.codebook);
+      const std::vector<double> h = pipeline.encode(image).histogram();
+      if (h.size() != V || !std::all_of(h.begin(), h.end(), [](double v) { return v >= 0 && v <= 1 + 1e-6; }))
+        problem = "an image histogram outside [0, 1]^V";
+      for (double f : cl.svm.decision(h.data()))
+        if (!std::isfinite(f)) problem = "a non-finite decision on an image";
+    } catch (const std::exception& ex) {
+      problem = std::string("an exception when used: ") + ex.what();
+    }
+    if (!problem.empty()) {
+      ++bad;
+      BOOST_TEST_MESSAGE("mutation " << it << " (kind " << kind << ") was accepted but gives " << problem);
+    }
+  }
+  std::string by_kind;
+  for (int n : accepted_by_kind) by_kind += " " + std::to_string(n);
+  BOOST_TEST_MESSAGE("fuzzed model files: " << kMutations << " mutations, " << refused_runtime
+                                            << " refused (runtime_error), " << refused_invalid
+                                            << " refused (invalid_argument), " << accepted
+                                            << " accepted (by mutation kind:" << by_kind << ")");
+  BOOST_TEST(bad == 0);
+  BOOST_TEST(refused_runtime + refused_invalid + accepted == kMutations);
+  // Both outcomes must be exercised, or the fuzzer is not testing the checks.
+  BOOST_TEST(accepted > 50);
+  BOOST_TEST(refused_runtime > kMutations / 2);
+}
+
+BOOST_AUTO_TEST_CASE(default_pipeline_options_are_the_measured_ones) {
+  const bow::PipelineOptions o;
+  BOOST_TEST(o.pooling.pyramid.size() == 2u);
+  BOOST_TEST(o.pooling.cells() == 5);
+  BOOST_TEST(o.kmeans.words == 1024);
+  BOOST_TEST((o.dsift.bin_sizes == std::vector<int>{4, 6, 8, 10}));
+  // The stage struct alone keeps its own default (no pyramid).
+  BOOST_TEST(bow::PoolingOptions{}.cells() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(explainers_and_flippers_keep_their_model_alive) {
+  const Classifier cl = sample_classifier(KernelType::intersection);
+  std::optional<decompose::Explainer> explainer;
+  std::optional<decompose::IncrementalFlipper> flipper;
+  bow::EncodeTrace trace;
+  std::vector<float> px(64 * 48, 0.25f);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 37 % 101) / 101.0);
+  {
+    // The model is a temporary of this scope: what is built from it must not point into it.
+    const bowlrp::model::Model m(bow::Pipeline(cl.options, cl.codebook), cl.svm);
+    explainer.emplace(m.explainer());
+    flipper.emplace(m.flipper(1));
+    trace = std::get<bow::EncodeTrace>(m.encode(m.bag_of_words().loader().from_gray(px.data(), 64, 48)));
+  }
+  const decompose::Explanation e = explainer->explain(trace, 1);
+  BOOST_TEST(std::isfinite(e.dimensions.f));
+  BOOST_TEST(std::abs(e.dimensions.f - flipper->score(trace.histogram())) < 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(a_trace_of_another_codebook_is_refused) {
+  const Classifier cl = sample_classifier(KernelType::intersection);
+  const bowlrp::model::Model a(bow::Pipeline(cl.options, cl.codebook), cl.svm);
+  // Same options, same number of words, other words: the histograms have the right size but mean
+  // something else.
+  std::vector<float> centres = cl.codebook.centres();
+  std::reverse(centres.begin(), centres.end());
+  const bowlrp::model::Model b(bow::Pipeline(cl.options, bow::Codebook(128, centres)), cl.svm);
+  BOOST_TEST(a.fingerprint().hex() != b.fingerprint().hex());
+  std::vector<float> px(64 * 48);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 53 % 97) / 97.0);
+  const bowlrp::model::Trace tb = b.encode(b.bag_of_words().loader().from_gray(px.data(), 64, 48));
+  BOOST_TEST(bowlrp::model::head_input(tb).size() == a.dimension());
+  auto message = [&](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  BOOST_TEST(message([&] { a.explainer().explain(std::get<bow::EncodeTrace>(tb), 0); }).find("another pipeline") !=
+             std::string::npos);
+  BOOST_TEST(message([&] { a.scores(tb); }).find("another encoding") != std::string::npos);
+  BOOST_CHECK_NO_THROW(b.explainer().explain(std::get<bow::EncodeTrace>(tb), 0));
+  // The loaded model has the fingerprint of the saved one.
+  test::TempDir tmp;
+  a.save(tmp / "a.bowlrp");
+  BOOST_TEST(bowlrp::model::Model::load(tmp / "a.bowlrp").fingerprint().hex() == a.fingerprint().hex());
+}
+
+BOOST_AUTO_TEST_CASE(model_scores_and_batches_agree_with_the_head) {
+  const Classifier cl = sample_classifier(KernelType::intersection);
+  const bowlrp::model::Model m(bow::Pipeline(cl.options, cl.codebook), cl.svm);
+  BOOST_TEST(m.classes() == 3u);
+  BOOST_TEST(m.class_index("bicycle") == 1u);
+  BOOST_CHECK_THROW(m.class_index("boat"), std::invalid_argument);
+  BOOST_TEST(bowlrp::model::to_string(m.encoding_kind()) == "bag-of-words");
+  BOOST_TEST(bowlrp::model::to_string(m.head_kind()) == "kernel-svm");
+  const std::vector<double> X = random_histograms(7, m.dimension(), 3);
+  const std::vector<double> F = m.scores_batch(X.data(), 7, 2);
+  for (std::size_t i = 0; i < 7; ++i) {
+    const std::vector<double> f = m.scores(X.data() + i * m.dimension());
+    for (std::size_t c = 0; c < 3; ++c) BOOST_TEST(F[i * 3 + c] == f[c]);
+    BOOST_TEST(bowlrp::model::top_class(f) == static_cast<std::size_t>(std::max_element(f.begin(), f.end()) - f.begin()));
+  }
+  BOOST_CHECK_THROW(m.scores_batch(X.data(), 7, 100000), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::model::top_class(nullptr, 0), std::invalid_argument);
+  // A head whose dimension differs from the encoding's is refused.
+  bow::PipelineOptions other = cl.options;
+  other.pooling.pyramid = {{1, 1}};
+  BOOST_CHECK_THROW(bowlrp::model::Model(bow::Pipeline(other, cl.codebook), cl.svm), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
