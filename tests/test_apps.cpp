@@ -87,8 +87,11 @@ BOOST_AUTO_TEST_CASE(argument_parsing_names_the_flag) {
     return std::string();
   };
   BOOST_TEST(message([] { parse_int_list("4,x", "--bin-sizes"); }).find("--bin-sizes '4,x'") != std::string::npos);
-  BOOST_TEST(message([] { parse_pyramid("2by2"); }).find("--pyramid") != std::string::npos);
+  BOOST_TEST(message([] { parse_pyramid("2by2", "--pyramid"); }).find("--pyramid") != std::string::npos);
   BOOST_TEST(message([] { parse_pooling("pmean:-1"); }).find("pmean:P with P > 0") != std::string::npos);
+  BOOST_TEST(format_pyramid(parse_pyramid("1x1,2x2,3x1")) == "1x1,2x2,3x1");
+  BOOST_TEST(parse_pooling(format_pooling(2.5)) == 2.5);
+  BOOST_TEST(std::isinf(parse_pooling(format_pooling(std::numeric_limits<double>::infinity()))));
   PipelineArgs p;
   p.fit.svm.C = 0;
   BOOST_TEST(message([&] { p.fit_options(); }).find("--C") != std::string::npos);
@@ -380,7 +383,7 @@ BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
 }
 
 BOOST_AUTO_TEST_CASE(explain_gives_each_input_its_own_outputs) {
-  using bowlrp::apps::output_names;
+  const auto output_names = bowlrp::datasets::unique_output_stems;
   BOOST_TEST(output_names({"a/x.jpg", "b/x.jpg", "x.png", "x-2.jpg", "y.png"}) ==
                  std::vector<std::string>({"x", "x-3", "x-4", "x-2", "y"}),
              boost::test_tools::per_element());

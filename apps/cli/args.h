@@ -5,6 +5,7 @@
 // the flag, the value and what was expected.
 #pragma once
 
+#include <bowlrp/bow/option_text.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/model/fit.h>
 
@@ -36,19 +37,13 @@ struct RunArgs {
   bool quiet = false;  ///< --quiet
 };
 
-/// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
-std::vector<std::string> split_csv(const std::string& text);
-/// Parses "4,6,8" into positive integers; `flag` names the option in errors.
-std::vector<int> parse_int_list(const std::string& text, const std::string& flag);
-/// Parses "1x1,2x2,3x1" into pyramid levels.
-std::vector<bow::PyramidLevel> parse_pyramid(const std::string& text);
-/// Parses "sum" (p = 1), "pmean:P" (P > 0) or "max" (p = inf) into the pooling exponent.
-double parse_pooling(const std::string& text);
-/// The text forms of the above.
-std::string format_int_list(const std::vector<int>& values);
-/// "1x1,2x2".
-std::string format_pyramid(const std::vector<bow::PyramidLevel>& levels);
-/// "sum", "max" or "pmean:P".
-std::string format_pooling(double p);
+// The text forms live in the library (bow/option_text.h).
+using bow::format_int_list;
+using bow::format_pooling;
+using bow::format_pyramid;
+using bow::parse_int_list;
+using bow::parse_pooling;
+using bow::parse_pyramid;
+using bow::split_csv;
 
 }  // namespace bowlrp::apps

@@ -64,15 +64,9 @@ struct ExplainArgs {
   RunArgs run;                      ///< --threads, --quiet
   ExplainArgs();
 };
-/// Writes DIR/<name>.heatmap.png, .relevance.npy and .json per image (names from output_names).
-/// kExitSomeFailed when an input failed or was not conserved.
+/// Writes DIR/<name>.heatmap.png, .relevance.npy and .json per image (names from
+/// datasets::unique_output_stems). kExitSomeFailed when an input failed or was not conserved.
 int run_explain(const ExplainArgs& args);
-
-/// Output names of `explain`, one per image: the file's stem, made unique when two images share it
-/// (a/x.jpg and b/x.jpg, or x.jpg and x.png) by a suffix -2, -3, ... that is not itself a stem of
-/// another image. Stems compare ignoring ASCII case, so outputs stay distinct on case-insensitive
-/// file systems too. Deterministic: depends only on the list and its order.
-std::vector<std::string> output_names(const std::vector<std::string>& paths);
 
 /// `bowlrp evaluate`.
 struct EvaluateArgs {

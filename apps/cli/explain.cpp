@@ -16,46 +16,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <map>
-#include <set>
 #include <optional>
 #include <stdexcept>
 
 namespace bowlrp::apps {
 namespace fs = std::filesystem;
-
-std::vector<std::string> output_names(const std::vector<std::string>& paths) {
-  // Case-folded so that X.jpg and x.png stay apart on a case-insensitive file system as well.
-  const auto fold = [](std::string s) {
-    for (char& c : s)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-  };
-  std::vector<std::string> stems;
-  std::set<std::string> taken;  // folded names in use, every stem from the start
-  for (const std::string& p : paths) {
-    stems.push_back(fs::u8path(p).stem().u8string());
-    taken.insert(fold(stems.back()));
-  }
-  // A stem held by one image keeps its name; of a shared stem, the first image keeps it and the
-  // others take the first free suffix, skipping names that are other images' stems (x-2.jpg).
-  std::map<std::string, int> next_suffix;
-  std::set<std::string> first_done;
-  std::vector<std::string> names;
-  for (const std::string& stem : stems) {
-    const std::string key = fold(stem);
-    if (first_done.insert(key).second) {
-      names.push_back(stem);
-      continue;
-    }
-    int& k = next_suffix.try_emplace(key, 2).first->second;
-    while (taken.count(fold(stem + "-" + std::to_string(k)))) ++k;
-    const std::string name = stem + "-" + std::to_string(k);
-    taken.insert(fold(name));
-    names.push_back(name);
-  }
-  return names;
-}
 
 ExplainArgs::ExplainArgs()
     : bias(decompose::to_string(decompose::SvmRule{}.bias)),
@@ -92,7 +57,7 @@ int run_explain(const ExplainArgs& args) {
 
   const datasets::ImageWalk walk = datasets::find_images(args.paths);
   const std::vector<std::string>& paths = walk.files;
-  const std::vector<std::string> stems = output_names(paths);
+  const std::vector<std::string> stems = datasets::unique_output_stems(paths);
   for (std::size_t i = 0; i < paths.size(); ++i)
     if (stems[i] != fs::u8path(paths[i]).stem().u8string())
       std::fprintf(stderr, "note: %s shares its name with another input: written as %s.*\n", paths[i].c_str(),

@@ -12,7 +12,9 @@
 
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
+#include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/decompose/localisation.h>
 #include <bowlrp/decompose/pixel_flipping.h>
 
@@ -105,6 +107,18 @@ void write_report_json(const std::string& path, const ReportData& data);
 ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg);
 /// Fills report.flipping and report.localisation from the aggregate of many explanations.
 void fill_quality(ReportData* report, const evaluation::QualityTotals& totals);
+
+/// The report of the VOC protocol (`model_path`: the given model, empty when it was fitted).
+ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::VocProtocolOptions& options,
+                      const std::string& model_path, double load_seconds);
+/// report.json of the VOC protocol: report_json plus the protocol's counts and settings.
+nlohmann::json voc_json(const ReportData& report, const evaluation::VocEvaluation& ev,
+                        const evaluation::VocProtocolOptions& options);
+/// The report of a folder evaluation: AP table, flipping curves, localisation, gallery, confusion.
+ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluation::FolderEvaluationOptions& options,
+                         const std::string& title);
+/// report.json of a folder evaluation: report_json plus accuracy, confusion and localisation.
+nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEvaluation& ev);
 
 /// Standard base64 (RFC 4648, padded) of bytes.
 std::string base64(const std::string& bytes);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -286,6 +287,39 @@ void FolderDataset::split(double test_fraction, std::uint64_t seed, FolderDatase
   for (std::size_t i = 0; i < images.size(); ++i) (in_test[i] ? te : tr).images.push_back(images[i]);
   *train = std::move(tr);  // assigned last, so train or test may alias *this
   *test = std::move(te);
+}
+
+std::vector<std::string> unique_output_stems(const std::vector<std::string>& paths) {
+  // Case-folded so that X.jpg and x.png stay apart on a case-insensitive file system as well.
+  const auto fold = [](std::string s) {
+    for (char& c : s)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+  };
+  std::vector<std::string> stems;
+  std::set<std::string> taken;  // folded names in use, every stem from the start
+  for (const std::string& p : paths) {
+    stems.push_back(fs::u8path(p).stem().u8string());
+    taken.insert(fold(stems.back()));
+  }
+  // A stem held by one image keeps its name; of a shared stem, the first image keeps it and the
+  // others take the first free suffix, skipping names that are other images' stems (x-2.jpg).
+  std::map<std::string, int> next_suffix;
+  std::set<std::string> first_done;
+  std::vector<std::string> names;
+  for (const std::string& stem : stems) {
+    const std::string key = fold(stem);
+    if (first_done.insert(key).second) {
+      names.push_back(stem);
+      continue;
+    }
+    int& k = next_suffix.try_emplace(key, 2).first->second;
+    while (taken.count(fold(stem + "-" + std::to_string(k)))) ++k;
+    const std::string name = stem + "-" + std::to_string(k);
+    taken.insert(fold(name));
+    names.push_back(name);
+  }
+  return names;
 }
 
 }  // namespace bowlrp::datasets

@@ -61,6 +61,12 @@ struct ImageWalk {
 /// stop the others. Each input path is walked on its own, so a folder given twice is listed twice.
 ImageWalk find_images(const std::vector<std::string>& paths);
 
+/// Output names of a batch, one per image: the file's stem, made unique when two images share it
+/// (a/x.jpg and b/x.jpg, or x.jpg and x.png) by a suffix -2, -3, ... that is not itself a stem of
+/// another image. Stems compare ignoring ASCII case, so outputs stay distinct on case-insensitive
+/// file systems too. Deterministic: depends only on the list and its order.
+std::vector<std::string> unique_output_stems(const std::vector<std::string>& paths);
+
 /// Whether the file name has an image extension the folder loader accepts (case-insensitive).
 bool has_image_extension(const std::string& path);
 

@@ -1,0 +1,59 @@
+#include <bowlrp/evaluation/shapes_experiment.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+namespace bowlrp::evaluation {
+namespace fs = std::filesystem;
+
+ShapesExperimentOptions ShapesExperimentOptions::defaults() {
+  ShapesExperimentOptions o;
+  o.shapes.images_per_class = 200;
+  o.fit.pipeline.kmeans.words = 512;
+  o.fit.pipeline.pooling.pyramid = {bow::PyramidLevel{1, 1}};
+  o.fit.pipeline.kmeans.samples = 50000;
+  o.fit.pipeline.image.max_side = 0;
+  o.fit.training_accuracy = false;
+  o.evaluation.quality.occlusion_patch = 16;
+  return o;
+}
+
+void ShapesExperimentOptions::validate() const {
+  if (folder.empty()) throw std::invalid_argument("ShapesExperimentOptions.folder: empty; expected a folder to write the set to");
+  if (!(test_fraction > 0 && test_fraction < 1))
+    throw std::invalid_argument("ShapesExperimentOptions.test_fraction = " + std::to_string(test_fraction) +
+                                ": expected a value in (0, 1)");
+  fit.validate();
+  FolderEvaluationOptions e = evaluation;
+  e.masks.clear();  // the mask folder is made by the experiment
+  e.validate();
+}
+
+ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, const bow::ProgressFn& progress) {
+  options.validate();
+  ShapesExperiment ex;
+  const std::uint64_t seed = options.fit.pipeline.kmeans.seed;
+  datasets::ShapesOptions sopts = options.shapes;
+  sopts.seed = seed;
+  // A fresh set: files of an earlier, larger run must not join this one.
+  std::error_code ec;
+  fs::remove_all(fs::u8path(options.folder), ec);
+  const auto t0 = std::chrono::steady_clock::now();
+  ex.images_written = datasets::write_shapes(sopts, options.folder);
+  ex.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bow::progress_note(progress, "shapes",
+                     "wrote " + std::to_string(ex.images_written) + " synthetic images to " + options.folder);
+  const std::string images = (fs::u8path(options.folder) / "images").u8string();
+  datasets::FolderDataset::scan(images).split(options.test_fraction, seed, &ex.train, &ex.test);
+  ex.model = model::fit(model::LabelledImages::from_folder(ex.train), options.fit, progress, &ex.fit);
+  FolderEvaluationOptions eo = options.evaluation;
+  eo.threads = options.fit.threads;
+  eo.masks = (fs::u8path(options.folder) / "masks").u8string();
+  eo.quality.flip.seed = seed;
+  eo.quality.seed = seed;
+  ex.evaluation = evaluate_folder(*ex.model, ex.test, images, eo, progress);
+  return ex;
+}
+
+}  // namespace bowlrp::evaluation

@@ -1,0 +1,103 @@
+"""bowlrp: Bag-of-Words + kernel SVM image classification, explained pixel by pixel.
+
+Layer-wise Relevance Propagation for Bag-of-Words models (Bach, Binder, Montavon, Klauschen, Müller,
+Samek 2015, PLoS ONE 10(7): e0130140), over the C++ library of the same name:
+
+    import bowlrp
+    model = bowlrp.fit("data/", words=256)            # DATA/<class>/<image>; FitOptions knobs as keywords
+    print(model.predict(["a.jpg", "b.png"]).labels)   # or numpy images (uint8 RGB/grey, float grey)
+    e = model.explain("a.jpg")                        # top class; e.relevance is H x W float64
+    bowlrp.write_png("a.heatmap.png", bowlrp.render.heatmap(e))
+    q = bowlrp.evaluate_explanation(model, "a.jpg", e.class_name)
+    print(q.aopc["lrp"], q.aopc["random"])
+
+Every long call releases the GIL and takes ``progress=`` (None, True for a bar on stderr, or a
+callable receiving a :class:`ProgressEvent`). Library errors arrive with the library's message:
+std::invalid_argument as ValueError, std::out_of_range as IndexError, other errors (unreadable or
+corrupt files, ...) as RuntimeError. Importing sets up the runtime as the command-line tool does
+(single-threaded BLAS), so results are bit-identical to ``bowlrp`` CLI runs. Option defaults are
+the library's (``FitOptions.defaults()``), never restated here.
+"""
+
+from ._bowlrp import (
+    MAX_THREADS,
+    ConservationReport,
+    Explanation,
+    ExplainOptions,
+    FitOptions,
+    FitReport,
+    FolderEvaluation,
+    FolderEvaluationOptions,
+    GalleryItem,
+    HeatmapOptions,
+    Localisation,
+    LocalisationSummary,
+    Model,
+    Predictions,
+    ProgressEvent,
+    QualityOptions,
+    QualityResult,
+    QualityTotals,
+    Rules,
+    VocEvaluation,
+    VocProtocolOptions,
+    __version__,
+    aopc,
+    evaluate_explanation,
+    evaluate_explanations,
+    evaluate_folder,
+    fit,
+    fit_voc,
+    load,
+    localise,
+    read_image,
+    resolve_threads,
+    run_voc_protocol,
+    summarise,
+    write_png,
+)
+from . import datasets, evaluation, render
+from .estimator import BowClassifier, NotFittedError
+
+__all__ = [
+    "MAX_THREADS",
+    "BowClassifier",
+    "ConservationReport",
+    "Explanation",
+    "ExplainOptions",
+    "FitOptions",
+    "FitReport",
+    "FolderEvaluation",
+    "FolderEvaluationOptions",
+    "GalleryItem",
+    "HeatmapOptions",
+    "Localisation",
+    "LocalisationSummary",
+    "Model",
+    "NotFittedError",
+    "Predictions",
+    "ProgressEvent",
+    "QualityOptions",
+    "QualityResult",
+    "QualityTotals",
+    "Rules",
+    "VocEvaluation",
+    "VocProtocolOptions",
+    "__version__",
+    "aopc",
+    "datasets",
+    "evaluate_explanation",
+    "evaluate_explanations",
+    "evaluate_folder",
+    "evaluation",
+    "fit",
+    "fit_voc",
+    "load",
+    "localise",
+    "read_image",
+    "render",
+    "resolve_threads",
+    "run_voc_protocol",
+    "summarise",
+    "write_png",
+]

@@ -1,0 +1,483 @@
+"""Type stubs of the compiled module bowlrp._bowlrp (hand-written; checked against the module by
+tests/python/test_stubs.py). Option classes list their knobs; defaults are the library's."""
+
+from __future__ import annotations
+
+import os
+import types
+from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+MAX_THREADS: int
+
+PathLike = Union[str, os.PathLike]
+Image = Union[PathLike, np.ndarray]
+Progress = Union[None, bool, Callable[["ProgressEvent"], Any]]
+ClassArg = Union[None, str, int]
+Box = Tuple[int, int, int, int]
+
+datasets: types.ModuleType
+
+class ProgressEvent:
+    """One progress report of a stage."""
+    @property
+    def kind(self) -> Literal["start", "step", "finish", "note"]: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def done(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    def __iter__(self) -> Iterator[Union[str, int]]: ...
+
+class _Options:
+    def to_dict(self) -> Dict[str, Any]: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    @staticmethod
+    def names() -> List[str]: ...
+    def replace(self, **options: Any) -> Any: ...
+    def validate(self) -> None: ...
+
+class FitOptions(_Options):
+    """Options of fit(): encoding (dense SIFT, codebook, mapping, pooling), kernel, SVM and run options, as flat keyword knobs over bowlrp::model::FitOptions."""
+    words: int
+    samples: int
+    kmeans_iterations: int
+    kmeans_algorithm: str
+    kmeans_tolerance: float
+    seed: int
+    max_side: int
+    max_pixels: int
+    bin_sizes: Tuple[int, ...]
+    step: int
+    magnif: float
+    contrast_threshold: float
+    window_size: float
+    fast: bool
+    mapping: str
+    neighbours: int
+    beta: float
+    rank_decay: float
+    pooling: str
+    pyramid: str
+    normalisation: str
+    hellinger: bool
+    kernel: str
+    gamma: float
+    C: float
+    class_C: Tuple[float, ...]
+    balanced: bool
+    epsilon: float
+    cache_mb: float
+    threads: int
+    cache_dir: str
+    training_accuracy: bool
+    def __init__(self, *, words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
+
+class Rules(_Options):
+    """The relevance rules of the SVM layer (a zennit-like composite)."""
+    bias: str
+    svm_rule: str
+    ig_nodes: int
+    ig_segments: int
+    ig_max_segments: int
+    ig_tolerance: float
+    root_bisections: int
+    root_tolerance: float
+    root_candidates: int
+    root_scan_steps: int
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ...) -> None: ...
+
+class ExplainOptions(_Options):
+    """Options of Model.explain: the rules, the conservation verdict and threads."""
+    bias: str
+    svm_rule: str
+    ig_nodes: int
+    ig_segments: int
+    ig_max_segments: int
+    ig_tolerance: float
+    root_bisections: int
+    root_tolerance: float
+    root_candidates: int
+    root_scan_steps: int
+    residual_warning: float
+    tolerance: float
+    threads: int
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
+
+class HeatmapOptions(_Options):
+    """Options of the library's heatmap rendering (the CLI's PNGs)."""
+    colormap: str
+    scaling: str
+    percentile: float
+    view: str
+    mask_top_percent: float
+    mask_dim: float
+    edge_low: float
+    edge_high: float
+    def __init__(self, *, colormap: str = ..., scaling: str = ..., percentile: float = ..., view: str = ..., mask_top_percent: float = ..., mask_dim: float = ..., edge_low: float = ..., edge_high: float = ...) -> None: ...
+
+class QualityOptions(_Options):
+    """Settings of the explanation-quality measurements (pixel flipping, occlusion, rules)."""
+    region_size: int
+    steps: int
+    regions_per_step: int
+    random_orders: int
+    flip_seed: int
+    occlusion_patch: int
+    occlusion_seed: int
+    bias: str
+    svm_rule: str
+    ig_nodes: int
+    ig_segments: int
+    ig_max_segments: int
+    ig_tolerance: float
+    root_bisections: int
+    root_tolerance: float
+    root_candidates: int
+    root_scan_steps: int
+    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ...) -> None: ...
+
+class FolderEvaluationOptions(_Options):
+    """Options of evaluate_folder."""
+    masks: str
+    no_masks: bool
+    explain: int
+    gallery: int
+    region_size: int
+    steps: int
+    regions_per_step: int
+    random_orders: int
+    flip_seed: int
+    occlusion_patch: int
+    occlusion_seed: int
+    bias: str
+    svm_rule: str
+    ig_nodes: int
+    ig_segments: int
+    ig_max_segments: int
+    ig_tolerance: float
+    root_bisections: int
+    root_tolerance: float
+    root_candidates: int
+    root_scan_steps: int
+    threads: int
+    cache_dir: str
+    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
+
+class VocProtocolOptions(_Options):
+    """Options of run_voc_protocol: the sets, the fit and the quality settings."""
+    root: str
+    train_set: str
+    test_set: str
+    classes: List[str]
+    max_images: int
+    explain: int
+    gallery: int
+    person_boxes_missing: str
+    words: int
+    samples: int
+    kmeans_iterations: int
+    kmeans_algorithm: str
+    kmeans_tolerance: float
+    seed: int
+    max_side: int
+    max_pixels: int
+    bin_sizes: Tuple[int, ...]
+    step: int
+    magnif: float
+    contrast_threshold: float
+    window_size: float
+    fast: bool
+    mapping: str
+    neighbours: int
+    beta: float
+    rank_decay: float
+    pooling: str
+    pyramid: str
+    normalisation: str
+    hellinger: bool
+    kernel: str
+    gamma: float
+    C: float
+    class_C: Tuple[float, ...]
+    balanced: bool
+    epsilon: float
+    cache_mb: float
+    threads: int
+    cache_dir: str
+    training_accuracy: bool
+    region_size: int
+    steps: int
+    regions_per_step: int
+    random_orders: int
+    occlusion_patch: int
+    bias: str
+    svm_rule: str
+    ig_nodes: int
+    ig_segments: int
+    ig_max_segments: int
+    ig_tolerance: float
+    root_bisections: int
+    root_tolerance: float
+    root_candidates: int
+    root_scan_steps: int
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ...) -> None: ...
+class FitReport:
+    @property
+    def skipped(self) -> List[Tuple[str, str]]: ...
+    @property
+    def used(self) -> int: ...
+    @property
+    def training_accuracy(self) -> float: ...
+    @property
+    def times(self) -> Dict[str, float]: ...
+    @property
+    def histograms(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def encoded(self) -> npt.NDArray[np.bool_]: ...
+
+class Predictions:
+    @property
+    def scores(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def top(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def labels(self) -> List[Optional[str]]: ...
+    @property
+    def ok(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def errors(self) -> List[str]: ...
+    @property
+    def class_names(self) -> List[str]: ...
+    def __len__(self) -> int: ...
+
+class ConservationReport:
+    f: float
+    sum_dimensions: float
+    sum_features: float
+    sum_pixels: float
+    absorbed: float
+    residual: float
+    unassigned_features: float
+    unassigned_pixels: float
+    relative_residual: float
+    method: str
+    root_found: bool
+    f_root: float
+    quadrature_error: float
+    finite: bool
+    tolerance: float
+    svm_conserved: bool
+    features_conserved: bool
+    pixels_conserved: bool
+    ok: bool
+    lower_layers_ok: bool
+    def summary(self) -> str: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class Explanation:
+    index: int
+    path: str
+    error: str
+    warning: str
+    ok: bool
+    class_name: str
+    class_index: int
+    scores: npt.NDArray[np.float64]
+    score: float
+    bias: float
+    absorbed: float
+    residual: float
+    method: str
+    root_found: bool
+    f_root: float
+    quadrature_error: float
+    quadrature_segments: int
+    relevance: npt.NDArray[np.float64]
+    width: int
+    height: int
+    pixel_unassigned: float
+    dimension_relevance: npt.NDArray[np.float64]
+    root: npt.NDArray[np.float64]
+    feature_relevance: npt.NDArray[np.float64]
+    feature_unassigned: float
+    per_word: npt.NDArray[np.float64]
+    per_cell: npt.NDArray[np.float64]
+    frames: np.ndarray
+    feature_positions: npt.NDArray[np.float64]
+    feature_sizes: npt.NDArray[np.float64]
+    n_features: int
+    conservation: ConservationReport
+    totals: Dict[str, float]
+    def check_conservation(self, rel_tol: float = ...) -> ConservationReport: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class Model:
+    @staticmethod
+    def load(path: PathLike) -> Model: ...
+    def save(self, path: PathLike) -> None: ...
+    class_names: List[str]
+    n_classes: int
+    dimension: int
+    words: int
+    support_size: int
+    kernel: str
+    gamma: float
+    biases: npt.NDArray[np.float64]
+    fingerprint: str
+    encoding_kind: str
+    head_kind: str
+    def class_index(self, name: str) -> int: ...
+    def fit_options(self) -> FitOptions: ...
+    def predict(self, images: Union[Image, Sequence[Image]], *, threads: int = 0, cache_dir: str = "",
+                progress: Progress = None) -> Predictions: ...
+    def scores(self, image: Image, *, threads: int = 0) -> npt.NDArray[np.float64]: ...
+    def encode(self, image: Image) -> npt.NDArray[np.float64]: ...
+    def decision(self, histograms: npt.ArrayLike, *, threads: int = 0) -> npt.NDArray[np.float64]: ...
+    @overload
+    def explain(self, images: Image, class_: ClassArg = None, *, options: Optional[ExplainOptions] = None,
+                progress: Progress = None, **options_kw: Any) -> Explanation: ...
+    @overload
+    def explain(self, images: Sequence[Image], class_: ClassArg = None, *, options: Optional[ExplainOptions] = None,
+                progress: Progress = None, **options_kw: Any) -> List[Explanation]: ...
+
+def load(path: PathLike) -> Model: ...
+def fit(data: Union[PathLike, Sequence[Image]], labels: Optional[Union[Sequence[Union[str, int]], np.ndarray]] = None, *,
+        class_names: Optional[Sequence[str]] = None, options: Optional[FitOptions] = None, progress: Progress = None,
+        report: bool = False, **options_kw: Any) -> Any: ...
+def fit_voc(root: PathLike, image_set: str = "train", classes: Sequence[str] = ..., *, options: Optional[FitOptions] = None,
+            progress: Progress = None, report: bool = False, **options_kw: Any) -> Any: ...
+def resolve_threads(threads: int = 0) -> int: ...
+def read_image(path: PathLike) -> npt.NDArray[np.uint8]: ...
+def write_png(path: PathLike, image: np.ndarray) -> None: ...
+
+def render_heatmap(relevance: Union[Explanation, npt.ArrayLike], image: Optional[Image] = None, *,
+                   options: Optional[HeatmapOptions] = None, **options_kw: Any) -> npt.NDArray[np.uint8]: ...
+def write_heatmap_png(path: PathLike, relevance: Union[Explanation, npt.ArrayLike], image: Optional[Image] = None, *,
+                      options: Optional[HeatmapOptions] = None, **options_kw: Any) -> None: ...
+def write_npy(path: PathLike, relevance: Union[Explanation, npt.ArrayLike]) -> None: ...
+def colormap_names() -> List[str]: ...
+def apply_colormap(values: npt.ArrayLike, colormap: str = "bwr") -> npt.NDArray[np.uint8]: ...
+
+class Localisation:
+    relevance_share: float
+    area_share: float
+    positive_total: float
+    share_defined: bool
+    pointing_hit: bool
+    pointing_defined: bool
+    point: Tuple[int, int]
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class LocalisationSummary:
+    images: int
+    share_images: int
+    mean_relevance_share: float
+    mean_area_share: float
+    hits: int
+    pointing_accuracy: float
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class QualityResult:
+    curves: Dict[str, npt.NDArray[np.float64]]
+    aopc: Dict[str, float]
+    localisation: Dict[str, Localisation]
+    conservation_error: float
+    error: str
+    ok: bool
+
+class QualityTotals:
+    max_conservation_error: float
+    explained: int
+    def __init__(self) -> None: ...
+    def add(self, result: QualityResult) -> None: ...
+    def aopc(self) -> Dict[str, float]: ...
+    def localisation_summaries(self) -> Dict[str, LocalisationSummary]: ...
+    def names(self) -> List[str]: ...
+    def mean_curve(self, name: str) -> npt.NDArray[np.float64]: ...
+    def count(self, name: str) -> int: ...
+
+def aopc(curve: Sequence[float]) -> float: ...
+def summarise(scores: Sequence[Localisation]) -> LocalisationSummary: ...
+def localise(relevance: Union[Explanation, npt.ArrayLike], mask: Optional[npt.ArrayLike] = None,
+             boxes: Optional[Sequence[Box]] = None, *, voc_boxes: bool = False, void: Optional[npt.ArrayLike] = None,
+             sigma: float = ..., tolerance: float = ...) -> Localisation: ...
+def evaluate_explanation(model: Model, image: Image, class_: ClassArg = None, *,
+                         mask: Union[None, npt.ArrayLike, Mapping[str, npt.ArrayLike]] = None,
+                         boxes: Optional[Sequence[Box]] = None, voc_boxes: bool = False,
+                         void: Optional[npt.ArrayLike] = None, options: Optional[QualityOptions] = None,
+                         **options_kw: Any) -> QualityResult: ...
+def evaluate_explanations(model: Model, jobs: Sequence[Union[Tuple[PathLike, Union[str, int]], Mapping[str, Any]]], *,
+                          threads: int = 0, progress: Progress = None, options: Optional[QualityOptions] = None,
+                          **options_kw: Any) -> List[QualityResult]: ...
+
+class FolderEvaluation:
+    classes: List[str]
+    paths: List[str]
+    truth: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float64]
+    predicted: npt.NDArray[np.int64]
+    ok: npt.NDArray[np.bool_]
+    failures: List[Tuple[str, str]]
+    accuracy: float
+    confusion: npt.NDArray[np.int64]
+    ap: npt.NDArray[np.float64]
+    ap_area: npt.NDArray[np.float64]
+    map: float
+    map_area: float
+    masks: str
+    masked_images: int
+    relevance_in_mask: npt.NDArray[np.float64]
+    mask_area: npt.NDArray[np.float64]
+    mean_relevance_in_mask: float
+    mean_mask_area: float
+    max_conservation_error: float
+    gallery: List[Dict[str, Any]]
+    explained_images: npt.NDArray[np.int64]
+    quality_results: List[QualityResult]
+    quality: QualityTotals
+    timings: Dict[str, float]
+
+def evaluate_folder(model: Model, data: PathLike, *, options: Optional[FolderEvaluationOptions] = None,
+                    progress: Progress = None, **options_kw: Any) -> FolderEvaluation: ...
+
+class GalleryItem:
+    group: str
+    id: str
+    class_name: str
+    score: float
+    label: int
+    image: npt.NDArray[np.uint8]
+    heatmap: npt.NDArray[np.uint8]
+    note: str
+
+class VocEvaluation:
+    classes: List[str]
+    test_ids: List[str]
+    scores: npt.NDArray[np.float64]
+    labels: npt.NDArray[np.int32]
+    ap: npt.NDArray[np.float64]
+    ap_area: npt.NDArray[np.float64]
+    map: float
+    map_area: float
+    train_images: int
+    failed_test: List[Tuple[str, str]]
+    skipped_train: List[Tuple[str, str]]
+    quality: QualityTotals
+    quality_failures: List[Tuple[str, str]]
+    gallery: List[GalleryItem]
+    timings: Dict[str, float]
+    timing_items: Dict[str, int]
+    person_boxes_missing: int
+    model: Optional[Model]
+
+def run_voc_protocol(root: Optional[PathLike] = None, *, model: Optional[Model] = None,
+                     options: Optional[VocProtocolOptions] = None, progress: Progress = None,
+                     **options_kw: Any) -> VocEvaluation: ...

@@ -1,0 +1,54 @@
+"""Explanation quality and model evaluation (the library's bowlrp::evaluation).
+
+- :func:`evaluate_explanation` / :func:`evaluate_explanations`: pixel-flipping curves and AOPC of
+  the LRP, occlusion, sensitivity and random orderings for (image, class) pairs, conservation, and
+  localisation in your own masks or boxes;
+- :class:`QualityTotals`: their aggregate (``aopc()``, ``localisation_summaries()``);
+- :func:`localise`: localisation of any relevance map in a mask or boxes;
+- :func:`evaluate_folder`: accuracy, confusion, AP and explanation quality on DATA/<class>/<image>;
+- :func:`run_voc_protocol`: the PASCAL VOC protocol of ``bowlrp voc``.
+"""
+
+from ._bowlrp import (
+    FolderEvaluation,
+    FolderEvaluationOptions,
+    GalleryItem,
+    Localisation,
+    LocalisationSummary,
+    QualityOptions,
+    QualityResult,
+    QualityTotals,
+    VocEvaluation,
+    VocProtocolOptions,
+    aopc,
+    evaluate_explanation,
+    evaluate_explanations,
+    evaluate_folder,
+    localise,
+    run_voc_protocol,
+    summarise,
+)
+
+ORDERINGS = ("lrp", "occlusion", "sensitivity", "random")
+"""Names of the flipping curves (QualityResult.curves keys)."""
+
+__all__ = [
+    "ORDERINGS",
+    "FolderEvaluation",
+    "FolderEvaluationOptions",
+    "GalleryItem",
+    "Localisation",
+    "LocalisationSummary",
+    "QualityOptions",
+    "QualityResult",
+    "QualityTotals",
+    "VocEvaluation",
+    "VocProtocolOptions",
+    "aopc",
+    "evaluate_explanation",
+    "evaluate_explanations",
+    "evaluate_folder",
+    "localise",
+    "run_voc_protocol",
+    "summarise",
+]

@@ -1,0 +1,510 @@
+// Evaluation: explanation quality of (image, class) pairs (pixel-flipping curves and AOPC of the LRP,
+// occlusion, sensitivity and random orderings; localisation in the user's masks or boxes), its
+// aggregation (QualityTotals), the folder-per-class evaluation and the PASCAL VOC protocol.
+#include "bindings.h"
+#include "options.h"
+
+#include <bowlrp/decompose/localisation.h>
+#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/folder_evaluation.h>
+#include <bowlrp/evaluation/quality.h>
+#include <bowlrp/evaluation/voc_protocol.h>
+#include <bowlrp/model/model.h>
+
+#include <optional>
+
+namespace bowlrp::python {
+
+py::list skipped_to_list(const std::vector<model::Skipped>& s);  // bind_model.cpp
+
+namespace {
+
+using QO = evaluation::QualityOptions;
+using FEO = evaluation::FolderEvaluationOptions;
+using VO = evaluation::VocProtocolOptions;
+
+std::shared_ptr<const Knobs<QO>> make_quality_knobs() {
+  Knobs<QO> k;
+  k.push_back(field_knob<QO>("region_size", "pixel flipping: side of a flipped square region, working px",
+                             [](QO& o) -> int& { return o.flip.region_size; }));
+  k.push_back(field_knob<QO>("steps", "pixel flipping: L, perturbation steps", [](QO& o) -> int& { return o.flip.steps; }));
+  k.push_back(field_knob<QO>("regions_per_step", "pixel flipping: regions replaced per step",
+                             [](QO& o) -> int& { return o.flip.regions_per_step; }));
+  k.push_back(field_knob<QO>("random_orders", "random orders averaged into the 'random' curve (0: none)",
+                             [](QO& o) -> int& { return o.flip.random_orders; }));
+  k.push_back(field_knob<QO>("flip_seed", "seed of the flipping noise and of the random orders",
+                             [](QO& o) -> std::uint64_t& { return o.flip.seed; }));
+  k.push_back(field_knob<QO>("occlusion_patch", "occlusion baseline: patch side, working px",
+                             [](QO& o) -> int& { return o.occlusion_patch; }));
+  k.push_back(field_knob<QO>("occlusion_seed", "seed of the occlusion noise", [](QO& o) -> std::uint64_t& { return o.seed; }));
+  for (Knob<QO>& c : lens_knobs<QO, decompose::Composite>(*composite_knobs(), [](QO& o) -> decompose::Composite& { return o.composite; }))
+    k.push_back(std::move(c));
+  return std::make_shared<const Knobs<QO>>(std::move(k));
+}
+
+std::shared_ptr<const Knobs<FEO>> make_folder_knobs() {
+  Knobs<FEO> k;
+  k.push_back(field_knob<FEO>("masks", "mask folder MASKS/<class>/<stem>.png ('': DATA/../masks when DATA is named images)",
+                              [](FEO& o) -> std::string& { return o.masks; }));
+  k.push_back(field_knob<FEO>("no_masks", "ignore masks even where found", [](FEO& o) -> bool& { return o.no_masks; }));
+  k.push_back(field_knob<FEO>("explain", "images per class explained and measured (0: none)", [](FEO& o) -> int& { return o.explain; }));
+  k.push_back(field_knob<FEO>("gallery", "images per class whose heatmaps are kept", [](FEO& o) -> int& { return o.gallery; }));
+  for (Knob<FEO>& q : lens_knobs<FEO, QO>(*quality_knobs(), [](FEO& o) -> QO& { return o.quality; })) k.push_back(std::move(q));
+  k.push_back(field_knob<FEO>("threads", "worker threads (0: all cores)", [](FEO& o) -> int& { return o.threads; }));
+  k.push_back(field_knob<FEO>("cache_dir", "histogram cache ('': none)", [](FEO& o) -> std::string& { return o.cache_dir; }));
+  return std::make_shared<const Knobs<FEO>>(std::move(k));
+}
+
+std::shared_ptr<const Knobs<VO>> make_voc_knobs() {
+  Knobs<VO> k;
+  k.push_back(field_knob<VO>("root", ".../VOCdevkit/VOC2007", [](VO& o) -> std::string& { return o.root; }));
+  k.push_back(field_knob<VO>("train_set", "image set to fit on (unused with a given model)", [](VO& o) -> std::string& { return o.train_set; }));
+  k.push_back(field_knob<VO>("test_set", "image set to evaluate on", [](VO& o) -> std::string& { return o.test_set; }));
+  k.push_back(Knob<VO>{"classes", "classes (empty: all 20, or the given model's)",
+                       [](const VO& o) { return py::object(py::cast(o.classes)); },
+                       [](VO& o, py::handle h) {
+                         if (py::isinstance<py::str>(h)) throw py::type_error("option classes: expected a list of class names, got a str");
+                         o.classes = h.cast<std::vector<std::string>>();
+                       }});
+  k.push_back(field_knob<VO>("max_images", "images per split (0: all), a seeded stratified choice",
+                             [](VO& o) -> std::size_t& { return o.max_images; }));
+  k.push_back(field_knob<VO>("explain", "positive test images per class explained and flipped (0: none)",
+                             [](VO& o) -> int& { return o.explain; }));
+  k.push_back(field_knob<VO>("gallery", "gallery images per group and class (0: none)", [](VO& o) -> int& { return o.gallery; }));
+  k.push_back(field_knob<VO>("person_boxes_missing", "ids whose people have no box ('': ROOT/../../person_boxes_missing.txt if present)",
+                             [](VO& o) -> std::string& { return o.person_boxes_missing; }));
+  for (Knob<VO>& f : lens_knobs<VO, model::FitOptions>(*fit_knobs(), [](VO& o) -> model::FitOptions& { return o.fit; }))
+    k.push_back(std::move(f));
+  // The protocol derives the quality seeds from the fit seed.
+  for (Knob<VO>& q : lens_knobs<VO, QO>(*quality_knobs(), [](VO& o) -> QO& { return o.quality; }, {"flip_seed", "occlusion_seed"}))
+    k.push_back(std::move(q));
+  return std::make_shared<const Knobs<VO>>(std::move(k));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regions from numpy masks and boxes
+
+using Regions = std::vector<std::pair<std::string, decompose::RegionMask>>;
+
+/// Ground truth given by the user, converted with the GIL held; regions(width, height) needs no GIL.
+struct UserRegions {
+  std::vector<std::pair<std::string, decompose::RegionMask>> masks;  // full-size masks
+  std::vector<bow::Box> boxes;
+  bool has_boxes = false;
+  decompose::RegionMask void_mask;  // width 0: none
+
+  bool empty() const { return masks.empty() && !has_boxes; }
+
+  Regions regions(int width, int height) const {
+    const auto check = [&](const decompose::RegionMask& m, const std::string& name) {
+      if (m.width != width || m.height != height)
+        throw std::invalid_argument(name + " is " + std::to_string(m.width) + "x" + std::to_string(m.height) +
+                                    " (W x H), the image " + std::to_string(width) + "x" + std::to_string(height));
+    };
+    Regions out;
+    for (const auto& [name, m] : masks) {
+      check(m, "mask '" + name + "'");
+      out.emplace_back(name, m);
+    }
+    if (has_boxes) out.emplace_back("boxes", decompose::mask_from_boxes(width, height, boxes));
+    if (void_mask.width) {
+      check(void_mask, "void mask");
+      for (auto& [name, m] : out)
+        for (std::size_t i = 0; i < m.values.size(); ++i)
+          if (void_mask.values[i]) m.values[i] = 255;
+    }
+    return out;
+  }
+};
+
+decompose::RegionMask region_mask(py::handle a, const std::string& what) {
+  auto arr = py::array_t<unsigned char, py::array::c_style | py::array::forcecast>::ensure(
+      py::module_::import("numpy").attr("asarray")(a).attr("__ne__")(0));
+  if (!arr || arr.ndim() != 2) throw py::value_error(what + ": expected a bool or integer array H x W (non-zero = inside)");
+  decompose::RegionMask m;
+  m.height = static_cast<int>(arr.shape(0));
+  m.width = static_cast<int>(arr.shape(1));
+  m.values.assign(arr.data(), arr.data() + arr.size());
+  return m;
+}
+
+UserRegions user_regions(py::handle mask, py::handle boxes, bool voc_boxes, py::handle void_mask) {
+  UserRegions r;
+  if (!mask.is_none()) {
+    if (py::isinstance<py::dict>(mask)) {
+      for (auto item : py::reinterpret_borrow<py::dict>(mask)) {
+        const std::string name = py::str(item.first);
+        r.masks.emplace_back(name, region_mask(item.second, "mask['" + name + "']"));
+      }
+    } else {
+      r.masks.emplace_back("mask", region_mask(mask, "mask"));
+    }
+  }
+  if (!boxes.is_none()) {
+    r.has_boxes = true;
+    for (py::handle b : py::iter(boxes)) {
+      const auto t = b.cast<std::tuple<int, int, int, int>>();
+      r.boxes.push_back(voc_boxes ? decompose::voc_box_to_pixels(std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t))
+                                  : bow::Box{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
+    }
+  }
+  if (!void_mask.is_none()) r.void_mask = region_mask(void_mask, "void");
+  return r;
+}
+
+evaluation::RegionsFn regions_fn(UserRegions r) {
+  if (r.empty()) return {};
+  return [r = std::move(r)](int w, int h) { return r.regions(w, h); };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+py::dict curves_dict(const decompose::FlipCurves& c) {
+  py::dict d;
+  for (const auto& [name, curve] : c) d[py::str(name)] = copy_array(curve);
+  return d;
+}
+
+py::dict localisation_dict(const decompose::Localisation& l) {
+  py::dict d;
+  d["relevance_share"] = l.relevance_share;
+  d["area_share"] = l.area_share;
+  d["positive_total"] = l.positive_total;
+  d["share_defined"] = l.share_defined();
+  d["pointing_hit"] = l.pointing_hit;
+  d["pointing_defined"] = l.pointing_defined;
+  d["point"] = py::make_tuple(l.point_x, l.point_y);
+  return d;
+}
+
+py::dict summary_dict(const decompose::LocalisationSummary& s) {
+  py::dict d;
+  d["images"] = s.images;
+  d["share_images"] = s.share_images;
+  d["mean_relevance_share"] = s.mean_relevance_share;
+  d["mean_area_share"] = s.mean_area_share;
+  d["hits"] = s.hits;
+  d["pointing_accuracy"] = s.pointing_accuracy;
+  return d;
+}
+
+std::size_t class_index(const model::Model& m, py::handle cls) {
+  if (py::isinstance<py::str>(cls)) return m.class_index(cls.cast<std::string>());
+  if (py::isinstance<py::bool_>(cls) || !py::hasattr(cls, "__index__"))
+    throw py::type_error("class_: expected a class name or an index, got " + py::repr(cls).cast<std::string>());
+  const long long i = cls.attr("__index__")().cast<long long>();
+  if (i < 0 || static_cast<std::size_t>(i) >= m.classes())
+    throw py::index_error("class_: index " + std::to_string(i) + " outside 0 .. " + std::to_string(m.classes() - 1));
+  return static_cast<std::size_t>(i);
+}
+
+evaluation::QualityResult evaluate_one(const model::Model& m, py::handle image, py::handle cls, py::handle mask,
+                                       py::handle boxes, bool voc_boxes, py::handle void_mask, py::handle options,
+                                       const py::kwargs& kw) {
+  const QO o = options_from(options, kw, *quality_knobs(), "evaluate_explanation");
+  o.validate();
+  const Inputs in = read_inputs(image, "image");
+  if (!in.single) throw py::type_error("evaluate_explanation: expected one image (use evaluate_explanations for a batch)");
+  const UserRegions ur = user_regions(mask, boxes, voc_boxes, void_mask);
+  if (in.arrays) ur.regions(in.images[0].width(), in.images[0].height());  // sizes checked up front: ValueError
+  std::optional<std::size_t> c;
+  if (!cls.is_none()) c = class_index(m, cls);
+  evaluation::QualityResult r;
+  {
+    py::gil_scoped_release release;
+    const bow::GrayImage g = in.arrays ? in.images[0].convert(m.bag_of_words().loader()) : m.load_image(in.paths[0]);
+    if (!c) c = model::top_class(m.scores(m.encode(g)));
+    const decompose::Explainer explainer = m.explainer(o.composite);
+    const decompose::IncrementalFlipper flipper = m.flipper(*c);
+    r = evaluation::evaluate_explanation(m, explainer, flipper, g, *c, o, regions_fn(ur));
+  }
+  if (!r.error.empty()) throw std::runtime_error(r.error);
+  return r;
+}
+
+std::vector<evaluation::QualityResult> evaluate_many(const model::Model& m, py::handle jobs, int threads, py::object progress,
+                                                     py::handle options, const py::kwargs& kw) {
+  const QO o = options_from(options, kw, *quality_knobs(), "evaluate_explanations");
+  o.validate();
+  std::vector<evaluation::QualityJob> js;
+  std::size_t i = 0;
+  for (py::handle j : py::iter(jobs)) {
+    const std::string what = "jobs[" + std::to_string(i++) + "]";
+    evaluation::QualityJob job;
+    if (py::isinstance<py::dict>(j)) {
+      const py::dict d = py::reinterpret_borrow<py::dict>(j);
+      for (auto item : d) {
+        const std::string key = py::str(item.first);
+        if (key != "path" && key != "class_" && key != "mask" && key != "boxes" && key != "voc_boxes" && key != "void")
+          throw py::type_error(what + ": unknown key '" + key + "' (known: path, class_, mask, boxes, voc_boxes, void)");
+      }
+      if (!d.contains("path") || !d.contains("class_")) throw py::value_error(what + ": expected keys 'path' and 'class_'");
+      const auto get = [&](const char* k) { return d.contains(k) ? py::object(d[k]) : py::object(py::none()); };
+      job.path = to_path(d["path"], (what + "['path']").c_str());
+      job.cls = class_index(m, d["class_"]);
+      const py::object vb = get("voc_boxes");
+      job.regions = regions_fn(user_regions(get("mask"), get("boxes"), !vb.is_none() && vb.cast<bool>(), get("void")));
+    } else {
+      const py::tuple t = py::reinterpret_borrow<py::object>(j).cast<py::tuple>();
+      if (t.size() != 2) throw py::value_error(what + ": expected (path, class_) or a dict with path, class_, mask, boxes");
+      job.path = to_path(t[0], (what + "[0]").c_str());
+      job.cls = class_index(m, t[1]);
+    }
+    js.push_back(std::move(job));
+  }
+  return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::evaluate_explanations(m, js, o, threads, fn); });
+}
+
+py::dict timings_dict(const std::vector<std::pair<std::string, double>>& t) {
+  py::dict d;
+  for (const auto& [k, v] : t) d[py::str(k)] = v;
+  return d;
+}
+
+}  // namespace
+
+std::shared_ptr<const Knobs<QO>> quality_knobs() {
+  static const auto knobs = make_quality_knobs();
+  return knobs;
+}
+
+void BindEvaluation(py::module_& m) {
+  bind_options<QO>(m, "QualityOptions", "Settings of the explanation-quality measurements (pixel flipping, occlusion, rules).",
+                   quality_knobs(), [](const QO& o) { o.validate(); });
+  static const auto folder_knobs = make_folder_knobs();
+  bind_options<FEO>(m, "FolderEvaluationOptions", "Options of evaluate_folder.", folder_knobs, [](const FEO& o) { o.validate(); });
+  static const auto voc_knobs = make_voc_knobs();
+  bind_options<VO>(m, "VocProtocolOptions", "Options of run_voc_protocol: the sets, the fit and the quality settings.", voc_knobs,
+                   [](const VO& o) { o.validate(); });
+
+  py::class_<decompose::Localisation>(m, "Localisation", "Scores of one relevance map against one region.")
+      .def_readonly("relevance_share", &decompose::Localisation::relevance_share, "Positive relevance inside / overall (0 if undefined).")
+      .def_readonly("area_share", &decompose::Localisation::area_share, "Region pixels / non-void pixels (a uniform map's share).")
+      .def_readonly("positive_total", &decompose::Localisation::positive_total, "Σ R+ over non-void pixels.")
+      .def_property_readonly("share_defined", &decompose::Localisation::share_defined, "Whether relevance_share is defined.")
+      .def_readonly("pointing_hit", &decompose::Localisation::pointing_hit, "Pointing game outcome.")
+      .def_readonly("pointing_defined", &decompose::Localisation::pointing_defined, "False for a constant map (a miss).")
+      .def_property_readonly("point", [](const decompose::Localisation& l) { return py::make_tuple(l.point_x, l.point_y); },
+                             "(x, y) of the smoothed map's maximum.")
+      .def("to_dict", &localisation_dict)
+      .def("__repr__", [](const decompose::Localisation& l) { return "Localisation(" + py::repr(localisation_dict(l)).cast<std::string>() + ")"; });
+
+  py::class_<decompose::LocalisationSummary>(m, "LocalisationSummary", "Means of localisation scores over images.")
+      .def_readonly("images", &decompose::LocalisationSummary::images)
+      .def_readonly("share_images", &decompose::LocalisationSummary::share_images)
+      .def_readonly("mean_relevance_share", &decompose::LocalisationSummary::mean_relevance_share)
+      .def_readonly("mean_area_share", &decompose::LocalisationSummary::mean_area_share)
+      .def_readonly("hits", &decompose::LocalisationSummary::hits)
+      .def_readonly("pointing_accuracy", &decompose::LocalisationSummary::pointing_accuracy)
+      .def("to_dict", &summary_dict)
+      .def("__repr__", [](const decompose::LocalisationSummary& s) { return "LocalisationSummary(" + py::repr(summary_dict(s)).cast<std::string>() + ")"; });
+
+  py::class_<evaluation::QualityResult>(m, "QualityResult", "What one (image, class) pair gave.")
+      .def_property_readonly("curves", [](const evaluation::QualityResult& r) { return curves_dict(r.curves); },
+                             "Flipping curve f(x^0) .. f(x^L) per ordering ('lrp', 'occlusion', 'sensitivity', 'random').")
+      .def_property_readonly("aopc", [](const evaluation::QualityResult& r) {
+        py::dict d;
+        for (const auto& [name, curve] : r.curves) d[py::str(name)] = decompose::aopc(curve);
+        return d;
+      }, "AOPC = 1/(L+1) Σ_k f(x^0) - f(x^k) per ordering.")
+      .def_property_readonly("localisation", [](const evaluation::QualityResult& r) {
+        py::dict d;
+        for (const auto& [key, v] : r.localisation)
+          if (!v.empty()) d[py::str(key)] = v.front();
+        return d;
+      }, "Localisation per '<ordering>_<region>' (regions: 'mask' or the mask dict's names, 'boxes').")
+      .def_readonly("conservation_error", &evaluation::QualityResult::conservation_error,
+                    "|f - Σ R_q - absorbed - unassigned| / max(1, |f|).")
+      .def_readonly("error", &evaluation::QualityResult::error, "Non-empty when the pair could not be processed.")
+      .def_property_readonly("ok", [](const evaluation::QualityResult& r) { return r.error.empty(); })
+      .def("__repr__", [](const evaluation::QualityResult& r) {
+        if (!r.error.empty()) return "QualityResult(error=" + py::repr(py::str(r.error)).cast<std::string>() + ")";
+        std::string s = "QualityResult(aopc={";
+        bool first = true;
+        for (const auto& [name, curve] : r.curves) {
+          s += (first ? "'" : ", '") + name + "': " + py::repr(py::float_(decompose::aopc(curve))).cast<std::string>();
+          first = false;
+        }
+        return s + "})";
+      });
+
+  py::class_<evaluation::QualityTotals>(m, "QualityTotals", "Aggregate of many QualityResults.")
+      .def(py::init<>())
+      .def("add", &evaluation::QualityTotals::add, py::arg("result"), "Adds one pair (pairs with an error are not counted).")
+      .def("aopc", &evaluation::QualityTotals::aopc, "AOPC of the mean curve per ordering.")
+      .def("localisation_summaries", &evaluation::QualityTotals::localisation_summaries,
+           "LocalisationSummary per '<ordering>_<region>'.")
+      .def("names", [](const evaluation::QualityTotals& t) { return t.flips.names(); }, "Orderings seen.")
+      .def("mean_curve", [](const evaluation::QualityTotals& t, const std::string& name) { return copy_array(t.flips.mean_curve(name)); },
+           py::arg("name"), "Mean flipping curve of an ordering.")
+      .def("count", [](const evaluation::QualityTotals& t, const std::string& name) { return t.flips.count(name); }, py::arg("name"))
+      .def_readonly("max_conservation_error", &evaluation::QualityTotals::max_conservation_error, "Worst pair.")
+      .def_readonly("explained", &evaluation::QualityTotals::explained, "Pairs without error.")
+      .def("__repr__", [](const evaluation::QualityTotals& t) {
+        return "QualityTotals(explained=" + std::to_string(t.explained) + ", aopc=" + py::repr(py::cast(t.aopc())).cast<std::string>() + ")";
+      });
+
+  m.def("aopc", [](const std::vector<double>& curve) { return decompose::aopc(curve); }, py::arg("curve"),
+        "1/(L+1) Σ_k f_0 - f_k of a flipping curve f_0 .. f_L.");
+  m.def("summarise", &decompose::summarise, py::arg("scores"), "Means of Localisation scores over images.");
+  const decompose::LocalisationOptions lo;
+  m.def("localise", [](py::handle relevance, py::handle mask, py::handle boxes, bool voc_boxes, py::handle void_mask, double sigma,
+                       double tolerance) {
+    auto r = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
+        py::hasattr(relevance, "relevance") ? relevance.attr("relevance") : py::reinterpret_borrow<py::object>(relevance));
+    if (!r || r.ndim() != 2) throw py::value_error("localise: expected an Explanation or a float array H x W");
+    if (mask.is_none() == boxes.is_none()) throw py::value_error("localise: give exactly one of mask and boxes");
+    const UserRegions ur = user_regions(mask, boxes, voc_boxes, void_mask);
+    if (ur.masks.size() > 1) throw py::value_error("localise: give one mask (not a dict)");
+    const int h = static_cast<int>(r.shape(0)), w = static_cast<int>(r.shape(1));
+    const Regions regions = ur.regions(w, h);
+    decompose::LocalisationOptions o;
+    o.sigma = sigma;
+    o.tolerance = tolerance;
+    py::gil_scoped_release release;
+    return decompose::localise(r.data(), w, h, regions.front().second, o);
+  }, py::arg("relevance"), py::arg("mask") = py::none(), py::arg("boxes") = py::none(), py::kw_only(),
+     py::arg("voc_boxes") = false, py::arg("void") = py::none(), py::arg("sigma") = lo.sigma, py::arg("tolerance") = lo.tolerance,
+     "Localisation of a relevance map (Explanation or H x W array) in a region: mask (H x W, non-zero = inside) or "
+     "boxes [(xmin, ymin, xmax, ymax)] (0-based half-open pixels; voc_boxes=True: VOC 1-based inclusive). void: "
+     "pixels left out of every sum. sigma/tolerance: the pointing game's smoothing and hit radius (px).");
+
+  m.def("evaluate_explanation", &evaluate_one, py::arg("model"), py::arg("image"), py::arg("class_") = py::none(), py::kw_only(),
+        py::arg("mask") = py::none(), py::arg("boxes") = py::none(), py::arg("voc_boxes") = false, py::arg("void") = py::none(),
+        py::arg("options") = py::none(),
+        "Explains class_ (name or index; None: the top class) of one image (path or numpy array) and measures it: "
+        "flipping curves and AOPC of the LRP, occlusion, sensitivity and random orderings, conservation, and "
+        "localisation in the given ground truth: mask (H x W array, or a dict name -> array; non-zero = object), "
+        "boxes [(xmin, ymin, xmax, ymax)] (0-based half-open; voc_boxes=True for VOC 1-based inclusive boxes), "
+        "void (pixels ignored). options: a QualityOptions; keyword knobs override it. Raises RuntimeError with the "
+        "library's message when the pair cannot be processed. Releases the GIL.");
+  m.def("evaluate_explanations", &evaluate_many, py::arg("model"), py::arg("jobs"), py::kw_only(), py::arg("threads") = 0,
+        py::arg("progress") = py::none(), py::arg("options") = py::none(),
+        "Measures many pairs in parallel. jobs: (path, class_) tuples or dicts with keys path, class_ and optionally "
+        "mask, boxes, voc_boxes, void. Returns QualityResults in job order (failed pairs carry .error), "
+        "independent of the thread count.");
+
+  py::class_<evaluation::FolderEvaluation>(m, "FolderEvaluation", "What a folder evaluation measured.")
+      .def_readonly("classes", &evaluation::FolderEvaluation::classes)
+      .def_readonly("paths", &evaluation::FolderEvaluation::paths)
+      .def_property_readonly("truth", [](const evaluation::FolderEvaluation& e) {
+        return copy_array(std::vector<std::int64_t>(e.truth.begin(), e.truth.end()));
+      }, "True class per image.")
+      .def_property_readonly("scores", [](const evaluation::FolderEvaluation& e) {
+        return copy_array(e.scores, {static_cast<py::ssize_t>(e.paths.size()), static_cast<py::ssize_t>(e.classes.size())});
+      }, "images x C.")
+      .def_property_readonly("predicted", [](const evaluation::FolderEvaluation& e) {
+        return copy_array(std::vector<std::int64_t>(e.predicted.begin(), e.predicted.end()));
+      })
+      .def_property_readonly("ok", [](const evaluation::FolderEvaluation& e) { return bool_array(e.ok); })
+      .def_property_readonly("failures", [](const evaluation::FolderEvaluation& e) { return skipped_to_list(e.failures); })
+      .def_readonly("accuracy", &evaluation::FolderEvaluation::accuracy)
+      .def_property_readonly("confusion", [](const evaluation::FolderEvaluation& e) {
+        std::vector<std::int64_t> c(e.confusion.begin(), e.confusion.end());
+        return copy_array(c, {static_cast<py::ssize_t>(e.classes.size()), static_cast<py::ssize_t>(e.classes.size())});
+      }, "C x C counts [true][predicted].")
+      .def_property_readonly("ap", [](const evaluation::FolderEvaluation& e) { return copy_array(e.ap); }, "VOC07 11-point AP per class.")
+      .def_property_readonly("ap_area", [](const evaluation::FolderEvaluation& e) { return copy_array(e.ap_area); })
+      .def_readonly("map", &evaluation::FolderEvaluation::map)
+      .def_readonly("map_area", &evaluation::FolderEvaluation::map_area)
+      .def_readonly("masks", &evaluation::FolderEvaluation::masks)
+      .def_readonly("masked_images", &evaluation::FolderEvaluation::masked_images)
+      .def_property_readonly("relevance_in_mask", [](const evaluation::FolderEvaluation& e) { return copy_array(e.relevance_in_mask); },
+                             "Per image: share of positive LRP relevance on the object (NaN: no mask).")
+      .def_property_readonly("mask_area", [](const evaluation::FolderEvaluation& e) { return copy_array(e.mask_area); },
+                             "Per image: share of the image the object covers (NaN: no mask).")
+      .def_readonly("mean_relevance_in_mask", &evaluation::FolderEvaluation::mean_relevance_in_mask)
+      .def_readonly("mean_mask_area", &evaluation::FolderEvaluation::mean_mask_area)
+      .def_readonly("max_conservation_error", &evaluation::FolderEvaluation::max_conservation_error)
+      .def_property_readonly("gallery", [](const evaluation::FolderEvaluation& e) {
+        py::list l;
+        for (const auto& g : e.gallery) {
+          py::dict d;
+          d["index"] = g.index;
+          d["path"] = g.index < e.paths.size() ? e.paths[g.index] : std::string();
+          d["relevance"] = copy_array(g.relevance.R, {g.relevance.height, g.relevance.width});
+          d["image"] = rgb_array(g.image);
+          l.append(d);
+        }
+        return l;
+      }, "Kept heatmaps: dicts with index (into paths), path, relevance (H x W, true class) and image (uint8 RGB).")
+      .def_property_readonly("explained_images", [](const evaluation::FolderEvaluation& e) {
+        return copy_array(std::vector<std::int64_t>(e.explained_images.begin(), e.explained_images.end()));
+      })
+      .def_readonly("quality_results", &evaluation::FolderEvaluation::quality_results)
+      .def_readonly("quality", &evaluation::FolderEvaluation::quality)
+      .def_property_readonly("timings", [](const evaluation::FolderEvaluation& e) { return timings_dict(e.timings); })
+      .def("__repr__", [](const evaluation::FolderEvaluation& e) {
+        return "FolderEvaluation(" + std::to_string(e.paths.size()) + " images, accuracy=" +
+               py::repr(py::float_(e.accuracy)).cast<std::string>() + ", map=" + py::repr(py::float_(e.map)).cast<std::string>() + ")";
+      });
+
+  m.def("evaluate_folder", [](const model::Model& mo, py::object data, py::handle options, py::object progress, const py::kwargs& kw) {
+    const FEO o = options_from(options, kw, *folder_knobs, "evaluate_folder");
+    const std::string d = to_path(data, "data");
+    return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::evaluate_folder(mo, d, o, fn); });
+  }, py::arg("model"), py::arg("data"), py::kw_only(), py::arg("options") = py::none(), py::arg("progress") = py::none(),
+     "Evaluates a model on DATA/<class>/<image> (what `bowlrp evaluate` runs): accuracy, confusion, AP per class, "
+     "and the explanation quality of `explain` images per class (localised in MASKS/<class>/<stem>.png where "
+     "present). Keyword knobs: see FolderEvaluationOptions. Releases the GIL.");
+
+  py::class_<evaluation::GalleryItem>(m, "GalleryItem", "One gallery picture of the VOC protocol.")
+      .def_readonly("group", &evaluation::GalleryItem::group)
+      .def_readonly("id", &evaluation::GalleryItem::id)
+      .def_readonly("class_name", &evaluation::GalleryItem::class_name)
+      .def_readonly("score", &evaluation::GalleryItem::score)
+      .def_readonly("label", &evaluation::GalleryItem::label)
+      .def_property_readonly("image", [](const evaluation::GalleryItem& g) { return rgb_array(g.image); }, "uint8 RGB.")
+      .def_property_readonly("heatmap", [](const evaluation::GalleryItem& g) { return rgb_array(g.heatmap); }, "uint8 RGB.")
+      .def_readonly("note", &evaluation::GalleryItem::note);
+
+  py::class_<evaluation::VocEvaluation>(m, "VocEvaluation", "What the VOC protocol measured.")
+      .def_readonly("classes", &evaluation::VocEvaluation::classes)
+      .def_readonly("test_ids", &evaluation::VocEvaluation::test_ids)
+      .def_property_readonly("scores", [](const evaluation::VocEvaluation& e) {
+        std::vector<double> flat;
+        for (const auto& row : e.scores) flat.insert(flat.end(), row.begin(), row.end());
+        return copy_array(flat, {static_cast<py::ssize_t>(e.scores.size()), static_cast<py::ssize_t>(e.test_ids.size())});
+      }, "classes x test images (-inf where unreadable).")
+      .def_property_readonly("labels", [](const evaluation::VocEvaluation& e) {
+        std::vector<int> flat;
+        for (const auto& row : e.labels) flat.insert(flat.end(), row.begin(), row.end());
+        return copy_array(flat, {static_cast<py::ssize_t>(e.labels.size()), static_cast<py::ssize_t>(e.test_ids.size())});
+      }, "classes x test images in {1, -1, 0}.")
+      .def_property_readonly("ap", [](const evaluation::VocEvaluation& e) { return copy_array(e.ap); }, "VOC07 11-point AP per class.")
+      .def_property_readonly("ap_area", [](const evaluation::VocEvaluation& e) { return copy_array(e.ap_area); }, "VOC2010+ AP per class.")
+      .def_readonly("map", &evaluation::VocEvaluation::map)
+      .def_readonly("map_area", &evaluation::VocEvaluation::map_area)
+      .def_readonly("train_images", &evaluation::VocEvaluation::train_images)
+      .def_property_readonly("failed_test", [](const evaluation::VocEvaluation& e) { return skipped_to_list(e.failed_test); })
+      .def_property_readonly("skipped_train", [](const evaluation::VocEvaluation& e) { return skipped_to_list(e.skipped_train); })
+      .def_readonly("quality", &evaluation::VocEvaluation::quality)
+      .def_readonly("quality_failures", &evaluation::VocEvaluation::quality_failures)
+      .def_readonly("gallery", &evaluation::VocEvaluation::gallery)
+      .def_property_readonly("timings", [](const evaluation::VocEvaluation& e) { return timings_dict(e.timings); })
+      .def_property_readonly("timing_items", [](const evaluation::VocEvaluation& e) {
+        py::dict d;
+        for (const auto& [k, v] : e.timing_items) d[py::str(k)] = v;
+        return d;
+      })
+      .def_readonly("person_boxes_missing", &evaluation::VocEvaluation::person_boxes_missing)
+      .def_readonly("model", &evaluation::VocEvaluation::model, "The evaluated Model.")
+      .def("__repr__", [](const evaluation::VocEvaluation& e) {
+        return "VocEvaluation(" + std::to_string(e.classes.size()) + " classes, " + std::to_string(e.test_ids.size()) +
+               " test images, map=" + py::repr(py::float_(e.map)).cast<std::string>() + ")";
+      });
+
+  m.def("run_voc_protocol", [](py::object root, py::object model, py::handle options, py::object progress, const py::kwargs& kw) {
+    VO o = options_from(options, kw, *voc_knobs, "run_voc_protocol");
+    if (!root.is_none()) o.root = to_path(root, "root");
+    std::optional<model::Model> given;
+    if (!model.is_none()) given = model.cast<model::Model>();
+    return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::run_voc_protocol(o, given, fn); });
+  }, py::arg("root") = py::none(), py::kw_only(), py::arg("model") = py::none(), py::arg("options") = py::none(),
+     py::arg("progress") = py::none(),
+     "Runs the PASCAL VOC protocol (what `bowlrp voc` runs): fits on train_set unless a model is given, AP per class "
+     "on test_set, explanation quality on `explain` positives per class, a gallery. Keyword knobs: see "
+     "VocProtocolOptions. Releases the GIL.");
+}
+
+}  // namespace bowlrp::python

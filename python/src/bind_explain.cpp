@@ -1,0 +1,343 @@
+// Explanations: the rules (Composite) and ExplainOptions as knobs, Model.explain, Explanation with
+// numpy views of every relevance layer, and the per-layer ConservationReport.
+//
+// Model.explain runs, per image, exactly the library's steps (Model::encode, Explainer::explain,
+// decompose::check_conservation, model::conservation_verdict) in a bow::for_each_index loop, so it
+// can keep each image's frames (positions and supports of the local features) beside the relevance:
+// model::ImageExplanation does not carry them (see the report on the C++ API).
+#include "bindings.h"
+#include "explanation.h"
+#include "options.h"
+
+#include <bowlrp/decompose/conservation.h>
+#include <bowlrp/decompose/explain.h>
+#include <bowlrp/model/explain.h>
+#include <bowlrp/model/model.h>
+
+#include <optional>
+
+namespace bowlrp::python {
+
+namespace {
+
+using decompose::Composite;
+using EO = model::ExplainOptions;
+
+std::shared_ptr<const Knobs<Composite>> make_composite_knobs() {
+  Knobs<Composite> k;
+  k.push_back(enum_knob<Composite>("bias", "where the SVM bias goes: 'uniform' (the paper), 'proportional' or 'absorbed'",
+                                   [](Composite& c) -> decompose::BiasPolicy& { return c.svm.bias; },
+                                   [](decompose::BiasPolicy b) { return decompose::to_string(b); },
+                                   &decompose::bias_policy_from_string));
+  k.push_back(enum_knob<Composite>("svm_rule", "rbf/expchi2 heads: 'integrated-gradients' (conservative) or 'taylor' (Eq 16)",
+                                   [](Composite& c) -> decompose::DifferentiableRule& { return c.differentiable; },
+                                   [](decompose::DifferentiableRule r) { return decompose::to_string(r); },
+                                   &decompose::differentiable_rule_from_string));
+  k.push_back(field_knob<Composite>("ig_nodes", "integrated gradients: Gauss-Legendre nodes per segment",
+                                    [](Composite& c) -> int& { return c.integrated_gradients.nodes; }));
+  k.push_back(field_knob<Composite>("ig_segments", "integrated gradients: initial segments",
+                                    [](Composite& c) -> int& { return c.integrated_gradients.segments; }));
+  k.push_back(field_knob<Composite>("ig_max_segments", "integrated gradients: refinement cap",
+                                    [](Composite& c) -> int& { return c.integrated_gradients.max_segments; }));
+  k.push_back(field_knob<Composite>("ig_tolerance", "integrated gradients: quadrature tolerance relative to max(1, |f|)",
+                                    [](Composite& c) -> double& { return c.integrated_gradients.tolerance; }));
+  // The root search is shared by both differentiable rules: one knob sets both.
+  const auto root = [](const std::string& name, const std::string& doc, auto member) {
+    using V = std::decay_t<decltype(std::declval<decompose::RootSearch&>().*member)>;
+    return Knob<Composite>{name, doc + " (both differentiable rules)",
+                           [member](const Composite& c) { return py::cast(c.integrated_gradients.root.*member); },
+                           [member, name](Composite& c, py::handle h) {
+                             const V v = cast_value<V>(h, name);
+                             c.integrated_gradients.root.*member = v;
+                             c.taylor.root.*member = v;
+                           }};
+  };
+  k.push_back(root("root_bisections", "root search: bisection steps", &decompose::RootSearch::max_bisections));
+  k.push_back(root("root_tolerance", "root search: |f(x0)| tolerance relative to max(1, |f(h)|)", &decompose::RootSearch::tolerance));
+  k.push_back(root("root_candidates", "root search: support vectors of the other side tried", &decompose::RootSearch::max_candidates));
+  k.push_back(root("root_scan_steps", "root search: samples per segment", &decompose::RootSearch::scan_steps));
+  return std::make_shared<const Knobs<Composite>>(std::move(k));
+}
+
+std::shared_ptr<const Knobs<EO>> make_explain_knobs() {
+  Knobs<EO> k = lens_knobs<EO, Composite>(*composite_knobs(), [](EO& o) -> Composite& { return o.composite; });
+  k.push_back(field_knob<EO>("residual_warning", "rbf/expchi2: relative head residual above which an explanation is flagged",
+                             [](EO& o) -> double& { return o.residual_warning; }));
+  k.push_back(field_knob<EO>("tolerance", "relative conservation tolerance of the exact layers",
+                             [](EO& o) -> double& { return o.tolerance; }));
+  k.push_back(field_knob<EO>("threads", "worker threads (0: all cores)", [](EO& o) -> int& { return o.threads; }));
+  return std::make_shared<const Knobs<EO>>(std::move(k));
+}
+
+/// The library's per-image steps; throws on error.
+PyExplanation explain_one(const model::Model& m, const decompose::Explainer& explainer, const bow::GrayImage& image,
+                          const EO& options) {
+  PyExplanation out;
+  model::Trace trace = m.encode(image);
+  bow::EncodeTrace& t = std::get<bow::EncodeTrace>(trace);
+  model::ImageExplanation& r = out.result;
+  r.path = image.source;
+  r.scores = m.scores(trace);
+  const std::size_t cls = options.class_index ? *options.class_index : model::top_class(r.scores);
+  r.explanation = explainer.explain(t, cls);
+  r.conservation = decompose::check_conservation(r.explanation, options.tolerance);
+  r.warning = model::conservation_verdict(r.conservation, options.residual_warning);
+  r.features = t.features.size();
+  out.frames = std::move(t.features.frames);
+  return out;
+}
+
+std::optional<std::size_t> class_arg(const model::Model& m, py::handle cls) {
+  if (cls.is_none()) return std::nullopt;
+  if (py::isinstance<py::str>(cls)) return m.class_index(cls.cast<std::string>());
+  if (py::isinstance<py::bool_>(cls) || !py::hasattr(cls, "__index__"))
+    throw py::type_error("class_: expected None (the top class), a class name or an index, got " + py::repr(cls).cast<std::string>());
+  const long long i = cls.attr("__index__")().cast<long long>();
+  if (i < 0 || static_cast<std::size_t>(i) >= m.classes())
+    throw py::index_error("class_: index " + std::to_string(i) + " outside 0 .. " + std::to_string(m.classes() - 1));
+  return static_cast<std::size_t>(i);
+}
+
+py::object explain(const model::Model& m, py::handle images, py::handle cls, py::handle options, py::object progress,
+                   const py::kwargs& kw) {
+  EO o = options_from(options, kw, *explain_knobs(), "explain");
+  o.class_index = class_arg(m, cls);
+  o.validate();
+  const Inputs in = read_inputs(images);
+  std::vector<PyExplanation> out(in.size());
+  with_progress(progress, [&](const bow::ProgressFn& fn) {
+    const decompose::Explainer explainer = m.explainer(o.composite);
+    if (in.single) {  // errors propagate with their own type
+      out[0] = explain_one(m, explainer, in.arrays ? in.images[0].convert(m.bag_of_words().loader()) : m.load_image(in.paths[0]), o);
+      return 0;
+    }
+    bow::for_each_index(in.size(), o.threads, "explain", fn, [&](std::size_t i) {
+      try {
+        out[i] = explain_one(m, explainer, in.arrays ? in.images[i].convert(m.bag_of_words().loader()) : m.load_image(in.paths[i]), o);
+      } catch (const std::exception& e) {
+        out[i] = PyExplanation{};
+        out[i].result.error = e.what();
+      }
+      out[i].result.index = i;
+      if (!in.arrays) out[i].result.path = in.paths[i];
+    });
+    return 0;
+  });
+  if (in.single) {
+    if (!in.arrays) out[0].result.path = in.paths[0];
+    return py::cast(std::move(out[0]));
+  }
+  py::list l;
+  for (PyExplanation& e : out) l.append(py::cast(std::move(e)));
+  return l;
+}
+
+py::dict conservation_dict(const decompose::ConservationReport& r) {
+  py::dict d;
+  d["f"] = r.f;
+  d["sum_dimensions"] = r.sum_dimensions;
+  d["sum_features"] = r.sum_features;
+  d["sum_pixels"] = r.sum_pixels;
+  d["absorbed"] = r.absorbed;
+  d["residual"] = r.residual;
+  d["unassigned_features"] = r.unassigned_features;
+  d["unassigned_pixels"] = r.unassigned_pixels;
+  d["relative_residual"] = r.relative_residual;
+  d["method"] = decompose::to_string(r.method);
+  d["root_found"] = r.root_found;
+  d["f_root"] = r.f_root;
+  d["quadrature_error"] = r.quadrature_error;
+  d["finite"] = r.finite;
+  d["tolerance"] = r.tolerance;
+  d["svm_conserved"] = r.svm_conserved;
+  d["features_conserved"] = r.features_conserved;
+  d["pixels_conserved"] = r.pixels_conserved;
+  d["ok"] = r.ok();
+  return d;
+}
+
+const decompose::Explanation& ex(const PyExplanation& e) { return e.result.explanation; }
+
+}  // namespace
+
+std::shared_ptr<const Knobs<Composite>> composite_knobs() {
+  static const auto knobs = make_composite_knobs();
+  return knobs;
+}
+std::shared_ptr<const Knobs<EO>> explain_knobs() {
+  static const auto knobs = make_explain_knobs();
+  return knobs;
+}
+
+void BindExplain(py::module_& m) {
+  // The frame record as a numpy structured dtype (views of std::vector<bow::Frame>, no copy).
+  PYBIND11_NUMPY_DTYPE(bow::Box, x0, y0, x1, y1);
+  PYBIND11_NUMPY_DTYPE(bow::Coverage, x0, y0, x1, y1);
+  PYBIND11_NUMPY_DTYPE(bow::Frame, x, y, size, bin_size, support, cover);
+
+  bind_options<Composite>(m, "Rules", "The relevance rules of the SVM layer (a zennit-like composite).", composite_knobs(),
+                          [](const Composite& c) { c.validate(); });
+  bind_options<EO>(m, "ExplainOptions", "Options of Model.explain: the rules, the conservation verdict and threads.",
+                   explain_knobs(), [](const EO& o) { o.validate(); });
+
+  py::class_<decompose::ConservationReport>(m, "ConservationReport",
+                                            "Totals of each layer and whether they agree: f = Σ_d R_d + absorbed, "
+                                            "Σ_d R_d = Σ_l R_l + unassigned features, Σ_l R_l = Σ_q R_q + unassigned pixels.")
+      .def_readonly("f", &decompose::ConservationReport::f, "f(h), the score.")
+      .def_readonly("sum_dimensions", &decompose::ConservationReport::sum_dimensions, "Σ_d R_d.")
+      .def_readonly("sum_features", &decompose::ConservationReport::sum_features, "Σ_l R_l.")
+      .def_readonly("sum_pixels", &decompose::ConservationReport::sum_pixels, "Σ_q R_q.")
+      .def_readonly("absorbed", &decompose::ConservationReport::absorbed, "Bias kept apart.")
+      .def_readonly("residual", &decompose::ConservationReport::residual, "f - Σ_d R_d - absorbed.")
+      .def_readonly("unassigned_features", &decompose::ConservationReport::unassigned_features, "Relevance no feature took.")
+      .def_readonly("unassigned_pixels", &decompose::ConservationReport::unassigned_pixels, "Relevance of empty supports.")
+      .def_readonly("relative_residual", &decompose::ConservationReport::relative_residual, "|residual| / max(1, |f|).")
+      .def_property_readonly("method", [](const decompose::ConservationReport& r) { return decompose::to_string(r.method); },
+                             "'exact', 'integrated-gradients' or 'taylor'.")
+      .def_readonly("root_found", &decompose::ConservationReport::root_found)
+      .def_readonly("f_root", &decompose::ConservationReport::f_root)
+      .def_readonly("quadrature_error", &decompose::ConservationReport::quadrature_error)
+      .def_readonly("finite", &decompose::ConservationReport::finite)
+      .def_readonly("tolerance", &decompose::ConservationReport::tolerance, "Absolute tolerance used.")
+      .def_readonly("svm_conserved", &decompose::ConservationReport::svm_conserved)
+      .def_readonly("features_conserved", &decompose::ConservationReport::features_conserved)
+      .def_readonly("pixels_conserved", &decompose::ConservationReport::pixels_conserved)
+      .def_property_readonly("ok", &decompose::ConservationReport::ok, "Every layer conserves.")
+      .def_property_readonly("lower_layers_ok", &decompose::ConservationReport::lower_layers_ok,
+                             "The layers below the SVM conserve.")
+      .def("summary", &decompose::ConservationReport::summary, "Multi-line readable summary.")
+      .def("to_dict", &conservation_dict, "Every field as a dict.")
+      .def("__repr__", [](const decompose::ConservationReport& r) {
+        return "ConservationReport(f=" + py::repr(py::float_(r.f)).cast<std::string>() + ", method='" +
+               decompose::to_string(r.method) + "', ok=" + (r.ok() ? "True" : "False") + ")";
+      });
+
+  py::class_<PyExplanation>(m, "Explanation",
+                            "Relevance of one image for one class at every layer. Arrays are read-only views of the "
+                            "buffers this object owns (no copies); they keep it alive.")
+      .def_property_readonly("index", [](const PyExplanation& e) { return e.result.index; }, "Position in the batch.")
+      .def_property_readonly("path", [](const PyExplanation& e) { return e.result.path; }, "Image file ('' for arrays).")
+      .def_property_readonly("error", [](const PyExplanation& e) { return e.result.error; },
+                             "Non-empty when the image could not be explained (nothing else is set).")
+      .def_property_readonly("warning", [](const PyExplanation& e) { return e.result.warning; },
+                             "Non-empty when the conservation verdict fails (why).")
+      .def_property_readonly("ok", [](const PyExplanation& e) { return e.result.ok(); }, "Explained and conserved.")
+      .def_property_readonly("class_name", [](const PyExplanation& e) { return ex(e).class_name; }, "Explained class.")
+      .def_property_readonly("class_index", [](const PyExplanation& e) { return ex(e).cls; }, "Its index in the model.")
+      .def_property_readonly("scores", [](py::object self) {
+        const auto& s = self.cast<const PyExplanation&>().result.scores;
+        return view(s.data(), {static_cast<py::ssize_t>(s.size())}, self);
+      }, "f_c for every class.")
+      .def_property_readonly("score", [](const PyExplanation& e) { return ex(e).dimensions.f; }, "f(h) of the explained class.")
+      .def_property_readonly("bias", [](const PyExplanation& e) { return ex(e).dimensions.bias; }, "b of the class.")
+      .def_property_readonly("absorbed", [](const PyExplanation& e) { return ex(e).dimensions.absorbed; },
+                             "Bias kept apart (bias='absorbed'), else 0.")
+      .def_property_readonly("residual", [](const PyExplanation& e) { return ex(e).dimensions.residual; },
+                             "f - Σ R_d - absorbed.")
+      .def_property_readonly("method", [](const PyExplanation& e) { return decompose::to_string(ex(e).dimensions.method); },
+                             "How the SVM layer was decomposed: 'exact', 'integrated-gradients' or 'taylor'.")
+      .def_property_readonly("root_found", [](const PyExplanation& e) { return ex(e).dimensions.root_found; })
+      .def_property_readonly("f_root", [](const PyExplanation& e) { return ex(e).dimensions.f_root; })
+      .def_property_readonly("quadrature_error", [](const PyExplanation& e) { return ex(e).dimensions.quadrature_error; })
+      .def_property_readonly("quadrature_segments", [](const PyExplanation& e) { return ex(e).dimensions.quadrature_segments; })
+      .def_property_readonly("relevance", [](py::object self) {
+        const auto& p = ex(self.cast<const PyExplanation&>()).pixels;
+        return view(p.R.data(), {p.height, p.width}, self);
+      }, "R_q, pixel relevance at the original image size, H x W float64 (read-only view).")
+      .def_property_readonly("width", [](const PyExplanation& e) { return ex(e).pixels.width; }, "Original image width.")
+      .def_property_readonly("height", [](const PyExplanation& e) { return ex(e).pixels.height; }, "Original image height.")
+      .def_property_readonly("pixel_unassigned", [](const PyExplanation& e) { return ex(e).pixels.unassigned; },
+                             "Relevance of features with an empty support.")
+      .def_property_readonly("dimension_relevance", [](py::object self) {
+        const auto& R = ex(self.cast<const PyExplanation&>()).dimensions.R;
+        return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
+      }, "R_d, relevance of each histogram dimension (V values).")
+      .def_property_readonly("root", [](py::object self) {
+        const auto& R = ex(self.cast<const PyExplanation&>()).dimensions.root;
+        return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
+      }, "Differentiable rules: the root x0 (V values); empty for exact ones.")
+      .def_property_readonly("feature_relevance", [](py::object self) {
+        const auto& R = ex(self.cast<const PyExplanation&>()).features.R;
+        return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
+      }, "R_l, relevance of each local feature (L values, the order of frames).")
+      .def_property_readonly("feature_unassigned", [](const PyExplanation& e) { return ex(e).features.unassigned; },
+                             "Relevance no feature could take (only when L = 0).")
+      .def_property_readonly("per_word", [](py::object self) {
+        const auto& R = ex(self.cast<const PyExplanation&>()).features.per_word;
+        return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
+      }, "Σ over cells of R_{c K + k}, per word (K values).")
+      .def_property_readonly("per_cell", [](py::object self) {
+        const auto& R = ex(self.cast<const PyExplanation&>()).features.per_cell;
+        return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
+      }, "Σ over words of R_{c K + k}, per pyramid cell.")
+      .def_property_readonly("frames", [](py::object self) {
+        const auto& f = self.cast<const PyExplanation&>().frames;
+        return view(f.data(), {static_cast<py::ssize_t>(f.size())}, self);
+      }, "The local features as a structured array (read-only view): x, y (centre, original px), size (support side, "
+         "original px), bin_size (working px), support (x0, y0, x1, y1: half-open pixel box) and cover (covered "
+         "fraction of its first/last column and row).")
+      .def_property_readonly("feature_positions", [](const PyExplanation& e) {
+        py::array_t<double> a({static_cast<py::ssize_t>(e.frames.size()), static_cast<py::ssize_t>(2)});
+        double* d = a.mutable_data();
+        for (std::size_t l = 0; l < e.frames.size(); ++l) {
+          d[2 * l] = e.frames[l].x;
+          d[2 * l + 1] = e.frames[l].y;
+        }
+        return a;
+      }, "Centres (x, y) of the local features in original pixels, L x 2.")
+      .def_property_readonly("feature_sizes", [](const PyExplanation& e) {
+        std::vector<double> s;
+        for (const bow::Frame& f : e.frames) s.push_back(f.size);
+        return copy_array(s);
+      }, "Support side of each local feature in original pixels (L values).")
+      .def_property_readonly("n_features", [](const PyExplanation& e) { return e.result.features; }, "L, local features.")
+      .def_property_readonly("conservation", [](const PyExplanation& e) { return e.result.conservation; },
+                             "The per-layer ConservationReport (at ExplainOptions.tolerance).")
+      .def("check_conservation", [](const PyExplanation& e, double rel_tol) {
+        return decompose::check_conservation(e.result.explanation, rel_tol);
+      }, py::arg("rel_tol") = 1e-9, "Re-checks conservation at another relative tolerance.")
+      .def_property_readonly("totals", [](const PyExplanation& e) {
+        py::dict d;
+        d["dimensions"] = ex(e).dimensions.total();
+        d["features"] = ex(e).features.total();
+        d["pixels"] = ex(e).pixels.total();
+        return d;
+      }, "Σ R at every layer.")
+      .def("to_dict", [](const PyExplanation& e) {
+        py::dict d;
+        d["path"] = e.result.path;
+        d["error"] = e.result.error;
+        if (!e.result.error.empty()) return d;
+        d["class"] = ex(e).class_name;
+        d["score"] = ex(e).dimensions.f;
+        d["bias"] = ex(e).dimensions.bias;
+        d["method"] = decompose::to_string(ex(e).dimensions.method);
+        d["relevance_sum"] = py::dict(py::arg("dimensions") = ex(e).dimensions.total(),
+                                      py::arg("features") = ex(e).features.total(), py::arg("pixels") = ex(e).pixels.total());
+        d["absorbed"] = ex(e).dimensions.absorbed;
+        d["residual"] = ex(e).dimensions.residual;
+        d["unassigned"] = py::dict(py::arg("features") = ex(e).features.unassigned, py::arg("pixels") = ex(e).pixels.unassigned);
+        d["conservation"] = conservation_dict(e.result.conservation);
+        d["warning"] = e.result.warning;
+        d["width"] = ex(e).pixels.width;
+        d["height"] = ex(e).pixels.height;
+        d["features"] = e.result.features;
+        return d;
+      }, "A summary like the JSON of `bowlrp explain` (no arrays).")
+      .def("__repr__", [](const PyExplanation& e) {
+        if (!e.result.error.empty()) return "Explanation(error=" + py::repr(py::str(e.result.error)).cast<std::string>() + ")";
+        return "Explanation(class_name=" + py::repr(py::str(ex(e).class_name)).cast<std::string>() + ", score=" +
+               py::repr(py::float_(ex(e).dimensions.f)).cast<std::string>() + ", size=" + std::to_string(ex(e).pixels.width) +
+               "x" + std::to_string(ex(e).pixels.height) + ", ok=" + (e.result.ok() ? "True" : "False") + ")";
+      });
+
+  auto model_cls = py::reinterpret_borrow<py::class_<model::Model>>(m.attr("Model"));
+  model_cls.def("explain", &explain, py::arg("images"), py::arg("class_") = py::none(), py::kw_only(),
+                py::arg("options") = py::none(), py::arg("progress") = py::none(),
+                "Explains the class `class_` (a name or index; None: each image's top class) of one image (path or "
+                "numpy array: returns an Explanation, raising on error) or of a list of them (returns a list; failed "
+                "images carry .error). options: an ExplainOptions; keyword knobs (bias=..., svm_rule=..., "
+                "threads=...) override it. The same numbers as `bowlrp explain`. Releases the GIL.");
+}
+
+}  // namespace bowlrp::python

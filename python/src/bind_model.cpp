@@ -1,0 +1,456 @@
+// Model: load / save / fit / predict, FitOptions as keyword knobs, FitReport and Predictions.
+#include "bindings.h"
+#include "options.h"
+
+#include <bowlrp/bow/io.h>
+#include <bowlrp/datasets/voc.h>
+#include <bowlrp/model/fit.h>
+#include <bowlrp/model/model.h>
+#include <bowlrp/model/predict.h>
+#include <bowlrp/svm/kernel.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace bowlrp::python {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Special knob values: pooling and pyramid as the command line writes them.
+
+std::string pooling_name(double p) {
+  if (p == 1.0) return "sum";
+  if (p == std::numeric_limits<double>::infinity()) return "max";
+  return "pmean:" + py::repr(py::float_(p)).cast<std::string>();
+}
+
+double pooling_p(py::handle h) {
+  if (!py::isinstance<py::str>(h)) return cast_value<double>(h, "pooling");
+  const std::string s = h.cast<std::string>();
+  if (s == "sum") return 1.0;
+  if (s == "max") return std::numeric_limits<double>::infinity();
+  if (s.rfind("pmean:", 0) == 0) {
+    try {
+      std::size_t used = 0;
+      const double p = std::stod(s.substr(6), &used);
+      if (used == s.size() - 6) return p;
+    } catch (const std::exception&) {
+    }
+  }
+  throw py::value_error("option pooling: '" + s + "' is not 'sum', 'max', 'pmean:P' or a number p (the p-means exponent)");
+}
+
+std::string pyramid_name(const std::vector<bow::PyramidLevel>& levels) {
+  std::string s;
+  for (const bow::PyramidLevel& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
+  return s;
+}
+
+std::vector<bow::PyramidLevel> pyramid_levels(py::handle h) {
+  std::vector<bow::PyramidLevel> levels;
+  if (py::isinstance<py::str>(h)) {
+    const std::string s = h.cast<std::string>();
+    std::stringstream ss(s);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      int c = 0, r = 0;
+      char x = 0, extra = 0;
+      if (std::sscanf(part.c_str(), "%d%c%d%c", &c, &x, &r, &extra) != 3 || x != 'x')
+        throw py::value_error("option pyramid: '" + s + "' is not a list of levels COLSxROWS separated by commas (e.g. '1x1,2x2')");
+      levels.push_back({c, r});
+    }
+    if (levels.empty()) throw py::value_error("option pyramid: expected at least one level, got ''");
+    return levels;
+  }
+  for (py::handle level : py::iter(h)) {
+    const auto t = level.cast<std::pair<int, int>>();
+    levels.push_back({t.first, t.second});
+  }
+  return levels;
+}
+
+template <class V>
+py::tuple as_tuple(const std::vector<V>& v) {
+  py::tuple t(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) t[i] = py::cast(v[i]);
+  return t;
+}
+
+template <class V>
+std::vector<V> as_vector(py::handle h, const std::string& name) {
+  if (py::isinstance<py::str>(h) || !py::isinstance<py::iterable>(h))
+    throw py::type_error("option " + name + ": expected a sequence, got " + py::repr(h).cast<std::string>());
+  std::vector<V> v;
+  for (py::handle x : py::iter(h)) v.push_back(cast_value<V>(x, name));
+  return v;
+}
+
+using FO = model::FitOptions;
+
+std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
+  Knobs<FO> k;
+  k.push_back(field_knob<FO>("words", "K, visual words of the codebook", [](FO& o) -> int& { return o.pipeline.kmeans.words; }));
+  k.push_back(field_knob<FO>("samples", "descriptors sampled for k-means", [](FO& o) -> std::size_t& { return o.pipeline.kmeans.samples; }));
+  k.push_back(field_knob<FO>("kmeans_iterations", "k-means iteration cap", [](FO& o) -> int& { return o.pipeline.kmeans.max_iterations; }));
+  k.push_back(enum_knob<FO>("kmeans_algorithm", "'lloyd_gemm', 'vlfeat_elkan' or 'vlfeat_ann'",
+                            [](FO& o) -> bow::KMeansAlgorithm& { return o.pipeline.kmeans.algorithm; },
+                            [](bow::KMeansAlgorithm a) { return bow::to_string(a); }, &bow::kmeans_algorithm_from_string));
+  k.push_back(field_knob<FO>("kmeans_tolerance", "lloyd_gemm: relative energy decrease that stops k-means",
+                             [](FO& o) -> double& { return o.pipeline.kmeans.tolerance; }));
+  k.push_back(field_knob<FO>("seed", "seed of the descriptor sample and of k-means",
+                             [](FO& o) -> std::uint64_t& { return o.pipeline.kmeans.seed; }));
+  k.push_back(field_knob<FO>("max_side", "cap on the longer image side in px (0: never resize)",
+                             [](FO& o) -> int& { return o.pipeline.image.max_side; }));
+  k.push_back(field_knob<FO>("max_pixels", "largest width x height an image file may declare (0: no limit)",
+                             [](FO& o) -> long long& { return o.pipeline.image.max_pixels; }));
+  k.push_back(Knob<FO>{"bin_sizes", "dense SIFT bin sizes in working px, one scale each",
+                       [](const FO& o) { return py::object(as_tuple(o.pipeline.dsift.bin_sizes)); },
+                       [](FO& o, py::handle h) { o.pipeline.dsift.bin_sizes = as_vector<int>(h, "bin_sizes"); }});
+  k.push_back(field_knob<FO>("step", "dense SIFT grid step in working px", [](FO& o) -> int& { return o.pipeline.dsift.step; }));
+  k.push_back(field_knob<FO>("magnif", "pre-smoothing sigma = bin size / magnif", [](FO& o) -> double& { return o.pipeline.dsift.magnif; }));
+  k.push_back(field_knob<FO>("contrast_threshold", "descriptors of smaller norm are zeroed",
+                             [](FO& o) -> double& { return o.pipeline.dsift.contrast_threshold; }));
+  k.push_back(field_knob<FO>("window_size", "VLFeat's Gaussian window, in bins", [](FO& o) -> double& { return o.pipeline.dsift.window_size; }));
+  k.push_back(field_knob<FO>("fast", "flat-window approximation of dense SIFT", [](FO& o) -> bool& { return o.pipeline.dsift.fast; }));
+  k.push_back(enum_knob<FO>("mapping", "feature-to-word mapping: 'hard', 'soft' or 'rank'",
+                            [](FO& o) -> bow::MappingKind& { return o.pipeline.mapping.kind; },
+                            [](bow::MappingKind m) { return bow::to_string(m); }, &bow::mapping_kind_from_string));
+  k.push_back(field_knob<FO>("neighbours", "soft/rank: words kept per feature", [](FO& o) -> int& { return o.pipeline.mapping.neighbours; }));
+  k.push_back(field_knob<FO>("beta", "soft: kernel sharpness", [](FO& o) -> double& { return o.pipeline.mapping.beta; }));
+  k.push_back(field_knob<FO>("rank_decay", "rank: weight ratio between ranks", [](FO& o) -> double& { return o.pipeline.mapping.rank_decay; }));
+  k.push_back(Knob<FO>{"pooling", "'sum', 'max', 'pmean:P' (or the exponent p as a number)",
+                       [](const FO& o) { return py::object(py::str(pooling_name(o.pipeline.pooling.p))); },
+                       [](FO& o, py::handle h) { o.pipeline.pooling.p = pooling_p(h); }});
+  k.push_back(Knob<FO>{"pyramid", "spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
+                       [](const FO& o) { return py::object(py::str(pyramid_name(o.pipeline.pooling.pyramid))); },
+                       [](FO& o, py::handle h) { o.pipeline.pooling.pyramid = pyramid_levels(h); }});
+  k.push_back(enum_knob<FO>("normalisation", "of the histogram: 'l1', 'l2' or 'none'",
+                            [](FO& o) -> bow::Normalisation& { return o.pipeline.pooling.normalisation; },
+                            [](bow::Normalisation n) { return bow::to_string(n); }, &bow::normalisation_from_string));
+  k.push_back(field_knob<FO>("hellinger", "square-root map before normalisation", [](FO& o) -> bool& { return o.pipeline.pooling.hellinger; }));
+  k.push_back(enum_knob<FO>("kernel", "'hik', 'chi2', 'hellinger', 'linear', 'rbf' or 'expchi2'",
+                            [](FO& o) -> svm::KernelType& { return o.kernel.type; },
+                            [](svm::KernelType t) { return svm::to_string(t); }, &svm::kernel_type_from_string));
+  k.push_back(field_knob<FO>("gamma", "rbf/expchi2 width (0: 1 / mean distance)", [](FO& o) -> double& { return o.kernel.gamma; }));
+  k.push_back(field_knob<FO>("C", "soft-margin C of every class", [](FO& o) -> double& { return o.svm.C; }));
+  k.push_back(Knob<FO>{"class_C", "per-class C (empty, or one per class)",
+                       [](const FO& o) { return py::object(as_tuple(o.svm.class_C)); },
+                       [](FO& o, py::handle h) { o.svm.class_C = as_vector<double>(h, "class_C"); }});
+  k.push_back(field_knob<FO>("balanced", "weight C of each side by n / (2 n_side)", [](FO& o) -> bool& { return o.svm.balanced; }));
+  k.push_back(field_knob<FO>("epsilon", "libsvm stopping tolerance", [](FO& o) -> double& { return o.svm.epsilon; }));
+  k.push_back(field_knob<FO>("cache_mb", "libsvm kernel cache per class training, MB", [](FO& o) -> double& { return o.svm.cache_mb; }));
+  k.push_back(field_knob<FO>("threads", "worker threads (0: all cores); results do not depend on it",
+                             [](FO& o) -> int& { return o.threads; }));
+  k.push_back(field_knob<FO>("cache_dir", "codebook and histogram cache folder ('': none; unused for numpy images)",
+                             [](FO& o) -> std::string& { return o.cache_dir; }));
+  k.push_back(field_knob<FO>("training_accuracy", "score the training images afterwards (FitReport.training_accuracy)",
+                             [](FO& o) -> bool& { return o.training_accuracy; }));
+  return std::make_shared<const Knobs<FO>>(std::move(k));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fitting
+
+/// Labels of a Python sequence as class-name strings (str or int values).
+std::vector<std::string> label_names(py::handle labels, std::size_t n) {
+  std::vector<std::string> names;
+  std::size_t i = 0;
+  for (py::handle y : py::iter(labels)) {
+    if (py::isinstance<py::str>(y))
+      names.push_back(y.cast<std::string>());
+    else if (!py::isinstance<py::bool_>(y) && py::hasattr(y, "__index__"))
+      names.push_back(py::str(y.attr("__index__")()).cast<std::string>());
+    else
+      throw py::type_error("labels[" + std::to_string(i) + "]: expected a class name (str) or an int, got " +
+                           py::repr(y).cast<std::string>());
+    ++i;
+  }
+  if (names.size() != n)
+    throw py::value_error("labels: expected one label per image (" + std::to_string(n) + "), got " +
+                          std::to_string(names.size()));
+  return names;
+}
+
+struct FitResult {
+  model::Model model;
+  model::FitReport report;
+};
+
+py::object fit(py::handle data, py::handle labels, py::handle class_names, py::handle options, py::object progress,
+               bool want_report, const py::kwargs& kw) {
+  const FO opts = options_from(options, kw, *fit_knobs(), "fit");
+  model::LabelledImages set;
+  if (is_path(data) && labels.is_none()) {
+    const std::string dir = to_path(data, "data");
+    py::gil_scoped_release release;
+    set = model::LabelledImages::from_folder(dir);
+  } else {
+    if (labels.is_none())
+      throw py::value_error("fit: labels are required unless data is a folder DATA/<class>/<image>");
+    const Inputs in = read_inputs(data, "data");
+    if (in.single) throw py::type_error("fit: data must be a folder or a list of images, got a single image");
+    std::vector<bow::GrayImage> grey;
+    if (in.arrays) {  // decoded as predict() decodes them, with the fitted model's size cap
+      py::gil_scoped_release release;
+      const bow::ImageLoader loader(opts.pipeline.image);
+      for (const ArrayImage& a : in.images) grey.push_back(a.convert(loader));
+    }
+    const py::array matrix = py::isinstance<py::array>(labels) ? py::reinterpret_borrow<py::array>(labels) : py::array();
+    if (matrix && matrix.ndim() == 2) {
+      // Multi-label: images x classes in {1, -1, 0}.
+      if (class_names.is_none()) throw py::value_error("fit: a label matrix needs class_names");
+      const std::size_t n = in.size();
+      set.class_names = class_names.cast<std::vector<std::string>>();
+      auto lab = py::array_t<int, py::array::c_style | py::array::forcecast>::ensure(matrix);
+      if (static_cast<std::size_t>(lab.shape(0)) != n || static_cast<std::size_t>(lab.shape(1)) != set.class_names.size())
+        throw py::value_error("fit: labels has shape (" + std::to_string(lab.shape(0)) + ", " + std::to_string(lab.shape(1)) +
+                              "), expected (images, classes) = (" + std::to_string(n) + ", " +
+                              std::to_string(set.class_names.size()) + ")");
+      set.labels.assign(lab.data(), lab.data() + lab.size());
+      set.single_label = false;
+      if (in.arrays) {
+        for (std::size_t i = 0; i < n; ++i) set.paths.push_back("image-" + std::to_string(i));
+        set.images = std::move(grey);
+      } else {
+        set.paths = in.paths;
+      }
+      set.validate();
+    } else {
+      if (!class_names.is_none()) throw py::value_error("fit: class_names goes with a label matrix only");
+      const std::vector<std::string> names = label_names(labels, in.size());
+      set = in.arrays ? model::LabelledImages::from_images(std::move(grey), names)
+                      : model::LabelledImages::from_paths(in.paths, names);
+    }
+  }
+  FitResult r = with_progress(progress, [&](const bow::ProgressFn& fn) {
+    model::FitReport report;
+    model::Model m = model::fit(set, opts, fn, &report);
+    return FitResult{std::move(m), std::move(report)};
+  });
+  py::object m = py::cast(std::move(r.model));
+  if (!want_report) return m;
+  return py::make_tuple(m, py::cast(std::move(r.report)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prediction
+
+/// A batch of predictions with the model's class names.
+struct PyPredictions {
+  model::Predictions p;
+  std::vector<std::string> class_names;
+};
+
+PyPredictions predict(const model::Model& m, py::handle images, int threads, const std::string& cache_dir,
+                      py::object progress) {
+  model::PredictOptions o;
+  o.threads = threads;
+  o.cache_dir = cache_dir;
+  o.validate();
+  const Inputs in = read_inputs(images);
+  PyPredictions out;
+  out.class_names = m.class_names();
+  out.p = with_progress(progress, [&](const bow::ProgressFn& fn) {
+    if (!in.arrays) return model::predict_files(m, in.paths, o, fn);
+    std::vector<bow::GrayImage> grey;
+    grey.reserve(in.images.size());
+    for (const ArrayImage& a : in.images) grey.push_back(a.convert(m.bag_of_words().loader()));
+    return model::predict_images(m, grey, o, fn);
+  });
+  return out;
+}
+
+py::list skipped_list(const std::vector<model::Skipped>& s) {
+  py::list l;
+  for (const model::Skipped& x : s) l.append(py::make_tuple(x.path, x.reason));
+  return l;
+}
+
+}  // namespace
+
+std::shared_ptr<const Knobs<model::FitOptions>> fit_knobs() {
+  static const auto knobs = make_fit_knobs();
+  return knobs;
+}
+
+py::list skipped_to_list(const std::vector<model::Skipped>& s) { return skipped_list(s); }
+
+void BindModel(py::module_& m) {
+  bind_options<FO>(m, "FitOptions",
+                   "Options of fit(): encoding (dense SIFT, codebook, mapping, pooling), kernel, SVM and run options, "
+                   "as flat keyword knobs over bowlrp::model::FitOptions.",
+                   fit_knobs(), [](const FO& o) { o.validate(); });
+
+  py::class_<model::FitReport>(m, "FitReport", "What fit() saw besides the model.")
+      .def_property_readonly("skipped", [](const model::FitReport& r) { return skipped_list(r.skipped); },
+                             "Images (and folder entries) left out, as (path, reason), in input order.")
+      .def_readonly("used", &model::FitReport::used, "Images trained on.")
+      .def_readonly("training_accuracy", &model::FitReport::training_accuracy,
+                    "Top-1 (single-label) or per-class sign accuracy on the training images.")
+      .def_property_readonly("times", [](const model::FitReport& r) {
+        py::dict d;
+        d["codebook_extract"] = r.times.codebook_extract;
+        d["kmeans"] = r.times.kmeans;
+        d["encode"] = r.times.encode;
+        d["svm"] = r.times.svm;
+        return d;
+      }, "Wall seconds per stage.")
+      .def_property_readonly("histograms", [](py::object self) {
+        const auto& e = self.cast<const model::FitReport&>().encoded;
+        return view(e.histograms.data(), {static_cast<py::ssize_t>(e.ok.size()), static_cast<py::ssize_t>(e.dim)}, self);
+      }, "Histograms of the training images, images x V (read-only view; zeros where an image failed).")
+      .def_property_readonly("encoded", [](const model::FitReport& r) { return bool_array(r.encoded.ok); },
+                             "True where the training image was encoded.");
+
+  py::class_<PyPredictions>(m, "Predictions", "Scores of a batch of images; failed images keep their row.")
+      .def_property_readonly("scores", [](py::object self) {
+        const auto& p = self.cast<const PyPredictions&>().p;
+        return view(p.scores.data(), {static_cast<py::ssize_t>(p.size()), static_cast<py::ssize_t>(p.classes)}, self);
+      }, "f_c(x), images x classes float64 (read-only view; failed rows hold the scores of a zero histogram).")
+      .def_property_readonly("top", [](const PyPredictions& p) {
+        std::vector<std::int64_t> t(p.p.top.begin(), p.p.top.end());
+        return copy_array(t);
+      }, "Index of the top-scoring class per image (0 where failed).")
+      .def_property_readonly("labels", [](const PyPredictions& p) {
+        py::list l;
+        for (std::size_t i = 0; i < p.p.size(); ++i)
+          l.append(p.p.ok[i] ? py::object(py::str(p.class_names[p.p.top[i]])) : py::object(py::none()));
+        return l;
+      }, "Name of the top-scoring class per image (None where the image failed).")
+      .def_property_readonly("ok", [](const PyPredictions& p) { return bool_array(p.p.ok); }, "True where the image was read and encoded.")
+      .def_property_readonly("errors", [](const PyPredictions& p) { return p.p.errors; }, "Reason per image ('' where ok).")
+      .def_readonly("class_names", &PyPredictions::class_names, "The model's classes, in score order.")
+      .def("__len__", [](const PyPredictions& p) { return p.p.size(); })
+      .def("__repr__", [](const PyPredictions& p) {
+        std::size_t failed = 0;
+        for (char c : p.p.ok) failed += c ? 0 : 1;
+        return "Predictions(" + std::to_string(p.p.size()) + " images, " + std::to_string(p.p.classes) + " classes, " +
+               std::to_string(failed) + " failed)";
+      });
+
+  py::class_<model::Model>(m, "Model",
+                           "A trained model: Bag-of-Words encoding + one-vs-rest kernel SVM head + class names. "
+                           "Immutable and cheap to copy; safe to use from several threads.")
+      .def_static("load", [](py::object path) {
+        const std::string p = to_path(path);
+        py::gil_scoped_release release;
+        return model::Model::load(p);
+      }, py::arg("path"), "Reads a model file; RuntimeError naming the path and the problem.")
+      .def("save", [](const model::Model& self, py::object path) {
+        const std::string p = to_path(path);
+        py::gil_scoped_release release;
+        self.save(p);
+      }, py::arg("path"), "Writes the model file atomically.")
+      .def_property_readonly("class_names", &model::Model::class_names, "Class names, in score order.")
+      .def_property_readonly("n_classes", &model::Model::classes, "Number of classes C.")
+      .def("class_index", &model::Model::class_index, py::arg("name"),
+           "Index of a class; ValueError listing the known names.")
+      .def_property_readonly("dimension", &model::Model::dimension, "V, the length of the histogram Φ(x).")
+      .def_property_readonly("words", [](const model::Model& s) { return s.bag_of_words().codebook().size(); },
+                             "K, visual words of the codebook.")
+      .def_property_readonly("support_size", [](const model::Model& s) { return s.kernel_svm().support_size(); },
+                             "S, shared support vectors of the SVM head.")
+      .def_property_readonly("kernel", [](const model::Model& s) { return svm::to_string(s.kernel_svm().kernel().type); },
+                             "Kernel name of the head ('hik', 'rbf', ...).")
+      .def_property_readonly("gamma", [](const model::Model& s) { return s.kernel_svm().kernel().gamma; },
+                             "Kernel width of rbf/expchi2 heads (0 for the others).")
+      .def_property_readonly("biases", [](const model::Model& s) {
+        std::vector<double> b;
+        for (const svm::BinarySvm& c : s.kernel_svm().classes()) b.push_back(c.bias);
+        return copy_array(b);
+      }, "b_c of every class.")
+      .def_property_readonly("fingerprint", [](const model::Model& s) { return s.fingerprint().hex(); },
+                             "Digest of the encoding (options and codebook), 32 hex digits.")
+      .def_property_readonly("encoding_kind", [](const model::Model& s) { return model::to_string(s.encoding_kind()); })
+      .def_property_readonly("head_kind", [](const model::Model& s) { return model::to_string(s.head_kind()); })
+      .def("fit_options", [](const model::Model& s) {
+        FO o;
+        o.pipeline = s.bag_of_words().options();
+        o.kernel.type = s.kernel_svm().kernel().type;
+        return o;
+      }, "FitOptions holding this model's encoding options and kernel type (SVM training options are not stored "
+         "in a model file and keep their defaults).")
+      .def("predict", &predict, py::arg("images"), py::kw_only(), py::arg("threads") = 0, py::arg("cache_dir") = "",
+           py::arg("progress") = py::none(),
+           "Scores image files or numpy images (uint8 HxW / HxWx3 RGB / HxWx4 RGBA, float HxW in [0, 1]); one path "
+           "or array counts as a batch of one. Images are encoded in parallel and scored as one kernel matrix: the "
+           "same numbers as `bowlrp predict`. Unreadable files keep their row (ok False, errors[i] says why). "
+           "Releases the GIL.")
+      .def("scores", [](const model::Model& self, py::handle image, int threads) {
+        if (!is_path(image) && !py::isinstance<py::array>(image))
+          throw py::type_error("scores: expected one image path or numpy image (use predict() for a batch)");
+        PyPredictions p = predict(self, image, threads, "", py::none());
+        if (!p.p.ok[0]) throw std::runtime_error(p.p.errors[0]);
+        return copy_array(p.p.scores);
+      }, py::arg("image"), py::kw_only(), py::arg("threads") = 0,
+         "f_c(x) of one image for every class (RuntimeError with the library's message if it cannot be read).")
+      .def("encode", [](const model::Model& self, py::handle image) {
+        const Inputs in = read_inputs(image, "image");
+        if (!in.single) throw py::type_error("encode: expected one image path or numpy image");
+        std::vector<double> h;
+        {
+          py::gil_scoped_release release;
+          const model::Trace t = in.arrays ? self.encode(in.images[0].convert(self.bag_of_words().loader()))
+                                           : self.encode_file(in.paths[0]);
+          h = model::head_input(t);
+        }
+        return copy_array(h);
+      }, py::arg("image"), "The histogram Φ(x) (V values) the head scores.")
+      .def("decision", [](const model::Model& self, py::array_t<double, py::array::c_style | py::array::forcecast> X, int threads) {
+        if (X.ndim() != 2 || static_cast<std::size_t>(X.shape(1)) != self.dimension())
+          throw py::value_error("decision: expected histograms of shape (n, " + std::to_string(self.dimension()) + ")");
+        std::vector<double> s;
+        {
+          py::gil_scoped_release release;
+          s = self.scores_batch(X.data(), static_cast<std::size_t>(X.shape(0)), threads);
+        }
+        return copy_array(s, {X.shape(0), static_cast<py::ssize_t>(self.classes())});
+      }, py::arg("histograms"), py::kw_only(), py::arg("threads") = 0,
+         "Scores of n histograms (n x V) as n x C: the head alone.")
+      .def("__repr__", [](const model::Model& s) {
+        std::string names;
+        for (const std::string& n : s.class_names()) names += (names.empty() ? "" : ", ") + n;
+        return "Model(classes=[" + names + "], kernel=" + svm::to_string(s.kernel_svm().kernel().type) +
+               ", words=" + std::to_string(s.bag_of_words().codebook().size()) + ", dimension=" +
+               std::to_string(s.dimension()) + ")";
+      });
+
+  m.def("load", [](py::object path) {
+    const std::string p = to_path(path);
+    py::gil_scoped_release release;
+    return model::Model::load(p);
+  }, py::arg("path"), "Reads a model file (Model.load).");
+
+  m.def("fit", &fit, py::arg("data"), py::arg("labels") = py::none(), py::kw_only(), py::arg("class_names") = py::none(),
+        py::arg("options") = py::none(), py::arg("progress") = py::none(), py::arg("report") = false,
+        "Fits a model by the protocol of `bowlrp train`: seeded codebook, histograms, one-vs-rest SVMs.\n\n"
+        "data: a folder DATA/<class>/<image> (labels None), or a list of image paths or of numpy images with\n"
+        "labels = one class name (str or int) per image, or an images x classes matrix in {1, -1, 0} with\n"
+        "class_names. options: a FitOptions; keyword knobs (words=..., kernel=..., C=..., seed=..., threads=...)\n"
+        "override it (see FitOptions for every knob and its default). Unreadable images are skipped and\n"
+        "reported. Returns the Model, or (Model, FitReport) with report=True. Releases the GIL.");
+
+  m.def("fit_voc", [](py::object root, const std::string& image_set, std::vector<std::string> classes, py::handle options,
+                      py::object progress, bool want_report, const py::kwargs& kw) {
+    const FO opts = options_from(options, kw, *fit_knobs(), "fit_voc");
+    const std::string r = to_path(root, "root");
+    FitResult res = with_progress(progress, [&](const bow::ProgressFn& fn) {
+      const model::LabelledImages set = model::LabelledImages::from_voc(datasets::VocSet::load(r, image_set, classes));
+      model::FitReport report;
+      model::Model mo = model::fit(set, opts, fn, &report);
+      return FitResult{std::move(mo), std::move(report)};
+    });
+    py::object mo = py::cast(std::move(res.model));
+    if (!want_report) return mo;
+    return py::object(py::make_tuple(mo, py::cast(std::move(res.report))));
+  }, py::arg("root"), py::arg("image_set") = "train", py::arg("classes") = std::vector<std::string>{}, py::kw_only(),
+     py::arg("options") = py::none(), py::arg("progress") = py::none(), py::arg("report") = false,
+     "Fits on a PASCAL VOC image set (multi-label; 'difficult' images left out of their class), as "
+     "`bowlrp train --voc`. classes: subset of the 20 (empty: all).");
+}
+
+}  // namespace bowlrp::python

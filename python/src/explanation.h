@@ -1,0 +1,19 @@
+// The Python-side explanation object: the library's ImageExplanation plus the frames of the image's
+// local features (which model::ImageExplanation does not carry). Shared by explain, render and
+// evaluation bindings.
+#pragma once
+
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/model/explain.h>
+
+#include <vector>
+
+namespace bowlrp::python {
+
+/// One explained image with the frames of its local features.
+struct PyExplanation {
+  model::ImageExplanation result;  ///< relevance at every layer, scores, conservation, verdict
+  std::vector<bow::Frame> frames;  ///< L frames, the order of result.explanation.features.R
+};
+
+}  // namespace bowlrp::python

@@ -1,0 +1,62 @@
+"""Python and the command-line tool give the same numbers: scores equal to `bowlrp predict --json`
+bit for bit, relevance equal to the `.npy` of `bowlrp explain` (float32, as the CLI writes it), and
+the model file of `bowlrp.fit` byte-identical to `bowlrp train` with the same options."""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+import bowlrp
+
+CLI = os.environ.get("BOWLRP_CLI", "")
+pytestmark = pytest.mark.skipif(not CLI or not os.path.exists(CLI), reason="BOWLRP_CLI not set (ctest sets it)")
+
+
+def run(*args):
+    done = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_fit_writes_the_same_model_file_as_the_cli(scratch, shapes_dir, model):
+    cli_model = scratch / "cli_model.bowlrp"
+    run("train", "--data", shapes_dir, "--out", cli_model, "--words", 32, "--quiet")
+    py_model = scratch / "py_model.bowlrp"
+    model.save(str(py_model))
+    assert cli_model.read_bytes() == py_model.read_bytes()
+
+
+def test_scores_equal_the_cli_json_bit_for_bit(scratch, model, paths):
+    model_file = scratch / "eq_model.bowlrp"
+    model.save(str(model_file))
+    out = scratch / "scores.json"
+    run("predict", "--model", model_file, "--json", out, "--quiet", *paths)
+    cli = {item["image"]: item["scores"] for item in json.loads(out.read_text())}
+    py = model.predict([str(p) for p in paths])
+    scores = np.asarray(py.scores)
+    assert scores.shape == (len(paths), len(model.class_names))
+    for i, p in enumerate(paths):
+        for c, name in enumerate(model.class_names):
+            # JSON carries round-trip digits, so == compares the doubles bit for bit.
+            assert scores[i, c] == cli[str(p)][name], (p, name)
+
+
+def test_relevance_equals_the_cli_npy(scratch, model, paths):
+    model_file = scratch / "eq_model2.bowlrp"
+    model.save(str(model_file))
+    out = scratch / "explain"
+    chosen = [str(p) for p in paths[:4]]
+    run("explain", "--model", model_file, "--out", out, "--quiet", *chosen)
+    for p in chosen:
+        e = model.explain(p)
+        npy = np.load(out / (pathlib.Path(p).stem + ".relevance.npy"))
+        assert npy.dtype == np.float32
+        assert npy.shape == e.relevance.shape
+        assert np.array_equal(npy, np.asarray(e.relevance, dtype=np.float32)), p
+        cli_json = json.loads((out / (pathlib.Path(p).stem + ".json")).read_text())
+        assert cli_json["score"] == e.score
+        assert cli_json["class"] == e.class_name

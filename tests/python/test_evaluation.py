@@ -1,0 +1,101 @@
+"""Evaluation: flipping curves and AOPC, localisation in masks and boxes, aggregation, folder evaluation."""
+
+import numpy as np
+import pytest
+
+import bowlrp
+from conftest import object_mask
+
+FAST = dict(steps=20, random_orders=2)
+
+
+def test_evaluate_explanation_with_mask_and_boxes(model, paths):
+    path = paths[1]
+    mask = object_mask(path)
+    ys, xs = np.nonzero(mask)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    q = bowlrp.evaluate_explanation(model, path, "circle", mask=mask, boxes=[box], **FAST)
+    assert q.ok and q.error == ""
+    assert set(q.curves) == {"lrp", "occlusion", "sensitivity", "random"}
+    for name, curve in q.curves.items():
+        assert curve.shape == (FAST["steps"] + 1,)
+        assert q.aopc[name] == pytest.approx(np.mean(curve[0] - curve), abs=1e-12)
+        assert q.aopc[name] == pytest.approx(bowlrp.aopc(curve), abs=0)
+    assert q.curves["lrp"][0] == pytest.approx(model.scores(path)[0], abs=1e-12)
+    assert {"lrp_mask", "lrp_boxes", "occlusion_mask", "sensitivity_boxes"} <= set(q.localisation)
+    loc = q.localisation["lrp_mask"]
+    # the share against a numpy recomputation from the same explanation
+    R = model.explain(path, "circle").relevance
+    pos = np.maximum(R, 0)
+    assert loc.relevance_share == pytest.approx(pos[mask].sum() / pos.sum(), rel=1e-12)
+    assert loc.area_share == pytest.approx(mask.mean(), rel=1e-12)
+    assert q.localisation["lrp_boxes"].area_share >= loc.area_share
+    assert q.conservation_error <= 1e-9
+
+
+def test_localise_matches_evaluate(model, paths):
+    path = paths[1]
+    mask = object_mask(path)
+    e = model.explain(path, "circle")
+    loc = bowlrp.localise(e, mask=mask)
+    pos = np.maximum(e.relevance, 0)
+    assert loc.relevance_share == pytest.approx(pos[mask].sum() / pos.sum(), rel=1e-12)
+    void = np.zeros_like(mask)
+    void[:, :10] = True
+    loc_void = bowlrp.localise(e.relevance, mask=mask, void=void)
+    assert loc_void.area_share == pytest.approx(mask[~void].mean(), rel=1e-12)
+    vb = bowlrp.localise(e, boxes=[(1, 1, 10, 10)], voc_boxes=True)
+    assert vb.area_share == pytest.approx(100 / mask.size)
+    with pytest.raises(ValueError, match="exactly one"):
+        bowlrp.localise(e)
+
+
+def test_region_size_mismatch_is_a_value_error(model, rgb_images):
+    with pytest.raises(ValueError, match="mask 'mask' is 10x10"):
+        bowlrp.evaluate_explanation(model, rgb_images[0], 0, mask=np.ones((10, 10), bool), **FAST)
+
+
+def test_batch_equals_single_and_totals(model, paths):
+    jobs = [(paths[0], "circle"), {"path": paths[1], "class_": 1, "mask": object_mask(paths[1])}, (paths[2], 2)]
+    one = bowlrp.evaluate_explanations(model, jobs, threads=1, **FAST)
+    two = bowlrp.evaluate_explanations(model, jobs, threads=2, **FAST)
+    assert len(one) == 3 and all(r.ok for r in one)
+    for a, b in zip(one, two):  # independent of the thread count
+        for name in a.curves:
+            np.testing.assert_array_equal(a.curves[name], b.curves[name])
+    single = bowlrp.evaluate_explanation(model, paths[2], 2, **FAST)
+    np.testing.assert_array_equal(single.curves["lrp"], one[2].curves["lrp"])
+    assert "lrp_mask" in one[1].localisation and not one[0].localisation
+    totals = bowlrp.QualityTotals()
+    for r in one:
+        totals.add(r)
+    assert totals.explained == 3
+    aopc = totals.aopc()
+    for name in ("lrp", "occlusion", "sensitivity", "random"):
+        # AOPC of the mean curve = mean of the per-image AOPCs
+        assert aopc[name] == pytest.approx(np.mean([r.aopc[name] for r in one]), abs=1e-12)
+        np.testing.assert_allclose(totals.mean_curve(name), np.mean([r.curves[name] for r in one], axis=0), atol=1e-12)
+    summaries = totals.localisation_summaries()
+    assert summaries["lrp_mask"].images == 1
+    assert summaries["lrp_mask"].to_dict()["images"] == 1
+
+
+def test_evaluate_folder(model, shapes_dir, paths):
+    ev = bowlrp.evaluate_folder(model, shapes_dir, explain=1, gallery=1, **FAST)
+    n = len(paths)
+    assert ev.paths == paths and ev.classes == model.class_names
+    assert ev.scores.shape == (n, 3) and ev.confusion.sum() == n
+    assert 0 <= ev.accuracy <= 1 and ev.ap.shape == (3,)
+    assert ev.accuracy == pytest.approx(np.mean(ev.predicted == ev.truth))
+    assert ev.masks.endswith("masks") and ev.masked_images >= 1  # shapes' masks found beside images/
+    assert len(ev.quality_results) == len(ev.explained_images) == 3
+    assert set(ev.quality.aopc()) >= {"lrp", "random"}
+    assert ev.gallery and ev.gallery[0]["relevance"].shape == ev.gallery[0]["image"].shape[:2]
+    np.testing.assert_array_equal(ev.scores, model.predict(paths).scores)
+
+
+def test_quality_options():
+    d = bowlrp.QualityOptions.defaults()
+    assert d["steps"] == bowlrp.QualityOptions().steps and "bias" in d and "occlusion_patch" in d
+    with pytest.raises(ValueError):
+        bowlrp.QualityOptions(steps=0).validate()
