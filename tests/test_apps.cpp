@@ -511,4 +511,44 @@ BOOST_AUTO_TEST_CASE(threads_and_usage_errors_have_their_exit_codes) {
   BOOST_TEST(run_cli("predict --model '" + (dir / "none.bowlrp") + "' '" + root + "'", &out) == 2);
 }
 
+BOOST_AUTO_TEST_CASE(evaluate_reports_accuracy_confusion_ap_quality_and_masks) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 6);  // dir/shapes/images, masks in dir/shapes/masks
+  const std::string model = train_small_model(dir, root);
+  std::string out;
+  const std::string report = dir / "eval";
+  BOOST_REQUIRE_MESSAGE(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report +
+                                    "' --explain 1 --flip-steps 5 --quiet", &out) == 0, out);
+  BOOST_TEST(out.find("confusion") != std::string::npos, out);
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"));
+  BOOST_TEST(j["test_images"].get<int>() == 18);
+  BOOST_TEST(j["confusion"].size() == 3u);
+  int total = 0;
+  for (const auto& row : j["confusion"])
+    for (const auto& v : row) total += v.get<int>();
+  BOOST_TEST(total == 18);
+  BOOST_TEST(j["masked_images"].get<int>() == 18);  // the default mask folder beside images/
+  BOOST_TEST(j["explained_images"].get<int>() == 3);
+  BOOST_TEST(j["aopc"].contains("lrp"));
+  BOOST_TEST(j["localisation"].contains("lrp_masks_relevance_share"));
+  BOOST_TEST(j["positive_relevance_in_mask"].get<double>() > j["mask_area_fraction"].get<double>());
+  BOOST_TEST(j["conservation_max_error"].get<double>() < 1e-9);
+  BOOST_TEST(fs::exists(report + "/index.html"));
+  // --no-masks: no localisation; a class folder the model does not know: an error naming it.
+  BOOST_REQUIRE(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report +
+                        "' --explain 0 --no-masks --quiet", &out) == 0);
+  BOOST_TEST(nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"))["masked_images"].get<int>() == 0);
+  fs::create_directories(fs::path(root) / "boat");
+  fs::copy_file(fs::path(root) / "circle" / "circle_0000.png", fs::path(root) / "boat" / "b.png");
+  BOOST_TEST(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report + "' --quiet", &out) == 2);
+  BOOST_TEST(out.find("class folder 'boat'") != std::string::npos, out);
+  // A mask of the wrong size is named.
+  fs::remove_all(fs::path(root) / "boat");
+  const std::string mask = dir / "shapes/masks/cross/cross_0000.png";
+  const cv::Mat small(5, 5, CV_8UC1, cv::Scalar(255));
+  cv::imwrite(mask, small);
+  BOOST_TEST(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report + "' --quiet", &out) == 3);
+  BOOST_TEST(out.find("cross_0000.png") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -42,6 +42,18 @@ foreach(line ${where})
   endif()
 endforeach()
 
+# The README's Python example is this file, verbatim, and at most 15 lines.
+file(READ "${SOURCE_DIR}/README.md" readme)
+file(READ "${SOURCE_DIR}/python/examples/readme_example.py" example)
+string(FIND "${readme}" "${example}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "README.md no longer holds python/examples/readme_example.py verbatim: update one or the other")
+endif()
+file(STRINGS "${SOURCE_DIR}/python/examples/readme_example.py" example_lines)
+list(LENGTH example_lines n)
+if(n GREATER 15)
+  message(FATAL_ERROR "the README's Python example has ${n} lines: keep it within 15")
+endif()
 execute_process(COMMAND ${env} ${PYTHON} "${SOURCE_DIR}/python/examples/readme_example.py"
                 WORKING_DIRECTORY "${run}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "readme_example.py:\n${out}${err}")
