@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite of bowlrp, in one command (see README "Benchmarks"):
-#   1. bowlrp_bench: every stage per image and for training, with floors measured in the same run
+#   1. bowlrp_bench: every stage per image and for training, with floors measured in the same run,
+#      and bench_python.py: Python's overhead per image for predict and explain against C++
 #      (bare vl_dsift, SGEMM rate, memory bandwidth), medians over repetitions, ratios vs targets;
 #   2. end to end, `bowlrp voc` against the peer (../shared/peer/sklearn_bow.py) on the SAME VOC2007
 #      train and val images: geometry matched (step 8, supports 16/24/32 px, K 1024, no pyramid) and
@@ -52,7 +53,7 @@ voc="$(cd "$voc" && pwd)" || { echo "bench/run.sh: VOC2007 root '$voc' not found
 # 1. build (incremental; a no-op when up to date)
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBOWLRP_BUILD_TESTS=OFF > "$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
-make -C "$build" -j2 bowlrp_bench bowlrp > "$build.make.log" 2>&1 || { tail -50 "$build.make.log" >&2; exit 1; }
+make -C "$build" -j2 bowlrp_bench bowlrp _bowlrp > "$build.make.log" 2>&1 || { tail -50 "$build.make.log" >&2; exit 1; }
 bench="$build/bench/bowlrp_bench"
 tool="$build/apps/bowlrp"
 
@@ -77,6 +78,14 @@ if [ "$stages" = 1 ]; then
   echo "== per-stage benchmark (bowlrp_bench)"
   "$bench" --voc "$voc" --images "$bench_images" --train-images "$train_images" --repeats "$repeats" \
     --json "$run/bench.json" 2> "$run/bench.log" | tee "$run/bench.txt"
+fi
+
+# 2b. Python's overhead per image for predict and explain, against the same calls made in C++ in the
+# same process (bench/bench_python.py; target: ratio <= 1.05)
+if [ "$stages" = 1 ]; then
+  echo "== Python against C++ (bench_python.py)"
+  PYTHONPATH="$build/python" /usr/bin/python3 "$here/bench_python.py" --voc "$voc" --json "$run/bench_python.json" \
+    2> "$run/bench_python.log" | tee "$run/bench_python.txt"
 fi
 
 # 3. end to end against the peer, on the same images

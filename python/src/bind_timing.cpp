@@ -8,6 +8,7 @@
 #include <bowlrp/model/predict.h>
 
 #include <chrono>
+#include <vector>
 
 namespace bowlrp::python {
 
@@ -46,12 +47,20 @@ void BindTiming(py::module_& root) {
     double seconds = 0;
     {
       py::gil_scoped_release release;
-      const auto sink = [&ok](model::ImageExplanation&& e) { ok += e.error.empty() ? 1 : 0; };
       const auto t0 = std::chrono::steady_clock::now();
-      if (per_image) {
-        for (const std::string& p : paths) model::explain_files(mo, {p}, o, sink);
-      } else {
-        model::explain_files(mo, paths, o, sink);
+      {
+        // The same job as the Python call: every explanation is kept (in its slot; the sink runs
+        // on worker threads, one slot each) until the batch is done, then released.
+        std::vector<model::ImageExplanation> kept(per_image ? 1 : paths.size());
+        if (per_image) {
+          for (const std::string& p : paths) {
+            model::explain_files(mo, {p}, o, [&kept](model::ImageExplanation&& e) { kept[0] = std::move(e); });
+            ok += kept[0].error.empty() ? 1 : 0;
+          }
+        } else {
+          model::explain_files(mo, paths, o, [&kept](model::ImageExplanation&& e) { kept[e.index] = std::move(e); });
+          for (const model::ImageExplanation& e : kept) ok += e.error.empty() ? 1 : 0;
+        }
       }
       seconds = seconds_since(t0);
     }
