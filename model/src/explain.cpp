@@ -13,14 +13,15 @@ namespace {
 ImageExplanation explain_decoded(const Model& model, const decompose::Explainer& explainer, const bow::GrayImage& image,
                                  const ExplainOptions& options) {
   ImageExplanation out;
-  const Trace trace = model.encode(image);
-  const bow::EncodeTrace& t = std::get<bow::EncodeTrace>(trace);
+  Trace trace = model.encode(image);
+  bow::EncodeTrace& t = std::get<bow::EncodeTrace>(trace);
   out.scores = model.scores(trace);
   const std::size_t cls = options.class_index ? *options.class_index : top_class(out.scores);
   out.explanation = explainer.explain(t, cls);
   out.conservation = decompose::check_conservation(out.explanation, options.tolerance);
   out.warning = conservation_verdict(out.conservation, options.residual_warning);
   out.features = t.features.size();
+  out.frames = std::move(t.features.frames);  // the trace ends here
   return out;
 }
 

@@ -1,10 +1,9 @@
 // Explanations: the rules (Composite) and ExplainOptions as knobs, Model.explain, Explanation with
 // numpy views of every relevance layer, and the per-layer ConservationReport.
 //
-// Model.explain runs, per image, exactly the library's steps (Model::encode, Explainer::explain,
-// decompose::check_conservation, model::conservation_verdict) in a bow::for_each_index loop, so it
-// can keep each image's frames (positions and supports of the local features) beside the relevance:
-// model::ImageExplanation does not carry them (see the report on the C++ API).
+// Model.explain runs model::explain_image per image in a bow::for_each_index loop (images decoded or
+// converted from numpy inside the loop, in parallel), so a batch of paths or arrays gets the library's
+// result, frames included, with no file bytes kept.
 #include "bindings.h"
 #include "explanation.h"
 #include "options.h"
@@ -69,21 +68,11 @@ std::shared_ptr<const Knobs<EO>> make_explain_knobs() {
   return std::make_shared<const Knobs<EO>>(std::move(k));
 }
 
-/// The library's per-image steps; throws on error.
-PyExplanation explain_one(const model::Model& m, const decompose::Explainer& explainer, const bow::GrayImage& image,
-                          const EO& options) {
+/// One image through the library's model::explain_image (throws on error), its frames kept beside it.
+PyExplanation explain_one(const model::Model& m, const bow::GrayImage& image, const EO& options) {
   PyExplanation out;
-  model::Trace trace = m.encode(image);
-  bow::EncodeTrace& t = std::get<bow::EncodeTrace>(trace);
-  model::ImageExplanation& r = out.result;
-  r.path = image.source;
-  r.scores = m.scores(trace);
-  const std::size_t cls = options.class_index ? *options.class_index : model::top_class(r.scores);
-  r.explanation = explainer.explain(t, cls);
-  r.conservation = decompose::check_conservation(r.explanation, options.tolerance);
-  r.warning = model::conservation_verdict(r.conservation, options.residual_warning);
-  r.features = t.features.size();
-  out.frames = std::move(t.features.frames);
+  out.result = model::explain_image(m, image, options);
+  out.frames = std::move(out.result.frames);
   return out;
 }
 
@@ -106,14 +95,13 @@ py::object explain(const model::Model& m, py::handle images, py::handle cls, py:
   const Inputs in = read_inputs(images);
   std::vector<PyExplanation> out(in.size());
   with_progress(progress, [&](const bow::ProgressFn& fn) {
-    const decompose::Explainer explainer = m.explainer(o.composite);
     if (in.single) {  // errors propagate with their own type
-      out[0] = explain_one(m, explainer, in.arrays ? in.images[0].convert(m.bag_of_words().loader()) : m.load_image(in.paths[0]), o);
+      out[0] = explain_one(m, in.arrays ? in.images[0].convert(m.bag_of_words().loader()) : m.load_image(in.paths[0]), o);
       return 0;
     }
     bow::for_each_index(in.size(), o.threads, "explain", fn, [&](std::size_t i) {
       try {
-        out[i] = explain_one(m, explainer, in.arrays ? in.images[i].convert(m.bag_of_words().loader()) : m.load_image(in.paths[i]), o);
+        out[i] = explain_one(m, in.arrays ? in.images[i].convert(m.bag_of_words().loader()) : m.load_image(in.paths[i]), o);
       } catch (const std::exception& e) {
         out[i] = PyExplanation{};
         out[i].result.error = e.what();

@@ -1,6 +1,5 @@
-// The Python-side explanation object: the library's ImageExplanation plus the frames of the image's
-// local features (which model::ImageExplanation does not carry). Shared by explain, render and
-// evaluation bindings.
+// The Python-side explanation object: the library's ImageExplanation, its frames moved beside it (the
+// numpy views of `frames` point into this vector). Shared by explain, render and evaluation bindings.
 #pragma once
 
 #include <bowlrp/bow/dsift.h>

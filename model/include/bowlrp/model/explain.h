@@ -12,6 +12,7 @@
 // relevance maps at once.
 #pragma once
 
+#include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/parallel.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
@@ -47,6 +48,7 @@ struct ImageExplanation {
   decompose::ConservationReport conservation;  ///< totals per layer and their status
   std::string warning;                       ///< non-empty when the verdict fails (why)
   std::size_t features = 0;                  ///< L, local features of the image
+  std::vector<bow::Frame> frames;            ///< their frames (positions, supports), the order of explanation.features.R
   std::string bytes;                         ///< the file's bytes (for callers that render the image)
   /// True when explained and conserved by the verdict.
   bool ok() const { return error.empty() && warning.empty(); }
