@@ -1,5 +1,6 @@
 """Model: fit, load/save, predict from paths and arrays, options, errors, progress and the GIL."""
 
+import pathlib
 import pickle
 import threading
 import time
@@ -219,3 +220,38 @@ def test_gil_is_released_during_predict(model, paths):
     assert elapsed > 0.05, "predict too quick to tell"
     # With the GIL held through the call the spinner would stall (at most a few switch intervals).
     assert during > 0.2 * rate * elapsed, (during, rate, elapsed)
+
+
+def test_bad_inputs_get_clear_errors(scratch, model, paths, shapes_dir):
+    # A single class folder: one-vs-rest needs two.
+    single = scratch / "single"
+    (single / "circle").mkdir(parents=True, exist_ok=True)
+    for p in paths[:3]:
+        (single / "circle" / pathlib.Path(p).name).write_bytes(pathlib.Path(p).read_bytes())
+    with pytest.raises(ValueError, match="single class folder"):
+        bowlrp.fit(single, words=WORDS)
+    # An empty folder.
+    empty = scratch / "empty-folder"
+    empty.mkdir(exist_ok=True)
+    with pytest.raises(RuntimeError, match="empty-folder"):
+        bowlrp.fit(empty, words=WORDS)
+    # A truncated model file names the file and says so.
+    whole = scratch / "whole.bowlrp"
+    model.save(str(whole))
+    cut = scratch / "cut.bowlrp"
+    cut.write_bytes(whole.read_bytes()[:200])
+    with pytest.raises(RuntimeError) as e:
+        bowlrp.Model.load(cut)
+    assert str(cut) in str(e.value) and "truncated" in str(e.value)
+    # Non-ASCII file names are files like any other.
+    odd = scratch / "naïve ünïcode 图像.png"
+    odd.write_bytes(pathlib.Path(paths[0]).read_bytes())
+    np.testing.assert_array_equal(model.scores(odd), model.scores(paths[0]))
+    assert model.explain(odd).ok
+    # An image too small for one descriptor is refused with the size it needs; in a batch it keeps its row.
+    tiny = np.full((3, 2, 3), 128, np.uint8)
+    with pytest.raises(RuntimeError, match="too small for one descriptor"):
+        model.scores(tiny)
+    p = model.predict([tiny, bowlrp.read_image(paths[0])])
+    np.testing.assert_array_equal(p.ok, [False, True])
+    assert "too small" in p.errors[0]
