@@ -1,0 +1,200 @@
+// Suite `evaluation`: spectral relevance analysis (spray.h) on maps with planted strategies, its
+// preprocessing against hand-computed values, the graph identity behind the eigengap (as many zero
+// eigenvalues of the normalised Laplacian as the graph has components), determinism and refusals.
+#include <bowlrp/evaluation/spray.h>
+
+#include "test_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace be = bowlrp::evaluation;
+
+namespace {
+
+// n maps of gw x gh cells per strategy: strategy s puts a bump of relevance at its own place, plus noise.
+std::vector<std::vector<double>> planted(int per_strategy, int strategies, int gw, int gh, double noise,
+                                         std::uint64_t seed, std::vector<int>* truth) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> z(0.0, 1.0);
+  std::vector<std::vector<double>> maps;
+  for (int s = 0; s < strategies; ++s)
+    for (int k = 0; k < per_strategy; ++k) {
+      std::vector<double> m(static_cast<std::size_t>(gw) * gh);
+      const double cx = (s % 3 + 0.5) * gw / 3.0, cy = (s / 3 + 0.5) * gh / 2.0;
+      for (int y = 0; y < gh; ++y)
+        for (int x = 0; x < gw; ++x) {
+          const double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+          m[static_cast<std::size_t>(y) * gw + x] = (1.5 + 0.5 * z(rng) * 0.1) * std::exp(-d2 / 8.0) + noise * z(rng);
+        }
+      maps.push_back(std::move(m));
+      truth->push_back(s);
+    }
+  return maps;
+}
+
+// Share of maps whose cluster's majority strategy is their own.
+double purity(const std::vector<int>& labels, const std::vector<int>& truth, int clusters, int strategies) {
+  std::vector<std::vector<int>> count(clusters, std::vector<int>(strategies, 0));
+  for (std::size_t i = 0; i < labels.size(); ++i) ++count[labels[i]][truth[i]];
+  int right = 0;
+  for (const auto& row : count) right += *std::max_element(row.begin(), row.end());
+  return double(right) / labels.size();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(evaluation)
+
+BOOST_AUTO_TEST_CASE(downsize_map_is_an_area_average) {
+  // 4 x 2 onto 2 x 1: each cell averages a 2 x 2 block.
+  const std::vector<double> m = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> g = be::downsize_map(m.data(), 4, 2, 2, 1);
+  BOOST_TEST(g.size() == 2u);
+  BOOST_TEST(g[0] == (1 + 2 + 5 + 6) / 4.0);
+  BOOST_TEST(g[1] == (3 + 4 + 7 + 8) / 4.0);
+  // 5 px onto 2 cells: cell 0 covers [0, 2.5), half of pixel 2.
+  const std::vector<double> row = {1, 2, 3, 4, 5};
+  const std::vector<double> h = be::downsize_map(row.data(), 5, 1, 2, 1);
+  BOOST_TEST(std::abs(h[0] - (1 + 2 + 0.5 * 3) / 2.5) < 1e-15);
+  BOOST_TEST(std::abs(h[1] - (0.5 * 3 + 4 + 5) / 2.5) < 1e-15);
+  // The total is kept: sum of cell means x cell area = sum of the map, for any sizes (also upsizing).
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (const auto& [W, H, gw, gh] : std::vector<std::array<int, 4>>{{37, 23, 8, 5}, {500, 375, 32, 32}, {3, 2, 7, 5}}) {
+    std::vector<double> map(static_cast<std::size_t>(W) * H);
+    for (double& v : map) v = u(rng);
+    const std::vector<double> grid = be::downsize_map(map.data(), W, H, gw, gh);
+    double total = 0, cells = 0;
+    for (double v : map) total += v;
+    for (double v : grid) cells += v * (double(W) / gw) * (double(H) / gh);
+    BOOST_TEST(std::abs(total - cells) < 1e-9 * std::max(1.0, std::abs(total)), W << "x" << H << " -> " << gw << "x" << gh);
+  }
+  BOOST_CHECK_THROW(be::downsize_map(m.data(), 0, 2, 2, 1), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(planted_strategies_are_separated_by_the_eigengap) {
+  be::SprayOptions o;
+  o.grid_width = 24;
+  o.grid_height = 16;
+  std::vector<int> truth;
+  const auto maps = planted(25, 4, o.grid_width, o.grid_height, 0.05, 11, &truth);
+  const be::SprayResult r = be::spray(maps, o);
+  BOOST_TEST(r.images == 100u);
+  BOOST_TEST(r.eigengap_clusters == 4);
+  BOOST_TEST(r.clusters == 4);
+  BOOST_TEST(purity(r.labels, truth, r.clusters, 4) == 1.0);
+  BOOST_TEST(r.eigenvalues.size() == 32u);
+  BOOST_TEST(std::is_sorted(r.eigenvalues.begin(), r.eigenvalues.end()));
+  BOOST_TEST(std::abs(r.eigenvalues.front()) < 1e-10);
+  BOOST_TEST(r.eigenvalues.back() <= 2.0 + 1e-10);
+  std::size_t total = 0;
+  for (std::size_t s : r.sizes) total += s;
+  BOOST_TEST(total == 100u);
+  BOOST_TEST(std::is_sorted(r.sizes.rbegin(), r.sizes.rend()));
+  for (int c = 0; c < r.clusters; ++c) {
+    BOOST_TEST(r.labels[r.typical[c]] == c);
+    // The mean map of a cluster peaks where its strategy puts relevance.
+    const auto& mm = r.mean_maps[c];
+    const std::size_t peak = std::max_element(mm.begin(), mm.end()) - mm.begin();
+    const int s = truth[r.typical[c]];
+    const int px = static_cast<int>(peak) % o.grid_width, py = static_cast<int>(peak) / o.grid_width;
+    BOOST_TEST(std::abs(px - (s % 3 + 0.5) * o.grid_width / 3.0) <= 2.0);
+    BOOST_TEST(std::abs(py - (s / 3 + 0.5) * o.grid_height / 2.0) <= 2.0);
+  }
+  // A small cluster of an unexpected strategy is found as its own (smallest) cluster.
+  std::vector<int> truth2;
+  auto mixed = planted(40, 1, o.grid_width, o.grid_height, 0.05, 5, &truth2);
+  std::vector<int> odd_truth;
+  auto odd = planted(12, 2, o.grid_width, o.grid_height, 0.05, 6, &odd_truth);
+  for (std::size_t i = 0; i < odd.size(); ++i)
+    if (odd_truth[i] == 1) {
+      mixed.push_back(odd[i]);
+      truth2.push_back(1);
+    }
+  const be::SprayResult r2 = be::spray(mixed, o);
+  BOOST_TEST(r2.clusters == 2);
+  BOOST_TEST(r2.sizes == std::vector<std::size_t>({40, 12}), boost::test_tools::per_element());
+  BOOST_TEST(purity(r2.labels, truth2, 2, 2) == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(zero_eigenvalues_count_the_graph_components) {
+  // Three far-apart groups of 8 with k = 3: the kNN graph has (at least) three components, so the
+  // normalised Laplacian has that many zero eigenvalues - the identity the eigengap rests on.
+  be::SprayOptions o;
+  o.grid_width = 12;
+  o.grid_height = 8;
+  o.neighbours = 3;
+  o.eigenvalues = 6;
+  std::vector<int> truth;
+  const auto maps = planted(8, 3, o.grid_width, o.grid_height, 0.0, 2, &truth);
+  std::vector<std::vector<double>> jittered = maps;
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> u(-1e-3, 1e-3);
+  for (auto& m : jittered)
+    for (double& v : m) v += u(rng);
+  const be::SprayResult r = be::spray(jittered, o);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(std::abs(r.eigenvalues[i]) < 1e-10, "eigenvalue " << i << " = " << r.eigenvalues[i]);
+  BOOST_TEST(r.eigengap_clusters >= 3);
+  BOOST_TEST(purity(r.labels, truth, r.clusters, 3) == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(spray_is_deterministic_and_takes_a_given_cluster_count) {
+  be::SprayOptions o;
+  o.grid_width = 16;
+  o.grid_height = 12;
+  std::vector<int> truth;
+  const auto maps = planted(15, 3, o.grid_width, o.grid_height, 0.3, 4, &truth);
+  const be::SprayResult a = be::spray(maps, o), b = be::spray(maps, o);
+  BOOST_TEST(a.labels == b.labels, boost::test_tools::per_element());
+  BOOST_TEST(a.eigenvalues == b.eigenvalues, boost::test_tools::per_element());
+  BOOST_TEST(a.embedding == b.embedding, boost::test_tools::per_element());
+  o.clusters = 5;
+  const be::SprayResult c = be::spray(maps, o);
+  BOOST_TEST(c.clusters == 5);
+  BOOST_TEST(c.sizes.size() == 5u);
+  BOOST_TEST(c.embedding.size() == maps.size() * 5);
+  // Normalisation: scaling one map changes nothing.
+  std::vector<std::vector<double>> scaled = maps;
+  for (double& v : scaled[3]) v *= 1000;
+  o.clusters = 0;
+  BOOST_TEST(be::spray(scaled, o).labels == a.labels, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(spray_refuses_what_it_cannot_cluster) {
+  be::SprayOptions o;
+  o.grid_width = 4;
+  o.grid_height = 4;
+  const std::vector<double> m(16, 1.0);
+  BOOST_CHECK_THROW(be::spray({m}, o), std::invalid_argument);
+  BOOST_CHECK_THROW(be::spray({m, std::vector<double>(15, 1.0)}, o), std::invalid_argument);
+  std::vector<double> nan = m;
+  nan[3] = std::nan("");
+  BOOST_CHECK_THROW(be::spray({m, nan}, o), std::invalid_argument);
+  auto message = [](be::SprayOptions bad) {
+    try {
+      bad.validate();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  be::SprayOptions b = o;
+  b.neighbours = 0;
+  BOOST_TEST(message(b).find("SprayOptions.neighbours = 0") != std::string::npos);
+  b = o;
+  b.eigenvalues = 1;
+  BOOST_TEST(message(b).find("eigenvalues") != std::string::npos);
+  b = o;
+  b.clusters = 40;
+  b.eigenvalues = 4;
+  std::vector<std::vector<double>> many(10, m);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i][i] += 1.0;
+  BOOST_CHECK_THROW(be::spray(many, b), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
