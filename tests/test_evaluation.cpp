@@ -1,11 +1,18 @@
 // Suite `evaluation`: spectral relevance analysis (spray.h) on maps with planted strategies, its
 // preprocessing against hand-computed values, the graph identity behind the eigengap (as many zero
 // eigenvalues of the normalised Laplacian as the graph has components), determinism and refusals.
+#include <bowlrp/datasets/shapes.h>
 #include <bowlrp/evaluation/spray.h>
+#include <bowlrp/model/fit.h>
 
 #include "test_util.h"
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include <algorithm>
+#include <array>
+#include <filesystem>
 #include <cmath>
 #include <random>
 #include <set>
@@ -46,9 +53,103 @@ double purity(const std::vector<int>& labels, const std::vector<int>& truth, int
   return double(right) / labels.size();
 }
 
+// Writes a shapes image, with a 16 x 16 black-and-white checkerboard in its top-left corner if marked.
+std::string write_marked(const bowlrp::datasets::ShapesOptions& o, int index, bool marked, const std::string& path) {
+  bowlrp::datasets::ShapeImage im = bowlrp::datasets::generate_shape(o, index);
+  if (marked)
+    for (int y = 2; y < 18; ++y)
+      for (int x = 2; x < 18; ++x)
+        for (int ch = 0; ch < 3; ++ch)
+          im.bgr[(static_cast<std::size_t>(y) * im.width + x) * 3 + ch] = ((x / 4 + y / 4) % 2) ? 255 : 0;
+  const cv::Mat m(im.height, im.width, CV_8UC3, im.bgr.data());
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  cv::imwrite(path, m);
+  return path;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(evaluation)
+
+BOOST_AUTO_TEST_CASE(spray_finds_a_planted_clever_hans_strategy_and_the_causal_test_confirms_it) {
+  // Training: every circle carries a corner marker, no square does; the model can answer "circle"
+  // from the marker. Test circles: half marked, half not. SpRAy over the test circles must separate
+  // the two, and flipping the marked cluster's region must drop f in its members far more than in
+  // the unmarked images.
+  bowlrp::test::TempDir dir;
+  bowlrp::datasets::ShapesOptions so;
+  so.classes = {"circle", "square"};
+  so.images_per_class = 60;
+  so.width = so.height = 96;
+  so.seed = 21;
+  std::vector<std::string> train_paths, train_labels, test_paths;
+  std::vector<int> marked;
+  for (int i = 0; i < 2 * so.images_per_class; ++i) {
+    const bool circle = i % 2 == 0;  // class = index % classes
+    const int k = i / 2;
+    if (k < 30) {
+      train_paths.push_back(write_marked(so, i, circle, dir / ("train/" + std::to_string(i) + ".png")));
+      train_labels.push_back(circle ? "circle" : "square");
+    } else if (circle) {
+      const bool m = k % 2 == 0;
+      test_paths.push_back(write_marked(so, i, m, dir / ("test/" + std::to_string(i) + ".png")));
+      marked.push_back(m);
+    }
+  }
+  bowlrp::model::FitOptions fo;
+  fo.pipeline.kmeans.words = 64;
+  fo.pipeline.kmeans.samples = 20000;
+  fo.pipeline.dsift.step = 3;
+  fo.pipeline.image.max_side = 0;
+  fo.training_accuracy = false;
+  const bowlrp::model::Model model = bowlrp::model::fit(bowlrp::model::LabelledImages::from_paths(train_paths, train_labels), fo);
+  be::SprayImagesOptions o;
+  o.spray.grid_width = o.spray.grid_height = 12;
+  o.spray.neighbours = 5;
+  o.spray.eigenvalues = 8;
+  o.causal_images = 15;
+  const be::SprayAnalysis a = be::spray_images(model, test_paths, model.class_index("circle"), o);
+  BOOST_REQUIRE(a.failures.empty());
+  BOOST_REQUIRE(a.analysed.size() == test_paths.size());
+  // Purity of the split into marked and unmarked, whatever the number of clusters found.
+  const int C = a.result.clusters;
+  std::vector<std::vector<int>> count(C, std::vector<int>(2, 0));
+  for (std::size_t k = 0; k < a.analysed.size(); ++k) ++count[a.result.labels[k]][marked[a.analysed[k]]];
+  int right = 0;
+  for (const auto& row : count) right += std::max(row[0], row[1]);
+  const double purity = double(right) / a.analysed.size();
+  BOOST_TEST_MESSAGE("planted strategy: " << C << " clusters (eigengap " << a.result.eigengap_clusters << "), purity "
+                     << purity);
+  BOOST_TEST(C >= 2);
+  BOOST_TEST(purity >= 0.9);
+  // The cluster holding most marked images: its region flipped drops f in its members far more.
+  int hans = 0;
+  for (int c = 1; c < C; ++c)
+    if (count[c][1] > count[hans][1]) hans = c;
+  const be::SprayCausal& sc = a.causal[hans];
+  BOOST_TEST_MESSAGE("causal test of the marked cluster: member drop " << sc.member_drop << " (" << sc.members
+                     << " images), elsewhere " << sc.other_drop << " (" << sc.others << ")");
+  for (int v = 0; v < 12; ++v) {
+    std::string row;
+    for (int u = 0; u < 12; ++u) row += sc.region[v * 12 + u] ? '#' : '.';
+    BOOST_TEST_MESSAGE(row);
+  }
+  BOOST_TEST(sc.members > 0u);
+  BOOST_TEST(sc.others > 0u);
+  BOOST_TEST(sc.member_drop > 0.0);
+  BOOST_TEST(sc.member_drop > 2 * sc.other_drop);
+  // Its region lies in the top-left corner of the grid.
+  bool corner = false;
+  for (int v = 0; v < 3; ++v)
+    for (int u = 0; u < 3; ++u) corner |= sc.region[v * 12 + u] != 0;
+  BOOST_TEST(corner);
+  // Deterministic, and independent of the thread count.
+  be::SprayImagesOptions one = o;
+  one.threads = 1;
+  const be::SprayAnalysis b = be::spray_images(model, test_paths, model.class_index("circle"), one);
+  BOOST_TEST(b.result.labels == a.result.labels, boost::test_tools::per_element());
+  BOOST_TEST(b.causal[hans].member_drop == sc.member_drop);
+}
 
 BOOST_AUTO_TEST_CASE(downsize_map_is_an_area_average) {
   // 4 x 2 onto 2 x 1: each cell averages a 2 x 2 block.

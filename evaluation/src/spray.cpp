@@ -1,5 +1,12 @@
 #include <bowlrp/evaluation/spray.h>
 
+#include <bowlrp/decompose/explain.h>
+#include <bowlrp/decompose/pixel_flipping.h>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+
 #include <algorithm>
 #include <cstddef>
 #include <cmath>
@@ -305,6 +312,217 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
     }
   }
   return r;
+}
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// splitmix64: independent streams per purpose from one seed.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// The grid cells holding `share` of the positive mass of a map, largest first (ties: lower index).
+std::vector<char> causal_region(const std::vector<double>& mean_map, double share) {
+  std::vector<std::size_t> order(mean_map.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return mean_map[a] > mean_map[b]; });
+  double positive = 0;
+  for (double v : mean_map) positive += std::max(0.0, v);
+  std::vector<char> region(mean_map.size(), 0);
+  double taken = 0;
+  for (std::size_t g : order) {
+    if (mean_map[g] <= 0 || taken >= share * positive) break;
+    region[g] = 1;
+    taken += mean_map[g];
+  }
+  return region;
+}
+
+// Up to k of the candidates, a seeded choice, sorted.
+std::vector<std::size_t> choose(std::vector<std::size_t> candidates, std::size_t k, std::uint64_t seed) {
+  std::mt19937_64 rng(mix(seed));
+  for (std::size_t i = candidates.size(); i > 1; --i) std::swap(candidates[i - 1], candidates[rng() % i]);
+  candidates.resize(std::min(k, candidates.size()));
+  std::sort(candidates.begin(), candidates.end());
+  return candidates;
+}
+
+}  // namespace
+
+void SprayImagesOptions::validate() const {
+  spray.validate();
+  composite.validate();
+  if (thumbnail < 1) throw std::invalid_argument("SprayImagesOptions.thumbnail = " + std::to_string(thumbnail) + ": expected a side >= 1 px");
+  if (!(causal_share > 0 && causal_share <= 1))
+    throw std::invalid_argument("SprayImagesOptions.causal_share = " + std::to_string(causal_share) + ": expected a share in (0, 1]");
+  if (causal_images < 0)
+    throw std::invalid_argument("SprayImagesOptions.causal_images = " + std::to_string(causal_images) + ": expected a count >= 0");
+  if (flip_region < 1)
+    throw std::invalid_argument("SprayImagesOptions.flip_region = " + std::to_string(flip_region) + ": expected a side >= 1 px");
+  bow::validate_threads(threads, "SprayImagesOptions.threads");
+}
+
+SprayAnalysis spray_images(const model::Model& model, const std::vector<std::string>& paths, std::size_t cls,
+                           const SprayImagesOptions& options, const bow::ProgressFn& progress) {
+  options.validate();
+  if (cls >= model.classes())
+    throw std::out_of_range("spray_images: class index " + std::to_string(cls) + " out of range; the model has " +
+                            std::to_string(model.classes()) + " classes");
+  const SprayOptions& so = options.spray;
+  const int gw = so.grid_width, gh = so.grid_height, t = options.thumbnail;
+  SprayAnalysis a;
+  a.paths = paths;
+  a.cls = cls;
+  const std::size_t N = paths.size();
+
+  // 1. Explain every image: its grid map, its thumbnail and its score.
+  auto t0 = std::chrono::steady_clock::now();
+  const decompose::Explainer explainer = model.explainer(options.composite);
+  std::vector<std::vector<double>> maps(N);
+  std::vector<std::vector<float>> thumbs(N);
+  std::vector<double> scores(N, 0.0);
+  std::vector<std::string> errors(N);
+  bow::for_each_index(N, options.threads, "explain", progress, [&](std::size_t i) {
+    try {
+      const bow::GrayImage image = model.load_image(paths[i]);
+      const model::Trace trace = model.encode(image);
+      const decompose::Explanation e = explainer.explain(std::get<bow::EncodeTrace>(trace), cls);
+      maps[i] = downsize_map(e.pixels.R.data(), e.pixels.width, e.pixels.height, gw, gh);
+      scores[i] = e.dimensions.f;
+      const std::vector<double> grey(image.pixels.begin(), image.pixels.end());
+      const std::vector<double> th = downsize_map(grey.data(), image.width, image.height, t, t);
+      thumbs[i].assign(th.begin(), th.end());
+    } catch (const std::exception& ex) {
+      errors[i] = ex.what();
+    }
+  });
+  for (std::size_t i = 0; i < N; ++i) {
+    if (!errors[i].empty()) {
+      a.failures.push_back({paths[i], errors[i]});
+      continue;
+    }
+    a.analysed.push_back(i);
+    a.scores.push_back(scores[i]);
+    a.grid_maps.push_back(std::move(maps[i]));
+    a.thumbnails.push_back(std::move(thumbs[i]));
+  }
+  a.timings.emplace_back("explain", seconds_since(t0));
+  if (a.analysed.size() < 2)
+    throw std::invalid_argument("spray_images: " + std::to_string(a.analysed.size()) + " of " + std::to_string(N) +
+                                " images could be explained: expected at least two to cluster" +
+                                (a.failures.empty() ? std::string() : " (first failure: " + a.failures[0].reason + ")"));
+
+  // 2. Cluster.
+  t0 = std::chrono::steady_clock::now();
+  a.result = spray(a.grid_maps, so);
+  a.timings.emplace_back("spectral clustering", seconds_since(t0));
+  const std::size_t n = a.analysed.size(), C = static_cast<std::size_t>(a.result.clusters);
+  a.mean_images.assign(C, std::vector<float>(static_cast<std::size_t>(t) * t, 0.0f));
+  {
+    std::vector<std::vector<double>> sum(C, std::vector<double>(static_cast<std::size_t>(t) * t, 0.0));
+    for (std::size_t k = 0; k < n; ++k)
+      for (std::size_t q = 0; q < sum[0].size(); ++q) sum[static_cast<std::size_t>(a.result.labels[k])][q] += a.thumbnails[k][q];
+    for (std::size_t c = 0; c < C; ++c)
+      if (a.result.sizes[c])
+        for (std::size_t q = 0; q < sum[c].size(); ++q)
+          a.mean_images[c][q] = static_cast<float>(sum[c][q] / static_cast<double>(a.result.sizes[c]));
+  }
+  if (options.causal_images == 0) return a;
+
+  // 3. Causal test: each cluster's region flipped in its members and in as many other images.
+  t0 = std::chrono::steady_clock::now();
+  a.causal.resize(C);
+  std::vector<std::vector<std::pair<std::size_t, bool>>> jobs(n);  // per analysed image: (cluster, is member)
+  for (std::size_t c = 0; c < C; ++c) {
+    a.causal[c].region = causal_region(a.result.mean_maps[c], options.causal_share);
+    std::vector<std::size_t> members, others;
+    for (std::size_t k = 0; k < n; ++k) (static_cast<std::size_t>(a.result.labels[k]) == c ? members : others).push_back(k);
+    const std::size_t take = static_cast<std::size_t>(options.causal_images);
+    for (std::size_t k : choose(members, take, options.seed ^ mix(2 * c + 1))) jobs[k].emplace_back(c, true);
+    for (std::size_t k : choose(others, take, options.seed ^ mix(2 * c + 2))) jobs[k].emplace_back(c, false);
+  }
+  const decompose::IncrementalFlipper flipper = model.flipper(cls);
+  std::vector<std::vector<double>> drops(n);
+  bow::for_each_index(n, options.threads, "causal test", progress, [&](std::size_t k) {
+    if (jobs[k].empty()) return;
+    bow::GrayImage image;
+    bow::EncodeTrace trace;
+    try {  // read once already; should the file have changed since, the image drops out of the test
+      image = model.load_image(paths[a.analysed[k]]);
+      trace = std::get<bow::EncodeTrace>(model.encode(image));
+    } catch (const std::exception&) {
+      drops[k].assign(jobs[k].size(), std::numeric_limits<double>::quiet_NaN());
+      return;
+    }
+    const decompose::RegionGrid grid(image.width, image.height, options.flip_region);
+    const double f0 = flipper.score(trace.histogram());
+    double mean = 0;
+    for (float p : image.pixels) mean += p;
+    mean /= static_cast<double>(image.pixels.size());
+    for (const auto& job : jobs[k]) {
+      const std::vector<char>& region = a.causal[job.first].region;
+      const auto in_region = [&](double x, double y) {
+        const int u = std::min(gw - 1, static_cast<int>(x / image.width * gw));
+        const int v = std::min(gh - 1, static_cast<int>(y / image.height * gh));
+        return region[static_cast<std::size_t>(v) * gw + u] != 0;
+      };
+      if (options.fill == SprayImagesOptions::Fill::mean) {
+        bow::GrayImage erased = image;
+        bool any = false;
+        for (int y = 0; y < image.height; ++y)
+          for (int x = 0; x < image.width; ++x)
+            if (in_region(x + 0.5, y + 0.5)) {
+              erased.pixels[static_cast<std::size_t>(y) * image.width + x] = static_cast<float>(mean);
+              any = true;
+            }
+        drops[k].push_back(any ? f0 - model.scores(model.encode(erased))[cls] : 0.0);
+        continue;
+      }
+      // The flipping regions whose centre falls in a cell of the cluster's region, flipped in one step.
+      std::vector<int> order;
+      for (int r = 0; r < grid.size(); ++r) {
+        const bow::Box b = grid.box(r);
+        if (in_region(0.5 * (b.x0 + b.x1), 0.5 * (b.y0 + b.y1))) order.push_back(r);
+      }
+      if (order.empty()) {
+        drops[k].push_back(0.0);
+        continue;
+      }
+      decompose::PixelFlipOptions fo;
+      fo.region_size = options.flip_region;
+      fo.steps = 1;
+      fo.regions_per_step = static_cast<int>(order.size());
+      fo.random_orders = 0;
+      fo.seed = options.seed;
+      const std::vector<double> curve = flipper.flip_curve(image, trace, order, fo);
+      drops[k].push_back(curve[0] - curve[1]);
+    }
+  });
+  for (std::size_t k = 0; k < n; ++k)
+    for (std::size_t j = 0; j < jobs[k].size(); ++j) {
+      if (std::isnan(drops[k][j])) continue;
+      SprayCausal& sc = a.causal[jobs[k][j].first];
+      if (jobs[k][j].second) {
+        ++sc.members;
+        sc.member_drop += drops[k][j];
+      } else {
+        ++sc.others;
+        sc.other_drop += drops[k][j];
+      }
+    }
+  for (SprayCausal& sc : a.causal) {
+    if (sc.members) sc.member_drop /= static_cast<double>(sc.members);
+    if (sc.others) sc.other_drop /= static_cast<double>(sc.others);
+  }
+  a.timings.emplace_back("causal test", seconds_since(t0));
+  return a;
 }
 
 }  // namespace bowlrp::evaluation

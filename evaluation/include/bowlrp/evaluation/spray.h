@@ -18,10 +18,29 @@
 //     length (Ng, Jordan, Weiss 2001), clustered by seeded k-means (k-means++ seeding, Lloyd, several
 //     restarts, the lowest within-cluster sum kept). Clusters are renumbered by decreasing size.
 // Everything runs on one thread in a fixed order: results depend on the seed only.
+//
+// Over a model (spray_images): every image is explained for one class (parallel; one image per
+// task), its pixel map downsized to the grid, and SpRAy run on the maps. The causal test asks whether
+// a cluster's strategy is used or only seen: its region is the set of grid cells holding the largest
+// share (causal_share) of the positive relevance of the cluster's mean map; in up to causal_images of
+// the cluster's members and as many images of the other clusters (seeded choices), the working-image
+// pixels of that region are erased and the class re-scored. A strategy in use drops f in its members
+// far more than the same region does elsewhere. Erasing is a flat fill with the image's mean grey
+// (the default: it removes the gradients dense SIFT reads, like an inpainting without texture), or the
+// pixel-flipping noise (decompose::flip_noise on the flipping regions whose centre falls in the
+// region, one step of the incremental flipper). Noise is the flipping's choice, but it adds texture:
+// for a strategy that rests on texture (a watermark, a checkerboard) noise can add evidence instead of
+// removing it, which a flat fill cannot.
 #pragma once
+
+#include <bowlrp/bow/parallel.h>
+#include <bowlrp/decompose/rules.h>
+#include <bowlrp/model/fit.h>
+#include <bowlrp/model/model.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace bowlrp::evaluation {
@@ -66,5 +85,51 @@ std::vector<double> preprocess(const std::vector<std::vector<double>>& grid_maps
 /// Runs SpRAy on n >= 2 maps already on the grid (each grid_width x grid_height values); throws
 /// std::invalid_argument for fewer than two maps, maps of another size or non-finite values.
 SprayResult spray(const std::vector<std::vector<double>>& grid_maps, const SprayOptions& options = {});
+
+/// Options of SpRAy over a model's explanations.
+struct SprayImagesOptions {
+  SprayOptions spray;               ///< grid, graph, eigenpairs, clusters, k-means
+  decompose::Composite composite;   ///< rules of the explanations
+  int thumbnail = 64;               ///< side of the grey thumbnails averaged into each cluster's mean image (px, >= 1)
+  double causal_share = 0.5;        ///< share of a cluster's positive mean relevance its causal region holds (0, 1]
+  /// How the causal region is erased.
+  enum class Fill { mean, noise };
+  Fill fill = Fill::mean;           ///< flat fill with the image's mean grey, or the flipping noise
+  int causal_images = 50;           ///< members (and as many others) re-scored per cluster (0: no causal test)
+  int flip_region = 9;              ///< side of the flipping regions the causal region is made of (working px)
+  std::uint64_t seed = 0;           ///< seeds the noise and the choices of re-scored images
+  int threads = 0;                  ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
+  /// Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+/// The causal test of one cluster.
+struct SprayCausal {
+  std::vector<char> region;         ///< grid cells of the region (gw x gh, 1 = in)
+  std::size_t members = 0;          ///< member images re-scored
+  std::size_t others = 0;           ///< images of other clusters re-scored
+  double member_drop = 0;           ///< mean f(x) - f(x with the region flipped) over the members
+  double other_drop = 0;            ///< the same over the others (0 when there are none)
+};
+
+/// SpRAy over the explanations of one class.
+struct SprayAnalysis {
+  std::vector<std::string> paths;           ///< the images given
+  std::size_t cls = 0;                      ///< the explained class
+  std::vector<model::Skipped> failures;     ///< images that could not be explained
+  std::vector<std::size_t> analysed;        ///< indices into paths of the clustered images (SprayResult order)
+  std::vector<double> scores;               ///< f_cls of each analysed image
+  std::vector<std::vector<double>> grid_maps;  ///< each analysed image's map on the grid (before normalisation)
+  std::vector<std::vector<float>> thumbnails;  ///< each analysed image's grey thumbnail (thumbnail^2, row-major)
+  SprayResult result;                       ///< the clustering
+  std::vector<std::vector<float>> mean_images;  ///< per cluster, the mean thumbnail of its members
+  std::vector<SprayCausal> causal;          ///< per cluster (empty when causal_images = 0)
+  std::vector<std::pair<std::string, double>> timings;  ///< stage -> wall seconds
+};
+
+/// Explains `cls` on every image, clusters the maps and runs the causal test; images that cannot be
+/// read are reported, not fatal (at least two must be explained).
+SprayAnalysis spray_images(const model::Model& model, const std::vector<std::string>& paths, std::size_t cls,
+                           const SprayImagesOptions& options = {}, const bow::ProgressFn& progress = {});
 
 }  // namespace bowlrp::evaluation
