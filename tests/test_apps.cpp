@@ -551,4 +551,37 @@ BOOST_AUTO_TEST_CASE(evaluate_reports_accuracy_confusion_ap_quality_and_masks) {
   BOOST_TEST(out.find("cross_0000.png") != std::string::npos, out);
 }
 
+BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 12);
+  const std::string model = train_small_model(dir, root);
+  const std::string report = dir / "spray";
+  std::string out;
+  const std::string base = "spray --model '" + model + "' --class circle --out '" + report +
+                           "' --grid-width 8 --grid-height 8 --neighbours 3 --eigenvalues 6 --causal-images 3 --quiet ";
+  BOOST_REQUIRE_MESSAGE(run_cli(base + "'" + root + "/circle'", &out) == 0, out);
+  BOOST_TEST(out.find("maps of class circle") != std::string::npos, out);
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"));
+  BOOST_TEST(j["images"].get<int>() == 12);
+  BOOST_TEST(j["assignments"].size() == 12u);
+  const int clusters = j["clusters"].get<int>();
+  BOOST_TEST(clusters >= 1);
+  BOOST_TEST(j["cluster_details"].size() == static_cast<std::size_t>(clusters));
+  BOOST_TEST(j["eigenvalues"].size() == 6u);
+  BOOST_TEST(j["cluster_details"][0].contains("causal"));
+  const std::string html = bowlrp::bow::read_file(report + "/index.html");
+  BOOST_TEST(html.find("Eigenvalue spectrum") != std::string::npos);
+  BOOST_TEST(html.find("Cluster 0") != std::string::npos);
+  // --clusters overrides the eigengap; bad values are refused with the flag or field named.
+  BOOST_REQUIRE(run_cli(base + "--clusters 2 '" + root + "/circle'", &out) == 0);
+  BOOST_TEST(nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"))["clusters"].get<int>() == 2);
+  BOOST_TEST(run_cli(base + "--fill paint '" + root + "/circle'", &out) == 2);
+  BOOST_TEST(out.find("--fill 'paint'") != std::string::npos, out);
+  BOOST_TEST(run_cli("spray --model '" + model + "' --class circle --out '" + report + "' --neighbours 0 --quiet '" + root +
+                         "/circle'", &out) == 2);
+  BOOST_TEST(out.find("neighbours") != std::string::npos, out);
+  BOOST_TEST(run_cli("spray --model '" + model + "' --class boat --out '" + report + "' '" + root + "'", &out) == 2);
+  BOOST_TEST(out.find("unknown class 'boat'") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,6 +9,7 @@
 #include "cli/args.h"
 
 #include <bowlrp/evaluation/folder_evaluation.h>
+#include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/explain.h>
 
@@ -93,6 +94,23 @@ struct VocArgs {
 /// Runs the protocol; writes DIR/model.bowlrp, DIR/results/, DIR/report.json, DIR/index.html and
 /// prints the AP table; 0 on success, 3 if some images could not be read.
 int run_voc_command(const VocArgs& args);
+
+/// `bowlrp spray`.
+struct SprayArgs {
+  std::string model;                          ///< --model MODEL
+  std::string class_name;                     ///< --class C
+  std::string out;                            ///< --out DIR (report.json, index.html)
+  std::string voc;                            ///< --voc ROOT: images of a VOC set instead of paths
+  std::string set = "val";                    ///< --set (with --voc)
+  bool all_images = false;                    ///< --all-images: every image of the set, not only the class's positives
+  std::string fill = "mean";                  ///< --fill mean|noise (the causal test's erasing)
+  int members = 4;                            ///< --members: typical members shown per cluster
+  evaluation::SprayImagesOptions options;     ///< --grid-width, --neighbours, --clusters, --causal-images, ...
+  std::vector<std::string> paths;             ///< images or folders (without --voc)
+  RunArgs run;                                ///< --threads, --quiet
+};
+/// Clusters the relevance maps of one class over many images (SpRAy) and writes the report.
+int run_spray(const SprayArgs& args);
 
 /// `bowlrp demo` arguments.
 struct DemoArgs {

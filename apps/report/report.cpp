@@ -431,4 +431,8 @@ void fill_quality(ReportData* report, const evaluation::QualityTotals& totals) {
   }
 }
 
+std::string report_css() { return kCss; }
+std::string fixed(double v, int digits) { return fmt(v, digits); }
+std::string series_colour(std::size_t i) { return kColours[i % (sizeof kColours / sizeof kColours[0])]; }
+
 }  // namespace bowlrp::apps

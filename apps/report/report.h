@@ -14,6 +14,7 @@
 #include <bowlrp/decompose/heatmap.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
+#include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/decompose/localisation.h>
 #include <bowlrp/decompose/pixel_flipping.h>
@@ -119,6 +120,23 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
                          const std::string& title);
 /// report.json of a folder evaluation: report_json plus accuracy, confusion and localisation.
 nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEvaluation& ev);
+
+/// SpRAy over the explanations of one class: the JSON summary (every image's cluster, eigenvalues,
+/// cluster sizes, mean maps, typical members, the causal test).
+nlohmann::json spray_json(const evaluation::SprayAnalysis& a, const std::vector<std::string>& class_names,
+                          std::size_t members);
+/// The SpRAy page: eigenvalue plot, spectral layout coloured by cluster, and per cluster (smallest
+/// first) its mean heatmap, mean image, causal test and most typical members with their heatmaps
+/// (`member_pictures[c]` holds (image, heatmap) pictures of ranked_members[c], in that order).
+std::string spray_html(const evaluation::SprayAnalysis& a, const std::string& title,
+                       const std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>>& member_pictures);
+
+/// The report's style sheet (shared by every page).
+std::string report_css();
+/// Fixed-point text of a number in the C locale ("n/a", "inf" for non-finite values).
+std::string fixed(double v, int digits);
+/// The colour of series i (cycles through ten).
+std::string series_colour(std::size_t i);
 
 /// Standard base64 (RFC 4648, padded) of bytes.
 std::string base64(const std::string& bytes);

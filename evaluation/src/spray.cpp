@@ -132,6 +132,8 @@ void SprayOptions::validate() const {
   if (neighbours < 1) bad("neighbours", neighbours, "a count >= 1");
   if (eigenvalues < 2) bad("eigenvalues", eigenvalues, "a count >= 2 (the eigengap needs two)");
   if (clusters < 0) bad("clusters", clusters, "0 (from the eigengap) or a count >= 1");
+  if (min_clusters < 1 || min_clusters >= eigenvalues)
+    bad("min_clusters", min_clusters, "a count >= 1 and below eigenvalues (" + std::to_string(eigenvalues) + ")");
   if (restarts < 1) bad("restarts", restarts, "a count >= 1");
   if (max_iterations < 1) bad("max_iterations", max_iterations, "a count >= 1");
 }
@@ -223,9 +225,9 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
   smallest_eigenpairs(std::move(L), static_cast<int>(n), m, &r.eigenvalues, &vectors);
 
   // Eigengap.
-  int gap_at = 1;
+  int gap_at = std::min(options.min_clusters, m - 1);
   double gap = -1;
-  for (int i = 1; i < m; ++i) {
+  for (int i = gap_at; i < m; ++i) {
     const double g = r.eigenvalues[static_cast<std::size_t>(i)] - r.eigenvalues[static_cast<std::size_t>(i) - 1];
     if (g > gap) {
       gap = g;
@@ -296,6 +298,8 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
     for (std::size_t e = 0; e < c; ++e) centre[l][e] += r.embedding[i * c + e];
   }
   r.typical.assign(c, n);
+  r.ranked_members.assign(c, {});
+  std::vector<double> centre_dist(n, 0.0);
   std::vector<double> closest(c, std::numeric_limits<double>::infinity());
   for (std::size_t l = 0; l < c; ++l)
     if (r.sizes[l]) {
@@ -306,10 +310,24 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
     const std::size_t l = static_cast<std::size_t>(r.labels[i]);
     double s = 0;
     for (std::size_t e = 0; e < c; ++e) s += (r.embedding[i * c + e] - centre[l][e]) * (r.embedding[i * c + e] - centre[l][e]);
+    centre_dist[i] = s;
+    r.ranked_members[l].push_back(i);
     if (s < closest[l]) {
       closest[l] = s;
       r.typical[l] = i;
     }
+  }
+  for (auto& members : r.ranked_members)
+    std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) { return centre_dist[a] < centre_dist[b]; });
+  // The spectral layout: eigenvectors 2 and 3 (signs fixed as above).
+  r.layout.assign(n * 2, 0.0);
+  for (std::size_t e = 1; e < std::min<std::size_t>(3, static_cast<std::size_t>(m)); ++e) {
+    const double* col = vectors.data() + e * n;
+    std::size_t arg = 0;
+    for (std::size_t i = 1; i < n; ++i)
+      if (std::fabs(col[i]) > std::fabs(col[arg])) arg = i;
+    const double sign = col[arg] < 0 ? -1.0 : 1.0;
+    for (std::size_t i = 0; i < n; ++i) r.layout[i * 2 + (e - 1)] = sign * col[i];
   }
   return r;
 }
@@ -380,6 +398,9 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
   SprayAnalysis a;
   a.paths = paths;
   a.cls = cls;
+  a.grid_width = gw;
+  a.grid_height = gh;
+  a.thumbnail = t;
   const std::size_t N = paths.size();
 
   // 1. Explain every image: its grid map, its thumbnail and its score.

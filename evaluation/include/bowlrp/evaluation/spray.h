@@ -12,8 +12,10 @@
 //  3. the normalised Laplacian L = I - D^-1/2 A D^-1/2 (D = degrees) and its m smallest eigenvalues
 //     0 = λ_1 <= ... <= λ_m <= 2 with their eigenvectors, by LAPACK's dsyevr (a real eigensolver,
 //     not an iteration written here);
-//  4. the number of clusters: the eigengap, c = argmax_{1 <= i < m} (λ_{i+1} - λ_i) (as many clusters
-//     as near-zero eigenvalues before the largest jump), unless given;
+//  4. the number of clusters: the eigengap, c = argmax_{min_clusters <= i < m} (λ_{i+1} - λ_i) (as many
+//     clusters as small eigenvalues before the largest jump), unless given. min_clusters is 2 by default:
+//     on a connected graph the first gap λ_2 - λ_1 = λ_2 is often the largest, and "one cluster" says
+//     nothing about the strategies inside it (min_clusters = 1 allows that answer);
 //  5. the spectral embedding: the c first eigenvectors as n x c coordinates, each row scaled to unit
 //     length (Ng, Jordan, Weiss 2001), clustered by seeded k-means (k-means++ seeding, Lloyd, several
 //     restarts, the lowest within-cluster sum kept). Clusters are renumbered by decreasing size.
@@ -53,6 +55,7 @@ struct SprayOptions {
   int neighbours = 10;        ///< k of the nearest-neighbour graph (>= 1; capped at n - 1)
   int eigenvalues = 32;       ///< m, leading eigenpairs of the Laplacian (>= 2; capped at n)
   int clusters = 0;           ///< c; 0 = from the eigengap
+  int min_clusters = 2;       ///< smallest c the eigengap may give (>= 1, < eigenvalues)
   int restarts = 10;          ///< k-means restarts (>= 1)
   int max_iterations = 300;   ///< Lloyd iterations per restart (>= 1)
   std::uint64_t seed = 0;     ///< seed of k-means
@@ -71,6 +74,10 @@ struct SprayResult {
   std::vector<std::size_t> sizes;           ///< maps per cluster, decreasing
   std::vector<std::vector<double>> mean_maps;  ///< per cluster, the mean preprocessed map (gw x gh)
   std::vector<std::size_t> typical;         ///< per cluster, the member closest to its embedding centre
+  std::vector<std::vector<std::size_t>> ranked_members;  ///< per cluster, its members by distance to that centre
+  /// n x 2 picture of the graph: each map's entries in the eigenvectors of λ_2 and λ_3 (the spectral
+  /// layout; the eigenvector of λ_1 only follows the degrees; λ_3's column is 0 when m = 2).
+  std::vector<double> layout;
   double inertia = 0;                       ///< within-cluster sum of squares of the kept k-means run
 };
 
@@ -116,6 +123,8 @@ struct SprayCausal {
 struct SprayAnalysis {
   std::vector<std::string> paths;           ///< the images given
   std::size_t cls = 0;                      ///< the explained class
+  int grid_width = 0, grid_height = 0;      ///< the grid of the maps (SprayOptions)
+  int thumbnail = 0;                        ///< the side of the thumbnails
   std::vector<model::Skipped> failures;     ///< images that could not be explained
   std::vector<std::size_t> analysed;        ///< indices into paths of the clustered images (SprayResult order)
   std::vector<double> scores;               ///< f_cls of each analysed image
