@@ -426,7 +426,11 @@ int main(int argc, char** argv) try {
   });
   // The whole explanation as the tool runs it (Explainer without indices), from the trace.
   std::vector<bow::EncodeTrace> traces(N);
-  for (std::size_t i = 0; i < N; ++i) traces[i] = {feats[i], assign[i], pools[i]};
+  for (std::size_t i = 0; i < N; ++i) {
+    traces[i].features = feats[i];
+    traces[i].assignment = assign[i];
+    traces[i].pool = pools[i];
+  }
   const auto shared_model = std::make_shared<const svm::KernelSvm>(model);
   const auto shared_pipe = std::make_shared<const bow::Pipeline>(pipe);
   for (std::size_t i = 0; i < N; ++i) traces[i].pipeline = pipe.fingerprint();

@@ -14,6 +14,8 @@ namespace {
 
 }  // namespace
 
+PipelineArgs::PipelineArgs() : PipelineArgs(model::FitOptions()) {}
+
 PipelineArgs::PipelineArgs(const model::FitOptions& d)
     : fit(d),
       bin_sizes(bow::format_int_list(d.pipeline.dsift.bin_sizes)),

@@ -24,8 +24,10 @@ struct PipelineArgs {
   std::string normalisation;     ///< --normalisation l1|l2|none
   std::string kernel;            ///< --kernel hik|chi2|hellinger|linear|rbf|expchi2
   std::string kmeans_algorithm;  ///< --kmeans-algorithm lloyd_gemm|vlfeat_elkan|vlfeat_ann
-  /// The text flags of `defaults` (the library's measured defaults unless given).
-  explicit PipelineArgs(const model::FitOptions& defaults = {});
+  /// The library's measured defaults.
+  PipelineArgs();
+  /// The text flags of `defaults`.
+  explicit PipelineArgs(const model::FitOptions& defaults);
   /// The options with the text flags parsed and everything validated; throws std::invalid_argument
   /// naming the flag.
   model::FitOptions fit_options() const;

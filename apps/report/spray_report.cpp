@@ -72,7 +72,7 @@ std::string eigenvalue_plot(const evaluation::SprayResult& r) {
          (i < gap ? series_colour(0) : std::string("#555")) + "\"><title>λ" + std::to_string(i + 1) + " = " +
          fixed(r.eigenvalues[i], 4) + "</title></circle>";
   s += "<text x=\"" + fixed(x0 + w / 2, 1) + "\" y=\"" + fixed(H - 5, 1) + "\" text-anchor=\"middle\" font-size=\"12\">index i (" +
-       std::to_string(m) + " smallest eigenvalues of the normalised Laplacian; dashed: the eigengap)</text>";
+       std::to_string(m) + " smallest eigenvalues; dashed: the eigengap)</text>";
   s += "<text x=\"" + fixed(x0 - 6, 1) + "\" y=\"" + fixed(y0 + 10, 1) + "\" text-anchor=\"end\" font-size=\"11\">" +
        fixed(ymax, 3) + "</text><text x=\"" + fixed(x0 - 6, 1) + "\" y=\"" + fixed(y0 + h, 1) +
        "\" text-anchor=\"end\" font-size=\"11\">0</text></svg>";

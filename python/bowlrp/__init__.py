@@ -11,6 +11,10 @@ Samek 2015, PLoS ONE 10(7): e0130140), over the C++ library of the same name:
     q = bowlrp.evaluate_explanation(model, "a.jpg", e.class_name)
     print(q.aopc["lrp"], q.aopc["random"])
 
+Spectral relevance analysis (SpRAy; Lapuschkin et al. 2019) clusters many relevance maps into the
+strategies behind the decisions: ``bowlrp.spray(maps)`` on numpy maps of any sizes,
+``bowlrp.spray_images(model, paths, class_)`` on a model's explanations, with a causal test per cluster.
+
 Every long call releases the GIL and takes ``progress=`` (None, True for a bar on stderr, or a
 callable receiving a :class:`ProgressEvent`). Library errors arrive with the library's message:
 std::invalid_argument as ValueError, std::out_of_range as IndexError, other errors (unreadable or
@@ -39,10 +43,16 @@ from ._bowlrp import (
     QualityResult,
     QualityTotals,
     Rules,
+    SprayAnalysis,
+    SprayCausal,
+    SprayImagesOptions,
+    SprayOptions,
+    SprayResult,
     VocEvaluation,
     VocProtocolOptions,
     __version__,
     aopc,
+    downsize_map,
     evaluate_explanation,
     evaluate_explanations,
     evaluate_folder,
@@ -53,6 +63,8 @@ from ._bowlrp import (
     read_image,
     resolve_threads,
     run_voc_protocol,
+    spray,
+    spray_images,
     summarise,
     write_png,
 )
@@ -81,11 +93,17 @@ __all__ = [
     "QualityResult",
     "QualityTotals",
     "Rules",
+    "SprayAnalysis",
+    "SprayCausal",
+    "SprayImagesOptions",
+    "SprayOptions",
+    "SprayResult",
     "VocEvaluation",
     "VocProtocolOptions",
     "__version__",
     "aopc",
     "datasets",
+    "downsize_map",
     "evaluate_explanation",
     "evaluate_explanations",
     "evaluate_folder",
@@ -98,6 +116,8 @@ __all__ = [
     "render",
     "resolve_threads",
     "run_voc_protocol",
+    "spray",
+    "spray_images",
     "summarise",
     "write_png",
 ]

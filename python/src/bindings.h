@@ -37,6 +37,7 @@ void BindModel(py::module_& m);
 void BindExplain(py::module_& m);
 void BindRender(py::module_& m);
 void BindEvaluation(py::module_& m);
+void BindSpray(py::module_& m);
 void BindTiming(py::module_& m);
 
 // ---------------------------------------------------------------------------------------------

@@ -26,5 +26,6 @@ PYBIND11_MODULE(_bowlrp, m) {
   bowlrp::python::BindExplain(m);
   bowlrp::python::BindRender(m);
   bowlrp::python::BindEvaluation(m);
+  bowlrp::python::BindSpray(m);
   bowlrp::python::BindTiming(m);
 }

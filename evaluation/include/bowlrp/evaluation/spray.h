@@ -102,7 +102,7 @@ struct SprayImagesOptions {
   /// How the causal region is erased.
   enum class Fill { mean, noise };
   Fill fill = Fill::mean;           ///< flat fill with the image's mean grey, or the flipping noise
-  int causal_images = 50;           ///< members (and as many others) re-scored per cluster (0: no causal test)
+  int causal_images = 25;           ///< members (and as many others) re-scored per cluster (0: no causal test)
   int flip_region = 9;              ///< side of the flipping regions the causal region is made of (working px)
   std::uint64_t seed = 0;           ///< seeds the noise and the choices of re-scored images
   int threads = 0;                  ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
