@@ -475,15 +475,18 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
     if (jobs[k].empty()) return;
     bow::GrayImage image;
     bow::EncodeTrace trace;
+    // f(x) is the score of the explanation pass; only the noise fill needs the trace (its incremental
+    // re-extraction), the flat fill re-encodes the erased image.
+    const bool noise = options.fill == SprayImagesOptions::Fill::noise;
     try {  // read once already; should the file have changed since, the image drops out of the test
       image = model.load_image(paths[a.analysed[k]]);
-      trace = std::get<bow::EncodeTrace>(model.encode(image));
+      if (noise) trace = std::get<bow::EncodeTrace>(model.encode(image));
     } catch (const std::exception&) {
       drops[k].assign(jobs[k].size(), std::numeric_limits<double>::quiet_NaN());
       return;
     }
     const decompose::RegionGrid grid(image.width, image.height, options.flip_region);
-    const double f0 = flipper.score(trace.histogram());
+    const double f0 = a.scores[k];
     double mean = 0;
     for (float p : image.pixels) mean += p;
     mean /= static_cast<double>(image.pixels.size());
