@@ -465,7 +465,9 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
     a.causal[c].region = causal_region(a.result.mean_maps[c], options.causal_share);
     std::vector<std::size_t> members, others;
     for (std::size_t k = 0; k < n; ++k) (static_cast<std::size_t>(a.result.labels[k]) == c ? members : others).push_back(k);
-    const std::size_t take = static_cast<std::size_t>(options.causal_images);
+    // The budget: at most n / (4 C) members and as many others per cluster (at least one of each).
+    const std::size_t take =
+        std::min(static_cast<std::size_t>(options.causal_images), std::max<std::size_t>(1, n / (4 * C)));
     for (std::size_t k : choose(members, take, options.seed ^ mix(2 * c + 1))) jobs[k].emplace_back(c, true);
     for (std::size_t k : choose(others, take, options.seed ^ mix(2 * c + 2))) jobs[k].emplace_back(c, false);
   }

@@ -25,8 +25,9 @@
 // task), its pixel map downsized to the grid, and SpRAy run on the maps. The causal test asks whether
 // a cluster's strategy is used or only seen: its region is the set of grid cells holding the largest
 // share (causal_share) of the positive relevance of the cluster's mean map; in up to causal_images of
-// the cluster's members and as many images of the other clusters (seeded choices), the working-image
-// pixels of that region are erased and the class re-scored. A strategy in use drops f in its members
+// the cluster's members and as many images of the other clusters (seeded choices; at most n / (4 c)
+// of each per cluster, so that the whole test re-scores at most half as many images as were explained),
+// the working-image pixels of that region are erased and the class re-scored. A strategy in use drops f in its members
 // far more than the same region does elsewhere. Erasing is a flat fill with the image's mean grey
 // (the default: it removes the gradients dense SIFT reads, like an inpainting without texture), or the
 // pixel-flipping noise (decompose::flip_noise on the flipping regions whose centre falls in the
@@ -102,7 +103,7 @@ struct SprayImagesOptions {
   /// How the causal region is erased.
   enum class Fill { mean, noise };
   Fill fill = Fill::mean;           ///< flat fill with the image's mean grey, or the flipping noise
-  int causal_images = 25;           ///< members (and as many others) re-scored per cluster (0: no causal test)
+  int causal_images = 25;           ///< members (and as many others) re-scored per cluster, at most n / (4 c) (0: no test)
   int flip_region = 9;              ///< side of the flipping regions the causal region is made of (working px)
   std::uint64_t seed = 0;           ///< seeds the noise and the choices of re-scored images
   int threads = 0;                  ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
