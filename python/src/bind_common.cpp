@@ -293,4 +293,20 @@ void BindCommon(py::module_& m) {
       "Raises RuntimeError naming the path on failure.");
 }
 
+std::size_t class_argument(const model::Model& m, py::handle cls) {
+  if (py::isinstance<py::str>(cls)) return m.class_index(cls.cast<std::string>());
+  if (py::isinstance<py::bool_>(cls) || !py::hasattr(cls, "__index__"))
+    throw py::type_error("class_: expected a class name or an index, got " + py::repr(cls).cast<std::string>());
+  const long long i = cls.attr("__index__")().cast<long long>();
+  if (i < 0 || static_cast<std::size_t>(i) >= m.classes())
+    throw py::index_error("class_: index " + std::to_string(i) + " outside 0 .. " + std::to_string(m.classes() - 1));
+  return static_cast<std::size_t>(i);
+}
+
+py::dict timings_dict(const std::vector<std::pair<std::string, double>>& t) {
+  py::dict d;
+  for (const auto& [k, v] : t) d[py::str(k)] = v;
+  return d;
+}
+
 }  // namespace bowlrp::python

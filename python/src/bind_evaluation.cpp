@@ -188,15 +188,6 @@ py::dict summary_dict(const decompose::LocalisationSummary& s) {
   return d;
 }
 
-std::size_t class_index(const model::Model& m, py::handle cls) {
-  if (py::isinstance<py::str>(cls)) return m.class_index(cls.cast<std::string>());
-  if (py::isinstance<py::bool_>(cls) || !py::hasattr(cls, "__index__"))
-    throw py::type_error("class_: expected a class name or an index, got " + py::repr(cls).cast<std::string>());
-  const long long i = cls.attr("__index__")().cast<long long>();
-  if (i < 0 || static_cast<std::size_t>(i) >= m.classes())
-    throw py::index_error("class_: index " + std::to_string(i) + " outside 0 .. " + std::to_string(m.classes() - 1));
-  return static_cast<std::size_t>(i);
-}
 
 evaluation::QualityResult evaluate_one(const model::Model& m, py::handle image, py::handle cls, py::handle mask,
                                        py::handle boxes, bool voc_boxes, py::handle void_mask, py::handle options,
@@ -208,7 +199,7 @@ evaluation::QualityResult evaluate_one(const model::Model& m, py::handle image, 
   const UserRegions ur = user_regions(mask, boxes, voc_boxes, void_mask);
   if (in.arrays) ur.regions(in.images[0].width(), in.images[0].height());  // sizes checked up front: ValueError
   std::optional<std::size_t> c;
-  if (!cls.is_none()) c = class_index(m, cls);
+  if (!cls.is_none()) c = class_argument(m, cls);
   evaluation::QualityResult r;
   {
     py::gil_scoped_release release;
@@ -241,25 +232,20 @@ std::vector<evaluation::QualityResult> evaluate_many(const model::Model& m, py::
       if (!d.contains("path") || !d.contains("class_")) throw py::value_error(what + ": expected keys 'path' and 'class_'");
       const auto get = [&](const char* k) { return d.contains(k) ? py::object(d[k]) : py::object(py::none()); };
       job.path = to_path(d["path"], (what + "['path']").c_str());
-      job.cls = class_index(m, d["class_"]);
+      job.cls = class_argument(m, d["class_"]);
       const py::object vb = get("voc_boxes");
       job.regions = regions_fn(user_regions(get("mask"), get("boxes"), !vb.is_none() && vb.cast<bool>(), get("void")));
     } else {
       const py::tuple t = py::reinterpret_borrow<py::object>(j).cast<py::tuple>();
       if (t.size() != 2) throw py::value_error(what + ": expected (path, class_) or a dict with path, class_, mask, boxes");
       job.path = to_path(t[0], (what + "[0]").c_str());
-      job.cls = class_index(m, t[1]);
+      job.cls = class_argument(m, t[1]);
     }
     js.push_back(std::move(job));
   }
   return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::evaluate_explanations(m, js, o, threads, fn); });
 }
 
-py::dict timings_dict(const std::vector<std::pair<std::string, double>>& t) {
-  py::dict d;
-  for (const auto& [k, v] : t) d[py::str(k)] = v;
-  return d;
-}
 
 }  // namespace
 

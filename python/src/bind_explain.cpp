@@ -78,13 +78,7 @@ PyExplanation explain_one(const model::Model& m, const bow::GrayImage& image, co
 
 std::optional<std::size_t> class_arg(const model::Model& m, py::handle cls) {
   if (cls.is_none()) return std::nullopt;
-  if (py::isinstance<py::str>(cls)) return m.class_index(cls.cast<std::string>());
-  if (py::isinstance<py::bool_>(cls) || !py::hasattr(cls, "__index__"))
-    throw py::type_error("class_: expected None (the top class), a class name or an index, got " + py::repr(cls).cast<std::string>());
-  const long long i = cls.attr("__index__")().cast<long long>();
-  if (i < 0 || static_cast<std::size_t>(i) >= m.classes())
-    throw py::index_error("class_: index " + std::to_string(i) + " outside 0 .. " + std::to_string(m.classes() - 1));
-  return static_cast<std::size_t>(i);
+  return class_argument(m, cls);
 }
 
 py::object explain(const model::Model& m, py::handle images, py::handle cls, py::handle options, py::object progress,

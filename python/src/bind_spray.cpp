@@ -198,11 +198,6 @@ std::shared_ptr<PySprayAnalysis> make_analysis(evaluation::SprayAnalysis a, cons
   return p;
 }
 
-py::dict timings_to_dict(const std::vector<std::pair<std::string, double>>& t) {
-  py::dict d;
-  for (const auto& [k, v] : t) d[py::str(k)] = v;
-  return d;
-}
 
 std::string grid_text(int gw, int gh) { return std::to_string(gw) + "x" + std::to_string(gh); }
 
@@ -277,15 +272,6 @@ std::vector<std::string> read_paths(py::handle paths) {
   return out;
 }
 
-std::size_t class_of(const model::Model& m, py::handle cls) {
-  if (py::isinstance<py::str>(cls)) return m.class_index(cls.cast<std::string>());
-  if (py::isinstance<py::bool_>(cls) || !py::hasattr(cls, "__index__"))
-    throw py::type_error("class_: expected a class name or an index, got " + py::repr(cls).cast<std::string>());
-  const long long i = cls.attr("__index__")().cast<long long>();
-  if (i < 0 || static_cast<std::size_t>(i) >= m.classes())
-    throw py::index_error("class_: index " + std::to_string(i) + " outside 0 .. " + std::to_string(m.classes() - 1));
-  return static_cast<std::size_t>(i);
-}
 
 }  // namespace
 
@@ -434,7 +420,7 @@ void BindSpray(py::module_& m) {
         return view(a.mean_images.data(), {ss(a.result->r.mean_maps.size()), a.thumbnail, a.thumbnail}, self);
       }, "Per cluster, the mean thumbnail of its members, (c, t, t) float32.")
       .def_readonly("causal", &PySprayAnalysis::causal, "Per cluster, its SprayCausal (empty when causal_images = 0).")
-      .def_property_readonly("timings", [](const PySprayAnalysis& a) { return timings_to_dict(a.timings); },
+      .def_property_readonly("timings", [](const PySprayAnalysis& a) { return timings_dict(a.timings); },
                              "Stage -> wall seconds.")
       .def_readonly("grid_width", &PySprayAnalysis::grid_width, "gw, cells across.")
       .def_readonly("grid_height", &PySprayAnalysis::grid_height, "gh, cells down.")
@@ -478,7 +464,7 @@ void BindSpray(py::module_& m) {
                            const py::kwargs& kw) {
     SIO o = images_options(options, kw, "spray_images");
     o.validate();
-    const std::size_t c = class_of(mo, cls);
+    const std::size_t c = class_argument(mo, cls);
     const std::vector<std::string> p = read_paths(paths);
     return with_progress(progress, [&](const bow::ProgressFn& fn) {
       return make_analysis(evaluation::spray_images(mo, p, c, o, fn), mo);

@@ -11,6 +11,7 @@
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/parallel.h>
 #include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/model/model.h>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -88,6 +89,12 @@ auto with_progress(const py::object& progress, F&& f) {
 std::string to_path(py::handle h, const char* what = "path");
 /// Whether h is a str or an os.PathLike.
 bool is_path(py::handle h);
+
+/// A class argument (`class_`): its name or an index (`__index__`, not bool); TypeError for anything
+/// else, IndexError outside 0 .. C-1, the library's ValueError for an unknown name.
+std::size_t class_argument(const model::Model& m, py::handle cls);
+/// Stage timings as a dict {stage: seconds}.
+py::dict timings_dict(const std::vector<std::pair<std::string, double>>& t);
 
 /// A numpy image held for conversion: uint8 HxW (grey), HxWx3 (RGB), HxWx4 (RGBA) or floating
 /// HxW in [0, 1] (grey). Checked and made C-contiguous with the GIL held; convert() needs no GIL.
