@@ -6,6 +6,8 @@ the build tree), else to pytest's temporary folder.
 """
 
 import os
+import threading
+import time
 import pathlib
 import shutil
 
@@ -90,3 +92,31 @@ def read_model_file(path):
         count = int(np.prod(a["shape"]))
         arrays[a["name"]] = np.frombuffer(buf, a["dtype"], count=count, offset=21 + n + a["offset"]).reshape(a["shape"])
     return header, arrays
+
+
+def assert_gil_released(call, what):
+    """Runs call() while a Python thread spins, and checks that the spinner kept running: with the GIL
+    held through the call it would stall (at most a few switch intervals)."""
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.05)
+        c0, t0 = counter[0], time.perf_counter()
+        time.sleep(0.2)  # the main thread waits: the rate the spinner reaches alone
+        rate = (counter[0] - c0) / (time.perf_counter() - t0)
+        c0, t0 = counter[0], time.perf_counter()
+        call()
+        elapsed = time.perf_counter() - t0
+        during = counter[0] - c0
+    finally:
+        stop.set()
+        t.join()
+    assert elapsed > 0.05, f"{what} too quick to tell"
+    assert during > 0.2 * rate * elapsed, (what, during, rate, elapsed)

@@ -2,14 +2,12 @@
 
 import pathlib
 import pickle
-import threading
-import time
 
 import numpy as np
 import pytest
 
 import bowlrp
-from conftest import CLASSES, PER_CLASS, WORDS, read_model_file
+from conftest import assert_gil_released, CLASSES, PER_CLASS, WORDS, read_model_file
 
 
 def test_fit_on_folder(fitted, paths):
@@ -195,31 +193,7 @@ def test_progress_bar_on_stderr(model, paths, capfd):
 
 
 def test_gil_is_released_during_predict(model, paths):
-    counter = [0]
-    stop = threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            counter[0] += 1
-
-    t = threading.Thread(target=spin)
-    t.start()
-    try:
-        time.sleep(0.05)
-        c0, t0 = counter[0], time.perf_counter()
-        time.sleep(0.2)  # the main thread waits: the rate the spinner reaches alone
-        rate = (counter[0] - c0) / (time.perf_counter() - t0)
-        batch = paths * 4
-        c0, t0 = counter[0], time.perf_counter()
-        model.predict(batch, threads=1)
-        elapsed = time.perf_counter() - t0
-        during = counter[0] - c0
-    finally:
-        stop.set()
-        t.join()
-    assert elapsed > 0.05, "predict too quick to tell"
-    # With the GIL held through the call the spinner would stall (at most a few switch intervals).
-    assert during > 0.2 * rate * elapsed, (during, rate, elapsed)
+    assert_gil_released(lambda: model.predict(paths * 4, threads=1), "predict")
 
 
 def test_bad_inputs_get_clear_errors(scratch, model, paths, shapes_dir):
