@@ -23,7 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using bow::seconds_since;
 }  // namespace
 
 int run_evaluate(const EvaluateArgs& args) {

@@ -42,7 +42,7 @@ int run_train(const TrainArgs& args) {
 
   for (std::size_t k = data.unlisted.size(); k < report.skipped.size(); ++k)
     print_skipped(report.skipped[k].path, report.skipped[k].reason);
-  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double total = bow::seconds_since(t0);
   std::printf("model      %s\n", args.out.c_str());
   std::printf("classes    %zu (", data.class_names.size());
   for (std::size_t c = 0; c < data.class_names.size(); ++c)

@@ -32,7 +32,7 @@ int run_voc_command(const VocArgs& args) {
   if (!args.model.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
     given = model::Model::load(args.model);
-    load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    load_seconds = bow::seconds_since(t0);
   }
   const evaluation::VocEvaluation ev = evaluation::run_voc_protocol(o, given, progress_display(args.run.quiet));
   const model::Model& model = *ev.model;

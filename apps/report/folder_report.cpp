@@ -17,11 +17,7 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
   for (std::size_t c = 0; c < C; ++c) {
     std::vector<double> s;
     std::vector<int> y;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!ev.ok[i]) continue;
-      s.push_back(ev.scores[i * C + c]);
-      y.push_back(ev.truth[i] == c ? 1 : -1);
-    }
+    ev.one_vs_rest(c, &s, &y);
     report.classes.push_back(report_class(ev.classes[c], s, y));
   }
   fill_quality(&report, ev.quality);

@@ -2,23 +2,20 @@
 // std:: distributions are not, so the mappings to integers and reals are written here.
 #pragma once
 
+#include <bowlrp/bow/digest.h>
+
 #include <cstdint>
 #include <random>
 
 namespace bowlrp::datasets::detail {
 
 /// SplitMix64 finaliser: decorrelates (seed, stream) pairs before they seed the generator.
-inline std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using bow::mix_seed;
 
 /// A generator for stream `stream` of seed `seed`; streams are independent of each other.
 class Rng {
  public:
-  Rng(std::uint64_t seed, std::uint64_t stream) : engine_(mix64(mix64(seed) ^ mix64(~stream))) {}
+  Rng(std::uint64_t seed, std::uint64_t stream) : engine_(mix_seed(mix_seed(seed) ^ mix_seed(~stream))) {}
   /// 64 random bits.
   std::uint64_t bits() { return engine_(); }
   /// Uniform integer in [0, n) for n >= 1, exact (rejection of the biased tail).

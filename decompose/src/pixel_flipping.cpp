@@ -1,5 +1,7 @@
 #include <bowlrp/decompose/pixel_flipping.h>
 
+#include <bowlrp/bow/digest.h>
+
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -14,15 +16,9 @@ namespace bowlrp::decompose {
 
 namespace {
 
-std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // Seed of random order r: decorrelated from the noise seed and from the other orders.
-std::uint64_t order_seed(std::uint64_t seed, int r) { return mix64(seed ^ mix64(0x5eedULL + static_cast<std::uint64_t>(r))); }
+std::uint64_t order_seed(std::uint64_t seed, int r) { return bow::mix_seed(seed ^ bow::mix_seed(0x5eedULL + static_cast<std::uint64_t>(r))); }
 
 void check_order(const std::vector<int>& order, int regions) {
   for (int r : order) {
@@ -115,7 +111,7 @@ std::vector<int> relevance_order(const std::vector<double>& region_relevance) {
 std::vector<int> random_order(int regions, std::uint64_t seed) {
   std::vector<int> order(static_cast<std::size_t>(std::max(regions, 0)));
   std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 engine(mix64(seed));
+  std::mt19937_64 engine(bow::mix_seed(seed));
   // Fisher-Yates with an exact integer draw (rejection of the biased tail).
   for (std::size_t i = order.size(); i > 1; --i) {
     const std::uint64_t n = i;
@@ -129,7 +125,7 @@ std::vector<int> random_order(int regions, std::uint64_t seed) {
 
 std::vector<float> flip_noise(int width, int height, std::uint64_t seed) {
   std::vector<float> noise(static_cast<std::size_t>(std::max(width, 0)) * std::max(height, 0));
-  std::mt19937_64 engine(mix64(seed ^ 0x6e6f697365ULL));
+  std::mt19937_64 engine(bow::mix_seed(seed ^ 0x6e6f697365ULL));
   for (float& v : noise) v = static_cast<float>(engine() >> 40) * (1.0f / 16777216.0f);  // 24 bits: exact
   return noise;
 }

@@ -22,7 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using bow::seconds_since;
 
 // The default mask folder: DATA/../masks when DATA is named "images" (the demo's layout).
 std::string default_masks(const std::string& data) {
@@ -73,6 +73,17 @@ decompose::RegionMask load_object_mask(const std::string& masks, const std::stri
     for (int x = 0; x < m.cols; ++x)
       r.values[static_cast<std::size_t>(y) * m.cols + x] = m.at<unsigned char>(y, x) > 0;
   return r;
+}
+
+void FolderEvaluation::one_vs_rest(std::size_t c, std::vector<double>* s, std::vector<int>* y) const {
+  const std::size_t C = classes.size();
+  s->clear();
+  y->clear();
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (!ok[i]) continue;
+    s->push_back(scores[i * C + c]);
+    y->push_back(truth[i] == c ? 1 : -1);
+  }
 }
 
 FolderEvaluation evaluate_folder(const model::Model& model, const std::string& data,
@@ -182,11 +193,7 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
   for (std::size_t c = 0; c < C; ++c) {
     std::vector<double> s;
     std::vector<int> y;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!ev.ok[i]) continue;
-      s.push_back(ev.scores[i * C + c]);
-      y.push_back(ev.truth[i] == c ? 1 : -1);
-    }
+    ev.one_vs_rest(c, &s, &y);
     const datasets::PrCurve curve = datasets::precision_recall(s, y);
     ev.ap.push_back(datasets::voc07_ap(curve));
     ev.ap_area.push_back(datasets::voc_area_ap(curve));

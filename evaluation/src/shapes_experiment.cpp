@@ -41,7 +41,7 @@ ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, c
   fs::remove_all(fs::u8path(options.folder), ec);
   const auto t0 = std::chrono::steady_clock::now();
   ex.images_written = datasets::write_shapes(sopts, options.folder);
-  ex.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ex.generate_seconds = bow::seconds_since(t0);
   bow::progress_note(progress, "shapes",
                      "wrote " + std::to_string(ex.images_written) + " synthetic images to " + options.folder);
   const std::string images = (fs::u8path(options.folder) / "images").u8string();

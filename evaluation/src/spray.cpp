@@ -334,17 +334,8 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// splitmix64: independent streams per purpose from one seed.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using bow::mix_seed;
+using bow::seconds_since;
 
 // The grid cells holding `share` of the positive mass of a map, largest first (ties: lower index).
 std::vector<char> causal_region(const std::vector<double>& mean_map, double share) {
@@ -365,7 +356,7 @@ std::vector<char> causal_region(const std::vector<double>& mean_map, double shar
 
 // Up to k of the candidates, a seeded choice, sorted.
 std::vector<std::size_t> choose(std::vector<std::size_t> candidates, std::size_t k, std::uint64_t seed) {
-  std::mt19937_64 rng(mix(seed));
+  std::mt19937_64 rng(mix_seed(seed));
   for (std::size_t i = candidates.size(); i > 1; --i) std::swap(candidates[i - 1], candidates[rng() % i]);
   candidates.resize(std::min(k, candidates.size()));
   std::sort(candidates.begin(), candidates.end());
@@ -468,8 +459,8 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
     // The budget: at most n / (4 C) members and as many others per cluster (at least one of each).
     const std::size_t take =
         std::min(static_cast<std::size_t>(options.causal_images), std::max<std::size_t>(1, n / (4 * C)));
-    for (std::size_t k : choose(members, take, options.seed ^ mix(2 * c + 1))) jobs[k].emplace_back(c, true);
-    for (std::size_t k : choose(others, take, options.seed ^ mix(2 * c + 2))) jobs[k].emplace_back(c, false);
+    for (std::size_t k : choose(members, take, options.seed ^ mix_seed(2 * c + 1))) jobs[k].emplace_back(c, true);
+    for (std::size_t k : choose(others, take, options.seed ^ mix_seed(2 * c + 2))) jobs[k].emplace_back(c, false);
   }
   const decompose::IncrementalFlipper flipper = model.flipper(cls);
   std::vector<std::vector<double>> drops(n);

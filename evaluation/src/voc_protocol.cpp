@@ -25,7 +25,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using bow::mix_seed;
+using bow::seconds_since;
 
 // Seeded permutation of 0..n-1 (mt19937_64 is specified bit for bit, so this is portable).
 std::vector<std::size_t> seeded_order(std::size_t n, std::uint64_t seed) {
@@ -50,13 +51,6 @@ datasets::VocSet subset(const datasets::VocSet& set, const std::vector<std::size
 }
 
 }  // namespace
-
-std::uint64_t mix_seed(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 void VocProtocolOptions::validate() const {
   auto bad = [](const std::string& field, const std::string& value, const std::string& expected) {

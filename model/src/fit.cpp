@@ -24,15 +24,8 @@ using Clock = std::chrono::steady_clock;
 // sampling pass stays a fraction of the encoding pass.
 constexpr std::size_t kCodebookImages = 400;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// splitmix64, as every seeded choice of bowlrp derives its streams.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using bow::mix_seed;
+using bow::seconds_since;
 
 // The codebook of descriptors sampled from a seeded subset of n images; image(i) decodes image i.
 bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_t n,
@@ -44,7 +37,7 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
   const auto t0 = Clock::now();
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(mix(options.kmeans.seed));
+  std::mt19937_64 rng(mix_seed(options.kmeans.seed));
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   order.resize(std::min(order.size(), kCodebookImages));
   std::sort(order.begin(), order.end());
@@ -64,7 +57,7 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
         const float* d = f.descriptor(l);
         if (std::any_of(d, d + bow::FeatureTrace::kDim, [](float v) { return v != 0.0f; })) keep.push_back(l);
       }
-      std::mt19937_64 local(mix(options.kmeans.seed ^ mix(i + 1)));
+      std::mt19937_64 local(mix_seed(options.kmeans.seed ^ mix_seed(i + 1)));
       const std::size_t take = std::min(per_image, keep.size());
       for (std::size_t k = 0; k < take; ++k) std::swap(keep[k], keep[k + local() % (keep.size() - k)]);
       std::vector<float>& out = samples[j];

@@ -48,6 +48,15 @@ class Hasher {
   std::size_t tail_n_ = 0;
 };
 
+/// splitmix64's finaliser: derives independent seeds (per image, per purpose, per stream) from one
+/// run seed, so that what an image draws does not depend on the order in which threads reach it.
+inline std::uint64_t mix_seed(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 /// Digest of one byte string.
 Digest digest_of(const std::string& bytes);
 

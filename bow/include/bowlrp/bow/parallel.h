@@ -7,6 +7,7 @@
 // called from worker threads, but never twice at once (the loop serialises the calls).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -44,6 +45,11 @@ void progress_note(const ProgressFn& progress, const std::string& stage, const s
 /// `progress`. fn must write only to slot i. Exceptions escaping fn are rethrown after the loop.
 void for_each_index(std::size_t n, int threads, const std::string& stage, const ProgressFn& progress,
                     const std::function<void(std::size_t)>& fn);
+
+/// Wall seconds since t0 (the stage timings of fits, protocols and analyses).
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 /// Process-wide runtime set-up for batch work: the BLAS runs single-threaded because bowlrp already
 /// runs one image per core (nested BLAS threads only contend), and this also keeps every BLAS

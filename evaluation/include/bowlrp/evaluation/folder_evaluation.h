@@ -74,6 +74,9 @@ struct FolderEvaluation {
     decompose::Bgr8Image image;           ///< the image
   };
   std::vector<GalleryItem> gallery;      ///< in image order
+  /// Class c one against the rest over the readable images: their scores f_c and labels (1 for the
+  /// images of class c, -1 for the others), in image order.
+  void one_vs_rest(std::size_t c, std::vector<double>* scores, std::vector<int>* labels) const;
 };
 
 /// Evaluates a model on DATA/<class>/... (scanned with datasets::FolderDataset::scan).

@@ -89,7 +89,5 @@ std::vector<std::size_t> choose_positives(const std::vector<int>& labels, std::s
                                           const std::vector<char>& usable, std::size_t n, std::uint64_t seed);
 /// Ids listed one per line (blank lines ignored); throws std::runtime_error naming the file.
 std::vector<std::string> read_id_list(const std::string& path);
-/// splitmix64: derives independent seeds (per image, per purpose) from one run seed.
-std::uint64_t mix_seed(std::uint64_t x);
 
 }  // namespace bowlrp::evaluation
