@@ -1,8 +1,11 @@
 // Tests of the svm module: kernels and Gram matrices against naive formulas, decisions against
-// libsvm's own svm_predict_values, the fast intersection evaluator, and the model file.
+// libsvm's own svm_predict_values, the fast intersection evaluator, the explicit-weight linear head,
+// and the model file.
 #include <bowlrp/bow/io.h>
+#include <bowlrp/bow/parallel.h>
 #include <bowlrp/svm/fast_intersection.h>
 #include <bowlrp/svm/kernel.h>
+#include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
 #include "svm_fixtures.h"
@@ -368,6 +371,203 @@ BOOST_AUTO_TEST_CASE(fast_intersection_is_exact) {
   const KernelSvm lin = train_one_vs_rest(X.data(), n, dim, labels, {"a", "b", "c"}, make_kernel(KernelType::linear), {});
   BOOST_CHECK_THROW(IntersectionIndex(lin, 0), std::invalid_argument);
   BOOST_CHECK_THROW(IntersectionIndex(model, 3), std::out_of_range);
+}
+
+// ---- LinearSvm: the explicit-weight linear head ----
+
+namespace {
+
+// Scale of f_c(x) for relative comparisons: |b| + sum_d |w_d x_d|.
+double linear_scale(const LinearClass& c, const double* x) {
+  double s = std::abs(c.bias);
+  for (std::size_t d = 0; d < c.weights.size(); ++d) s += std::abs(c.weights[d] * x[d]);
+  return s;
+}
+
+// A LinearSvm of random weights of both signs.
+LinearSvm random_linear(std::size_t dim, std::size_t classes, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::vector<LinearClass> cls(classes);
+  for (std::size_t c = 0; c < classes; ++c) {
+    cls[c].name = "c" + std::to_string(c);
+    cls[c].bias = u(rng);
+    cls[c].weights.resize(dim);
+    for (double& w : cls[c].weights) w = u(rng);
+  }
+  return LinearSvm(dim, std::move(cls));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(linear_head_from_kernel_svm_matches_the_kernel_model) {
+  const std::size_t n = 60, dim = 37, C = 3;  // 37: not a multiple of the 4 lanes
+  std::vector<int> labels;
+  const std::vector<double> X = class_data(n, dim, C, labels, 111);
+  const std::vector<double> T = random_histograms(20, dim, 112);
+  const std::vector<std::vector<KernelBlock>> block_sets = {{}, {{0, 10, 0.5}, {12, 37, 2.0}}};  // 10, 11: weight 0
+  for (const auto& blocks : block_sets) {
+    BOOST_TEST_CONTEXT("blocks " << blocks.size()) {
+      const Kernel k = make_kernel(KernelType::linear, 0, blocks);
+      const KernelSvm kernel_model = train_one_vs_rest(X.data(), n, dim, labels, {"a", "b", "c"}, k, {});
+      const LinearSvm linear = LinearSvm::from_kernel_svm(kernel_model);
+      BOOST_TEST(linear.dim() == dim);
+      BOOST_TEST_REQUIRE(linear.classes().size() == C);
+      for (std::size_t c = 0; c < C; ++c) {
+        const LinearClass& lc = linear.classes()[c];
+        const BinarySvm& kc = kernel_model.classes()[c];
+        BOOST_TEST(lc.name == kc.name);
+        BOOST_TEST(lc.bias == kc.bias);
+        // w_cd = weight(d) sum_i coef_ci s_id, summed naively here.
+        for (std::size_t d = 0; d < dim; ++d) {
+          double w = 0, w_abs = 0;
+          for (std::size_t i = 0; i < kernel_model.support_size(); ++i) {
+            w += kc.coef[i] * kernel_model.support_vector(i)[d];
+            w_abs += std::abs(kc.coef[i] * kernel_model.support_vector(i)[d]);
+          }
+          BOOST_TEST(std::abs(lc.weights[d] - k.weight(d) * w) <= 1e-13 * k.weight(d) * w_abs + 1e-300, "d " << d);
+        }
+        if (!blocks.empty()) BOOST_TEST((lc.weights[10] == 0.0 && lc.weights[11] == 0.0));
+      }
+      BOOST_TEST(linear.class_index("c") == 2u);
+      for (std::size_t r = 0; r < 20 + 5; ++r) {
+        const double* x = r < 20 ? &T[r * dim] : &X[r * dim];
+        const std::vector<double> want = kernel_model.decision(x), got = linear.decision(x);
+        BOOST_TEST_REQUIRE(got.size() == C);
+        for (std::size_t c = 0; c < C; ++c) {
+          // Relative to the scale of the sum of the kernel model's terms.
+          double scale = std::abs(kernel_model.classes()[c].bias);
+          for (std::size_t i = 0; i < kernel_model.support_size(); ++i)
+            scale += std::abs(kernel_model.classes()[c].coef[i] * naive_kernel(k, kernel_model.support_vector(i), x, dim));
+          scale = std::max(scale, linear_scale(linear.classes()[c], x));
+          BOOST_TEST(std::abs(got[c] - want[c]) <= 1e-12 * scale, "row " << r << " class " << c << ": " << got[c]
+                                                                          << " vs " << want[c]);
+          BOOST_TEST(linear.decision(c, x) == got[c]);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(linear_head_refuses_non_linear_kernels) {
+  const std::size_t n = 40, dim = 12;
+  std::vector<int> labels;
+  const std::vector<double> X = class_data(n, dim, 2, labels, 121);
+  for (KernelType t : {KernelType::intersection, KernelType::chi2, KernelType::rbf}) {
+    const KernelSvm model = train_one_vs_rest(X.data(), n, dim, labels, {"a", "b"}, make_kernel(t), {});
+    try {
+      LinearSvm::from_kernel_svm(model);
+      BOOST_FAIL("a " << to_string(t) << " model must be refused");
+    } catch (const std::invalid_argument& e) {
+      BOOST_TEST(std::string(e.what()).find("kernel is " + to_string(t)) != std::string::npos, e.what());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(linear_head_batch_is_bitwise_decision) {
+  const std::size_t dim = 45, C = 4, n = 300;  // 45: ragged last lanes; 300 rows: many tiles
+  const LinearSvm model = random_linear(dim, C, 131);
+  const std::vector<double> T = random_histograms(n, dim, 132);
+  for (int threads : {1, 2, 0}) {
+    const std::vector<double> batch = model.decision_batch(T.data(), n, threads);
+    BOOST_TEST_REQUIRE(batch.size() == n * C);
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::vector<double> f = model.decision(&T[r * dim]);
+      BOOST_TEST(std::memcmp(f.data(), &batch[r * C], C * sizeof(double)) == 0, "threads " << threads << " row " << r);
+      for (std::size_t c = 0; c < C; ++c) BOOST_TEST(model.decision(c, &T[r * dim]) == f[c]);
+    }
+  }
+  // The batch of one row and of a row inside a larger batch agree too.
+  const std::vector<double> one = model.decision_batch(&T[7 * dim], 1, 2);
+  BOOST_TEST(std::memcmp(one.data(), model.decision(&T[7 * dim]).data(), C * sizeof(double)) == 0);
+  // The fixed order, written out: 4 lanes by d mod 4, (l0 + l1) + (l2 + l3), then the bias.
+  const LinearClass& c1 = model.classes()[1];
+  double lane[4] = {0, 0, 0, 0};
+  for (std::size_t d = 0; d < dim; ++d) lane[d % 4] += c1.weights[d] * T[d];
+  BOOST_TEST(model.decision(1, T.data()) == c1.bias + ((lane[0] + lane[1]) + (lane[2] + lane[3])));
+  BOOST_TEST(model.decision_batch(T.data(), 0, 2).empty());
+  BOOST_CHECK_THROW(model.decision_batch(T.data(), n, -1), std::invalid_argument);
+  BOOST_CHECK_THROW(model.decision_batch(T.data(), n, bow::kMaxThreads + 1), std::invalid_argument);
+  BOOST_CHECK_THROW(model.decision(C, T.data()), std::out_of_range);
+}
+
+BOOST_AUTO_TEST_CASE(train_linear_one_vs_rest_separates_two_classes) {
+  // Two classes, each with extra mass on its own 4 dimensions: linearly separable.
+  const std::size_t n = 80, dim = 16, C = 2;
+  std::vector<int> labels, test_labels;
+  const std::vector<double> X = class_data(n, dim, C, labels, 141);
+  const std::vector<double> T = class_data(60, dim, C, test_labels, 142);
+  TrainOptions opt;
+  opt.threads = 2;
+  std::size_t calls = 0;
+  const LinearSvm model = train_linear_one_vs_rest(X.data(), n, dim, labels, {"left", "right"}, opt,
+                                                   [&](std::size_t, std::size_t total) {
+                                                     ++calls;
+                                                     BOOST_TEST(total == C);
+                                                   });
+  BOOST_TEST(calls == C);
+  BOOST_TEST(model.dim() == dim);
+  BOOST_TEST(model.class_index("right") == 1u);
+  auto accuracy = [&](const std::vector<double>& rows, const std::vector<int>& truth, std::size_t m) {
+    const std::vector<double> f = model.decision_batch(rows.data(), m, 2);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t c = 0; c < C; ++c) right += (f[i * C + c] > 0) == (truth[i * C + c] == 1);
+    return static_cast<double>(right) / static_cast<double>(m * C);
+  };
+  BOOST_TEST(accuracy(X, labels, n) == 1.0);
+  BOOST_TEST(accuracy(T, test_labels, 60) >= 0.95);
+  // The same as collapsing train_one_vs_rest's linear model by hand, bit for bit.
+  const LinearSvm by_hand = LinearSvm::from_kernel_svm(
+      train_one_vs_rest(X.data(), n, dim, labels, {"left", "right"}, make_kernel(KernelType::linear), opt));
+  for (std::size_t c = 0; c < C; ++c) {
+    BOOST_TEST(model.classes()[c].bias == by_hand.classes()[c].bias);
+    BOOST_TEST(bitwise_equal(model.classes()[c].weights, by_hand.classes()[c].weights));
+  }
+  // train_one_vs_rest's refusals carry over.
+  std::vector<int> no_positive(n * C, -1);
+  for (std::size_t i = 0; i < n; ++i) no_positive[i * C] = labels[i * C];
+  BOOST_CHECK_THROW(train_linear_one_vs_rest(X.data(), n, dim, no_positive, {"left", "right"}, opt), std::invalid_argument);
+  opt.threads = -1;
+  BOOST_CHECK_THROW(train_linear_one_vs_rest(X.data(), n, dim, labels, {"left", "right"}, opt), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(linear_svm_constructor_refuses_bad_models) {
+  const LinearSvm empty;
+  BOOST_TEST(empty.dim() == 0u);
+  BOOST_TEST(empty.classes().empty());
+  const double x[3] = {1, 2, 3};
+  BOOST_TEST(empty.decision(x).empty());
+  BOOST_CHECK_THROW(empty.decision(0, x), std::out_of_range);
+  BOOST_CHECK_THROW(empty.class_index("a"), std::invalid_argument);
+
+  const LinearSvm ok(3, {{"a", 0.5, {1.0, -2.0, 0.25}}, {"b", -1.0, {0.0, 0.0, 1.0}}});
+  BOOST_TEST(ok.decision(0, x) == 0.5 + ((1.0 * 1 + -2.0 * 2) + 0.25 * 3));
+  BOOST_TEST(ok.decision(x)[1] == 2.0);
+  try {
+    ok.class_index("z");
+    BOOST_FAIL("an unknown class must be refused");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()) == "unknown class 'z': the model knows a, b");
+  }
+  auto refused = [](std::size_t dim, std::vector<LinearClass> classes, const std::string& part) {
+    try {
+      const LinearSvm model(dim, std::move(classes));
+      BOOST_ERROR("expected a refusal mentioning \"" << part << "\"");
+    } catch (const std::invalid_argument& e) {
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  refused(3, {{"a", 0.0, {1.0, 2.0}}}, "class 'a' has 2 weights, expected one per dimension (3)");
+  refused(3, {{"a", 0.0, {1.0, 2.0, 3.0}}, {"b", 0.0, {1.0, 2.0, 3.0, 4.0}}}, "class 'b' has 4 weights");
+  refused(3, {{"a", 0.0, {1.0, nan, 3.0}}}, "class 'a' has a non-finite bias or weight");
+  refused(3, {{"a", inf, {1.0, 2.0, 3.0}}}, "class 'a' has a non-finite bias or weight");
+  refused(3, {{"a", nan, {1.0, 2.0, 3.0}}}, "non-finite");
+  refused(3, {}, "no classes");
+  refused(0, {{"a", 0.0, {}}}, "dimension 0");
+  refused(3, {{"a", 0.0, {1.0, 2.0, 3.0}}, {"a", 0.0, {1.0, 2.0, 3.0}}}, "class name 'a' is empty or repeated");
+  refused(3, {{"", 0.0, {1.0, 2.0, 3.0}}}, "empty or repeated");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
