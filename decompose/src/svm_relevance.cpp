@@ -468,6 +468,25 @@ DimensionRelevance relevance_dimensions(const svm::KernelSvm& model, std::size_t
   return out;
 }
 
+DimensionRelevance relevance_dimensions(const svm::LinearSvm& model, std::size_t cls, const double* h,
+                                        const SvmRule& rule) {
+  rule.validate();
+  if (cls >= model.classes().size())
+    throw std::out_of_range("class index " + std::to_string(cls) + " out of range; the model has " +
+                            std::to_string(model.classes().size()) + " classes");
+  const svm::LinearClass& c = model.classes()[cls];
+  const std::size_t V = model.dim();
+  DimensionRelevance out;
+  out.method = SvmMethod::exact;
+  out.bias = c.bias;
+  out.f = model.decision(cls, h);
+  out.R.resize(V);
+  for (std::size_t d = 0; d < V; ++d) out.R[d] = c.weights[d] * h[d];
+  apply_bias(rule.bias, c.bias, out);
+  out.residual = out.f - out.total() - out.absorbed;
+  return out;
+}
+
 std::vector<double> decision_gradient(const svm::KernelSvm& model, std::size_t cls, const double* x) {
   check_class(model, cls);
   const KernelType t = model.kernel().type;

@@ -1,4 +1,5 @@
-// Relevance of the histogram dimensions for one class of a kernel SVM (Bach et al. 2015, Eq 12-16).
+// Relevance of the histogram dimensions for one class of a kernel SVM (Bach et al. 2015, Eq 12-16) or
+// of an explicit-weight linear head.
 //
 // f(h) = b + sum_i coef_i k(s_i, h).
 // Sum-decomposable kernels, k(s, h) = sum_d w(d) k_d(s_d, h_d), decompose exactly:
@@ -24,10 +25,18 @@
 //   taylor                R_d = (h - x0)_d df/dx_d(x0)     (Eq 16; one gradient)
 // The residual f(h) - sum_d R_d is reported in both cases: f(x0) + quadrature error for integrated
 // gradients, the Taylor remainder for taylor.
+// The explicit-weight linear head (svm::LinearSvm), f(h) = b + sum_d w_d h_d, decomposes exactly by
+// its own terms:
+//   R_d = beta_d + w_d h_d                               (beta_d from the BiasPolicy, see rules.h)
+// so sum_d R_d + absorbed = f(h) up to rounding, for V products; the R_d equal those of the
+// linear-kernel KernelSvm the head was collapsed from (svm::LinearSvm::from_kernel_svm) up to
+// rounding. f(h) is the head's own decision, computed independently of R, so the residual
+// f - sum R - absorbed is rounding only.
 #pragma once
 
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/svm/fast_intersection.h>
+#include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
@@ -60,6 +69,12 @@ struct DimensionRelevance {
 /// dimension and bias); it replaces the direct S x V loop.
 DimensionRelevance relevance_dimensions(const svm::KernelSvm& model, std::size_t cls, const double* h,
                                         const Composite& composite, const svm::IntersectionIndex* index = nullptr);
+
+/// Relevance of every dimension of h (size model.dim()) for class cls of a linear head:
+/// R_d = w_d h_d + beta_d (SvmMethod::exact); throws std::out_of_range for a bad class and
+/// std::invalid_argument for an invalid rule.
+DimensionRelevance relevance_dimensions(const svm::LinearSvm& model, std::size_t cls, const double* h,
+                                        const SvmRule& rule);
 
 /// Gradient df_cls/dh at x (size V) for rbf/expchi2 (analytic); throws std::invalid_argument for
 /// other kernels. expchi2 uses the one-sided derivative 1 where x_d + s_d = 0.
