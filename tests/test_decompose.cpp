@@ -8,6 +8,7 @@
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
 #include <bowlrp/bow/io.h>
+#include <bowlrp/svm/linear_svm.h>
 
 #include "test_util.h"
 
@@ -126,6 +127,20 @@ bs::KernelSvm make_model(bs::KernelType type, std::size_t V, std::size_t S, std:
     cls.push_back(std::move(b));
   }
   return bs::KernelSvm(k, V, std::move(support), std::move(cls));
+}
+
+// A linear head of random weights of both signs, some exactly 0.
+bs::LinearSvm make_linear_head(std::size_t V, std::size_t classes, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<bs::LinearClass> cls(classes);
+  for (std::size_t c = 0; c < classes; ++c) {
+    cls[c].name = "class" + std::to_string(c);
+    cls[c].bias = 0.5 * u(rng);
+    cls[c].weights.resize(V);
+    for (auto& w : cls[c].weights) w = u(rng) < -0.8 ? 0.0 : u(rng);
+  }
+  return bs::LinearSvm(V, std::move(cls));
 }
 
 // ---------- synthetic forward traces ----------
@@ -423,6 +438,117 @@ BOOST_AUTO_TEST_CASE(bias_policies_each_conserve) {
   comp.svm.bias = bd::BiasPolicy::proportional;
   const auto r0 = bd::relevance_dimensions(lin, 0, zero.data(), comp);
   for (double v : r0.R) BOOST_TEST(std::abs(v - lin.classes()[0].bias / V) < 1e-15);
+}
+
+BOOST_AUTO_TEST_CASE(linear_head_relevance_matches_naive_reference) {
+  const std::size_t V = 51;  // not a multiple of the 4 lanes of the decision
+  const auto model = make_linear_head(V, 3, 21);
+  std::mt19937_64 rng(22);
+  const auto h = random_histogram(rng, V);
+  for (std::size_t cls = 0; cls < 3; ++cls) {
+    BOOST_TEST_CONTEXT("class " << cls) {
+      const auto& c = model.classes()[cls];
+      const auto r = bd::relevance_dimensions(model, cls, h.data(), bd::SvmRule{});
+      // R_d = w_d h_d + b / V
+      std::vector<double> expect(V);
+      double f = c.bias, scale = std::abs(c.bias);
+      for (std::size_t d = 0; d < V; ++d) {
+        expect[d] = c.weights[d] * h[d] + c.bias / V;
+        f += c.weights[d] * h[d];
+        scale += std::abs(c.weights[d] * h[d]);
+      }
+      BOOST_TEST(max_abs_diff(r.R, expect) < 1e-15);
+      BOOST_TEST(r.f == model.decision(cls, h.data()));
+      BOOST_TEST(std::abs(r.f - f) <= 1e-14 * scale);
+      BOOST_TEST(r.bias == c.bias);
+      BOOST_TEST(r.absorbed == 0.0);
+      BOOST_TEST(std::abs(r.residual) <= 1e-14 * scale);
+      BOOST_TEST(r.residual == r.f - r.total() - r.absorbed);
+      BOOST_TEST((r.method == bd::SvmMethod::exact));
+      BOOST_TEST(r.root.empty());
+      BOOST_TEST(r.root_found);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(linear_head_relevance_conserves_under_every_bias_policy) {
+  const std::size_t V = 200;
+  const auto model = make_linear_head(V, 2, 31);
+  std::mt19937_64 rng(32);
+  for (int trial = 0; trial < 5; ++trial) {
+    const auto h = random_histogram(rng, V, 2.0);
+    for (std::size_t cls = 0; cls < 2; ++cls) {
+      const double b = model.classes()[cls].bias;
+      bd::SvmRule rule;
+      rule.bias = bd::BiasPolicy::absorbed;
+      const auto raw = bd::relevance_dimensions(model, cls, h.data(), rule);
+      BOOST_TEST(raw.absorbed == b);
+      for (std::size_t d = 0; d < V; ++d) BOOST_TEST(raw.R[d] == model.classes()[cls].weights[d] * h[d]);
+      double mass = 0;
+      for (double v : raw.R) mass += std::abs(v);
+      for (auto policy : {bd::BiasPolicy::uniform, bd::BiasPolicy::proportional, bd::BiasPolicy::absorbed}) {
+        BOOST_TEST_CONTEXT("trial " << trial << " class " << cls << " " << bd::to_string(policy)) {
+          rule.bias = policy;
+          const auto r = bd::relevance_dimensions(model, cls, h.data(), rule);
+          BOOST_TEST(std::abs(r.total() + r.absorbed - r.f) <= 1e-12 * std::max(1.0, std::abs(r.f)));
+          BOOST_TEST(std::abs(r.residual) <= 1e-12 * std::max(1.0, std::abs(r.f)));
+          BOOST_TEST(r.absorbed == (policy == bd::BiasPolicy::absorbed ? b : 0.0));
+          for (std::size_t d = 0; d < V; ++d) {
+            const double beta = policy == bd::BiasPolicy::uniform ? b / V
+                                : policy == bd::BiasPolicy::proportional ? b * std::abs(raw.R[d]) / mass : 0.0;
+            BOOST_TEST(std::abs(r.R[d] - raw.R[d] - beta) < 1e-14);
+          }
+        }
+      }
+    }
+  }
+  // Proportional with nothing to be proportional to falls back to uniform.
+  const std::vector<double> zero(V, 0.0);
+  bd::SvmRule prop;
+  prop.bias = bd::BiasPolicy::proportional;
+  const auto r0 = bd::relevance_dimensions(model, 1, zero.data(), prop);
+  for (double v : r0.R) BOOST_TEST(v == model.classes()[1].bias / V);
+  BOOST_TEST(r0.f == model.classes()[1].bias);
+}
+
+BOOST_AUTO_TEST_CASE(linear_head_relevance_equals_the_linear_kernel_models) {
+  const std::size_t K = 12, V = 5 * K;
+  for (bool blocks : {false, true}) {
+    BOOST_TEST_CONTEXT((blocks ? "with blocks" : "no blocks")) {
+      const auto kernel_model = make_model(bs::KernelType::linear, V, 40, 41, blocks ? pyramid_blocks(K) : std::vector<bs::KernelBlock>{}, 3);
+      const auto head = bs::LinearSvm::from_kernel_svm(kernel_model);
+      std::mt19937_64 rng(42);
+      const auto h = random_histogram(rng, V);
+      for (auto policy : {bd::BiasPolicy::uniform, bd::BiasPolicy::proportional, bd::BiasPolicy::absorbed}) {
+        bd::Composite comp;
+        comp.svm.bias = policy;
+        for (std::size_t c = 0; c < 3; ++c) {
+          const auto a = bd::relevance_dimensions(head, c, h.data(), comp.svm);
+          const auto k = bd::relevance_dimensions(kernel_model, c, h.data(), comp);
+          BOOST_TEST(max_abs_diff(a.R, k.R) < 1e-13);
+          BOOST_TEST(std::abs(a.f - k.f) < 1e-12);
+          BOOST_TEST(a.absorbed == k.absorbed);
+          BOOST_TEST(a.bias == k.bias);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(linear_head_relevance_rejects_bad_classes_and_rules) {
+  const std::size_t V = 10;
+  const auto model = make_linear_head(V, 2, 51);
+  const std::vector<double> h(V, 0.1);
+  try {
+    bd::relevance_dimensions(model, 2, h.data(), bd::SvmRule{});
+    BOOST_FAIL("class 2 of 2 must be refused");
+  } catch (const std::out_of_range& e) {
+    BOOST_TEST(std::string(e.what()) == "class index 2 out of range; the model has 2 classes");
+  }
+  BOOST_CHECK_THROW(bd::relevance_dimensions(bs::LinearSvm{}, 0, h.data(), bd::SvmRule{}), std::out_of_range);
+  bd::SvmRule bad;
+  bad.bias = static_cast<bd::BiasPolicy>(7);
+  BOOST_CHECK_THROW(bd::relevance_dimensions(model, 0, h.data(), bad), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(feature_relevance_matches_naive_reference) {
