@@ -46,6 +46,31 @@ void PoolingOptions::validate() const {
     throw std::invalid_argument("PoolingOptions::normalisation is not none, l1 or l2");
 }
 
+std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<PyramidLevel>& pyramid,
+                               std::vector<int>* counts) {
+  const std::size_t n = features.size(), levels = pyramid.size();
+  int cells = 0;
+  for (const PyramidLevel& L : pyramid) cells += L.cols * L.rows;
+  std::vector<int> out(n * levels);
+  if (counts) counts->assign(cells, 0);
+  // The cell holding a feature's centre, whose continuous position in edge coordinates is x + 0.5
+  // (pixel i spans [i, i + 1)).
+  for (std::size_t l = 0; l < n; ++l) {
+    const Frame& f = features.frames[l];
+    int base = 0;
+    for (std::size_t j = 0; j < levels; ++j) {
+      const PyramidLevel& L = pyramid[j];
+      const int cx = std::clamp(static_cast<int>(std::floor((f.x + 0.5) * L.cols / features.width)), 0, L.cols - 1);
+      const int cy = std::clamp(static_cast<int>(std::floor((f.y + 0.5) * L.rows / features.height)), 0, L.rows - 1);
+      const int c = base + cy * L.cols + cx;
+      out[l * levels + j] = c;
+      if (counts) ++(*counts)[c];
+      base += L.cols * L.rows;
+    }
+  }
+  return out;
+}
+
 Pooler::Pooler(int words, PoolingOptions options) : words_(words), options_(std::move(options)) {
   options_.validate();
   if (words < 1) throw std::invalid_argument("Pooler: words = " + std::to_string(words) + ", expected >= 1");
@@ -70,23 +95,7 @@ PoolTrace Pooler::pool(const FeatureTrace& features, const Assignment& assignmen
   const bool is_max = options_.is_max();
   const double p = options_.p;
 
-  // Cell of each feature at each level: the one holding its centre, whose continuous position
-  // in edge coordinates is x + 0.5 (pixel i spans [i, i + 1)).
-  t.feature_cells.resize(n * levels);
-  t.cell_counts.assign(t.cells, 0);
-  for (std::size_t l = 0; l < n; ++l) {
-    const Frame& f = features.frames[l];
-    int base = 0;
-    for (int j = 0; j < levels; ++j) {
-      const PyramidLevel& L = options_.pyramid[j];
-      const int cx = std::clamp(static_cast<int>(std::floor((f.x + 0.5) * L.cols / features.width)), 0, L.cols - 1);
-      const int cy = std::clamp(static_cast<int>(std::floor((f.y + 0.5) * L.rows / features.height)), 0, L.rows - 1);
-      const int c = base + cy * L.cols + cx;
-      t.feature_cells[l * levels + j] = c;
-      ++t.cell_counts[c];
-      base += L.cols * L.rows;
-    }
-  }
+  t.feature_cells = pyramid_cells(features, options_.pyramid, &t.cell_counts);
 
   const std::size_t V = t.dimension();
   t.pooled.assign(V, 0.0);

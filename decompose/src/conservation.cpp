@@ -30,6 +30,7 @@ std::string ConservationReport::summary() const {
   if (method == SvmMethod::integrated_gradients) s += fmt("quadrature error", quadrature_error);
   s += fmt("sum_l R_l", sum_features);
   s += fmt("unassigned (no features)", unassigned_features);
+  if (absorbed_features != 0) s += fmt("absorbed (Fisher epsilon)", absorbed_features);
   s += fmt("sum_q R_q", sum_pixels);
   s += fmt("unassigned (empty supports)", unassigned_pixels);
   s += std::string("  svm layer ") + (svm_conserved ? "conserved" : "NOT conserved") + ", feature layer " +
@@ -50,6 +51,7 @@ ConservationReport check_conservation(const Explanation& e, double rel_tol) {
   r.absorbed = e.dimensions.absorbed;
   r.residual = r.f - r.sum_dimensions - r.absorbed;
   r.unassigned_features = e.features.unassigned;
+  r.absorbed_features = e.features.absorbed;
   r.unassigned_pixels = e.pixels.unassigned;
   r.method = e.dimensions.method;
   r.root_found = e.dimensions.root_found;
@@ -57,13 +59,13 @@ ConservationReport check_conservation(const Explanation& e, double rel_tol) {
   r.quadrature_error = e.dimensions.quadrature_error;
   r.finite = std::isfinite(r.f) && std::isfinite(r.sum_dimensions) && std::isfinite(r.sum_features) &&
              std::isfinite(r.sum_pixels) && std::isfinite(r.absorbed) && std::isfinite(r.residual) &&
-             std::isfinite(r.unassigned_features) && std::isfinite(r.unassigned_pixels);
+             std::isfinite(r.unassigned_features) && std::isfinite(r.absorbed_features) && std::isfinite(r.unassigned_pixels);
   r.relative_residual = r.finite ? std::abs(r.residual) / std::max(1.0, std::abs(r.f))
                                  : std::numeric_limits<double>::quiet_NaN();
   r.tolerance = rel_tol * std::max(1.0, std::abs(r.f));
   auto agree = [&](double a, double b) { return r.finite && std::abs(a - b) <= r.tolerance; };
   r.svm_conserved = agree(r.f, r.sum_dimensions + r.absorbed);
-  r.features_conserved = agree(r.sum_dimensions, r.sum_features + r.unassigned_features);
+  r.features_conserved = agree(r.sum_dimensions, r.sum_features + r.unassigned_features + r.absorbed_features);
   r.pixels_conserved = agree(r.sum_features, r.sum_pixels + r.unassigned_pixels);
   return r;
 }

@@ -8,18 +8,13 @@ namespace bowlrp::decompose {
 
 Explainer::Explainer(std::shared_ptr<const svm::KernelSvm> shared, bow::Digest pipeline, Composite composite,
                      std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices)
-    : model_(std::move(shared)), pipeline_(pipeline), composite_(composite), indices_(std::move(indices)) {
+    : head_(std::move(shared)), pipeline_(pipeline), composite_(composite), indices_(std::move(indices)) {
   composite_.validate();
-  if (!model_) throw std::invalid_argument("Explainer: no model given (null pointer)");
-  const svm::KernelSvm& model = *model_;
-  if (model.dim() == 0 || model.classes().empty())
-    throw std::invalid_argument("Explainer: the SVM model is empty (dimension " + std::to_string(model.dim()) + ", " +
-                                std::to_string(model.classes().size()) + " classes); train or load one first");
-  const svm::Kernel& k = model.kernel();
-  if ((k.type == svm::KernelType::rbf || k.type == svm::KernelType::expchi2) && !(k.gamma > 0 && std::isfinite(k.gamma)))
-    throw std::invalid_argument("Explainer: kernel " + svm::to_string(k.type) + " has gamma = " + std::to_string(k.gamma) +
-                                "; expected a finite value > 0");
+  if (!std::get<0>(head_)) throw std::invalid_argument("Explainer: no model given (null pointer)");
+  check_head();
+  const svm::KernelSvm& model = *std::get<0>(head_);
   if (indices_) {
+    const svm::Kernel& k = model.kernel();
     if (k.type != svm::KernelType::intersection)
       throw std::invalid_argument("Explainer: intersection indices given for a " + svm::to_string(k.type) +
                                   " model; they only apply to hik");
@@ -33,29 +28,103 @@ Explainer::Explainer(std::shared_ptr<const svm::KernelSvm> shared, bow::Digest p
   }
 }
 
-Explanation Explainer::explain(const bow::EncodeTrace& trace, std::size_t cls) const {
-  if (trace.pipeline != pipeline_)
-    throw std::invalid_argument("Explainer: the trace was made by another pipeline (fingerprint " + trace.pipeline.hex() +
+Explainer::Explainer(Head head, bow::Digest pipeline, Composite composite)
+    : head_(std::move(head)), pipeline_(pipeline), composite_(composite) {
+  composite_.validate();
+  check_head();
+}
+
+Explainer::Explainer(Head head, std::shared_ptr<const bow::FisherPipeline> pipeline, Composite composite)
+    : head_(std::move(head)), fisher_(std::move(pipeline)), composite_(composite) {
+  composite_.validate();
+  if (!fisher_) throw std::invalid_argument("Explainer: no Fisher-vector pipeline given (null pointer)");
+  pipeline_ = fisher_->fingerprint();
+  check_head();
+  if (head_dimension(head_) != fisher_->dimension())
+    throw std::invalid_argument("Explainer: the head expects " + std::to_string(head_dimension(head_)) +
+                                "-dimensional inputs but the Fisher-vector pipeline makes " +
+                                std::to_string(fisher_->dimension()));
+}
+
+void Explainer::check_head() const {
+  if (std::visit([](const auto& h) { return !h; }, head_))
+    throw std::invalid_argument("Explainer: no model given (null pointer)");
+  if (head_dimension(head_) == 0 || head_classes(head_) == 0)
+    throw std::invalid_argument("Explainer: the model is empty (dimension " + std::to_string(head_dimension(head_)) +
+                                ", " + std::to_string(head_classes(head_)) + " classes); train or load one first");
+  if (const auto* k = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_)) {
+    const svm::Kernel& kernel = (*k)->kernel();
+    if ((kernel.type == svm::KernelType::rbf || kernel.type == svm::KernelType::expchi2) &&
+        !(kernel.gamma > 0 && std::isfinite(kernel.gamma)))
+      throw std::invalid_argument("Explainer: kernel " + svm::to_string(kernel.type) + " has gamma = " +
+                                  std::to_string(kernel.gamma) + "; expected a finite value > 0");
+  }
+}
+
+const svm::KernelSvm& Explainer::model() const {
+  if (const auto* k = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_)) return **k;
+  throw std::logic_error("Explainer: the head is a linear SVM, not a kernel SVM");
+}
+
+std::size_t Explainer::class_index(const std::string& name) const {
+  return std::visit([&](const auto& h) { return h->class_index(name); }, head_);
+}
+
+void Explainer::check_trace(const bow::Digest& made_by, std::size_t size, std::size_t cls) const {
+  if (made_by != pipeline_)
+    throw std::invalid_argument("Explainer: the trace was made by another pipeline (fingerprint " + made_by.hex() +
                                 ", this model's is " + pipeline_.hex() +
                                 "): encode the image with the model's own pipeline");
-  const std::vector<double>& h = trace.histogram();
-  if (h.size() != model_->dim())
-    throw std::invalid_argument("Explainer: histogram has " + std::to_string(h.size()) + " dimensions but the model expects " +
-                                std::to_string(model_->dim()) + " (codebook or pyramid differs from training)");
-  if (cls >= model_->classes().size())
+  if (size != head_dimension(head_))
+    throw std::invalid_argument("Explainer: histogram has " + std::to_string(size) + " dimensions but the model expects " +
+                                std::to_string(head_dimension(head_)) + " (codebook or pyramid differs from training)");
+  if (cls >= head_classes(head_))
     throw std::out_of_range("Explainer: class index " + std::to_string(cls) + " out of range; the model has " +
-                            std::to_string(model_->classes().size()) + " classes");
+                            std::to_string(head_classes(head_)) + " classes");
+}
+
+DimensionRelevance Explainer::head_relevance(std::size_t cls, const double* h) const {
+  if (const auto* k = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_))
+    return relevance_dimensions(**k, cls, h, composite_, indices_ ? &(*indices_)[cls] : nullptr);
+  return relevance_dimensions(*std::get<std::shared_ptr<const svm::LinearSvm>>(head_), cls, h, composite_.svm);
+}
+
+Explanation Explainer::explain(const bow::EncodeTrace& trace, std::size_t cls) const {
+  if (fisher_)
+    throw std::invalid_argument("Explainer: a Bag-of-Words trace given to the explainer of a Fisher-vector model");
+  check_trace(trace.pipeline, trace.histogram().size(), cls);
   Explanation e;
   e.cls = cls;
-  e.class_name = model_->classes()[cls].name;
-  e.dimensions = relevance_dimensions(*model_, cls, h.data(), composite_, indices_ ? &(*indices_)[cls] : nullptr);
+  e.class_name = head_class_name(head_, cls);
+  e.dimensions = head_relevance(cls, trace.histogram().data());
   e.features = relevance_features(trace.features, trace.assignment, trace.pool, e.dimensions.R);
   e.pixels = relevance_pixels(trace.features, e.features.R);
   return e;
 }
 
+Explanation Explainer::explain(const bow::FisherTrace& trace, std::size_t cls) const {
+  if (!fisher_)
+    throw std::invalid_argument("Explainer: a Fisher-vector trace given to the explainer of a Bag-of-Words model");
+  check_trace(trace.pipeline, trace.histogram().size(), cls);
+  Explanation e;
+  e.cls = cls;
+  e.class_name = head_class_name(head_, cls);
+  e.dimensions = head_relevance(cls, trace.histogram().data());
+  e.features = relevance_fisher_features(*fisher_, trace, e.dimensions.R, composite_.fisher);
+  e.pixels = relevance_pixels(trace.features, e.features.R);
+  return e;
+}
+
+Explanation Explainer::explain(const bow::Trace& trace, std::size_t cls) const {
+  return std::visit([&](const auto& t) { return explain(t, cls); }, trace);
+}
+
 Explanation Explainer::explain(const bow::EncodeTrace& trace, const std::string& name) const {
-  return explain(trace, model_->class_index(name));
+  return explain(trace, class_index(name));
+}
+
+Explanation Explainer::explain(const bow::Trace& trace, const std::string& name) const {
+  return explain(trace, class_index(name));
 }
 
 }  // namespace bowlrp::decompose

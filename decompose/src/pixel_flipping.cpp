@@ -161,43 +161,127 @@ std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<in
 
 IncrementalFlipper::IncrementalFlipper(std::shared_ptr<const bow::Pipeline> shared_pipeline,
                                        std::shared_ptr<const svm::KernelSvm> shared_model, std::size_t cls)
-    : pipeline_(std::move(shared_pipeline)), model_(std::move(shared_model)), cls_(cls) {
-  if (!pipeline_ || !model_) throw std::invalid_argument("IncrementalFlipper: no pipeline or no model given (null pointer)");
-  const bow::Pipeline& pipeline = *pipeline_;
-  const svm::KernelSvm& model = *model_;
-  if (model.dim() != pipeline.dimension()) {
-    throw std::invalid_argument("IncrementalFlipper: the model expects histograms of " + std::to_string(model.dim()) +
-                                " dimensions but the pipeline makes " + std::to_string(pipeline.dimension()));
+    : IncrementalFlipper(FlipEncoding(std::move(shared_pipeline)), Head(std::move(shared_model)), cls) {}
+
+IncrementalFlipper::IncrementalFlipper(FlipEncoding encoding, Head head, std::size_t cls)
+    : encoding_(std::move(encoding)), head_(std::move(head)), cls_(cls) {
+  const bool null_encoding = std::visit([](const auto& e) { return !e; }, encoding_);
+  const bool null_head = std::visit([](const auto& h) { return !h; }, head_);
+  if (null_encoding || null_head)
+    throw std::invalid_argument("IncrementalFlipper: no pipeline or no model given (null pointer)");
+  const std::size_t dim = std::visit([](const auto& e) { return e->dimension(); }, encoding_);
+  if (head_dimension(head_) != dim) {
+    throw std::invalid_argument("IncrementalFlipper: the model expects histograms of " +
+                                std::to_string(head_dimension(head_)) + " dimensions but the pipeline makes " +
+                                std::to_string(dim));
   }
-  if (cls >= model.classes().size()) {
+  if (cls >= head_classes(head_)) {
     throw std::invalid_argument("IncrementalFlipper: class " + std::to_string(cls) + " but the model has " +
-                                std::to_string(model.classes().size()) + " classes");
+                                std::to_string(head_classes(head_)) + " classes");
   }
 }
 
 double IncrementalFlipper::score(const std::vector<double>& histogram) const {
-  return model_->decision(cls_, histogram.data());
+  return head_decision(head_, cls_, histogram.data());
+}
+
+void IncrementalFlipper::check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f0, std::size_t dim,
+                                     const bow::Digest& made_by) const {
+  const std::size_t own_dim = std::visit([](const auto& e) { return e->dimension(); }, encoding_);
+  const bow::Digest own = std::visit([](const auto& e) { return e->fingerprint(); }, encoding_);
+  if (f0.work_width != image.width || f0.work_height != image.height || dim != own_dim || made_by != own) {
+    throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace (" + std::to_string(f0.work_width) + "x" +
+                                std::to_string(f0.work_height) + " working px, " + std::to_string(f0.size()) +
+                                " features) is not the encoding of this " + std::to_string(image.width) + "x" +
+                                std::to_string(image.height) + " image by this pipeline");
+  }
+}
+
+namespace {
+// Working box -> the original pixels whose edges it spans (edges map by division).
+bow::Box original_box(const bow::GrayImage& image, const bow::Box& w) {
+  const double sx = static_cast<double>(image.width) / image.original_width;
+  const double sy = static_cast<double>(image.height) / image.original_height;
+  bow::Box changed;
+  changed.x0 = std::max(0, static_cast<int>(std::floor(w.x0 / sx)));
+  changed.y0 = std::max(0, static_cast<int>(std::floor(w.y0 / sy)));
+  changed.x1 = std::min(image.original_width, static_cast<int>(std::ceil(w.x1 / sx)));
+  changed.y1 = std::min(image.original_height, static_cast<int>(std::ceil(w.y1 / sy)));
+  return changed;
+}
+}  // namespace
+
+std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::FisherTrace& trace,
+                                                   const std::vector<int>& order,
+                                                   const PixelFlipOptions& options) const {
+  options.validate();
+  const auto* fisher = std::get_if<std::shared_ptr<const bow::FisherPipeline>>(&encoding_);
+  if (!fisher)
+    throw std::invalid_argument("IncrementalFlipper::flip_curve: a Fisher-vector trace given to the flipper of a "
+                                "Bag-of-Words model");
+  check_trace(image, trace.features, trace.histogram().size(), trace.pipeline);
+  const bow::FisherPipeline& pipeline = **fisher;
+  const RegionGrid grid(image.width, image.height, options.region_size);
+  check_order(order, grid.size());
+  const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
+  bow::GrayImage x = image;
+  bow::FisherTrace t = trace;
+  std::vector<double> curve;
+  curve.reserve(static_cast<std::size_t>(options.steps) + 1);
+  curve.push_back(score(trace.histogram()));
+  std::vector<std::size_t> indices;
+  for (std::size_t k = 1; k <= static_cast<std::size_t>(options.steps); ++k) {
+    const auto [begin, end] = step_range(k, options, order.size());
+    if (begin == end) {
+      curve.push_back(curve.back());
+      continue;
+    }
+    for (std::size_t i = begin; i < end; ++i) paste_noise(x, noise, grid.box(order[i]));
+    // Union of the features any region of this step reaches, re-extracted on the perturbed image.
+    std::vector<std::size_t> all;
+    bow::FeatureTrace fresh;
+    for (std::size_t i = begin; i < end; ++i) {
+      indices.clear();
+      const bow::FeatureTrace sub = pipeline.sift().extract_region(x, original_box(image, grid.box(order[i])), &indices);
+      for (std::size_t j = 0; j < indices.size(); ++j) {
+        all.push_back(indices[j]);
+        fresh.frames.push_back(sub.frames[j]);
+        fresh.descriptors.insert(fresh.descriptors.end(), sub.descriptor(j), sub.descriptor(j) + bow::FeatureTrace::kDim);
+      }
+    }
+    if (!all.empty()) pipeline.replace_features(t, fresh, all);
+    curve.push_back(score(t.fisher));
+  }
+  return curve;
+}
+
+std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::Trace& trace,
+                                                   const std::vector<int>& order,
+                                                   const PixelFlipOptions& options) const {
+  return std::visit([&](const auto& t) { return flip_curve(image, t, order, options); }, trace);
 }
 
 std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::EncodeTrace& trace,
                                                    const std::vector<int>& order,
                                                    const PixelFlipOptions& options) const {
   options.validate();
+  const auto* bag = std::get_if<std::shared_ptr<const bow::Pipeline>>(&encoding_);
+  if (!bag)
+    throw std::invalid_argument("IncrementalFlipper::flip_curve: a Bag-of-Words trace given to the flipper of a "
+                                "Fisher-vector model");
+  const bow::Pipeline& pipeline = **bag;
   const bow::FeatureTrace& f0 = trace.features;
   const bow::Assignment& a0 = trace.assignment;
-  if (f0.work_width != image.width || f0.work_height != image.height || a0.features() != f0.size() ||
-      trace.histogram().size() != pipeline_->dimension() || trace.pipeline != pipeline_->fingerprint()) {
-    throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace (" + std::to_string(f0.work_width) + "x" +
-                                std::to_string(f0.work_height) + " working px, " + std::to_string(f0.size()) +
-                                " features) is not the encoding of this " + std::to_string(image.width) + "x" +
-                                std::to_string(image.height) + " image by this pipeline");
-  }
+  check_trace(image, f0, trace.histogram().size(), trace.pipeline);
+  if (a0.features() != f0.size())
+    throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace's assignment covers " +
+                                std::to_string(a0.features()) + " of its " + std::to_string(f0.size()) + " features");
   const RegionGrid grid(image.width, image.height, options.region_size);
   check_order(order, grid.size());
   const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
-  const bow::DenseSift& sift = pipeline_->sift();
-  const bow::Mapper& mapper = pipeline_->mapper();
-  const bow::Pooler& pooler = pipeline_->pooler();
+  const bow::DenseSift& sift = pipeline.sift();
+  const bow::Mapper& mapper = pipeline.mapper();
+  const bow::Pooler& pooler = pipeline.pooler();
 
   // The assignment kept padded (stride entries per feature) so that re-mapped features are
   // overwritten in place; compacted to compressed rows before each pooling.
@@ -221,8 +305,6 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
   assignment.words.reserve(L * stride);
   assignment.weights.reserve(L * stride);
 
-  const double sx = static_cast<double>(image.width) / image.original_width;
-  const double sy = static_cast<double>(image.height) / image.original_height;
   bow::GrayImage x = image;
   std::vector<double> curve;
   curve.reserve(static_cast<std::size_t>(options.steps) + 1);
@@ -236,13 +318,7 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
     }
     for (std::size_t i = begin; i < end; ++i) paste_noise(x, noise, grid.box(order[i]));
     for (std::size_t i = begin; i < end; ++i) {
-      // Working box -> the original pixels whose edges it spans (edges map by division).
-      const bow::Box w = grid.box(order[i]);
-      bow::Box changed;
-      changed.x0 = std::max(0, static_cast<int>(std::floor(w.x0 / sx)));
-      changed.y0 = std::max(0, static_cast<int>(std::floor(w.y0 / sy)));
-      changed.x1 = std::min(image.original_width, static_cast<int>(std::ceil(w.x1 / sx)));
-      changed.y1 = std::min(image.original_height, static_cast<int>(std::ceil(w.y1 / sy)));
+      const bow::Box changed = original_box(image, grid.box(order[i]));
       indices.clear();
       const bow::FeatureTrace sub = sift.extract_region(x, changed, &indices);
       if (indices.empty()) continue;
@@ -324,6 +400,16 @@ FlipCurves collect(const Plan& plan, std::vector<std::vector<double>>& curves) {
 }  // namespace
 
 FlipCurves pixel_flip(const IncrementalFlipper& flipper, const bow::GrayImage& image, const bow::EncodeTrace& trace,
+                      const std::vector<FlipMethod>& methods, const PixelFlipOptions& options) {
+  const Plan plan = make_plan(image, methods, options);
+  std::vector<std::vector<double>> curves(plan.orders.size());
+  tbb::parallel_for(std::size_t{0}, plan.orders.size(), [&](std::size_t i) {
+    curves[i] = flipper.flip_curve(image, trace, plan.orders[i], options);
+  });
+  return collect(plan, curves);
+}
+
+FlipCurves pixel_flip(const IncrementalFlipper& flipper, const bow::GrayImage& image, const bow::Trace& trace,
                       const std::vector<FlipMethod>& methods, const PixelFlipOptions& options) {
   const Plan plan = make_plan(image, methods, options);
   std::vector<std::vector<double>> curves(plan.orders.size());

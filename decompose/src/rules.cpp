@@ -77,8 +77,14 @@ void IntegratedGradientsRule::validate() const {
                                 "; expected a finite value > 0");
 }
 
+void FisherRule::validate() const {
+  if (!(epsilon > 0) || !std::isfinite(epsilon))
+    throw std::invalid_argument("FisherRule::epsilon = " + std::to_string(epsilon) + ": expected a finite value > 0");
+}
+
 void Composite::validate() const {
   svm.validate();
+  fisher.validate();
   (void)to_string(differentiable);
   taylor.validate();
   integrated_gradients.validate();

@@ -10,6 +10,7 @@ namespace bowlrp::model {
 std::string to_string(EncodingKind kind) {
   switch (kind) {
     case EncodingKind::bag_of_words: return "bag-of-words";
+    case EncodingKind::fisher_vector: return "fisher-vector";
   }
   throw std::invalid_argument("EncodingKind: unknown value " + std::to_string(static_cast<int>(kind)));
 }
@@ -17,36 +18,49 @@ std::string to_string(EncodingKind kind) {
 std::string to_string(HeadKind kind) {
   switch (kind) {
     case HeadKind::kernel_svm: return "kernel-svm";
+    case HeadKind::linear_svm: return "linear-svm";
   }
   throw std::invalid_argument("HeadKind: unknown value " + std::to_string(static_cast<int>(kind)));
 }
 
-const std::vector<double>& head_input(const Trace& trace) {
-  return std::visit([](const auto& t) -> const std::vector<double>& { return t.histogram(); }, trace);
+EncodingKind encoding_kind_from_string(const std::string& name) {
+  if (name == "bag-of-words" || name == "bow") return EncodingKind::bag_of_words;
+  if (name == "fisher-vector" || name == "fisher") return EncodingKind::fisher_vector;
+  throw std::invalid_argument("encoding '" + name + "': expected bag-of-words (bow) or fisher-vector (fisher)");
+}
+
+HeadKind head_kind_from_string(const std::string& name) {
+  if (name == "kernel-svm" || name == "kernel") return HeadKind::kernel_svm;
+  if (name == "linear-svm" || name == "linear") return HeadKind::linear_svm;
+  throw std::invalid_argument("head '" + name + "': expected kernel-svm (kernel) or linear-svm (linear)");
 }
 
 Model::Model(bow::Pipeline encoding, svm::KernelSvm head)
     : Model(std::make_shared<const bow::Pipeline>(std::move(encoding)),
             std::make_shared<const svm::KernelSvm>(std::move(head))) {}
 
-Model::Model(std::shared_ptr<const bow::Pipeline> encoding, std::shared_ptr<const svm::KernelSvm> head) {
-  if (!encoding) throw std::invalid_argument("Model: no encoding given (null pointer)");
-  if (!head) throw std::invalid_argument("Model: no head given (null pointer)");
-  for (const svm::BinarySvm& c : head->classes()) class_names_.push_back(c.name);
-  encoding_ = std::move(encoding);
-  head_ = std::move(head);
+Model::Model(std::shared_ptr<const bow::Pipeline> encoding, std::shared_ptr<const svm::KernelSvm> head)
+    : Model(Encoding(std::move(encoding)), Head(std::move(head))) {}
+
+Model::Model(Encoding encoding, Head head) : encoding_(std::move(encoding)), head_(std::move(head)) {
+  if (std::visit([](const auto& e) { return !e; }, encoding_))
+    throw std::invalid_argument("Model: no encoding given (null pointer)");
+  if (std::visit([](const auto& h) { return !h; }, head_)) throw std::invalid_argument("Model: no head given (null pointer)");
+  std::visit([&](const auto& h) {
+    for (const auto& c : h->classes()) class_names_.push_back(c.name);
+  }, head_);
   check();
 }
 
 void Model::check() const {
-  const svm::KernelSvm& head = kernel_svm();
-  const bow::Pipeline& encoding = bag_of_words();
-  if (head.classes().empty()) throw std::invalid_argument("Model: the head has no class: expected at least one");
-  if (head.dim() != encoding.dimension())
-    throw std::invalid_argument("Model: the head expects " + std::to_string(head.dim()) +
-                                "-dimensional inputs but the encoding makes " + std::to_string(encoding.dimension()) +
-                                " (codebook size x pyramid cells)");
-  if (head.support_size() == 0)
+  const std::size_t head_dim = decompose::head_dimension(head_), dim = dimension();
+  if (class_names_.empty()) throw std::invalid_argument("Model: the head has no class: expected at least one");
+  if (head_dim != dim)
+    throw std::invalid_argument("Model: the head expects " + std::to_string(head_dim) +
+                                "-dimensional inputs but the encoding makes " + std::to_string(dim) +
+                                (encoding_kind() == EncodingKind::bag_of_words ? " (codebook size x pyramid cells)"
+                                                                               : " (2 x components x descriptor dimension x pyramid cells)"));
+  if (head_kind() == HeadKind::kernel_svm && kernel_svm().support_size() == 0)
     throw std::invalid_argument("Model: the SVM has no support vectors (support_size 0): expected at least 1");
   for (std::size_t c = 0; c < class_names_.size(); ++c)
     for (std::size_t d = 0; d < c; ++d)
@@ -70,6 +84,26 @@ const svm::KernelSvm& Model::kernel_svm() const { return *shared_kernel_svm(); }
 std::shared_ptr<const svm::KernelSvm> Model::shared_kernel_svm() const {
   if (const auto* p = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_)) return *p;
   throw std::logic_error("Model: the head is " + to_string(head_kind()) + ", not kernel-svm");
+}
+
+const bow::FisherPipeline& Model::fisher_vector() const { return *shared_fisher_vector(); }
+std::shared_ptr<const bow::FisherPipeline> Model::shared_fisher_vector() const {
+  if (const auto* p = std::get_if<std::shared_ptr<const bow::FisherPipeline>>(&encoding_)) return *p;
+  throw std::logic_error("Model: the encoding is " + to_string(encoding_kind()) + ", not fisher-vector");
+}
+
+const svm::LinearSvm& Model::linear_svm() const { return *shared_linear_svm(); }
+std::shared_ptr<const svm::LinearSvm> Model::shared_linear_svm() const {
+  if (const auto* p = std::get_if<std::shared_ptr<const svm::LinearSvm>>(&head_)) return *p;
+  throw std::logic_error("Model: the head is " + to_string(head_kind()) + ", not linear-svm");
+}
+
+const bow::ImageLoader& Model::loader() const {
+  return std::visit([](const auto& e) -> const bow::ImageLoader& { return e->loader(); }, encoding_);
+}
+
+const bow::DenseSift& Model::sift() const {
+  return std::visit([](const auto& e) -> const bow::DenseSift& { return e->sift(); }, encoding_);
 }
 
 std::size_t Model::class_index(const std::string& name) const {
@@ -121,11 +155,14 @@ std::vector<double> Model::scores_batch(const double* X, std::size_t n, int thre
 }
 
 decompose::Explainer Model::explainer(const decompose::Composite& composite) const {
-  return decompose::Explainer(shared_kernel_svm(), fingerprint(), composite);
+  if (encoding_kind() == EncodingKind::fisher_vector) return decompose::Explainer(head_, shared_fisher_vector(), composite);
+  if (head_kind() == HeadKind::kernel_svm) return decompose::Explainer(shared_kernel_svm(), fingerprint(), composite);
+  return decompose::Explainer(head_, fingerprint(), composite);
 }
 
 decompose::IncrementalFlipper Model::flipper(std::size_t cls) const {
-  return decompose::IncrementalFlipper(shared_bag_of_words(), shared_kernel_svm(), cls);
+  return std::visit([&](const auto& e) { return decompose::IncrementalFlipper(decompose::FlipEncoding(e), head_, cls); },
+                    encoding_);
 }
 
 std::size_t top_class(const double* scores, std::size_t classes) {

@@ -73,6 +73,11 @@ struct PoolTrace {
   std::size_t dimension() const { return static_cast<std::size_t>(words) * cells; }
 };
 
+/// Global pyramid cell of every feature at every level (features x levels, row-major; cells numbered
+/// level by level, row-major), by the rule of the header note; *counts, if given, receives M_c.
+std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<PyramidLevel>& pyramid,
+                               std::vector<int>* counts = nullptr);
+
 /// Pools an assignment into a histogram; immutable and thread-safe.
 class Pooler {
  public:

@@ -2,9 +2,10 @@
 //
 // Three equalities are checked, each as |a - b| <= rel_tol * max(1, |f|):
 //   svm layer      f            = sum_d R_d + absorbed
-//   pooling layer  sum_d R_d    = sum_l R_l + unassigned features
+//   pooling layer  sum_d R_d    = sum_l R_l + unassigned features + absorbed by the ε rule (Fisher)
 //   pixel layer    sum_l R_l    = sum_q R_q + unassigned pixels
-// The layers below the SVM are exact for every rule. The SVM layer is exact for sum-decomposable
+// The layers below the SVM are exact for every Bag-of-Words rule; the Fisher-vector layer is exact
+// once its ε-absorbed part is counted. The SVM layer is exact for sum-decomposable
 // kernels, conservative to f(x0) + quadrature (~1e-10) for integrated gradients, and off by the
 // remainder for Taylor (rbf/expchi2): the report gives its status and relative residual
 //   |f - sum_d R_d - absorbed| / max(1, |f|),
@@ -29,7 +30,8 @@ struct ConservationReport {
   double sum_pixels = 0.0;          ///< sum_q R_q
   double absorbed = 0.0;            ///< bias kept apart
   double residual = 0.0;            ///< f - sum_d R_d - absorbed
-  double unassigned_features = 0.0; ///< relevance no feature took (L = 0)
+  double unassigned_features = 0.0; ///< relevance no feature took (L = 0, empty cells)
+  double absorbed_features = 0.0;   ///< relevance the Fisher layer's ε stabiliser kept (0 for Bag-of-Words)
   double unassigned_pixels = 0.0;   ///< relevance of features with empty supports
   double relative_residual = 0.0;   ///< |residual| / max(1, |f|) (NaN if not finite)
   SvmMethod method = SvmMethod::exact;  ///< rule of the SVM layer
@@ -39,7 +41,7 @@ struct ConservationReport {
   bool finite = false;              ///< f and every total are finite
   double tolerance = 0.0;           ///< rel_tol * max(1, |f|), the absolute tolerance used
   bool svm_conserved = false;       ///< f = sum R_d + absorbed within tolerance
-  bool features_conserved = false;  ///< sum R_d = sum R_l + unassigned features
+  bool features_conserved = false;  ///< sum R_d = sum R_l + unassigned features + absorbed features
   bool pixels_conserved = false;    ///< sum R_l = sum R_q + unassigned pixels
   /// Whether every layer conserves.
   bool ok() const { return svm_conserved && features_conserved && pixels_conserved; }

@@ -1,6 +1,8 @@
 // The explainer: one forward trace in, relevance at every layer out.
 //
-// f(h) -> R_d (svm_relevance.h) -> R_l (feature_relevance.h) -> R_q (pixel_relevance.h).
+// f(h) -> R_d (svm_relevance.h: kernel or linear head)
+//      -> R_l (feature_relevance.h for Bag-of-Words traces, fisher_relevance.h for Fisher vectors)
+//      -> R_q (pixel_relevance.h).
 // The backward pass reads only the forward trace (EncodeTrace) and the model: no state is kept
 // between the two passes, so one Explainer serves any number of images and threads at once.
 // The explainer shares ownership of its head (nothing can dangle) and knows the fingerprint of the
@@ -13,16 +15,22 @@
 // builds indices itself (one build costs more than many direct explanations).
 #pragma once
 
+#include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
+#include <bowlrp/bow/trace.h>
 #include <bowlrp/decompose/feature_relevance.h>
+#include <bowlrp/decompose/fisher_relevance.h>
+#include <bowlrp/decompose/head.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
+#include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace bowlrp::decompose {
@@ -45,23 +53,41 @@ class Explainer {
   /// hik model (e.g. svm::build_intersection_indices).
   Explainer(std::shared_ptr<const svm::KernelSvm> model, bow::Digest pipeline, Composite composite = {},
             std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices = nullptr);
+  /// Any head over the Bag-of-Words pipeline of this fingerprint.
+  Explainer(Head head, bow::Digest pipeline, Composite composite = {});
+  /// Any head over a Fisher-vector pipeline (shared: its mixture is needed backwards).
+  Explainer(Head head, std::shared_ptr<const bow::FisherPipeline> pipeline, Composite composite = {});
   /// Explains class cls; throws std::invalid_argument if the trace was made by another pipeline or
   /// its histogram has the wrong size, and std::out_of_range for a bad class.
   Explanation explain(const bow::EncodeTrace& trace, std::size_t cls) const;
+  /// Explains class cls of a Fisher-vector trace (same refusals).
+  Explanation explain(const bow::FisherTrace& trace, std::size_t cls) const;
+  /// Explains class cls of either kind of trace.
+  Explanation explain(const bow::Trace& trace, std::size_t cls) const;
   /// Explains the class called name (throws std::invalid_argument listing the known names).
   Explanation explain(const bow::EncodeTrace& trace, const std::string& name) const;
-  /// The model.
-  const svm::KernelSvm& model() const { return *model_; }
-  /// The model, shared.
-  const std::shared_ptr<const svm::KernelSvm>& shared_model() const { return model_; }
+  /// Same for either kind of trace.
+  Explanation explain(const bow::Trace& trace, const std::string& name) const;
+  /// The kernel-SVM head; throws std::logic_error for a linear head.
+  const svm::KernelSvm& model() const;
+  /// The head, shared.
+  const Head& head() const { return head_; }
+  /// Number of classes.
+  std::size_t classes() const { return head_classes(head_); }
+  /// Index of a class by name; throws std::invalid_argument listing the known names.
+  std::size_t class_index(const std::string& name) const;
   /// Fingerprint of the pipeline whose traces this explainer accepts.
   const bow::Digest& pipeline() const { return pipeline_; }
   /// The rules in use.
   const Composite& composite() const { return composite_; }
 
  private:
-  std::shared_ptr<const svm::KernelSvm> model_;
+  void check_head() const;
+  void check_trace(const bow::Digest& made_by, std::size_t size, std::size_t cls) const;
+  DimensionRelevance head_relevance(std::size_t cls, const double* h) const;
+  Head head_;
   bow::Digest pipeline_;
+  std::shared_ptr<const bow::FisherPipeline> fisher_;  // null for Bag-of-Words
   Composite composite_;
   std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices_;
 };

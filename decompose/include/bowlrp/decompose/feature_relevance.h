@@ -30,7 +30,8 @@ struct FeatureRelevance {
   std::vector<double> R;         ///< R_l, one per feature
   std::vector<double> per_word;  ///< sum over cells of R_{c*K+k}, size K
   std::vector<double> per_cell;  ///< sum over words of R_{c*K+k}, size cells
-  double unassigned = 0.0;       ///< relevance that no feature could take (only when L = 0)
+  double unassigned = 0.0;       ///< relevance that no feature could take (L = 0, or an empty cell)
+  double absorbed = 0.0;         ///< relevance the ε stabiliser kept (Fisher vectors; 0 for Bag-of-Words)
   /// sum_l R_l.
   double total() const;
 };

@@ -19,14 +19,20 @@
 // so every curve has L+1 values and curves of different images can be averaged.
 //
 // Two ways to re-run the classifier: any callback on the perturbed image (full re-run), or the
-// incremental BoW + SVM path that re-extracts only the descriptors whose support meets a flipped
-// region (DenseSift::extract_region), re-maps them, updates the assignment and re-pools. The two
-// give identical scores (same descriptors bit for bit); the incremental one is much faster.
+// incremental path that re-extracts only the descriptors whose support meets a flipped region
+// (DenseSift::extract_region) and updates the encoding: for Bag-of-Words it re-maps them, updates
+// the assignment and re-pools (identical scores to the full re-run: same descriptors bit for bit);
+// for Fisher vectors it recomputes their local descriptors and posteriors and re-runs the Fisher
+// sums (equal to the full re-run up to the float rounding of the SGEMMs, whose blocking differs).
+// Either way the head (kernel or linear SVM) scores the new vector. The incremental one is much faster.
 #pragma once
 
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
+#include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
+#include <bowlrp/bow/trace.h>
+#include <bowlrp/decompose/head.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
@@ -89,24 +95,37 @@ using ImageScore = std::function<double(const bow::GrayImage&)>;
 std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<int>& order,
                                const PixelFlipOptions& options, const ImageScore& score);
 
-/// Incremental re-run for a BoW pipeline and a one-vs-rest SVM; immutable and thread-safe.
+/// An encoding whose traces the incremental flipper can update: Bag-of-Words or Fisher vectors, shared.
+using FlipEncoding = std::variant<std::shared_ptr<const bow::Pipeline>, std::shared_ptr<const bow::FisherPipeline>>;
+
+/// Incremental re-run for an encoding and a one-vs-rest head; immutable and thread-safe.
 class IncrementalFlipper {
  public:
   /// Shares the pipeline and model; throws std::invalid_argument if either is null, the model's
   /// dimension differs from the pipeline's or cls is out of range.
   IncrementalFlipper(std::shared_ptr<const bow::Pipeline> pipeline, std::shared_ptr<const svm::KernelSvm> model,
                      std::size_t cls);
+  /// Any encoding and head (same refusals).
+  IncrementalFlipper(FlipEncoding encoding, Head head, std::size_t cls);
   /// Same curve as flip_curve with score = f_cls(pipeline.encode(image)), given the trace of
   /// pipeline.encode(image); throws std::invalid_argument if the trace does not fit the image or
   /// was made by another pipeline.
   std::vector<double> flip_curve(const bow::GrayImage& image, const bow::EncodeTrace& trace,
                                  const std::vector<int>& order, const PixelFlipOptions& options) const;
+  /// Same for a Fisher-vector trace.
+  std::vector<double> flip_curve(const bow::GrayImage& image, const bow::FisherTrace& trace,
+                                 const std::vector<int>& order, const PixelFlipOptions& options) const;
+  /// Same for either kind of trace.
+  std::vector<double> flip_curve(const bow::GrayImage& image, const bow::Trace& trace,
+                                 const std::vector<int>& order, const PixelFlipOptions& options) const;
   /// f_cls of a histogram.
   double score(const std::vector<double>& histogram) const;
 
  private:
-  std::shared_ptr<const bow::Pipeline> pipeline_;
-  std::shared_ptr<const svm::KernelSvm> model_;
+  void check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f, std::size_t dim,
+                   const bow::Digest& made_by) const;
+  FlipEncoding encoding_;
+  Head head_;
   std::size_t cls_;
 };
 
@@ -123,6 +142,9 @@ using FlipCurves = std::map<std::string, std::vector<double>>;
 /// Incremental evaluation of every method and the random orders on one image; the curves run in
 /// parallel (TBB) and the result does not depend on the thread count.
 FlipCurves pixel_flip(const IncrementalFlipper& flipper, const bow::GrayImage& image, const bow::EncodeTrace& trace,
+                      const std::vector<FlipMethod>& methods, const PixelFlipOptions& options);
+/// Same for either kind of trace.
+FlipCurves pixel_flip(const IncrementalFlipper& flipper, const bow::GrayImage& image, const bow::Trace& trace,
                       const std::vector<FlipMethod>& methods, const PixelFlipOptions& options);
 /// Same with full re-runs through a callback.
 FlipCurves pixel_flip(const ImageScore& score, const bow::GrayImage& image, const std::vector<FlipMethod>& methods,

@@ -21,7 +21,9 @@
 //     first order only: its remainder f(h) - sum_d R_d is typically 10% of |f| on real images.
 // Integrated gradients is the default because conservation is the contract; Taylor stays for
 // comparison with the paper. The bias policy does not apply to either: b is part of f, whose value
-// at the root is 0.
+// at the root is 0. A linear head, f(h) = b + w.h, is sum-decomposable: R_d = w_d h_d + beta_d.
+// Below the head, the Fisher-vector layer uses the ε rule (FisherRule, fisher_relevance.h); the
+// Bag-of-Words layers need no rule (their splits are exact).
 #pragma once
 
 #include <string>
@@ -86,6 +88,15 @@ struct IntegratedGradientsRule {
   void validate() const;
 };
 
+/// The ε rule of the Fisher-vector layer (decompose/fisher_relevance.h).
+struct FisherRule {
+  /// ε of the stabiliser z_d + ε sign(z_d), on the scale of the unnormalised Fisher sums z_d; the
+  /// default is the measured one of the README ("Fisher vectors": median absorbed share on VOC2007).
+  double epsilon = 1e-9;
+  /// Throws std::invalid_argument unless epsilon is finite and > 0.
+  void validate() const;
+};
+
 /// Maps every stage of the pipeline to its rule.
 struct Composite {
   SvmRule svm;  ///< sum-decomposable kernels
@@ -93,6 +104,7 @@ struct Composite {
   DifferentiableRule differentiable = DifferentiableRule::integrated_gradients;
   TaylorRule taylor;                              ///< used when differentiable == taylor
   IntegratedGradientsRule integrated_gradients;   ///< used when differentiable == integrated_gradients
+  FisherRule fisher;                              ///< the Fisher-vector layer (Fisher encodings)
   /// Validates every rule (throws std::invalid_argument).
   void validate() const;
 };

@@ -3,9 +3,12 @@
 //
 //   image --encoding--> Φ(x) in R^V --head--> f_c(x) = score of class c, c = 0 .. C-1
 //
-// Each stage is one of several kinds. Today there is one of each: the Bag-of-Words encoding
-// (bow::Pipeline: dense SIFT -> visual words -> pooled histogram, V = K x pyramid cells) and the
-// one-vs-rest kernel SVM head (svm::KernelSvm, f_c(x) = b_c + Σ_i α_ci k(s_i, Φ(x))). The stages are
+// Each stage is one of several kinds. Encodings: Bag-of-Words (bow::Pipeline: dense SIFT -> visual
+// words -> pooled histogram, V = K x pyramid cells) and Fisher vectors (bow::FisherPipeline: dense
+// SIFT -> PCA (+ xy) -> GMM -> improved Fisher vector, V = 2 K G x pyramid cells). Heads: one-vs-rest
+// kernel SVMs (svm::KernelSvm, f_c(x) = b_c + Σ_i α_ci k(s_i, Φ(x))) and one-vs-rest linear SVMs
+// with explicit weights (svm::LinearSvm, f_c(x) = b_c + w_c · Φ(x)). Any head goes with any encoding
+// of its dimension; the backward pass chains the head's rule and the encoding's. The stages are
 // held as variants of shared immutable objects: copying a Model shares them, and every object built
 // from a model (explainer, flipper) shares them too, so nothing can outlive what it points to.
 // A trace (Trace) is the forward record of one image through the encoding, one alternative per
@@ -14,11 +17,14 @@
 #pragma once
 
 #include <bowlrp/bow/digest.h>
+#include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/pipeline.h>
+#include <bowlrp/bow/trace.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/pixel_flipping.h>
 #include <bowlrp/decompose/rules.h>
+#include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
@@ -29,19 +35,26 @@
 
 namespace bowlrp::model {
 
-/// Kinds of encoding a model can have.
-enum class EncodingKind { bag_of_words };
-/// Kinds of head a model can have.
-enum class HeadKind { kernel_svm };
-/// "bag-of-words".
+/// Kinds of encoding a model can have (the order of Encoding's alternatives).
+enum class EncodingKind { bag_of_words, fisher_vector };
+/// Kinds of head a model can have (the order of Head's alternatives).
+enum class HeadKind { kernel_svm, linear_svm };
+/// "bag-of-words" or "fisher-vector".
 std::string to_string(EncodingKind kind);
-/// "kernel-svm".
+/// "kernel-svm" or "linear-svm".
 std::string to_string(HeadKind kind);
+/// Parses "bag-of-words" (also "bow") or "fisher-vector" (also "fisher"); throws std::invalid_argument listing them.
+EncodingKind encoding_kind_from_string(const std::string& name);
+/// Parses "kernel-svm" (also "kernel") or "linear-svm" (also "linear"); throws std::invalid_argument listing them.
+HeadKind head_kind_from_string(const std::string& name);
 
 /// The forward record of one image through a model's encoding (one alternative per encoding kind).
-using Trace = std::variant<bow::EncodeTrace>;
-/// Φ(x), the head input of a trace.
-const std::vector<double>& head_input(const Trace& trace);
+using Trace = bow::Trace;
+using bow::head_input;
+/// A model's encoding, shared.
+using Encoding = std::variant<std::shared_ptr<const bow::Pipeline>, std::shared_ptr<const bow::FisherPipeline>>;
+/// A model's head, shared.
+using Head = decompose::Head;
 
 /// Encoding + head + class names; immutable, thread-safe, cheap to copy (the stages are shared).
 class Model {
@@ -51,6 +64,9 @@ class Model {
   Model(bow::Pipeline encoding, svm::KernelSvm head);
   /// Same from shared stages (nothing is copied); throws std::invalid_argument for null pointers too.
   Model(std::shared_ptr<const bow::Pipeline> encoding, std::shared_ptr<const svm::KernelSvm> head);
+  /// Any encoding with any head of its dimension; throws std::invalid_argument as above (and for a
+  /// head without classes or, for kernel heads, without support vectors).
+  Model(Encoding encoding, Head head);
 
   /// Reads a model file (model_file.h); throws std::runtime_error naming the path and the problem.
   static Model load(const std::string& path);
@@ -69,6 +85,22 @@ class Model {
   const svm::KernelSvm& kernel_svm() const;
   /// The same, shared.
   std::shared_ptr<const svm::KernelSvm> shared_kernel_svm() const;
+  /// The Fisher-vector encoding; throws std::logic_error naming the kind for another encoding.
+  const bow::FisherPipeline& fisher_vector() const;
+  /// The same, shared.
+  std::shared_ptr<const bow::FisherPipeline> shared_fisher_vector() const;
+  /// The linear-SVM head; throws std::logic_error naming the kind for another head.
+  const svm::LinearSvm& linear_svm() const;
+  /// The same, shared.
+  std::shared_ptr<const svm::LinearSvm> shared_linear_svm() const;
+  /// The encoding, shared.
+  const Encoding& encoding() const { return encoding_; }
+  /// The head, shared.
+  const Head& head() const { return head_; }
+  /// The image loader of the encoding.
+  const bow::ImageLoader& loader() const;
+  /// The dense SIFT stage of the encoding.
+  const bow::DenseSift& sift() const;
 
   /// Class names, in score order.
   const std::vector<std::string>& class_names() const { return class_names_; }
@@ -105,8 +137,8 @@ class Model {
 
  private:
   void check() const;
-  std::variant<std::shared_ptr<const bow::Pipeline>> encoding_;
-  std::variant<std::shared_ptr<const svm::KernelSvm>> head_;
+  Encoding encoding_;
+  Head head_;
   std::vector<std::string> class_names_;
 };
 

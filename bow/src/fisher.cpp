@@ -1,0 +1,532 @@
+#include <bowlrp/bow/fisher.h>
+
+#include <cblas.h>
+
+extern "C" {
+#include <vl/generic.h>
+#include <vl/gmm.h>
+}
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <bowlrp/bow/codebook.h>
+
+extern "C" {
+// LAPACK through OpenBLAS (gfortran calling convention: hidden lengths of the character arguments).
+void dsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a, const int* lda,
+             const double* vl, const double* vu, const int* il, const int* iu, const double* abstol, int* m, double* w,
+             double* z, const int* ldz, int* isuppz, double* work, const int* lwork, int* iwork, const int* liwork,
+             int* info, std::size_t jobz_len, std::size_t range_len, std::size_t uplo_len);
+}
+
+namespace bowlrp::bow {
+namespace {
+
+constexpr int kSift = FeatureTrace::kDim;
+// Features per SGEMM block of the log-likelihoods: 4096 x K floats stay a few MB.
+constexpr std::size_t kBlock = 4096;
+
+[[noreturn]] void bad(const std::string& field, const std::string& value, const std::string& expected) {
+  throw std::invalid_argument("FisherOptions::" + field + " = " + value + ": expected " + expected);
+}
+
+std::string num(double v) {
+  std::ostringstream s;
+  s << std::setprecision(17) << v;
+  return s.str();
+}
+
+// RootSIFT of one descriptor into out (128 floats): sqrt(d / |d|_1); 0 stays 0.
+void root_sift(const float* d, float* out) {
+  double l1 = 0;
+  for (int j = 0; j < kSift; ++j) l1 += std::abs(d[j]);
+  if (l1 == 0) {
+    std::fill(out, out + kSift, 0.0f);
+    return;
+  }
+  for (int j = 0; j < kSift; ++j) out[j] = static_cast<float>(std::sqrt(std::abs(d[j]) / l1));
+}
+
+// VLFeat's thread count is process-wide: EM runs on one thread (deterministic sums), and the
+// previous setting is restored, under a lock so that concurrent trainings do not interleave.
+std::mutex vl_threads_mutex;
+
+}  // namespace
+
+int FisherOptions::cells() const {
+  int c = 0;
+  for (const PyramidLevel& l : pyramid) c += l.cols * l.rows;
+  return c;
+}
+
+void FisherOptions::validate() const {
+  if (pca_dimension < 1 || pca_dimension > kSift) bad("pca_dimension", std::to_string(pca_dimension), "1 .. 128");
+  if (components < 1 || components > 4096) bad("components", std::to_string(components), "1 .. 4096");
+  if (samples < 1) bad("samples", std::to_string(samples), "at least 1 (and at least components)");
+  if (max_iterations < 1) bad("max_iterations", std::to_string(max_iterations), "at least 1");
+  if (!(posterior_threshold >= 0 && posterior_threshold < 1))
+    bad("posterior_threshold", num(posterior_threshold), "a value in [0, 1)");
+  if (pyramid.empty()) bad("pyramid", "(empty)", "at least one level, e.g. 1x1");
+  for (std::size_t i = 0; i < pyramid.size(); ++i)
+    if (pyramid[i].cols < 1 || pyramid[i].rows < 1 || pyramid[i].cols > 64 || pyramid[i].rows > 64)
+      bad("pyramid[" + std::to_string(i) + "]", std::to_string(pyramid[i].cols) + "x" + std::to_string(pyramid[i].rows),
+          "1..64 cells across and down");
+}
+
+void FisherPipelineOptions::validate() const {
+  image.validate();
+  dsift.validate();
+  fisher.validate();
+}
+
+std::string canonical_encoding_options(const FisherPipelineOptions& o) {
+  std::ostringstream s;
+  s << "image.max_side=" << o.image.max_side << ";dsift.bin_sizes=";
+  for (int b : o.dsift.bin_sizes) s << b << ',';
+  s << ";dsift.step=" << o.dsift.step << ";dsift.magnif=" << num(o.dsift.magnif)
+    << ";dsift.contrast_threshold=" << num(o.dsift.contrast_threshold) << ";dsift.window_size="
+    << num(o.dsift.window_size) << ";dsift.fast=" << o.dsift.fast << ";fisher.pca_dimension=" << o.fisher.pca_dimension
+    << ";fisher.root_sift=" << o.fisher.root_sift << ";fisher.append_xy=" << o.fisher.append_xy
+    << ";fisher.components=" << o.fisher.components << ";fisher.posterior_threshold=" << num(o.fisher.posterior_threshold)
+    << ";fisher.pyramid=";
+  for (const auto& l : o.fisher.pyramid) s << l.cols << 'x' << l.rows << ',';
+  s << ';';
+  return s.str();
+}
+
+std::string canonical_training_options(const FisherPipelineOptions& o) {
+  std::ostringstream s;
+  s << canonical_encoding_options(o) << "fisher.samples=" << o.fisher.samples
+    << ";fisher.max_iterations=" << o.fisher.max_iterations << ";fisher.seed=" << o.fisher.seed << ';';
+  return s.str();
+}
+
+void FisherParameters::validate(const FisherOptions& o) const {
+  const std::size_t K = static_cast<std::size_t>(o.components), D = static_cast<std::size_t>(o.pca_dimension),
+                    G = static_cast<std::size_t>(o.descriptor_dimension());
+  auto size = [](const char* field, std::size_t got, std::size_t want, const std::string& what) {
+    if (got != want)
+      throw std::invalid_argument(std::string("FisherParameters::") + field + " has " + std::to_string(got) +
+                                  " values; expected " + std::to_string(want) + " (" + what + ")");
+  };
+  size("mean", mean.size(), kSift, "128 SIFT dimensions");
+  size("projection", projection.size(), D * kSift, "pca_dimension x 128");
+  size("means", means.size(), K * G, "components x descriptor dimension");
+  size("variances", variances.size(), K * G, "components x descriptor dimension");
+  size("priors", priors.size(), K, "one per component");
+  auto finite = [](const char* field, const std::vector<double>& v) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]))
+        throw std::invalid_argument(std::string("FisherParameters::") + field + "[" + std::to_string(i) +
+                                    "] is not finite");
+  };
+  finite("mean", mean);
+  finite("projection", projection);
+  finite("means", means);
+  for (std::size_t i = 0; i < variances.size(); ++i)
+    if (!(variances[i] > 0) || !std::isfinite(variances[i]))
+      throw std::invalid_argument("FisherParameters::variances[" + std::to_string(i) + "] = " + num(variances[i]) +
+                                  ": expected a finite value > 0");
+  double total = 0;
+  for (std::size_t k = 0; k < priors.size(); ++k) {
+    if (!(priors[k] > 0) || !std::isfinite(priors[k]))
+      throw std::invalid_argument("FisherParameters::priors[" + std::to_string(k) + "] = " + num(priors[k]) +
+                                  ": expected a finite value > 0");
+    total += priors[k];
+  }
+  if (std::abs(total - 1) > 1e-9)
+    throw std::invalid_argument("FisherParameters::priors sum to " + num(total) + ": expected 1");
+}
+
+Digest fisher_parameters_digest(const FisherParameters& p) {
+  Hasher h;
+  for (const std::vector<double>* v : {&p.mean, &p.projection, &p.means, &p.variances, &p.priors}) {
+    const std::uint64_t n = v->size();
+    h.update(&n, 8);
+    h.update(v->data(), v->size() * sizeof(double));
+  }
+  return h.digest();
+}
+
+std::vector<float> project_descriptors(const FisherParameters& p, const FisherOptions& o, const float* descriptors,
+                                       const float* positions, std::size_t n) {
+  const int D = o.pca_dimension, G = o.descriptor_dimension();
+  std::vector<float> centred(n * kSift), projection(p.projection.begin(), p.projection.end());
+  std::vector<float> mean(p.mean.begin(), p.mean.end());
+  for (std::size_t l = 0; l < n; ++l) {
+    float* s = centred.data() + l * kSift;
+    if (o.root_sift)
+      root_sift(descriptors + l * kSift, s);
+    else
+      std::copy(descriptors + l * kSift, descriptors + (l + 1) * kSift, s);
+    for (int j = 0; j < kSift; ++j) s[j] -= mean[j];
+  }
+  std::vector<float> out(n * G, 0.0f);
+  if (n > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), D, kSift, 1.0f, centred.data(), kSift,
+                projection.data(), kSift, 0.0f, out.data(), G);
+  if (o.append_xy)
+    for (std::size_t l = 0; l < n; ++l) {
+      out[l * G + D] = positions[2 * l];
+      out[l * G + D + 1] = positions[2 * l + 1];
+    }
+  return out;
+}
+
+FisherParameters train_fisher(const float* descriptors, const float* positions, std::size_t n,
+                              const FisherOptions& o, FisherTrainReport* report) {
+  o.validate();
+  if (n < static_cast<std::size_t>(o.components))
+    throw std::invalid_argument("cannot train a Fisher-vector mixture of " + std::to_string(o.components) +
+                                " components from " + std::to_string(n) +
+                                " descriptors: use fewer components or more images");
+  const int D = o.pca_dimension, G = o.descriptor_dimension(), K = o.components;
+  FisherParameters p;
+
+  // PCA of the (RootSIFT) descriptors: mean and covariance in double, in sample order.
+  std::vector<double> s(n * kSift);
+  {
+    std::vector<float> tmp(kSift);
+    for (std::size_t l = 0; l < n; ++l) {
+      if (o.root_sift)
+        root_sift(descriptors + l * kSift, tmp.data());
+      else
+        std::copy(descriptors + l * kSift, descriptors + (l + 1) * kSift, tmp.begin());
+      std::copy(tmp.begin(), tmp.end(), s.begin() + l * kSift);
+    }
+  }
+  p.mean.assign(kSift, 0.0);
+  for (std::size_t l = 0; l < n; ++l)
+    for (int j = 0; j < kSift; ++j) p.mean[j] += s[l * kSift + j];
+  for (double& m : p.mean) m /= static_cast<double>(n);
+  for (std::size_t l = 0; l < n; ++l)
+    for (int j = 0; j < kSift; ++j) s[l * kSift + j] -= p.mean[j];
+  std::vector<double> cov(kSift * kSift, 0.0);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, kSift, static_cast<int>(n), 1.0 / static_cast<double>(n), s.data(),
+              kSift, 0.0, cov.data(), kSift);
+  std::vector<double>().swap(s);
+  // The D largest eigenpairs (dsyevr returns ascending order; row-major upper = column-major lower).
+  {
+    const char jobz = 'V', range = 'I', uplo = 'L';
+    const int N = kSift, il = kSift - D + 1, iu = kSift;
+    const double vl = 0, vu = 0, abstol = 0;
+    int found = 0, info = 0;
+    std::vector<double> w(kSift), z(static_cast<std::size_t>(kSift) * D);
+    std::vector<int> isuppz(2 * kSift);
+    int lwork = -1, liwork = -1, iwork_query = 0;
+    double work_query = 0;
+    std::vector<double> a = cov;
+    dsyevr_(&jobz, &range, &uplo, &N, a.data(), &N, &vl, &vu, &il, &iu, &abstol, &found, w.data(), z.data(), &N,
+            isuppz.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1, 1);
+    if (info != 0) throw std::runtime_error("train_fisher: LAPACK dsyevr workspace query failed (info " + std::to_string(info) + ")");
+    lwork = static_cast<int>(work_query);
+    liwork = iwork_query;
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    std::vector<int> iwork(static_cast<std::size_t>(liwork));
+    dsyevr_(&jobz, &range, &uplo, &N, a.data(), &N, &vl, &vu, &il, &iu, &abstol, &found, w.data(), z.data(), &N,
+            isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
+    if (info != 0 || found != D)
+      throw std::runtime_error("train_fisher: LAPACK dsyevr failed (info " + std::to_string(info) + ", " +
+                               std::to_string(found) + " of " + std::to_string(D) + " eigenpairs)");
+    p.projection.assign(static_cast<std::size_t>(D) * kSift, 0.0);
+    double kept = 0, trace = 0;
+    for (int j = 0; j < kSift; ++j) trace += cov[j * kSift + j];
+    for (int r = 0; r < D; ++r) {
+      const int col = D - 1 - r;  // largest first
+      const double* v = z.data() + static_cast<std::size_t>(col) * kSift;
+      // Sign convention: the component of largest magnitude is positive (eigenvectors are defined up to sign).
+      int arg = 0;
+      for (int j = 1; j < kSift; ++j)
+        if (std::abs(v[j]) > std::abs(v[arg])) arg = j;
+      const double sign = v[arg] < 0 ? -1.0 : 1.0;
+      for (int j = 0; j < kSift; ++j) p.projection[static_cast<std::size_t>(r) * kSift + j] = sign * v[j];
+      kept += w[col];
+    }
+    if (report) report->explained_variance = trace > 0 ? kept / trace : 0.0;
+  }
+
+  // Local descriptors of the sample, then the mixture: a seeded k-means start, then EM.
+  const std::vector<float> x = project_descriptors(p, o, descriptors, positions, n);
+  KMeansOptions km;
+  km.words = K;
+  km.samples = n;
+  km.seed = o.seed;
+  km.max_iterations = 20;
+  KMeansReport kr;
+  const Codebook start = Codebook::train(x.data(), n, G, km, &kr);
+  std::vector<double> variance(G, 0.0), mean(G, 0.0);
+  for (std::size_t l = 0; l < n; ++l)
+    for (int j = 0; j < G; ++j) mean[j] += x[l * G + j];
+  for (double& m : mean) m /= static_cast<double>(n);
+  for (std::size_t l = 0; l < n; ++l)
+    for (int j = 0; j < G; ++j) variance[j] += (x[l * G + j] - mean[j]) * (x[l * G + j] - mean[j]);
+  for (double& v : variance) v = std::max(v / static_cast<double>(n), 1e-12);
+
+  std::vector<float> init_means(start.centres()), init_var(static_cast<std::size_t>(K) * G), init_priors(K, 1.0f / K);
+  for (int k = 0; k < K; ++k)
+    for (int j = 0; j < G; ++j) init_var[static_cast<std::size_t>(k) * G + j] = static_cast<float>(variance[j]);
+
+  std::unique_ptr<VlGMM, void (*)(VlGMM*)> gmm(vl_gmm_new(VL_TYPE_FLOAT, G, K), vl_gmm_delete);
+  if (!gmm) throw std::runtime_error("train_fisher: VLFeat could not allocate the mixture");
+  vl_gmm_set_max_num_iterations(gmm.get(), o.max_iterations);
+  vl_gmm_set_num_repetitions(gmm.get(), 1);
+  vl_gmm_set_verbosity(gmm.get(), 0);
+  vl_gmm_set_initialization(gmm.get(), VlGMMCustom);
+  vl_gmm_set_means(gmm.get(), init_means.data());
+  vl_gmm_set_covariances(gmm.get(), init_var.data());
+  vl_gmm_set_priors(gmm.get(), init_priors.data());
+  double loglik = 0;
+  {
+    std::lock_guard<std::mutex> lock(vl_threads_mutex);
+    const vl_size before = vl_get_max_threads();
+    vl_set_num_threads(1);
+    loglik = vl_gmm_em(gmm.get(), x.data(), n);
+    vl_set_num_threads(before);
+  }
+  const float* gm = static_cast<const float*>(vl_gmm_get_means(gmm.get()));
+  const float* gv = static_cast<const float*>(vl_gmm_get_covariances(gmm.get()));
+  const float* gp = static_cast<const float*>(vl_gmm_get_priors(gmm.get()));
+  p.means.assign(gm, gm + static_cast<std::size_t>(K) * G);
+  p.variances.assign(gv, gv + static_cast<std::size_t>(K) * G);
+  p.priors.assign(gp, gp + K);
+  // A component VLFeat left without mass keeps a tiny prior: floor it so that log π_k stays finite.
+  for (double& v : p.priors) v = std::max(v, 1e-12);
+  const double total = std::accumulate(p.priors.begin(), p.priors.end(), 0.0);
+  for (double& v : p.priors) v /= total;
+  for (double& v : p.variances) v = std::max(v, 1e-12);
+  p.validate(o);
+  if (report) {
+    report->samples = n;
+    report->log_likelihood = loglik;
+    report->kmeans_iterations = kr.iterations;
+  }
+  return p;
+}
+
+namespace {
+const FisherPipelineOptions& validated(const FisherPipelineOptions& o, const FisherParameters& p) {
+  o.validate();
+  p.validate(o.fisher);
+  return o;
+}
+}  // namespace
+
+FisherPipeline::FisherPipeline(FisherPipelineOptions options, FisherParameters parameters)
+    : options_(validated(options, parameters)),
+      parameters_(std::move(parameters)),
+      loader_(options_.image),
+      sift_(options_.dsift) {
+  const int K = parameters_.components(), G = options_.fisher.descriptor_dimension();
+  // log N(x; μ, σ²) + log π = Σ_j x_j² (-1/(2σ²)) + Σ_j x_j (μ/σ²) + const_k
+  loglik_weights_.assign(static_cast<std::size_t>(2 * G) * K, 0.0f);
+  loglik_constant_.assign(K, 0.0);
+  inv_sigma_.assign(static_cast<std::size_t>(K) * G, 0.0);
+  for (int k = 0; k < K; ++k) {
+    double c = std::log(parameters_.priors[k]);
+    for (int j = 0; j < G; ++j) {
+      const double mu = parameters_.means[static_cast<std::size_t>(k) * G + j];
+      const double var = parameters_.variances[static_cast<std::size_t>(k) * G + j];
+      loglik_weights_[static_cast<std::size_t>(j) * K + k] = static_cast<float>(-0.5 / var);
+      loglik_weights_[static_cast<std::size_t>(G + j) * K + k] = static_cast<float>(mu / var);
+      c -= 0.5 * (mu * mu / var + std::log(2 * M_PI * var));
+      inv_sigma_[static_cast<std::size_t>(k) * G + j] = 1.0 / std::sqrt(var);
+    }
+    loglik_constant_[k] = c;
+  }
+  Hasher h;
+  h.field("bowlrp-fisher-v1");
+  h.field(canonical_encoding_options(options_));
+  h.digest_field(fisher_parameters_digest(parameters_));
+  fingerprint_ = h.digest();
+}
+
+std::size_t FisherPipeline::dimension() const {
+  return 2 * static_cast<std::size_t>(parameters_.components()) * options_.fisher.descriptor_dimension() *
+         options_.fisher.cells();
+}
+
+FisherTrace FisherPipeline::encode(const GrayImage& image) const { return encode_features(sift_.extract(image)); }
+
+namespace {
+// Normalised centres (x/W - 1/2, y/H - 1/2) of frames [begin, end).
+std::vector<float> positions_of(const FeatureTrace& f, std::size_t begin, std::size_t end) {
+  std::vector<float> out(2 * (end - begin));
+  for (std::size_t l = begin; l < end; ++l) {
+    out[2 * (l - begin)] = static_cast<float>((f.frames[l].x + 0.5) / f.width - 0.5);
+    out[2 * (l - begin) + 1] = static_cast<float>((f.frames[l].y + 0.5) / f.height - 0.5);
+  }
+  return out;
+}
+
+// Sparse posteriors of `count` local descriptors (count x G): softmax of the log-likelihoods,
+// thresholded; appended as rows to the CSR arrays.
+void posteriors_of(const float* x, std::size_t count, int G, int K, const std::vector<float>& weights,
+                   const std::vector<double>& constant, double threshold, Posteriors& out) {
+  std::vector<float> a(kBlock * 2 * G), ll(kBlock * K);
+  std::vector<double> e(K);
+  for (std::size_t b0 = 0; b0 < count; b0 += kBlock) {
+    const std::size_t b = std::min(kBlock, count - b0);
+    for (std::size_t i = 0; i < b; ++i)
+      for (int j = 0; j < G; ++j) {
+        const float v = x[(b0 + i) * G + j];
+        a[i * 2 * G + j] = v * v;
+        a[i * 2 * G + G + j] = v;
+      }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(b), K, 2 * G, 1.0f, a.data(), 2 * G,
+                weights.data(), K, 0.0f, ll.data(), K);
+    for (std::size_t i = 0; i < b; ++i) {
+      double top = -std::numeric_limits<double>::infinity();
+      for (int k = 0; k < K; ++k) {
+        e[k] = static_cast<double>(ll[i * K + k]) + constant[k];
+        top = std::max(top, e[k]);
+      }
+      double sum = 0;
+      for (int k = 0; k < K; ++k) sum += (e[k] = std::exp(e[k] - top));
+      for (int k = 0; k < K; ++k) {
+        const double g = e[k] / sum;
+        if (g > threshold) {
+          out.components.push_back(static_cast<std::uint16_t>(k));
+          out.values.push_back(g);
+        }
+      }
+      out.offsets.push_back(static_cast<std::uint32_t>(out.values.size()));
+    }
+  }
+}
+}  // namespace
+
+FisherTrace FisherPipeline::encode_features(FeatureTrace features) const {
+  const int K = parameters_.components(), G = options_.fisher.descriptor_dimension();
+  FisherTrace t;
+  t.features = std::move(features);
+  const std::size_t L = t.features.size();
+  t.dimension = G;
+  const std::vector<float> pos = positions_of(t.features, 0, L);
+  t.local = project_descriptors(parameters_, options_.fisher, t.features.descriptors.data(), pos.data(), L);
+  t.posteriors.offsets.assign(1, 0);
+  posteriors_of(t.local.data(), L, G, K, loglik_weights_, loglik_constant_, options_.fisher.posterior_threshold,
+                t.posteriors);
+  t.cells = options_.fisher.cells();
+  t.levels = static_cast<int>(options_.fisher.pyramid.size());
+  if (L > 0 && (t.features.width < 1 || t.features.height < 1))
+    throw std::invalid_argument("FisherPipeline: the feature trace has no image size");
+  t.feature_cells = pyramid_cells(t.features, options_.fisher.pyramid, &t.cell_counts);
+  t.pipeline = fingerprint_;
+  pool(t);
+  return t;
+}
+
+void FisherPipeline::pool(FisherTrace& t) const {
+  const std::size_t K = static_cast<std::size_t>(parameters_.components());
+  const std::size_t G = static_cast<std::size_t>(options_.fisher.descriptor_dimension());
+  const std::size_t L = t.features.size(), cells = static_cast<std::size_t>(t.cells);
+  const std::size_t levels = static_cast<std::size_t>(t.levels), cell_dim = 2 * K * G;
+  if (t.local.size() != L * G || t.posteriors.features() != L || t.feature_cells.size() != L * levels)
+    throw std::invalid_argument("FisherPipeline::pool: the trace's local descriptors, posteriors and cells disagree (" +
+                                std::to_string(t.local.size()) + " values, " + std::to_string(t.posteriors.features()) +
+                                " posterior rows, " + std::to_string(L) + " features)");
+  t.unnormalised.assign(cells * cell_dim, 0.0);
+  std::vector<double> dev(G);
+  for (std::size_t l = 0; l < L; ++l) {
+    const float* x = t.local.data() + l * G;
+    for (std::uint32_t e = t.posteriors.offsets[l]; e < t.posteriors.offsets[l + 1]; ++e) {
+      const std::size_t k = t.posteriors.components[e];
+      const double g = t.posteriors.values[e];
+      const double* mu = parameters_.means.data() + k * G;
+      const double* is = inv_sigma_.data() + k * G;
+      for (std::size_t j = 0; j < G; ++j) dev[j] = (static_cast<double>(x[j]) - mu[j]) * is[j];
+      for (std::size_t lv = 0; lv < levels; ++lv) {
+        double* zu = t.unnormalised.data() + static_cast<std::size_t>(t.feature_cells[l * levels + lv]) * cell_dim + k * G;
+        double* zv = zu + K * G;
+        for (std::size_t j = 0; j < G; ++j) {
+          zu[j] += g * dev[j];
+          zv[j] += g * (dev[j] * dev[j] - 1.0);
+        }
+      }
+    }
+  }
+  t.cell_norms.assign(cells, 1.0);
+  t.fisher.assign(cells * cell_dim, 0.0);
+  for (std::size_t c = 0; c < cells; ++c) {
+    const double N = static_cast<double>(t.cell_counts[c]);
+    double* z = t.unnormalised.data() + c * cell_dim;
+    if (N > 0)
+      for (std::size_t k = 0; k < K; ++k) {
+        const double su = 1.0 / (N * std::sqrt(parameters_.priors[k]));
+        const double sv = 1.0 / (N * std::sqrt(2.0 * parameters_.priors[k]));
+        for (std::size_t j = 0; j < G; ++j) {
+          z[k * G + j] *= su;
+          z[K * G + k * G + j] *= sv;
+        }
+      }
+    double mass = 0;
+    for (std::size_t d = 0; d < cell_dim; ++d) mass += std::abs(z[d]);
+    if (mass > 0) {
+      const double norm = std::sqrt(mass) * std::sqrt(static_cast<double>(cells));
+      t.cell_norms[c] = norm;
+      double* phi = t.fisher.data() + c * cell_dim;
+      for (std::size_t d = 0; d < cell_dim; ++d) phi[d] = std::copysign(std::sqrt(std::abs(z[d])), z[d]) / norm;
+    }
+  }
+}
+
+void FisherPipeline::replace_features(FisherTrace& t, const FeatureTrace& replacement,
+                                      const std::vector<std::size_t>& indices) const {
+  const std::size_t L = t.features.size(), G = static_cast<std::size_t>(t.dimension);
+  const int K = parameters_.components();
+  if (replacement.size() != indices.size())
+    throw std::invalid_argument("FisherPipeline::replace_features: " + std::to_string(replacement.size()) +
+                                " replacement features for " + std::to_string(indices.size()) + " indices");
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= L)
+      throw std::invalid_argument("FisherPipeline::replace_features: feature index " + std::to_string(indices[i]) +
+                                  " outside the trace's " + std::to_string(L) + " features");
+    std::copy(replacement.descriptor(i), replacement.descriptor(i) + kSift,
+              t.features.descriptors.begin() + indices[i] * kSift);
+  }
+  // New local descriptors and posteriors of the replaced rows, merged into the CSR arrays.
+  std::vector<float> desc(indices.size() * kSift), pos(2 * indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    std::copy(t.features.descriptor(indices[i]), t.features.descriptor(indices[i]) + kSift, desc.begin() + i * kSift);
+    const std::vector<float> p = positions_of(t.features, indices[i], indices[i] + 1);
+    pos[2 * i] = p[0];
+    pos[2 * i + 1] = p[1];
+  }
+  const std::vector<float> x = project_descriptors(parameters_, options_.fisher, desc.data(), pos.data(), indices.size());
+  Posteriors fresh;
+  fresh.offsets.assign(1, 0);
+  posteriors_of(x.data(), indices.size(), static_cast<int>(G), K, loglik_weights_, loglik_constant_,
+                options_.fisher.posterior_threshold, fresh);
+  std::vector<std::int64_t> slot(L, -1);
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    slot[indices[i]] = static_cast<std::int64_t>(i);
+    std::copy(x.begin() + i * G, x.begin() + (i + 1) * G, t.local.begin() + indices[i] * G);
+  }
+  Posteriors merged;
+  merged.offsets.reserve(L + 1);
+  merged.offsets.push_back(0);
+  for (std::size_t l = 0; l < L; ++l) {
+    const Posteriors& src = slot[l] < 0 ? t.posteriors : fresh;
+    const std::size_t row = slot[l] < 0 ? l : static_cast<std::size_t>(slot[l]);
+    for (std::uint32_t e = src.offsets[row]; e < src.offsets[row + 1]; ++e) {
+      merged.components.push_back(src.components[e]);
+      merged.values.push_back(src.values[e]);
+    }
+    merged.offsets.push_back(static_cast<std::uint32_t>(merged.values.size()));
+  }
+  t.posteriors = std::move(merged);
+  pool(t);
+}
+
+}  // namespace bowlrp::bow
