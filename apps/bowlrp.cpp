@@ -68,6 +68,16 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_option("--kmeans-tolerance", f.pipeline.kmeans.tolerance, "Lloyd stops below this relative energy decrease")
       ->capture_default_str();
   app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str();
+  app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher)")->capture_default_str();
+  app->add_option("--head", p.head, "kernel | linear SVMs (default: kernel for bow, linear for fisher)");
+  app->add_option("--pca", f.fisher.pca_dimension, "fisher: SIFT dimensions kept by PCA")->capture_default_str();
+  app->add_option("--components", f.fisher.components, "fisher: Gaussians of the mixture")->capture_default_str();
+  app->add_option("--fisher-samples", f.fisher.samples, "fisher: descriptors sampled for PCA and the GMM")
+      ->capture_default_str();
+  app->add_option("--fisher-pyramid", p.fisher_pyramid, "fisher: spatial pyramid levels COLSxROWS,...")
+      ->capture_default_str();
+  app->add_flag("--no-xy", p.no_xy, "fisher: do not append the normalised frame position to each descriptor");
+  app->add_flag("--no-root-sift", p.no_root_sift, "fisher: PCA of raw SIFT instead of RootSIFT");
 }
 
 void add_quality_flags(CLI::App* app, bowlrp::evaluation::QualityOptions& q) {

@@ -24,7 +24,11 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
       mapping(bow::to_string(d.pipeline.mapping.kind)),
       normalisation(bow::to_string(d.pipeline.pooling.normalisation)),
       kernel(svm::to_string(d.kernel.type)),
-      kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)) {}
+      kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)),
+      encoding(model::to_string(d.encoding)),
+      fisher_pyramid(bow::format_pyramid(d.fisher.pyramid)),
+      no_xy(!d.fisher.append_xy),
+      no_root_sift(!d.fisher.root_sift) {}
 
 model::FitOptions PipelineArgs::fit_options() const {
   model::FitOptions o = fit;
@@ -35,6 +39,12 @@ model::FitOptions PipelineArgs::fit_options() const {
   o.pipeline.pooling.pyramid = bow::parse_pyramid(pyramid, "--pyramid");
   o.pipeline.pooling.normalisation = bow::normalisation_from_string(normalisation);
   o.kernel.type = svm::kernel_type_from_string(kernel);
+  o.encoding = model::encoding_kind_from_string(encoding);
+  if (!head.empty()) o.head = model::head_kind_from_string(head);
+  o.fisher.pyramid = bow::parse_pyramid(fisher_pyramid, "--fisher-pyramid");
+  o.fisher.append_xy = !no_xy;
+  o.fisher.root_sift = !no_root_sift;
+  o.fisher.seed = o.pipeline.kmeans.seed;  // --seed seeds every random choice
   if (!(o.kernel.gamma >= 0) || !std::isfinite(o.kernel.gamma))
     bad("--gamma", std::to_string(o.kernel.gamma), "a value >= 0 (0 = 1 / mean pairwise distance)");
   if (!(o.svm.C > 0) || !std::isfinite(o.svm.C)) bad("--C", std::to_string(o.svm.C), "a positive number");

@@ -24,6 +24,11 @@ struct PipelineArgs {
   std::string normalisation;     ///< --normalisation l1|l2|none
   std::string kernel;            ///< --kernel hik|chi2|hellinger|linear|rbf|expchi2
   std::string kmeans_algorithm;  ///< --kmeans-algorithm lloyd_gemm|vlfeat_elkan|vlfeat_ann
+  std::string encoding;          ///< --encoding bow|fisher
+  std::string head;              ///< --head kernel|linear (empty: the encoding's default)
+  std::string fisher_pyramid;    ///< --fisher-pyramid CxR,...
+  bool no_xy = false;            ///< --no-xy
+  bool no_root_sift = false;     ///< --no-root-sift
   /// The library's measured defaults.
   PipelineArgs();
   /// The text flags of `defaults`.

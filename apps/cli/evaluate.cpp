@@ -114,9 +114,8 @@ DemoResult run_demo(const DemoArgs& args) {
       {{"data", std::to_string(ex.images_written) + " synthetic images (" + std::to_string(C) +
                     " classes), half for training, half for testing, seed " +
                     std::to_string(o.fit.pipeline.kmeans.seed)},
-       {"codebook", std::to_string(model.bag_of_words().options().kmeans.words) + " words"},
-       {"kernel", svm::to_string(model.kernel_svm().kernel().type) + ", " +
-                      std::to_string(model.kernel_svm().support_size()) + " support vectors"}});
+       {"encoding", model.encoding_summary()},
+       {"head", model.head_summary()}});
   bow::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
   write_report_html((out / "index.html").u8string(), report);
   const nlohmann::json j = {{"train_images", r.train_images},

@@ -48,11 +48,13 @@ int run_train(const TrainArgs& args) {
   for (std::size_t c = 0; c < data.class_names.size(); ++c)
     std::printf("%s%s", c ? ", " : "", data.class_names[c].c_str());
   std::printf(")\nimages     %zu used, %zu skipped\n", report.used, report.skipped.size());
-  std::printf("dimension  %zu, support vectors %zu\n", model.dimension(), model.kernel_svm().support_size());
+  std::printf("encoding   %s\nhead       %s\n", model.encoding_summary().c_str(), model.head_summary().c_str());
   std::printf("training accuracy %.4f (%s)\n", report.training_accuracy,
               data.single_label ? "top-1" : "per-class sign, mean over pairs");
-  std::printf("time       codebook sample %.1fs, k-means %.1fs, encode %.1fs, SVMs %.1fs, total %.1fs\n",
-              report.times.codebook_extract, report.times.kmeans, report.times.encode, report.times.svm, total);
+  std::printf("time       descriptor sample %.1fs, %s %.1fs, encode %.1fs, SVMs %.1fs, total %.1fs\n",
+              report.times.codebook_extract,
+              model.encoding_kind() == bowlrp::model::EncodingKind::fisher_vector ? "PCA + GMM" : "k-means",
+              report.times.kmeans, report.times.encode, report.times.svm, total);
   return report.skipped.empty() ? kExitOk : kExitSomeFailed;
 }
 

@@ -48,10 +48,8 @@ ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::Voc
   if (given) report.timings.push_back({"load model", load_seconds, 0});
   for (std::size_t k = 0; k < ev.timings.size(); ++k)
     report.timings.push_back({ev.timings[k].first, ev.timings[k].second, ev.timing_items[k].second});
-  const bow::PipelineOptions& po = model.bag_of_words().options();
-  std::string pyr;
-  for (const auto& l : po.pooling.pyramid)
-    pyr += (pyr.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
+  const bow::DsiftOptions& dsift = model.sift().options();
+  const int max_side = model.loader().options().max_side;
   report.settings = {
       {"root", o.root},
       {"train set", model_path.empty() ? o.train_set : "(model " + model_path + ")"},
@@ -59,14 +57,10 @@ ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::Voc
       {"classes", join(ev.classes, ", ")},
       {"images", std::to_string(ev.train_images) + " train, " + std::to_string(N) + " test" +
                      (o.max_images ? " (--max-images " + std::to_string(o.max_images) + ")" : "")},
-      {"codebook", std::to_string(po.kmeans.words) + " words, seed " + std::to_string(po.kmeans.seed)},
-      {"dense SIFT", "step " + std::to_string(po.dsift.step) + ", bins " + format_int_list(po.dsift.bin_sizes) +
-                         ", max side " + std::to_string(po.image.max_side)},
-      {"mapping / pooling", bow::to_string(po.mapping.kind) +
-                                ", p = " + (po.pooling.is_max() ? std::string("inf") : std::to_string(po.pooling.p)) +
-                                ", pyramid " + pyr + ", " + bow::to_string(po.pooling.normalisation)},
-      {"kernel", svm::to_string(model.kernel_svm().kernel().type) + ", " +
-                     std::to_string(model.kernel_svm().support_size()) + " support vectors"},
+      {"encoding", model.encoding_summary()},
+      {"dense SIFT", "step " + std::to_string(dsift.step) + ", bins " + format_int_list(dsift.bin_sizes) +
+                         ", max side " + std::to_string(max_side)},
+      {"head", model.head_summary()},
       {"explained", std::to_string(explained) + " (class, image) pairs"}};
   if (ev.person_boxes_missing)
     report.notes.push_back("Box-based localisation of person skips the " + std::to_string(ev.person_boxes_missing) +

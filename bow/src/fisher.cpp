@@ -373,7 +373,8 @@ std::vector<float> positions_of(const FeatureTrace& f, std::size_t begin, std::s
 // thresholded; appended as rows to the CSR arrays.
 void posteriors_of(const float* x, std::size_t count, int G, int K, const std::vector<float>& weights,
                    const std::vector<double>& constant, double threshold, Posteriors& out) {
-  std::vector<float> a(kBlock * 2 * G), ll(kBlock * K);
+  const std::size_t rows = std::min(kBlock, count);
+  std::vector<float> a(rows * 2 * G), ll(rows * K);
   std::vector<double> e(K);
   for (std::size_t b0 = 0; b0 < count; b0 += kBlock) {
     const std::size_t b = std::min(kBlock, count - b0);
@@ -427,49 +428,45 @@ FisherTrace FisherPipeline::encode_features(FeatureTrace features) const {
   return t;
 }
 
-void FisherPipeline::pool(FisherTrace& t) const {
-  const std::size_t K = static_cast<std::size_t>(parameters_.components());
-  const std::size_t G = static_cast<std::size_t>(options_.fisher.descriptor_dimension());
-  const std::size_t L = t.features.size(), cells = static_cast<std::size_t>(t.cells);
+namespace {
+// Adds sign * ψ_d(l) of features [rows) to z (scaled by 1/(N_c sqrt(π_k)) and 1/(N_c sqrt(2 π_k))).
+void accumulate(const FisherTrace& t, const FisherParameters& p, const std::vector<double>& inv_sigma,
+                const std::vector<std::size_t>* rows, double sign, std::vector<double>& z) {
+  const std::size_t K = static_cast<std::size_t>(p.components()), G = static_cast<std::size_t>(t.dimension);
   const std::size_t levels = static_cast<std::size_t>(t.levels), cell_dim = 2 * K * G;
-  if (t.local.size() != L * G || t.posteriors.features() != L || t.feature_cells.size() != L * levels)
-    throw std::invalid_argument("FisherPipeline::pool: the trace's local descriptors, posteriors and cells disagree (" +
-                                std::to_string(t.local.size()) + " values, " + std::to_string(t.posteriors.features()) +
-                                " posterior rows, " + std::to_string(L) + " features)");
-  t.unnormalised.assign(cells * cell_dim, 0.0);
+  const std::size_t n = rows ? rows->size() : t.features.size();
   std::vector<double> dev(G);
-  for (std::size_t l = 0; l < L; ++l) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t l = rows ? (*rows)[i] : i;
     const float* x = t.local.data() + l * G;
     for (std::uint32_t e = t.posteriors.offsets[l]; e < t.posteriors.offsets[l + 1]; ++e) {
       const std::size_t k = t.posteriors.components[e];
       const double g = t.posteriors.values[e];
-      const double* mu = parameters_.means.data() + k * G;
-      const double* is = inv_sigma_.data() + k * G;
+      const double* mu = p.means.data() + k * G;
+      const double* is = inv_sigma.data() + k * G;
       for (std::size_t j = 0; j < G; ++j) dev[j] = (static_cast<double>(x[j]) - mu[j]) * is[j];
       for (std::size_t lv = 0; lv < levels; ++lv) {
-        double* zu = t.unnormalised.data() + static_cast<std::size_t>(t.feature_cells[l * levels + lv]) * cell_dim + k * G;
+        const std::size_t c = static_cast<std::size_t>(t.feature_cells[l * levels + lv]);
+        const double N = static_cast<double>(t.cell_counts[c]);
+        const double su = sign * g / (N * std::sqrt(p.priors[k])), sv = sign * g / (N * std::sqrt(2.0 * p.priors[k]));
+        double* zu = z.data() + c * cell_dim + k * G;
         double* zv = zu + K * G;
         for (std::size_t j = 0; j < G; ++j) {
-          zu[j] += g * dev[j];
-          zv[j] += g * (dev[j] * dev[j] - 1.0);
+          zu[j] += su * dev[j];
+          zv[j] += sv * (dev[j] * dev[j] - 1.0);
         }
       }
     }
   }
+}
+
+// Φ and the cell norms from z.
+void normalise(FisherTrace& t, std::size_t cell_dim) {
+  const std::size_t cells = static_cast<std::size_t>(t.cells);
   t.cell_norms.assign(cells, 1.0);
   t.fisher.assign(cells * cell_dim, 0.0);
   for (std::size_t c = 0; c < cells; ++c) {
-    const double N = static_cast<double>(t.cell_counts[c]);
-    double* z = t.unnormalised.data() + c * cell_dim;
-    if (N > 0)
-      for (std::size_t k = 0; k < K; ++k) {
-        const double su = 1.0 / (N * std::sqrt(parameters_.priors[k]));
-        const double sv = 1.0 / (N * std::sqrt(2.0 * parameters_.priors[k]));
-        for (std::size_t j = 0; j < G; ++j) {
-          z[k * G + j] *= su;
-          z[K * G + k * G + j] *= sv;
-        }
-      }
+    const double* z = t.unnormalised.data() + c * cell_dim;
     double mass = 0;
     for (std::size_t d = 0; d < cell_dim; ++d) mass += std::abs(z[d]);
     if (mass > 0) {
@@ -479,6 +476,25 @@ void FisherPipeline::pool(FisherTrace& t) const {
       for (std::size_t d = 0; d < cell_dim; ++d) phi[d] = std::copysign(std::sqrt(std::abs(z[d])), z[d]) / norm;
     }
   }
+}
+
+void check_pool_inputs(const FisherTrace& t, std::size_t G) {
+  const std::size_t L = t.features.size(), levels = static_cast<std::size_t>(t.levels);
+  if (t.local.size() != L * G || t.posteriors.features() != L || t.feature_cells.size() != L * levels ||
+      t.cell_counts.size() != static_cast<std::size_t>(t.cells))
+    throw std::invalid_argument("FisherPipeline::pool: the trace's local descriptors, posteriors and cells disagree (" +
+                                std::to_string(t.local.size()) + " values, " + std::to_string(t.posteriors.features()) +
+                                " posterior rows, " + std::to_string(L) + " features)");
+}
+}  // namespace
+
+void FisherPipeline::pool(FisherTrace& t) const {
+  const std::size_t K = static_cast<std::size_t>(parameters_.components());
+  const std::size_t G = static_cast<std::size_t>(options_.fisher.descriptor_dimension());
+  check_pool_inputs(t, G);
+  t.unnormalised.assign(static_cast<std::size_t>(t.cells) * 2 * K * G, 0.0);
+  accumulate(t, parameters_, inv_sigma_, nullptr, 1.0, t.unnormalised);
+  normalise(t, 2 * K * G);
 }
 
 void FisherPipeline::replace_features(FisherTrace& t, const FeatureTrace& replacement,
@@ -508,11 +524,16 @@ void FisherPipeline::replace_features(FisherTrace& t, const FeatureTrace& replac
   fresh.offsets.assign(1, 0);
   posteriors_of(x.data(), indices.size(), static_cast<int>(G), K, loglik_weights_, loglik_constant_,
                 options_.fisher.posterior_threshold, fresh);
+  check_pool_inputs(t, G);
   std::vector<std::int64_t> slot(L, -1);
-  for (std::size_t i = 0; i < indices.size(); ++i) {
-    slot[indices[i]] = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < indices.size(); ++i) slot[indices[i]] = static_cast<std::int64_t>(i);
+  std::vector<std::size_t> rows;  // distinct replaced features, in feature order
+  for (std::size_t l = 0; l < L; ++l)
+    if (slot[l] >= 0) rows.push_back(l);
+  // z loses the old terms of the replaced features and gains their new ones.
+  accumulate(t, parameters_, inv_sigma_, &rows, -1.0, t.unnormalised);
+  for (std::size_t i = 0; i < indices.size(); ++i)
     std::copy(x.begin() + i * G, x.begin() + (i + 1) * G, t.local.begin() + indices[i] * G);
-  }
   Posteriors merged;
   merged.offsets.reserve(L + 1);
   merged.offsets.push_back(0);
@@ -526,7 +547,8 @@ void FisherPipeline::replace_features(FisherTrace& t, const FeatureTrace& replac
     merged.offsets.push_back(static_cast<std::uint32_t>(merged.values.size()));
   }
   t.posteriors = std::move(merged);
-  pool(t);
+  accumulate(t, parameters_, inv_sigma_, &rows, 1.0, t.unnormalised);
+  normalise(t, 2 * static_cast<std::size_t>(K) * G);
 }
 
 }  // namespace bowlrp::bow

@@ -139,7 +139,7 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
       const std::vector<double> f = model.scores(trace);
       std::copy(f.begin(), f.end(), ev.scores.begin() + i * C);
       ev.predicted[i] = model::top_class(f);
-      const decompose::Explanation e = explainer.explain(std::get<bow::EncodeTrace>(trace), ev.truth[i]);
+      const decompose::Explanation e = explainer.explain(trace, ev.truth[i]);
       const decompose::ConservationReport rep = decompose::check_conservation(e);
       error[i] = std::fabs(rep.f - rep.sum_pixels - rep.absorbed - rep.unassigned_pixels - rep.unassigned_features) /
                  std::max(1.0, std::fabs(rep.f));

@@ -2,6 +2,7 @@
 
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/feature_relevance.h>
+#include <bowlrp/decompose/fisher_relevance.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/svm_relevance.h>
 
@@ -39,7 +40,7 @@ void QualityOptions::validate() const {
 }
 
 std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
-                                  const bow::EncodeTrace& trace, int patch, std::uint64_t seed) {
+                                  const bow::Trace& trace, int patch, std::uint64_t seed) {
   const decompose::RegionGrid grid(image.width, image.height, patch);
   decompose::PixelFlipOptions o;
   o.region_size = patch;
@@ -72,8 +73,9 @@ std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, 
   return map;
 }
 
-std::vector<double> sensitivity_map(const svm::KernelSvm& model, std::size_t cls, const bow::EncodeTrace& trace) {
-  const std::vector<double>& h = trace.histogram();
+namespace {
+// |df/dh_d| of a kernel-SVM head.
+std::vector<double> kernel_sensitivity(const svm::KernelSvm& model, std::size_t cls, const std::vector<double>& h) {
   const std::size_t V = h.size(), S = model.support_size();
   std::vector<double> g(V, 0.0);
   const svm::Kernel& k = model.kernel();
@@ -94,8 +96,34 @@ std::vector<double> sensitivity_map(const svm::KernelSvm& model, std::size_t cls
     g = decompose::decision_gradient(model, cls, h.data());
     for (double& v : g) v = std::fabs(v);
   }
+  return g;
+}
+}  // namespace
+
+std::vector<double> sensitivity_map(const svm::KernelSvm& model, std::size_t cls, const bow::EncodeTrace& trace) {
+  const std::vector<double> g = kernel_sensitivity(model, cls, trace.histogram());
   const decompose::FeatureRelevance f = decompose::relevance_features(trace.features, trace.assignment, trace.pool, g);
   return decompose::relevance_pixels(trace.features, f.R).R;
+}
+
+std::vector<double> sensitivity_map(const model::Model& model, std::size_t cls, const bow::Trace& trace) {
+  const std::vector<double>& h = bow::head_input(trace);
+  std::vector<double> g;
+  if (model.head_kind() == model::HeadKind::kernel_svm) {
+    g = kernel_sensitivity(model.kernel_svm(), cls, h);
+  } else {
+    const std::vector<double>& w = model.linear_svm().classes().at(cls).weights;
+    g.resize(w.size());
+    for (std::size_t d = 0; d < w.size(); ++d) g[d] = std::fabs(w[d]);
+  }
+  if (const auto* t = std::get_if<bow::EncodeTrace>(&trace)) {
+    const decompose::FeatureRelevance f = decompose::relevance_features(t->features, t->assignment, t->pool, g);
+    return decompose::relevance_pixels(t->features, f.R).R;
+  }
+  const bow::FisherTrace& t = std::get<bow::FisherTrace>(trace);
+  decompose::FeatureRelevance f = decompose::relevance_fisher_features(model.fisher_vector(), t, g);
+  for (double& r : f.R) r = std::fabs(r);
+  return decompose::relevance_pixels(t.features, f.R).R;
 }
 
 QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
@@ -103,14 +131,14 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
                                    std::size_t cls, const QualityOptions& options, const RegionsFn& regions) {
   QualityResult res;
   try {
-    const bow::EncodeTrace trace = std::get<bow::EncodeTrace>(model.encode(image));
+    const bow::Trace trace = model.encode(image);
     const decompose::Explanation e = explainer.explain(trace, cls);
     const decompose::ConservationReport cr = decompose::check_conservation(e);
     res.conservation_error = std::fabs(cr.f - cr.sum_pixels - cr.absorbed - cr.unassigned_pixels -
-                                       cr.unassigned_features) / std::max(1.0, std::fabs(cr.f));
+                                       cr.unassigned_features - cr.absorbed_features) / std::max(1.0, std::fabs(cr.f));
     const int W = e.pixels.width, H = e.pixels.height;
     const std::vector<double> occ = occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed);
-    const std::vector<double> sens = sensitivity_map(model.kernel_svm(), cls, trace);
+    const std::vector<double> sens = sensitivity_map(model, cls, trace);
     const std::vector<decompose::FlipMethod> methods = {{to_string(Ordering::lrp), W, H, e.pixels.R.data()},
                                                         {to_string(Ordering::sensitivity), W, H, sens.data()},
                                                         {to_string(Ordering::occlusion), W, H, occ.data()}};

@@ -405,7 +405,7 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
     try {
       const bow::GrayImage image = model.load_image(paths[i]);
       const model::Trace trace = model.encode(image);
-      const decompose::Explanation e = explainer.explain(std::get<bow::EncodeTrace>(trace), cls);
+      const decompose::Explanation e = explainer.explain(trace, cls);
       maps[i] = downsize_map(e.pixels.R.data(), e.pixels.width, e.pixels.height, gw, gh);
       scores[i] = e.dimensions.f;
       const std::vector<double> grey(image.pixels.begin(), image.pixels.end());
@@ -467,13 +467,13 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
   bow::for_each_index(n, options.threads, "causal test", progress, [&](std::size_t k) {
     if (jobs[k].empty()) return;
     bow::GrayImage image;
-    bow::EncodeTrace trace;
+    bow::Trace trace;
     // f(x) is the score of the explanation pass; only the noise fill needs the trace (its incremental
     // re-extraction), the flat fill re-encodes the erased image.
     const bool noise = options.fill == SprayImagesOptions::Fill::noise;
     try {  // read once already; should the file have changed since, the image drops out of the test
       image = model.load_image(paths[a.analysed[k]]);
-      if (noise) trace = std::get<bow::EncodeTrace>(model.encode(image));
+      if (noise) trace = model.encode(image);
     } catch (const std::exception&) {
       drops[k].assign(jobs[k].size(), std::numeric_limits<double>::quiet_NaN());
       return;

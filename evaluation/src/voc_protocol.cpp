@@ -196,7 +196,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
   for (const std::string& id : test.ids) test_paths.push_back(test.image_path(id));
   auto t0 = Clock::now();
   const model::EncodedSet encoded =
-      model::encode_images(model.bag_of_words(), test_paths, threads, options.fit.cache_dir, progress, "encode test");
+      model::encode_images(model.encoding(), test_paths, threads, options.fit.cache_dir, progress, "encode test");
   timing("encode test", seconds_since(t0), N);
   t0 = Clock::now();
   std::vector<std::size_t> good;
@@ -314,7 +314,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
       try {
         const std::string bytes = bow::read_file(test_paths[gj.i]);  // one read for pipeline and picture
         const model::Trace trace = model.encode_bytes(bytes, test_paths[gj.i]);
-        const decompose::Explanation e = explainer.explain(std::get<bow::EncodeTrace>(trace), model_class[gj.c]);
+        const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
         item.image = decompose::decode_bgr8(bytes, test_paths[gj.i]);
         item.heatmap = decompose::render_heatmap(e.pixels, hopts, &item.image);
       } catch (const std::exception& ex) {

@@ -14,14 +14,15 @@ ImageExplanation explain_decoded(const Model& model, const decompose::Explainer&
                                  const ExplainOptions& options) {
   ImageExplanation out;
   Trace trace = model.encode(image);
-  bow::EncodeTrace& t = std::get<bow::EncodeTrace>(trace);
   out.scores = model.scores(trace);
   const std::size_t cls = options.class_index ? *options.class_index : top_class(out.scores);
-  out.explanation = explainer.explain(t, cls);
+  out.explanation = explainer.explain(trace, cls);
   out.conservation = decompose::check_conservation(out.explanation, options.tolerance);
   out.warning = conservation_verdict(out.conservation, options.residual_warning);
-  out.features = t.features.size();
-  out.frames = std::move(t.features.frames);  // the trace ends here
+  std::visit([&](auto& t) {
+    out.features = t.features.size();
+    out.frames = std::move(t.features.frames);  // the trace ends here
+  }, trace);
   return out;
 }
 
@@ -66,7 +67,7 @@ void explain_files(const Model& model, const std::vector<std::string>& paths, co
     try {
       // One read of the file serves the pipeline image and, through `bytes`, the caller's rendering.
       std::string bytes = bow::read_file(paths[i]);
-      out = explain_decoded(model, explainer, model.bag_of_words().loader().decode(bytes, paths[i]), options);
+      out = explain_decoded(model, explainer, model.loader().decode(bytes, paths[i]), options);
       out.bytes = std::move(bytes);
     } catch (const std::exception& e) {
       out = ImageExplanation{};

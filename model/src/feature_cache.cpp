@@ -91,6 +91,14 @@ HistogramCache::HistogramCache(const std::string& dir, const bow::PipelineOption
   prefix_.update(&d, 8);
 }
 
+HistogramCache::HistogramCache(const std::string& dir, const Digest& fisher_pipeline, std::size_t dim)
+    : store_(dir, "histograms"), dim_(dim) {
+  prefix_.field("bowlrp-fisher-vector-v1");
+  prefix_.digest_field(fisher_pipeline);
+  const std::uint64_t d = dim;
+  prefix_.update(&d, 8);
+}
+
 Digest HistogramCache::key(const std::string& file_bytes) const {
   Hasher h = prefix_;
   h.field(file_bytes);
@@ -113,10 +121,8 @@ void HistogramCache::store(const Digest& key, const double* histogram) const {
   store_.store(key, std::string(reinterpret_cast<const char*>(histogram), dim_ * sizeof(double)));
 }
 
-Digest codebook_key(const bow::PipelineOptions& options, const std::vector<std::string>& paths) {
-  Hasher h;
-  h.field("bowlrp-codebook-v1");
-  h.field(bow::canonical_codebook_options(options));
+namespace {
+void hash_paths(Hasher& h, const std::vector<std::string>& paths) {
   for (const std::string& p : paths) {
     h.field(p);
     std::error_code ec;
@@ -124,6 +130,57 @@ Digest codebook_key(const bow::PipelineOptions& options, const std::vector<std::
     const std::uint64_t v = ec ? ~std::uint64_t(0) : size;
     h.update(&v, 8);
   }
+}
+}  // namespace
+
+Digest fisher_parameters_key(const bow::FisherPipelineOptions& options, const std::vector<std::string>& paths) {
+  Hasher h;
+  h.field("bowlrp-fisher-parameters-v1");
+  h.field(bow::canonical_training_options(options));
+  hash_paths(h, paths);
+  return h.digest();
+}
+
+std::optional<bow::FisherParameters> load_cached_fisher_parameters(const std::string& dir, const Digest& key,
+                                                                   const bow::FisherOptions& options) {
+  const std::optional<std::string> payload = CacheStore(dir, "fisher").load(key);
+  if (!payload) return std::nullopt;
+  bow::FisherParameters p;
+  std::size_t at = 0;
+  for (std::vector<double>* v : {&p.mean, &p.projection, &p.means, &p.variances, &p.priors}) {
+    std::uint64_t n = 0;
+    if (at + 8 > payload->size()) return std::nullopt;
+    std::memcpy(&n, payload->data() + at, 8);
+    at += 8;
+    if (n > (payload->size() - at) / sizeof(double)) return std::nullopt;
+    v->resize(n);
+    std::memcpy(v->data(), payload->data() + at, n * sizeof(double));
+    at += n * sizeof(double);
+  }
+  if (at != payload->size()) return std::nullopt;
+  try {
+    p.validate(options);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+void store_cached_fisher_parameters(const std::string& dir, const Digest& key, const bow::FisherParameters& p) {
+  std::string payload;
+  for (const std::vector<double>* v : {&p.mean, &p.projection, &p.means, &p.variances, &p.priors}) {
+    const std::uint64_t n = v->size();
+    payload.append(reinterpret_cast<const char*>(&n), 8);
+    payload.append(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(double));
+  }
+  CacheStore(dir, "fisher").store(key, payload);
+}
+
+Digest codebook_key(const bow::PipelineOptions& options, const std::vector<std::string>& paths) {
+  Hasher h;
+  h.field("bowlrp-codebook-v1");
+  h.field(bow::canonical_codebook_options(options));
+  hash_paths(h, paths);
   return h.digest();
 }
 

@@ -27,24 +27,25 @@ constexpr std::size_t kCodebookImages = 400;
 using bow::mix_seed;
 using bow::seconds_since;
 
-// The codebook of descriptors sampled from a seeded subset of n images; image(i) decodes image i.
-bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_t n,
-                                 const std::function<bow::GrayImage(std::size_t)>& image,
-                                 const std::function<std::string(std::size_t)>& name, int threads,
-                                 const bow::ProgressFn& progress, std::vector<Skipped>* failures, StageTimes* times) {
-  options.validate();
-  if (n == 0) throw std::invalid_argument("cannot train a codebook: no training images");
-  const auto t0 = Clock::now();
+// Descriptors sampled from a seeded subset of at most kCodebookImages of n images (image(i) decodes
+// image i): about samples / images non-zero descriptors each, seeded per image. With positions, the
+// normalised frame centres (x/W - 1/2, y/H - 1/2) of the samples are returned too (Fisher "aug.").
+std::vector<float> sample_descriptors(const bow::DsiftOptions& dsift, std::size_t n, std::size_t samples,
+                                      std::uint64_t seed, const std::function<bow::GrayImage(std::size_t)>& image,
+                                      const std::function<std::string(std::size_t)>& name, int threads,
+                                      const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                      std::vector<float>* positions, std::size_t* images_used) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(mix_seed(options.kmeans.seed));
+  std::mt19937_64 rng(mix_seed(seed));
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   order.resize(std::min(order.size(), kCodebookImages));
   std::sort(order.begin(), order.end());
-  const std::size_t per_image = (options.kmeans.samples + order.size() - 1) / order.size();
+  const std::size_t per_image = (samples + order.size() - 1) / order.size();
+  if (images_used) *images_used = order.size();
 
-  const bow::DenseSift sift(options.dsift);
-  std::vector<std::vector<float>> samples(order.size());
+  const bow::DenseSift sift(dsift);
+  std::vector<std::vector<float>> picked(order.size()), where(order.size());
   std::vector<std::string> errors(order.size());
   bow::for_each_index(order.size(), threads, "codebook sample", progress, [&](std::size_t j) {
     const std::size_t i = order[j];
@@ -57,13 +58,19 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
         const float* d = f.descriptor(l);
         if (std::any_of(d, d + bow::FeatureTrace::kDim, [](float v) { return v != 0.0f; })) keep.push_back(l);
       }
-      std::mt19937_64 local(mix_seed(options.kmeans.seed ^ mix_seed(i + 1)));
+      std::mt19937_64 local(mix_seed(seed ^ mix_seed(i + 1)));
       const std::size_t take = std::min(per_image, keep.size());
       for (std::size_t k = 0; k < take; ++k) std::swap(keep[k], keep[k + local() % (keep.size() - k)]);
-      std::vector<float>& out = samples[j];
+      std::vector<float>& out = picked[j];
       out.reserve(take * bow::FeatureTrace::kDim);
-      for (std::size_t k = 0; k < take; ++k)
+      for (std::size_t k = 0; k < take; ++k) {
         out.insert(out.end(), f.descriptor(keep[k]), f.descriptor(keep[k]) + bow::FeatureTrace::kDim);
+        if (positions) {
+          const bow::Frame& fr = f.frames[keep[k]];
+          where[j].push_back(static_cast<float>((fr.x + 0.5) / f.width - 0.5));
+          where[j].push_back(static_cast<float>((fr.y + 0.5) / f.height - 0.5));
+        }
+      }
     } catch (const std::exception& e) {
       errors[j] = e.what();
     }
@@ -71,15 +78,30 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
   std::vector<float> all;
   for (std::size_t j = 0; j < order.size(); ++j) {
     if (!errors[j].empty() && failures) failures->push_back({name(order[j]), errors[j]});
-    all.insert(all.end(), samples[j].begin(), samples[j].end());
-    std::vector<float>().swap(samples[j]);
+    all.insert(all.end(), picked[j].begin(), picked[j].end());
+    std::vector<float>().swap(picked[j]);
+    if (positions) positions->insert(positions->end(), where[j].begin(), where[j].end());
   }
+  return all;
+}
+
+// The codebook of descriptors sampled from a seeded subset of n images.
+bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_t n,
+                                 const std::function<bow::GrayImage(std::size_t)>& image,
+                                 const std::function<std::string(std::size_t)>& name, int threads,
+                                 const bow::ProgressFn& progress, std::vector<Skipped>* failures, StageTimes* times) {
+  options.validate();
+  if (n == 0) throw std::invalid_argument("cannot train a codebook: no training images");
+  const auto t0 = Clock::now();
+  std::size_t used = 0;
+  const std::vector<float> all = sample_descriptors(options.dsift, n, options.kmeans.samples, options.kmeans.seed, image,
+                                                    name, threads, progress, failures, nullptr, &used);
   if (times) times->codebook_extract = seconds_since(t0);
   const std::size_t count = all.size() / bow::FeatureTrace::kDim;
   if (count < static_cast<std::size_t>(options.kmeans.words)) {
     std::ostringstream msg;
     msg << "cannot train a codebook of " << options.kmeans.words << " words from " << count
-        << " descriptors (sampled from " << order.size() << " images): use fewer words or more images";
+        << " descriptors (sampled from " << used << " images): use fewer words or more images";
     throw std::invalid_argument(msg.str());
   }
   const auto t1 = Clock::now();
@@ -89,6 +111,37 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
   bow::Codebook codebook = bow::Codebook::train(all.data(), count, bow::FeatureTrace::kDim, options.kmeans);
   if (times) times->kmeans = seconds_since(t1);
   return codebook;
+}
+
+// PCA and mixture of descriptors sampled from a seeded subset of n images.
+bow::FisherParameters sample_and_fit_mixture(const bow::FisherPipelineOptions& options, std::size_t n,
+                                             const std::function<bow::GrayImage(std::size_t)>& image,
+                                             const std::function<std::string(std::size_t)>& name, int threads,
+                                             const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                             StageTimes* times) {
+  options.validate();
+  if (n == 0) throw std::invalid_argument("cannot train a Fisher-vector mixture: no training images");
+  const auto t0 = Clock::now();
+  std::size_t used = 0;
+  std::vector<float> positions;
+  const std::vector<float> all = sample_descriptors(options.dsift, n, options.fisher.samples, options.fisher.seed,
+                                                    image, name, threads, progress, failures, &positions, &used);
+  if (times) times->codebook_extract = seconds_since(t0);
+  const std::size_t count = all.size() / bow::FeatureTrace::kDim;
+  if (count < static_cast<std::size_t>(options.fisher.components)) {
+    std::ostringstream msg;
+    msg << "cannot train a Fisher-vector mixture of " << options.fisher.components << " components from " << count
+        << " descriptors (sampled from " << used << " images): use fewer components or more images";
+    throw std::invalid_argument(msg.str());
+  }
+  const auto t1 = Clock::now();
+  bow::progress_note(progress, "gmm",
+                     "PCA + GMM: " + std::to_string(count) + " descriptors -> " +
+                         std::to_string(options.fisher.pca_dimension) + " dimensions, " +
+                         std::to_string(options.fisher.components) + " Gaussians");
+  bow::FisherParameters p = bow::train_fisher(all.data(), positions.data(), count, options.fisher);
+  if (times) times->kmeans = seconds_since(t1);
+  return p;
 }
 
 // Histograms of n images; encode(i, row) writes image i's histogram or throws.
@@ -198,8 +251,16 @@ void LabelledImages::validate() const {
                                   "': expected 1, -1 or 0 (leave out)");
 }
 
+HeadKind FitOptions::head_kind() const {
+  if (head) return *head;
+  return encoding == EncodingKind::fisher_vector ? HeadKind::linear_svm : HeadKind::kernel_svm;
+}
+
 void FitOptions::validate() const {
+  (void)to_string(encoding);
+  (void)to_string(head_kind());
   pipeline.validate();
+  if (encoding == EncodingKind::fisher_vector) fisher.validate();
   if (kernel.gamma < 0 || !std::isfinite(kernel.gamma))
     throw std::invalid_argument("FitOptions.kernel.gamma = " + std::to_string(kernel.gamma) +
                                 ": expected a finite value >= 0 (0 = 1 / mean pairwise distance)");
@@ -243,26 +304,26 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
       threads, progress, failures, times);
 }
 
-EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
-  const std::size_t dim = pipeline.dimension();
-  // Per-image histogram cache keyed by (options, codebook, file bytes); corrupt entries are recomputed.
-  std::optional<HistogramCache> cache;
-  if (!cache_dir.empty()) cache.emplace(cache_dir, pipeline.options(), pipeline.codebook(), dim);
+namespace {
+// Rows of image files through an optional histogram cache; encode(bytes, path) returns the vector.
+template <class Encode>
+EncodedSet encode_files(const std::vector<std::string>& paths, std::size_t dim, int threads,
+                        std::optional<HistogramCache>& cache, const bow::ProgressFn& progress,
+                        const std::string& stage, const Encode& encode) {
   EncodedSet out = encode_rows(
       paths.size(), dim, threads, progress, stage, [&](std::size_t i) { return paths[i]; },
       [&](std::size_t i, double* row) {
+        const std::string bytes = bow::read_file(paths[i]);
         if (cache) {
-          const std::string bytes = bow::read_file(paths[i]);
           const Digest key = cache->key(bytes);
           if (!cache->load(key, row)) {
-            const bow::EncodeTrace t = pipeline.encode_bytes(bytes, paths[i]);
-            std::copy(t.histogram().begin(), t.histogram().end(), row);
+            const std::vector<double> h = encode(bytes, paths[i]);
+            std::copy(h.begin(), h.end(), row);
             cache->store(key, row);
           }
         } else {
-          const bow::EncodeTrace t = pipeline.encode_file(paths[i]);
-          std::copy(t.histogram().begin(), t.histogram().end(), row);
+          const std::vector<double> h = encode(bytes, paths[i]);
+          std::copy(h.begin(), h.end(), row);
         }
       });
   if (cache)
@@ -273,15 +334,96 @@ EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::s
   return out;
 }
 
+std::string image_name(const std::vector<bow::GrayImage>& images, std::size_t i) {
+  return images[i].source.empty() ? "image-" + std::to_string(i) : images[i].source;
+}
+}  // namespace
+
+EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+  const std::size_t dim = pipeline.dimension();
+  // Per-image histogram cache keyed by (options, codebook, file bytes); corrupt entries are recomputed.
+  std::optional<HistogramCache> cache;
+  if (!cache_dir.empty()) cache.emplace(cache_dir, pipeline.options(), pipeline.codebook(), dim);
+  return encode_files(paths, dim, threads, cache, progress, stage, [&](const std::string& bytes, const std::string& path) {
+    return pipeline.encode_bytes(bytes, path).pool.histogram;
+  });
+}
+
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
                          const bow::ProgressFn& progress, const std::string& stage) {
   return encode_rows(
-      images.size(), pipeline.dimension(), threads, progress, stage,
-      [&](std::size_t i) { return images[i].source.empty() ? "image-" + std::to_string(i) : images[i].source; },
+      images.size(), pipeline.dimension(), threads, progress, stage, [&](std::size_t i) { return image_name(images, i); },
       [&](std::size_t i, double* row) {
         const bow::EncodeTrace t = pipeline.encode(images[i]);
         std::copy(t.histogram().begin(), t.histogram().end(), row);
       });
+}
+
+EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+  const std::size_t dim = pipeline.dimension();
+  std::optional<HistogramCache> cache;
+  if (!cache_dir.empty()) cache.emplace(cache_dir, pipeline.fingerprint(), dim);
+  return encode_files(paths, dim, threads, cache, progress, stage, [&](const std::string& bytes, const std::string& path) {
+    return pipeline.encode_bytes(bytes, path).fisher;
+  });
+}
+
+EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+                         const bow::ProgressFn& progress, const std::string& stage) {
+  return encode_rows(
+      images.size(), pipeline.dimension(), threads, progress, stage, [&](std::size_t i) { return image_name(images, i); },
+      [&](std::size_t i, double* row) {
+        const bow::FisherTrace t = pipeline.encode(images[i]);
+        std::copy(t.fisher.begin(), t.fisher.end(), row);
+      });
+}
+
+EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+  return std::visit([&](const auto& e) { return encode_images(*e, paths, threads, cache_dir, progress, stage); }, encoding);
+}
+
+EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
+                         const bow::ProgressFn& progress, const std::string& stage) {
+  return std::visit([&](const auto& e) { return encode_images(*e, images, threads, progress, stage); }, encoding);
+}
+
+bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
+                                              const std::vector<std::string>& paths, int threads,
+                                              const std::string& cache_dir, const bow::ProgressFn& progress,
+                                              std::vector<Skipped>* failures, StageTimes* times) {
+  options.validate();
+  if (paths.empty()) throw std::invalid_argument("cannot train a Fisher-vector mixture: no training images");
+  Digest cache_key;
+  if (!cache_dir.empty()) {
+    cache_key = fisher_parameters_key(options, paths);
+    if (std::optional<bow::FisherParameters> cached = load_cached_fisher_parameters(cache_dir, cache_key, options.fisher)) {
+      bow::progress_note(progress, "gmm",
+                         "PCA + GMM: " + std::to_string(cached->components()) + " Gaussians from the cache");
+      return std::move(*cached);
+    }
+  }
+  const bow::ImageLoader loader(options.image);
+  bow::FisherParameters p = sample_and_fit_mixture(
+      options, paths.size(), [&](std::size_t i) { return loader.load(paths[i]); },
+      [&](std::size_t i) { return paths[i]; }, threads, progress, failures, times);
+  if (!cache_dir.empty()) store_cached_fisher_parameters(cache_dir, cache_key, p);
+  return p;
+}
+
+bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
+                                              const std::vector<bow::GrayImage>& images,
+                                              const std::vector<std::string>& names, int threads,
+                                              const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                              StageTimes* times) {
+  if (names.size() != images.size())
+    throw std::invalid_argument("train_fisher_parameters: " + std::to_string(names.size()) + " names for " +
+                                std::to_string(images.size()) + " images");
+  return sample_and_fit_mixture(
+      options, images.size(), [&](std::size_t i) { return images[i]; }, [&](std::size_t i) { return names[i]; },
+      threads, progress, failures, times);
 }
 
 double sign_accuracy(const std::vector<double>& scores, const std::vector<int>& labels, const std::vector<char>& ok,
@@ -320,15 +462,26 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   r = FitReport{};
   const bool in_memory = !data.images.empty();
   std::vector<Skipped> failures;
-  bow::Codebook codebook =
-      in_memory ? train_codebook(options.pipeline, data.images, data.paths, options.threads, progress, &failures, &r.times)
-                : train_codebook(options.pipeline, data.paths, options.threads, options.cache_dir, progress, &failures,
-                                 &r.times);
-  auto pipeline = std::make_shared<const bow::Pipeline>(options.pipeline, std::move(codebook));
+  Encoding encoding;
+  if (options.encoding == EncodingKind::fisher_vector) {
+    const bow::FisherPipelineOptions fo = options.fisher_pipeline();
+    bow::FisherParameters parameters =
+        in_memory ? train_fisher_parameters(fo, data.images, data.paths, options.threads, progress, &failures, &r.times)
+                  : train_fisher_parameters(fo, data.paths, options.threads, options.cache_dir, progress, &failures,
+                                            &r.times);
+    encoding = std::make_shared<const bow::FisherPipeline>(fo, std::move(parameters));
+  } else {
+    bow::Codebook codebook =
+        in_memory
+            ? train_codebook(options.pipeline, data.images, data.paths, options.threads, progress, &failures, &r.times)
+            : train_codebook(options.pipeline, data.paths, options.threads, options.cache_dir, progress, &failures,
+                             &r.times);
+    encoding = std::make_shared<const bow::Pipeline>(options.pipeline, std::move(codebook));
+  }
 
   const auto t0 = Clock::now();
-  EncodedSet set = in_memory ? encode_images(*pipeline, data.images, options.threads, progress, "encode train")
-                             : encode_images(*pipeline, data.paths, options.threads, options.cache_dir, progress,
+  EncodedSet set = in_memory ? encode_images(encoding, data.images, options.threads, progress, "encode train")
+                             : encode_images(encoding, data.paths, options.threads, options.cache_dir, progress,
                                              "encode train");
   r.times.encode = seconds_since(t0);
   // Keep the images that were read; failures of the codebook pass are failures of this pass too.
@@ -338,12 +491,15 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   r.skipped = data.unlisted;
   r.skipped.insert(r.skipped.end(), set.failures.begin(), set.failures.end());
   r.used = kept.size();
-  std::vector<double> X(kept.size() * set.dim);
+  // The rows of the images kept (a copy only when some image failed: Fisher vectors are large).
+  std::vector<double> X;
   std::vector<int> labels(kept.size() * C);
+  if (kept.size() != n) X.resize(kept.size() * set.dim);
   for (std::size_t k = 0; k < kept.size(); ++k) {
-    std::copy(set.row(kept[k]), set.row(kept[k]) + set.dim, X.begin() + k * set.dim);
+    if (kept.size() != n) std::copy(set.row(kept[k]), set.row(kept[k]) + set.dim, X.begin() + k * set.dim);
     std::copy(data.labels.begin() + kept[k] * C, data.labels.begin() + (kept[k] + 1) * C, labels.begin() + k * C);
   }
+  const double* rows = kept.size() != n ? X.data() : set.histograms.data();
   for (std::size_t c = 0; c < C; ++c) {
     bool pos = false;
     for (std::size_t k = 0; k < kept.size(); ++k) pos |= labels[k * C + c] > 0;
@@ -355,14 +511,20 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   svm::TrainOptions topts = options.svm;
   topts.threads = options.threads;
   if (progress) progress({bow::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
-  svm::KernelSvm head = svm::train_one_vs_rest(
-      X.data(), kept.size(), set.dim, labels, data.class_names, options.kernel, topts,
-      [&](std::size_t done, std::size_t total) {
-        if (progress) progress({bow::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
-      });
+  const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {
+    if (progress) progress({bow::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
+  };
+  Head head;
+  if (options.head_kind() == HeadKind::linear_svm)
+    head = std::make_shared<const svm::LinearSvm>(
+        svm::train_linear_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, topts, step));
+  else
+    head = std::make_shared<const svm::KernelSvm>(
+        svm::train_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, options.kernel, topts, step));
+  std::vector<double>().swap(X);
   if (progress) progress({bow::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
   r.times.svm = seconds_since(t1);
-  Model model(pipeline, std::make_shared<const svm::KernelSvm>(std::move(head)));
+  Model model(std::move(encoding), std::move(head));
   if (options.training_accuracy) {
     const std::vector<double> F = model.scores_batch(set.histograms.data(), n, options.threads);
     r.training_accuracy =

@@ -106,6 +106,34 @@ const bow::DenseSift& Model::sift() const {
   return std::visit([](const auto& e) -> const bow::DenseSift& { return e->sift(); }, encoding_);
 }
 
+namespace {
+std::string pyramid_text(const std::vector<bow::PyramidLevel>& levels) {
+  std::string s;
+  for (const auto& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
+  return s;
+}
+}  // namespace
+
+std::string Model::encoding_summary() const {
+  if (encoding_kind() == EncodingKind::bag_of_words) {
+    const bow::PipelineOptions& o = bag_of_words().options();
+    return "bag-of-words, " + std::to_string(o.kmeans.words) + " words, " + bow::to_string(o.mapping.kind) +
+           " mapping, p = " + (o.pooling.is_max() ? std::string("inf") : std::to_string(o.pooling.p)) + ", pyramid " +
+           pyramid_text(o.pooling.pyramid) + ", " + bow::to_string(o.pooling.normalisation);
+  }
+  const bow::FisherOptions& o = fisher_vector().options().fisher;
+  return std::string("fisher-vector, ") + (o.root_sift ? "RootSIFT, " : "") + "PCA " + std::to_string(o.pca_dimension) +
+         (o.append_xy ? " + xy" : "") + ", " + std::to_string(o.components) + " Gaussians, pyramid " +
+         pyramid_text(o.pyramid) + ", V = " + std::to_string(dimension());
+}
+
+std::string Model::head_summary() const {
+  if (head_kind() == HeadKind::kernel_svm)
+    return "kernel SVM (" + svm::to_string(kernel_svm().kernel().type) + "), " +
+           std::to_string(kernel_svm().support_size()) + " support vectors";
+  return "linear SVM, " + std::to_string(classes()) + " weight vectors";
+}
+
 std::size_t Model::class_index(const std::string& name) const {
   const auto it = std::find(class_names_.begin(), class_names_.end(), name);
   if (it != class_names_.end()) return static_cast<std::size_t>(it - class_names_.begin());

@@ -28,14 +28,14 @@ Predictions predict_files(const Model& model, const std::vector<std::string>& pa
                           const bow::ProgressFn& progress) {
   options.validate();
   const EncodedSet set =
-      encode_images(model.bag_of_words(), paths, options.threads, options.cache_dir, progress, "predict");
+      encode_images(model.encoding(), paths, options.threads, options.cache_dir, progress, "predict");
   return score_set(model, set, options.threads);
 }
 
 Predictions predict_images(const Model& model, const std::vector<bow::GrayImage>& images,
                            const PredictOptions& options, const bow::ProgressFn& progress) {
   options.validate();
-  const EncodedSet set = encode_images(model.bag_of_words(), images, options.threads, progress, "predict");
+  const EncodedSet set = encode_images(model.encoding(), images, options.threads, progress, "predict");
   return score_set(model, set, options.threads);
 }
 

@@ -160,9 +160,10 @@ class FisherPipeline {
   /// forward sums exactly as encode() runs them).
   void pool(FisherTrace& trace) const;
   /// Replaces the features at `indices` of a trace by `replacement` (same frames, new descriptors,
-  /// e.g. from DenseSift::extract_region) and re-pools: Φ of the changed image, equal to encoding it
-  /// up to the float rounding of the projection and log-likelihood SGEMMs, whose blocking differs
-  /// (the Fisher sums themselves run in the same order).
+  /// e.g. from DenseSift::extract_region): z loses the replaced features' old terms and gains their
+  /// new ones, then Φ is renormalised. Equal to encoding the changed image up to rounding: the
+  /// float rounding of the projection and log-likelihood SGEMMs, whose blocking differs, and the
+  /// order of the Fisher sums (cost: the replaced features only, not the image).
   void replace_features(FisherTrace& trace, const FeatureTrace& replacement,
                         const std::vector<std::size_t>& indices) const;
   /// V = 2 K G cells.

@@ -15,6 +15,7 @@
 
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/digest.h>
+#include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
 
 #include <atomic>
@@ -62,6 +63,9 @@ class HistogramCache {
   /// Cache in dir for histograms of length dim made by these options and codebook.
   HistogramCache(const std::string& dir, const bow::PipelineOptions& options, const bow::Codebook& codebook,
                  std::size_t dim);
+  /// Cache in dir for Fisher vectors of length dim made by the pipeline of this fingerprint
+  /// (bow::FisherPipeline::fingerprint: options and learned parameters).
+  HistogramCache(const std::string& dir, const Digest& fisher_pipeline, std::size_t dim);
   /// Key of an image from its file's bytes.
   Digest key(const std::string& file_bytes) const;
   /// Fills out[0, dim) from a valid entry and returns true; false when absent or corrupt (an entry of
@@ -80,6 +84,13 @@ class HistogramCache {
   std::size_t dim_;
 };
 
+/// Key of Fisher parameters trained with these options on these images (paths and file sizes).
+Digest fisher_parameters_key(const bow::FisherPipelineOptions& options, const std::vector<std::string>& paths);
+/// Cached Fisher parameters (nullopt when absent, corrupt or not valid for the options).
+std::optional<bow::FisherParameters> load_cached_fisher_parameters(const std::string& dir, const Digest& key,
+                                                                   const bow::FisherOptions& options);
+/// Stores Fisher parameters atomically.
+void store_cached_fisher_parameters(const std::string& dir, const Digest& key, const bow::FisherParameters& parameters);
 /// Key of a codebook trained with these options on these images (paths and file sizes).
 Digest codebook_key(const bow::PipelineOptions& options, const std::vector<std::string>& paths);
 /// A cached codebook (nullopt when absent or corrupt).

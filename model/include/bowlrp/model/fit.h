@@ -1,5 +1,6 @@
 // Fitting a model from labelled images, by the protocol of `bowlrp train` and `bowlrp voc`:
-//   images -> (seeded descriptor sample -> k-means codebook) -> histograms -> one-vs-rest SVMs.
+//   images -> (seeded descriptor sample -> k-means codebook) -> histograms -> one-vs-rest SVMs,
+//   or, for Fisher vectors, (seeded descriptor sample -> PCA + GMM) -> Fisher vectors -> linear SVMs.
 //
 // Descriptors are streamed, never all held: the codebook is trained on a seeded sample of
 // samples / min(N, 400) non-zero descriptors from each of a seeded subset of at most 400 training
@@ -20,6 +21,7 @@
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,22 +60,32 @@ struct LabelledImages {
   void validate() const;
 };
 
-/// Options of fit(); the defaults are the measured ones (README "Defaults").
+/// Options of fit(); the defaults are the measured ones (README "Defaults", "Fisher vectors").
 struct FitOptions {
-  bow::PipelineOptions pipeline;  ///< encoding options (1x1 + 2x2 pyramid, K = 1024, ...)
+  EncodingKind encoding = EncodingKind::bag_of_words;  ///< which encoding to train
+  /// Bag-of-Words options (1x1 + 2x2 pyramid, K = 1024, ...); its image and dsift options serve
+  /// the Fisher-vector encoding too
+  bow::PipelineOptions pipeline;
+  bow::FisherOptions fisher;      ///< Fisher-vector options (PCA, GMM, pyramid), used when encoding is fisher_vector
+  /// head kind; empty: a kernel SVM for Bag-of-Words, a linear SVM for Fisher vectors
+  std::optional<HeadKind> head;
   svm::Kernel kernel;             ///< head kernel (hik); gamma 0 = 1 / mean distance for rbf/expchi2
   svm::TrainOptions svm;          ///< C = 3, ...; svm.threads is replaced by `threads`
   int threads = 0;                ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads); results do not depend on it
   std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)
+  /// The head fit() trains (head, or the encoding's default).
+  HeadKind head_kind() const;
+  /// The Fisher-vector pipeline options (image and dsift from `pipeline`).
+  bow::FisherPipelineOptions fisher_pipeline() const { return {pipeline.image, pipeline.dsift, fisher}; }
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
 };
 
 /// Wall seconds spent per stage.
 struct StageTimes {
-  double codebook_extract = 0;  ///< descriptor sample for the codebook
-  double kmeans = 0;            ///< k-means
+  double codebook_extract = 0;  ///< descriptor sample for the codebook or the mixture
+  double kmeans = 0;            ///< k-means, or PCA + GMM for Fisher vectors
   double encode = 0;            ///< histograms of the training images
   double svm = 0;               ///< one-vs-rest SVMs
 };
@@ -108,6 +120,20 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
                              const std::vector<std::string>& names, int threads, const bow::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times = nullptr);
 
+/// Samples descriptors as train_codebook does and trains the Fisher-vector PCA and mixture
+/// (bow::train_fisher); cached in cache_dir when set. Throws std::invalid_argument when too few
+/// descriptors exist.
+bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
+                                              const std::vector<std::string>& paths, int threads,
+                                              const std::string& cache_dir, const bow::ProgressFn& progress,
+                                              std::vector<Skipped>* failures, StageTimes* times = nullptr);
+/// Same from decoded images (no cache); `names` name them in failures.
+bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
+                                              const std::vector<bow::GrayImage>& images,
+                                              const std::vector<std::string>& names, int threads,
+                                              const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                              StageTimes* times = nullptr);
+
 /// Encodes every image with the pipeline in parallel (progress stage named `stage`), through the
 /// histogram cache when cache_dir is set.
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
@@ -115,6 +141,20 @@ EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::s
                          const std::string& stage = "encode");
 /// Same for decoded images (no cache).
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+                         const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+/// Fisher vectors of image files (cached by the pipeline's fingerprint and the file bytes).
+EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                         const std::string& stage = "encode");
+/// Fisher vectors of decoded images (no cache).
+EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+                         const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+/// Either encoding of a model, image files.
+EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
+                         const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                         const std::string& stage = "encode");
+/// Either encoding of a model, decoded images.
+EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
                          const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
 
 /// Fits a model: codebook, histograms, one-vs-rest SVMs.

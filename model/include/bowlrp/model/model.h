@@ -113,6 +113,11 @@ class Model {
   /// Fingerprint of the encoding (options and learned parameters); every trace carries it.
   const bow::Digest& fingerprint() const;
 
+  /// One line describing the encoding, e.g. "bag-of-words, 1024 words, hard mapping, pyramid 1x1,2x2".
+  std::string encoding_summary() const;
+  /// One line describing the head, e.g. "kernel SVM (hik), 1877 support vectors" or "linear SVM".
+  std::string head_summary() const;
+
   /// Decodes an image file (throws std::runtime_error naming it when unreadable).
   bow::GrayImage load_image(const std::string& path) const;
   /// Encodes a decoded image.
