@@ -835,4 +835,92 @@ BOOST_AUTO_TEST_CASE(fisher_relevance_refuses_traces_of_another_pipeline) {
   BOOST_CHECK_THROW(bd::relevance_fisher_features(*fx.pipeline, t, R_d, bad), std::invalid_argument);
 }
 
+// ---------- pixel flipping ----------
+
+// The incremental flipper (re-extracting only the reached features, replace_features) against the
+// full re-run score = f(pipeline.encode(x)), with one and three regions per step.
+BOOST_AUTO_TEST_CASE(incremental_fisher_flipping_matches_the_full_rerun) {
+  const Fixture& fx = fixture();
+  const auto& pipeline = fx.pipeline;
+  const auto head = std::make_shared<const bs::LinearSvm>(random_linear_head(pipeline->dimension(), 2, 25));
+  const std::size_t cls = 1;
+  const bd::IncrementalFlipper flipper(bd::FlipEncoding(pipeline), bd::Head(head), cls);
+  const bb::GrayImage image = synthetic_image(64, 48, 401);
+  const bb::FisherTrace trace = pipeline->encode(image);
+  const bd::ImageScore score = [&](const bb::GrayImage& x) {
+    return head->decision(cls, pipeline->encode(x).fisher.data());
+  };
+  // The relevance order of the explanation, and a random one.
+  const bd::Explainer explainer(bd::Head(head), pipeline);
+  const bd::Explanation e = explainer.explain(trace, cls);
+  bd::PixelFlipOptions po;
+  po.region_size = 9;
+  po.seed = 3;
+  const bd::RegionGrid grid(image.width, image.height, po.region_size);
+  const std::vector<int> lrp = bd::relevance_order(grid.aggregate(e.pixels.R.data(), e.pixels.width, e.pixels.height));
+  const std::vector<int> random = bd::random_order(grid.size(), 9);
+  double worst = 0;
+  for (int per_step : {1, 3})
+    for (const auto* order : {&lrp, &random}) {
+      BOOST_TEST_CONTEXT(per_step << " regions per step, " << (order == &lrp ? "relevance" : "random") << " order") {
+        po.regions_per_step = per_step;
+        po.steps = per_step == 1 ? 14 : 18;  // 3 x 18 > 48 regions: the last steps repeat
+        const std::vector<double> fast = flipper.flip_curve(image, trace, *order, po);
+        const std::vector<double> full = bd::flip_curve(image, *order, po, score);
+        BOOST_TEST_REQUIRE(fast.size() == static_cast<std::size_t>(po.steps) + 1);
+        BOOST_TEST(fast[0] == head->decision(cls, trace.fisher.data()));
+        const double d = max_abs_diff(fast, full);
+        BOOST_TEST(d < 1e-6);
+        worst = std::max(worst, d);
+        double moved = 0;
+        for (double f : full) moved = std::max(moved, std::abs(f - full[0]));
+        BOOST_TEST(moved > 1e-3);  // the curve is not flat: the comparison means something
+      }
+    }
+  BOOST_TEST_MESSAGE("incremental vs full Fisher flip curves: worst |Δf| = " << worst);
+}
+
+// Replacing every feature by those of another image of the same size gives that image's encoding
+// (up to the SGEMM rounding); a bad index or count is refused.
+BOOST_AUTO_TEST_CASE(replace_features_of_every_feature_reproduces_encode) {
+  const Fixture& fx = fixture();
+  const bb::FisherPipeline& pipeline = *fx.pipeline;
+  bb::FisherTrace t = pipeline.encode(synthetic_image(64, 48, 402));
+  const bb::GrayImage other = synthetic_image(64, 48, 403);
+  const bb::FisherTrace want = pipeline.encode(other);
+  const bb::FeatureTrace fresh = pipeline.sift().extract(other);
+  BOOST_TEST_REQUIRE(fresh.size() == t.features.size());
+  std::vector<std::size_t> all(fresh.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  BOOST_TEST_REQUIRE(max_abs_diff(t.fisher, want.fisher) > 1e-3);
+  pipeline.replace_features(t, fresh, all);
+  BOOST_TEST(t.features.descriptors == want.features.descriptors);
+  double dx = 0;
+  for (std::size_t i = 0; i < t.local.size(); ++i) dx = std::max(dx, static_cast<double>(std::abs(t.local[i] - want.local[i])));
+  const double dphi = max_abs_diff(t.fisher, want.fisher);
+  BOOST_TEST_MESSAGE("replace_features(all) vs encode: |Δx| = " << dx << ", |ΔΦ| = " << dphi
+                                                                 << ", |Δz| = " << max_abs_diff(t.unnormalised, want.unnormalised));
+  BOOST_TEST(dx < 1e-6);
+  BOOST_TEST(dphi < 1e-6);
+  BOOST_TEST_REQUIRE(t.posteriors.offsets == want.posteriors.offsets);
+  BOOST_TEST_REQUIRE(t.posteriors.components == want.posteriors.components);
+  BOOST_TEST(max_abs_diff(t.posteriors.values, want.posteriors.values) < 1e-6);
+  // In reverse order too (the indices map replacement i to feature indices[i]).
+  bb::FisherTrace u = pipeline.encode(synthetic_image(64, 48, 402));
+  std::vector<std::size_t> reversed(all.rbegin(), all.rend());
+  bb::FeatureTrace flipped = fresh;
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    flipped.frames[i] = fresh.frames[reversed[i]];
+    std::copy(fresh.descriptor(reversed[i]), fresh.descriptor(reversed[i]) + kSift, flipped.descriptors.begin() + i * kSift);
+  }
+  pipeline.replace_features(u, flipped, reversed);
+  BOOST_TEST(max_abs_diff(u.fisher, want.fisher) < 1e-6);
+  require_invalid_argument([&] { pipeline.replace_features(u, fresh, std::vector<std::size_t>(3, 0)); },
+                           {std::to_string(fresh.size()), "3"});
+  bb::FeatureTrace one = fresh;
+  one.frames.resize(1);
+  one.descriptors.resize(kSift);
+  require_invalid_argument([&] { pipeline.replace_features(u, one, {fresh.size()}); }, {std::to_string(fresh.size())});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
