@@ -923,4 +923,52 @@ BOOST_AUTO_TEST_CASE(replace_features_of_every_feature_reproduces_encode) {
   require_invalid_argument([&] { pipeline.replace_features(u, one, {fresh.size()}); }, {std::to_string(fresh.size())});
 }
 
+// ---------- options ----------
+
+BOOST_AUTO_TEST_CASE(fisher_options_name_each_bad_field) {
+  bb::FisherOptions good;
+  good.validate();
+  const std::vector<std::pair<std::string, std::function<void(bb::FisherOptions&)>>> bad = {
+      {"pca_dimension", [](bb::FisherOptions& o) { o.pca_dimension = 0; }},
+      {"pca_dimension", [](bb::FisherOptions& o) { o.pca_dimension = 129; }},
+      {"components", [](bb::FisherOptions& o) { o.components = 0; }},
+      {"components", [](bb::FisherOptions& o) { o.components = 4097; }},
+      {"posterior_threshold", [](bb::FisherOptions& o) { o.posterior_threshold = 1; }},
+      {"posterior_threshold", [](bb::FisherOptions& o) { o.posterior_threshold = -1e-9; }},
+      {"posterior_threshold", [](bb::FisherOptions& o) { o.posterior_threshold = std::nan(""); }},
+      {"pyramid", [](bb::FisherOptions& o) { o.pyramid.clear(); }},
+      {"pyramid[1]", [](bb::FisherOptions& o) { o.pyramid = {{1, 1}, {0, 1}}; }},
+      {"max_iterations", [](bb::FisherOptions& o) { o.max_iterations = 0; }},
+      {"samples", [](bb::FisherOptions& o) { o.samples = 0; }},
+  };
+  const Fixture& fx = fixture();
+  for (const auto& [field, spoil] : bad) {
+    bb::FisherOptions o = good;
+    spoil(o);
+    BOOST_TEST_CONTEXT(field) {
+      require_invalid_argument([&] { o.validate(); }, {"FisherOptions::" + field + " ="});
+      bb::FisherPipelineOptions po = fx.options;
+      po.fisher = o;
+      require_invalid_argument([&] { po.validate(); }, {"FisherOptions::" + field + " ="});
+      require_invalid_argument([&] { bb::FisherPipeline(po, fx.parameters); }, {"FisherOptions::" + field + " ="});
+      require_invalid_argument([&] { bb::train_fisher(fx.descriptors.data(), fx.positions.data(), fx.n, o); },
+                               {"FisherOptions::" + field + " ="});
+    }
+  }
+  // The limits themselves are valid.
+  for (int d : {1, 128}) {
+    bb::FisherOptions o = good;
+    o.pca_dimension = d;
+    o.validate();
+  }
+  bb::FisherOptions o = good;
+  o.posterior_threshold = 0;
+  o.components = 4096;
+  o.validate();
+  // Parameters that do not fit the options are refused by the pipeline.
+  bb::FisherPipelineOptions po = fx.options;
+  po.fisher.components = fx.options.fisher.components + 1;
+  require_invalid_argument([&] { bb::FisherPipeline(po, fx.parameters); }, {"FisherParameters::"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
