@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -438,8 +439,22 @@ void check_fisher(const bow::FisherOptions& options, const bow::FisherParameters
   try {
     p.validate(options);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("the arrays pca_mean, pca_projection, gmm_means, gmm_variances and gmm_priors hold "
-                                "invalid Fisher parameters: " + std::string(e.what()));
+    // Its message names the FisherParameters field: say which array of the file holds it.
+    const std::string what = e.what(), tag = "FisherParameters::";
+    std::string field;
+    if (const std::size_t at = what.find(tag); at != std::string::npos)
+      for (std::size_t i = at + tag.size(); i < what.size() && std::islower(static_cast<unsigned char>(what[i])); ++i)
+        field += what[i];
+    const std::map<std::string, std::string> arrays = {{"mean", "pca_mean"},
+                                                       {"projection", "pca_projection"},
+                                                       {"means", "gmm_means"},
+                                                       {"variances", "gmm_variances"},
+                                                       {"priors", "gmm_priors"}};
+    const auto it = arrays.find(field);
+    throw std::invalid_argument(
+        (it != arrays.end() ? "the array " + it->second + " holds"
+                            : std::string("the arrays pca_mean, pca_projection, gmm_means, gmm_variances and gmm_priors hold")) +
+        " invalid Fisher parameters: " + what);
   }
   const std::size_t G = static_cast<std::size_t>(options.descriptor_dimension());
   check_range(p.mean, "pca_mean", 0, 0, kMaxCentre,
