@@ -45,7 +45,9 @@ class _Options:
     def validate(self) -> None: ...
 
 class FitOptions(_Options):
-    """Options of fit(): encoding (dense SIFT, codebook, mapping, pooling), kernel, SVM and run options, as flat keyword knobs over bowlrp::model::FitOptions."""
+    """Options of fit(): the encoding (dense SIFT; codebook, mapping, pooling for bag-of-words; PCA, mixture, pyramid for fisher-vector), the head, kernel, SVM and run options, as flat keyword knobs over bowlrp::model::FitOptions."""
+    encoding: str
+    head: Optional[str]
     words: int
     samples: int
     kmeans_iterations: int
@@ -68,6 +70,14 @@ class FitOptions(_Options):
     pyramid: str
     normalisation: str
     hellinger: bool
+    pca: int
+    root_sift: bool
+    append_xy: bool
+    components: int
+    fisher_samples: int
+    fisher_iterations: int
+    posterior_threshold: float
+    fisher_pyramid: str
     kernel: str
     gamma: float
     C: float
@@ -78,10 +88,10 @@ class FitOptions(_Options):
     threads: int
     cache_dir: str
     training_accuracy: bool
-    def __init__(self, *, words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
+    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
 
 class Rules(_Options):
-    """The relevance rules of the SVM layer (a zennit-like composite)."""
+    """The relevance rules (a zennit-like composite): the SVM layer's and the Fisher-vector layer's ε."""
     bias: str
     svm_rule: str
     ig_nodes: int
@@ -92,7 +102,8 @@ class Rules(_Options):
     root_tolerance: float
     root_candidates: int
     root_scan_steps: int
-    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ...) -> None: ...
+    fisher_epsilon: float
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ...) -> None: ...
 
 class ExplainOptions(_Options):
     """Options of Model.explain: the rules, the conservation verdict and threads."""
@@ -106,10 +117,11 @@ class ExplainOptions(_Options):
     root_tolerance: float
     root_candidates: int
     root_scan_steps: int
+    fisher_epsilon: float
     residual_warning: float
     tolerance: float
     threads: int
-    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
 
 class HeatmapOptions(_Options):
     """Options of the library's heatmap rendering (the CLI's PNGs)."""
@@ -142,7 +154,8 @@ class QualityOptions(_Options):
     root_tolerance: float
     root_candidates: int
     root_scan_steps: int
-    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ...) -> None: ...
+    fisher_epsilon: float
+    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ...) -> None: ...
 
 class FolderEvaluationOptions(_Options):
     """Options of evaluate_folder."""
@@ -167,9 +180,10 @@ class FolderEvaluationOptions(_Options):
     root_tolerance: float
     root_candidates: int
     root_scan_steps: int
+    fisher_epsilon: float
     threads: int
     cache_dir: str
-    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
+    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
 
 class VocProtocolOptions(_Options):
     """Options of run_voc_protocol: the sets, the fit and the quality settings."""
@@ -181,6 +195,8 @@ class VocProtocolOptions(_Options):
     explain: int
     gallery: int
     person_boxes_missing: str
+    encoding: str
+    head: Optional[str]
     words: int
     samples: int
     kmeans_iterations: int
@@ -203,6 +219,14 @@ class VocProtocolOptions(_Options):
     pyramid: str
     normalisation: str
     hellinger: bool
+    pca: int
+    root_sift: bool
+    append_xy: bool
+    components: int
+    fisher_samples: int
+    fisher_iterations: int
+    posterior_threshold: float
+    fisher_pyramid: str
     kernel: str
     gamma: float
     C: float
@@ -228,7 +252,8 @@ class VocProtocolOptions(_Options):
     root_tolerance: float
     root_candidates: int
     root_scan_steps: int
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ...) -> None: ...
+    fisher_epsilon: float
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ...) -> None: ...
 class FitReport:
     @property
     def skipped(self) -> List[Tuple[str, str]]: ...
@@ -266,6 +291,7 @@ class ConservationReport:
     absorbed: float
     residual: float
     unassigned_features: float
+    absorbed_features: float
     unassigned_pixels: float
     relative_residual: float
     method: str
@@ -308,6 +334,7 @@ class Explanation:
     root: npt.NDArray[np.float64]
     feature_relevance: npt.NDArray[np.float64]
     feature_unassigned: float
+    absorbed_features: float
     per_word: npt.NDArray[np.float64]
     per_cell: npt.NDArray[np.float64]
     frames: np.ndarray
@@ -326,14 +353,24 @@ class Model:
     class_names: List[str]
     n_classes: int
     dimension: int
-    words: int
-    support_size: int
-    kernel: str
-    gamma: float
-    biases: npt.NDArray[np.float64]
-    fingerprint: str
+    encoding: Literal["bag-of-words", "fisher-vector"]
+    head: Literal["kernel-svm", "linear-svm"]
     encoding_kind: str
     head_kind: str
+    encoding_summary: str
+    head_summary: str
+    # Properties of one kind of model only: AttributeError on the others.
+    words: int  # bag-of-words
+    components: int  # fisher-vector
+    pca_dimension: int  # fisher-vector
+    descriptor_dimension: int  # fisher-vector
+    fisher_parameters: Dict[str, npt.NDArray[np.float64]]  # fisher-vector
+    support_size: int  # kernel-svm
+    kernel: str  # kernel-svm
+    gamma: float  # kernel-svm
+    weights: npt.NDArray[np.float64]  # linear-svm, C x V
+    biases: npt.NDArray[np.float64]
+    fingerprint: str
     def class_index(self, name: str) -> int: ...
     def fit_options(self) -> FitOptions: ...
     def predict(self, images: Union[Image, Sequence[Image]], *, threads: int = 0, cache_dir: str = "",
@@ -524,9 +561,10 @@ class SprayImagesOptions(_Options):
     root_tolerance: float
     root_candidates: int
     root_scan_steps: int
+    fisher_epsilon: float
     threads: int
     spray: SprayOptions
-    def __init__(self, *, spray: SprayOptions = ..., grid_width: int = ..., grid_height: int = ..., normalise: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., kmeans_seed: int = ..., thumbnail: int = ..., causal_share: float = ..., fill: str = ..., causal_images: int = ..., flip_region: int = ..., seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., threads: int = ...) -> None: ...
+    def __init__(self, *, spray: SprayOptions = ..., grid_width: int = ..., grid_height: int = ..., normalise: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., kmeans_seed: int = ..., thumbnail: int = ..., causal_share: float = ..., fill: str = ..., causal_images: int = ..., flip_region: int = ..., seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., threads: int = ...) -> None: ...
     def replace(self, *, spray: SprayOptions = ..., **options: Any) -> SprayImagesOptions: ...
 
 class SprayResult:

@@ -203,7 +203,7 @@ evaluation::QualityResult evaluate_one(const model::Model& m, py::handle image, 
   evaluation::QualityResult r;
   {
     py::gil_scoped_release release;
-    const bow::GrayImage g = in.arrays ? in.images[0].convert(m.bag_of_words().loader()) : m.load_image(in.paths[0]);
+    const bow::GrayImage g = in.arrays ? in.images[0].convert(m.loader()) : m.load_image(in.paths[0]);
     if (!c) c = model::top_class(m.scores(m.encode(g)));
     const decompose::Explainer explainer = m.explainer(o.composite);
     const decompose::IncrementalFlipper flipper = m.flipper(*c);

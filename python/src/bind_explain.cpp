@@ -55,6 +55,10 @@ std::shared_ptr<const Knobs<Composite>> make_composite_knobs() {
   k.push_back(root("root_tolerance", "root search: |f(x0)| tolerance relative to max(1, |f(h)|)", &decompose::RootSearch::tolerance));
   k.push_back(root("root_candidates", "root search: support vectors of the other side tried", &decompose::RootSearch::max_candidates));
   k.push_back(root("root_scan_steps", "root search: samples per segment", &decompose::RootSearch::scan_steps));
+  k.push_back(field_knob<Composite>("fisher_epsilon",
+                                    "fisher-vector encodings: ε of the feature layer's stabiliser z_d + ε sign(z_d) "
+                                    "(what it keeps is reported as absorbed_features)",
+                                    [](Composite& c) -> double& { return c.fisher.epsilon; }));
   return std::make_shared<const Knobs<Composite>>(std::move(k));
 }
 
@@ -90,12 +94,12 @@ py::object explain(const model::Model& m, py::handle images, py::handle cls, py:
   std::vector<PyExplanation> out(in.size());
   with_progress(progress, [&](const bow::ProgressFn& fn) {
     if (in.single) {  // errors propagate with their own type
-      out[0] = explain_one(m, in.arrays ? in.images[0].convert(m.bag_of_words().loader()) : m.load_image(in.paths[0]), o);
+      out[0] = explain_one(m, in.arrays ? in.images[0].convert(m.loader()) : m.load_image(in.paths[0]), o);
       return 0;
     }
     bow::for_each_index(in.size(), o.threads, "explain", fn, [&](std::size_t i) {
       try {
-        out[i] = explain_one(m, in.arrays ? in.images[i].convert(m.bag_of_words().loader()) : m.load_image(in.paths[i]), o);
+        out[i] = explain_one(m, in.arrays ? in.images[i].convert(m.loader()) : m.load_image(in.paths[i]), o);
       } catch (const std::exception& e) {
         out[i] = PyExplanation{};
         out[i].result.error = e.what();
@@ -123,6 +127,7 @@ py::dict conservation_dict(const decompose::ConservationReport& r) {
   d["absorbed"] = r.absorbed;
   d["residual"] = r.residual;
   d["unassigned_features"] = r.unassigned_features;
+  d["absorbed_features"] = r.absorbed_features;
   d["unassigned_pixels"] = r.unassigned_pixels;
   d["relative_residual"] = r.relative_residual;
   d["method"] = decompose::to_string(r.method);
@@ -157,14 +162,16 @@ void BindExplain(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(bow::Coverage, x0, y0, x1, y1);
   PYBIND11_NUMPY_DTYPE(bow::Frame, x, y, size, bin_size, support, cover);
 
-  bind_options<Composite>(m, "Rules", "The relevance rules of the SVM layer (a zennit-like composite).", composite_knobs(),
-                          [](const Composite& c) { c.validate(); });
+  bind_options<Composite>(m, "Rules",
+                          "The relevance rules (a zennit-like composite): the SVM layer's and the Fisher-vector layer's ε.",
+                          composite_knobs(), [](const Composite& c) { c.validate(); });
   bind_options<EO>(m, "ExplainOptions", "Options of Model.explain: the rules, the conservation verdict and threads.",
                    explain_knobs(), [](const EO& o) { o.validate(); });
 
   py::class_<decompose::ConservationReport>(m, "ConservationReport",
                                             "Totals of each layer and whether they agree: f = Σ_d R_d + absorbed, "
-                                            "Σ_d R_d = Σ_l R_l + unassigned features, Σ_l R_l = Σ_q R_q + unassigned pixels.")
+                                            "Σ_d R_d = Σ_l R_l + unassigned features + absorbed features (the Fisher "
+                                            "ε rule), Σ_l R_l = Σ_q R_q + unassigned pixels.")
       .def_readonly("f", &decompose::ConservationReport::f, "f(h), the score.")
       .def_readonly("sum_dimensions", &decompose::ConservationReport::sum_dimensions, "Σ_d R_d.")
       .def_readonly("sum_features", &decompose::ConservationReport::sum_features, "Σ_l R_l.")
@@ -172,6 +179,8 @@ void BindExplain(py::module_& m) {
       .def_readonly("absorbed", &decompose::ConservationReport::absorbed, "Bias kept apart.")
       .def_readonly("residual", &decompose::ConservationReport::residual, "f - Σ_d R_d - absorbed.")
       .def_readonly("unassigned_features", &decompose::ConservationReport::unassigned_features, "Relevance no feature took.")
+      .def_readonly("absorbed_features", &decompose::ConservationReport::absorbed_features,
+                    "Relevance the Fisher-vector layer's ε stabiliser kept (0 for bag-of-words).")
       .def_readonly("unassigned_pixels", &decompose::ConservationReport::unassigned_pixels, "Relevance of empty supports.")
       .def_readonly("relative_residual", &decompose::ConservationReport::relative_residual, "|residual| / max(1, |f|).")
       .def_property_readonly("method", [](const decompose::ConservationReport& r) { return decompose::to_string(r.method); },
@@ -233,7 +242,7 @@ void BindExplain(py::module_& m) {
       .def_property_readonly("dimension_relevance", [](py::object self) {
         const auto& R = ex(self.cast<const PyExplanation&>()).dimensions.R;
         return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
-      }, "R_d, relevance of each histogram dimension (V values).")
+      }, "R_d, relevance of each dimension of Φ(x) (V values).")
       .def_property_readonly("root", [](py::object self) {
         const auto& R = ex(self.cast<const PyExplanation&>()).dimensions.root;
         return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
@@ -243,15 +252,20 @@ void BindExplain(py::module_& m) {
         return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
       }, "R_l, relevance of each local feature (L values, the order of frames).")
       .def_property_readonly("feature_unassigned", [](const PyExplanation& e) { return ex(e).features.unassigned; },
-                             "Relevance no feature could take (only when L = 0).")
+                             "Relevance no feature could take (L = 0; for fisher-vector also an empty pyramid cell).")
+      .def_property_readonly("absorbed_features", [](const PyExplanation& e) { return ex(e).features.absorbed; },
+                             "Relevance the Fisher-vector layer's ε rule kept, Σ_d R_d ε / (|z_d| + ε), so that "
+                             "Σ_d R_d = Σ_l R_l + feature_unassigned + absorbed_features (0 for bag-of-words; "
+                             "set ε with fisher_epsilon).")
       .def_property_readonly("per_word", [](py::object self) {
         const auto& R = ex(self.cast<const PyExplanation&>()).features.per_word;
         return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
-      }, "Σ over cells of R_{c K + k}, per word (K values).")
+      }, "Bag-of-words: Σ over cells of R_{c K + k}, per visual word (K values); fisher-vector: the relevance of "
+         "each Gaussian component, summed over cells (K values).")
       .def_property_readonly("per_cell", [](py::object self) {
         const auto& R = ex(self.cast<const PyExplanation&>()).features.per_cell;
         return view(R.data(), {static_cast<py::ssize_t>(R.size())}, self);
-      }, "Σ over words of R_{c K + k}, per pyramid cell.")
+      }, "Relevance of each pyramid cell (Σ over its words or components).")
       .def_property_readonly("frames", [](py::object self) {
         const auto& f = self.cast<const PyExplanation&>().frames;
         return view(f.data(), {static_cast<py::ssize_t>(f.size())}, self);
@@ -299,6 +313,7 @@ void BindExplain(py::module_& m) {
         d["absorbed"] = ex(e).dimensions.absorbed;
         d["residual"] = ex(e).dimensions.residual;
         d["unassigned"] = py::dict(py::arg("features") = ex(e).features.unassigned, py::arg("pixels") = ex(e).pixels.unassigned);
+        d["absorbed_features"] = ex(e).features.absorbed;
         d["conservation"] = conservation_dict(e.result.conservation);
         d["warning"] = e.result.warning;
         d["width"] = ex(e).pixels.width;
@@ -319,7 +334,7 @@ void BindExplain(py::module_& m) {
                 "Explains the class `class_` (a name or index; None: each image's top class) of one image (path or "
                 "numpy array: returns an Explanation, raising on error) or of a list of them (returns a list; failed "
                 "images carry .error). options: an ExplainOptions; keyword knobs (bias=..., svm_rule=..., "
-                "threads=...) override it. The same numbers as `bowlrp explain`. Releases the GIL.");
+                "fisher_epsilon=..., threads=...) override it. The same numbers as `bowlrp explain`. Releases the GIL.");
 }
 
 }  // namespace bowlrp::python

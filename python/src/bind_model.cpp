@@ -50,7 +50,7 @@ std::string pyramid_name(const std::vector<bow::PyramidLevel>& levels) {
   return s;
 }
 
-std::vector<bow::PyramidLevel> pyramid_levels(py::handle h) {
+std::vector<bow::PyramidLevel> pyramid_levels(py::handle h, const std::string& name) {
   std::vector<bow::PyramidLevel> levels;
   if (py::isinstance<py::str>(h)) {
     const std::string s = h.cast<std::string>();
@@ -60,10 +60,10 @@ std::vector<bow::PyramidLevel> pyramid_levels(py::handle h) {
       int c = 0, r = 0;
       char x = 0, extra = 0;
       if (std::sscanf(part.c_str(), "%d%c%d%c", &c, &x, &r, &extra) != 3 || x != 'x')
-        throw py::value_error("option pyramid: '" + s + "' is not a list of levels COLSxROWS separated by commas (e.g. '1x1,2x2')");
+        throw py::value_error("option " + name + ": '" + s + "' is not a list of levels COLSxROWS separated by commas (e.g. '1x1,2x2')");
       levels.push_back({c, r});
     }
-    if (levels.empty()) throw py::value_error("option pyramid: expected at least one level, got ''");
+    if (levels.empty()) throw py::value_error("option " + name + ": expected at least one level, got ''");
     return levels;
   }
   for (py::handle level : py::iter(h)) {
@@ -93,6 +93,18 @@ using FO = model::FitOptions;
 
 std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   Knobs<FO> k;
+  k.push_back(enum_knob<FO>("encoding", "'bag-of-words' (also 'bow') or 'fisher-vector' (also 'fisher')",
+                            [](FO& o) -> model::EncodingKind& { return o.encoding; },
+                            [](model::EncodingKind e) { return model::to_string(e); }, &model::encoding_kind_from_string));
+  k.push_back(Knob<FO>{"head", "None (kernel SVMs for bag-of-words, linear SVMs for fisher-vector), 'kernel-svm' "
+                       "(also 'kernel') or 'linear-svm' (also 'linear')",
+                       [](const FO& o) { return o.head ? py::object(py::str(model::to_string(*o.head))) : py::object(py::none()); },
+                       [](FO& o, py::handle h) {
+                         if (h.is_none())
+                           o.head.reset();
+                         else
+                           o.head = model::head_kind_from_string(cast_value<std::string>(h, "head"));
+                       }});
   k.push_back(field_knob<FO>("words", "K, visual words of the codebook", [](FO& o) -> int& { return o.pipeline.kmeans.words; }));
   k.push_back(field_knob<FO>("samples", "descriptors sampled for k-means", [](FO& o) -> std::size_t& { return o.pipeline.kmeans.samples; }));
   k.push_back(field_knob<FO>("kmeans_iterations", "k-means iteration cap", [](FO& o) -> int& { return o.pipeline.kmeans.max_iterations; }));
@@ -101,8 +113,13 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
                             [](bow::KMeansAlgorithm a) { return bow::to_string(a); }, &bow::kmeans_algorithm_from_string));
   k.push_back(field_knob<FO>("kmeans_tolerance", "lloyd_gemm: relative energy decrease that stops k-means",
                              [](FO& o) -> double& { return o.pipeline.kmeans.tolerance; }));
-  k.push_back(field_knob<FO>("seed", "seed of the descriptor sample and of k-means",
-                             [](FO& o) -> std::uint64_t& { return o.pipeline.kmeans.seed; }));
+  // One seed for every random choice (the descriptor samples, k-means, the EM start), as the CLI's --seed.
+  k.push_back(Knob<FO>{"seed", "seed of the descriptor samples, of k-means and of the Fisher mixture's EM start",
+                       [](const FO& o) { return py::object(py::cast(o.pipeline.kmeans.seed)); },
+                       [](FO& o, py::handle h) {
+                         o.pipeline.kmeans.seed = cast_value<std::uint64_t>(h, "seed");
+                         o.fisher.seed = o.pipeline.kmeans.seed;
+                       }});
   k.push_back(field_knob<FO>("max_side", "cap on the longer image side in px (0: never resize)",
                              [](FO& o) -> int& { return o.pipeline.image.max_side; }));
   k.push_back(field_knob<FO>("max_pixels", "largest width x height an image file may declare (0: no limit)",
@@ -125,14 +142,29 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   k.push_back(Knob<FO>{"pooling", "'sum', 'max', 'pmean:P' (or the exponent p as a number)",
                        [](const FO& o) { return py::object(py::str(pooling_name(o.pipeline.pooling.p))); },
                        [](FO& o, py::handle h) { o.pipeline.pooling.p = pooling_p(h); }});
-  k.push_back(Knob<FO>{"pyramid", "spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
+  k.push_back(Knob<FO>{"pyramid", "bag-of-words: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
                        [](const FO& o) { return py::object(py::str(pyramid_name(o.pipeline.pooling.pyramid))); },
-                       [](FO& o, py::handle h) { o.pipeline.pooling.pyramid = pyramid_levels(h); }});
+                       [](FO& o, py::handle h) { o.pipeline.pooling.pyramid = pyramid_levels(h, "pyramid"); }});
   k.push_back(enum_knob<FO>("normalisation", "of the histogram: 'l1', 'l2' or 'none'",
                             [](FO& o) -> bow::Normalisation& { return o.pipeline.pooling.normalisation; },
                             [](bow::Normalisation n) { return bow::to_string(n); }, &bow::normalisation_from_string));
   k.push_back(field_knob<FO>("hellinger", "square-root map before normalisation", [](FO& o) -> bool& { return o.pipeline.pooling.hellinger; }));
-  k.push_back(enum_knob<FO>("kernel", "'hik', 'chi2', 'hellinger', 'linear', 'rbf' or 'expchi2'",
+  k.push_back(field_knob<FO>("pca", "fisher: D, SIFT dimensions kept by PCA (1 .. 128)",
+                             [](FO& o) -> int& { return o.fisher.pca_dimension; }));
+  k.push_back(field_knob<FO>("root_sift", "fisher: RootSIFT map of each descriptor before PCA",
+                             [](FO& o) -> bool& { return o.fisher.root_sift; }));
+  k.push_back(field_knob<FO>("append_xy", "fisher: append the frame centre's normalised position to each descriptor",
+                             [](FO& o) -> bool& { return o.fisher.append_xy; }));
+  k.push_back(field_knob<FO>("components", "fisher: K, Gaussians of the mixture", [](FO& o) -> int& { return o.fisher.components; }));
+  k.push_back(field_knob<FO>("fisher_samples", "fisher: descriptors sampled for PCA and the mixture",
+                             [](FO& o) -> std::size_t& { return o.fisher.samples; }));
+  k.push_back(field_knob<FO>("fisher_iterations", "fisher: EM iteration cap", [](FO& o) -> int& { return o.fisher.max_iterations; }));
+  k.push_back(field_knob<FO>("posterior_threshold", "fisher: posteriors below are set to 0 ([0, 1))",
+                             [](FO& o) -> double& { return o.fisher.posterior_threshold; }));
+  k.push_back(Knob<FO>{"fisher_pyramid", "fisher: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
+                       [](const FO& o) { return py::object(py::str(pyramid_name(o.fisher.pyramid))); },
+                       [](FO& o, py::handle h) { o.fisher.pyramid = pyramid_levels(h, "fisher_pyramid"); }});
+  k.push_back(enum_knob<FO>("kernel", "kernel-SVM heads: 'hik', 'chi2', 'hellinger', 'linear', 'rbf' or 'expchi2'",
                             [](FO& o) -> svm::KernelType& { return o.kernel.type; },
                             [](svm::KernelType t) { return svm::to_string(t); }, &svm::kernel_type_from_string));
   k.push_back(field_knob<FO>("gamma", "rbf/expchi2 width (0: 1 / mean distance)", [](FO& o) -> double& { return o.kernel.gamma; }));
@@ -145,7 +177,7 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   k.push_back(field_knob<FO>("cache_mb", "libsvm kernel cache per class training, MB", [](FO& o) -> double& { return o.svm.cache_mb; }));
   k.push_back(field_knob<FO>("threads", "worker threads (0: all cores); results do not depend on it",
                              [](FO& o) -> int& { return o.threads; }));
-  k.push_back(field_knob<FO>("cache_dir", "codebook and histogram cache folder ('': none; unused for numpy images)",
+  k.push_back(field_knob<FO>("cache_dir", "codebook / Fisher parameter and encoding cache folder ('': none; unused for numpy images)",
                              [](FO& o) -> std::string& { return o.cache_dir; }));
   k.push_back(field_knob<FO>("training_accuracy", "score the training images afterwards (FitReport.training_accuracy)",
                              [](FO& o) -> bool& { return o.training_accuracy; }));
@@ -258,10 +290,16 @@ PyPredictions predict(const model::Model& m, py::handle images, int threads, con
     if (!in.arrays) return model::predict_files(m, in.paths, o, fn);
     std::vector<bow::GrayImage> grey;
     grey.reserve(in.images.size());
-    for (const ArrayImage& a : in.images) grey.push_back(a.convert(m.bag_of_words().loader()));
+    for (const ArrayImage& a : in.images) grey.push_back(a.convert(m.loader()));
     return model::predict_images(m, grey, o, fn);
   });
   return out;
+}
+
+/// AttributeError for a property only some kinds of model have.
+[[noreturn]] void no_attribute(const model::Model& s, const char* name, const char* kind) {
+  throw py::attribute_error("Model." + std::string(name) + ": only " + kind + " models have it; this one is " +
+                            model::to_string(s.encoding_kind()) + " + " + model::to_string(s.head_kind()));
 }
 
 py::list skipped_list(const std::vector<model::Skipped>& s) {
@@ -281,8 +319,9 @@ py::list skipped_to_list(const std::vector<model::Skipped>& s) { return skipped_
 
 void BindModel(py::module_& m) {
   bind_options<FO>(m, "FitOptions",
-                   "Options of fit(): encoding (dense SIFT, codebook, mapping, pooling), kernel, SVM and run options, "
-                   "as flat keyword knobs over bowlrp::model::FitOptions.",
+                   "Options of fit(): the encoding (dense SIFT; codebook, mapping, pooling for bag-of-words; PCA, mixture, "
+                   "pyramid for fisher-vector), the head, kernel, SVM and run options, as flat keyword knobs over "
+                   "bowlrp::model::FitOptions.",
                    fit_knobs(), [](const FO& o) { o.validate(); });
 
   py::class_<model::FitReport>(m, "FitReport", "What fit() saw besides the model.")
@@ -302,7 +341,8 @@ void BindModel(py::module_& m) {
       .def_property_readonly("histograms", [](py::object self) {
         const auto& e = self.cast<const model::FitReport&>().encoded;
         return view(e.histograms.data(), {static_cast<py::ssize_t>(e.ok.size()), static_cast<py::ssize_t>(e.dim)}, self);
-      }, "Histograms of the training images, images x V (read-only view; zeros where an image failed).")
+      }, "Φ(x) of the training images (histograms or Fisher vectors), images x V (read-only view; zeros where an "
+         "image failed).")
       .def_property_readonly("encoded", [](const model::FitReport& r) { return bool_array(r.encoded.ok); },
                              "True where the training image was encoded.");
 
@@ -333,8 +373,11 @@ void BindModel(py::module_& m) {
       });
 
   py::class_<model::Model>(m, "Model",
-                           "A trained model: Bag-of-Words encoding + one-vs-rest kernel SVM head + class names. "
-                           "Immutable and cheap to copy; safe to use from several threads.")
+                           "A trained model: an encoding (bag-of-words or fisher-vector: image -> Φ(x), V values) + a one-vs-rest "
+                           "SVM head (kernel-svm or linear-svm: Φ(x) -> f_c(x)) + class names. Properties of one kind "
+                           "only (words, support_size, kernel, gamma, components, pca_dimension, weights, ...) raise "
+                           "AttributeError on models of another kind. Immutable and cheap to copy; safe to use from "
+                           "several threads.")
       .def_static("load", [](py::object path) {
         const std::string p = to_path(path);
         py::gil_scoped_release release;
@@ -349,36 +392,103 @@ void BindModel(py::module_& m) {
       .def_property_readonly("n_classes", &model::Model::classes, "Number of classes C.")
       .def("class_index", &model::Model::class_index, py::arg("name"),
            "Index of a class; ValueError listing the known names.")
-      .def_property_readonly("dimension", &model::Model::dimension, "V, the length of the histogram Φ(x).")
-      .def_property_readonly("words", [](const model::Model& s) { return s.bag_of_words().codebook().size(); },
-                             "K, visual words of the codebook.")
-      .def_property_readonly("support_size", [](const model::Model& s) { return s.kernel_svm().support_size(); },
-                             "S, shared support vectors of the SVM head.")
-      .def_property_readonly("kernel", [](const model::Model& s) { return svm::to_string(s.kernel_svm().kernel().type); },
-                             "Kernel name of the head ('hik', 'rbf', ...).")
-      .def_property_readonly("gamma", [](const model::Model& s) { return s.kernel_svm().kernel().gamma; },
-                             "Kernel width of rbf/expchi2 heads (0 for the others).")
+      .def_property_readonly("dimension", &model::Model::dimension, "V, the length of the head input Φ(x).")
+      .def_property_readonly("encoding", [](const model::Model& s) { return model::to_string(s.encoding_kind()); },
+                             "The encoding: 'bag-of-words' or 'fisher-vector'.")
+      .def_property_readonly("head", [](const model::Model& s) { return model::to_string(s.head_kind()); },
+                             "The head: 'kernel-svm' or 'linear-svm'.")
+      .def_property_readonly("encoding_kind", [](const model::Model& s) { return model::to_string(s.encoding_kind()); },
+                             "Same as encoding.")
+      .def_property_readonly("head_kind", [](const model::Model& s) { return model::to_string(s.head_kind()); },
+                             "Same as head.")
+      .def_property_readonly("encoding_summary", &model::Model::encoding_summary,
+                             "One line describing the encoding, e.g. 'bag-of-words, 1024 words, hard mapping, ...'.")
+      .def_property_readonly("head_summary", &model::Model::head_summary,
+                             "One line describing the head, e.g. 'kernel SVM (hik), 1877 support vectors'.")
+      .def_property_readonly("words", [](const model::Model& s) {
+        if (s.encoding_kind() != model::EncodingKind::bag_of_words) no_attribute(s, "words", "bag-of-words");
+        return s.bag_of_words().codebook().size();
+      }, "K, visual words of the codebook (bag-of-words models; AttributeError for other encodings).")
+      .def_property_readonly("components", [](const model::Model& s) {
+        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "components", "fisher-vector");
+        return s.fisher_vector().parameters().components();
+      }, "K, Gaussians of the mixture (fisher-vector models; AttributeError for other encodings).")
+      .def_property_readonly("pca_dimension", [](const model::Model& s) {
+        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "pca_dimension", "fisher-vector");
+        return s.fisher_vector().parameters().pca_dimension();
+      }, "D, SIFT dimensions kept by PCA (fisher-vector models; AttributeError for other encodings).")
+      .def_property_readonly("descriptor_dimension", [](const model::Model& s) {
+        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "descriptor_dimension", "fisher-vector");
+        return s.fisher_vector().parameters().descriptor_dimension();
+      }, "G, length of a local descriptor: D, + 2 with append_xy (fisher-vector models; AttributeError otherwise).")
+      .def_property_readonly("fisher_parameters", [](py::object self) {
+        const model::Model& s = self.cast<const model::Model&>();
+        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "fisher_parameters", "fisher-vector");
+        const bow::FisherParameters& p = s.fisher_vector().parameters();
+        const py::ssize_t K = p.components(), D = p.pca_dimension(), G = p.descriptor_dimension();
+        py::dict d;
+        d["pca_mean"] = view(p.mean.data(), {static_cast<py::ssize_t>(p.mean.size())}, self);
+        d["pca_projection"] = view(p.projection.data(), {D, 128}, self);
+        d["gmm_means"] = view(p.means.data(), {K, G}, self);
+        d["gmm_variances"] = view(p.variances.data(), {K, G}, self);
+        d["gmm_priors"] = view(p.priors.data(), {K}, self);
+        return d;
+      }, "The learned PCA and mixture under the model file's array names: pca_mean (128), pca_projection (D x 128), "
+         "gmm_means and gmm_variances (K x G), gmm_priors (K); read-only float64 views (fisher-vector models; "
+         "AttributeError otherwise).")
+      .def_property_readonly("support_size", [](const model::Model& s) {
+        if (s.head_kind() != model::HeadKind::kernel_svm) no_attribute(s, "support_size", "kernel-svm");
+        return s.kernel_svm().support_size();
+      }, "S, shared support vectors of the SVM head (kernel-SVM heads; AttributeError for linear heads).")
+      .def_property_readonly("kernel", [](const model::Model& s) {
+        if (s.head_kind() != model::HeadKind::kernel_svm) no_attribute(s, "kernel", "kernel-svm");
+        return svm::to_string(s.kernel_svm().kernel().type);
+      }, "Kernel name of the head ('hik', 'rbf', ...; kernel-SVM heads; AttributeError for linear heads).")
+      .def_property_readonly("gamma", [](const model::Model& s) {
+        if (s.head_kind() != model::HeadKind::kernel_svm) no_attribute(s, "gamma", "kernel-svm");
+        return s.kernel_svm().kernel().gamma;
+      }, "Kernel width of rbf/expchi2 heads (0 for the other kernels; AttributeError for linear heads).")
+      .def_property_readonly("weights", [](const model::Model& s) {
+        if (s.head_kind() != model::HeadKind::linear_svm) no_attribute(s, "weights", "linear-svm");
+        const svm::LinearSvm& h = s.linear_svm();
+        py::array_t<double> a({static_cast<py::ssize_t>(h.classes().size()), static_cast<py::ssize_t>(h.dim())});
+        double* out = a.mutable_data();
+        for (const svm::LinearClass& c : h.classes()) out = std::copy(c.weights.begin(), c.weights.end(), out);
+        return a;
+      }, "w_c of every class, C x V float64 (a copy), so that f_c(x) = biases[c] + weights[c] @ Φ(x) (linear-SVM "
+         "heads; AttributeError for kernel heads).")
       .def_property_readonly("biases", [](const model::Model& s) {
         std::vector<double> b;
-        for (const svm::BinarySvm& c : s.kernel_svm().classes()) b.push_back(c.bias);
+        if (s.head_kind() == model::HeadKind::kernel_svm)
+          for (const svm::BinarySvm& c : s.kernel_svm().classes()) b.push_back(c.bias);
+        else
+          for (const svm::LinearClass& c : s.linear_svm().classes()) b.push_back(c.bias);
         return copy_array(b);
-      }, "b_c of every class.")
+      }, "b_c of every class (either head).")
       .def_property_readonly("fingerprint", [](const model::Model& s) { return s.fingerprint().hex(); },
-                             "Digest of the encoding (options and codebook), 32 hex digits.")
-      .def_property_readonly("encoding_kind", [](const model::Model& s) { return model::to_string(s.encoding_kind()); })
-      .def_property_readonly("head_kind", [](const model::Model& s) { return model::to_string(s.head_kind()); })
+                             "Digest of the encoding (options and codebook or PCA + mixture), 32 hex digits.")
       .def("fit_options", [](const model::Model& s) {
         FO o;
-        o.pipeline = s.bag_of_words().options();
-        o.kernel.type = s.kernel_svm().kernel().type;
+        o.encoding = s.encoding_kind();
+        if (o.encoding == model::EncodingKind::bag_of_words) {
+          o.pipeline = s.bag_of_words().options();
+        } else {
+          const bow::FisherPipelineOptions& f = s.fisher_vector().options();
+          o.pipeline.image = f.image;
+          o.pipeline.dsift = f.dsift;
+          o.fisher = f.fisher;
+          o.pipeline.kmeans.seed = f.fisher.seed;  // the `seed` knob reads it there
+        }
+        if (s.head_kind() != o.head_kind()) o.head = s.head_kind();  // left None when it is the encoding's default
+        if (s.head_kind() == model::HeadKind::kernel_svm) o.kernel.type = s.kernel_svm().kernel().type;
         return o;
-      }, "FitOptions holding this model's encoding options and kernel type (SVM training options are not stored "
-         "in a model file and keep their defaults).")
+      }, "FitOptions holding this model's encoding, its encoding options, its head (None when it is the encoding's "
+         "default) and kernel type (SVM training options are not stored in a model file and keep their defaults).")
       .def("predict", &predict, py::arg("images"), py::kw_only(), py::arg("threads") = 0, py::arg("cache_dir") = "",
            py::arg("progress") = py::none(),
            "Scores image files or numpy images (uint8 HxW / HxWx3 RGB / HxWx4 RGBA, float HxW in [0, 1]); one path "
-           "or array counts as a batch of one. Images are encoded in parallel and scored as one kernel matrix: the "
-           "same numbers as `bowlrp predict`. Unreadable files keep their row (ok False, errors[i] says why). "
+           "or array counts as a batch of one. Images are encoded in parallel and scored by the head in one batch: "
+           "the same numbers as `bowlrp predict`. Unreadable files keep their row (ok False, errors[i] says why). "
            "Releases the GIL.")
       .def("scores", [](const model::Model& self, py::handle image, int threads) {
         if (!is_path(image) && !py::isinstance<py::array>(image))
@@ -394,15 +504,16 @@ void BindModel(py::module_& m) {
         std::vector<double> h;
         {
           py::gil_scoped_release release;
-          const model::Trace t = in.arrays ? self.encode(in.images[0].convert(self.bag_of_words().loader()))
+          const model::Trace t = in.arrays ? self.encode(in.images[0].convert(self.loader()))
                                            : self.encode_file(in.paths[0]);
           h = model::head_input(t);
         }
         return copy_array(h);
-      }, py::arg("image"), "The histogram Φ(x) (V values) the head scores.")
+      }, py::arg("image"), "Φ(x) (V values), what the head scores: the histogram (bag-of-words) or the improved "
+                            "Fisher vector (fisher-vector).")
       .def("decision", [](const model::Model& self, py::array_t<double, py::array::c_style | py::array::forcecast> X, int threads) {
         if (X.ndim() != 2 || static_cast<std::size_t>(X.shape(1)) != self.dimension())
-          throw py::value_error("decision: expected histograms of shape (n, " + std::to_string(self.dimension()) + ")");
+          throw py::value_error("decision: expected encodings Φ(x) of shape (n, " + std::to_string(self.dimension()) + ")");
         std::vector<double> s;
         {
           py::gil_scoped_release release;
@@ -410,12 +521,12 @@ void BindModel(py::module_& m) {
         }
         return copy_array(s, {X.shape(0), static_cast<py::ssize_t>(self.classes())});
       }, py::arg("histograms"), py::kw_only(), py::arg("threads") = 0,
-         "Scores of n histograms (n x V) as n x C: the head alone.")
+         "Scores of n encodings Φ(x) (n x V, e.g. from encode or FitReport.histograms) as n x C: the head alone.")
       .def("__repr__", [](const model::Model& s) {
         std::string names;
         for (const std::string& n : s.class_names()) names += (names.empty() ? "" : ", ") + n;
-        return "Model(classes=[" + names + "], kernel=" + svm::to_string(s.kernel_svm().kernel().type) +
-               ", words=" + std::to_string(s.bag_of_words().codebook().size()) + ", dimension=" +
+        return "Model(classes=[" + names + "], encoding=" + py::repr(py::str(s.encoding_summary())).cast<std::string>() +
+               ", head=" + py::repr(py::str(s.head_summary())).cast<std::string>() + ", dimension=" +
                std::to_string(s.dimension()) + ")";
       });
 
@@ -427,10 +538,14 @@ void BindModel(py::module_& m) {
 
   m.def("fit", &fit, py::arg("data"), py::arg("labels") = py::none(), py::kw_only(), py::arg("class_names") = py::none(),
         py::arg("options") = py::none(), py::arg("progress") = py::none(), py::arg("report") = false,
-        "Fits a model by the protocol of `bowlrp train`: seeded codebook, histograms, one-vs-rest SVMs.\n\n"
+        "Fits a model by the protocol of `bowlrp train`: seeded codebook, histograms, one-vs-rest kernel SVMs;\n"
+        "with encoding='fisher' (or 'fisher-vector') seeded PCA + mixture, Fisher vectors, one-vs-rest linear SVMs\n"
+        "(head='kernel' / 'linear' picks the head; None: the encoding's default).\n\n"
         "data: a folder DATA/<class>/<image> (labels None), or a list of image paths or of numpy images with\n"
         "labels = one class name (str or int) per image, or an images x classes matrix in {1, -1, 0} with\n"
-        "class_names. options: a FitOptions; keyword knobs (words=..., kernel=..., C=..., seed=..., threads=...)\n"
+        "class_names. options: a FitOptions; keyword knobs (words=..., kernel=..., C=..., seed=..., threads=...;\n"
+        "for Fisher vectors encoding=, head=, pca=, components=, fisher_samples=, fisher_pyramid=, append_xy=,\n"
+        "root_sift=, ...)\n"
         "override it (see FitOptions for every knob and its default). Unreadable images are skipped and\n"
         "reported. Returns the Model, or (Model, FitReport) with report=True. Releases the GIL.");
 
