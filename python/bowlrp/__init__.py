@@ -1,4 +1,4 @@
-"""bowlrp: Bag-of-Words + kernel SVM image classification, explained pixel by pixel.
+"""bowlrp: Bag-of-Words or Fisher-vector image classification with SVMs, explained pixel by pixel.
 
 Layer-wise Relevance Propagation for Bag-of-Words models (Bach, Binder, Montavon, Klauschen, Müller,
 Samek 2015, PLoS ONE 10(7): e0130140), over the C++ library of the same name:
@@ -10,6 +10,7 @@ Samek 2015, PLoS ONE 10(7): e0130140), over the C++ library of the same name:
     bowlrp.write_png("a.heatmap.png", bowlrp.render.heatmap(e))
     q = bowlrp.evaluate_explanation(model, "a.jpg", e.class_name)
     print(q.aopc["lrp"], q.aopc["random"])
+    fv = bowlrp.fit("data/", encoding="fisher", components=64, pca=64)   # Fisher vectors + linear SVMs
 
 Spectral relevance analysis (SpRAy; Lapuschkin et al. 2019) clusters many relevance maps into the
 strategies behind the decisions: ``bowlrp.spray(maps)`` on numpy maps of any sizes,

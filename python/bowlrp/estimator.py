@@ -44,13 +44,22 @@ _DEFAULTS = _param_defaults()
 
 
 class BowClassifier:
-    """Bag-of-Words + kernel SVM image classifier with LRP explanations, scikit-learn style.
+    """Bag-of-Words or Fisher-vector image classifier (one-vs-rest kernel or linear SVMs) with LRP
+    explanations, scikit-learn style.
 
     Parameters are the knobs of :class:`bowlrp.FitOptions` (``words``, ``step``, ``bin_sizes``,
     ``max_side``, ``pyramid``, ``pooling``, ``mapping``, ``kernel``, ``C``, ...; the defaults are
     the library's), with two renamed as scikit-learn names them: ``random_state`` (the seed; None:
     the library's default seed, so fits are reproducible either way) and ``n_jobs`` (threads; None
     or -1: all cores, -2: all but one, ...). Results do not depend on ``n_jobs``.
+
+    ``encoding`` picks the encoding: ``"bag-of-words"`` (the default; also ``"bow"``) or
+    ``"fisher"`` / ``"fisher-vector"``, whose knobs are ``pca``, ``components``,
+    ``fisher_samples``, ``fisher_iterations``, ``fisher_pyramid``, ``append_xy``, ``root_sift`` and
+    ``posterior_threshold``. ``head`` picks the head: None (kernel SVMs for Bag-of-Words, linear
+    SVMs for Fisher vectors), ``"kernel"`` or ``"linear"`` (also ``"kernel-svm"`` /
+    ``"linear-svm"``). Parameters are stored as given (``get_params`` returns ``"fisher"`` if that
+    was passed); ``fit_options()`` shows them normalised.
 
     X is a list of image paths or a list of numpy images (uint8 H x W / H x W x 3 RGB /
     H x W x 4 RGBA, float H x W in [0, 1]); y one label per image (str or int). ``fit("DATA")``
@@ -219,9 +228,9 @@ class BowClassifier:
 
     @classmethod
     def load(cls, path, **params: Any) -> "BowClassifier":
-        """An estimator around a model file: parameters from the file's encoding options and kernel
-        (SVM training options are not stored; ``params`` overrides), ``classes_`` = its class names
-        (strings)."""
+        """An estimator around a model file: parameters from the file's encoding (kind and options),
+        head and kernel (SVM training options are not stored; ``params`` overrides), ``classes_`` =
+        its class names (strings)."""
         model = _bowlrp.load(path)
         stored = model.fit_options().to_dict()
         kept = {k: v for k, v in stored.items() if k in _DEFAULTS and k not in ("cache_dir", "C", "class_C",
