@@ -70,6 +70,7 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str();
   app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher)")->capture_default_str();
   app->add_option("--head", p.head, "kernel | linear SVMs (default: kernel for bow, linear for fisher)");
+  app->add_option("--fisher-C", f.fisher_C, "fisher: SVM soft-margin C (replaces --C)")->capture_default_str();
   app->add_option("--pca", f.fisher.pca_dimension, "fisher: SIFT dimensions kept by PCA")->capture_default_str();
   app->add_option("--components", f.fisher.components, "fisher: Gaussians of the mixture")->capture_default_str();
   app->add_option("--fisher-samples", f.fisher.samples, "fisher: descriptors sampled for PCA and the GMM")
@@ -85,6 +86,8 @@ void add_quality_flags(CLI::App* app, bowlrp::evaluation::QualityOptions& q) {
   app->add_option("--flip-region", q.flip.region_size, "pixel-flipping region side, px")->capture_default_str();
   app->add_option("--random-orders", q.flip.random_orders, "random orders averaged")->capture_default_str();
   app->add_option("--occlusion-patch", q.occlusion_patch, "occlusion baseline patch side, px")->capture_default_str();
+  app->add_option("--fisher-epsilon", q.composite.fisher.epsilon,
+                  "Fisher-vector models: ε of the stabilised split z_d + ε sign(z_d)")->capture_default_str();
 }
 
 }  // namespace
@@ -140,6 +143,9 @@ int main(int argc, char** argv) {
                           "integrated gradients: quadrature tolerance, relative to max(1, |f|)")->capture_default_str();
   explain_cmd->add_option("--residual-warning", explain.options.residual_warning,
                           "rbf/expchi2: warn (and exit 3) when |f - sum R| / max(1, |f|) exceeds this")
+      ->capture_default_str();
+  explain_cmd->add_option("--fisher-epsilon", explain.options.composite.fisher.epsilon,
+                          "Fisher-vector models: ε of the stabilised split z_d + ε sign(z_d)")
       ->capture_default_str();
   explain_cmd->add_option("--view", explain.view, "heatmap | edges | mask | all")->capture_default_str();
   explain_cmd->add_option("--colormap", explain.colormap, "diverging colour map (bwr, seismic, hot-cold)")
@@ -228,7 +234,15 @@ int main(int argc, char** argv) {
   spray_cmd->add_option("paths", spray.paths, "images or folders (without --voc)");
   add_run_flags(spray_cmd, spray.run);
 
-  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd, spray_cmd}) sub->footer(exit_codes);
+  bowlrp::apps::CompareArgs compare;
+  CLI::App* compare_cmd = app.add_subcommand(
+      "compare", "several runs side by side (report.json of voc or evaluate): mAP, AOPC, localisation, timings");
+  compare_cmd->add_option("--out", compare.out, "output folder (compare.json, index.html)")->required();
+  compare_cmd->add_option("--name", compare.names, "a name per report, in order (default: the folder names)");
+  compare_cmd->add_option("reports", compare.reports, "report.json files or the run folders holding them")->required();
+
+  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd, spray_cmd, compare_cmd})
+    sub->footer(exit_codes);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -238,6 +252,7 @@ int main(int argc, char** argv) {
   bowlrp::bow::init_runtime();
   try {
     if (train_cmd->parsed()) return bowlrp::apps::run_train(train);
+    if (compare_cmd->parsed()) return bowlrp::apps::run_compare(compare);
     if (predict_cmd->parsed()) return bowlrp::apps::run_predict(predict);
     if (explain_cmd->parsed()) return bowlrp::apps::run_explain(explain);
     if (demo_cmd->parsed()) return bowlrp::apps::run_demo_command(demo);

@@ -163,9 +163,7 @@ int main(int argc, char** argv) try {
         if (r == 0) {
           const decompose::ConservationReport cr = decompose::check_conservation(x);
           absorbed_share.push_back(std::abs(cr.absorbed_features) / std::max(1e-300, std::abs(cr.f)));
-          const double err = std::abs(cr.f - cr.sum_pixels - cr.absorbed - cr.absorbed_features -
-                                      cr.unassigned_features - cr.unassigned_pixels) /
-                             std::max(1.0, std::abs(cr.f));
+          const double err = cr.end_to_end_error();
           worst_error.push_back(err);
         }
       }

@@ -447,6 +447,60 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
 
 // One unreadable test image and one unreadable training image: the run goes on without them, names
 // each on stderr, counts them in report.json and exits 3 (ran to the end, some inputs failed).
+BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_bag_of_words) {
+  if (!bowlrp::test::have_voc()) return;
+  TempDir dir;
+  const std::string root = bowlrp::test::voc_root();
+  const std::string common = "voc --root '" + root + "' --train-set train --test-set val --classes car,dog,person " +
+                             "--max-images 30 --step 8 --bin-sizes 4,8 --flip-steps 10 --explain 2 ";
+  const std::string fisher_out = dir / "fisher", bow_out = dir / "bow";
+  std::string log;
+  BOOST_TEST_REQUIRE(run_cli(common + "--encoding fisher --components 8 --pca 24 --fisher-samples 20000 --out '" +
+                                 fisher_out + "'",
+                             &log) == 0,
+                     log);
+  BOOST_TEST_REQUIRE(run_cli(common + "--words 64 --kmeans-samples 20000 --out '" + bow_out + "'", &log) == 0, log);
+  const nlohmann::json f = nlohmann::json::parse(bowlrp::bow::read_file(fisher_out + "/report.json"));
+  BOOST_TEST(f["test_images"] == 30);
+  BOOST_TEST(f["explained_images"] == 6);
+  // Conservation of the Fisher model once the bias share and the ε-absorbed part are counted.
+  BOOST_TEST(f["conservation_max_error"].get<double>() < 1e-9);
+  for (const char* m : {"lrp", "sensitivity", "occlusion", "random"}) {
+    BOOST_REQUIRE(f["aopc"].contains(m));
+    BOOST_TEST(std::isfinite(f["aopc"][m].get<double>()));
+  }
+  BOOST_TEST(f["settings"]["encoding"].get<std::string>().find("fisher-vector") == 0);
+  BOOST_TEST(f["settings"]["head"].get<std::string>().find("linear SVM") == 0);
+
+  // The model file is version 2 and explains images with the absorbed part in the JSON.
+  const std::string model = fisher_out + "/model.bowlrp";
+  const std::string image = root + "/JPEGImages/000005.jpg";
+  BOOST_TEST_REQUIRE(run_cli("explain --model '" + model + "' --class car --out '" + (dir / "explained") + "' '" +
+                                 image + "'",
+                             &log) == 0,
+                     log);
+  const nlohmann::json e = nlohmann::json::parse(bowlrp::bow::read_file(dir / "explained/000005.json"));
+  BOOST_TEST(e["encoding"] == "fisher-vector");
+  BOOST_TEST(e["conserved"] == true);
+  const double total = e["relevance_sum"]["pixels"].get<double>() + e["absorbed"].get<double>() +
+                       e["absorbed_features"].get<double>() + e["unassigned"]["features"].get<double>() +
+                       e["unassigned"]["pixels"].get<double>();
+  BOOST_TEST(std::fabs(e["score"].get<double>() - total) <= 1e-9 * std::max(1.0, std::fabs(e["score"].get<double>())));
+
+  // Side by side: the compare page lists both runs' mAP and AOPC.
+  BOOST_TEST_REQUIRE(run_cli("compare --out '" + (dir / "cmp") + "' --name fisher --name bow '" + fisher_out + "' '" +
+                                 bow_out + "'",
+                             &log) == 0,
+                     log);
+  const nlohmann::json c = nlohmann::json::parse(bowlrp::bow::read_file(dir / "cmp/compare.json"));
+  BOOST_TEST_REQUIRE(c["runs"].size() == 2u);
+  BOOST_TEST(c["runs"][0]["name"] == "fisher");
+  BOOST_TEST(c["runs"][0]["map"].get<double>() == f["map"].get<double>());
+  BOOST_TEST(c["runs"][1]["aopc"].contains("lrp"));
+  const std::string html = bowlrp::bow::read_file(dir / "cmp/index.html");
+  BOOST_TEST(html.find("Explanation quality") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unreadable_images_are_named_and_exit_code_is_3) {
   if (!bowlrp::test::have_voc()) return;
   TempDir dir;

@@ -113,6 +113,15 @@ struct SprayArgs {
 int run_spray(const SprayArgs& args);
 
 /// `bowlrp demo` arguments.
+/// bowlrp compare: several runs' report.json side by side.
+struct CompareArgs {
+  std::vector<std::string> reports;  ///< report.json files or the folders holding them
+  std::vector<std::string> names;    ///< --name per report (default: the folder names)
+  std::string out;                   ///< output folder (compare.json, index.html)
+};
+/// Runs `bowlrp compare`; returns the exit code.
+int run_compare(const CompareArgs& args);
+
 struct DemoArgs {
   std::string out = "bowlrp-demo";  ///< --out DIR
   int images_per_class = 200;       ///< --images-per-class

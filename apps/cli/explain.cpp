@@ -99,6 +99,12 @@ int run_explain(const ExplainArgs& args) {
       j["absorbed"] = e.dimensions.absorbed;
       j["residual"] = e.dimensions.residual;
       j["unassigned"] = {{"features", e.features.unassigned}, {"pixels", e.pixels.unassigned}};
+      // What the Fisher layer's ε stabiliser kept (0 for Bag-of-Words), so that
+      // f = Σ R_q + absorbed + absorbed_features + unassigned to rounding.
+      j["absorbed_features"] = e.features.absorbed;
+      j["encoding"] = model::to_string(model.encoding_kind());
+      if (model.encoding_kind() == model::EncodingKind::fisher_vector)
+        j["fisher_epsilon"] = options.composite.fisher.epsilon;
       // "conserved": every layer, the SVM one included, within the conservation tolerance.
       j["conserved"] = report.ok();
       j["layers"] = {{"svm", report.svm_conserved}, {"features", report.features_conserved},

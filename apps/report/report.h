@@ -121,6 +121,12 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
 /// report.json of a folder evaluation: report_json plus accuracy, confusion and localisation.
 nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEvaluation& ev);
 
+/// Several runs' report.json side by side: accuracy, AOPC, localisation, settings and timings of each
+/// (throws std::invalid_argument unless there is one name per report and at least one report).
+nlohmann::json compare_json(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs);
+/// The same as a page (the best value of each row in bold).
+std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs);
+
 /// SpRAy over the explanations of one class: the JSON summary (every image's cluster, eigenvalues,
 /// cluster sizes, mean maps, typical members, the causal test).
 nlohmann::json spray_json(const evaluation::SprayAnalysis& a, const std::vector<std::string>& class_names,

@@ -16,6 +16,11 @@ std::string fmt(const char* label, double v) {
 }
 }  // namespace
 
+double ConservationReport::end_to_end_error() const {
+  return std::abs(f - sum_pixels - absorbed - absorbed_features - unassigned_pixels - unassigned_features) /
+         std::max(1.0, std::abs(f));
+}
+
 std::string ConservationReport::summary() const {
   char tol[32];
   std::snprintf(tol, sizeof tol, "%.3g", tolerance);

@@ -141,8 +141,7 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
       ev.predicted[i] = model::top_class(f);
       const decompose::Explanation e = explainer.explain(trace, ev.truth[i]);
       const decompose::ConservationReport rep = decompose::check_conservation(e);
-      error[i] = std::fabs(rep.f - rep.sum_pixels - rep.absorbed - rep.unassigned_pixels - rep.unassigned_features) /
-                 std::max(1.0, std::fabs(rep.f));
+      error[i] = rep.end_to_end_error();
       const decompose::RegionMask mask =
           load_object_mask(ev.masks, ev.classes[ev.truth[i]], ev.paths[i], e.pixels.width, e.pixels.height);
       if (mask.width > 0) {

@@ -134,8 +134,7 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
     const bow::Trace trace = model.encode(image);
     const decompose::Explanation e = explainer.explain(trace, cls);
     const decompose::ConservationReport cr = decompose::check_conservation(e);
-    res.conservation_error = std::fabs(cr.f - cr.sum_pixels - cr.absorbed - cr.unassigned_pixels -
-                                       cr.unassigned_features - cr.absorbed_features) / std::max(1.0, std::fabs(cr.f));
+    res.conservation_error = cr.end_to_end_error();
     const int W = e.pixels.width, H = e.pixels.height;
     const std::vector<double> occ = occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed);
     const std::vector<double> sens = sensitivity_map(model, cls, trace);

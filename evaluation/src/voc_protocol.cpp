@@ -170,8 +170,10 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     ev.train_images = data.paths.size();
     bow::progress_note(progress, "fit",
                        "training on " + std::to_string(data.paths.size()) + " '" + options.train_set + "' images, " +
-                           std::to_string(train.classes.size()) + " classes, K = " +
-                           std::to_string(options.fit.pipeline.kmeans.words));
+                           std::to_string(train.classes.size()) + " classes, " +
+                           (options.fit.encoding == model::EncodingKind::fisher_vector
+                                ? std::to_string(options.fit.fisher.components) + " Gaussians (Fisher vectors)"
+                                : "K = " + std::to_string(options.fit.pipeline.kmeans.words)));
     model::FitOptions fopts = options.fit;
     fopts.training_accuracy = false;
     model::FitReport fr;

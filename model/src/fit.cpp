@@ -261,6 +261,8 @@ void FitOptions::validate() const {
   (void)to_string(head_kind());
   pipeline.validate();
   if (encoding == EncodingKind::fisher_vector) fisher.validate();
+  if (!(fisher_C > 0) || !std::isfinite(fisher_C))
+    throw std::invalid_argument("FitOptions.fisher_C = " + std::to_string(fisher_C) + ": expected a finite value > 0");
   if (kernel.gamma < 0 || !std::isfinite(kernel.gamma))
     throw std::invalid_argument("FitOptions.kernel.gamma = " + std::to_string(kernel.gamma) +
                                 ": expected a finite value >= 0 (0 = 1 / mean pairwise distance)");
@@ -510,6 +512,7 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   const auto t1 = Clock::now();
   svm::TrainOptions topts = options.svm;
   topts.threads = options.threads;
+  if (options.encoding == EncodingKind::fisher_vector) topts.C = options.fisher_C;
   if (progress) progress({bow::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
   const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {
     if (progress) progress({bow::ProgressEvent::Kind::step, "train SVMs", done, total, {}});

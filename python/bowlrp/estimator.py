@@ -55,7 +55,7 @@ class BowClassifier:
 
     ``encoding`` picks the encoding: ``"bag-of-words"`` (the default; also ``"bow"``) or
     ``"fisher"`` / ``"fisher-vector"``, whose knobs are ``pca``, ``components``,
-    ``fisher_samples``, ``fisher_iterations``, ``fisher_pyramid``, ``append_xy``, ``root_sift`` and
+    ``fisher_samples``, ``fisher_C``, ``fisher_iterations``, ``fisher_pyramid``, ``append_xy``, ``root_sift`` and
     ``posterior_threshold``. ``head`` picks the head: None (kernel SVMs for Bag-of-Words, linear
     SVMs for Fisher vectors), ``"kernel"`` or ``"linear"`` (also ``"kernel-svm"`` /
     ``"linear-svm"``). Parameters are stored as given (``get_params`` returns ``"fisher"`` if that

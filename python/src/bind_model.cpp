@@ -158,6 +158,8 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   k.push_back(field_knob<FO>("components", "fisher: K, Gaussians of the mixture", [](FO& o) -> int& { return o.fisher.components; }));
   k.push_back(field_knob<FO>("fisher_samples", "fisher: descriptors sampled for PCA and the mixture",
                              [](FO& o) -> std::size_t& { return o.fisher.samples; }));
+  k.push_back(field_knob<FO>("fisher_C", "fisher: SVM soft-margin C (replaces C for Fisher vectors)",
+                             [](FO& o) -> double& { return o.fisher_C; }));
   k.push_back(field_knob<FO>("fisher_iterations", "fisher: EM iteration cap", [](FO& o) -> int& { return o.fisher.max_iterations; }));
   k.push_back(field_knob<FO>("posterior_threshold", "fisher: posteriors below are set to 0 ([0, 1))",
                              [](FO& o) -> double& { return o.fisher.posterior_threshold; }));

@@ -47,6 +47,8 @@ struct ConservationReport {
   bool ok() const { return svm_conserved && features_conserved && pixels_conserved; }
   /// Whether the layers below the SVM conserve (the right question for Taylor explanations).
   bool lower_layers_ok() const { return features_conserved && pixels_conserved; }
+  /// End to end: |f - Σ_q R_q - absorbed - absorbed features - unassigned| / max(1, |f|).
+  double end_to_end_error() const;
   /// Multi-line readable summary.
   std::string summary() const;
 };

@@ -71,6 +71,8 @@ struct FitOptions {
   std::optional<HeadKind> head;
   svm::Kernel kernel;             ///< head kernel (hik); gamma 0 = 1 / mean distance for rbf/expchi2
   svm::TrainOptions svm;          ///< C = 3, ...; svm.threads is replaced by `threads`
+  /// C of the SVMs over Fisher vectors (replaces svm.C for that encoding; best of a VOC2007 sweep, README)
+  double fisher_C = 10.0;
   int threads = 0;                ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads); results do not depend on it
   std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)

@@ -1,0 +1,107 @@
+// Side by side: several runs' report.json (bowlrp voc or evaluate) in one page, e.g. the
+// Fisher-vector model against the Bag-of-Words model on the same images.
+#include "report/report.h"
+
+#include <bowlrp/bow/io.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bowlrp::apps {
+namespace {
+
+std::string cell(const nlohmann::json& j, const std::string& key, const std::string& sub, int digits) {
+  if (!j.contains(key) || !j[key].is_object() || !j[key].contains(sub) || !j[key][sub].is_number()) return "–";
+  return fixed(j[key][sub].get<double>(), digits);
+}
+
+// Keys of j[key] over every run, in first-seen order.
+std::vector<std::string> keys(const std::vector<nlohmann::json>& runs, const std::string& key) {
+  std::vector<std::string> out;
+  for (const auto& r : runs)
+    if (r.contains(key) && r[key].is_object())
+      for (const auto& [k, v] : r[key].items())
+        if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
+  return out;
+}
+
+std::string table(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs,
+                  const std::string& key, const std::vector<std::string>& rows, int digits, bool best_high) {
+  std::string h = "<table><tr><th></th>";
+  for (const auto& n : names) h += "<th>" + html_escape(n) + "</th>";
+  h += "</tr>";
+  for (const auto& row : rows) {
+    h += "<tr><td>" + html_escape(row) + "</td>";
+    double best = best_high ? -1e300 : 1e300;
+    for (const auto& r : runs)
+      if (r.contains(key) && r[key].contains(row) && r[key][row].is_number())
+        best = best_high ? std::max(best, r[key][row].get<double>()) : std::min(best, r[key][row].get<double>());
+    for (const auto& r : runs) {
+      const bool is_best = r.contains(key) && r[key].contains(row) && r[key][row].is_number() &&
+                           r[key][row].get<double>() == best && runs.size() > 1;
+      const std::string v = cell(r, key, row, digits);
+      h += std::string("<td>") + (is_best ? "<b>" + v + "</b>" : v) + "</td>";
+    }
+    h += "</tr>";
+  }
+  return h + "</table>";
+}
+
+}  // namespace
+
+nlohmann::json compare_json(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs) {
+  if (names.size() != runs.size() || runs.empty())
+    throw std::invalid_argument("compare: " + std::to_string(runs.size()) + " reports for " +
+                                std::to_string(names.size()) + " names; expected at least one report, one name each");
+  nlohmann::json out = {{"runs", nlohmann::json::array()}};
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    nlohmann::json r = {{"name", names[i]}};
+    for (const char* k : {"map", "map_area", "ap", "aopc", "localisation", "conservation_max_error", "explained_images",
+                          "settings", "timings"})
+      if (runs[i].contains(k)) r[k] = runs[i][k];
+    out["runs"].push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs) {
+  (void)compare_json(names, runs);  // validates
+  std::string h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>bowlrp: runs side by side</title><style>" +
+                  report_css() + "</style></head><body><h1>Runs side by side</h1>";
+  h += "<h2>Settings</h2><table><tr><th></th>";
+  for (const auto& n : names) h += "<th>" + html_escape(n) + "</th>";
+  h += "</tr>";
+  for (const auto& k : keys(runs, "settings")) {
+    h += "<tr><td>" + html_escape(k) + "</td>";
+    for (const auto& r : runs)
+      h += "<td>" + html_escape(r.contains("settings") && r["settings"].contains(k) && r["settings"][k].is_string()
+                                    ? r["settings"][k].get<std::string>()
+                                    : std::string("–")) + "</td>";
+    h += "</tr>";
+  }
+  h += "</table>";
+  nlohmann::json summary = nlohmann::json::object();
+  std::vector<nlohmann::json> tops;
+  for (const auto& r : runs) {
+    nlohmann::json t = nlohmann::json::object();
+    for (const char* k : {"map", "map_area", "conservation_max_error", "explained_images"})
+      if (r.contains(k) && r[k].is_number()) t[k] = r[k];
+    tops.push_back({{"summary", t}});
+  }
+  h += "<h2>Accuracy</h2>" + table(names, tops, "summary", {"map", "map_area"}, 4, true);
+  h += "<h3>AP per class (VOC07 11-point)</h3>" + table(names, runs, "ap", keys(runs, "ap"), 4, true);
+  h += "<h2>Explanation quality</h2><p>Pixel flipping, most relevant first: AOPC per ordering (higher: the "
+       "ordering found the evidence; random is the reference).</p>" +
+       table(names, runs, "aopc", keys(runs, "aopc"), 4, true);
+  h += "<h3>Localisation</h3><p>Share of positive relevance inside the class's boxes and masks, against the "
+       "region's area share, and the pointing game.</p>" +
+       table(names, runs, "localisation", keys(runs, "localisation"), 4, true);
+  h += "<h3>Conservation</h3>" + table(names, tops, "summary", {"conservation_max_error", "explained_images"}, 6, false);
+  h += "<h2>Timings (s)</h2>" + table(names, runs, "timings", keys(runs, "timings"), 1, false);
+  return h + "</body></html>\n";
+}
+
+}  // namespace bowlrp::apps
