@@ -180,6 +180,8 @@ int main(int argc, char** argv) {
   voc_cmd->add_option("--explain", vp.explain, "positive test images per class explained and flipped (0 = skip)")
       ->capture_default_str();
   voc_cmd->add_option("--model", voc.model, "evaluate this model file instead of training");
+  voc_cmd->add_option("--bias", voc.bias, "bias share of the explanations: uniform (b/V) | proportional | absorbed")
+      ->capture_default_str();
   voc_cmd->add_option("--out", voc.out, "output folder")->required();
   voc_cmd->add_option("--cache", voc.cache, "histogram/codebook cache folder (default OUT/cache)");
   voc_cmd->add_flag("--no-cache", voc.no_cache, "do not read or write the cache");
@@ -238,7 +240,7 @@ int main(int argc, char** argv) {
   CLI::App* compare_cmd = app.add_subcommand(
       "compare", "several runs side by side (report.json of voc or evaluate): mAP, AOPC, localisation, timings");
   compare_cmd->add_option("--out", compare.out, "output folder (compare.json, index.html)")->required();
-  compare_cmd->add_option("--name", compare.names, "a name per report, in order (default: the folder names)");
+  compare_cmd->add_option("--names", compare.names_csv, "names a,b,... one per report, in order (default: the folder names)");
   compare_cmd->add_option("reports", compare.reports, "report.json files or the run folders holding them")->required();
 
   for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd, spray_cmd, compare_cmd})

@@ -38,7 +38,7 @@ for enc in fisher bow; do
   /usr/bin/time -v -o "$out/$enc-quality.time" "$bowlrp" voc --root "$voc" --model "${!model_var}" \
     --explain "$explain" -q --out "$out/$enc-quality" --cache "${cache:-$out/cache}"
 done
-"$bowlrp" compare --out "$out/compare" --name fisher --name bag-of-words "$out/fisher-quality" "$out/bow-quality"
+"$bowlrp" compare --out "$out/compare" --names fisher,bag-of-words "$out/fisher-quality" "$out/bow-quality"
 for f in "$out"/*.time; do
   echo "$(basename "$f"): $(grep -E 'Elapsed' "$f" | sed 's/.*: //') wall, $(grep -E 'Maximum resident' "$f" | awk '{print $NF}') kB peak"
 done

@@ -488,7 +488,7 @@ BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_
   BOOST_TEST(std::fabs(e["score"].get<double>() - total) <= 1e-9 * std::max(1.0, std::fabs(e["score"].get<double>())));
 
   // Side by side: the compare page lists both runs' mAP and AOPC.
-  BOOST_TEST_REQUIRE(run_cli("compare --out '" + (dir / "cmp") + "' --name fisher --name bow '" + fisher_out + "' '" +
+  BOOST_TEST_REQUIRE(run_cli("compare --out '" + (dir / "cmp") + "' --names fisher,bow '" + fisher_out + "' '" +
                                  bow_out + "'",
                              &log) == 0,
                      log);

@@ -88,6 +88,7 @@ struct VocArgs {
   std::string out;                          ///< --out DIR
   std::string cache;                        ///< --cache DIR (empty: DIR/cache)
   bool no_cache = false;                    ///< --no-cache
+  std::string bias = "uniform";             ///< --bias uniform|proportional|absorbed (explanations)
   PipelineArgs pipeline;                    ///< pipeline flags (ignored with --model)
   RunArgs run;                              ///< --threads, --quiet
 };
@@ -116,7 +117,7 @@ int run_spray(const SprayArgs& args);
 /// bowlrp compare: several runs' report.json side by side.
 struct CompareArgs {
   std::vector<std::string> reports;  ///< report.json files or the folders holding them
-  std::vector<std::string> names;    ///< --name per report (default: the folder names)
+  std::string names_csv;             ///< --names a,b,... one per report (default: the folder names)
   std::string out;                   ///< output folder (compare.json, index.html)
 };
 /// Runs `bowlrp compare`; returns the exit code.

@@ -1,5 +1,6 @@
 // `bowlrp evaluate` and `bowlrp demo`: a model on a folder-per-class test set
 // (evaluation::evaluate_folder), reported as report.json and index.html.
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/json_out.h"
 #include "cli/progress.h"
@@ -155,9 +156,10 @@ namespace bowlrp::apps {
 int run_compare(const CompareArgs& args) {
   namespace fs = std::filesystem;
   if (args.reports.empty()) throw std::invalid_argument("compare: no report given; expected report.json files or run folders");
-  if (!args.names.empty() && args.names.size() != args.reports.size())
-    throw std::invalid_argument("compare: " + std::to_string(args.names.size()) + " --name for " +
-                                std::to_string(args.reports.size()) + " reports; give one per report or none");
+  const std::vector<std::string> given = args.names_csv.empty() ? std::vector<std::string>{} : split_csv(args.names_csv);
+  if (!given.empty() && given.size() != args.reports.size())
+    throw std::invalid_argument("compare: --names '" + args.names_csv + "' names " + std::to_string(given.size()) +
+                                " runs for " + std::to_string(args.reports.size()) + " reports; give one per report or none");
   std::vector<nlohmann::json> runs;
   std::vector<std::string> names;
   for (std::size_t i = 0; i < args.reports.size(); ++i) {
@@ -172,7 +174,7 @@ int run_compare(const CompareArgs& args) {
     if (!j.is_object() || !j.contains("ap"))
       throw std::runtime_error("compare: '" + p.u8string() + "' has no \"ap\": expected the report.json of bowlrp voc or evaluate");
     runs.push_back(std::move(j));
-    names.push_back(args.names.empty() ? p.parent_path().filename().u8string() : args.names[i]);
+    names.push_back(given.empty() ? p.parent_path().filename().u8string() : given[i]);
   }
   const fs::path out = fs::u8path(args.out);
   fs::create_directories(out);

@@ -23,6 +23,7 @@ int run_voc_command(const VocArgs& args) {
   o.classes = split_csv(args.classes);
   o.fit = args.pipeline.fit_options();
   o.fit.threads = args.run.threads;
+  o.quality.composite.svm.bias = decompose::bias_policy_from_string(args.bias);
   const fs::path out = fs::u8path(args.out);
   if (!args.no_cache) o.fit.cache_dir = args.cache.empty() ? (out / "cache").u8string() : args.cache;
   o.validate();

@@ -209,6 +209,37 @@ bow::Box original_box(const bow::GrayImage& image, const bow::Box& w) {
   changed.y1 = std::min(image.original_height, static_cast<int>(std::ceil(w.y1 / sy)));
   return changed;
 }
+
+// The MoRF steps shared by both encodings: f(x^0), then at each step noise is pasted over the
+// step's regions, the features each region can reach are re-extracted from the perturbed image and
+// handed to update(features, indices), and rescore() gives f(x^k).
+template <class Update, class Rescore>
+std::vector<double> run_steps(const bow::GrayImage& image, const bow::DenseSift& sift, const std::vector<int>& order,
+                              const PixelFlipOptions& options, double f0, Update&& update, Rescore&& rescore) {
+  const RegionGrid grid(image.width, image.height, options.region_size);
+  check_order(order, grid.size());
+  const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
+  bow::GrayImage x = image;
+  std::vector<double> curve;
+  curve.reserve(static_cast<std::size_t>(options.steps) + 1);
+  curve.push_back(f0);
+  std::vector<std::size_t> indices;
+  for (std::size_t k = 1; k <= static_cast<std::size_t>(options.steps); ++k) {
+    const auto [begin, end] = step_range(k, options, order.size());
+    if (begin == end) {  // nothing is left to flip
+      curve.push_back(curve.back());
+      continue;
+    }
+    for (std::size_t i = begin; i < end; ++i) paste_noise(x, noise, grid.box(order[i]));
+    for (std::size_t i = begin; i < end; ++i) {
+      indices.clear();
+      const bow::FeatureTrace sub = sift.extract_region(x, original_box(image, grid.box(order[i])), &indices);
+      if (!indices.empty()) update(sub, indices);
+    }
+    curve.push_back(rescore());
+  }
+  return curve;
+}
 }  // namespace
 
 std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::FisherTrace& trace,
@@ -221,38 +252,24 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
                                 "Bag-of-Words model");
   check_trace(image, trace.features, trace.histogram().size(), trace.pipeline);
   const bow::FisherPipeline& pipeline = **fisher;
-  const RegionGrid grid(image.width, image.height, options.region_size);
-  check_order(order, grid.size());
-  const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
-  bow::GrayImage x = image;
   bow::FisherTrace t = trace;
-  std::vector<double> curve;
-  curve.reserve(static_cast<std::size_t>(options.steps) + 1);
-  curve.push_back(score(trace.histogram()));
-  std::vector<std::size_t> indices;
-  for (std::size_t k = 1; k <= static_cast<std::size_t>(options.steps); ++k) {
-    const auto [begin, end] = step_range(k, options, order.size());
-    if (begin == end) {
-      curve.push_back(curve.back());
-      continue;
+  // The features every region of a step reaches, replaced together once the step's regions are noise.
+  std::vector<std::size_t> all;
+  bow::FeatureTrace fresh;
+  const auto update = [&](const bow::FeatureTrace& sub, const std::vector<std::size_t>& indices) {
+    for (std::size_t j = 0; j < indices.size(); ++j) {
+      all.push_back(indices[j]);
+      fresh.frames.push_back(sub.frames[j]);
+      fresh.descriptors.insert(fresh.descriptors.end(), sub.descriptor(j), sub.descriptor(j) + bow::FeatureTrace::kDim);
     }
-    for (std::size_t i = begin; i < end; ++i) paste_noise(x, noise, grid.box(order[i]));
-    // Union of the features any region of this step reaches, re-extracted on the perturbed image.
-    std::vector<std::size_t> all;
-    bow::FeatureTrace fresh;
-    for (std::size_t i = begin; i < end; ++i) {
-      indices.clear();
-      const bow::FeatureTrace sub = pipeline.sift().extract_region(x, original_box(image, grid.box(order[i])), &indices);
-      for (std::size_t j = 0; j < indices.size(); ++j) {
-        all.push_back(indices[j]);
-        fresh.frames.push_back(sub.frames[j]);
-        fresh.descriptors.insert(fresh.descriptors.end(), sub.descriptor(j), sub.descriptor(j) + bow::FeatureTrace::kDim);
-      }
-    }
+  };
+  const auto rescore = [&] {
     if (!all.empty()) pipeline.replace_features(t, fresh, all);
-    curve.push_back(score(t.fisher));
-  }
-  return curve;
+    all.clear();
+    fresh = bow::FeatureTrace();
+    return score(t.fisher);
+  };
+  return run_steps(image, pipeline.sift(), order, options, score(trace.histogram()), update, rescore);
 }
 
 std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::Trace& trace,
@@ -276,9 +293,6 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
   if (a0.features() != f0.size())
     throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace's assignment covers " +
                                 std::to_string(a0.features()) + " of its " + std::to_string(f0.size()) + " features");
-  const RegionGrid grid(image.width, image.height, options.region_size);
-  check_order(order, grid.size());
-  const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
   const bow::DenseSift& sift = pipeline.sift();
   const bow::Mapper& mapper = pipeline.mapper();
   const bow::Pooler& pooler = pipeline.pooler();
@@ -305,37 +319,23 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
   assignment.words.reserve(L * stride);
   assignment.weights.reserve(L * stride);
 
-  bow::GrayImage x = image;
-  std::vector<double> curve;
-  curve.reserve(static_cast<std::size_t>(options.steps) + 1);
-  curve.push_back(score(trace.histogram()));
-  std::vector<std::size_t> indices;
-  for (std::size_t k = 1; k <= static_cast<std::size_t>(options.steps); ++k) {
-    const auto [begin, end] = step_range(k, options, order.size());
-    if (begin == end) {
-      curve.push_back(curve.back());
-      continue;
-    }
-    for (std::size_t i = begin; i < end; ++i) paste_noise(x, noise, grid.box(order[i]));
-    for (std::size_t i = begin; i < end; ++i) {
-      const bow::Box changed = original_box(image, grid.box(order[i]));
-      indices.clear();
-      const bow::FeatureTrace sub = sift.extract_region(x, changed, &indices);
-      if (indices.empty()) continue;
-      const bow::Assignment a = mapper.assign(sub.descriptors.data(), indices.size());
-      for (std::size_t j = 0; j < indices.size(); ++j) {
-        const std::size_t l = indices[j];
-        const std::uint32_t b = a.offsets[j], e = a.offsets[j + 1];
-        if (e - b > stride) {
-          throw std::logic_error("IncrementalFlipper: feature " + std::to_string(l) + " maps to " +
-                                 std::to_string(e - b) + " words, more than the " + std::to_string(stride) +
-                                 " the mapping allows");
-        }
-        count[l] = e - b;
-        std::copy(a.words.begin() + b, a.words.begin() + e, words.begin() + l * stride);
-        std::copy(a.weights.begin() + b, a.weights.begin() + e, weights.begin() + l * stride);
+  // Re-mapped features overwrite their padded slots; the assignment is compacted before pooling.
+  const auto update = [&](const bow::FeatureTrace& sub, const std::vector<std::size_t>& indices) {
+    const bow::Assignment a = mapper.assign(sub.descriptors.data(), indices.size());
+    for (std::size_t j = 0; j < indices.size(); ++j) {
+      const std::size_t l = indices[j];
+      const std::uint32_t b = a.offsets[j], e = a.offsets[j + 1];
+      if (e - b > stride) {
+        throw std::logic_error("IncrementalFlipper: feature " + std::to_string(l) + " maps to " +
+                               std::to_string(e - b) + " words, more than the " + std::to_string(stride) +
+                               " the mapping allows");
       }
+      count[l] = e - b;
+      std::copy(a.words.begin() + b, a.words.begin() + e, words.begin() + l * stride);
+      std::copy(a.weights.begin() + b, a.weights.begin() + e, weights.begin() + l * stride);
     }
+  };
+  const auto rescore = [&] {
     assignment.words.clear();
     assignment.weights.clear();
     assignment.offsets[0] = 0;
@@ -347,10 +347,10 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
       assignment.offsets[l + 1] = static_cast<std::uint32_t>(assignment.words.size());
     }
     // Pooling reads only the frames (unchanged by flipping) and the assignment.
-    const bow::PoolTrace pooled = pooler.pool(f0, assignment);
-    curve.push_back(score(pooled.histogram));
-  }
-  return curve;
+    // Pooling reads only the frames (unchanged by flipping) and the assignment.
+    return score(pooler.pool(f0, assignment).histogram);
+  };
+  return run_steps(image, sift, order, options, score(trace.histogram()), update, rescore);
 }
 
 namespace {
