@@ -358,17 +358,18 @@ std::size_t FisherPipeline::dimension() const {
 
 FisherTrace FisherPipeline::encode(const GrayImage& image) const { return encode_features(sift_.extract(image)); }
 
-namespace {
-// Normalised centres (x/W - 1/2, y/H - 1/2) of frames [begin, end).
-std::vector<float> positions_of(const FeatureTrace& f, std::size_t begin, std::size_t end) {
-  std::vector<float> out(2 * (end - begin));
-  for (std::size_t l = begin; l < end; ++l) {
-    out[2 * (l - begin)] = static_cast<float>((f.frames[l].x + 0.5) / f.width - 0.5);
-    out[2 * (l - begin) + 1] = static_cast<float>((f.frames[l].y + 0.5) / f.height - 0.5);
+std::vector<float> normalised_positions(const FeatureTrace& f, const std::vector<std::size_t>* indices) {
+  const std::size_t n = indices ? indices->size() : f.size();
+  std::vector<float> out(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Frame& fr = f.frames[indices ? (*indices)[i] : i];
+    out[2 * i] = static_cast<float>((fr.x + 0.5) / f.width - 0.5);
+    out[2 * i + 1] = static_cast<float>((fr.y + 0.5) / f.height - 0.5);
   }
   return out;
 }
 
+namespace {
 // Sparse posteriors of `count` local descriptors (count x G): softmax of the log-likelihoods,
 // thresholded; appended as rows to the CSR arrays.
 void posteriors_of(const float* x, std::size_t count, int G, int K, const std::vector<float>& weights,
@@ -413,7 +414,7 @@ FisherTrace FisherPipeline::encode_features(FeatureTrace features) const {
   t.features = std::move(features);
   const std::size_t L = t.features.size();
   t.dimension = G;
-  const std::vector<float> pos = positions_of(t.features, 0, L);
+  const std::vector<float> pos = normalised_positions(t.features, nullptr);
   t.local = project_descriptors(parameters_, options_.fisher, t.features.descriptors.data(), pos.data(), L);
   t.posteriors.offsets.assign(1, 0);
   posteriors_of(t.local.data(), L, G, K, loglik_weights_, loglik_constant_, options_.fisher.posterior_threshold,
@@ -512,13 +513,11 @@ void FisherPipeline::replace_features(FisherTrace& t, const FeatureTrace& replac
               t.features.descriptors.begin() + indices[i] * kSift);
   }
   // New local descriptors and posteriors of the replaced rows, merged into the CSR arrays.
-  std::vector<float> desc(indices.size() * kSift), pos(2 * indices.size());
+  std::vector<float> desc(indices.size() * kSift);
   for (std::size_t i = 0; i < indices.size(); ++i) {
     std::copy(t.features.descriptor(indices[i]), t.features.descriptor(indices[i]) + kSift, desc.begin() + i * kSift);
-    const std::vector<float> p = positions_of(t.features, indices[i], indices[i] + 1);
-    pos[2 * i] = p[0];
-    pos[2 * i + 1] = p[1];
   }
+  const std::vector<float> pos = normalised_positions(t.features, &indices);
   const std::vector<float> x = project_descriptors(parameters_, options_.fisher, desc.data(), pos.data(), indices.size());
   Posteriors fresh;
   fresh.offsets.assign(1, 0);

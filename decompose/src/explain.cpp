@@ -70,33 +70,32 @@ std::size_t Explainer::class_index(const std::string& name) const {
   return std::visit([&](const auto& h) { return h->class_index(name); }, head_);
 }
 
-void Explainer::check_trace(const bow::Digest& made_by, std::size_t size, std::size_t cls) const {
+Explanation Explainer::head_layer(const bow::Digest& made_by, const std::vector<double>& h, std::size_t cls) const {
   if (made_by != pipeline_)
     throw std::invalid_argument("Explainer: the trace was made by another pipeline (fingerprint " + made_by.hex() +
                                 ", this model's is " + pipeline_.hex() +
                                 "): encode the image with the model's own pipeline");
-  if (size != head_dimension(head_))
-    throw std::invalid_argument("Explainer: histogram has " + std::to_string(size) + " dimensions but the model expects " +
+  if (h.size() != head_dimension(head_))
+    throw std::invalid_argument("Explainer: histogram has " + std::to_string(h.size()) + " dimensions but the model expects " +
                                 std::to_string(head_dimension(head_)) + " (codebook or pyramid differs from training)");
   if (cls >= head_classes(head_))
     throw std::out_of_range("Explainer: class index " + std::to_string(cls) + " out of range; the model has " +
                             std::to_string(head_classes(head_)) + " classes");
-}
-
-DimensionRelevance Explainer::head_relevance(std::size_t cls, const double* h) const {
+  Explanation e;
+  e.cls = cls;
+  e.class_name = head_class_name(head_, cls);
   if (const auto* k = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_))
-    return relevance_dimensions(**k, cls, h, composite_, indices_ ? &(*indices_)[cls] : nullptr);
-  return relevance_dimensions(*std::get<std::shared_ptr<const svm::LinearSvm>>(head_), cls, h, composite_.svm);
+    e.dimensions = relevance_dimensions(**k, cls, h.data(), composite_, indices_ ? &(*indices_)[cls] : nullptr);
+  else
+    e.dimensions =
+        relevance_dimensions(*std::get<std::shared_ptr<const svm::LinearSvm>>(head_), cls, h.data(), composite_.svm);
+  return e;
 }
 
 Explanation Explainer::explain(const bow::EncodeTrace& trace, std::size_t cls) const {
   if (fisher_)
     throw std::invalid_argument("Explainer: a Bag-of-Words trace given to the explainer of a Fisher-vector model");
-  check_trace(trace.pipeline, trace.histogram().size(), cls);
-  Explanation e;
-  e.cls = cls;
-  e.class_name = head_class_name(head_, cls);
-  e.dimensions = head_relevance(cls, trace.histogram().data());
+  Explanation e = head_layer(trace.pipeline, trace.histogram(), cls);
   e.features = relevance_features(trace.features, trace.assignment, trace.pool, e.dimensions.R);
   e.pixels = relevance_pixels(trace.features, e.features.R);
   return e;
@@ -105,11 +104,7 @@ Explanation Explainer::explain(const bow::EncodeTrace& trace, std::size_t cls) c
 Explanation Explainer::explain(const bow::FisherTrace& trace, std::size_t cls) const {
   if (!fisher_)
     throw std::invalid_argument("Explainer: a Fisher-vector trace given to the explainer of a Bag-of-Words model");
-  check_trace(trace.pipeline, trace.histogram().size(), cls);
-  Explanation e;
-  e.cls = cls;
-  e.class_name = head_class_name(head_, cls);
-  e.dimensions = head_relevance(cls, trace.histogram().data());
+  Explanation e = head_layer(trace.pipeline, trace.histogram(), cls);
   e.features = relevance_fisher_features(*fisher_, trace, e.dimensions.R, composite_.fisher);
   e.pixels = relevance_pixels(trace.features, e.features.R);
   return e;

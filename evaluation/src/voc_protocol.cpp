@@ -204,15 +204,8 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
   std::vector<std::size_t> good;
   for (std::size_t i = 0; i < N; ++i)
     if (encoded.ok[i]) good.push_back(i);
-  // The rows of the readable images (a copy only when some failed: Fisher vectors are large).
   std::vector<double> X;
-  if (good.size() != N) {
-    X.resize(good.size() * encoded.dim);
-    for (std::size_t k = 0; k < good.size(); ++k)
-      std::copy(encoded.row(good[k]), encoded.row(good[k]) + encoded.dim, X.begin() + k * encoded.dim);
-  }
-  const std::vector<double> F =
-      model.scores_batch(good.size() != N ? X.data() : encoded.histograms.data(), good.size(), threads);
+  const std::vector<double> F = model.scores_batch(encoded.rows(good, &X), good.size(), threads);
   const std::size_t MC = model.classes();
   // scores[c][i]; an unreadable image gets -inf, the devkit's value for a missing result.
   ev.scores.assign(C, std::vector<double>(N, -std::numeric_limits<double>::infinity()));

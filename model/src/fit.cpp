@@ -63,13 +63,11 @@ std::vector<float> sample_descriptors(const bow::DsiftOptions& dsift, std::size_
       for (std::size_t k = 0; k < take; ++k) std::swap(keep[k], keep[k + local() % (keep.size() - k)]);
       std::vector<float>& out = picked[j];
       out.reserve(take * bow::FeatureTrace::kDim);
-      for (std::size_t k = 0; k < take; ++k) {
+      for (std::size_t k = 0; k < take; ++k)
         out.insert(out.end(), f.descriptor(keep[k]), f.descriptor(keep[k]) + bow::FeatureTrace::kDim);
-        if (positions) {
-          const bow::Frame& fr = f.frames[keep[k]];
-          where[j].push_back(static_cast<float>((fr.x + 0.5) / f.width - 0.5));
-          where[j].push_back(static_cast<float>((fr.y + 0.5) / f.height - 0.5));
-        }
+      if (positions) {
+        keep.resize(take);
+        where[j] = bow::normalised_positions(f, &keep);
       }
     } catch (const std::exception& e) {
       errors[j] = e.what();
@@ -306,6 +304,13 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
       threads, progress, failures, times);
 }
 
+const double* EncodedSet::rows(const std::vector<std::size_t>& kept, std::vector<double>* storage) const {
+  if (kept.size() == ok.size()) return histograms.data();
+  storage->resize(kept.size() * dim);
+  for (std::size_t k = 0; k < kept.size(); ++k) std::copy(row(kept[k]), row(kept[k]) + dim, storage->begin() + k * dim);
+  return storage->data();
+}
+
 namespace {
 // Rows of image files through an optional histogram cache; encode(bytes, path) returns the vector.
 template <class Encode>
@@ -493,15 +498,11 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   r.skipped = data.unlisted;
   r.skipped.insert(r.skipped.end(), set.failures.begin(), set.failures.end());
   r.used = kept.size();
-  // The rows of the images kept (a copy only when some image failed: Fisher vectors are large).
   std::vector<double> X;
+  const double* rows = set.rows(kept, &X);
   std::vector<int> labels(kept.size() * C);
-  if (kept.size() != n) X.resize(kept.size() * set.dim);
-  for (std::size_t k = 0; k < kept.size(); ++k) {
-    if (kept.size() != n) std::copy(set.row(kept[k]), set.row(kept[k]) + set.dim, X.begin() + k * set.dim);
+  for (std::size_t k = 0; k < kept.size(); ++k)
     std::copy(data.labels.begin() + kept[k] * C, data.labels.begin() + (kept[k] + 1) * C, labels.begin() + k * C);
-  }
-  const double* rows = kept.size() != n ? X.data() : set.histograms.data();
   for (std::size_t c = 0; c < C; ++c) {
     bool pos = false;
     for (std::size_t k = 0; k < kept.size(); ++k) pos |= labels[k * C + c] > 0;

@@ -102,6 +102,10 @@ struct FisherTrainReport {
   int kmeans_iterations = 0;      ///< iterations of the k-means start
 };
 
+/// Normalised centres (x/W - 1/2, y/H - 1/2) of the frames at `indices` (all frames when null),
+/// n x 2 row-major: the positions the "aug." descriptors append.
+std::vector<float> normalised_positions(const FeatureTrace& features, const std::vector<std::size_t>* indices = nullptr);
+
 /// Local descriptors x_l (n x G) of n SIFT descriptors (n x 128) with their frames' normalised
 /// centres (n x 2, already x/W - 1/2, y/H - 1/2; ignored without append_xy), by the header's formula.
 std::vector<float> project_descriptors(const FisherParameters& parameters, const FisherOptions& options,

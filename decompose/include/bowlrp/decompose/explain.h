@@ -83,8 +83,8 @@ class Explainer {
 
  private:
   void check_head() const;
-  void check_trace(const bow::Digest& made_by, std::size_t size, std::size_t cls) const;
-  DimensionRelevance head_relevance(std::size_t cls, const double* h) const;
+  // Checks a trace against this explainer and runs the head layer: class, name and R_d filled in.
+  Explanation head_layer(const bow::Digest& made_by, const std::vector<double>& h, std::size_t cls) const;
   Head head_;
   bow::Digest pipeline_;
   std::shared_ptr<const bow::FisherPipeline> fisher_;  // null for Bag-of-Words

@@ -100,6 +100,9 @@ struct EncodedSet {
   std::vector<Skipped> failures;     ///< in input order
   /// Histogram of image i.
   const double* row(std::size_t i) const { return histograms.data() + i * dim; }
+  /// The rows of images `kept` (ascending) as one kept.size() x dim block: the set's own storage when
+  /// every image is kept, else a copy in *storage (Fisher vectors are large: no copy unless needed).
+  const double* rows(const std::vector<std::size_t>& kept, std::vector<double>* storage) const;
 };
 
 /// What fit() saw besides the model.
