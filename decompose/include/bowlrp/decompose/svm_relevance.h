@@ -45,6 +45,16 @@
 
 namespace bowlrp::decompose {
 
+/// Totals of one dense layer of a network head, backwards (network_relevance.h).
+struct LayerTotals {
+  std::string rule;       ///< to_string of the layer's rule
+  std::size_t inputs = 0; ///< n_{l-1}
+  std::size_t outputs = 0;///< n_l
+  double upper = 0.0;     ///< Σ_j R_j, what came in from above (f for the output layer)
+  double lower = 0.0;     ///< Σ_i R_i, what went down to the layer's inputs
+  double absorbed = 0.0;  ///< what the rule kept (its own formula, rules.h): upper = lower + absorbed to rounding
+};
+
 /// Relevance of each histogram dimension, with the bookkeeping that makes conservation checkable.
 struct DimensionRelevance {
   std::vector<double> R;      ///< R_d, size V
@@ -59,6 +69,8 @@ struct DimensionRelevance {
   double quadrature_error = 0.0;      ///< integrated gradients: sum R - (f(h) - f(x0)), else 0
   int quadrature_segments = 0;        ///< integrated gradients: segments of the final estimate
   bool quadrature_converged = false;  ///< integrated gradients: every segment met its tolerance
+  /// network heads: every dense layer, input layer first (absorbed = Σ of their absorbed parts); else empty
+  std::vector<LayerTotals> layers;
   /// sum_d R_d.
   double total() const;
 };
