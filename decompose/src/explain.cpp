@@ -1,6 +1,7 @@
 #include <bowlrp/decompose/explain.h>
 
 #include <cmath>
+#include <string>
 #include <memory>
 #include <stdexcept>
 
@@ -63,11 +64,12 @@ void Explainer::check_head() const {
 
 const svm::KernelSvm& Explainer::model() const {
   if (const auto* k = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_)) return **k;
-  throw std::logic_error("Explainer: the head is a linear SVM, not a kernel SVM");
+  throw std::logic_error(std::string("Explainer: the head is a ") +
+                         (head_.index() == 1 ? "linear SVM" : "network") + ", not a kernel SVM");
 }
 
 std::size_t Explainer::class_index(const std::string& name) const {
-  return std::visit([&](const auto& h) { return h->class_index(name); }, head_);
+  return head_class_index(head_, name);
 }
 
 Explanation Explainer::head_layer(const bow::Digest& made_by, const std::vector<double>& h, std::size_t cls) const {
@@ -86,9 +88,11 @@ Explanation Explainer::head_layer(const bow::Digest& made_by, const std::vector<
   e.class_name = head_class_name(head_, cls);
   if (const auto* k = std::get_if<std::shared_ptr<const svm::KernelSvm>>(&head_))
     e.dimensions = relevance_dimensions(**k, cls, h.data(), composite_, indices_ ? &(*indices_)[cls] : nullptr);
+  else if (const auto* l = std::get_if<std::shared_ptr<const svm::LinearSvm>>(&head_))
+    e.dimensions = relevance_dimensions(**l, cls, h.data(), composite_.svm);
   else
     e.dimensions =
-        relevance_dimensions(*std::get<std::shared_ptr<const svm::LinearSvm>>(head_), cls, h.data(), composite_.svm);
+        relevance_dimensions(*std::get<std::shared_ptr<const nn::Network>>(head_), cls, h.data(), composite_.network);
   return e;
 }
 

@@ -14,24 +14,36 @@ decltype(auto) visit_head(const Head& head, F&& f) {
       },
       head);
 }
+std::size_t class_count(const svm::KernelSvm& h) { return h.classes().size(); }
+std::size_t class_count(const svm::LinearSvm& h) { return h.classes().size(); }
+std::size_t class_count(const nn::Network& h) { return h.classes(); }
+const std::string& class_name(const svm::KernelSvm& h, std::size_t c) { return h.classes()[c].name; }
+const std::string& class_name(const svm::LinearSvm& h, std::size_t c) { return h.classes()[c].name; }
+const std::string& class_name(const nn::Network& h, std::size_t c) { return h.class_names()[c]; }
 }  // namespace
 
 std::size_t head_classes(const Head& head) {
-  return visit_head(head, [](const auto& h) { return h.classes().size(); });
+  return visit_head(head, [](const auto& h) { return class_count(h); });
 }
 std::size_t head_dimension(const Head& head) {
   return visit_head(head, [](const auto& h) { return h.dim(); });
 }
 const std::string& head_class_name(const Head& head, std::size_t c) {
   return visit_head(head, [&](const auto& h) -> const std::string& {
-    if (c >= h.classes().size())
+    if (c >= class_count(h))
       throw std::out_of_range("class index " + std::to_string(c) + " out of range; the model has " +
-                              std::to_string(h.classes().size()) + " classes");
-    return h.classes()[c].name;
+                              std::to_string(class_count(h)) + " classes");
+    return class_name(h, c);
   });
 }
 double head_decision(const Head& head, std::size_t cls, const double* x) {
   return visit_head(head, [&](const auto& h) { return h.decision(cls, x); });
+}
+std::vector<double> head_decisions(const Head& head, const double* x) {
+  return visit_head(head, [&](const auto& h) { return h.decision(x); });
+}
+std::size_t head_class_index(const Head& head, const std::string& name) {
+  return visit_head(head, [&](const auto& h) { return h.class_index(name); });
 }
 
 }  // namespace bowlrp::decompose

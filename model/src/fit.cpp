@@ -268,6 +268,11 @@ void FitOptions::validate() const {
   t.threads = threads;
   t.validate(t.class_C.empty() ? 1 : t.class_C.size());
   bow::validate_threads(threads, "FitOptions.threads");
+  if (head_kind() == HeadKind::network) {
+    nn::TrainOptions n = network;
+    n.threads = threads;
+    n.validate();
+  }
 }
 
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
@@ -514,19 +519,25 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   svm::TrainOptions topts = options.svm;
   topts.threads = options.threads;
   if (options.encoding == EncodingKind::fisher_vector) topts.C = options.fisher_C;
-  if (progress) progress({bow::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
+  const bool svm_head = options.head_kind() != HeadKind::network;
+  if (progress && svm_head) progress({bow::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
   const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {
     if (progress) progress({bow::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
   };
   Head head;
-  if (options.head_kind() == HeadKind::linear_svm)
+  if (options.head_kind() == HeadKind::linear_svm) {
     head = std::make_shared<const svm::LinearSvm>(
         svm::train_linear_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, topts, step));
-  else
+  } else if (options.head_kind() == HeadKind::network) {
+    nn::TrainOptions nopts = options.network;
+    nopts.threads = options.threads;
+    head = std::make_shared<const nn::Network>(
+        nn::train_network(rows, kept.size(), set.dim, labels, data.class_names, nopts, progress));
+  } else
     head = std::make_shared<const svm::KernelSvm>(
         svm::train_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, options.kernel, topts, step));
   std::vector<double>().swap(X);
-  if (progress) progress({bow::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
+  if (progress && svm_head) progress({bow::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
   r.times.svm = seconds_since(t1);
   Model model(std::move(encoding), std::move(head));
   if (options.training_accuracy) {

@@ -19,6 +19,7 @@ std::string to_string(HeadKind kind) {
   switch (kind) {
     case HeadKind::kernel_svm: return "kernel-svm";
     case HeadKind::linear_svm: return "linear-svm";
+    case HeadKind::network: return "mlp";
   }
   throw std::invalid_argument("HeadKind: unknown value " + std::to_string(static_cast<int>(kind)));
 }
@@ -32,7 +33,8 @@ EncodingKind encoding_kind_from_string(const std::string& name) {
 HeadKind head_kind_from_string(const std::string& name) {
   if (name == "kernel-svm" || name == "kernel") return HeadKind::kernel_svm;
   if (name == "linear-svm" || name == "linear") return HeadKind::linear_svm;
-  throw std::invalid_argument("head '" + name + "': expected kernel-svm (kernel) or linear-svm (linear)");
+  if (name == "mlp" || name == "network") return HeadKind::network;
+  throw std::invalid_argument("head '" + name + "': expected kernel-svm (kernel), linear-svm (linear) or mlp (network)");
 }
 
 Model::Model(bow::Pipeline encoding, svm::KernelSvm head)
@@ -46,9 +48,8 @@ Model::Model(Encoding encoding, Head head) : encoding_(std::move(encoding)), hea
   if (std::visit([](const auto& e) { return !e; }, encoding_))
     throw std::invalid_argument("Model: no encoding given (null pointer)");
   if (std::visit([](const auto& h) { return !h; }, head_)) throw std::invalid_argument("Model: no head given (null pointer)");
-  std::visit([&](const auto& h) {
-    for (const auto& c : h->classes()) class_names_.push_back(c.name);
-  }, head_);
+  for (std::size_t c = 0; c < decompose::head_classes(head_); ++c)
+    class_names_.push_back(decompose::head_class_name(head_, c));
   check();
 }
 
@@ -98,6 +99,12 @@ std::shared_ptr<const svm::LinearSvm> Model::shared_linear_svm() const {
   throw std::logic_error("Model: the head is " + to_string(head_kind()) + ", not linear-svm");
 }
 
+const nn::Network& Model::network() const { return *shared_network(); }
+std::shared_ptr<const nn::Network> Model::shared_network() const {
+  if (const auto* p = std::get_if<std::shared_ptr<const nn::Network>>(&head_)) return *p;
+  throw std::logic_error("Model: the head is " + to_string(head_kind()) + ", not mlp");
+}
+
 const bow::ImageLoader& Model::loader() const {
   return std::visit([](const auto& e) -> const bow::ImageLoader& { return e->loader(); }, encoding_);
 }
@@ -131,7 +138,11 @@ std::string Model::head_summary() const {
   if (head_kind() == HeadKind::kernel_svm)
     return "kernel SVM (" + svm::to_string(kernel_svm().kernel().type) + "), " +
            std::to_string(kernel_svm().support_size()) + " support vectors";
-  return "linear SVM, " + std::to_string(classes()) + " weight vectors";
+  if (head_kind() == HeadKind::linear_svm) return "linear SVM, " + std::to_string(classes()) + " weight vectors";
+  std::string sizes = std::to_string(dimension());
+  for (std::size_t h : network().hidden_sizes()) sizes += "-" + std::to_string(h);
+  return "network (ReLU) " + sizes + "-" + std::to_string(classes()) + ", " +
+         std::to_string(network().layers().size()) + " dense layers";
 }
 
 std::size_t Model::class_index(const std::string& name) const {

@@ -1,6 +1,6 @@
 // The explainer: one forward trace in, relevance at every layer out.
 //
-// f(h) -> R_d (svm_relevance.h: kernel or linear head)
+// f(h) -> R_d (svm_relevance.h: kernel or linear head; network_relevance.h: network head, layer by layer)
 //      -> R_l (feature_relevance.h for Bag-of-Words traces, fisher_relevance.h for Fisher vectors)
 //      -> R_q (pixel_relevance.h).
 // The backward pass reads only the forward trace (EncodeTrace) and the model: no state is kept
@@ -21,6 +21,7 @@
 #include <bowlrp/decompose/feature_relevance.h>
 #include <bowlrp/decompose/fisher_relevance.h>
 #include <bowlrp/decompose/head.h>
+#include <bowlrp/decompose/network_relevance.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
@@ -68,7 +69,7 @@ class Explainer {
   Explanation explain(const bow::EncodeTrace& trace, const std::string& name) const;
   /// Same for either kind of trace.
   Explanation explain(const bow::Trace& trace, const std::string& name) const;
-  /// The kernel-SVM head; throws std::logic_error for a linear head.
+  /// The kernel-SVM head; throws std::logic_error for another head.
   const svm::KernelSvm& model() const;
   /// The head, shared.
   const Head& head() const { return head_; }

@@ -1,6 +1,7 @@
 // Fitting a model from labelled images, by the protocol of `bowlrp train` and `bowlrp voc`:
 //   images -> (seeded descriptor sample -> k-means codebook) -> histograms -> one-vs-rest SVMs,
-//   or, for Fisher vectors, (seeded descriptor sample -> PCA + GMM) -> Fisher vectors -> linear SVMs.
+//   or, for Fisher vectors, (seeded descriptor sample -> PCA + GMM) -> Fisher vectors -> linear SVMs;
+//   either encoding can also feed a network head trained by libtorch (nn/training.h).
 //
 // Descriptors are streamed, never all held: the codebook is trained on a seeded sample of
 // samples / min(N, 400) non-zero descriptors from each of a seeded subset of at most 400 training
@@ -17,6 +18,7 @@
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/model/model.h>
+#include <bowlrp/nn/training.h>
 #include <bowlrp/svm/kernel.h>
 #include <bowlrp/svm/svm.h>
 
@@ -73,6 +75,9 @@ struct FitOptions {
   svm::TrainOptions svm;          ///< C = 3, ...; svm.threads is replaced by `threads`
   /// C of the SVMs over Fisher vectors (replaces svm.C for that encoding; best of a VOC2007 sweep, README)
   double fisher_C = 10.0;
+  /// The network head's training (hidden sizes, epochs, ...), used when the head is a network;
+  /// network.threads is replaced by `threads`
+  nn::TrainOptions network;
   int threads = 0;                ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads); results do not depend on it
   std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)
@@ -89,7 +94,7 @@ struct StageTimes {
   double codebook_extract = 0;  ///< descriptor sample for the codebook or the mixture
   double kmeans = 0;            ///< k-means, or PCA + GMM for Fisher vectors
   double encode = 0;            ///< histograms of the training images
-  double svm = 0;               ///< one-vs-rest SVMs
+  double svm = 0;               ///< the head: one-vs-rest SVMs, or the network's training
 };
 
 /// Histograms of a list of images; images that could not be read are reported, not fatal.

@@ -7,7 +7,8 @@
 // words -> pooled histogram, V = K x pyramid cells) and Fisher vectors (bow::FisherPipeline: dense
 // SIFT -> PCA (+ xy) -> GMM -> improved Fisher vector, V = 2 K G x pyramid cells). Heads: one-vs-rest
 // kernel SVMs (svm::KernelSvm, f_c(x) = b_c + Σ_i α_ci k(s_i, Φ(x))) and one-vs-rest linear SVMs
-// with explicit weights (svm::LinearSvm, f_c(x) = b_c + w_c · Φ(x)). Any head goes with any encoding
+// with explicit weights (svm::LinearSvm, f_c(x) = b_c + w_c · Φ(x)), and a feed-forward ReLU
+// network with one output per class (nn::Network, f_c(x) = z_{L,c}(Φ(x))). Any head goes with any encoding
 // of its dimension; the backward pass chains the head's rule and the encoding's. The stages are
 // held as variants of shared immutable objects: copying a Model shares them, and every object built
 // from a model (explainer, flipper) shares them too, so nothing can outlive what it points to.
@@ -24,6 +25,7 @@
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/pixel_flipping.h>
 #include <bowlrp/decompose/rules.h>
+#include <bowlrp/nn/network.h>
 #include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
@@ -38,14 +40,15 @@ namespace bowlrp::model {
 /// Kinds of encoding a model can have (the order of Encoding's alternatives).
 enum class EncodingKind { bag_of_words, fisher_vector };
 /// Kinds of head a model can have (the order of Head's alternatives).
-enum class HeadKind { kernel_svm, linear_svm };
+enum class HeadKind { kernel_svm, linear_svm, network };
 /// "bag-of-words" or "fisher-vector".
 std::string to_string(EncodingKind kind);
-/// "kernel-svm" or "linear-svm".
+/// "kernel-svm", "linear-svm" or "mlp".
 std::string to_string(HeadKind kind);
 /// Parses "bag-of-words" (also "bow") or "fisher-vector" (also "fisher"); throws std::invalid_argument listing them.
 EncodingKind encoding_kind_from_string(const std::string& name);
-/// Parses "kernel-svm" (also "kernel") or "linear-svm" (also "linear"); throws std::invalid_argument listing them.
+/// Parses "kernel-svm" (also "kernel"), "linear-svm" (also "linear") or "mlp" (also "network");
+/// throws std::invalid_argument listing them.
 HeadKind head_kind_from_string(const std::string& name);
 
 /// The forward record of one image through a model's encoding (one alternative per encoding kind).
@@ -93,6 +96,10 @@ class Model {
   const svm::LinearSvm& linear_svm() const;
   /// The same, shared.
   std::shared_ptr<const svm::LinearSvm> shared_linear_svm() const;
+  /// The network head; throws std::logic_error naming the kind for another head.
+  const nn::Network& network() const;
+  /// The same, shared.
+  std::shared_ptr<const nn::Network> shared_network() const;
   /// The encoding, shared.
   const Encoding& encoding() const { return encoding_; }
   /// The head, shared.
