@@ -69,7 +69,17 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
       ->capture_default_str();
   app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str();
   app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher)")->capture_default_str();
-  app->add_option("--head", p.head, "kernel | linear SVMs (default: kernel for bow, linear for fisher)");
+  app->add_option("--head", p.head,
+                  "kernel | linear SVMs | mlp network (default: kernel for bow, linear for fisher)");
+  app->add_option("--hidden", p.hidden, "mlp: hidden layer sizes a,b,... (none: a single linear layer)")
+      ->capture_default_str();
+  app->add_option("--epochs", f.network.epochs, "mlp: training epochs")->capture_default_str();
+  app->add_option("--batch-size", f.network.batch_size, "mlp: images per minibatch")->capture_default_str();
+  app->add_option("--learning-rate", f.network.learning_rate, "mlp: AdamW step size")->capture_default_str();
+  app->add_option("--weight-decay", f.network.weight_decay, "mlp: AdamW decoupled weight decay")
+      ->capture_default_str();
+  app->add_option("--dropout", f.network.dropout, "mlp: dropout probability of hidden activations")
+      ->capture_default_str();
   app->add_option("--fisher-C", f.fisher_C, "fisher: SVM soft-margin C (replaces --C)")->capture_default_str();
   app->add_option("--pca", f.fisher.pca_dimension, "fisher: SIFT dimensions kept by PCA")->capture_default_str();
   app->add_option("--components", f.fisher.components, "fisher: Gaussians of the mixture")->capture_default_str();
@@ -79,6 +89,14 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
       ->capture_default_str();
   app->add_flag("--no-xy", p.no_xy, "fisher: do not append the normalised frame position to each descriptor");
   app->add_flag("--no-root-sift", p.no_root_sift, "fisher: PCA of raw SIFT instead of RootSIFT");
+}
+
+void add_rule_flag(CLI::App* app, std::string& rule) {
+  app->add_option("--rule", rule,
+                  "mlp models: rule per layer, one for all (z | epsilon[:E] | alpha-beta:A:B | alpha1beta0 | "
+                  "alpha2beta1 | flat | w2), a list input first (flat;alpha2beta1;epsilon) or "
+                  "input=R,hidden=R,output=R")
+      ->capture_default_str();
 }
 
 void add_quality_flags(CLI::App* app, bowlrp::evaluation::QualityOptions& q) {
@@ -147,6 +165,7 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--fisher-epsilon", explain.options.composite.fisher.epsilon,
                           "Fisher-vector models: ε of the stabilised split z_d + ε sign(z_d)")
       ->capture_default_str();
+  add_rule_flag(explain_cmd, explain.rule);
   explain_cmd->add_option("--view", explain.view, "heatmap | edges | mask | all")->capture_default_str();
   explain_cmd->add_option("--colormap", explain.colormap, "diverging colour map (bwr, seismic, hot-cold)")
       ->capture_default_str();
@@ -188,6 +207,7 @@ int main(int argc, char** argv) {
   voc_cmd->add_option("--person-boxes-missing", vp.person_boxes_missing,
                       "ids of images whose people have no box (default ROOT/../../person_boxes_missing.txt)");
   add_quality_flags(voc_cmd, vp.quality);
+  add_rule_flag(voc_cmd, voc.rule);
   voc_cmd->add_option("--gallery", vp.gallery, "report images per group and class")->capture_default_str();
   add_pipeline_flags(voc_cmd, voc.pipeline);
   add_run_flags(voc_cmd, voc.run);
@@ -207,6 +227,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   evaluate_cmd->add_option("--gallery", evaluate.options.gallery, "report heatmaps per class")->capture_default_str();
   add_quality_flags(evaluate_cmd, evaluate.options.quality);
+  add_rule_flag(evaluate_cmd, evaluate.rule);
   add_run_flags(evaluate_cmd, evaluate.run);
 
   bowlrp::apps::SprayArgs spray;

@@ -27,6 +27,7 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
       kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)),
       encoding(model::to_string(d.encoding)),
       fisher_pyramid(bow::format_pyramid(d.fisher.pyramid)),
+      hidden(d.network.hidden.empty() ? "none" : bow::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
       no_xy(!d.fisher.append_xy),
       no_root_sift(!d.fisher.root_sift) {}
 
@@ -45,6 +46,13 @@ model::FitOptions PipelineArgs::fit_options() const {
   o.fisher.append_xy = !no_xy;
   o.fisher.root_sift = !no_root_sift;
   o.fisher.seed = o.pipeline.kmeans.seed;  // --seed seeds every random choice
+  o.network.seed = o.pipeline.kmeans.seed;
+  o.network.hidden.clear();
+  if (hidden != "none")
+    for (int h : bow::parse_int_list(hidden, "--hidden")) {
+      if (h < 1) bad("--hidden", hidden, "layer sizes >= 1 separated by commas, or none");
+      o.network.hidden.push_back(static_cast<std::size_t>(h));
+    }
   if (!(o.kernel.gamma >= 0) || !std::isfinite(o.kernel.gamma))
     bad("--gamma", std::to_string(o.kernel.gamma), "a value >= 0 (0 = 1 / mean pairwise distance)");
   if (!(o.svm.C > 0) || !std::isfinite(o.svm.C)) bad("--C", std::to_string(o.svm.C), "a positive number");

@@ -57,6 +57,7 @@ struct ExplainArgs {
   std::string class_name;           ///< --class C (empty: --top)
   std::string bias;                 ///< --bias uniform|proportional|absorbed (default: the library's)
   std::string svm_rule;             ///< --svm-rule integrated-gradients|taylor (default: the library's)
+  std::string rule;                 ///< --rule: the network head's composite (default: the library's)
   model::ExplainOptions options;    ///< --ig-nodes, --ig-tolerance, --residual-warning bind here
   std::string view = "heatmap";     ///< --view heatmap|edges|mask|all
   std::string colormap;             ///< --colormap (default: the library's)
@@ -75,6 +76,7 @@ struct EvaluateArgs {
   std::string data;                                ///< --data DIR (folder per class)
   std::string out;                                 ///< --out DIR (report.json, index.html)
   evaluation::FolderEvaluationOptions options;     ///< --masks, --no-masks, --explain, --flip-steps, ...
+  std::string rule = decompose::to_string(decompose::NetworkComposite{});  ///< --rule (network heads)
   RunArgs run;                                     ///< --threads, --quiet
 };
 /// Evaluates a model on a folder-per-class test set; prints accuracy, AP and explanation quality.
@@ -89,6 +91,7 @@ struct VocArgs {
   std::string cache;                        ///< --cache DIR (empty: DIR/cache)
   bool no_cache = false;                    ///< --no-cache
   std::string bias = "uniform";             ///< --bias uniform|proportional|absorbed (explanations)
+  std::string rule = decompose::to_string(decompose::NetworkComposite{});  ///< --rule (network heads)
   PipelineArgs pipeline;                    ///< pipeline flags (ignored with --model)
   RunArgs run;                              ///< --threads, --quiet
 };

@@ -33,6 +33,7 @@ int run_evaluate(const EvaluateArgs& args) {
   if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
   evaluation::FolderEvaluationOptions o = args.options;
   o.threads = args.run.threads;
+  o.quality.composite.network = decompose::network_composite_from_string(args.rule);
   o.validate();
   const model::Model model = model::Model::load(args.model);
   const evaluation::FolderEvaluation ev =

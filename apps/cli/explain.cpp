@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 ExplainArgs::ExplainArgs()
     : bias(decompose::to_string(decompose::SvmRule{}.bias)),
       svm_rule(decompose::to_string(decompose::Composite{}.differentiable)),
+      rule(decompose::to_string(decompose::NetworkComposite{})),
       colormap(decompose::HeatmapOptions{}.colormap) {}
 
 int run_explain(const ExplainArgs& args) {
@@ -35,6 +36,7 @@ int run_explain(const ExplainArgs& args) {
   options.threads = args.run.threads;
   options.composite.svm.bias = decompose::bias_policy_from_string(args.bias);
   options.composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
+  options.composite.network = decompose::network_composite_from_string(args.rule);
   if (!(options.residual_warning >= 0) || !std::isfinite(options.residual_warning))
     throw std::invalid_argument("--residual-warning " + std::to_string(options.residual_warning) +
                                 ": expected a finite value >= 0");
@@ -123,6 +125,21 @@ int run_explain(const ExplainArgs& args) {
         svm["quadrature_segments"] = e.dimensions.quadrature_segments;
       }
       j["svm"] = std::move(svm);
+      if (model.head_kind() == model::HeadKind::network) {
+        // Every dense layer, input layer first: what came in (upper), went down (lower) and was
+        // absorbed by the rule, so that f = Σ_d R_d + Σ absorbed and upper = lower + absorbed per layer.
+        nlohmann::json layers = nlohmann::json::array();
+        for (std::size_t l = 0; l < report.network_layers.size(); ++l) {
+          const decompose::NetworkLayerCheck& c = report.network_layers[l];
+          const decompose::LayerTotals& t = e.dimensions.layers.at(l);
+          layers.push_back({{"layer", l + 1}, {"rule", c.rule}, {"inputs", t.inputs}, {"outputs", t.outputs},
+                            {"upper", c.upper}, {"lower", c.lower}, {"absorbed", c.absorbed},
+                            {"relative_residual", c.relative_residual}, {"conserved", c.conserved}});
+        }
+        j["network"] = {{"composite", decompose::to_string(options.composite.network)},
+                        {"conserved", report.network_conserved},
+                        {"layers", std::move(layers)}};
+      }
       j["width"] = e.pixels.width;
       j["height"] = e.pixels.height;
       j["features"] = r.features;

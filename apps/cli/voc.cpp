@@ -24,6 +24,7 @@ int run_voc_command(const VocArgs& args) {
   o.fit = args.pipeline.fit_options();
   o.fit.threads = args.run.threads;
   o.quality.composite.svm.bias = decompose::bias_policy_from_string(args.bias);
+  o.quality.composite.network = decompose::network_composite_from_string(args.rule);
   const fs::path out = fs::u8path(args.out);
   if (!args.no_cache) o.fit.cache_dir = args.cache.empty() ? (out / "cache").u8string() : args.cache;
   o.validate();

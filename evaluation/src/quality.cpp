@@ -111,10 +111,14 @@ std::vector<double> sensitivity_map(const model::Model& model, std::size_t cls, 
   std::vector<double> g;
   if (model.head_kind() == model::HeadKind::kernel_svm) {
     g = kernel_sensitivity(model.kernel_svm(), cls, h);
-  } else {
+  } else if (model.head_kind() == model::HeadKind::linear_svm) {
     const std::vector<double>& w = model.linear_svm().classes().at(cls).weights;
     g.resize(w.size());
     for (std::size_t d = 0; d < w.size(); ++d) g[d] = std::fabs(w[d]);
+  } else {
+    const nn::Network& net = model.network();
+    g = net.gradient(cls, net.forward(h.data()));
+    for (double& v : g) v = std::fabs(v);
   }
   if (const auto* t = std::get_if<bow::EncodeTrace>(&trace)) {
     const decompose::FeatureRelevance f = decompose::relevance_features(t->features, t->assignment, t->pool, g);

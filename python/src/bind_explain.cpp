@@ -59,6 +59,14 @@ std::shared_ptr<const Knobs<Composite>> make_composite_knobs() {
                                     "fisher-vector encodings: ε of the feature layer's stabiliser z_d + ε sign(z_d) "
                                     "(what it keeps is reported as absorbed_features)",
                                     [](Composite& c) -> double& { return c.fisher.epsilon; }));
+  k.push_back(Knob<Composite>{"rule",
+                              "mlp heads: the rule of every dense layer: one for all ('z', 'epsilon' or 'epsilon:E', "
+                              "'alpha-beta:A:B', 'alpha1beta0', 'alpha2beta1', 'flat', 'w2'), a list input layer first "
+                              "('flat;alpha2beta1;epsilon'), or 'input=R,hidden=R,output=R'",
+                              [](const Composite& c) { return py::object(py::str(decompose::to_string(c.network))); },
+                              [](Composite& c, py::handle h) {
+                                c.network = decompose::network_composite_from_string(cast_value<std::string>(h, "rule"));
+                              }});
   return std::make_shared<const Knobs<Composite>>(std::move(k));
 }
 
@@ -292,6 +300,22 @@ void BindExplain(py::module_& m) {
       .def("check_conservation", [](const PyExplanation& e, double rel_tol) {
         return decompose::check_conservation(e.result.explanation, rel_tol);
       }, py::arg("rel_tol") = 1e-9, "Re-checks conservation at another relative tolerance.")
+      .def_property_readonly("network_layers", [](const PyExplanation& e) {
+        py::list out;
+        for (const decompose::LayerTotals& t : ex(e).dimensions.layers) {
+          py::dict d;
+          d["rule"] = t.rule;
+          d["inputs"] = t.inputs;
+          d["outputs"] = t.outputs;
+          d["upper"] = t.upper;
+          d["lower"] = t.lower;
+          d["absorbed"] = t.absorbed;
+          out.append(d);
+        }
+        return out;
+      }, "mlp heads: every dense layer, input layer first: its rule, sizes, the relevance that came in (upper), went "
+         "down (lower) and what the rule absorbed, so that upper = lower + absorbed and f = dimension total + Σ "
+         "absorbed (empty for SVM heads).")
       .def_property_readonly("totals", [](const PyExplanation& e) {
         py::dict d;
         d["dimensions"] = ex(e).dimensions.total();
@@ -314,6 +338,13 @@ void BindExplain(py::module_& m) {
         d["residual"] = ex(e).dimensions.residual;
         d["unassigned"] = py::dict(py::arg("features") = ex(e).features.unassigned, py::arg("pixels") = ex(e).pixels.unassigned);
         d["absorbed_features"] = ex(e).features.absorbed;
+        if (!ex(e).dimensions.layers.empty()) {
+          py::list layers;
+          for (const decompose::LayerTotals& t : ex(e).dimensions.layers)
+            layers.append(py::dict(py::arg("rule") = t.rule, py::arg("upper") = t.upper, py::arg("lower") = t.lower,
+                                   py::arg("absorbed") = t.absorbed));
+          d["network_layers"] = layers;
+        }
         d["conservation"] = conservation_dict(e.result.conservation);
         d["warning"] = e.result.warning;
         d["width"] = ex(e).pixels.width;

@@ -97,7 +97,7 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
                             [](FO& o) -> model::EncodingKind& { return o.encoding; },
                             [](model::EncodingKind e) { return model::to_string(e); }, &model::encoding_kind_from_string));
   k.push_back(Knob<FO>{"head", "None (kernel SVMs for bag-of-words, linear SVMs for fisher-vector), 'kernel-svm' "
-                       "(also 'kernel') or 'linear-svm' (also 'linear')",
+                       "(also 'kernel'), 'linear-svm' (also 'linear') or 'mlp' (also 'network')",
                        [](const FO& o) { return o.head ? py::object(py::str(model::to_string(*o.head))) : py::object(py::none()); },
                        [](FO& o, py::handle h) {
                          if (h.is_none())
@@ -119,6 +119,7 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
                        [](FO& o, py::handle h) {
                          o.pipeline.kmeans.seed = cast_value<std::uint64_t>(h, "seed");
                          o.fisher.seed = o.pipeline.kmeans.seed;
+                         o.network.seed = o.pipeline.kmeans.seed;
                        }});
   k.push_back(field_knob<FO>("max_side", "cap on the longer image side in px (0: never resize)",
                              [](FO& o) -> int& { return o.pipeline.image.max_side; }));
@@ -177,6 +178,16 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   k.push_back(field_knob<FO>("balanced", "weight C of each side by n / (2 n_side)", [](FO& o) -> bool& { return o.svm.balanced; }));
   k.push_back(field_knob<FO>("epsilon", "libsvm stopping tolerance", [](FO& o) -> double& { return o.svm.epsilon; }));
   k.push_back(field_knob<FO>("cache_mb", "libsvm kernel cache per class training, MB", [](FO& o) -> double& { return o.svm.cache_mb; }));
+  k.push_back(Knob<FO>{"hidden", "mlp: hidden layer sizes (a sequence of ints; empty: a single linear layer)",
+                       [](const FO& o) { return py::object(as_tuple(o.network.hidden)); },
+                       [](FO& o, py::handle h) { o.network.hidden = as_vector<std::size_t>(h, "hidden"); }});
+  k.push_back(field_knob<FO>("epochs", "mlp: training epochs", [](FO& o) -> int& { return o.network.epochs; }));
+  k.push_back(field_knob<FO>("batch_size", "mlp: images per minibatch", [](FO& o) -> std::size_t& { return o.network.batch_size; }));
+  k.push_back(field_knob<FO>("learning_rate", "mlp: AdamW step size", [](FO& o) -> double& { return o.network.learning_rate; }));
+  k.push_back(field_knob<FO>("weight_decay", "mlp: AdamW decoupled weight decay",
+                             [](FO& o) -> double& { return o.network.weight_decay; }));
+  k.push_back(field_knob<FO>("dropout", "mlp: dropout probability of hidden activations in training",
+                             [](FO& o) -> double& { return o.network.dropout; }));
   k.push_back(field_knob<FO>("threads", "worker threads (0: all cores); results do not depend on it",
                              [](FO& o) -> int& { return o.threads; }));
   k.push_back(field_knob<FO>("cache_dir", "codebook / Fisher parameter and encoding cache folder ('': none; unused for numpy images)",
@@ -463,10 +474,30 @@ void BindModel(py::module_& m) {
         std::vector<double> b;
         if (s.head_kind() == model::HeadKind::kernel_svm)
           for (const svm::BinarySvm& c : s.kernel_svm().classes()) b.push_back(c.bias);
-        else
+        else if (s.head_kind() == model::HeadKind::linear_svm)
           for (const svm::LinearClass& c : s.linear_svm().classes()) b.push_back(c.bias);
+        else
+          b = s.network().layers().back().biases;
         return copy_array(b);
-      }, "b_c of every class (either head).")
+      }, "b_c of every class (the output layer's biases for mlp heads).")
+      .def_property_readonly("layers", [](py::object self) {
+        const model::Model& s = self.cast<const model::Model&>();
+        if (s.head_kind() != model::HeadKind::network) no_attribute(s, "layers", "mlp");
+        py::list out;
+        for (const nn::DenseLayer& l : s.network().layers()) {
+          py::dict d;
+          d["weights"] = view(l.weights.data(), {static_cast<py::ssize_t>(l.outputs), static_cast<py::ssize_t>(l.inputs)}, self);
+          d["biases"] = view(l.biases.data(), {static_cast<py::ssize_t>(l.outputs)}, self);
+          out.append(d);
+        }
+        return out;
+      }, "The network's dense layers, input layer first: dicts of read-only float64 views 'weights' (n_l x n_{l-1}) "
+         "and 'biases' (n_l), so that z_l = weights @ a + biases, a = max(0, z) between layers and f = z_L "
+         "(mlp heads; AttributeError for SVM heads).")
+      .def_property_readonly("hidden_sizes", [](const model::Model& s) {
+        if (s.head_kind() != model::HeadKind::network) no_attribute(s, "hidden_sizes", "mlp");
+        return as_tuple(s.network().hidden_sizes());
+      }, "Sizes of the network's hidden layers (mlp heads; AttributeError for SVM heads).")
       .def_property_readonly("fingerprint", [](const model::Model& s) { return s.fingerprint().hex(); },
                              "Digest of the encoding (options and codebook or PCA + mixture), 32 hex digits.")
       .def("fit_options", [](const model::Model& s) {
@@ -483,6 +514,7 @@ void BindModel(py::module_& m) {
         }
         if (s.head_kind() != o.head_kind()) o.head = s.head_kind();  // left None when it is the encoding's default
         if (s.head_kind() == model::HeadKind::kernel_svm) o.kernel.type = s.kernel_svm().kernel().type;
+        if (s.head_kind() == model::HeadKind::network) o.network.hidden = s.network().hidden_sizes();
         return o;
       }, "FitOptions holding this model's encoding, its encoding options, its head (None when it is the encoding's "
          "default) and kernel type (SVM training options are not stored in a model file and keep their defaults).")
@@ -542,7 +574,8 @@ void BindModel(py::module_& m) {
         py::arg("options") = py::none(), py::arg("progress") = py::none(), py::arg("report") = false,
         "Fits a model by the protocol of `bowlrp train`: seeded codebook, histograms, one-vs-rest kernel SVMs;\n"
         "with encoding='fisher' (or 'fisher-vector') seeded PCA + mixture, Fisher vectors, one-vs-rest linear SVMs\n"
-        "(head='kernel' / 'linear' picks the head; None: the encoding's default).\n\n"
+        "(head='kernel' / 'linear' / 'mlp' picks the head; None: the encoding's default; mlp heads take hidden=,\n"
+        "epochs=, batch_size=, learning_rate=, weight_decay=, dropout=).\n\n"
         "data: a folder DATA/<class>/<image> (labels None), or a list of image paths or of numpy images with\n"
         "labels = one class name (str or int) per image, or an images x classes matrix in {1, -1, 0} with\n"
         "class_names. options: a FitOptions; keyword knobs (words=..., kernel=..., C=..., seed=..., threads=...;\n"
