@@ -1,7 +1,14 @@
 #include <bowlrp/decompose/rules.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
 
 namespace bowlrp::decompose {
 
@@ -50,6 +57,7 @@ std::string to_string(SvmMethod method) {
     case SvmMethod::exact: return "exact";
     case SvmMethod::integrated_gradients: return "integrated-gradients";
     case SvmMethod::taylor: return "taylor";
+    case SvmMethod::layer_wise: return "layer-wise";
   }
   throw std::invalid_argument("SvmMethod: unknown value " + std::to_string(static_cast<int>(method)));
 }
@@ -88,6 +96,199 @@ void Composite::validate() const {
   (void)to_string(differentiable);
   taylor.validate();
   integrated_gradients.validate();
+  network.validate();
+}
+
+namespace {
+
+// The shortest of %.15g, %.16g, %.17g that reads back as the same double (%.17g always does), so
+// that 0.01 prints as "0.01" and every value round-trips exactly.
+std::string number(double v) {
+  char buf[64];
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (precision == 17 || std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// A whole text as a finite double, or false.
+bool parse_number(const std::string& text, double& out) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return false;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);  // an underflow to 0 is left to validate()
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t at = text.find(sep, start);
+    parts.push_back(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (at == std::string::npos) return parts;
+    start = at + 1;
+  }
+}
+
+const char* const kLayerRuleForms = "z, epsilon, epsilon:E, alpha-beta:A:B, alpha1beta0, alpha2beta1, flat or w2";
+
+}  // namespace
+
+void EpsilonRule::validate() const {
+  if (!(epsilon > 0) || !std::isfinite(epsilon))
+    throw std::invalid_argument("EpsilonRule.epsilon = " + number(epsilon) + "; expected a finite value > 0");
+}
+
+void AlphaBetaRule::validate() const {
+  if (!std::isfinite(alpha) || !std::isfinite(beta))
+    throw std::invalid_argument("AlphaBetaRule.alpha = " + number(alpha) + ", beta = " + number(beta) +
+                                "; expected finite values");
+  if (!(beta >= 0))
+    throw std::invalid_argument("AlphaBetaRule.beta = " + number(beta) + "; expected >= 0");
+  if (!(std::abs(alpha - beta - 1.0) <= 1e-12))
+    throw std::invalid_argument("AlphaBetaRule.alpha = " + number(alpha) + ", beta = " + number(beta) +
+                                ": alpha - beta = " + number(alpha - beta) + "; expected 1 (to 1e-12)");
+}
+
+std::string to_string(const LayerRule& rule) {
+  return std::visit(
+      [](const auto& r) -> std::string {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, ZRule>) return "z";
+        else if constexpr (std::is_same_v<R, EpsilonRule>) return "epsilon:" + number(r.epsilon);
+        else if constexpr (std::is_same_v<R, AlphaBetaRule>) return "alpha-beta:" + number(r.alpha) + ":" + number(r.beta);
+        else if constexpr (std::is_same_v<R, FlatRule>) return "flat";
+        else return "w2";
+      },
+      rule);
+}
+
+void validate(const LayerRule& rule) {
+  std::visit(
+      [](const auto& r) {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, EpsilonRule> || std::is_same_v<R, AlphaBetaRule>) r.validate();
+      },
+      rule);
+}
+
+LayerRule layer_rule_from_string(const std::string& text) {
+  const std::vector<std::string> parts = split(text, ':');
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument("layer rule '" + text + "': " + why + "; expected " + kLayerRuleForms);
+  };
+  LayerRule rule;
+  const std::string& name = parts.front();
+  if (name == "z" && parts.size() == 1) {
+    rule = ZRule{};
+  } else if (name == "flat" && parts.size() == 1) {
+    rule = FlatRule{};
+  } else if (name == "w2" && parts.size() == 1) {
+    rule = WSquareRule{};
+  } else if (name == "alpha1beta0" && parts.size() == 1) {
+    rule = AlphaBetaRule{1.0, 0.0};
+  } else if (name == "alpha2beta1" && parts.size() == 1) {
+    rule = AlphaBetaRule{2.0, 1.0};
+  } else if (name == "epsilon" && parts.size() <= 2) {
+    EpsilonRule r;
+    if (parts.size() == 2 && !parse_number(parts[1], r.epsilon)) throw bad("'" + parts[1] + "' is not a finite number");
+    rule = r;
+  } else if (name == "alpha-beta" && parts.size() == 3) {
+    AlphaBetaRule r;
+    if (!parse_number(parts[1], r.alpha)) throw bad("'" + parts[1] + "' is not a finite number");
+    if (!parse_number(parts[2], r.beta)) throw bad("'" + parts[2] + "' is not a finite number");
+    rule = r;
+  } else {
+    throw bad("unknown rule or wrong number of parameters");
+  }
+  try {
+    validate(rule);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("layer rule '" + text + "': " + e.what());
+  }
+  return rule;
+}
+
+const LayerRule& NetworkComposite::rule_for(std::size_t layer, std::size_t count) const {
+  if (!layers.empty() && layers.size() != count)
+    throw std::invalid_argument("NetworkComposite: the explicit list has " + std::to_string(layers.size()) +
+                                " rules (" + to_string(*this) + ") but the network has " + std::to_string(count) +
+                                " layers; expected one rule per layer");
+  if (layer >= count)
+    throw std::invalid_argument("NetworkComposite: layer " + std::to_string(layer) + " of a network of " +
+                                std::to_string(count) + " layers; expected 0 .. " +
+                                (count == 0 ? std::string("(none)") : std::to_string(count - 1)));
+  if (!layers.empty()) return layers[layer];
+  if (layer + 1 == count) return output;
+  return layer == 0 ? input : hidden;
+}
+
+void NetworkComposite::validate() const {
+  auto check = [](const LayerRule& rule, const std::string& where) {
+    try {
+      decompose::validate(rule);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("NetworkComposite." + where + ": " + e.what());
+    }
+  };
+  check(input, "input");
+  check(hidden, "hidden");
+  check(output, "output");
+  for (std::size_t l = 0; l < layers.size(); ++l) check(layers[l], "layers[" + std::to_string(l) + "]");
+}
+
+std::string to_string(const NetworkComposite& composite) {
+  if (composite.layers.empty())
+    return "input=" + to_string(composite.input) + ",hidden=" + to_string(composite.hidden) +
+           ",output=" + to_string(composite.output);
+  std::string s;
+  for (std::size_t l = 0; l < composite.layers.size(); ++l) s += (l ? ";" : "") + to_string(composite.layers[l]);
+  if (composite.layers.size() == 1) s += ";";  // a list of one, not one rule for every layer
+  return s;
+}
+
+NetworkComposite network_composite_from_string(const std::string& text) {
+  const std::string forms =
+      "; expected one rule (\"epsilon:0.01\"), a list input first (\"flat;alpha2beta1;epsilon\", a single-layer "
+      "list as \"z;\") or named parts (\"input=flat,hidden=alpha2beta1,output=epsilon:0.01\")";
+  auto rule = [&](const std::string& part, const std::string& where) {
+    try {
+      return layer_rule_from_string(part);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("network composite '" + text + "', " + where + ": " + e.what());
+    }
+  };
+  if (text.empty()) throw std::invalid_argument("network composite '': empty" + forms);
+  NetworkComposite composite;
+  if (text.find('=') != std::string::npos) {
+    bool seen[3] = {false, false, false};
+    for (const std::string& part : split(text, ',')) {
+      const std::size_t eq = part.find('=');
+      const std::string key = part.substr(0, eq == std::string::npos ? part.size() : eq);
+      const int k = key == "input" ? 0 : key == "hidden" ? 1 : key == "output" ? 2 : -1;
+      if (eq == std::string::npos || k < 0)
+        throw std::invalid_argument("network composite '" + text + "': part '" + part +
+                                    "' is not input=R, hidden=R or output=R" + forms);
+      if (seen[k]) throw std::invalid_argument("network composite '" + text + "': " + key + " given twice" + forms);
+      seen[k] = true;
+      const LayerRule r = rule(part.substr(eq + 1), key);
+      (k == 0 ? composite.input : k == 1 ? composite.hidden : composite.output) = r;
+    }
+  } else if (text.find(';') != std::string::npos) {
+    std::vector<std::string> parts = split(text, ';');
+    if (parts.size() == 2 && parts.back().empty()) parts.pop_back();  // "z;": a list of one
+    for (std::size_t l = 0; l < parts.size(); ++l) {
+      if (parts[l].empty())
+        throw std::invalid_argument("network composite '" + text + "': layer " + std::to_string(l) + " has no rule" + forms);
+      composite.layers.push_back(rule(parts[l], "layer " + std::to_string(l)));
+    }
+  } else {
+    composite.input = composite.hidden = composite.output = rule(text, "every layer");
+  }
+  return composite;
 }
 
 }  // namespace bowlrp::decompose

@@ -14,13 +14,37 @@
 // residual relative to |f| alone says nothing. "Conserved" (ok()) means every layer. Any non-finite
 // f, sum or residual makes every layer not conserved: an infinite f would otherwise make the
 // tolerance infinite and every comparison pass.
+// A network head (method layer-wise, DimensionRelevance::layers not empty) is also checked layer by
+// layer, with the same tolerance:
+//   each dense layer     upper = lower + absorbed              (Σ_j R_j = Σ_i R_i + the rule's absorbed part)
+//   linked from above    upper = f (output layer), else = the layer above's lower (what entered it)
+//   input layer          lower = sum_d R_d
+//   the head's absorbed  = Σ_l absorbed_l
+// The per-layer absorbed parts come from the rules' own formulas (rules.h), so these are checks of
+// the arithmetic, not identities. SVM heads have no network layers (network_conserved is true).
 #pragma once
 
 #include <bowlrp/decompose/explain.h>
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace bowlrp::decompose {
+
+/// One dense layer of a network head, as checked.
+struct NetworkLayerCheck {
+  std::string rule;                ///< the layer's rule (to_string of a LayerRule)
+  std::size_t inputs = 0;          ///< n_{l-1}
+  std::size_t outputs = 0;         ///< n_l
+  double upper = 0.0;              ///< Σ_j R_j the layer reports having split
+  double lower = 0.0;              ///< Σ_i R_i it passed down
+  double absorbed = 0.0;           ///< what its rule kept
+  double entered = 0.0;            ///< what came from above: f for the output layer, else the layer above's lower
+  double relative_residual = 0.0;  ///< |upper - lower - absorbed| / max(1, |f|) (NaN if not finite)
+  bool linked = false;             ///< upper = entered (and, for the input layer, lower = sum_d R_d) within tolerance
+  bool conserved = false;          ///< balanced (upper = lower + absorbed) and linked, within tolerance
+};
 
 /// Totals of each layer and whether they agree.
 struct ConservationReport {
@@ -43,8 +67,12 @@ struct ConservationReport {
   bool svm_conserved = false;       ///< f = sum R_d + absorbed within tolerance
   bool features_conserved = false;  ///< sum R_d = sum R_l + unassigned features + absorbed features
   bool pixels_conserved = false;    ///< sum R_l = sum R_q + unassigned pixels
+  /// network heads: every dense layer, input layer first; empty for SVM heads
+  std::vector<NetworkLayerCheck> network_layers;
+  /// every network layer conserved and their absorbed parts sum to `absorbed` (true without network layers)
+  bool network_conserved = true;
   /// Whether every layer conserves.
-  bool ok() const { return svm_conserved && features_conserved && pixels_conserved; }
+  bool ok() const { return svm_conserved && features_conserved && pixels_conserved && network_conserved; }
   /// Whether the layers below the SVM conserve (the right question for Taylor explanations).
   bool lower_layers_ok() const { return features_conserved && pixels_conserved; }
   /// End to end: |f - Σ_q R_q - absorbed - absorbed features - unassigned| / max(1, |f|).
