@@ -549,6 +549,12 @@ BOOST_AUTO_TEST_CASE(conservation_check_of_network_layers_can_fail) {
     BOOST_TEST(!r.ok());
     BOOST_TEST(!r.svm_conserved);
     BOOST_TEST(std::isnan(r.network_layers[1].relative_residual));
+    d = good;
+    d.layers[0].lower = std::numeric_limits<double>::infinity();  // a total outside every sum
+    const bd::ConservationReport r2 = bd::check_conservation(explanation_of(d, 1));
+    BOOST_TEST(!r2.finite);
+    BOOST_TEST(!r2.ok());
+    BOOST_TEST(!r2.svm_conserved);
   }
   {  // an SVM head has no network layers: nothing changes for it
     bd::DimensionRelevance d;

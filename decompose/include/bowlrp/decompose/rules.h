@@ -160,8 +160,8 @@ struct NetworkComposite {
   /// Validates every rule (throws std::invalid_argument).
   void validate() const;
 };
-/// "input=R,hidden=R,output=R" for the three-way form, or "R;R;..." for an explicit list
-/// (what network_composite_from_string reads back).
+/// "input=R,hidden=R,output=R" for the three-way form, or "R;R;..." for an explicit list ("R;" for a
+/// list of one, which a bare "R" would not be) (what network_composite_from_string reads back).
 std::string to_string(const NetworkComposite& composite);
 /// Parses one rule for every layer ("epsilon:0.01"), an explicit list input first ("flat;alpha2beta1;epsilon"),
 /// or named parts ("input=flat,hidden=alpha2beta1,output=epsilon:0.01", missing parts keep their
