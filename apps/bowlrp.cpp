@@ -262,6 +262,8 @@ int main(int argc, char** argv) {
       "compare", "several runs side by side (report.json of voc or evaluate): mAP, AOPC, localisation, timings");
   compare_cmd->add_option("--out", compare.out, "output folder (compare.json, index.html)")->required();
   compare_cmd->add_option("--names", compare.names_csv, "names a,b,... one per report, in order (default: the folder names)");
+  compare_cmd->add_option("--heatmaps", compare.heatmaps_csv,
+                          "bowlrp explain output folders a,b,... one per report: the same images' heatmaps side by side");
   compare_cmd->add_option("reports", compare.reports, "report.json files or the run folders holding them")->required();
 
   for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd, spray_cmd, compare_cmd})

@@ -26,8 +26,9 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
       kernel(svm::to_string(d.kernel.type)),
       kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)),
       encoding(model::to_string(d.encoding)),
+      hidden(d.network.hidden.empty() ? "none"
+                                      : bow::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
       fisher_pyramid(bow::format_pyramid(d.fisher.pyramid)),
-      hidden(d.network.hidden.empty() ? "none" : bow::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
       no_xy(!d.fisher.append_xy),
       no_root_sift(!d.fisher.root_sift) {}
 

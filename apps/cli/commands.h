@@ -122,6 +122,7 @@ struct CompareArgs {
   std::vector<std::string> reports;  ///< report.json files or the folders holding them
   std::string names_csv;             ///< --names a,b,... one per report (default: the folder names)
   std::string out;                   ///< output folder (compare.json, index.html)
+  std::string heatmaps_csv;          ///< --heatmaps DIR,... bowlrp explain folders, one per report (optional)
 };
 /// Runs `bowlrp compare`; returns the exit code.
 int run_compare(const CompareArgs& args);

@@ -180,7 +180,12 @@ int run_compare(const CompareArgs& args) {
   const fs::path out = fs::u8path(args.out);
   fs::create_directories(out);
   bow::write_file_atomic((out / "compare.json").u8string(), compare_json(names, runs).dump(1) + "\n");
-  bow::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs));
+  const std::vector<std::string> heatmaps =
+      args.heatmaps_csv.empty() ? std::vector<std::string>{} : split_csv(args.heatmaps_csv);
+  if (!heatmaps.empty() && heatmaps.size() != runs.size())
+    throw std::invalid_argument("compare: --heatmaps '" + args.heatmaps_csv + "' names " + std::to_string(heatmaps.size()) +
+                                " folders for " + std::to_string(runs.size()) + " reports; give one per report or none");
+  bow::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs, heatmaps));
   std::printf("%-28s", "");
   for (const auto& n : names) std::printf(" %14s", n.c_str());
   std::printf("\n%-28s", "mAP");

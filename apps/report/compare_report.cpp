@@ -5,6 +5,7 @@
 #include <bowlrp/bow/io.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -67,7 +68,63 @@ nlohmann::json compare_json(const std::vector<std::string>& names, const std::ve
   return out;
 }
 
-std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs) {
+std::string heatmap_grid_html(const std::vector<std::string>& names, const std::vector<std::string>& heatmap_dirs,
+                              std::size_t max_rows) {
+  namespace fs = std::filesystem;
+  if (heatmap_dirs.size() != names.size())
+    throw std::invalid_argument("compare: " + std::to_string(heatmap_dirs.size()) + " heatmap folders for " +
+                                std::to_string(names.size()) + " runs; give one per run");
+  const std::string suffix = ".heatmap.png";
+  std::vector<std::set<std::string>> stems(heatmap_dirs.size());
+  for (std::size_t r = 0; r < heatmap_dirs.size(); ++r) {
+    const fs::path dir = fs::u8path(heatmap_dirs[r]);
+    if (!fs::is_directory(dir))
+      throw std::runtime_error("compare: heatmap folder '" + heatmap_dirs[r] + "' does not exist (expected the --out of bowlrp explain)");
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string f = e.path().filename().u8string();
+      if (f.size() > suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0)
+        stems[r].insert(f.substr(0, f.size() - suffix.size()));
+    }
+    if (stems[r].empty())
+      throw std::runtime_error("compare: heatmap folder '" + heatmap_dirs[r] + "' holds no *" + suffix + " (expected the --out of bowlrp explain)");
+  }
+  std::vector<std::string> common;
+  for (const std::string& s : stems[0])
+    if (std::all_of(stems.begin(), stems.end(), [&](const std::set<std::string>& o) { return o.count(s) > 0; }))
+      common.push_back(s);
+  if (common.size() > max_rows) common.resize(max_rows);
+  std::string h = "<h2>Heatmaps side by side</h2><p>The same images explained by each run (bowlrp explain: red = "
+                  "positive relevance, blue = negative); under each map the explained class, f and the end-to-end "
+                  "conservation status of that explanation.</p><table><tr><th>image</th>";
+  for (const auto& n : names) h += "<th>" + html_escape(n) + "</th>";
+  h += "</tr>";
+  for (const std::string& stem : common) {
+    h += "<tr><td>" + html_escape(stem) + "</td>";
+    for (const std::string& dir : heatmap_dirs) {
+      const fs::path base = fs::u8path(dir) / fs::u8path(stem);
+      std::string caption;
+      const fs::path js = fs::path(base.u8string() + ".json");
+      if (fs::exists(js)) {
+        try {
+          const nlohmann::json j = nlohmann::json::parse(bow::read_file(js.u8string()));
+          caption = j.value("class", std::string()) + ", f = " + fixed(j.value("score", 0.0), 3) +
+                    (j.value("conserved", false) ? ", conserved" : ", NOT conserved");
+          if (j.contains("network")) caption += ", " + j["network"].value("composite", std::string());
+        } catch (const std::exception&) {
+          caption = "(unreadable " + js.filename().u8string() + ")";
+        }
+      }
+      h += "<td><figure><img style=\"max-width:260px\" src=\"data:image/png;base64," +
+           base64(bow::read_file(base.u8string() + suffix)) + "\"><figcaption>" + html_escape(caption) +
+           "</figcaption></figure></td>";
+    }
+    h += "</tr>";
+  }
+  return h + "</table>";
+}
+
+std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs,
+                         const std::vector<std::string>& heatmap_dirs) {
   (void)compare_json(names, runs);  // validates
   std::string h = "<!doctype html><html><head><meta charset=\"utf-8\"><title>bowlrp: runs side by side</title><style>" +
                   report_css() + "</style></head><body><h1>Runs side by side</h1>";
@@ -101,6 +158,7 @@ std::string compare_html(const std::vector<std::string>& names, const std::vecto
        table(names, runs, "localisation", keys(runs, "localisation"), 4, true);
   h += "<h3>Conservation</h3>" + table(names, tops, "summary", {"conservation_max_error", "explained_images"}, 6, false);
   h += "<h2>Timings (s)</h2>" + table(names, runs, "timings", keys(runs, "timings"), 1, false);
+  if (!heatmap_dirs.empty()) h += heatmap_grid_html(names, heatmap_dirs);
   return h + "</body></html>\n";
 }
 

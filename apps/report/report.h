@@ -125,7 +125,13 @@ nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEva
 /// (throws std::invalid_argument unless there is one name per report and at least one report).
 nlohmann::json compare_json(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs);
 /// The same as a page (the best value of each row in bold).
-std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs);
+std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs,
+                         const std::vector<std::string>& heatmap_dirs = {});
+/// The heatmaps of `bowlrp explain` output folders (one per run) side by side: one row per image stem that every
+/// folder holds (<stem>.heatmap.png with its <stem>.json), sorted, at most max_rows; throws std::runtime_error
+/// naming a folder that is missing or holds no heatmap.
+std::string heatmap_grid_html(const std::vector<std::string>& names, const std::vector<std::string>& heatmap_dirs,
+                              std::size_t max_rows = 24);
 
 /// SpRAy over the explanations of one class: the JSON summary (every image's cluster, eigenvalues,
 /// cluster sizes, mean maps, typical members, the causal test).

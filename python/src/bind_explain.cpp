@@ -146,6 +146,13 @@ py::dict conservation_dict(const decompose::ConservationReport& r) {
   d["tolerance"] = r.tolerance;
   d["svm_conserved"] = r.svm_conserved;
   d["features_conserved"] = r.features_conserved;
+  d["network_conserved"] = r.network_conserved;
+  py::list layers;
+  for (const decompose::NetworkLayerCheck& c : r.network_layers)
+    layers.append(py::dict(py::arg("rule") = c.rule, py::arg("inputs") = c.inputs, py::arg("outputs") = c.outputs,
+                           py::arg("upper") = c.upper, py::arg("lower") = c.lower, py::arg("absorbed") = c.absorbed,
+                           py::arg("relative_residual") = c.relative_residual, py::arg("conserved") = c.conserved));
+  d["network_layers"] = layers;
   d["pixels_conserved"] = r.pixels_conserved;
   d["ok"] = r.ok();
   return d;
@@ -192,7 +199,7 @@ void BindExplain(py::module_& m) {
       .def_readonly("unassigned_pixels", &decompose::ConservationReport::unassigned_pixels, "Relevance of empty supports.")
       .def_readonly("relative_residual", &decompose::ConservationReport::relative_residual, "|residual| / max(1, |f|).")
       .def_property_readonly("method", [](const decompose::ConservationReport& r) { return decompose::to_string(r.method); },
-                             "'exact', 'integrated-gradients' or 'taylor'.")
+                             "'exact', 'integrated-gradients', 'taylor' or 'layer-wise' (mlp heads).")
       .def_readonly("root_found", &decompose::ConservationReport::root_found)
       .def_readonly("f_root", &decompose::ConservationReport::f_root)
       .def_readonly("quadrature_error", &decompose::ConservationReport::quadrature_error)
@@ -201,6 +208,13 @@ void BindExplain(py::module_& m) {
       .def_readonly("svm_conserved", &decompose::ConservationReport::svm_conserved)
       .def_readonly("features_conserved", &decompose::ConservationReport::features_conserved)
       .def_readonly("pixels_conserved", &decompose::ConservationReport::pixels_conserved)
+      .def_readonly("network_conserved", &decompose::ConservationReport::network_conserved,
+                    "mlp heads: every dense layer balanced (upper = lower + absorbed) and linked to the next (True "
+                    "for SVM heads).")
+      .def_property_readonly("network_layers", [](const decompose::ConservationReport& r) {
+        return conservation_dict(r)["network_layers"];
+      }, "mlp heads: the check of every dense layer, input layer first (rule, sizes, upper, lower, absorbed, "
+         "relative_residual, conserved); empty for SVM heads.")
       .def_property_readonly("ok", &decompose::ConservationReport::ok, "Every layer conserves.")
       .def_property_readonly("lower_layers_ok", &decompose::ConservationReport::lower_layers_ok,
                              "The layers below the SVM conserve.")
