@@ -1238,11 +1238,11 @@ BOOST_AUTO_TEST_CASE(an_unknown_encoding_or_head_kind_is_refused) {
     p.header["encoding"]["kind"] = 7;
     expect_model_refused(tmp, "encoding_number", assemble_model(p), {"encoding.kind = 7", "string"});
   }
-  for (const char* kind : {"tree", "linear", "kernel"}) {
+  for (const char* kind : {"tree", "linear", "kernel", "network", "MLP"}) {
     ModelParts p = base;
     p.header["head"]["kind"] = kind;
     expect_model_refused(tmp, std::string("head_") + kind, assemble_model(p),
-                         {"head.kind", escaped_json(kind), "expected \"kernel-svm\" or \"linear-svm\""});
+                         {"head.kind", escaped_json(kind), "expected \"kernel-svm\", \"linear-svm\" or \"mlp\""});
   }
   ModelParts p = base;
   p.header["head"].erase("kind");
