@@ -936,7 +936,22 @@ bow::FisherParameters tiny_fisher_parameters(Uniform& u) {
   return p;
 }
 
-/// A model of each kind built by hand (no training), its values drawn from `seed`.
+/// Dense layers of the given sizes n_0 .. n_L, weights in [-1, 1) and biases in [-0.5, 0.5).
+std::vector<nn::DenseLayer> tiny_layers(Uniform& u, const std::vector<std::size_t>& sizes) {
+  std::vector<nn::DenseLayer> layers;
+  for (std::size_t l = 1; l < sizes.size(); ++l) {
+    nn::DenseLayer d;
+    d.inputs = sizes[l - 1];
+    d.outputs = sizes[l];
+    for (std::size_t k = 0; k < d.inputs * d.outputs; ++k) d.weights.push_back(2 * u() - 1);
+    for (std::size_t j = 0; j < d.outputs; ++j) d.biases.push_back(u() - 0.5);
+    layers.push_back(std::move(d));
+  }
+  return layers;
+}
+
+/// A model of each kind built by hand (no training), its values drawn from `seed`; the mlp head has
+/// sizes [V, 6, 4, 3].
 Model tiny_model(EncodingKind encoding, HeadKind head, std::uint64_t seed = 1) {
   Uniform u(seed);
   bowlrp::model::Encoding e;
@@ -964,7 +979,7 @@ Model tiny_model(EncodingKind encoding, HeadKind head, std::uint64_t seed = 1) {
     const Kernel kernel = fisher ? make_kernel(KernelType::rbf, 0.7)
                                  : make_kernel(KernelType::intersection, 0, {{0, 4, 1.0}, {4, 20, 0.25}});
     h = std::make_shared<const KernelSvm>(kernel, V, std::move(support), std::move(classes));
-  } else {
+  } else if (head == HeadKind::linear_svm) {
     std::vector<LinearClass> classes;
     for (const std::string& name : kTinyClasses) {
       LinearClass c{name, u() - 0.5, {}};
@@ -972,6 +987,8 @@ Model tiny_model(EncodingKind encoding, HeadKind head, std::uint64_t seed = 1) {
       classes.push_back(c);
     }
     h = std::make_shared<const LinearSvm>(V, std::move(classes));
+  } else {
+    h = std::make_shared<const nn::Network>(tiny_layers(u, {V, 6, 4, kTinyClasses.size()}), kTinyClasses);
   }
   return Model(std::move(e), std::move(h));
 }
@@ -1040,7 +1057,7 @@ BOOST_AUTO_TEST_CASE(every_encoding_with_every_head_round_trips_bit_for_bit) {
   test::TempDir tmp;
   const bow::GrayImage image = textured_image();
   for (EncodingKind e : {EncodingKind::bag_of_words, EncodingKind::fisher_vector})
-    for (HeadKind h : {HeadKind::kernel_svm, HeadKind::linear_svm}) {
+    for (HeadKind h : {HeadKind::kernel_svm, HeadKind::linear_svm, HeadKind::network}) {
       const std::string label = kinds_label(e, h);
       BOOST_TEST_CONTEXT(label) {
         const Model m = tiny_model(e, h);
@@ -1097,12 +1114,25 @@ BOOST_AUTO_TEST_CASE(every_encoding_with_every_head_round_trips_bit_for_bit) {
             BOOST_TEST(b.classes()[c].bias == a.classes()[c].bias);
             BOOST_TEST(bitwise_equal(b.classes()[c].coef, a.classes()[c].coef));
           }
-        } else {
+        } else if (h == HeadKind::linear_svm) {
           const LinearSvm &a = m.linear_svm(), &b = back.linear_svm();
           for (std::size_t c = 0; c < 3; ++c) {
             BOOST_TEST(b.classes()[c].bias == a.classes()[c].bias);
             BOOST_TEST(bitwise_equal(b.classes()[c].weights, a.classes()[c].weights));
           }
+        } else {
+          const nn::Network &a = m.network(), &b = back.network();
+          BOOST_TEST(b.class_names() == a.class_names());
+          BOOST_TEST_REQUIRE(b.layers().size() == a.layers().size());
+          for (std::size_t l = 0; l < a.layers().size(); ++l) {
+            BOOST_TEST(b.layers()[l].inputs == a.layers()[l].inputs);
+            BOOST_TEST(b.layers()[l].outputs == a.layers()[l].outputs);
+            BOOST_TEST(bitwise_equal(b.layers()[l].weights, a.layers()[l].weights));
+            BOOST_TEST(bitwise_equal(b.layers()[l].biases, a.layers()[l].biases));
+          }
+          // Saved again, the same bytes.
+          back.save(tmp / (label + "_again.bowlrp"));
+          BOOST_TEST(bow::read_file(tmp / (label + "_again.bowlrp")) == bow::read_file(path));
         }
         // The version written: 1 for what version 1 holds, 2 for the rest.
         const json header = split_model(bow::read_file(path)).header;
@@ -1131,6 +1161,34 @@ BOOST_AUTO_TEST_CASE(bag_of_words_kernel_models_are_still_written_as_format_vers
   // Byte for byte what the writer of format_version 1 alone (commit 30f2687) wrote for this model.
   BOOST_TEST(buf.size() == 4032u);
   BOOST_TEST(naive_crc32(buf, buf.size()) == 0x6522DF69u);
+  // The CRC of a file with its own checksum appended is the same for every file (0x6522DF69): the
+  // stored checksum, the CRC of the bytes before it, is what pins the content.
+  BOOST_TEST(naive_crc32(buf, buf.size() - 8) == 0x941C8E7Fu);
+}
+
+BOOST_AUTO_TEST_CASE(version_2_files_keep_their_bytes) {
+  // Byte for byte what the writer wrote for these models before the mlp head was stored, and the
+  // mlp files as first written (so that any change of their bytes is deliberate).
+  test::TempDir tmp;
+  struct Golden {
+    EncodingKind e;
+    HeadKind h;
+    std::size_t size;
+    std::uint32_t crc;
+  };
+  for (const Golden& g : {Golden{EncodingKind::bag_of_words, HeadKind::linear_svm, 3432, 0xAF915FCEu},
+                          Golden{EncodingKind::fisher_vector, HeadKind::kernel_svm, 11176, 0xDE4A60C7u},
+                          Golden{EncodingKind::fisher_vector, HeadKind::linear_svm, 9184, 0x971DA474u},
+                          Golden{EncodingKind::bag_of_words, HeadKind::network, 4616, 0x1A7FE6EEu},
+                          Golden{EncodingKind::fisher_vector, HeadKind::network, 12480, 0x6A667E51u}}) {
+    const std::string path = tmp / (kinds_label(g.e, g.h) + ".bowlrp");
+    tiny_model(g.e, g.h).save(path);
+    const std::string buf = bow::read_file(path);
+    BOOST_TEST_CONTEXT(kinds_label(g.e, g.h)) {
+      BOOST_TEST(buf.size() == g.size);
+      BOOST_TEST(naive_crc32(buf, buf.size() - 8) == g.crc);  // the stored checksum
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_version_2_header_of_a_bag_of_words_kernel_model_is_read_too) {
@@ -1158,7 +1216,7 @@ BOOST_AUTO_TEST_CASE(a_version_2_header_of_a_bag_of_words_kernel_model_is_read_t
 
 BOOST_AUTO_TEST_CASE(truncated_and_corrupt_version_2_files_are_refused) {
   test::TempDir tmp;
-  for (HeadKind h : {HeadKind::kernel_svm, HeadKind::linear_svm}) {
+  for (HeadKind h : {HeadKind::kernel_svm, HeadKind::linear_svm, HeadKind::network}) {
     const std::string good = tmp / "good.bowlrp";
     tiny_model(EncodingKind::fisher_vector, h).save(good);
     const std::string buf = bow::read_file(good);
@@ -1169,7 +1227,7 @@ BOOST_AUTO_TEST_CASE(truncated_and_corrupt_version_2_files_are_refused) {
                             buf.size() - 3})
       expect_model_refused(tmp, label + "_cut" + std::to_string(cut), buf.substr(0, cut), {"truncated"});
     const ModelParts parts = split_model(buf);
-    const std::string array = h == HeadKind::kernel_svm ? "coefficients" : "weights";
+    const std::string array = h == HeadKind::kernel_svm ? "coefficients" : h == HeadKind::linear_svm ? "weights" : "weights_2";
     for (const char* name : {"pca_projection", "gmm_variances", array.c_str()}) {
       std::string flipped = buf;
       flipped[21 + N + array_offset(parts, name) + 5] ^= 0x10;
@@ -1213,11 +1271,11 @@ BOOST_AUTO_TEST_CASE(an_unknown_encoding_or_head_kind_is_refused) {
     p.header["encoding"]["kind"] = 7;
     expect_model_refused(tmp, "encoding_number", assemble_model(p), {"encoding.kind = 7", "string"});
   }
-  for (const char* kind : {"tree", "linear", "kernel"}) {
+  for (const char* kind : {"tree", "linear", "kernel", "network", "MLP"}) {
     ModelParts p = base;
     p.header["head"]["kind"] = kind;
     expect_model_refused(tmp, std::string("head_") + kind, assemble_model(p),
-                         {"head.kind", escaped_json(kind), "expected \"kernel-svm\" or \"linear-svm\""});
+                         {"head.kind", escaped_json(kind), "expected \"kernel-svm\", \"linear-svm\" or \"mlp\""});
   }
   ModelParts p = base;
   p.header["head"].erase("kind");
@@ -1406,6 +1464,283 @@ BOOST_AUTO_TEST_CASE(saving_refuses_version_2_models_loading_would_refuse) {
   BOOST_TEST(!std::filesystem::exists(tmp / "m.bowlrp"));
 }
 
+// ---- format_version 2 with an mlp head ----
+
+BOOST_AUTO_TEST_CASE(an_mlp_file_reads_as_numpy_would) {
+  // The file alone, read as the header's Python recipe says (no bowlrp reader), gives the layers
+  // and, by an independent forward pass, the scores of the loaded model.
+  test::TempDir tmp;
+  for (EncodingKind e : {EncodingKind::bag_of_words, EncodingKind::fisher_vector}) {
+    const std::string label = kinds_label(e, HeadKind::network);
+    BOOST_TEST_CONTEXT(label) {
+      const Model m = tiny_model(e, HeadKind::network);
+      const std::string path = tmp / (label + ".bowlrp");
+      m.save(path);
+      const std::string buf = bow::read_file(path);
+      // h = json.loads(buf[21:21+N]); zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little")
+      const std::uint64_t N = le64(buf, 13);
+      const json h = json::parse(buf.substr(21, N));
+      const std::size_t D = 21 + N;
+      BOOST_TEST(D % 8 == 0);
+      BOOST_TEST(le64(buf, buf.size() - 8) == naive_crc32(buf, buf.size() - 8));
+      BOOST_TEST(buf.size() == D + h.at("data_bytes").get<std::size_t>() + 8);
+      BOOST_TEST(h.at("format_version") == 2);
+      const std::size_t V = m.dimension();
+      const std::vector<std::size_t> sizes = {V, 6, 4, 3};
+      BOOST_TEST(h.at("dim") == V);
+      BOOST_TEST(h.at("head") == json({{"kind", "mlp"}, {"layers", 3}, {"sizes", sizes}}));
+      BOOST_TEST_REQUIRE(h.at("classes").size() == 3u);
+      for (std::size_t c = 0; c < 3; ++c) BOOST_TEST(h.at("classes")[c] == json({{"name", kTinyClasses[c]}}));
+      // The encoding's arrays, then weights_1, biases_1, ..., weights_3, biases_3.
+      std::vector<std::string> names;
+      for (const json& a : h.at("arrays")) names.push_back(a.at("name"));
+      const std::size_t first = e == EncodingKind::bag_of_words ? 1 : 5;
+      BOOST_TEST_REQUIRE(names.size() == first + 6);
+      BOOST_TEST((std::vector<std::string>(names.begin() + static_cast<std::ptrdiff_t>(first), names.end()) ==
+                  std::vector<std::string>{"weights_1", "biases_1", "weights_2", "biases_2", "weights_3", "biases_3"}));
+      // a = np.frombuffer(buf, "<f8", count=prod(shape), offset=21+N+offset).reshape(shape)
+      auto array = [&](const std::string& name, const std::vector<std::size_t>& shape) {
+        std::vector<double> v;
+        for (const json& a : h.at("arrays"))
+          if (a.at("name") == name) {
+            std::size_t count = 1;
+            for (std::size_t d : shape) count *= d;
+            BOOST_TEST(a.at("dtype") == "<f8");
+            BOOST_TEST(a.at("shape") == json(shape));
+            BOOST_TEST(a.at("nbytes") == 8 * count);
+            v.resize(count);
+            std::memcpy(v.data(), buf.data() + D + a.at("offset").get<std::size_t>(), 8 * count);
+          }
+        return v;
+      };
+      std::vector<std::vector<double>> W, B;
+      for (std::size_t l = 1; l <= 3; ++l) {
+        W.push_back(array("weights_" + std::to_string(l), {sizes[l], sizes[l - 1]}));
+        B.push_back(array("biases_" + std::to_string(l), {sizes[l]}));
+        BOOST_TEST(bitwise_equal(W.back(), m.network().layers()[l - 1].weights));
+        BOOST_TEST(bitwise_equal(B.back(), m.network().layers()[l - 1].biases));
+      }
+      // f = z_3, z_l = W_l a_{l-1} + b_l, a_l = max(0, z_l): in long double, in plain order.
+      const Model back = Model::load(path);
+      const std::size_t n = 7;
+      const std::vector<double> X = random_inputs(e, n, V, 5);
+      for (std::size_t r = 0; r < n; ++r) {
+        std::vector<long double> a(X.begin() + static_cast<std::ptrdiff_t>(r * V),
+                                   X.begin() + static_cast<std::ptrdiff_t>((r + 1) * V));
+        for (std::size_t l = 0; l < 3; ++l) {
+          std::vector<long double> z(sizes[l + 1]);
+          for (std::size_t j = 0; j < z.size(); ++j) {
+            z[j] = B[l][j];
+            for (std::size_t i = 0; i < a.size(); ++i) z[j] += static_cast<long double>(W[l][j * a.size() + i]) * a[i];
+            if (l < 2) z[j] = std::max(z[j], 0.0L);
+          }
+          a = z;
+        }
+        const std::vector<double> f = back.scores(&X[r * V]);
+        for (std::size_t c = 0; c < 3; ++c)
+          BOOST_TEST(std::abs(f[c] - static_cast<double>(a[c])) <= 1e-12 * (1 + std::abs(f[c])),
+                     "row " << r << " class " << c << ": " << f[c] << " vs " << static_cast<double>(a[c]));
+      }
+    }
+  }
+}
+
+namespace {
+
+/// Sets `cols` consecutive doubles of an array, from entry `first`.
+std::function<void(ModelParts&)> fill_f8(const char* array, std::size_t first, std::size_t cols, double v) {
+  return [=](ModelParts& p) {
+    for (std::size_t i = 0; i < cols; ++i) put_f8(p.data, array_offset(p, array) + 8 * (first + i), v);
+  };
+}
+
+/// Runs every edit in turn.
+std::function<void(ModelParts&)> edits_of(std::vector<std::function<void(ModelParts&)>> edits) {
+  return [edits](ModelParts& p) {
+    for (const auto& e : edits) e(p);
+  };
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crafted_mlp_files_are_refused_field_by_field) {
+  test::TempDir tmp;
+  const ModelParts bn = tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::network);   // sizes [20, 6, 4, 3]
+  const ModelParts fn = tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::network);  // sizes [108, 6, 4, 3]
+  for (const ModelParts* base : {&bn, &fn}) {
+    bow::write_file_atomic(tmp / "base.bowlrp", assemble_model(*base));
+    BOOST_TEST(model_error_of(tmp / "base.bowlrp").empty());
+  }
+  struct Edit {
+    const char* name;
+    const ModelParts* base;
+    std::function<void(ModelParts&)> edit;
+    std::vector<std::string> expected;
+  };
+  auto set = [](const char* pointer, json v) {
+    return [pointer, v](ModelParts& p) { p.header[json::json_pointer(pointer)] = v; };
+  };
+  auto erase = [](const char* object, const char* key) {
+    return [object, key](ModelParts& p) { p.header[json::json_pointer(object)].erase(key); };
+  };
+  auto put = [](const char* array, std::size_t i, double v) {
+    return [array, i, v](ModelParts& p) { put_f8(p.data, array_offset(p, array) + 8 * i, v); };
+  };
+  auto entry_set = [](const char* array, const char* field, json v) {
+    return [array, field, v](ModelParts& p) { array_entry(p.header, array)[field] = v; };
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const std::vector<Edit> edits = {
+      // keys: an mlp's classes carry names only; no fields of other heads; none missing
+      {"class_bias", &bn, set("/classes/0/bias", 0.25), {"unknown field classes[0].bias", "format_version 2 with an mlp head"}},
+      {"class_bias_last", &fn, set("/classes/2/bias", 0), {"unknown field classes[2].bias", "mlp head"}},
+      {"head_kernel", &fn, set("/head/kernel", json::object()), {"unknown field head.kernel", "mlp head"}},
+      {"head_support_size", &bn, set("/head/support_size", 5), {"unknown field head.support_size", "mlp head"}},
+      {"head_hidden", &bn, set("/head/hidden", json::array({6, 4})), {"unknown field head.hidden", "mlp head"}},
+      {"no_sizes", &bn, erase("/head", "sizes"), {"head.sizes", "missing"}},
+      {"no_layers", &fn, erase("/head", "layers"), {"head.layers", "missing"}},
+      {"class_no_name", &bn, erase("/classes/1", "name"), {"classes[1].name", "missing"}},
+      // sizes
+      {"layers_0", &bn, set("/head/layers", 0), {"head.layers = 0", "[1, 64]"}},
+      {"layers_65", &bn, set("/head/layers", 65), {"head.layers = 65", "[1, 64]"}},
+      {"layers_negative", &fn, set("/head/layers", -3), {"head.layers = -3", "[1, 64]"}},
+      {"layers_string", &fn, set("/head/layers", "3"), {"head.layers = \"3\"", "[1, 64]"}},
+      {"layers_2", &bn, set("/head/layers", 2), {"head.sizes = an array of 4 values", "head.layers + 1 = 3"}},
+      {"layers_4", &fn, set("/head/layers", 4), {"head.sizes = an array of 4 values", "head.layers + 1 = 5"}},
+      {"sizes_number", &bn, set("/head/sizes", 20), {"head.sizes = 20", "expected an array of head.layers + 1 = 4"}},
+      {"sizes0_dim", &bn, set("/head/sizes/0", 21), {"head.sizes[0] = 21", "expected dim = 20"}},
+      {"sizes0_fisher", &fn, set("/head/sizes/0", 20), {"head.sizes[0] = 20", "expected dim = 108"}},
+      {"sizes0_zero", &fn, set("/head/sizes/0", 0), {"head.sizes[0] = 0", "expected an integer in [1, "}},
+      {"sizesL_classes", &fn, set("/head/sizes/3", 4), {"head.sizes[3] = 4", "expected the number of classes, 3"}},
+      {"size_0", &bn, set("/head/sizes/1", 0), {"head.sizes[1] = 0", "[1, 1048576]"}},
+      {"size_huge", &bn, set("/head/sizes/2", std::uint64_t{1} << 21), {"head.sizes[2] = 2097152", "[1, 1048576]"}},
+      {"size_max", &fn, set("/head/sizes/1", std::uint64_t{1} << 63), {"head.sizes[1] = 9223372036854775808"}},
+      {"size_fraction", &bn, set("/head/sizes/1", 6.5), {"head.sizes[1] = 6.5", "integer"}},
+      {"size_string", &bn, set("/head/sizes/1", "6"), {"head.sizes[1] = \"6\"", "integer"}},
+      {"size_cannot_fit", &bn, set("/head/sizes/1", std::uint64_t{1} << 20),
+       {"head.sizes[1] = 1048576", "layer 1's 1048576 x 20 weights", "cannot fit in the data section"}},
+      {"size_2_cannot_fit", &fn, set("/head/sizes/2", std::uint64_t{1} << 20),
+       {"head.sizes[2] = 1048576", "layer 2's 1048576 x 6 weights", "cannot fit in the data section"}},
+      {"size_other", &bn, set("/head/sizes/1", 5), {"weights_1", "[6, 20]", "[5, 20] = [head.sizes[1], head.sizes[0]]"}},
+      // arrays
+      {"weights_transposed", &bn, entry_set("weights_2", "shape", {6, 4}),
+       {"weights_2", "[6, 4]", "[4, 6] = [head.sizes[2], head.sizes[1]]"}},
+      {"biases_rank", &fn, entry_set("biases_1", "shape", {6, 1}), {"arrays[6].shape", "[length]"}},
+      {"biases_dtype", &bn, entry_set("biases_3", "dtype", "<f4"), {"biases_3", "<f4", "<f8"}},
+      {"biases_missing", &bn,
+       [](ModelParts& p) {
+         json& a = p.header["arrays"];
+         for (std::size_t i = 0; i < a.size(); ++i)
+           if (a[i]["name"] == "biases_3") a.erase(i);
+       },
+       {"no array 'biases_3'"}},
+      {"weights_4", &bn, entry_set("weights_3", "name", "weights_4"),
+       {"weights_4", "expected codebook_centres, weights_1, biases_1, weights_2, biases_2, weights_3 or biases_3"}},
+      {"weights_linear", &fn, entry_set("weights_1", "name", "weights"), {"\"weights\"", "expected pca_mean"}},
+      {"weights_twice", &bn, entry_set("biases_1", "name", "weights_1"), {"'weights_1' listed twice"}},
+      {"biases_overlap", &bn, entry_set("biases_1", "offset", 0), {"offset", "tile"}},
+      // values
+      {"weight_nan", &bn, put("weights_2", 3, nan), {"weights_2[0][3] = nan", "[-1e+100, 1e+100]"}},
+      {"weight_inf", &fn, put("weights_1", 108 + 2, -inf), {"weights_1[1][2] = -inf", "[-1e+100, 1e+100]"}},
+      {"weight_huge", &fn, put("weights_3", 4 + 1, 1e101), {"weights_3[1][1] = 1e+101", "[-1e+100, 1e+100]"}},
+      {"bias_nan", &bn, put("biases_1", 5, nan), {"biases_1[5] = nan", "[-1e+100, 1e+100]"}},
+      {"bias_huge", &fn, put("biases_3", 2, -1e101), {"biases_3[2] = -1e+101", "[-1e+100, 1e+100]"}},
+      // bounds: each value within 1e100, but a neuron beyond 1e150
+      {"hidden_blowup", &bn, edits_of({fill_f8("weights_1", 0, 20, 1e100), put("weights_2", 0, 1e100)}),
+       {"neuron 0 of layer 2 (weights_2[0], biases_2[0])", "pre-activation of magnitude 2",
+        "on histograms in [0, 1]^dim", "interval arithmetic through layer 1)", "expected at most 1e+150"}},
+      {"output_blowup", &fn,
+       edits_of({fill_f8("weights_1", 0, 108, 1e50), put("weights_2", 0, 1e50), put("weights_2", 6, 1e50),
+                 put("weights_2", 12, 1e50), put("weights_2", 18, 1e50), fill_f8("weights_3", 4, 4, 1e60)}),
+       {"classes[1]", "can reach a decision of magnitude", "on Fisher vectors in [-1, 1]^dim",
+        "|biases_3[1]| + sum_i |weights_3[1][i]|", "through layers 1 .. 2", "expected at most 1e+150"}},
+  };
+  for (const Edit& e : edits) {
+    ModelParts p = *e.base;
+    e.edit(p);
+    expect_model_refused(tmp, e.name, assemble_model(p), e.expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mlp_bounds_follow_the_relu_intervals) {
+  // A hidden unit that no histogram activates (every weight into it -1e100, its bias -1) may pass on
+  // weights up to 1e100: interval arithmetic knows its activation is 0 on [0, 1]^dim. Over Fisher
+  // vectors (signed) the same unit reaches 1e102, and the same weights out of it are refused.
+  test::TempDir tmp;
+  for (EncodingKind e : {EncodingKind::bag_of_words, EncodingKind::fisher_vector}) {
+    const bool histograms = e == EncodingKind::bag_of_words;
+    const std::size_t V = histograms ? 20 : 108;
+    ModelParts p = tiny_parts(tmp, e, HeadKind::network);
+    edits_of({fill_f8("weights_1", 0, V, -1e100), fill_f8("biases_1", 0, 1, -1.0),
+              [](ModelParts& q) {
+                for (std::size_t j = 0; j < 4; ++j) put_f8(q.data, array_offset(q, "weights_2") + 8 * (6 * j), 1e100);
+              }})(p);
+    const std::string label = "dead_unit_" + bowlrp::model::to_string(e);
+    if (!histograms) {
+      expect_model_refused(tmp, label, assemble_model(p), {"neuron 0 of layer 2", "Fisher vectors in [-1, 1]^dim"});
+      continue;
+    }
+    const std::string path = tmp / (label + ".bowlrp");
+    bow::write_file_atomic(path, assemble_model(p));
+    BOOST_TEST_REQUIRE(model_error_of(path).empty(), model_error_of(path));
+    const Model m = Model::load(path);
+    const std::vector<double> X = random_inputs(e, 5, V, 3), ones(V, 1.0);
+    for (const double* x : {X.data(), X.data() + V, X.data() + 4 * V, ones.data()})
+      for (double f : m.scores(x)) BOOST_TEST(std::isfinite(f));
+  }
+  // A unit that some histograms do activate (weight +1e100 from input 0, -1e100 from the others):
+  // the one-hot histogram e_0 gives it 1e100, so weights of 1e100 out of it would make scores of 1e200.
+  ModelParts p = tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::network);
+  edits_of({fill_f8("weights_1", 0, 1, 1e100), fill_f8("weights_1", 1, 19, -1e100), fill_f8("biases_1", 0, 1, 0.0),
+            [](ModelParts& q) {
+              for (std::size_t j = 0; j < 4; ++j) put_f8(q.data, array_offset(q, "weights_2") + 8 * (6 * j), 1e100);
+            }})(p);
+  expect_model_refused(tmp, "live_unit", assemble_model(p),
+                       {"neuron 0 of layer 2", "magnitude 1.00000", "e+200", "histograms in [0, 1]^dim"});
+}
+
+BOOST_AUTO_TEST_CASE(saving_refuses_mlp_models_loading_would_refuse) {
+  test::TempDir tmp;
+  auto refused = [&](const std::vector<nn::DenseLayer>& layers, const std::vector<std::string>& names,
+                     const std::string& expected) {
+    const Model m(tiny_model(EncodingKind::bag_of_words, HeadKind::network).encoding(),
+                  std::make_shared<const nn::Network>(layers, names));
+    try {
+      m.save(tmp / "m.bowlrp");
+    } catch (const std::invalid_argument& e) {
+      BOOST_TEST(std::string(e.what()).find(expected) != std::string::npos, e.what() << " lacks " << expected);
+      return;
+    }
+    BOOST_TEST(false, "saved a model the loader refuses (expected an error about " << expected << ")");
+  };
+  const std::vector<nn::DenseLayer> base = tiny_model(EncodingKind::bag_of_words, HeadKind::network).network().layers();
+  std::vector<nn::DenseLayer> layers = base;
+  layers[1].weights[7] = 1e200;
+  refused(layers, kTinyClasses, "weights_2[1][1] = 1e+200");
+  layers = base;
+  layers[2].biases[0] = -1e101;
+  refused(layers, kTinyClasses, "biases_3[0] = -1e+101");
+  layers = base;
+  std::fill(layers[0].weights.begin(), layers[0].weights.begin() + 20, 1e100);
+  layers[1].weights[0] = 1e100;
+  refused(layers, kTinyClasses, "neuron 0 of layer 2");
+  refused(base, {"aero\nplane", "b", "c"}, "classes[0].name");
+  // 65 layers are refused, 64 saved and read back bit for bit.
+  Uniform u(8);
+  std::vector<std::size_t> sizes = {20};
+  for (int l = 0; l < 65; ++l) sizes.push_back(3);
+  refused(tiny_layers(u, sizes), kTinyClasses, "head.layers = 65: expected 1 .. 64");
+  BOOST_TEST(!std::filesystem::exists(tmp / "m.bowlrp"));  // nothing was written by any refusal
+  sizes.pop_back();
+  const Model deep(tiny_model(EncodingKind::bag_of_words, HeadKind::network).encoding(),
+                   std::make_shared<const nn::Network>(tiny_layers(u, sizes), kTinyClasses));
+  deep.save(tmp / "deep.bowlrp");
+  const Model back = Model::load(tmp / "deep.bowlrp");
+  BOOST_TEST(back.network().layers().size() == 64u);
+  const std::vector<double> X = random_inputs(EncodingKind::bag_of_words, 4, 20, 6);
+  BOOST_TEST(bitwise_equal(back.scores_batch(X.data(), 4, 1), deep.scores_batch(X.data(), 4, 1)));
+}
+
 // Mutations of version-2 files of every kind, each with a valid checksum: every load must either be
 // refused with std::runtime_error or give a model whose decisions are finite on its encoding's
 // vectors and whose encoding turns an image into such a vector. Never a crash, never another exception.
@@ -1416,18 +1751,21 @@ BOOST_AUTO_TEST_CASE(fuzzed_version_2_files_are_refused_or_sound) {
       "0", "-1", "1", "2", "3", "4", "6", "7", "107", "108", "128", "129", "4096", "2147483648", "4294967302",
       "18446744073709551615", "1e39", "1e308", "-1e308", "1e-320", "0.5", "-0.0", "0.999", "1e999", "NaN", "true",
       "false", "null", "\"\"", "\"inf\"", "\"rbf\"", "\"chi2\"", "\"linear\"", "\"hik\"", "\"bag-of-words\"",
-      "\"fisher-vector\"", "\"kernel-svm\"", "\"linear-svm\"", "\"x\\ny\"", "[]", "{}", "[0]", "[1,1]",
+      "\"fisher-vector\"", "\"kernel-svm\"", "\"linear-svm\"", "\"mlp\"", "\"x\\ny\"", "[]", "{}", "[0]", "[1,1]",
+      "5", "20", "64", "65", "1048576", "1048577", "[20,6,4,3]", "[108,3]",
       "{\"cols\":1,\"rows\":1}", "\"aeroplane\""};
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<double> doubles = {0.0, -0.0, -1.0, 1.0, 0.5, 2.0, 1e-12, 1e-13, 1e3, 1e4, 1e20, 1e100, 1e308,
                                        -1e308, 1e-310, inf, -inf, std::numeric_limits<double>::quiet_NaN()};
   const std::vector<ModelParts> bases = {tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::kernel_svm),
                                          tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::linear_svm),
-                                         tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::linear_svm)};
+                                         tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::linear_svm),
+                                         tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::network),
+                                         tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::network)};
   const bow::GrayImage image = textured_image();
   std::mt19937_64 rng(20261202);
   auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-  constexpr int kMutations = 1500;
+  constexpr int kMutations = 2500;
   int refused = 0, accepted = 0, bad = 0;
   for (int it = 0; it < kMutations; ++it) {
     ModelParts p = bases[it % bases.size()];

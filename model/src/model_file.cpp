@@ -3,6 +3,7 @@
 #include <bowlrp/bow/io.h>
 #include <bowlrp/bow/mapping.h>
 #include <bowlrp/bow/pooling.h>
+#include <bowlrp/nn/network.h>
 
 #include <nlohmann/json.hpp>
 
@@ -85,7 +86,14 @@ std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
 // The names the file gives the kinds: exactly these, without the aliases the command line accepts.
 const char* file_name(EncodingKind kind) { return kind == EncodingKind::bag_of_words ? "bag-of-words" : "fisher-vector"; }
-const char* file_name(HeadKind kind) { return kind == HeadKind::kernel_svm ? "kernel-svm" : "linear-svm"; }
+const char* file_name(HeadKind kind) {
+  switch (kind) {
+    case HeadKind::kernel_svm: return "kernel-svm";
+    case HeadKind::linear_svm: return "linear-svm";
+    case HeadKind::network: return "mlp";
+  }
+  throw std::logic_error("model file: no file name for head kind " + std::to_string(static_cast<int>(kind)));
+}
 
 // Where a model's fields sit in its file: format_version 1 (Bag-of-Words + kernel SVM only) keeps
 // "pipeline", "kernel" and "support_size" at the top; format_version 2 nests them under "encoding"
@@ -257,6 +265,10 @@ constexpr double kMaxCentre = 1 + 1e-6;
 // weights -1/(2 sigma^2), mu/sigma^2 and the Fisher sums of any image stay finite.
 constexpr double kMaxGmmMean = 1e3;
 constexpr double kMinVariance = 1e-12;
+// A network head has 1 .. kMaxLayers dense layers of 1 .. kMaxWidth neurons each (n_1 .. n_L; n_0 is
+// dim), far beyond any trained one: with them every layer's weight count n_l n_{l-1} fits 64 bits.
+constexpr std::uint64_t kMaxLayers = 64;
+constexpr std::uint64_t kMaxWidth = std::uint64_t{1} << 20;
 
 // The vectors a head reads, by encoding.
 struct InputDomain {
@@ -425,6 +437,86 @@ void check_linear_head(std::size_t V, const std::vector<LinearClass>& classes, E
     }
     const double bound = std::abs(classes[c].bias) + sum * kMaxHistogram;
     if (!(bound <= kMaxDecision)) decision_too_large(c, classes[c].name, bound, domain, "|bias| + sum |weights|");
+  }
+}
+
+// The same for a network head: its sizes (1 .. 64 layers, n_0 = dim, n_1 .. n_L in [1, 2^20], n_L =
+// one output per class), every weight and bias within 1e100, and for every neuron j of every layer l
+//   m_lj = |b_lj| + sum_i |w_lji| max |a_{l-1,i}|  <=  1e150,
+// where a_0 = x ranges over the encoding's box ([0, 1]^dim or [-1, 1]^dim) and the ranges of the
+// hidden activations follow by interval arithmetic: z_lj lies in [b_lj + sum_i min(w_lji lo_i, w_lji hi_i),
+// b_lj + sum_i max(w_lji lo_i, w_lji hi_i)] for a_{l-1,i} in [lo_i, hi_i], and a_lj = max(0, z_lj) in
+// [max(0, lo), max(0, hi)]. m_lj bounds |z_lj|, every partial sum of it and the sums of its positive
+// and of its negative terms apart (as the alpha-beta rule forms them), so the forward pass and the
+// relevance of every layer stay finite; for L = 1 it is the linear head's bound.
+void check_network_head(const std::vector<nn::DenseLayer>& layers, std::size_t V, const std::vector<std::string>& names,
+                        EncodingKind encoding) {
+  const std::size_t L = layers.size();
+  if (L == 0 || L > kMaxLayers)
+    throw std::invalid_argument("head.layers = " + std::to_string(L) + ": expected 1 .. " + std::to_string(kMaxLayers) +
+                                " dense layers");
+  if (layers.front().inputs != V)
+    throw std::invalid_argument("head.sizes[0] = " + std::to_string(layers.front().inputs) + ": expected dim = " +
+                                std::to_string(V));
+  if (layers.back().outputs != names.size())
+    throw std::invalid_argument("head.sizes[" + std::to_string(L) + "] = " + std::to_string(layers.back().outputs) +
+                                ": expected the number of classes, " + std::to_string(names.size()));
+  for (std::size_t l = 0; l < L; ++l) {
+    const nn::DenseLayer& layer = layers[l];
+    if (layer.outputs == 0 || layer.outputs > kMaxWidth)
+      throw std::invalid_argument("head.sizes[" + std::to_string(l + 1) + "] = " + std::to_string(layer.outputs) +
+                                  ": expected an integer in [1, " + std::to_string(kMaxWidth) + "]");
+    if ((l > 0 && layer.inputs != layers[l - 1].outputs) || layer.weights.size() != layer.outputs * layer.inputs ||
+        layer.biases.size() != layer.outputs)
+      throw std::invalid_argument("layer " + std::to_string(l + 1) + " of the network has " +
+                                  std::to_string(layer.weights.size()) + " weights and " +
+                                  std::to_string(layer.biases.size()) + " biases for " + std::to_string(layer.inputs) +
+                                  " inputs and " + std::to_string(layer.outputs) + " outputs: expected head.sizes[" +
+                                  std::to_string(l + 1) + "] x head.sizes[" + std::to_string(l) + "] and head.sizes[" +
+                                  std::to_string(l + 1) + "]");
+  }
+  const InputDomain& domain = domain_of(encoding);
+  std::vector<double> lo(V, domain.lo), hi(V, domain.hi);  // the range of each input of the layer
+  for (std::size_t l = 0; l < L; ++l) {
+    const nn::DenseLayer& layer = layers[l];
+    const std::string wn = "weights_" + std::to_string(l + 1), bn = "biases_" + std::to_string(l + 1);
+    check_range(layer.weights, wn, layer.inputs, -kMaxValue, kMaxValue, "a value in [-1e+100, 1e+100]");
+    check_range(layer.biases, bn, 0, -kMaxValue, kMaxValue, "a value in [-1e+100, 1e+100]");
+    const bool last = l + 1 == L;
+    std::vector<double> reach(layer.inputs);  // max |a_{l-1,i}|
+    for (std::size_t i = 0; i < layer.inputs; ++i) reach[i] = std::max(std::abs(lo[i]), std::abs(hi[i]));
+    std::vector<double> next_lo(layer.outputs), next_hi(layer.outputs);
+    for (std::size_t j = 0; j < layer.outputs; ++j) {
+      const double b = layer.biases[j];
+      const double* w = layer.weights.data() + j * layer.inputs;
+      double z_lo = b, z_hi = b, m = std::abs(b);
+      for (std::size_t i = 0; i < layer.inputs; ++i) {
+        if (w[i] >= 0) {
+          z_lo += w[i] * lo[i];
+          z_hi += w[i] * hi[i];
+        } else {
+          z_lo += w[i] * hi[i];
+          z_hi += w[i] * lo[i];
+        }
+        m += std::abs(w[i]) * reach[i];
+      }
+      if (!(m <= kMaxDecision)) {
+        const std::string J = std::to_string(j);
+        const std::string through = l == 1 ? "layer 1" : "layers 1 .. " + std::to_string(l);
+        const std::string how = "|" + bn + "[" + J + "]| + sum_i |" + wn + "[" + J + "][i]| x max |input i|, " +
+                                (l == 0 ? "over the encoding's range"
+                                        : "the inputs' ranges by interval arithmetic through " + through);
+        if (last) decision_too_large(j, names[j], m, domain, how);
+        throw std::invalid_argument("neuron " + std::to_string(j) + " of layer " + std::to_string(l + 1) + " (" + wn +
+                                    "[" + std::to_string(j) + "], " + bn + "[" + std::to_string(j) +
+                                    "]) can reach a pre-activation of magnitude " + number_text(m) + " on " +
+                                    domain.vectors + " (" + how + "): expected at most 1e+150");
+      }
+      next_lo[j] = std::max(0.0, z_lo);
+      next_hi[j] = std::max(0.0, z_hi);
+    }
+    lo.swap(next_lo);
+    hi.swap(next_hi);
   }
 }
 
@@ -721,8 +813,9 @@ struct Layout {
   HeadKind head = HeadKind::kernel_svm;
   Kernel kernel;                        // kernel-svm
   std::uint64_t V = 0, S = 0;           // dim; support_size (kernel-svm)
+  std::vector<std::uint64_t> sizes;     // n_0 = dim, n_1, ..., n_L = classes (mlp)
   std::vector<std::string> names;       // classes, in row order
-  std::vector<double> biases;
+  std::vector<double> biases;           // kernel-svm and linear-svm (an mlp's are its biases_L)
 };
 
 constexpr std::uint64_t kAnySize = std::numeric_limits<std::uint64_t>::max();
@@ -730,11 +823,14 @@ constexpr std::uint64_t kAnySize = std::numeric_limits<std::uint64_t>::max();
 void read_common(const json& h, Layout& l) {
   l.V = read_uint(h.at("dim"), "dim", 1, kAnySize);
   const json& jclasses = read_array(h.at("classes"), "classes", 1);
+  // An mlp head's output biases are its array biases_L: its classes carry only their names.
+  const bool network = l.head == HeadKind::network;
   for (std::size_t c = 0; c < jclasses.size(); ++c) {
     const std::string name = at("classes", c);
-    const json& jc = object(jclasses[c], name, scope_of(l.fields), {"name", "bias"});
+    const json& jc = network ? object(jclasses[c], name, scope_of(l.fields) + " with an mlp head", {"name"})
+                             : object(jclasses[c], name, scope_of(l.fields), {"name", "bias"});
     l.names.push_back(read_string(jc.at("name"), name + ".name"));
-    l.biases.push_back(read_number(jc.at("bias"), name + ".bias"));
+    if (!network) l.biases.push_back(read_number(jc.at("bias"), name + ".bias"));
   }
 }
 
@@ -776,16 +872,33 @@ Layout read_header_v2(const json& h) {
   } else if (head == file_name(HeadKind::linear_svm)) {
     l.head = HeadKind::linear_svm;
     object(hd, "head", scope + " with a linear-svm head", {"kind"});
+  } else if (head == file_name(HeadKind::network)) {
+    l.head = HeadKind::network;
+    object(hd, "head", scope + " with an mlp head", {"kind", "layers", "sizes"});
+    const std::uint64_t L = read_uint(hd.at("layers"), "head.layers", 1, kMaxLayers);
+    const json& sizes = hd.at("sizes");
+    if (!sizes.is_array() || sizes.size() != L + 1)
+      throw HeaderError("head.sizes = " + brief(sizes) + ": expected an array of head.layers + 1 = " +
+                        std::to_string(L + 1) + " integers [dim, n_1, ..., n_L = number of classes]");
+    l.sizes.push_back(read_uint(sizes[0], "head.sizes[0]", 1, kAnySize));
+    for (std::size_t k = 1; k <= L; ++k) l.sizes.push_back(read_uint(sizes[k], at("head.sizes", k), 1, kMaxWidth));
   } else {
-    throw HeaderError("head.kind = " + brief(hd.at("kind")) + ": expected \"kernel-svm\" or \"linear-svm\"");
+    throw HeaderError("head.kind = " + brief(hd.at("kind")) + ": expected \"kernel-svm\", \"linear-svm\" or \"mlp\"");
   }
   read_common(h, l);
+  if (l.head == HeadKind::network) {
+    if (l.sizes.front() != l.V)
+      throw HeaderError("head.sizes[0] = " + std::to_string(l.sizes.front()) + ": expected dim = " + std::to_string(l.V));
+    if (l.sizes.back() != l.names.size())
+      throw HeaderError(at("head.sizes", l.sizes.size() - 1) + " = " + std::to_string(l.sizes.back()) +
+                        ": expected the number of classes, " + std::to_string(l.names.size()));
+  }
   return l;
 }
 
 // One array a layout holds: the table entry it must have.
 struct ArraySpec {
-  const char* name;
+  std::string name;
   const char* dtype;
   std::vector<std::uint64_t> shape;
   std::string meaning;  // the shape in the header's terms
@@ -815,8 +928,14 @@ std::vector<ArraySpec> array_specs(const Layout& l) {
   if (l.head == HeadKind::kernel_svm) {
     s.push_back({"support_vectors", "<f8", {l.S, l.V}, "[" + sn + ", dim]"});
     s.push_back({"coefficients", "<f8", {C, l.S}, "[number of classes, " + sn + "]"});
-  } else {
+  } else if (l.head == HeadKind::linear_svm) {
     s.push_back({"weights", "<f8", {C, l.V}, "[number of classes, dim]"});
+  } else {
+    for (std::size_t k = 1; k < l.sizes.size(); ++k) {
+      const std::string n = std::to_string(k), prev = std::to_string(k - 1);
+      s.push_back({"weights_" + n, "<f8", {l.sizes[k], l.sizes[k - 1]}, "[head.sizes[" + n + "], head.sizes[" + prev + "]]"});
+      s.push_back({"biases_" + n, "<f8", {l.sizes[k]}, "[head.sizes[" + n + "]]"});
+    }
   }
   return s;
 }
@@ -849,7 +968,7 @@ std::vector<ArrayEntry> read_arrays(const json& j, const std::vector<ArraySpec>&
     if (k == specs.size()) {
       std::string expected;
       for (std::size_t s = 0; s < specs.size(); ++s)
-        expected += (s == 0 ? "" : s + 1 == specs.size() ? " or " : ", ") + std::string(specs[s].name);
+        expected += (s == 0 ? "" : s + 1 == specs.size() ? " or " : ", ") + specs[s].name;
       throw HeaderError(name + ".name = " + brief(a.at("name")) + ": expected " + expected);
     }
     if (seen[k])
@@ -868,7 +987,7 @@ std::vector<ArrayEntry> read_arrays(const json& j, const std::vector<ArraySpec>&
     e.nbytes = read_uint(a.at("nbytes"), name + ".nbytes", 0, kAnySize);
   }
   for (std::size_t k = 0; k < specs.size(); ++k)
-    if (!seen[k]) throw HeaderError("no array '" + std::string(specs[k].name) + "' in arrays");
+    if (!seen[k]) throw HeaderError("no array '" + specs[k].name + "' in arrays");
   return out;
 }
 
@@ -909,9 +1028,23 @@ void check_sizes(const Layout& l, const std::vector<ArraySpec>& specs, const std
     if (C > data_bytes / 8 / S)
       throw HeaderError(std::to_string(C) + " classes: " + std::to_string(C) + " x " + sn + " " + std::to_string(S) +
                         " coefficients cannot fit in the data section of " + std::to_string(data_bytes) + " bytes");
-  } else if (C > data_bytes / 8 / V) {
-    throw HeaderError(std::to_string(C) + " classes: " + std::to_string(C) + " x dim " + std::to_string(V) +
-                      " weights cannot fit in the data section of " + std::to_string(data_bytes) + " bytes");
+  } else if (l.head == HeadKind::linear_svm) {
+    if (C > data_bytes / 8 / V)
+      throw HeaderError(std::to_string(C) + " classes: " + std::to_string(C) + " x dim " + std::to_string(V) +
+                        " weights cannot fit in the data section of " + std::to_string(data_bytes) + " bytes");
+  } else {
+    // The layers' doubles, counted against what the data section holds: n_l <= 2^20 and each count
+    // is compared before it is formed, so nothing overflows.
+    std::uint64_t room = data_bytes / 8;
+    for (std::size_t k = 1; k < l.sizes.size(); ++k) {
+      const std::uint64_t rows = l.sizes[k], cols = l.sizes[k - 1];
+      if (rows > room || cols > (room - rows) / rows)
+        throw HeaderError(at("head.sizes", k) + " = " + std::to_string(rows) + ": layer " + std::to_string(k) + "'s " +
+                          std::to_string(rows) + " x " + std::to_string(cols) + " weights and " + std::to_string(rows) +
+                          " biases cannot fit in the data section of " + std::to_string(data_bytes) +
+                          " bytes (with the layers before it)");
+      room -= rows * cols + rows;
+    }
   }
   if (l.encoding == EncodingKind::bag_of_words) {
     const std::uint64_t K = static_cast<std::uint64_t>(l.bow.kmeans.words);
@@ -923,7 +1056,7 @@ void check_sizes(const Layout& l, const std::vector<ArraySpec>& specs, const std
   for (std::size_t k = 0; k < specs.size(); ++k) {
     const ArraySpec& s = specs[k];
     const ArrayEntry& a = arrays[k];
-    const std::string what = "the array '" + std::string(s.name) + "'";
+    const std::string what = "the array '" + s.name + "'";
     if (a.dtype != s.dtype) throw HeaderError(what + " of dtype " + escaped(a.dtype) + ": expected \"" + s.dtype + "\"");
     if (a.shape != s.shape)
       throw HeaderError(what + " of shape " + shape_text(a.shape) + ": expected " + shape_text(s.shape) + " = " + s.meaning);
@@ -952,7 +1085,7 @@ void check_tiling(const std::vector<ArraySpec>& specs, const std::vector<ArrayEn
   std::uint64_t expected = 0;
   for (std::size_t k : order) {
     const ArrayEntry& a = arrays[k];
-    const std::string what = "the array '" + std::string(specs[k].name) + "'";
+    const std::string what = "the array '" + specs[k].name + "'";
     if (a.offset != expected)
       throw HeaderError(what + " at offset " + std::to_string(a.offset) + ": expected offset " + std::to_string(expected) +
                         " (the arrays tile the data section in offset order, each at the end of the previous one "
@@ -975,13 +1108,13 @@ struct DataSection {
   const char* data;
   const std::vector<ArraySpec>& specs;
   const std::vector<ArrayEntry>& arrays;
-  const ArrayEntry& find(const char* name) const {
+  const ArrayEntry& find(const std::string& name) const {
     for (std::size_t k = 0; k < specs.size(); ++k)
-      if (std::strcmp(specs[k].name, name) == 0) return arrays[k];
-    throw std::logic_error(std::string("model file: no array ") + name + " in this layout");
+      if (specs[k].name == name) return arrays[k];
+    throw std::logic_error("model file: no array " + name + " in this layout");
   }
   template <class T>
-  std::vector<T> take(const char* name) const {
+  std::vector<T> take(const std::string& name) const {
     const ArrayEntry& a = find(name);
     std::vector<T> v(a.nbytes / sizeof(T));
     if (a.nbytes) std::memcpy(v.data(), data + a.offset, a.nbytes);
@@ -1025,11 +1158,23 @@ Model build_model(Layout& l, const DataSection& data) {
     check_kernel_head(l.kernel, V, support, classes, l.encoding, l.fields);
     check_support_size(l.S);
     head = std::make_shared<const KernelSvm>(std::move(l.kernel), V, std::move(support), std::move(classes));
-  } else {
+  } else if (l.head == HeadKind::linear_svm) {
     std::vector<LinearClass> classes;
     for (std::size_t c = 0; c < C; ++c) classes.push_back({l.names[c], l.biases[c], data.row("weights", c, V)});
     check_linear_head(V, classes, l.encoding);
     head = std::make_shared<const LinearSvm>(V, std::move(classes));
+  } else {
+    std::vector<nn::DenseLayer> layers;
+    for (std::size_t k = 1; k < l.sizes.size(); ++k) {
+      nn::DenseLayer layer;
+      layer.inputs = static_cast<std::size_t>(l.sizes[k - 1]);
+      layer.outputs = static_cast<std::size_t>(l.sizes[k]);
+      layer.weights = data.take<double>("weights_" + std::to_string(k));
+      layer.biases = data.take<double>("biases_" + std::to_string(k));
+      layers.push_back(std::move(layer));
+    }
+    check_network_head(layers, V, l.names, l.encoding);
+    head = std::make_shared<const nn::Network>(std::move(layers), l.names);
   }
   return Model(std::move(encoding), std::move(head));
 }
@@ -1107,13 +1252,28 @@ void save_model(const std::string& path, const Model& model) {
     arrays.push_back(class_rows("coefficients", S, svm.classes(), &BinarySvm::coef));
     for (const BinarySvm& c : svm.classes()) classes.push_back({{"name", c.name}, {"bias", c.bias}});
     jhead = {{"kind", file_name(head)}, {"kernel", kernel_to_json(svm.kernel())}, {"support_size", S}};
-  } else {
+  } else if (head == HeadKind::linear_svm) {
     const LinearSvm& svm = model.linear_svm();
     check_class_names(names_of(svm.classes()));
     check_linear_head(V, svm.classes(), encoding);
     arrays.push_back(class_rows("weights", V, svm.classes(), &LinearClass::weights));
     for (const LinearClass& c : svm.classes()) classes.push_back({{"name", c.name}, {"bias", c.bias}});
     jhead = {{"kind", file_name(head)}};
+  } else {
+    // The output biases are stored once, as biases_L: the classes carry only their names.
+    const nn::Network& net = model.network();
+    check_class_names(net.class_names());
+    check_network_head(net.layers(), V, net.class_names(), encoding);
+    std::vector<std::size_t> sizes = {V};
+    for (std::size_t k = 0; k < net.layers().size(); ++k) {
+      const nn::DenseLayer& layer = net.layers()[k];
+      const std::string n = std::to_string(k + 1);
+      arrays.push_back(out_array("weights_" + n, {layer.outputs, layer.inputs}, layer.weights));
+      arrays.push_back(out_array("biases_" + n, {layer.outputs}, layer.biases));
+      sizes.push_back(layer.outputs);
+    }
+    for (const std::string& name : net.class_names()) classes.push_back({{"name", name}});
+    jhead = {{"kind", file_name(head)}, {"layers", net.layers().size()}, {"sizes", sizes}};
   }
 
   json header;

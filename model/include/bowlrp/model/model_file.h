@@ -1,9 +1,10 @@
-// The model file: the whole model (encoding options and parameters, one-vs-rest SVM head, class
+// The model file: the whole model (encoding options and parameters, the head's parameters, class
 // names) in one self-contained, versioned, checksummed file, readable without bowlrp (e.g. from
 // Python/numpy). Two versions: format_version 1 holds a Bag-of-Words + kernel-SVM model,
 // format_version 2 any encoding (bag-of-words, fisher-vector) with any head (kernel-svm,
-// linear-svm). A Bag-of-Words + kernel-SVM model is always written as version 1 (byte for byte as
-// before version 2 existed, so version-1 readers keep reading it); every other one as version 2.
+// linear-svm, mlp). A Bag-of-Words + kernel-SVM model is always written as version 1 (byte for
+// byte as before version 2 existed, so version-1 readers keep reading it); every other one as
+// version 2.
 //
 // Layout of both versions (all integers little-endian):
 //   bytes [0, 13)        magic "BOWLRP-MODEL\n"
@@ -21,7 +22,8 @@
 //                               "normalisation": "none"|"l1"|"l2", "hellinger": bool}}
 //   KERNEL = {"type": "linear"|"hik"|"chi2"|"hellinger"|"rbf"|"expchi2", "gamma",
 //             "blocks": [{"begin", "end", "weight"}]}
-//   "classes": [{"name", "bias"}] (C entries, in the order of the coefficient or weight rows),
+//   "classes": [{"name", "bias"}] (C entries, in the order of the coefficient or weight rows; an mlp
+//              head's are [{"name"}], in output order, its output biases being the array biases_L),
 //   "data_bytes": B,
 //   "arrays": [{"name", "dtype", "shape", "offset", "nbytes"}] with offset relative to D (multiples of 8),
 //             listed (and stored) in the order given below.
@@ -39,7 +41,8 @@
 //                              "fisher": {"pca_dimension", "root_sift", "append_xy", "components", "samples",
 //                                         "max_iterations", "seed", "posterior_threshold",
 //                                         "pyramid": [{"cols", "rows"}]}}},
-//    "head": {"kind": "kernel-svm", "kernel": KERNEL, "support_size": S} | {"kind": "linear-svm"},
+//    "head": {"kind": "kernel-svm", "kernel": KERNEL, "support_size": S} | {"kind": "linear-svm"}
+//          | {"kind": "mlp", "layers": L, "sizes": [n_0 = V, n_1, ..., n_L = C]},
 //    "dim": V (length of the encoding's vector), "classes", "data_bytes", "arrays"}
 //   with the encoding's arrays, then the head's:
 //     bag-of-words:  "codebook_centres" "<f4" [K, 128]  visual words; V = K x pyramid cells
@@ -50,21 +53,34 @@
 //                    "gmm_priors"       "<f8" [K]       pi; V = 2 K G x pyramid cells (bow/fisher.h)
 //     kernel-svm:    "support_vectors"  "<f8" [S, V], "coefficients" "<f8" [C, S], as version 1
 //     linear-svm:    "weights"          "<f8" [C, V]    w_c; f_c(x) = bias_c + weights_c . x
+//     mlp:           for l = 1 .. L:
+//                    "weights_<l>"      "<f8" [n_l, n_{l-1}]  W_l, row j = the weights into neuron j
+//                    "biases_<l>"       "<f8" [n_l]           b_l
+//                    z_l = W_l a_{l-1} + b_l, a_0 = x, a_l = max(0, z_l) for l < L; f_c(x) = z_{L,c}
+//                    (nn/network.h, which also fixes the summation order)
 // JSON numbers are written with round-trip precision, so a loaded model gives bit-identical decisions.
 // A reader refuses what no writer produces, even under a valid checksum: other or repeated keys (a
-// version-1 field in a version-2 header too), other kinds, integers out of range or not integers,
-// support_size 0, dim != words x pyramid cells (bag-of-words) or != 2 x components x G x pyramid
-// cells (fisher-vector), codebook rows != kmeans.words, arrays missing, listed twice, of another
-// dtype or shape, or not tiling the data section in offset order (first at 0, each next at the
-// 8-aligned, zero-padded end of the previous one, the last ending at data_bytes); non-finite values;
-// centres, support values (Bag-of-Words) or pca_mean outside [0, 1], Fisher-vector support values
-// or pca_projection outside [-1, 1], gmm_means outside [-1000, 1000], gmm_variances outside
-// [1e-12, 1e100], Fisher parameters that bow::FisherParameters::validate refuses (priors <= 0 or
-// not summing to 1, ...), |bias|, |coef|, |weights|, gamma or block weights above 1e100, a class
-// whose |bias| + k_max sum_i |coef_i| (k_max: the kernel's maximum on the encoding's vectors) or
-// |bias| + sum_d |w_d| exceeds 1e150, a chi2, hellinger or expchi2 kernel over Fisher vectors
-// (signed), and class names that are empty, repeated, not UTF-8 or hold control characters; also
-// dsift.magnif < 0.01 and dsift window_size / contrast_threshold outside the float range.
+// version-1 field in a version-2 header too, a "bias" in an mlp head's classes), other kinds,
+// integers out of range or not integers, support_size 0, an mlp's layers outside 1 .. 64, its sizes
+// not head.layers + 1 integers [dim, ..., number of classes] or with n_1 .. n_L outside [1, 2^20] or
+// too many values for the data section, dim != words x pyramid cells (bag-of-words) or != 2 x
+// components x G x pyramid cells (fisher-vector), codebook rows != kmeans.words, arrays missing,
+// listed twice, of another dtype or shape, or not tiling the data section in offset order (first at
+// 0, each next at the 8-aligned, zero-padded end of the previous one, the last ending at
+// data_bytes); non-finite values; centres, support values (Bag-of-Words) or pca_mean outside
+// [0, 1], Fisher-vector support values or pca_projection outside [-1, 1], gmm_means outside
+// [-1000, 1000], gmm_variances outside [1e-12, 1e100], Fisher parameters that
+// bow::FisherParameters::validate refuses (priors <= 0 or not summing to 1, ...), |bias|, |coef|,
+// |weights|, |weights_<l>|, |biases_<l>|, gamma or block weights above 1e100, a class whose
+// |bias| + k_max sum_i |coef_i| (k_max: the kernel's maximum on the encoding's vectors) or
+// |bias| + sum_d |w_d| exceeds 1e150, an mlp neuron j of a layer l whose
+// |b_lj| + sum_i |w_lji| max|a_{l-1,i}| exceeds 1e150 (max|a_0,i| = 1 on the encoding's box; the
+// hidden activations' ranges follow by interval arithmetic through the layers and their ReLUs, so
+// a unit no input activates passes nothing on; the bound covers z_lj, each of its partial sums and
+// its positive and negative parts, so decisions and every layer's relevance stay finite), a chi2,
+// hellinger or expchi2 kernel over Fisher vectors (signed), and class names that are empty,
+// repeated, not UTF-8 or hold control characters; also dsift.magnif < 0.01 and dsift window_size /
+// contrast_threshold outside the float range.
 // Python: h = json.loads(buf[21:21+N]); a = np.frombuffer(buf, dtype, count=prod(shape),
 // offset=21+N+offset).reshape(shape); check zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little").
 #pragma once
