@@ -211,8 +211,10 @@ void BindExplain(py::module_& m) {
       .def_readonly("network_conserved", &decompose::ConservationReport::network_conserved,
                     "mlp heads: every dense layer balanced (upper = lower + absorbed) and linked to the next (True "
                     "for SVM heads).")
-      .def_property_readonly("network_layers", [](const decompose::ConservationReport& r) {
-        return conservation_dict(r)["network_layers"];
+      .def_property_readonly("network_layers", [](const decompose::ConservationReport& r) -> py::object {
+        // The item as an object while its dict lives (an accessor into the temporary would dangle).
+        const py::dict d = conservation_dict(r);
+        return d["network_layers"];
       }, "mlp heads: the check of every dense layer, input layer first (rule, sizes, upper, lower, absorbed, "
          "relative_residual, conserved); empty for SVM heads.")
       .def_property_readonly("ok", &decompose::ConservationReport::ok, "Every layer conserves.")
