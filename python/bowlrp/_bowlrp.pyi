@@ -86,10 +86,16 @@ class FitOptions(_Options):
     balanced: bool
     epsilon: float
     cache_mb: float
+    hidden: Tuple[int, ...]
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    dropout: float
     threads: int
     cache_dir: str
     training_accuracy: bool
-    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_C: float = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
+    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_C: float = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
 
 class Rules(_Options):
     """The relevance rules (a zennit-like composite): the SVM layer's and the Fisher-vector layer's ε."""
@@ -104,7 +110,8 @@ class Rules(_Options):
     root_candidates: int
     root_scan_steps: int
     fisher_epsilon: float
-    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ...) -> None: ...
+    rule: str
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
 
 class ExplainOptions(_Options):
     """Options of Model.explain: the rules, the conservation verdict and threads."""
@@ -119,10 +126,11 @@ class ExplainOptions(_Options):
     root_candidates: int
     root_scan_steps: int
     fisher_epsilon: float
+    rule: str
     residual_warning: float
     tolerance: float
     threads: int
-    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
 
 class HeatmapOptions(_Options):
     """Options of the library's heatmap rendering (the CLI's PNGs)."""
@@ -156,7 +164,8 @@ class QualityOptions(_Options):
     root_candidates: int
     root_scan_steps: int
     fisher_epsilon: float
-    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ...) -> None: ...
+    rule: str
+    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
 
 class FolderEvaluationOptions(_Options):
     """Options of evaluate_folder."""
@@ -182,9 +191,10 @@ class FolderEvaluationOptions(_Options):
     root_candidates: int
     root_scan_steps: int
     fisher_epsilon: float
+    rule: str
     threads: int
     cache_dir: str
-    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
+    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
 
 class VocProtocolOptions(_Options):
     """Options of run_voc_protocol: the sets, the fit and the quality settings."""
@@ -236,6 +246,12 @@ class VocProtocolOptions(_Options):
     balanced: bool
     epsilon: float
     cache_mb: float
+    hidden: Tuple[int, ...]
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    dropout: float
     threads: int
     cache_dir: str
     training_accuracy: bool
@@ -255,7 +271,8 @@ class VocProtocolOptions(_Options):
     root_candidates: int
     root_scan_steps: int
     fisher_epsilon: float
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_C: float = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ...) -> None: ...
+    rule: str
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_C: float = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
 class FitReport:
     @property
     def skipped(self) -> List[Tuple[str, str]]: ...
@@ -305,6 +322,10 @@ class ConservationReport:
     svm_conserved: bool
     features_conserved: bool
     pixels_conserved: bool
+    network_conserved: bool  # mlp heads (True for SVM heads)
+    # mlp heads, input layer first: dicts rule, inputs, outputs, upper, lower, absorbed, relative_residual,
+    # conserved (empty for SVM heads)
+    network_layers: List[Dict[str, Any]]
     ok: bool
     lower_layers_ok: bool
     def summary(self) -> str: ...
@@ -344,6 +365,9 @@ class Explanation:
     feature_sizes: npt.NDArray[np.float64]
     n_features: int
     conservation: ConservationReport
+    # mlp heads, input layer first: dicts rule, inputs, outputs, upper, lower, absorbed, with
+    # upper = lower + absorbed and score = Σ dimension_relevance + Σ absorbed (empty for SVM heads)
+    network_layers: List[Dict[str, Any]]
     totals: Dict[str, float]
     def check_conservation(self, rel_tol: float = ...) -> ConservationReport: ...
     def to_dict(self) -> Dict[str, Any]: ...
@@ -356,7 +380,7 @@ class Model:
     n_classes: int
     dimension: int
     encoding: Literal["bag-of-words", "fisher-vector"]
-    head: Literal["kernel-svm", "linear-svm"]
+    head: Literal["kernel-svm", "linear-svm", "mlp"]
     encoding_kind: str
     head_kind: str
     encoding_summary: str
@@ -371,7 +395,11 @@ class Model:
     kernel: str  # kernel-svm
     gamma: float  # kernel-svm
     weights: npt.NDArray[np.float64]  # linear-svm, C x V
-    biases: npt.NDArray[np.float64]
+    # mlp, input layer first: {"weights": n_l x n_{l-1}, "biases": n_l}, read-only views;
+    # z_l = weights @ a + biases, a = max(0, z) between layers, f = z_L
+    layers: List[Dict[str, npt.NDArray[np.float64]]]
+    hidden_sizes: Tuple[int, ...]  # mlp
+    biases: npt.NDArray[np.float64]  # b_c of every class (the output layer's biases for mlp)
     fingerprint: str
     def class_index(self, name: str) -> int: ...
     def fit_options(self) -> FitOptions: ...
@@ -564,9 +592,10 @@ class SprayImagesOptions(_Options):
     root_candidates: int
     root_scan_steps: int
     fisher_epsilon: float
+    rule: str
     threads: int
     spray: SprayOptions
-    def __init__(self, *, spray: SprayOptions = ..., grid_width: int = ..., grid_height: int = ..., normalise: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., kmeans_seed: int = ..., thumbnail: int = ..., causal_share: float = ..., fill: str = ..., causal_images: int = ..., flip_region: int = ..., seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., threads: int = ...) -> None: ...
+    def __init__(self, *, spray: SprayOptions = ..., grid_width: int = ..., grid_height: int = ..., normalise: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., kmeans_seed: int = ..., thumbnail: int = ..., causal_share: float = ..., fill: str = ..., causal_images: int = ..., flip_region: int = ..., seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ...) -> None: ...
     def replace(self, *, spray: SprayOptions = ..., **options: Any) -> SprayImagesOptions: ...
 
 class SprayResult:

@@ -44,8 +44,8 @@ _DEFAULTS = _param_defaults()
 
 
 class BowClassifier:
-    """Bag-of-Words or Fisher-vector image classifier (one-vs-rest kernel or linear SVMs) with LRP
-    explanations, scikit-learn style.
+    """Bag-of-Words or Fisher-vector image classifier (one-vs-rest kernel or linear SVMs, or a
+    multilayer ReLU perceptron) with LRP explanations, scikit-learn style.
 
     Parameters are the knobs of :class:`bowlrp.FitOptions` (``words``, ``step``, ``bin_sizes``,
     ``max_side``, ``pyramid``, ``pooling``, ``mapping``, ``kernel``, ``C``, ...; the defaults are
@@ -58,8 +58,12 @@ class BowClassifier:
     ``fisher_samples``, ``fisher_C``, ``fisher_iterations``, ``fisher_pyramid``, ``append_xy``, ``root_sift`` and
     ``posterior_threshold``. ``head`` picks the head: None (kernel SVMs for Bag-of-Words, linear
     SVMs for Fisher vectors), ``"kernel"`` or ``"linear"`` (also ``"kernel-svm"`` /
-    ``"linear-svm"``). Parameters are stored as given (``get_params`` returns ``"fisher"`` if that
-    was passed); ``fit_options()`` shows them normalised.
+    ``"linear-svm"``), or ``"mlp"`` (also ``"network"``): a ReLU network trained with libtorch,
+    whose knobs are ``hidden`` (hidden layer sizes, e.g. ``(32,)``; empty: one linear layer),
+    ``epochs``, ``batch_size``, ``learning_rate``, ``weight_decay`` and ``dropout``; its
+    explanations take ``rule=`` (the layers' LRP rules, see :class:`bowlrp.Rules`). Parameters
+    are stored as given (``get_params`` returns ``"fisher"`` if that was passed);
+    ``fit_options()`` shows them normalised.
 
     X is a list of image paths or a list of numpy images (uint8 H x W / H x W x 3 RGB /
     H x W x 4 RGBA, float H x W in [0, 1]); y one label per image (str or int). ``fit("DATA")``
@@ -229,7 +233,8 @@ class BowClassifier:
     @classmethod
     def load(cls, path, **params: Any) -> "BowClassifier":
         """An estimator around a model file: parameters from the file's encoding (kind and options),
-        head and kernel (SVM training options are not stored; ``params`` overrides), ``classes_`` =
+        head, kernel and hidden sizes (SVM and network training options are not stored; ``params``
+        overrides), ``classes_`` =
         its class names (strings)."""
         model = _bowlrp.load(path)
         stored = model.fit_options().to_dict()
