@@ -445,6 +445,72 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   BOOST_TEST(j3["aopc"].empty());
 }
 
+// The network head on real images: `voc --head mlp` trains it over Bag-of-Words, explanations are
+// conserved at every layer under the default composite, `explain --rule` gives per-layer sums and
+// absorbed parts that add up (f = Σ_d R_d + Σ absorbed, upper = lower + absorbed per layer, and the
+// layers chain), and `compare --heatmaps` puts two rules' heatmaps of the same image side by side.
+BOOST_AUTO_TEST_CASE(network_head_end_to_end_on_voc_conserves_layer_by_layer) {
+  if (!bowlrp::test::have_voc()) return;
+  TempDir dir;
+  const std::string root = bowlrp::test::voc_root();
+  const std::string out = dir / "mlp";
+  std::string log;
+  BOOST_TEST_REQUIRE(run_cli("voc --root '" + root + "' --train-set train --test-set val --classes car,dog,person "
+                             "--max-images 30 --step 8 --bin-sizes 4,8 --flip-steps 10 --explain 2 --words 64 "
+                             "--kmeans-samples 20000 --head mlp --hidden 32 --epochs 15 --rule alpha2beta1 --out '" +
+                                 out + "'",
+                             &log) == 0,
+                     log);
+  const nlohmann::json r = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  BOOST_TEST(r["explained_images"] == 6);
+  BOOST_TEST(r["conservation_max_error"].get<double>() < 1e-9);
+  BOOST_TEST(r["settings"]["head"].get<std::string>().find("network (ReLU) 320-32-3") == 0, r["settings"].dump());
+  for (const char* m : {"lrp", "sensitivity", "occlusion", "random"}) BOOST_TEST(std::isfinite(r["aopc"][m].get<double>()));
+
+  const std::string model = out + "/model.bowlrp";
+  const std::string image = root + "/JPEGImages/000005.jpg";
+  for (const std::string rule : {"z", "epsilon", "alpha1beta0", "w2;epsilon"}) {
+    const std::string where = dir / ("explained_" + std::to_string(rule.size()));
+    BOOST_TEST_REQUIRE(run_cli("explain --model '" + model + "' --class car --rule '" + rule + "' --out '" + where +
+                                   "' '" + image + "'",
+                               &log) == 0,
+                       rule << ": " << log);
+    const nlohmann::json e = nlohmann::json::parse(bowlrp::bow::read_file(where + "/000005.json"));
+    BOOST_TEST(e["method"] == "layer-wise");
+    BOOST_TEST(e["conserved"] == true, rule);
+    BOOST_TEST_REQUIRE(e["network"]["layers"].size() == 2u, rule);
+    BOOST_TEST(e["network"]["conserved"] == true);
+    const double f = e["score"].get<double>(), tol = 1e-9 * std::max(1.0, std::fabs(f));
+    double absorbed = 0;
+    for (const auto& l : e["network"]["layers"]) {
+      BOOST_TEST(std::fabs(l["upper"].get<double>() - l["lower"].get<double>() - l["absorbed"].get<double>()) <= tol, rule);
+      absorbed += l["absorbed"].get<double>();
+    }
+    const auto& L = e["network"]["layers"];
+    BOOST_TEST(std::fabs(L[1]["upper"].get<double>() - f) <= tol);                                  // output layer gets f
+    BOOST_TEST(std::fabs(L[0]["upper"].get<double>() - L[1]["lower"].get<double>()) <= tol);       // layers chain
+    BOOST_TEST(std::fabs(e["relevance_sum"]["dimensions"].get<double>() + absorbed - f) <= tol);   // f = Σ R_d + absorbed
+    BOOST_TEST(std::fabs(e["absorbed"].get<double>() - absorbed) <= tol);
+    const double total = e["relevance_sum"]["pixels"].get<double>() + e["absorbed"].get<double>() +
+                         e["unassigned"]["features"].get<double>() + e["unassigned"]["pixels"].get<double>();
+    BOOST_TEST(std::fabs(f - total) <= tol, rule);
+    if (rule == "w2;epsilon") BOOST_TEST(L[0]["rule"] == "w2");
+  }
+  std::string bad;
+  BOOST_TEST(run_cli("explain --model '" + model + "' --rule 'alpha-beta:2:2' --out '" + (dir / "x") + "' '" + image + "'",
+                     &bad) == 2, bad);
+  BOOST_TEST(bad.find("alpha") != std::string::npos, bad);
+
+  BOOST_TEST_REQUIRE(run_cli("compare --out '" + (dir / "cmp") + "' --names z,alpha1beta0 --heatmaps '" +
+                                 (dir / "explained_1") + "," + (dir / "explained_11") + "' '" + out + "' '" + out + "'",
+                             &log) == 0,
+                     log);
+  const std::string html = bowlrp::bow::read_file(dir / "cmp/index.html");
+  BOOST_TEST(html.find("Heatmaps side by side") != std::string::npos);
+  BOOST_TEST(html.find("data:image/png;base64,") != std::string::npos);
+  BOOST_TEST(html.find("000005") != std::string::npos);
+}
+
 // One unreadable test image and one unreadable training image: the run goes on without them, names
 // each on stderr, counts them in report.json and exits 3 (ran to the end, some inputs failed).
 BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_bag_of_words) {
