@@ -178,7 +178,7 @@ void BindExplain(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(bow::Frame, x, y, size, bin_size, support, cover);
 
   bind_options<Composite>(m, "Rules",
-                          "The relevance rules (a zennit-like composite): the SVM layer's and the Fisher-vector layer's ε.",
+                          "The relevance rules (a zennit-like composite): the SVM layer's, the Fisher-vector layer's ε and the network head's rule per layer.",
                           composite_knobs(), [](const Composite& c) { c.validate(); });
   bind_options<EO>(m, "ExplainOptions", "Options of Model.explain: the rules, the conservation verdict and threads.",
                    explain_knobs(), [](const EO& o) { o.validate(); });
@@ -250,7 +250,7 @@ void BindExplain(py::module_& m) {
       .def_property_readonly("residual", [](const PyExplanation& e) { return ex(e).dimensions.residual; },
                              "f - Σ R_d - absorbed.")
       .def_property_readonly("method", [](const PyExplanation& e) { return decompose::to_string(ex(e).dimensions.method); },
-                             "How the SVM layer was decomposed: 'exact', 'integrated-gradients' or 'taylor'.")
+                             "How the head layer was decomposed: 'exact', 'integrated-gradients', 'taylor' or 'layer-wise' (mlp heads).")
       .def_property_readonly("root_found", [](const PyExplanation& e) { return ex(e).dimensions.root_found; })
       .def_property_readonly("f_root", [](const PyExplanation& e) { return ex(e).dimensions.f_root; })
       .def_property_readonly("quadrature_error", [](const PyExplanation& e) { return ex(e).dimensions.quadrature_error; })
