@@ -182,7 +182,8 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     timing("codebook sample", fr.times.codebook_extract, 0);
     timing("k-means", fr.times.kmeans, 0);
     timing("encode train", fr.times.encode, data.paths.size());
-    timing("train SVMs", fr.times.svm, train.classes.size());
+    timing(ev.model->head_kind() == model::HeadKind::network ? "train network" : "train SVMs", fr.times.svm,
+           train.classes.size());
   }
   const model::Model& model = *ev.model;
 
