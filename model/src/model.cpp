@@ -141,8 +141,9 @@ std::string Model::head_summary() const {
   if (head_kind() == HeadKind::linear_svm) return "linear SVM, " + std::to_string(classes()) + " weight vectors";
   std::string sizes = std::to_string(dimension());
   for (std::size_t h : network().hidden_sizes()) sizes += "-" + std::to_string(h);
-  return "network (ReLU) " + sizes + "-" + std::to_string(classes()) + ", " +
-         std::to_string(network().layers().size()) + " dense layers";
+  const std::size_t layers = network().layers().size();
+  return "network (ReLU) " + sizes + "-" + std::to_string(classes()) + ", " + std::to_string(layers) +
+         (layers == 1 ? " dense layer" : " dense layers");
 }
 
 std::size_t Model::class_index(const std::string& name) const {
