@@ -532,6 +532,59 @@ BOOST_AUTO_TEST_CASE(train_linear_one_vs_rest_separates_two_classes) {
   BOOST_CHECK_THROW(train_linear_one_vs_rest(X.data(), n, dim, labels, {"left", "right"}, opt), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(train_linear_one_vs_rest_lean_weights_equal_the_collapse) {
+  // The lean path (w accumulated from the training rows, no support vectors copied) against
+  // from_kernel_svm of train_one_vs_rest's model: 3 classes, some labels left out (0), dimensions
+  // spanning several accumulation chunks, plain / balanced / per-class C, 1 and 2 threads.
+  const std::size_t n = 90, dim = 2600, C = 3;
+  std::vector<int> labels;
+  const std::vector<double> X = class_data(n, dim, C, labels, 151);
+  for (std::size_t i = 0; i < n; i += 7) labels[i * C + (i % C)] = 0;
+  const std::vector<double> T = random_histograms(20, dim, 152);
+  const std::vector<std::string> names = {"a", "b", "c"};
+  for (int setting = 0; setting < 3; ++setting)
+    for (int threads : {1, 2}) {
+      TrainOptions opt;
+      opt.threads = threads;
+      opt.C = 5;
+      if (setting == 1) opt.balanced = true;
+      if (setting == 2) opt.class_C = {0.5, 2.0, 30.0};
+      const LinearSvm lean = train_linear_one_vs_rest(X.data(), n, dim, labels, names, opt);
+      const KernelSvm kernel_model = train_one_vs_rest(X.data(), n, dim, labels, names, make_kernel(KernelType::linear), opt);
+      const LinearSvm collapsed = LinearSvm::from_kernel_svm(kernel_model);
+      BOOST_TEST_REQUIRE(lean.classes().size() == C);
+      BOOST_TEST(lean.dim() == dim);
+      for (std::size_t c = 0; c < C; ++c) {
+        const std::vector<double>& w = lean.classes()[c].weights;
+        const std::vector<double>& v = collapsed.classes()[c].weights;
+        double diff = 0, norm = 0;
+        for (std::size_t d = 0; d < dim; ++d) {
+          diff = std::max(diff, std::abs(w[d] - v[d]));
+          norm = std::max(norm, std::abs(v[d]));
+        }
+        BOOST_TEST(norm > 0.0);
+        BOOST_TEST(diff <= 1e-12 * norm, "setting " << setting << " threads " << threads << " class " << c);
+        BOOST_TEST(lean.classes()[c].bias == collapsed.classes()[c].bias);
+        // Same terms in the same order: in fact the same bits.
+        BOOST_TEST(bitwise_equal(w, v), "setting " << setting << " threads " << threads << " class " << c);
+      }
+      // And the scores agree with the kernel model to rounding.
+      for (std::size_t r = 0; r < 20; ++r) {
+        const double* x = T.data() + r * dim;
+        const std::vector<double> want = kernel_model.decision(x), got = lean.decision(x);
+        for (std::size_t c = 0; c < C; ++c)
+          BOOST_TEST(close(got[c], want[c], 1e-12 * std::max(1.0, linear_scale(lean.classes()[c], x))));
+      }
+    }
+  // Independent of the thread count, bit for bit.
+  TrainOptions one, all;
+  one.threads = 1;
+  all.threads = 0;
+  const LinearSvm a = train_linear_one_vs_rest(X.data(), n, dim, labels, names, one);
+  const LinearSvm b = train_linear_one_vs_rest(X.data(), n, dim, labels, names, all);
+  for (std::size_t c = 0; c < C; ++c) BOOST_TEST(bitwise_equal(a.classes()[c].weights, b.classes()[c].weights));
+}
+
 BOOST_AUTO_TEST_CASE(linear_svm_constructor_refuses_bad_models) {
   const LinearSvm empty;
   BOOST_TEST(empty.dim() == 0u);

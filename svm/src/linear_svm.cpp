@@ -2,6 +2,8 @@
 
 #include <bowlrp/bow/parallel.h>
 
+#include "one_vs_rest.h"
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
@@ -136,9 +138,56 @@ LinearSvm train_linear_one_vs_rest(const double* X, std::size_t n, std::size_t d
                                    const ProgressFn& progress) {
   Kernel linear;
   linear.type = KernelType::linear;
-  const KernelSvm model = train_one_vs_rest(X, n, dim, labels, class_names, linear, options, progress);
-  tbb::task_arena arena(options.threads > 0 ? options.threads : tbb::task_arena::automatic);
-  return arena.execute([&] { return LinearSvm::from_kernel_svm(model); });
+  const detail::OneVsRest ovr = detail::train_binary_svms(X, n, dim, labels, class_names, linear, options, progress);
+  const std::size_t C = class_names.size();
+  // coef[i * C + c] = alpha_i y_i of training row i in class c (0 where i is no support vector of c):
+  // the collapse's coefficients, indexed by training row instead of by shared support slot.
+  std::vector<double> coef(n * C, 0.0);
+  std::vector<char> support(n, 0);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t k = 0; k < ovr.classes[c].index.size(); ++k) {
+      const std::size_t i = ovr.classes[c].index[k];
+      coef[i * C + c] = ovr.classes[c].coef[k];
+      support[i] = 1;
+    }
+  std::vector<double> weight(dim);
+  for (std::size_t d = 0; d < dim; ++d) weight[d] = ovr.kernel.weight(d);
+  std::vector<LinearClass> classes(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    classes[c].name = class_names[c];
+    classes[c].bias = ovr.classes[c].bias;
+    classes[c].weights.assign(dim, 0.0);
+  }
+  // w_cd = weight(d) sum_i coef_ci x_id straight from the training rows, no support vector copied.
+  // Every chunk of dimensions walks the rows in increasing index (the support slots' order of the
+  // collapse) and adds each row's chunk to every class where its coefficient is non-zero: the same
+  // terms in the same order as from_kernel_svm, so the same bits, whatever the thread count; each
+  // row chunk is read once for all classes.
+  auto chunk = [&](const tbb::blocked_range<std::size_t>& r) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!support[i]) continue;
+      const double* x = X + i * dim;
+      for (std::size_t c = 0; c < C; ++c) {
+        const double a = coef[i * C + c];
+        if (a == 0.0) continue;
+        double* w = classes[c].weights.data();
+        for (std::size_t d = r.begin(); d < r.end(); ++d) w[d] += a * x[d];
+      }
+    }
+    for (std::size_t c = 0; c < C; ++c) {
+      double* w = classes[c].weights.data();
+      for (std::size_t d = r.begin(); d < r.end(); ++d) w[d] *= weight[d];
+    }
+  };
+  if (options.threads == 1) {
+    for (std::size_t d0 = 0; d0 < dim; d0 += kChunk) chunk(tbb::blocked_range<std::size_t>(d0, std::min(dim, d0 + kChunk)));
+  } else {
+    tbb::task_arena arena(options.threads > 0 ? options.threads : tbb::task_arena::automatic);
+    arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, dim, kChunk), chunk, tbb::simple_partitioner());
+    });
+  }
+  return LinearSvm(dim, std::move(classes));
 }
 
 }  // namespace bowlrp::svm

@@ -3,6 +3,7 @@
 #include <bowlrp/bow/parallel.h>
 
 #include "gram_engine.h"
+#include "one_vs_rest.h"
 
 #include <libsvm/svm.h>
 #include <tbb/parallel_for.h>
@@ -168,9 +169,11 @@ std::size_t KernelSvm::class_index(const std::string& name) const {
 
 // ----------------------------------------------------------------------------------------------
 
-KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
-                           const std::vector<std::string>& class_names, Kernel kernel,
-                           const TrainOptions& options, const ProgressFn& progress) {
+namespace detail {
+
+OneVsRest train_binary_svms(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
+                            const std::vector<std::string>& class_names, Kernel kernel, const TrainOptions& options,
+                            const ProgressFn& progress) {
   const std::size_t C = class_names.size();
   if (n == 0 || dim == 0) throw std::invalid_argument("train_one_vs_rest: no training rows or zero dimension");
   if (n > static_cast<std::size_t>(std::numeric_limits<int>::max() - 2))
@@ -229,12 +232,9 @@ KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, con
                      [&](std::size_t i, std::size_t j, double v) { nodes[i * width + 1 + j].value = v; });
   }
 
-  struct Trained {
-    std::vector<std::size_t> index;  // training rows of the support vectors
-    std::vector<double> coef;
-    double bias = 0;
-  };
-  std::vector<Trained> trained(C);
+  OneVsRest out;
+  std::vector<BinaryResult>& trained = out.classes;
+  trained.resize(C);
   std::mutex progress_mutex;
   std::size_t done = 0;
   auto train_class = [&](std::size_t c) {
@@ -272,7 +272,7 @@ KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, con
       throw std::runtime_error("libsvm training of class '" + class_names[c] + "' did not give a binary model");
     // libsvm's decision value is for label[0] vs label[1]; label[0] is whichever label came first.
     const double sign = model->label[0] == 1 ? 1.0 : -1.0;
-    Trained& t = trained[c];
+    BinaryResult& t = trained[c];
     t.bias = -sign * model->rho[0];
     for (int k = 0; k < model->l; ++k) {
       t.index.push_back(static_cast<std::size_t>(model->SV[k][0].value) - 1);
@@ -290,10 +290,22 @@ KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, con
     arena.execute([&] { tbb::parallel_for(std::size_t{0}, C, train_class); });
   }
   nodes = {};
+  out.kernel = std::move(kernel);
+  return out;
+}
+
+}  // namespace detail
+
+KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
+                           const std::vector<std::string>& class_names, Kernel kernel,
+                           const TrainOptions& options, const ProgressFn& progress) {
+  const std::size_t C = class_names.size();
+  detail::OneVsRest ovr = detail::train_binary_svms(X, n, dim, labels, class_names, std::move(kernel), options, progress);
+  const std::vector<detail::BinaryResult>& trained = ovr.classes;
 
   // Shared support set: the union of all classes' support vectors, in training order.
   std::vector<char> used(n, 0);
-  for (const Trained& t : trained)
+  for (const detail::BinaryResult& t : trained)
     for (std::size_t i : t.index) used[i] = 1;
   std::vector<std::size_t> slot(n, n);  // position in S, n = not a support vector
   std::size_t S = 0;
@@ -309,7 +321,7 @@ KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, con
     classes[c].coef.assign(S, 0.0);
     for (std::size_t k = 0; k < trained[c].index.size(); ++k) classes[c].coef[slot[trained[c].index[k]]] = trained[c].coef[k];
   }
-  return KernelSvm(std::move(kernel), dim, std::move(support), std::move(classes));
+  return KernelSvm(std::move(ovr.kernel), dim, std::move(support), std::move(classes));
 }
 
 }  // namespace bowlrp::svm

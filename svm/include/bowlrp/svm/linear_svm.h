@@ -15,12 +15,17 @@
 // the sums, so a collapsed model agrees with its KernelSvm to rounding (~1e-15 relative), not bits.
 //
 // Training (train_linear_one_vs_rest) runs libsvm C-SVC on the precomputed linear Gram matrix
-// (train_one_vs_rest with the linear kernel) and collapses the result, rather than using liblinear:
+// (the solver of train_one_vs_rest with the linear kernel) and accumulates w_c = sum_i coef_ci x_i
+// straight from the training rows, rather than using liblinear:
 // the heads' inputs are dense (Fisher vectors have V ~ 40k-170k dimensions, nearly all non-zero),
 // and liblinear takes sparse feature_node rows of 16 bytes per non-zero, ~6.4 GB for 2500 x 160k;
 // the Gram matrix has n^2 entries whatever V is (n^2 doubles of kernel values, held as libsvm's
 // 16-byte precomputed nodes: 100 MB for n = 2500), and the same solver, options and label handling
-// as every other kernel.
+// as every other kernel. No KernelSvm is built on the way: its shared support set would copy up to
+// n x V doubles (3.4 GB for 2500 Fisher vectors of V = 167 936), so training holds the rows, the
+// Gram matrix and the C x V weights only. The terms of w and their order are those of
+// from_kernel_svm (rows in increasing training index), so the weights are the bits the collapse of
+// train_one_vs_rest's model gives.
 #pragma once
 
 #include <bowlrp/svm/svm.h>
@@ -69,10 +74,12 @@ class LinearSvm {
   std::vector<LinearClass> classes_;
 };
 
-/// Trains one linear SVM per class: train_one_vs_rest with Kernel{KernelType::linear} (libsvm on
-/// the precomputed linear Gram matrix; see the header comment for why not liblinear), collapsed by
-/// LinearSvm::from_kernel_svm. Arguments, label convention {+1, -1, 0}, progress and exceptions as
-/// train_one_vs_rest; options.threads also bounds the collapse.
+/// Trains one linear SVM per class: libsvm on the precomputed linear Gram matrix, as
+/// train_one_vs_rest with Kernel{KernelType::linear} (see the header comment for why not
+/// liblinear), with w_c accumulated from the rows X directly: the same bits as
+/// LinearSvm::from_kernel_svm(train_one_vs_rest(...)) without its copy of the support vectors.
+/// Arguments, label convention {+1, -1, 0}, progress and exceptions as train_one_vs_rest;
+/// options.threads also bounds the accumulation of w (the result does not depend on it).
 LinearSvm train_linear_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                                    const std::vector<std::string>& class_names, const TrainOptions& options,
                                    const ProgressFn& progress = {});
