@@ -5,6 +5,7 @@
 // Tests of the svm module: kernels and Gram matrices against naive formulas, decisions against
 // libsvm's own svm_predict_values, the fast intersection evaluator, and the model file.
 #include <bowlrp/bow/io.h>
+#include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 #include <bowlrp/model/model_file.h>
 
@@ -787,6 +788,53 @@ BOOST_AUTO_TEST_CASE(default_pipeline_options_are_the_measured_ones) {
   BOOST_TEST((o.dsift.bin_sizes == std::vector<int>{4, 6, 8, 10}));
   // The stage struct alone keeps its own default (no pyramid).
   BOOST_TEST(bow::PoolingOptions{}.cells() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
+  // Twelve small in-memory images of two classes (bright disc / dark disc on noise), a tiny
+  // Fisher model with a linear head: keep_encoded = false empties FitReport::encoded.histograms
+  // and changes nothing else (same head bits, same ok flags and dimension).
+  std::vector<bow::GrayImage> images;
+  std::vector<std::string> labels;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  const bow::ImageLoader loader(bow::ImageOptions{0});
+  for (int i = 0; i < 12; ++i) {
+    const int W = 48, H = 40;
+    const double cx = W * (0.3 + 0.4 * u(rng)), cy = H * (0.3 + 0.4 * u(rng)), level = i % 2 ? 0.9 : 0.1;
+    std::vector<float> px(static_cast<std::size_t>(W) * H);
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x)
+        px[static_cast<std::size_t>(y) * W + x] = static_cast<float>(
+            (x - cx) * (x - cx) + (y - cy) * (y - cy) < 100 ? level : 0.5 + 0.3 * (u(rng) - 0.5));
+    images.push_back(loader.from_gray(px.data(), W, H));
+    labels.push_back(i % 2 ? "bright" : "dark");
+  }
+  const bowlrp::model::LabelledImages data = bowlrp::model::LabelledImages::from_images(images, labels);
+  bowlrp::model::FitOptions o;
+  o.encoding = bowlrp::model::EncodingKind::fisher_vector;
+  o.pipeline.image.max_side = 0;
+  o.pipeline.dsift.bin_sizes = {4};
+  o.fisher.pca_dimension = 4;
+  o.fisher.components = 2;
+  o.fisher.samples = 2000;
+  o.threads = 2;
+  bowlrp::model::FitReport kept, released;
+  const bowlrp::model::Model a = bowlrp::model::fit(data, o, {}, &kept);
+  BOOST_TEST(o.keep_encoded);  // the default keeps them
+  o.keep_encoded = false;
+  const bowlrp::model::Model b = bowlrp::model::fit(data, o, {}, &released);
+  const std::size_t V = a.linear_svm().dim();
+  BOOST_TEST(kept.encoded.histograms.size() == images.size() * V);
+  BOOST_TEST(released.encoded.histograms.empty());
+  BOOST_TEST(released.encoded.dim == V);
+  BOOST_TEST(released.encoded.ok == kept.encoded.ok);
+  BOOST_TEST(released.used == kept.used);
+  BOOST_TEST(released.training_accuracy == kept.training_accuracy);
+  for (std::size_t c = 0; c < 2; ++c) {
+    BOOST_TEST(a.linear_svm().classes()[c].bias == b.linear_svm().classes()[c].bias);
+    BOOST_TEST(a.linear_svm().classes()[c].weights == b.linear_svm().classes()[c].weights);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(explainers_and_flippers_keep_their_model_alive) {

@@ -176,6 +176,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
                                 : "K = " + std::to_string(options.fit.pipeline.kmeans.words)));
     model::FitOptions fopts = options.fit;
     fopts.training_accuracy = false;
+    fopts.keep_encoded = false;  // the training rows go before the test split is encoded
     model::FitReport fr;
     ev.model = model::fit(data, fopts, progress, &fr);
     ev.skipped_train = fr.skipped;

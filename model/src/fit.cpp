@@ -545,6 +545,7 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
     r.training_accuracy =
         data.single_label ? top1_accuracy(F, data.labels, set.ok, C) : sign_accuracy(F, data.labels, set.ok, C);
   }
+  if (!options.keep_encoded) std::vector<double>().swap(set.histograms);
   r.encoded = std::move(set);
   return model;
 }

@@ -81,6 +81,10 @@ struct FitOptions {
   int threads = 0;                ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads); results do not depend on it
   std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)
+  /// keep the training rows in FitReport::encoded.histograms; false releases them as soon as the head
+  /// is trained (ok, failures and dim stay), e.g. before a caller encodes a test split of the same size
+  /// (2500 Fisher vectors of the 1x1 + 3x1 pyramid are 3.4 GB of doubles)
+  bool keep_encoded = true;
   /// The head fit() trains (head, or the encoding's default).
   HeadKind head_kind() const;
   /// The Fisher-vector pipeline options (image and dsift from `pipeline`).
@@ -116,7 +120,7 @@ struct FitReport {
   std::size_t used = 0;           ///< images trained on
   StageTimes times;               ///< per stage
   double training_accuracy = 0;   ///< top-1 (single_label) or per-class sign over labelled pairs (if asked for)
-  EncodedSet encoded;             ///< histograms of the training images
+  EncodedSet encoded;             ///< histograms of the training images (histograms empty unless FitOptions::keep_encoded)
 };
 
 /// Samples descriptors from a seeded subset of `paths` and runs k-means (options.kmeans); failures
