@@ -1,5 +1,6 @@
 #include <bowlrp/nn/network.h>
 
+#include <bowlrp/bow/dot.h>
 #include <bowlrp/bow/parallel.h>
 
 #include <tbb/blocked_range.h>
@@ -16,22 +17,6 @@
 namespace bowlrp::nn {
 
 namespace {
-
-// b + w . a in the fixed order of the header: 4 lanes by i mod 4, (lane0 + lane1) + (lane2 + lane3).
-double affine(double b, const double* w, const double* a, std::size_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += w[i] * a[i];
-    s1 += w[i + 1] * a[i + 1];
-    s2 += w[i + 2] * a[i + 2];
-    s3 += w[i + 3] * a[i + 3];
-  }
-  if (i < n) s0 += w[i] * a[i];
-  if (i + 1 < n) s1 += w[i + 1] * a[i + 1];
-  if (i + 2 < n) s2 += w[i + 2] * a[i + 2];
-  return b + ((s0 + s1) + (s2 + s3));
-}
 
 bool all_finite(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
@@ -62,7 +47,7 @@ void scores_into(const std::vector<DenseLayer>& layers, const double* x, double*
 
 void dense_forward(const DenseLayer& layer, const double* a, double* out) {
   for (std::size_t j = 0; j < layer.outputs; ++j)
-    out[j] = affine(layer.biases[j], layer.weights.data() + j * layer.inputs, a, layer.inputs);
+    out[j] = bow::fixed_order_affine(layer.biases[j], layer.weights.data() + j * layer.inputs, a, layer.inputs);
 }
 
 Network::Network(std::vector<DenseLayer> layers, std::vector<std::string> class_names)

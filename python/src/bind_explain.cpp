@@ -126,6 +126,31 @@ py::object explain(const model::Model& m, py::handle images, py::handle cls, py:
   return l;
 }
 
+/// The network layers' checks of a report as dicts, input layer first (empty for SVM heads).
+py::list network_checks_list(const decompose::ConservationReport& r) {
+  py::list layers;
+  for (const decompose::NetworkLayerCheck& c : r.network_layers)
+    layers.append(py::dict(py::arg("rule") = c.rule, py::arg("inputs") = c.inputs, py::arg("outputs") = c.outputs,
+                           py::arg("upper") = c.upper, py::arg("lower") = c.lower, py::arg("absorbed") = c.absorbed,
+                           py::arg("relative_residual") = c.relative_residual, py::arg("conserved") = c.conserved));
+  return layers;
+}
+
+/// A network head's per-layer totals as dicts, input layer first; `sizes` adds inputs and outputs.
+py::list layer_totals_list(const std::vector<decompose::LayerTotals>& layers, bool sizes) {
+  py::list out;
+  for (const decompose::LayerTotals& t : layers) {
+    py::dict d(py::arg("rule") = t.rule, py::arg("upper") = t.upper, py::arg("lower") = t.lower,
+               py::arg("absorbed") = t.absorbed);
+    if (sizes) {
+      d["inputs"] = t.inputs;
+      d["outputs"] = t.outputs;
+    }
+    out.append(d);
+  }
+  return out;
+}
+
 py::dict conservation_dict(const decompose::ConservationReport& r) {
   py::dict d;
   d["f"] = r.f;
@@ -147,12 +172,7 @@ py::dict conservation_dict(const decompose::ConservationReport& r) {
   d["svm_conserved"] = r.svm_conserved;
   d["features_conserved"] = r.features_conserved;
   d["network_conserved"] = r.network_conserved;
-  py::list layers;
-  for (const decompose::NetworkLayerCheck& c : r.network_layers)
-    layers.append(py::dict(py::arg("rule") = c.rule, py::arg("inputs") = c.inputs, py::arg("outputs") = c.outputs,
-                           py::arg("upper") = c.upper, py::arg("lower") = c.lower, py::arg("absorbed") = c.absorbed,
-                           py::arg("relative_residual") = c.relative_residual, py::arg("conserved") = c.conserved));
-  d["network_layers"] = layers;
+  d["network_layers"] = network_checks_list(r);
   d["pixels_conserved"] = r.pixels_conserved;
   d["ok"] = r.ok();
   return d;
@@ -211,11 +231,7 @@ void BindExplain(py::module_& m) {
       .def_readonly("network_conserved", &decompose::ConservationReport::network_conserved,
                     "mlp heads: every dense layer balanced (upper = lower + absorbed) and linked to the next (True "
                     "for SVM heads).")
-      .def_property_readonly("network_layers", [](const decompose::ConservationReport& r) -> py::object {
-        // The item as an object while its dict lives (an accessor into the temporary would dangle).
-        const py::dict d = conservation_dict(r);
-        return d["network_layers"];
-      }, "mlp heads: the check of every dense layer, input layer first (rule, sizes, upper, lower, absorbed, "
+      .def_property_readonly("network_layers", &network_checks_list, "mlp heads: the check of every dense layer, input layer first (rule, sizes, upper, lower, absorbed, "
          "relative_residual, conserved); empty for SVM heads.")
       .def_property_readonly("ok", &decompose::ConservationReport::ok, "Every layer conserves.")
       .def_property_readonly("lower_layers_ok", &decompose::ConservationReport::lower_layers_ok,
@@ -317,18 +333,7 @@ void BindExplain(py::module_& m) {
         return decompose::check_conservation(e.result.explanation, rel_tol);
       }, py::arg("rel_tol") = 1e-9, "Re-checks conservation at another relative tolerance.")
       .def_property_readonly("network_layers", [](const PyExplanation& e) {
-        py::list out;
-        for (const decompose::LayerTotals& t : ex(e).dimensions.layers) {
-          py::dict d;
-          d["rule"] = t.rule;
-          d["inputs"] = t.inputs;
-          d["outputs"] = t.outputs;
-          d["upper"] = t.upper;
-          d["lower"] = t.lower;
-          d["absorbed"] = t.absorbed;
-          out.append(d);
-        }
-        return out;
+        return layer_totals_list(ex(e).dimensions.layers, true);
       }, "mlp heads: every dense layer, input layer first: its rule, sizes, the relevance that came in (upper), went "
          "down (lower) and what the rule absorbed, so that upper = lower + absorbed and f = dimension total + Σ "
          "absorbed (empty for SVM heads).")
@@ -354,13 +359,7 @@ void BindExplain(py::module_& m) {
         d["residual"] = ex(e).dimensions.residual;
         d["unassigned"] = py::dict(py::arg("features") = ex(e).features.unassigned, py::arg("pixels") = ex(e).pixels.unassigned);
         d["absorbed_features"] = ex(e).features.absorbed;
-        if (!ex(e).dimensions.layers.empty()) {
-          py::list layers;
-          for (const decompose::LayerTotals& t : ex(e).dimensions.layers)
-            layers.append(py::dict(py::arg("rule") = t.rule, py::arg("upper") = t.upper, py::arg("lower") = t.lower,
-                                   py::arg("absorbed") = t.absorbed));
-          d["network_layers"] = layers;
-        }
+        if (!ex(e).dimensions.layers.empty()) d["network_layers"] = layer_totals_list(ex(e).dimensions.layers, false);
         d["conservation"] = conservation_dict(e.result.conservation);
         d["warning"] = e.result.warning;
         d["width"] = ex(e).pixels.width;

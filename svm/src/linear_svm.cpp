@@ -1,5 +1,6 @@
 #include <bowlrp/svm/linear_svm.h>
 
+#include <bowlrp/bow/dot.h>
 #include <bowlrp/bow/parallel.h>
 
 #include "one_vs_rest.h"
@@ -19,23 +20,6 @@
 namespace bowlrp::svm {
 
 namespace {
-
-// b + w . x in the fixed order of the header: 4 lanes by d mod 4, (lane0 + lane1) + (lane2 + lane3).
-// The one function behind every decision of a LinearSvm.
-double affine(double b, const double* w, const double* x, std::size_t V) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  std::size_t d = 0;
-  for (; d + 4 <= V; d += 4) {
-    s0 += w[d] * x[d];
-    s1 += w[d + 1] * x[d + 1];
-    s2 += w[d + 2] * x[d + 2];
-    s3 += w[d + 3] * x[d + 3];
-  }
-  if (d < V) s0 += w[d] * x[d];
-  if (d + 1 < V) s1 += w[d + 1] * x[d + 1];
-  if (d + 2 < V) s2 += w[d + 2] * x[d + 2];
-  return b + ((s0 + s1) + (s2 + s3));
-}
 
 // Dimensions per parallel task of the collapse: a chunk of every support vector row stays in L1.
 constexpr std::size_t kChunk = 1024;
@@ -93,7 +77,8 @@ LinearSvm LinearSvm::from_kernel_svm(const KernelSvm& model) {
 
 std::vector<double> LinearSvm::decision(const double* x) const {
   std::vector<double> f(classes_.size());
-  for (std::size_t c = 0; c < classes_.size(); ++c) f[c] = affine(classes_[c].bias, classes_[c].weights.data(), x, dim_);
+  for (std::size_t c = 0; c < classes_.size(); ++c)
+    f[c] = bow::fixed_order_affine(classes_[c].bias, classes_[c].weights.data(), x, dim_);
   return f;
 }
 
@@ -101,7 +86,7 @@ double LinearSvm::decision(std::size_t cls, const double* x) const {
   if (cls >= classes_.size())
     throw std::out_of_range("class index " + std::to_string(cls) + " out of range (" +
                             std::to_string(classes_.size()) + " classes)");
-  return affine(classes_[cls].bias, classes_[cls].weights.data(), x, dim_);
+  return bow::fixed_order_affine(classes_[cls].bias, classes_[cls].weights.data(), x, dim_);
 }
 
 std::vector<double> LinearSvm::decision_batch(const double* X, std::size_t n, int threads) const {
@@ -114,7 +99,8 @@ std::vector<double> LinearSvm::decision_batch(const double* X, std::size_t n, in
   auto rows = [&](const tbb::blocked_range<std::size_t>& r) {
     for (std::size_t c = 0; c < C; ++c)
       for (std::size_t i = r.begin(); i < r.end(); ++i)
-        out[i * C + c] = affine(classes_[c].bias, classes_[c].weights.data(), X + i * dim_, dim_);
+        out[i * C + c] =
+            bow::fixed_order_affine(classes_[c].bias, classes_[c].weights.data(), X + i * dim_, dim_);
   };
   if (threads == 1 || n <= kRows) {
     rows(tbb::blocked_range<std::size_t>(0, n));

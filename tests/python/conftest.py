@@ -77,6 +77,28 @@ def object_mask(image_path):
     return bowlrp.read_image(bowlrp.datasets.shape_mask_path(str(image_path)))[..., 0] > 0
 
 
+def sklearn_clone(est):
+    """sklearn.base.clone when scikit-learn is installed, else its algorithm for estimators."""
+    import copy
+
+    try:
+        from sklearn.base import clone
+    except ImportError:
+        params = {k: copy.deepcopy(v) for k, v in est.get_params(deep=False).items()}
+        new = type(est)(**params)
+        for name, value in params.items():  # sklearn's check: the constructor stores what it is given
+            assert new.get_params(deep=False)[name] is value, name
+        return new
+    return clone(est)
+
+
+def shape_arrays(classes, per_class, side, seed=11):
+    """In-memory synthetic shapes: (images, class names), per_class of each class, side x side px."""
+    o = dict(classes=classes, images_per_class=per_class, width=side, height=side, seed=seed)
+    items = [bowlrp.datasets.generate_shape(i, **o) for i in range(len(classes) * per_class)]
+    return [d["image"] for d in items], [d["class_name"] for d in items]
+
+
 def read_model_file(path):
     """Independent reader of the documented model file layout (README 'The model file')."""
     import json

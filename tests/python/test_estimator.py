@@ -1,6 +1,5 @@
 """BowClassifier: the scikit-learn protocol (params, clone, fitted state) and its predictions."""
 
-import copy
 import inspect
 import pickle
 
@@ -9,20 +8,7 @@ import pytest
 
 import bowlrp
 from bowlrp import BowClassifier, NotFittedError
-from conftest import CLASSES, WORDS
-
-
-def sklearn_clone(est):
-    """sklearn.base.clone when scikit-learn is installed, else its algorithm for estimators."""
-    try:
-        from sklearn.base import clone
-    except ImportError:
-        params = {k: copy.deepcopy(v) for k, v in est.get_params(deep=False).items()}
-        new = type(est)(**params)
-        for name, value in params.items():  # sklearn's check: the constructor stores what it is given
-            assert new.get_params(deep=False)[name] is value, name
-        return new
-    return clone(est)
+from conftest import CLASSES, WORDS, sklearn_clone
 
 
 def test_params_mirror_fit_options():

@@ -2,7 +2,6 @@
 (conservation with the ε rule's absorbed part, R_d of the linear head), the model file (format_version
 2, read with numpy), every encoding x head combination, and BowClassifier(encoding="fisher")."""
 
-import copy
 import pickle
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 
 import bowlrp
 from bowlrp import BowClassifier
-from conftest import read_model_file
+from conftest import read_model_file, shape_arrays, sklearn_clone
 
 CLASSES = ["circle", "square", "triangle"]
 PER_CLASS = 8
@@ -21,28 +20,13 @@ CELLS = 5  # 1x1 + 2x2
 G = 8 + 2  # PCA + xy (append_xy is the library's default)
 
 
-def sklearn_clone(est):
-    """sklearn.base.clone when scikit-learn is installed, else its algorithm (as test_estimator.py)."""
-    try:
-        from sklearn.base import clone
-    except ImportError:
-        params = {k: copy.deepcopy(v) for k, v in est.get_params(deep=False).items()}
-        new = type(est)(**params)
-        for name, value in params.items():  # sklearn's check: the constructor stores what it is given
-            assert new.get_params(deep=False)[name] is value, name
-        return new
-    return clone(est)
-
-
 def rel_tol(f, rel=1e-9):
     return rel * max(1.0, abs(f))
 
 
 @pytest.fixture(scope="module")
 def shapes():
-    o = dict(classes=CLASSES, images_per_class=PER_CLASS, width=SIDE, height=SIDE, seed=11)
-    items = [bowlrp.datasets.generate_shape(i, **o) for i in range(len(CLASSES) * PER_CLASS)]
-    return [d["image"] for d in items], [d["class_name"] for d in items]
+    return shape_arrays(CLASSES, PER_CLASS, SIDE)
 
 
 @pytest.fixture(scope="module")

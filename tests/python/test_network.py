@@ -3,7 +3,6 @@ forward pass), seeded reproducibility, the model file (format_version 2, head ki
 numpy), layer-wise explanations under every rule (conservation per layer and end to end, the ε and z
 rules' output layer by hand), bad rule strings, and BowClassifier(head="mlp")."""
 
-import copy
 import gc
 import pickle
 import re
@@ -13,7 +12,7 @@ import pytest
 
 import bowlrp
 from bowlrp import BowClassifier
-from conftest import read_model_file
+from conftest import read_model_file, shape_arrays, sklearn_clone
 
 CLASSES = ["circle", "square", "triangle"]
 PER_CLASS = 6
@@ -23,19 +22,6 @@ CELLS = 5  # the default pyramid 1x1,2x2
 HIDDEN = (16,)
 MLP = dict(head="mlp", words=WORDS, hidden=HIDDEN, epochs=20, seed=3)
 RULES = ["z", "epsilon", "alpha1beta0", "alpha2beta1", "flat;epsilon", "w2;epsilon"]
-
-
-def sklearn_clone(est):
-    """sklearn.base.clone when scikit-learn is installed, else its algorithm (as test_estimator.py)."""
-    try:
-        from sklearn.base import clone
-    except ImportError:
-        params = {k: copy.deepcopy(v) for k, v in est.get_params(deep=False).items()}
-        new = type(est)(**params)
-        for name, value in params.items():  # sklearn's check: the constructor stores what it is given
-            assert new.get_params(deep=False)[name] is value, name
-        return new
-    return clone(est)
 
 
 def tol(f, rel=1e-9):
@@ -53,9 +39,7 @@ def forward(layers, phi):
 
 @pytest.fixture(scope="module")
 def shapes():
-    o = dict(classes=CLASSES, images_per_class=PER_CLASS, width=SIDE, height=SIDE, seed=11)
-    items = [bowlrp.datasets.generate_shape(i, **o) for i in range(len(CLASSES) * PER_CLASS)]
-    return [d["image"] for d in items], [d["class_name"] for d in items]
+    return shape_arrays(CLASSES, PER_CLASS, SIDE)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@
 //                                       the pre-activation of the training loss's sigmoid).
 // In the paper's notation (Eq 17) z_ij = a_i w_ij and z_j = Σ_i z_ij + b_j; the relevance rules
 // that run backwards through these layers are in decompose/network_relevance.h.
-// Fixed summation order (the determinism contract): each z_lj is b_lj + a 4-lane dot product
-// (lane k sums the inputs i with i mod 4 = k in increasing i, combined as (l0 + l1) + (l2 + l3)),
+// Fixed summation order (the determinism contract, bow::fixed_order_affine): each z_lj is b_lj + a
+// 4-lane dot product (lane k sums the inputs i with i mod 4 = k in increasing i, combined as (l0 + l1) + (l2 + l3)),
 // the same function for forward(), decision() and decision_batch(), so a score has the same bits
 // whichever computed it and whatever the thread count. Values are doubles: the network is trained in
 // float (nn/training.h) and its weights are stored exactly as doubles, so the file, f and the

@@ -8,8 +8,9 @@
 // no block), collapses into
 //   w_cd = weight(d) sum_i coef_ci s_id,   i.e. w_c = sum_i alpha_i y_i s_i without blocks,
 // so that a prediction costs C x V products instead of S x V, and no support vector is kept.
-// Fixed summation order (the determinism contract): w_c . x goes to 4 lanes by d mod 4, each lane
-// summed in increasing d, combined as (lane0 + lane1) + (lane2 + lane3), and f_c = b_c + that sum.
+// Fixed summation order (the determinism contract, bow::fixed_order_affine): w_c . x goes to 4 lanes
+// by d mod 4, each lane summed in increasing d, combined as (lane0 + lane1) + (lane2 + lane3), and
+// f_c = b_c + that sum.
 // decision(), decision(cls) and decision_batch() share this one function, so f_c(x) has the same
 // bits whichever of them computed it and whatever the thread count. Collapsing changes the order of
 // the sums, so a collapsed model agrees with its KernelSvm to rounding (~1e-15 relative), not bits.
