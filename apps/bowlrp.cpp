@@ -89,6 +89,8 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
       ->capture_default_str();
   app->add_flag("--no-xy", p.no_xy, "fisher: do not append the normalised frame position to each descriptor");
   app->add_flag("--no-root-sift", p.no_root_sift, "fisher: PCA of raw SIFT instead of RootSIFT");
+  app->add_flag("--mirror-training", f.mirror_training,
+                "also train on every training image mirrored left-right (twice the training rows)");
 }
 
 void add_rule_flag(CLI::App* app, std::string& rule) {

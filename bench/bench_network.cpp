@@ -10,12 +10,18 @@
 // with the devkit's 11-point AP; the model file's own head is scored on the same vectors. Peak RSS
 // is the process's high-water mark after each training (VmHWM), which only grows: read it as an
 // upper bound of the training's own memory.
+//
+// --mirror trains every head (networks and --linear-C SVMs) on the train split plus each image's
+// left-right mirror (model::encode_with_mirrors, cached under keys of their own: FitOptions::
+// mirror_training); --linear-C c1,c2,... also trains one-vs-rest linear SVMs with each C on the
+// same rows, so the heads and both ways of training are compared on one set of vectors.
 #include <bowlrp/bow/parallel.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 #include <bowlrp/nn/training.h>
+#include <bowlrp/svm/linear_svm.h>
 
 #include <nlohmann/json.hpp>
 
@@ -99,6 +105,8 @@ int main(int argc, char** argv) {
   try {
     std::string model_path, root = BOWLRP_DEFAULT_VOC_ROOT, cache, json_path, train_set = "train", test_set = "val";
     std::vector<std::string> configs;
+    std::vector<double> linear_C;
+    bool mirror = false;
     int threads = 0;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -114,11 +122,17 @@ int main(int argc, char** argv) {
       else if (a == "--test-set") test_set = value();
       else if (a == "--config") configs.push_back(value());
       else if (a == "--threads") threads = std::stoi(value());
-      else throw std::invalid_argument("unknown argument " + a +
-                                       " (--model M --cache DIR [--root R] [--config k=v,...]... [--json F])");
+      else if (a == "--mirror") mirror = true;
+      else if (a == "--linear-C") {
+        std::stringstream cs(value());
+        std::string c;
+        while (std::getline(cs, c, ',')) linear_C.push_back(std::stod(c));
+      } else throw std::invalid_argument("unknown argument " + a +
+                                         " (--model M --cache DIR [--root R] [--config k=v,...]... [--mirror]"
+                                         " [--linear-C c,...] [--json F])");
     }
     if (model_path.empty()) throw std::invalid_argument("--model MODEL is required (its encoding and SVM head)");
-    if (configs.empty()) configs.push_back("");
+    if (configs.empty() && linear_C.empty()) configs.push_back("");
     bow::init_runtime();
     const model::Model model = model::Model::load(model_path);
     const datasets::VocSet train = datasets::VocSet::load(root, train_set, model.class_names());
@@ -127,19 +141,20 @@ int main(int argc, char** argv) {
     for (const auto& id : train.ids) train_paths.push_back(train.image_path(id));
     for (const auto& id : test.ids) test_paths.push_back(test.image_path(id));
     auto t0 = Clock::now();
-    const model::EncodedSet tr = model::encode_images(model.encoding(), train_paths, threads, cache);
+    const model::EncodedSet tr = mirror ? model::encode_with_mirrors(model.encoding(), train_paths, threads, cache)
+                                        : model::encode_images(model.encoding(), train_paths, threads, cache);
     const model::EncodedSet te = model::encode_images(model.encoding(), test_paths, threads, cache);
-    std::printf("encoded %zu + %zu images (V = %zu) in %.1f s\n", train_paths.size(), test_paths.size(), tr.dim,
-                bow::seconds_since(t0));
-    std::vector<std::size_t> kept;
-    for (std::size_t i = 0; i < train_paths.size(); ++i)
+    std::printf("encoded %zu%s + %zu images (V = %zu) in %.1f s\n", train_paths.size(), mirror ? " x 2 (mirrors)" : "",
+                test_paths.size(), tr.dim, bow::seconds_since(t0));
+    std::vector<std::size_t> kept;  // rows; with --mirror row n + i is image i's mirror
+    for (std::size_t i = 0; i < tr.ok.size(); ++i)
       if (tr.ok[i]) kept.push_back(i);
     std::vector<double> storage;
     const double* rows = tr.rows(kept, &storage);
     const std::size_t C = model.classes();
     std::vector<int> labels(kept.size() * C);
     for (std::size_t k = 0; k < kept.size(); ++k)
-      for (std::size_t c = 0; c < C; ++c) labels[k * C + c] = train.label(kept[k], c);
+      for (std::size_t c = 0; c < C; ++c) labels[k * C + c] = train.label(kept[k] % train_paths.size(), c);
 
     nlohmann::json out;
     std::vector<double> aps;
@@ -147,6 +162,22 @@ int main(int argc, char** argv) {
     std::printf("%-55s mAP %.4f  (%s)\n", "model file's head", svm_map, model.head_summary().c_str());
     out["encoding"] = model.encoding_summary();
     out["svm"] = {{"head", model.head_summary()}, {"map", svm_map}, {"aps", aps}};
+    out["mirror"] = mirror;
+    for (const double c : linear_C) {
+      svm::TrainOptions o;
+      o.C = c;
+      o.threads = threads;
+      t0 = Clock::now();
+      const svm::LinearSvm head =
+          svm::train_linear_one_vs_rest(rows, kept.size(), tr.dim, labels, model.class_names(), o);
+      const double seconds = bow::seconds_since(t0);
+      const double m = map_of(head.decision_batch(te.histograms.data(), test_paths.size(), threads), test, te.ok, &aps);
+      std::printf("%-55s mAP %.4f  train %.1f s  peak %.2f GiB\n", ("linear SVMs C = " + std::to_string(c)).c_str(), m,
+                  seconds, peak_rss_gib());
+      std::fflush(stdout);
+      out["linear"].push_back({{"C", c}, {"map", m}, {"aps", aps}, {"train_seconds", seconds},
+                               {"peak_rss_gib", peak_rss_gib()}});
+    }
     for (const std::string& text : configs) {
       nn::TrainOptions o = parse_config(text);
       o.threads = threads;

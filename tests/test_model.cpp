@@ -790,10 +790,9 @@ BOOST_AUTO_TEST_CASE(default_pipeline_options_are_the_measured_ones) {
   BOOST_TEST(bow::PoolingOptions{}.cells() == 1);
 }
 
-BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
-  // Twelve small in-memory images of two classes (bright disc / dark disc on noise), a tiny
-  // Fisher model with a linear head: keep_encoded = false empties FitReport::encoded.histograms
-  // and changes nothing else (same head bits, same ok flags and dimension).
+namespace {
+// Twelve small in-memory images of two classes: a bright or a dark disc, off centre, on noise.
+bowlrp::model::LabelledImages two_disc_images() {
   std::vector<bow::GrayImage> images;
   std::vector<std::string> labels;
   std::mt19937_64 rng(7);
@@ -810,7 +809,11 @@ BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
     images.push_back(loader.from_gray(px.data(), W, H));
     labels.push_back(i % 2 ? "bright" : "dark");
   }
-  const bowlrp::model::LabelledImages data = bowlrp::model::LabelledImages::from_images(images, labels);
+  return bowlrp::model::LabelledImages::from_images(std::move(images), labels);
+}
+
+// A tiny Fisher model with a linear head for those images.
+bowlrp::model::FitOptions tiny_fisher_fit_options() {
   bowlrp::model::FitOptions o;
   o.encoding = bowlrp::model::EncodingKind::fisher_vector;
   o.pipeline.image.max_side = 0;
@@ -819,6 +822,16 @@ BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
   o.fisher.components = 2;
   o.fisher.samples = 2000;
   o.threads = 2;
+  return o;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
+  // keep_encoded = false empties FitReport::encoded.histograms and changes nothing else (same head
+  // bits, same ok flags and dimension).
+  const bowlrp::model::LabelledImages data = two_disc_images();
+  const std::vector<bow::GrayImage>& images = data.images;
+  bowlrp::model::FitOptions o = tiny_fisher_fit_options();
   bowlrp::model::FitReport kept, released;
   const bowlrp::model::Model a = bowlrp::model::fit(data, o, {}, &kept);
   BOOST_TEST(o.keep_encoded);  // the default keeps them
@@ -835,6 +848,100 @@ BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
     BOOST_TEST(a.linear_svm().classes()[c].bias == b.linear_svm().classes()[c].bias);
     BOOST_TEST(a.linear_svm().classes()[c].weights == b.linear_svm().classes()[c].weights);
   }
+}
+
+BOOST_AUTO_TEST_CASE(mirror_left_right_reverses_every_row) {
+  const bow::ImageLoader loader(bow::ImageOptions{0});
+  std::vector<float> px(7 * 3);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>(i) / px.size();
+  const bow::GrayImage g = loader.from_gray(px.data(), 7, 3);
+  const bow::GrayImage m = bow::mirror_left_right(g);
+  BOOST_TEST(m.width == 7);
+  BOOST_TEST(m.height == 3);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 7; ++x) BOOST_TEST(m.at(x, y) == g.at(6 - x, y));
+  BOOST_TEST(bow::mirror_left_right(m).pixels == g.pixels);
+}
+
+BOOST_AUTO_TEST_CASE(mirror_training_adds_each_images_mirror_with_its_labels) {
+  // Rows n + i of the report are the encoding of image i's mirror, bit for bit; the head is the one
+  // trained on all 2n rows with each image's labels repeated for its mirror; used and the training
+  // accuracy count the images only. Without mirrors the head differs (the option is not ignored).
+  const bowlrp::model::LabelledImages data = two_disc_images();
+  const std::size_t n = data.images.size(), C = data.class_names.size();
+  bowlrp::model::FitOptions o = tiny_fisher_fit_options();
+  BOOST_TEST(!o.mirror_training);  // off by default
+  bowlrp::model::FitReport plain, mirrored;
+  const bowlrp::model::Model a = bowlrp::model::fit(data, o, {}, &plain);
+  o.mirror_training = true;
+  const bowlrp::model::Model b = bowlrp::model::fit(data, o, {}, &mirrored);
+  const std::size_t V = b.linear_svm().dim();
+  BOOST_TEST(mirrored.used == n);
+  BOOST_TEST(mirrored.encoded.ok.size() == 2 * n);
+  BOOST_TEST(mirrored.encoded.histograms.size() == 2 * n * V);
+  BOOST_TEST(mirrored.skipped.empty());
+  const auto& fisher = *std::get<std::shared_ptr<const bow::FisherPipeline>>(b.encoding());
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::vector<double> original = fisher.encode(data.images[i]).fisher;
+    const std::vector<double> mirror = fisher.encode(bow::mirror_left_right(data.images[i])).fisher;
+    BOOST_TEST(std::equal(original.begin(), original.end(), mirrored.encoded.row(i)));
+    BOOST_TEST(std::equal(mirror.begin(), mirror.end(), mirrored.encoded.row(n + i)));
+    BOOST_TEST(mirror != original);
+  }
+  std::vector<int> labels(2 * n * C);
+  for (std::size_t i = 0; i < 2 * n; ++i)
+    std::copy(data.labels.begin() + (i % n) * C, data.labels.begin() + (i % n + 1) * C, labels.begin() + i * C);
+  svm::TrainOptions t = o.svm;
+  t.C = o.fisher_C;
+  t.threads = 1;
+  const svm::LinearSvm reference =
+      svm::train_linear_one_vs_rest(mirrored.encoded.histograms.data(), 2 * n, V, labels, data.class_names, t);
+  bool differs = false;
+  for (std::size_t c = 0; c < C; ++c) {
+    BOOST_TEST(b.linear_svm().classes()[c].bias == reference.classes()[c].bias);
+    BOOST_TEST(b.linear_svm().classes()[c].weights == reference.classes()[c].weights);
+    differs |= a.linear_svm().classes()[c].weights != b.linear_svm().classes()[c].weights;
+  }
+  BOOST_TEST(differs);
+  const std::vector<double> F = b.scores_batch(mirrored.encoded.histograms.data(), n, 1);
+  BOOST_TEST(mirrored.training_accuracy ==
+             bowlrp::model::top1_accuracy(F, data.labels, std::vector<char>(n, 1), C));
+}
+
+BOOST_AUTO_TEST_CASE(mirrors_are_cached_under_keys_of_their_own_and_failures_named_once) {
+  // Image files: the first pass computes n images + n mirrors (2n cache entries), the second reads
+  // the same bits back; an unreadable file fails once, not once more for its mirror.
+  TempDir tmp;
+  const bowlrp::model::LabelledImages data = two_disc_images();
+  const std::size_t n = data.images.size();
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bow::GrayImage& g = data.images[i];
+    std::string pgm = "P5\n" + std::to_string(g.width) + " " + std::to_string(g.height) + "\n255\n";
+    for (float v : g.pixels) pgm += static_cast<char>(static_cast<unsigned char>(std::lround(v * 255)));
+    paths.push_back(tmp / ("img" + std::to_string(i) + ".pgm"));
+    bow::write_file_atomic(paths.back(), pgm);
+  }
+  bowlrp::model::FitOptions o = tiny_fisher_fit_options();
+  const bowlrp::model::Model m = bowlrp::model::fit(data, o);
+  const std::string cache = tmp / "cache";
+  const bowlrp::model::EncodedSet first = bowlrp::model::encode_with_mirrors(m.encoding(), paths, 2, cache);
+  std::size_t entries = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cache)) entries += e.is_regular_file();
+  BOOST_TEST(entries == 2 * n);
+  const bowlrp::model::EncodedSet again = bowlrp::model::encode_with_mirrors(m.encoding(), paths, 1, cache);
+  BOOST_TEST(again.histograms == first.histograms);
+  const bowlrp::model::EncodedSet uncached = bowlrp::model::encode_with_mirrors(m.encoding(), paths, 1);
+  BOOST_TEST(uncached.histograms == first.histograms);
+  const bowlrp::model::EncodedSet plain = bowlrp::model::encode_images(m.encoding(), paths, 1, cache);
+  BOOST_TEST(std::equal(plain.histograms.begin(), plain.histograms.end(), first.histograms.begin()));
+
+  bow::write_file_atomic(paths[3], "P5\n48 40\n255\n");  // truncated
+  const bowlrp::model::EncodedSet broken = bowlrp::model::encode_with_mirrors(m.encoding(), paths, 2);
+  BOOST_TEST(!broken.ok[3]);
+  BOOST_TEST(!broken.ok[n + 3]);
+  BOOST_REQUIRE(broken.failures.size() == 1u);
+  BOOST_TEST(broken.failures[0].path == paths[3]);
 }
 
 BOOST_AUTO_TEST_CASE(explainers_and_flippers_keep_their_model_alive) {

@@ -145,6 +145,14 @@ GrayImage ImageLoader::decode(const std::string& bytes, const std::string& path)
   return finish(to_gray_float(decoded, "'" + path + "'"), options_.max_side, path);
 }
 
+GrayImage mirror_left_right(const GrayImage& image) {
+  GrayImage out = image;
+  const std::size_t w = static_cast<std::size_t>(image.width);
+  for (std::size_t y = 0; y < static_cast<std::size_t>(image.height); ++y)
+    std::reverse(out.pixels.begin() + y * w, out.pixels.begin() + (y + 1) * w);
+  return out;
+}
+
 GrayImage ImageLoader::from_gray(const float* pixels, int width, int height) const {
   if (!pixels || width < 1 || height < 1)
     throw std::invalid_argument("ImageLoader::from_gray: expected a non-null buffer and a positive size, got " +

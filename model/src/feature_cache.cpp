@@ -99,9 +99,10 @@ HistogramCache::HistogramCache(const std::string& dir, const Digest& fisher_pipe
   prefix_.update(&d, 8);
 }
 
-Digest HistogramCache::key(const std::string& file_bytes) const {
+Digest HistogramCache::key(const std::string& file_bytes, bool mirrored) const {
   Hasher h = prefix_;
   h.field(file_bytes);
+  if (mirrored) h.field("mirrored");  // after the bytes: the keys of unmirrored images are unchanged
   return h.digest();
 }
 

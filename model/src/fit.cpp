@@ -268,11 +268,7 @@ void FitOptions::validate() const {
   t.threads = threads;
   t.validate(t.class_C.empty() ? 1 : t.class_C.size());
   bow::validate_threads(threads, "FitOptions.threads");
-  if (head_kind() == HeadKind::network) {
-    nn::TrainOptions n = network;
-    n.threads = threads;
-    n.validate();
-  }
+  if (head_kind() == HeadKind::network) network_training().validate();
 }
 
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
@@ -317,79 +313,116 @@ const double* EncodedSet::rows(const std::vector<std::size_t>& kept, std::vector
 }
 
 namespace {
-// Rows of image files through an optional histogram cache; encode(bytes, path) returns the vector.
-template <class Encode>
-EncodedSet encode_files(const std::vector<std::string>& paths, std::size_t dim, int threads,
-                        std::optional<HistogramCache>& cache, const bow::ProgressFn& progress,
-                        const std::string& stage, const Encode& encode) {
+std::optional<HistogramCache> make_cache(const bow::Pipeline& pipeline, const std::string& dir) {
+  // Keyed by (options, codebook, file bytes); corrupt entries are recomputed.
+  if (dir.empty()) return std::nullopt;
+  return std::optional<HistogramCache>(std::in_place, dir, pipeline.options(), pipeline.codebook(), pipeline.dimension());
+}
+
+std::optional<HistogramCache> make_cache(const bow::FisherPipeline& pipeline, const std::string& dir) {
+  if (dir.empty()) return std::nullopt;
+  return std::optional<HistogramCache>(std::in_place, dir, pipeline.fingerprint(), pipeline.dimension());
+}
+
+std::string row_name(const std::string& image, bool mirrored) { return mirrored ? image + " (mirrored)" : image; }
+
+// A mirror row fails again when its image failed: name such an image once.
+void drop_repeated_failures(EncodedSet& set, std::size_t n) {
+  std::vector<Skipped> failures;
+  std::size_t f = 0;
+  for (std::size_t i = 0; i < set.ok.size(); ++i)
+    if (!set.ok[i]) {
+      if (i < n || set.ok[i - n]) failures.push_back(std::move(set.failures[f]));
+      ++f;
+    }
+  set.failures = std::move(failures);
+}
+
+// Rows of image files through an optional cache: row i < n is image i, row n + i (with_mirrors)
+// its left-right mirror, cached under a key of its own.
+template <class Pipeline>
+EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
+                            const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage,
+                            bool with_mirrors) {
+  const std::size_t n = paths.size();
+  const std::optional<HistogramCache> cache = make_cache(pipeline, cache_dir);
   EncodedSet out = encode_rows(
-      paths.size(), dim, threads, progress, stage, [&](std::size_t i) { return paths[i]; },
+      with_mirrors ? 2 * n : n, pipeline.dimension(), threads, progress, stage,
+      [&](std::size_t i) { return row_name(paths[i % n], i >= n); },
       [&](std::size_t i, double* row) {
-        const std::string bytes = bow::read_file(paths[i]);
+        const bool mirrored = i >= n;
+        const std::string& path = paths[i % n];
+        const std::string bytes = bow::read_file(path);
+        Digest key;
         if (cache) {
-          const Digest key = cache->key(bytes);
-          if (!cache->load(key, row)) {
-            const std::vector<double> h = encode(bytes, paths[i]);
-            std::copy(h.begin(), h.end(), row);
-            cache->store(key, row);
-          }
-        } else {
-          const std::vector<double> h = encode(bytes, paths[i]);
-          std::copy(h.begin(), h.end(), row);
+          key = cache->key(bytes, mirrored);
+          if (cache->load(key, row)) return;
         }
+        const bow::GrayImage image = pipeline.loader().decode(bytes, path);
+        const auto trace = pipeline.encode(mirrored ? bow::mirror_left_right(image) : image);
+        std::copy(trace.histogram().begin(), trace.histogram().end(), row);
+        if (cache) cache->store(key, row);
       });
   if (cache)
     bow::progress_note(progress, stage,
                        stage + " cache: " + std::to_string(cache->stats().hits.load()) + " read, " +
                            std::to_string(cache->stats().stored.load()) + " computed, " +
                            std::to_string(cache->stats().corrupt.load()) + " corrupt entries recomputed");
+  if (with_mirrors) drop_repeated_failures(out, n);
   return out;
 }
 
 std::string image_name(const std::vector<bow::GrayImage>& images, std::size_t i) {
   return images[i].source.empty() ? "image-" + std::to_string(i) : images[i].source;
 }
+
+// Rows of decoded images, as encode_file_rows without a cache.
+template <class Pipeline>
+EncodedSet encode_image_rows(const Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+                             const bow::ProgressFn& progress, const std::string& stage, bool with_mirrors) {
+  const std::size_t n = images.size();
+  EncodedSet out = encode_rows(
+      with_mirrors ? 2 * n : n, pipeline.dimension(), threads, progress, stage,
+      [&](std::size_t i) { return row_name(image_name(images, i % n), i >= n); },
+      [&](std::size_t i, double* row) {
+        const auto trace = i >= n ? pipeline.encode(bow::mirror_left_right(images[i - n])) : pipeline.encode(images[i]);
+        std::copy(trace.histogram().begin(), trace.histogram().end(), row);
+      });
+  if (with_mirrors) drop_repeated_failures(out, n);
+  return out;
+}
 }  // namespace
 
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
                          const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
-  const std::size_t dim = pipeline.dimension();
-  // Per-image histogram cache keyed by (options, codebook, file bytes); corrupt entries are recomputed.
-  std::optional<HistogramCache> cache;
-  if (!cache_dir.empty()) cache.emplace(cache_dir, pipeline.options(), pipeline.codebook(), dim);
-  return encode_files(paths, dim, threads, cache, progress, stage, [&](const std::string& bytes, const std::string& path) {
-    return pipeline.encode_bytes(bytes, path).pool.histogram;
-  });
+  return encode_file_rows(pipeline, paths, threads, cache_dir, progress, stage, false);
 }
 
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
                          const bow::ProgressFn& progress, const std::string& stage) {
-  return encode_rows(
-      images.size(), pipeline.dimension(), threads, progress, stage, [&](std::size_t i) { return image_name(images, i); },
-      [&](std::size_t i, double* row) {
-        const bow::EncodeTrace t = pipeline.encode(images[i]);
-        std::copy(t.histogram().begin(), t.histogram().end(), row);
-      });
+  return encode_image_rows(pipeline, images, threads, progress, stage, false);
 }
 
 EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
                          const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
-  const std::size_t dim = pipeline.dimension();
-  std::optional<HistogramCache> cache;
-  if (!cache_dir.empty()) cache.emplace(cache_dir, pipeline.fingerprint(), dim);
-  return encode_files(paths, dim, threads, cache, progress, stage, [&](const std::string& bytes, const std::string& path) {
-    return pipeline.encode_bytes(bytes, path).fisher;
-  });
+  return encode_file_rows(pipeline, paths, threads, cache_dir, progress, stage, false);
 }
 
 EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
                          const bow::ProgressFn& progress, const std::string& stage) {
-  return encode_rows(
-      images.size(), pipeline.dimension(), threads, progress, stage, [&](std::size_t i) { return image_name(images, i); },
-      [&](std::size_t i, double* row) {
-        const bow::FisherTrace t = pipeline.encode(images[i]);
-        std::copy(t.fisher.begin(), t.fisher.end(), row);
-      });
+  return encode_image_rows(pipeline, images, threads, progress, stage, false);
+}
+
+EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
+                               const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+  return std::visit(
+      [&](const auto& e) { return encode_file_rows(*e, paths, threads, cache_dir, progress, stage, true); }, encoding);
+}
+
+EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
+                               const bow::ProgressFn& progress, const std::string& stage) {
+  return std::visit([&](const auto& e) { return encode_image_rows(*e, images, threads, progress, stage, true); },
+                    encoding);
 }
 
 EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
@@ -492,22 +525,29 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   }
 
   const auto t0 = Clock::now();
-  EncodedSet set = in_memory ? encode_images(encoding, data.images, options.threads, progress, "encode train")
-                             : encode_images(encoding, data.paths, options.threads, options.cache_dir, progress,
-                                             "encode train");
+  // With mirror_training, rows n .. 2n-1 are the images' mirrors, with their images' labels.
+  const bool mirrors = options.mirror_training;
+  EncodedSet set = in_memory ? (mirrors ? encode_with_mirrors(encoding, data.images, options.threads, progress, "encode train")
+                                        : encode_images(encoding, data.images, options.threads, progress, "encode train"))
+                             : (mirrors ? encode_with_mirrors(encoding, data.paths, options.threads, options.cache_dir,
+                                                              progress, "encode train")
+                                        : encode_images(encoding, data.paths, options.threads, options.cache_dir,
+                                                        progress, "encode train"));
   r.times.encode = seconds_since(t0);
-  // Keep the images that were read; failures of the codebook pass are failures of this pass too.
+  // Keep the rows that were encoded; failures of the codebook pass are failures of this pass too.
   std::vector<std::size_t> kept;
-  for (std::size_t i = 0; i < n; ++i)
+  for (std::size_t i = 0; i < set.ok.size(); ++i)
     if (set.ok[i]) kept.push_back(i);
   r.skipped = data.unlisted;
   r.skipped.insert(r.skipped.end(), set.failures.begin(), set.failures.end());
-  r.used = kept.size();
+  r.used = static_cast<std::size_t>(std::count(set.ok.begin(), set.ok.begin() + n, 1));
   std::vector<double> X;
   const double* rows = set.rows(kept, &X);
   std::vector<int> labels(kept.size() * C);
-  for (std::size_t k = 0; k < kept.size(); ++k)
-    std::copy(data.labels.begin() + kept[k] * C, data.labels.begin() + (kept[k] + 1) * C, labels.begin() + k * C);
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    const std::size_t image = kept[k] % n;
+    std::copy(data.labels.begin() + image * C, data.labels.begin() + (image + 1) * C, labels.begin() + k * C);
+  }
   for (std::size_t c = 0; c < C; ++c) {
     bool pos = false;
     for (std::size_t k = 0; k < kept.size(); ++k) pos |= labels[k * C + c] > 0;
@@ -529,10 +569,8 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
     head = std::make_shared<const svm::LinearSvm>(
         svm::train_linear_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, topts, step));
   } else if (options.head_kind() == HeadKind::network) {
-    nn::TrainOptions nopts = options.network;
-    nopts.threads = options.threads;
     head = std::make_shared<const nn::Network>(
-        nn::train_network(rows, kept.size(), set.dim, labels, data.class_names, nopts, progress));
+        nn::train_network(rows, kept.size(), set.dim, labels, data.class_names, options.network_training(), progress));
   } else
     head = std::make_shared<const svm::KernelSvm>(
         svm::train_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, options.kernel, topts, step));
@@ -542,8 +580,8 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   Model model(std::move(encoding), std::move(head));
   if (options.training_accuracy) {
     const std::vector<double> F = model.scores_batch(set.histograms.data(), n, options.threads);
-    r.training_accuracy =
-        data.single_label ? top1_accuracy(F, data.labels, set.ok, C) : sign_accuracy(F, data.labels, set.ok, C);
+    const std::vector<char> ok(set.ok.begin(), set.ok.begin() + n);  // the images, not their mirrors
+    r.training_accuracy = data.single_label ? top1_accuracy(F, data.labels, ok, C) : sign_accuracy(F, data.labels, ok, C);
   }
   if (!options.keep_encoded) std::vector<double>().swap(set.histograms);
   r.encoded = std::move(set);

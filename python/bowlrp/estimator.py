@@ -240,6 +240,7 @@ class BowClassifier:
         stored = model.fit_options().to_dict()
         kept = {k: v for k, v in stored.items() if k in _DEFAULTS and k not in ("cache_dir", "C", "class_C",
                                                                                    "balanced", "epsilon", "cache_mb",
+                                                                                   "mirror_training",
                                                                                    "training_accuracy")}
         if stored.get("seed") is not None:
             kept["random_state"] = stored["seed"]

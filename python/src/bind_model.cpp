@@ -192,6 +192,8 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
                              [](FO& o) -> int& { return o.threads; }));
   k.push_back(field_knob<FO>("cache_dir", "codebook / Fisher parameter and encoding cache folder ('': none; unused for numpy images)",
                              [](FO& o) -> std::string& { return o.cache_dir; }));
+  k.push_back(field_knob<FO>("mirror_training", "also train on every training image mirrored left-right (labels kept)",
+                             [](FO& o) -> bool& { return o.mirror_training; }));
   k.push_back(field_knob<FO>("training_accuracy", "score the training images afterwards (FitReport.training_accuracy)",
                              [](FO& o) -> bool& { return o.training_accuracy; }));
   return std::make_shared<const Knobs<FO>>(std::move(k));

@@ -325,3 +325,23 @@ def test_estimator_with_fisher_vectors(shapes, fisher, scratch):
     assert kernel.model_.head == "kernel-svm" and kernel.get_params()["head"] == "kernel"
     with pytest.raises(ValueError):
         BowClassifier(encoding="fisher", pca=200).fit(X, y)
+
+
+def test_mirror_training_adds_the_mirrored_images(shapes):
+    """mirror_training: the report holds 2n rows, row n + i the encoding of image i mirrored left-right;
+    used counts the images; the head differs from the one trained without mirrors."""
+    X, y = shapes
+    n = len(X)
+    model, report = bowlrp.fit(X, y, report=True, mirror_training=True, **FISHER)
+    assert report.used == n and report.skipped == []
+    H = report.histograms
+    assert H.shape == (2 * n, model.dimension) and report.encoded.shape == (2 * n,) and report.encoded.all()
+    for i in (0, n // 2, n - 1):
+        np.testing.assert_array_equal(H[i], model.encode(X[i]))
+        np.testing.assert_array_equal(H[n + i], model.encode(np.ascontiguousarray(X[i][:, ::-1])))
+        assert not np.array_equal(H[i], H[n + i])
+    plain = bowlrp.fit(X, y, **FISHER)
+    assert not np.array_equal(plain.weights, model.weights)
+    assert bowlrp.FitOptions.defaults()["mirror_training"] is False
+    est = BowClassifier(mirror_training=True, **FISHER)
+    assert est.get_params()["mirror_training"] is True and sklearn_clone(est).mirror_training is True

@@ -70,4 +70,8 @@ class ImageLoader {
   ImageOptions options_;
 };
 
+/// The image seen in a mirror: working column x becomes width - 1 - x (same size, scale and source).
+/// Training on mirrored copies is the classic left-right augmentation of image classifiers.
+GrayImage mirror_left_right(const GrayImage& image);
+
 }  // namespace bowlrp::bow

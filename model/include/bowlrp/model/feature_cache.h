@@ -2,7 +2,8 @@
 // (fit, predict or the VOC protocol with a cache folder) resume instead of recomputing.
 //
 // An entry is addressed by a 128-bit digest of everything its value depends on:
-//   histogram:  H(canonical pipeline options, digest of the codebook's centres, the image file's bytes)
+//   histogram:  H(canonical pipeline options, digest of the codebook's centres, the image file's bytes
+//               [, "mirrored" for the image's left-right mirror])
 //   codebook:   H(canonical pipeline options incl. k-means, the training image paths and sizes)
 // so a changed option, codebook or image gives a new address and stale entries are simply never
 // read. The digest is bow::Hasher's (digest.h): fast and portable, not cryptographic.
@@ -66,8 +67,8 @@ class HistogramCache {
   /// Cache in dir for Fisher vectors of length dim made by the pipeline of this fingerprint
   /// (bow::FisherPipeline::fingerprint: options and learned parameters).
   HistogramCache(const std::string& dir, const Digest& fisher_pipeline, std::size_t dim);
-  /// Key of an image from its file's bytes.
-  Digest key(const std::string& file_bytes) const;
+  /// Key of an image from its file's bytes; `mirrored` keys its left-right mirror (bow::mirror_left_right).
+  Digest key(const std::string& file_bytes, bool mirrored = false) const;
   /// Fills out[0, dim) from a valid entry and returns true; false when absent or corrupt (an entry of
   /// another length is corrupt).
   bool load(const Digest& key, double* out) const;

@@ -85,8 +85,18 @@ struct FitOptions {
   /// is trained (ok, failures and dim stay), e.g. before a caller encodes a test split of the same size
   /// (2500 Fisher vectors of the 1x1 + 3x1 pyramid are 3.4 GB of doubles)
   bool keep_encoded = true;
+  /// also train on every training image's left-right mirror (bow::mirror_left_right), labels kept:
+  /// twice the training rows and the training encoding time; the mixture or codebook still comes
+  /// from the images alone
+  bool mirror_training = false;
   /// The head fit() trains (head, or the encoding's default).
   HeadKind head_kind() const;
+  /// The network head's training options (`network` with its threads replaced by `threads`).
+  nn::TrainOptions network_training() const {
+    nn::TrainOptions n = network;
+    n.threads = threads;
+    return n;
+  }
   /// The Fisher-vector pipeline options (image and dsift from `pipeline`).
   bow::FisherPipelineOptions fisher_pipeline() const { return {pipeline.image, pipeline.dsift, fisher}; }
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
@@ -120,7 +130,9 @@ struct FitReport {
   std::size_t used = 0;           ///< images trained on
   StageTimes times;               ///< per stage
   double training_accuracy = 0;   ///< top-1 (single_label) or per-class sign over labelled pairs (if asked for)
-  EncodedSet encoded;             ///< histograms of the training images (histograms empty unless FitOptions::keep_encoded)
+  /// histograms of the training images (histograms empty unless FitOptions::keep_encoded); with
+  /// FitOptions::mirror_training 2n rows, the mirrors' after the images'
+  EncodedSet encoded;
 };
 
 /// Samples descriptors from a seeded subset of `paths` and runs k-means (options.kmeans); failures
@@ -170,6 +182,14 @@ EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string
 /// Either encoding of a model, decoded images.
 EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
                          const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+/// The images and their left-right mirrors (bow::mirror_left_right) in one pass: 2n rows, row i < n
+/// image i, row n + i its mirror (cached under a key of its own). An image that fails is named once.
+EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
+                               const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                               const std::string& stage = "encode");
+/// Same for decoded images (no cache).
+EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
+                               const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
 
 /// Fits a model: codebook, histograms, one-vs-rest SVMs.
 Model fit(const LabelledImages& data, const FitOptions& options = {}, const bow::ProgressFn& progress = {},
