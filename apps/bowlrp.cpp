@@ -89,8 +89,12 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
       ->capture_default_str();
   app->add_flag("--no-xy", p.no_xy, "fisher: do not append the normalised frame position to each descriptor");
   app->add_flag("--no-root-sift", p.no_root_sift, "fisher: PCA of raw SIFT instead of RootSIFT");
-  app->add_flag("--mirror-training", f.mirror_training,
-                "also train on every training image mirrored left-right (twice the training rows)");
+  app->add_flag("--keep-zeroed", p.keep_zeroed,
+                "fisher: zeroed (low-contrast) descriptors add Fisher terms (the behaviour before skip_zeroed)");
+  app->add_flag("--mirror-training", p.mirror_training,
+                "also train on every training image mirrored left-right (default for fisher)");
+  app->add_flag("--no-mirror-training", p.no_mirror_training,
+                "train on the images only (default for bag-of-words)");
 }
 
 void add_rule_flag(CLI::App* app, std::string& rule) {

@@ -107,6 +107,17 @@ BOOST_AUTO_TEST_CASE(argument_parsing_names_the_flag) {
   BOOST_TEST(bowlrp::bow::canonical_codebook_options(cli.pipeline) == bowlrp::bow::canonical_codebook_options(lib.pipeline));
   BOOST_TEST(cli.svm.C == lib.svm.C);
   BOOST_TEST(bowlrp::svm::to_string(cli.kernel.type) == bowlrp::svm::to_string(lib.kernel.type));
+  // Mirrored training: neither flag keeps the encoding's default, each flag says it, both are refused.
+  BOOST_TEST(!cli.mirror_training.has_value());
+  p = PipelineArgs();
+  p.mirror_training = true;
+  BOOST_TEST((p.fit_options().mirror_training == std::optional<bool>(true)));
+  p = PipelineArgs();
+  p.no_mirror_training = true;
+  p.encoding = "fisher";
+  BOOST_TEST(!p.fit_options().mirrors());
+  p.mirror_training = true;
+  BOOST_TEST(message([&] { p.fit_options(); }).find("--no-mirror-training") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {

@@ -232,6 +232,7 @@ BOOST_AUTO_TEST_CASE(fisher_vector_matches_the_naive_sums_and_normalisation) {
     BOOST_TEST_CONTEXT("pyramid 1x1 + " << pyramid[1].cols << "x1") {
       bb::FisherPipelineOptions o = fx.options;
       o.fisher.pyramid = pyramid;
+      o.fisher.skip_zeroed = pyramid[1].cols == 2;  // both ways with zeroed descriptors
       const bb::FisherPipeline pipeline(o, p);
       const bb::GrayImage image = synthetic_image(72, 56, 201);
       const bb::FisherTrace t = pipeline.encode(image);
@@ -257,8 +258,16 @@ BOOST_AUTO_TEST_CASE(fisher_vector_matches_the_naive_sums_and_normalisation) {
       // Posteriors: every feature, every component, against the double softmax of log-likelihoods.
       BOOST_TEST_REQUIRE(t.posteriors.features() == L);
       double worst_gamma = 0;
-      std::size_t kept = 0;
+      std::size_t kept = 0, zeroed = 0;
       for (std::size_t l = 0; l < L; ++l) {
+        const float* sift = t.features.descriptor(l);
+        if (std::all_of(sift, sift + 128, [](float v) { return v == 0.0f; })) {
+          ++zeroed;
+          if (o.fisher.skip_zeroed) {  // no posterior, so no Fisher term
+            BOOST_TEST_REQUIRE(t.posteriors.offsets[l] == t.posteriors.offsets[l + 1]);
+            continue;
+          }
+        }
         const std::vector<double> ref = naive_posteriors(p, t.local.data() + l * G);
         std::vector<double> got(K, 0.0);
         int previous = -1;
@@ -279,6 +288,7 @@ BOOST_AUTO_TEST_CASE(fisher_vector_matches_the_naive_sums_and_normalisation) {
       BOOST_TEST_MESSAGE("pyramid 1x1 + " << pyramid[1].cols << "x1: " << L << " features, " << kept
                                           << " kept posteriors; worst |γ - γ_double| = " << worst_gamma);
       BOOST_TEST(worst_gamma < 1e-5);
+      BOOST_TEST(zeroed > 0u);  // the flat patch: the skip_zeroed rule is exercised
 
       // z_d = Σ_l ψ_d(l), compared relative to Σ_l |ψ_d(l)| (the scale of its rounding; a z_d that
       // cancels to ~0 has no relative accuracy to speak of).

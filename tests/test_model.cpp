@@ -822,6 +822,7 @@ bowlrp::model::FitOptions tiny_fisher_fit_options() {
   o.fisher.components = 2;
   o.fisher.samples = 2000;
   o.threads = 2;
+  o.mirror_training = false;  // the tests that want mirrors say so
   return o;
 }
 }  // namespace
@@ -870,7 +871,12 @@ BOOST_AUTO_TEST_CASE(mirror_training_adds_each_images_mirror_with_its_labels) {
   const bowlrp::model::LabelledImages data = two_disc_images();
   const std::size_t n = data.images.size(), C = data.class_names.size();
   bowlrp::model::FitOptions o = tiny_fisher_fit_options();
-  BOOST_TEST(!o.mirror_training);  // off by default
+  // The default: on for Fisher vectors, off for Bag-of-Words; an explicit value wins.
+  bowlrp::model::FitOptions d;
+  BOOST_TEST(!d.mirrors());
+  d.encoding = bowlrp::model::EncodingKind::fisher_vector;
+  BOOST_TEST(d.mirrors());
+  BOOST_TEST(!o.mirrors());
   bowlrp::model::FitReport plain, mirrored;
   const bowlrp::model::Model a = bowlrp::model::fit(data, o, {}, &plain);
   o.mirror_training = true;
@@ -1070,6 +1076,7 @@ bow::FisherPipelineOptions tiny_fisher_options() {
   o.fisher.seed = (std::uint64_t{1} << 63) + 5;
   o.fisher.posterior_threshold = 1e-3;
   o.fisher.pyramid = {{1, 1}, {1, 2}};
+  o.fisher.skip_zeroed = false;  // files of this fixture keep the bytes of files written before the option
   return o;
 }
 
@@ -1343,6 +1350,30 @@ BOOST_AUTO_TEST_CASE(version_2_files_keep_their_bytes) {
       BOOST_TEST(buf.size() == g.size);
       BOOST_TEST(naive_crc32(buf, buf.size() - 8) == g.crc);  // the stored checksum
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(skip_zeroed_is_written_when_on_and_read_as_off_when_absent) {
+  // On: the header's fisher object says "skip_zeroed": true and the option comes back; off (and every
+  // file written before the option): no such field, read as off. Either way the same bytes again.
+  test::TempDir tmp;
+  const Model off = tiny_model(EncodingKind::fisher_vector, HeadKind::linear_svm);
+  BOOST_TEST_REQUIRE(!off.fisher_vector().options().fisher.skip_zeroed);
+  bow::FisherPipelineOptions o = off.fisher_vector().options();
+  o.fisher.skip_zeroed = true;
+  const Model on(std::make_shared<const bow::FisherPipeline>(o, off.fisher_vector().parameters()), off.head());
+  BOOST_TEST((on.fisher_vector().fingerprint() != off.fisher_vector().fingerprint()));
+  for (const Model* m : {&off, &on}) {
+    const bool skip = m == &on;
+    const std::string path = tmp / (skip ? "on.bowlrp" : "off.bowlrp");
+    m->save(path);
+    const std::string bytes = bow::read_file(path);
+    BOOST_TEST((bytes.find("skip_zeroed") != std::string::npos) == skip);
+    const Model back = Model::load(path);
+    BOOST_TEST(back.fisher_vector().options().fisher.skip_zeroed == skip);
+    BOOST_TEST((back.fisher_vector().fingerprint() == m->fisher_vector().fingerprint()));
+    back.save(path + ".again");
+    BOOST_TEST(bow::read_file(path + ".again") == bytes);
   }
 }
 

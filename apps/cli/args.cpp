@@ -30,7 +30,8 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
                                       : bow::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
       fisher_pyramid(bow::format_pyramid(d.fisher.pyramid)),
       no_xy(!d.fisher.append_xy),
-      no_root_sift(!d.fisher.root_sift) {}
+      no_root_sift(!d.fisher.root_sift),
+      keep_zeroed(!d.fisher.skip_zeroed) {}
 
 model::FitOptions PipelineArgs::fit_options() const {
   model::FitOptions o = fit;
@@ -46,6 +47,10 @@ model::FitOptions PipelineArgs::fit_options() const {
   o.fisher.pyramid = bow::parse_pyramid(fisher_pyramid, "--fisher-pyramid");
   o.fisher.append_xy = !no_xy;
   o.fisher.root_sift = !no_root_sift;
+  o.fisher.skip_zeroed = !keep_zeroed;
+  if (mirror_training && no_mirror_training)
+    throw std::invalid_argument("--mirror-training and --no-mirror-training: expected at most one of them");
+  if (mirror_training || no_mirror_training) o.mirror_training = mirror_training;
   o.fisher.seed = o.pipeline.kmeans.seed;  // --seed seeds every random choice
   o.network.seed = o.pipeline.kmeans.seed;
   o.network.hidden.clear();

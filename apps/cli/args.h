@@ -30,6 +30,9 @@ struct PipelineArgs {
   std::string fisher_pyramid;    ///< --fisher-pyramid CxR,...
   bool no_xy = false;            ///< --no-xy
   bool no_root_sift = false;     ///< --no-root-sift
+  bool keep_zeroed = false;      ///< --keep-zeroed
+  bool mirror_training = false;     ///< --mirror-training
+  bool no_mirror_training = false;  ///< --no-mirror-training (neither: the encoding's default)
   /// The library's measured defaults.
   PipelineArgs();
   /// The text flags of `defaults`.

@@ -36,6 +36,8 @@ namespace {
 constexpr int kSift = FeatureTrace::kDim;
 // Features per SGEMM block of the log-likelihoods: 4096 x K floats stay a few MB.
 constexpr std::size_t kBlock = 4096;
+// Log-likelihood gap below the top component beyond which a posterior's exp is not evaluated.
+constexpr double kLogCut = 42.0;
 
 [[noreturn]] void bad(const std::string& field, const std::string& value, const std::string& expected) {
   throw std::invalid_argument("FisherOptions::" + field + " = " + value + ": expected " + expected);
@@ -102,6 +104,7 @@ std::string canonical_encoding_options(const FisherPipelineOptions& o) {
     << ";fisher.pyramid=";
   for (const auto& l : o.fisher.pyramid) s << l.cols << 'x' << l.rows << ',';
   s << ';';
+  if (o.fisher.skip_zeroed) s << "fisher.skip_zeroed=1;";  // absent: the text (and keys) of earlier models
   return s.str();
 }
 
@@ -372,8 +375,11 @@ std::vector<float> normalised_positions(const FeatureTrace& f, const std::vector
 namespace {
 // Sparse posteriors of `count` local descriptors (count x G): softmax of the log-likelihoods,
 // thresholded; appended as rows to the CSR arrays.
-void posteriors_of(const float* x, std::size_t count, int G, int K, const std::vector<float>& weights,
-                   const std::vector<double>& constant, double threshold, Posteriors& out) {
+// With skip_zeroed, a feature whose SIFT descriptor (count x 128 in `descriptors`) is all zero gets
+// no posterior, so it adds no Fisher term.
+void posteriors_of(const float* x, const float* descriptors, bool skip_zeroed, std::size_t count, int G, int K,
+                   const std::vector<float>& weights, const std::vector<double>& constant, double threshold,
+                   Posteriors& out) {
   const std::size_t rows = std::min(kBlock, count);
   std::vector<float> a(rows * 2 * G), ll(rows * K);
   std::vector<double> e(K);
@@ -388,13 +394,26 @@ void posteriors_of(const float* x, std::size_t count, int G, int K, const std::v
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(b), K, 2 * G, 1.0f, a.data(), 2 * G,
                 weights.data(), K, 0.0f, ll.data(), K);
     for (std::size_t i = 0; i < b; ++i) {
+      if (skip_zeroed) {
+        const float* d = descriptors + (b0 + i) * kSift;
+        if (std::all_of(d, d + kSift, [](float v) { return v == 0.0f; })) {
+          out.offsets.push_back(static_cast<std::uint32_t>(out.values.size()));
+          continue;
+        }
+      }
       double top = -std::numeric_limits<double>::infinity();
       for (int k = 0; k < K; ++k) {
         e[k] = static_cast<double>(ll[i * K + k]) + constant[k];
         top = std::max(top, e[k]);
       }
       double sum = 0;
-      for (int k = 0; k < K; ++k) sum += (e[k] = std::exp(e[k] - top));
+      // A component more than kLogCut below the top has exp(e_k - top) < 5.8e-19: 0 here (its γ is far
+      // below any threshold, and K <= 4096 of them move the sum by < 2.4e-15 relative, against the ~1e-7 of
+      // the float log-likelihoods); most components of a feature are that far, so most exps go.
+      for (int k = 0; k < K; ++k) {
+        const double d = e[k] - top;
+        sum += (e[k] = d < -kLogCut ? 0.0 : std::exp(d));
+      }
       for (int k = 0; k < K; ++k) {
         const double g = e[k] / sum;
         if (g > threshold) {
@@ -417,8 +436,8 @@ FisherTrace FisherPipeline::encode_features(FeatureTrace features) const {
   const std::vector<float> pos = normalised_positions(t.features, nullptr);
   t.local = project_descriptors(parameters_, options_.fisher, t.features.descriptors.data(), pos.data(), L);
   t.posteriors.offsets.assign(1, 0);
-  posteriors_of(t.local.data(), L, G, K, loglik_weights_, loglik_constant_, options_.fisher.posterior_threshold,
-                t.posteriors);
+  posteriors_of(t.local.data(), t.features.descriptors.data(), options_.fisher.skip_zeroed, L, G, K, loglik_weights_,
+                loglik_constant_, options_.fisher.posterior_threshold, t.posteriors);
   t.cells = options_.fisher.cells();
   t.levels = static_cast<int>(options_.fisher.pyramid.size());
   if (L > 0 && (t.features.width < 1 || t.features.height < 1))
@@ -521,8 +540,8 @@ void FisherPipeline::replace_features(FisherTrace& t, const FeatureTrace& replac
   const std::vector<float> x = project_descriptors(parameters_, options_.fisher, desc.data(), pos.data(), indices.size());
   Posteriors fresh;
   fresh.offsets.assign(1, 0);
-  posteriors_of(x.data(), indices.size(), static_cast<int>(G), K, loglik_weights_, loglik_constant_,
-                options_.fisher.posterior_threshold, fresh);
+  posteriors_of(x.data(), desc.data(), options_.fisher.skip_zeroed, indices.size(), static_cast<int>(G), K,
+                loglik_weights_, loglik_constant_, options_.fisher.posterior_threshold, fresh);
   check_pool_inputs(t, G);
   std::vector<std::int64_t> slot(L, -1);
   for (std::size_t i = 0; i < indices.size(); ++i) slot[indices[i]] = static_cast<std::int64_t>(i);

@@ -173,7 +173,8 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
                            std::to_string(train.classes.size()) + " classes, " +
                            (options.fit.encoding == model::EncodingKind::fisher_vector
                                 ? std::to_string(options.fit.fisher.components) + " Gaussians (Fisher vectors)"
-                                : "K = " + std::to_string(options.fit.pipeline.kmeans.words)));
+                                : "K = " + std::to_string(options.fit.pipeline.kmeans.words)) +
+                           (options.fit.mirrors() ? ", each also mirrored" : ""));
     model::FitOptions fopts = options.fit;
     fopts.training_accuracy = false;
     fopts.keep_encoded = false;  // the training rows go before the test split is encoded
@@ -182,7 +183,10 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     ev.skipped_train = fr.skipped;
     timing("codebook sample", fr.times.codebook_extract, 0);
     timing("k-means", fr.times.kmeans, 0);
-    timing("encode train", fr.times.encode, data.paths.size());
+    if (fopts.mirrors())
+      timing("encode train + mirrors", fr.times.encode, 2 * data.paths.size());
+    else
+      timing("encode train", fr.times.encode, data.paths.size());
     timing(ev.model->head_kind() == model::HeadKind::network ? "train network" : "train SVMs", fr.times.svm,
            train.classes.size());
   }

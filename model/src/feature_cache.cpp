@@ -93,7 +93,8 @@ HistogramCache::HistogramCache(const std::string& dir, const bow::PipelineOption
 
 HistogramCache::HistogramCache(const std::string& dir, const Digest& fisher_pipeline, std::size_t dim)
     : store_(dir, "histograms"), dim_(dim) {
-  prefix_.field("bowlrp-fisher-vector-v1");
+  // v2: posteriors whose exp is not evaluated (bow/fisher.cpp kLogCut) can move a vector's last bits.
+  prefix_.field("bowlrp-fisher-vector-v2");
   prefix_.digest_field(fisher_pipeline);
   const std::uint64_t d = dim;
   prefix_.update(&d, 8);

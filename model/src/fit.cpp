@@ -526,7 +526,7 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
 
   const auto t0 = Clock::now();
   // With mirror_training, rows n .. 2n-1 are the images' mirrors, with their images' labels.
-  const bool mirrors = options.mirror_training;
+  const bool mirrors = options.mirrors();
   EncodedSet set = in_memory ? (mirrors ? encode_with_mirrors(encoding, data.images, options.threads, progress, "encode train")
                                         : encode_images(encoding, data.images, options.threads, progress, "encode train"))
                              : (mirrors ? encode_with_mirrors(encoding, data.paths, options.threads, options.cache_dir,

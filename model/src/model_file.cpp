@@ -154,7 +154,7 @@ json pipeline_to_json(const bow::PipelineOptions& o) {
 
 json fisher_pipeline_to_json(const bow::FisherPipelineOptions& o) {
   const bow::FisherOptions& f = o.fisher;
-  return {
+  json j = {
       {"image", image_to_json(o.image)},
       {"dsift", dsift_to_json(o.dsift)},
       {"fisher",
@@ -168,6 +168,10 @@ json fisher_pipeline_to_json(const bow::FisherPipelineOptions& o) {
         {"posterior_threshold", f.posterior_threshold},
         {"pyramid", pyramid_to_json(f.pyramid)}}},
   };
+  // Written only when on: files of the earlier behaviour keep their bytes, and a file without the
+  // field reads as off.
+  if (f.skip_zeroed) j["fisher"]["skip_zeroed"] = true;
+  return j;
 }
 
 json kernel_to_json(const Kernel& k) {
@@ -767,7 +771,8 @@ bow::FisherPipelineOptions read_fisher_pipeline(const json& j, const Fields& f) 
   const std::string fn = pn + ".fisher";
   const json& fj = object(j.at("fisher"), fn, scope,
                           {"pca_dimension", "root_sift", "append_xy", "components", "samples", "max_iterations", "seed",
-                           "posterior_threshold", "pyramid"});
+                           "posterior_threshold", "pyramid"},
+                          {"skip_zeroed"});
   bow::FisherOptions& fo = o.fisher;
   fo.pca_dimension = read_int(fj.at("pca_dimension"), fn + ".pca_dimension", 1);
   fo.root_sift = read_bool(fj.at("root_sift"), fn + ".root_sift");
@@ -778,6 +783,7 @@ bow::FisherPipelineOptions read_fisher_pipeline(const json& j, const Fields& f) 
   fo.seed = read_uint(fj.at("seed"), fn + ".seed", 0, std::numeric_limits<std::uint64_t>::max());
   fo.posterior_threshold = read_number(fj.at("posterior_threshold"), fn + ".posterior_threshold", 0, 1);
   fo.pyramid = read_pyramid(fj.at("pyramid"), fn + ".pyramid", scope);
+  fo.skip_zeroed = fj.contains("skip_zeroed") && read_bool(fj.at("skip_zeroed"), fn + ".skip_zeroed");
   try {
     o.validate();
   } catch (const std::invalid_argument& e) {

@@ -159,6 +159,8 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   k.push_back(field_knob<FO>("components", "fisher: K, Gaussians of the mixture", [](FO& o) -> int& { return o.fisher.components; }));
   k.push_back(field_knob<FO>("fisher_samples", "fisher: descriptors sampled for PCA and the mixture",
                              [](FO& o) -> std::size_t& { return o.fisher.samples; }));
+  k.push_back(field_knob<FO>("skip_zeroed", "fisher: zeroed (low-contrast) descriptors add no Fisher term",
+                             [](FO& o) -> bool& { return o.fisher.skip_zeroed; }));
   k.push_back(field_knob<FO>("fisher_C", "fisher: SVM soft-margin C (replaces C for Fisher vectors)",
                              [](FO& o) -> double& { return o.fisher_C; }));
   k.push_back(field_knob<FO>("fisher_iterations", "fisher: EM iteration cap", [](FO& o) -> int& { return o.fisher.max_iterations; }));
@@ -192,8 +194,15 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
                              [](FO& o) -> int& { return o.threads; }));
   k.push_back(field_knob<FO>("cache_dir", "codebook / Fisher parameter and encoding cache folder ('': none; unused for numpy images)",
                              [](FO& o) -> std::string& { return o.cache_dir; }));
-  k.push_back(field_knob<FO>("mirror_training", "also train on every training image mirrored left-right (labels kept)",
-                             [](FO& o) -> bool& { return o.mirror_training; }));
+  k.push_back(Knob<FO>{"mirror_training", "also train on every training image mirrored left-right (labels kept); None: "
+                       "True for fisher-vector, False for bag-of-words",
+                       [](const FO& o) { return o.mirror_training ? py::object(py::bool_(*o.mirror_training)) : py::object(py::none()); },
+                       [](FO& o, py::handle h) {
+                         if (h.is_none())
+                           o.mirror_training.reset();
+                         else
+                           o.mirror_training = cast_value<bool>(h, "mirror_training");
+                       }});
   k.push_back(field_knob<FO>("training_accuracy", "score the training images afterwards (FitReport.training_accuracy)",
                              [](FO& o) -> bool& { return o.training_accuracy; }));
   return std::make_shared<const Knobs<FO>>(std::move(k));

@@ -128,8 +128,10 @@ def test_predict_is_the_linear_head_on_fisher_vectors(fisher, fitted_fisher, sha
     X, _ = shapes
     phi = np.stack([fisher.encode(x) for x in X])
     assert phi.shape == (len(X), fisher.dimension)
-    # the encodings fit() trained on are the ones encode() gives
-    np.testing.assert_array_equal(phi, fitted_fisher[1].histograms)
+    # the encodings fit() trained on are the ones encode() gives (the mirrors' rows follow: Fisher
+    # vectors train on mirrored copies by default)
+    np.testing.assert_array_equal(phi, fitted_fisher[1].histograms[: len(X)])
+    assert fitted_fisher[1].histograms.shape == (2 * len(X), fisher.dimension)
     # improved Fisher vectors: unit L2 norm over the whole vector
     np.testing.assert_allclose(np.linalg.norm(phi, axis=1), 1.0, rtol=1e-12)
     p = fisher.predict(X)
@@ -340,8 +342,12 @@ def test_mirror_training_adds_the_mirrored_images(shapes):
         np.testing.assert_array_equal(H[i], model.encode(X[i]))
         np.testing.assert_array_equal(H[n + i], model.encode(np.ascontiguousarray(X[i][:, ::-1])))
         assert not np.array_equal(H[i], H[n + i])
-    plain = bowlrp.fit(X, y, **FISHER)
+    plain = bowlrp.fit(X, y, mirror_training=False, **FISHER)
     assert not np.array_equal(plain.weights, model.weights)
-    assert bowlrp.FitOptions.defaults()["mirror_training"] is False
+    assert bowlrp.fit(X, y, report=True, mirror_training=False, **FISHER)[1].histograms.shape == (n, model.dimension)
+    # None (the default): on for Fisher vectors, so the default fit is the mirrored one
+    assert bowlrp.FitOptions.defaults()["mirror_training"] is None
+    np.testing.assert_array_equal(bowlrp.fit(X, y, **FISHER).weights, model.weights)
     est = BowClassifier(mirror_training=True, **FISHER)
     assert est.get_params()["mirror_training"] is True and sklearn_clone(est).mirror_training is True
+    assert BowClassifier().mirror_training is None

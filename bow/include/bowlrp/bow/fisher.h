@@ -8,9 +8,16 @@
 // Mixture of K diagonal Gaussians (μ_k, σ²_k in R^G, priors π_k), trained by VLFeat's EM (vl_gmm)
 // from a seeded k-means start. Posteriors
 //   γ_lk = π_k N(x_l; μ_k, σ²_k) / Σ_k' π_k' N(x_l; μ_k', σ²_k'),
-// evaluated as a softmax of log-likelihoods from one SGEMM of [x², x] against [-1/(2σ²), μ/σ²];
+// evaluated as a softmax of log-likelihoods from one SGEMM of [x², x] against [-1/(2σ²), μ/σ²]
+// (a component more than 42 below the top log-likelihood counts as exp = 0: γ < 6e-19);
 // values below posterior_threshold are set to 0 (VLFeat's vl_fisher drops small posteriors too),
 // which makes γ sparse: each feature keeps a few components. The kept γ are part of the trace.
+// A descriptor that dense SIFT zeroed (contrast below DsiftOptions::contrast_threshold: flat sky,
+// walls) carries no appearance, and the mixture is trained without such descriptors; with
+// skip_zeroed (the default) it gets no posterior at all, so it adds nothing to z and receives no
+// relevance. Kept, each would add the terms of one constant point P(0 - m) far from the mixture:
+// on VOC2007 val they are 19% of the features but 58% of Σ_d |z_d| (first 30 images), and leaving
+// them out raises mAP (README "Fisher vectors").
 // For pyramid cell c holding N_c features, component k and dimension j (Fisher sums in double, in
 // feature order):
 //   z_{c,u,k,j} = Σ_{l in c} γ_lk (x_lj - μ_kj) / σ_kj             / (N_c sqrt(π_k))
@@ -50,6 +57,9 @@ struct FisherOptions {
   std::uint64_t seed = 0;          ///< seeds the sample and the k-means start of EM
   double posterior_threshold = 1e-4;  ///< posteriors below are set to 0 ([0, 1))
   std::vector<PyramidLevel> pyramid = std::vector<PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
+  /// zeroed (low-contrast) SIFT descriptors get no posterior and add no Fisher term (false: they add
+  /// the terms of the constant point P(0 - m), as in model files written before this option)
+  bool skip_zeroed = true;
   /// G, the length of a local descriptor x_l.
   int descriptor_dimension() const { return pca_dimension + (append_xy ? 2 : 0); }
   /// Total pyramid cells.
