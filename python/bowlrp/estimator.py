@@ -55,8 +55,9 @@ class BowClassifier:
 
     ``encoding`` picks the encoding: ``"bag-of-words"`` (the default; also ``"bow"``) or
     ``"fisher"`` / ``"fisher-vector"``, whose knobs are ``pca``, ``components``,
-    ``fisher_samples``, ``fisher_C``, ``fisher_iterations``, ``fisher_pyramid``, ``append_xy``, ``root_sift`` and
-    ``posterior_threshold``. ``head`` picks the head: None (kernel SVMs for Bag-of-Words, linear
+    ``fisher_samples``, ``fisher_C``, ``fisher_iterations``, ``fisher_pyramid``, ``append_xy``, ``root_sift``,
+    ``skip_zeroed`` and ``posterior_threshold``. ``mirror_training`` (None: on for Fisher vectors, off for
+    Bag-of-Words) also trains on each training image mirrored left-right. ``head`` picks the head: None (kernel SVMs for Bag-of-Words, linear
     SVMs for Fisher vectors), ``"kernel"`` or ``"linear"`` (also ``"kernel-svm"`` /
     ``"linear-svm"``), or ``"mlp"`` (also ``"network"``): a ReLU network trained with libtorch,
     whose knobs are ``hidden`` (hidden layer sizes, e.g. ``(32,)``; empty: one linear layer),
