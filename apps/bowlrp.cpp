@@ -2,7 +2,7 @@
 // binds the command line to the library's options structs; the commands live in cli/.
 #include "cli/commands.h"
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 
 #include <CLI/CLI.hpp>
 
@@ -28,7 +28,7 @@ void add_run_flags(CLI::App* app, RunArgs& run) {
           threads = -1;
         }
         try {
-          bowlrp::bow::validate_threads(threads, "--threads");
+          bowlrp::core::validate_threads(threads, "--threads");
         } catch (const std::invalid_argument& e) {
           return std::string(e.what()).substr(std::string("--threads ").size());
         }
@@ -36,7 +36,7 @@ void add_run_flags(CLI::App* app, RunArgs& run) {
       },
       "0..1024");
   app->add_option("--threads", run.threads,
-                  "worker threads: 0 = all cores, at most " + std::to_string(bowlrp::bow::kMaxThreads) +
+                  "worker threads: 0 = all cores, at most " + std::to_string(bowlrp::core::kMaxThreads) +
                       "; results do not depend on it")
       ->check(thread_count);
   app->add_flag("--quiet,-q", run.quiet, "no progress display");
@@ -280,7 +280,7 @@ int main(int argc, char** argv) {
     // --help and --version are "errors" with code 0; every real parse error is a usage error.
     return app.exit(e) == 0 ? bowlrp::apps::kExitOk : bowlrp::apps::kExitUsage;
   }
-  bowlrp::bow::init_runtime();
+  bowlrp::core::init_runtime();
   try {
     if (train_cmd->parsed()) return bowlrp::apps::run_train(train);
     if (compare_cmd->parsed()) return bowlrp::apps::run_compare(compare);

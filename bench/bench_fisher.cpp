@@ -12,7 +12,7 @@
 //   class at every layer (R_d, R_l, R_q). Ratios:
 //   Fisher encoding / BoW encoding     (SIFT included; target <= 2; the stages alone printed too)
 //   Fisher explanation / prediction    (target <= 1.2)
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/evaluation/voc_protocol.h>
@@ -80,7 +80,7 @@ Args parse(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
   const Args args = parse(argc, argv);
-  bow::init_runtime();
+  core::init_runtime();
   const datasets::VocSet train = datasets::VocSet::load(args.root, "train");
   const datasets::VocSet val = datasets::VocSet::load(args.root, "val");
   const std::size_t C = train.classes.size();

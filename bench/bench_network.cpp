@@ -15,7 +15,7 @@
 // left-right mirror (model::encode_with_mirrors, cached under keys of their own: FitOptions::
 // mirror_training); --linear-C c1,c2,... also trains one-vs-rest linear SVMs with each C on the
 // same rows, so the heads and both ways of training are compared on one set of vectors.
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/model/fit.h>
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     }
     if (model_path.empty()) throw std::invalid_argument("--model MODEL is required (its encoding and SVM head)");
     if (configs.empty() && linear_C.empty()) configs.push_back("");
-    bow::init_runtime();
+    core::init_runtime();
     const model::Model model = model::Model::load(model_path);
     const datasets::VocSet train = datasets::VocSet::load(root, train_set, model.class_names());
     const datasets::VocSet test = datasets::VocSet::load(root, test_set, model.class_names());
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
                                         : model::encode_images(model.encoding(), train_paths, threads, cache);
     const model::EncodedSet te = model::encode_images(model.encoding(), test_paths, threads, cache);
     std::printf("encoded %zu%s + %zu images (V = %zu) in %.1f s\n", train_paths.size(), mirror ? " x 2 (mirrors)" : "",
-                test_paths.size(), tr.dim, bow::seconds_since(t0));
+                test_paths.size(), tr.dim, core::seconds_since(t0));
     std::vector<std::size_t> kept;  // rows; with --mirror row n + i is image i's mirror
     for (std::size_t i = 0; i < tr.ok.size(); ++i)
       if (tr.ok[i]) kept.push_back(i);
@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
       t0 = Clock::now();
       const svm::LinearSvm head =
           svm::train_linear_one_vs_rest(rows, kept.size(), tr.dim, labels, model.class_names(), o);
-      const double seconds = bow::seconds_since(t0);
+      const double seconds = core::seconds_since(t0);
       const double m = map_of(head.decision_batch(te.histograms.data(), test_paths.size(), threads), test, te.ok, &aps);
       std::printf("%-55s mAP %.4f  train %.1f s  peak %.2f GiB\n", ("linear SVMs C = " + std::to_string(c)).c_str(), m,
                   seconds, peak_rss_gib());
@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
       o.threads = threads;
       t0 = Clock::now();
       const nn::Network net = nn::train_network(rows, kept.size(), tr.dim, labels, model.class_names(), o);
-      const double seconds = bow::seconds_since(t0);
+      const double seconds = core::seconds_since(t0);
       const double m = map_of(net.decision_batch(te.histograms.data(), test_paths.size(), threads), test, te.ok, &aps);
       std::printf("%-55s mAP %.4f  train %.1f s  peak %.2f GiB\n", ("mlp " + text).c_str(), m, seconds, peak_rss_gib());
       std::fflush(stdout);

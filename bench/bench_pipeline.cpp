@@ -18,11 +18,11 @@
 //   both on the path the tool takes (direct S x V kernel), plus explanation / decision alone.
 #include "cli/args.h"
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/fit.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/decompose/explain.h>
@@ -236,8 +236,8 @@ struct Row {
 
 int main(int argc, char** argv) try {
   const Args args = parse(argc, argv);
-  bow::init_runtime();  // single-threaded BLAS, as the tool
-  const int threads = bow::resolve_threads(args.threads);
+  core::init_runtime();  // single-threaded BLAS, as the tool
+  const int threads = core::resolve_threads(args.threads);
   const int R = args.repeats, TR = args.train_repeats;
   const std::string load_before = uptime_line();
   const auto t_start = Clock::now();
@@ -555,7 +555,7 @@ int main(int argc, char** argv) try {
             {"ratios", jr},
             {"prediction_ms_per_image", per(prediction_s)},
             {"explanation_ms_per_image", per(explanation_s)}};
-  bow::write_file_atomic(args.json_path, j.dump(1) + "\n");
+  core::write_file_atomic(args.json_path, j.dump(1) + "\n");
   std::printf("JSON: %s\n", args.json_path.c_str());
   return 0;
 } catch (const std::exception& e) {

@@ -9,7 +9,7 @@
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/datasets/voc.h>
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
   // Scores in memory before saving equal the CLI's scores after loading the file, to the last bit.
   const std::string json = dir / "scores.json";
   BOOST_REQUIRE_MESSAGE(run_cli("predict --quiet --model '" + model + "' --json '" + json + "' '" + root + "'", &out) == 0, out);
-  const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
+  const nlohmann::json scores = nlohmann::json::parse(bowlrp::core::read_file(json));
   BOOST_TEST(scores.size() == 36u);
   const bowlrp::model::Model loaded = bowlrp::model::Model::load(model);
   const bowlrp::bow::Pipeline& pipeline = loaded.bag_of_words();
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
   // Save -> load -> save gives the same bytes; decisions of the reloaded model are identical.
   const std::string again = dir / "again.bowlrp";
   loaded.save(again);
-  BOOST_TEST(bowlrp::bow::read_file(again) == bowlrp::bow::read_file(model));
+  BOOST_TEST(bowlrp::core::read_file(again) == bowlrp::core::read_file(model));
 }
 
 BOOST_AUTO_TEST_CASE(training_is_independent_of_thread_count) {
@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(bad_training_input_gets_a_clear_error) {
   TempDir two;
   const std::string root = make_shapes(two, 6, {"circle", "cross"});
   for (const auto& e : fs::directory_iterator(fs::path(root) / "cross")) fs::remove(e.path());
-  bowlrp::bow::write_file_atomic((fs::path(root) / "cross" / "broken.png").string(), "not a png at all");
+  bowlrp::core::write_file_atomic((fs::path(root) / "cross" / "broken.png").string(), "not a png at all");
   BOOST_TEST(run_cli("train --data '" + root + "' --out '" + (two / "m") + "' " + kSmall, &out) == 2);
   BOOST_TEST(out.find("cross") != std::string::npos);
   BOOST_TEST(!fs::exists(two.path() / "m"));
@@ -194,9 +194,9 @@ BOOST_AUTO_TEST_CASE(unreadable_images_are_skipped_and_reported) {
   TempDir dir;
   const std::string root = make_shapes(dir, 8);
   const std::string bad = (fs::path(root) / "circle" / "zz_truncated.png").string();
-  const std::string good = bowlrp::bow::read_file((fs::path(root) / "circle" / "circle_0000.png").string());
-  bowlrp::bow::write_file_atomic(bad, good.substr(0, good.size() / 3));
-  bowlrp::bow::write_file_atomic((fs::path(root) / "cross" / "zz_empty.jpg").string(), "");
+  const std::string good = bowlrp::core::read_file((fs::path(root) / "circle" / "circle_0000.png").string());
+  bowlrp::core::write_file_atomic(bad, good.substr(0, good.size() / 3));
+  bowlrp::core::write_file_atomic((fs::path(root) / "cross" / "zz_empty.jpg").string(), "");
   std::string out;
   BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + (dir / "m.bowlrp") + "' " + kSmall, &out) == 3, out);
   BOOST_TEST(out.find("skipped " + bad) != std::string::npos);
@@ -212,12 +212,12 @@ BOOST_AUTO_TEST_CASE(bad_model_files_are_rejected_by_the_tool) {
   const std::string root = make_shapes(dir, 6);
   const std::string model = train_small_model(dir, root);
   std::string out;
-  const std::string bytes = bowlrp::bow::read_file(model);
-  bowlrp::bow::write_file_atomic(dir / "cut.bowlrp", bytes.substr(0, bytes.size() / 2));
+  const std::string bytes = bowlrp::core::read_file(model);
+  bowlrp::core::write_file_atomic(dir / "cut.bowlrp", bytes.substr(0, bytes.size() / 2));
   BOOST_TEST(run_cli("predict --model '" + (dir / "cut.bowlrp") + "' '" + root + "'", &out) == 2);
   BOOST_TEST(out.find("cut.bowlrp") != std::string::npos);
   BOOST_TEST(out.find("truncated") != std::string::npos);
-  bowlrp::bow::write_file_atomic(dir / "text.bowlrp", "hello\n");
+  bowlrp::core::write_file_atomic(dir / "text.bowlrp", "hello\n");
   BOOST_TEST(run_cli("predict --model '" + (dir / "text.bowlrp") + "' '" + root + "'", &out) == 2);
   BOOST_TEST(out.find("text.bowlrp") != std::string::npos);
 }
@@ -258,7 +258,7 @@ BOOST_AUTO_TEST_CASE(explain_on_real_voc_images_conserves_relevance) {
   BOOST_REQUIRE_MESSAGE(run_cli("explain --quiet --view all --model '" + model + "' --out '" + (dir / "ex") + "'" + images, &out) == 0, out);
   for (std::size_t k = 0; k < 4; ++k) {
     const fs::path base = dir.path() / "ex" / ids[k];
-    const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(base.string() + ".json"));
+    const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(base.string() + ".json"));
     const double f = j["score"], pixels = j["relevance_sum"]["pixels"], absorbed = j["absorbed"];
     BOOST_TEST(std::fabs(f - pixels - absorbed) <= 1e-6 * std::max(1.0, std::fabs(f)));
     BOOST_TEST(j["conserved"].get<bool>());
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(explain_on_real_voc_images_conserves_relevance) {
     BOOST_TEST(fs::exists(base.string() + ".edges.png"));
     BOOST_TEST(fs::exists(base.string() + ".mask.png"));
     // The .npy holds H x W float32 after its header.
-    const std::string npy = bowlrp::bow::read_file(base.string() + ".relevance.npy");
+    const std::string npy = bowlrp::core::read_file(base.string() + ".relevance.npy");
     BOOST_TEST(npy.size() > std::size_t(image.cols) * image.rows * 4);
   }
   // An unknown class is named with the known ones.
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
   std::string out;
   const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
   auto json = [&](const std::string& folder) {
-    return nlohmann::json::parse(bowlrp::bow::read_file((dir.path() / folder / "circle_0000.json").string()));
+    return nlohmann::json::parse(bowlrp::core::read_file((dir.path() / folder / "circle_0000.json").string()));
   };
   // Taylor (Eq 16): the remainder is reported, "conserved" is false, and the tool warns naming the image.
   const int taylor_status = run_cli("explain --quiet --svm-rule taylor --residual-warning 1e-6 --model '" + model +
@@ -374,7 +374,7 @@ BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
   const std::string json = dir / "scores.json";
   BOOST_TEST(run_cli("predict --quiet --model '" + model + "' --json '" + json + "' '" + root + "'", &out) == 0, out);
   BOOST_REQUIRE(fs::exists(json));
-  const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
+  const nlohmann::json scores = nlohmann::json::parse(bowlrp::core::read_file(json));
   BOOST_TEST(scores.size() == 19u);  // 18 + the odd one: nothing lost
   std::size_t with_hex = 0;
   for (const auto& item : scores) {
@@ -389,7 +389,7 @@ BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
   BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + (dir / "ex") + "' '" + odd + "'", &out) == 0, out);
   const std::string ej = (fs::path(dir / "ex") / "caf\xff.json").string();
   BOOST_REQUIRE(fs::exists(ej));
-  BOOST_TEST(nlohmann::json::parse(bowlrp::bow::read_file(ej))["image_hex"].get<std::string>() ==
+  BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(ej))["image_hex"].get<std::string>() ==
              bowlrp::apps::hex_bytes(odd));
 }
 
@@ -423,7 +423,7 @@ BOOST_AUTO_TEST_CASE(explain_gives_each_input_its_own_outputs) {
   for (const auto& e : fs::directory_iterator(dir.path() / "ex")) {
     if (e.path().extension() != ".json") continue;
     ++jsons;
-    images.insert(nlohmann::json::parse(bowlrp::bow::read_file(e.path().string()))["image"].get<std::string>());
+    images.insert(nlohmann::json::parse(bowlrp::core::read_file(e.path().string()))["image"].get<std::string>());
   }
   BOOST_TEST(jsons == 4u);
   BOOST_TEST(images == std::set<std::string>(inputs.begin(), inputs.end()), boost::test_tools::per_element());
@@ -441,7 +441,7 @@ BOOST_AUTO_TEST_CASE(batches_go_on_past_bad_inputs) {
   // missing path and a folder without images, among 18 good images.
   fs::create_directory_symlink("..", fs::path(root) / "circle" / "loop");
   const std::string corrupt = (fs::path(root) / "cross" / "zz_corrupt.png").string();
-  bowlrp::bow::write_file_atomic(corrupt, "not a png");
+  bowlrp::core::write_file_atomic(corrupt, "not a png");
   const std::string dangling = (fs::path(root) / "square" / "zz_gone.png").string();
   fs::create_symlink("nowhere.png", dangling);
   const std::string missing = dir / "missing.jpg";
@@ -452,7 +452,7 @@ BOOST_AUTO_TEST_CASE(batches_go_on_past_bad_inputs) {
   for (const std::string& bad : std::vector<std::string>{corrupt, dangling, missing, dir / "empty"})
     BOOST_TEST(out.find("skipped " + bad + ": ") != std::string::npos, bad);
   BOOST_TEST(out.find("predicted 18 images; 4 inputs failed") != std::string::npos, out);
-  const nlohmann::json scores = nlohmann::json::parse(bowlrp::bow::read_file(json));
+  const nlohmann::json scores = nlohmann::json::parse(bowlrp::core::read_file(json));
   std::size_t scored = 0, failed = 0;
   for (const auto& item : scores) {
     scored += item.contains("scores");
@@ -476,15 +476,15 @@ BOOST_AUTO_TEST_CASE(batches_go_on_past_bad_inputs) {
 
 BOOST_AUTO_TEST_CASE(threads_and_usage_errors_have_their_exit_codes) {
   // The library validates thread counts itself, in every options struct that has one.
-  for (const int ok : {0, 1, 2, bowlrp::bow::kMaxThreads}) {
-    BOOST_CHECK_NO_THROW(bowlrp::bow::validate_threads(ok));
+  for (const int ok : {0, 1, 2, bowlrp::core::kMaxThreads}) {
+    BOOST_CHECK_NO_THROW(bowlrp::core::validate_threads(ok));
     bowlrp::model::FitOptions f;
     f.threads = ok;
     BOOST_CHECK_NO_THROW(f.validate());
   }
-  for (const int bad : {-1, bowlrp::bow::kMaxThreads + 1, 100000}) {
-    BOOST_CHECK_THROW(bowlrp::bow::validate_threads(bad), std::invalid_argument);
-    BOOST_CHECK_THROW(bowlrp::bow::resolve_threads(bad), std::invalid_argument);
+  for (const int bad : {-1, bowlrp::core::kMaxThreads + 1, 100000}) {
+    BOOST_CHECK_THROW(bowlrp::core::validate_threads(bad), std::invalid_argument);
+    BOOST_CHECK_THROW(bowlrp::core::resolve_threads(bad), std::invalid_argument);
     bowlrp::model::FitOptions f;
     f.threads = bad;
     BOOST_CHECK_THROW(f.validate(), std::invalid_argument);
@@ -531,7 +531,7 @@ BOOST_AUTO_TEST_CASE(evaluate_reports_accuracy_confusion_ap_quality_and_masks) {
   BOOST_REQUIRE_MESSAGE(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report +
                                     "' --explain 1 --flip-steps 5 --quiet", &out) == 0, out);
   BOOST_TEST(out.find("confusion") != std::string::npos, out);
-  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"));
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"));
   BOOST_TEST(j["test_images"].get<int>() == 18);
   BOOST_TEST(j["confusion"].size() == 3u);
   int total = 0;
@@ -548,7 +548,7 @@ BOOST_AUTO_TEST_CASE(evaluate_reports_accuracy_confusion_ap_quality_and_masks) {
   // --no-masks: no localisation; a class folder the model does not know: an error naming it.
   BOOST_REQUIRE(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report +
                         "' --explain 0 --no-masks --quiet", &out) == 0);
-  BOOST_TEST(nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"))["masked_images"].get<int>() == 0);
+  BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"))["masked_images"].get<int>() == 0);
   fs::create_directories(fs::path(root) / "boat");
   fs::copy_file(fs::path(root) / "circle" / "circle_0000.png", fs::path(root) / "boat" / "b.png");
   BOOST_TEST(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + report + "' --quiet", &out) == 2);
@@ -572,7 +572,7 @@ BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
                            "' --grid-width 8 --grid-height 8 --neighbours 3 --eigenvalues 6 --causal-images 3 --quiet ";
   BOOST_REQUIRE_MESSAGE(run_cli(base + "'" + root + "/circle'", &out) == 0, out);
   BOOST_TEST(out.find("maps of class circle") != std::string::npos, out);
-  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"));
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"));
   BOOST_TEST(j["images"].get<int>() == 12);
   BOOST_TEST(j["assignments"].size() == 12u);
   const int clusters = j["clusters"].get<int>();
@@ -580,12 +580,12 @@ BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
   BOOST_TEST(j["cluster_details"].size() == static_cast<std::size_t>(clusters));
   BOOST_TEST(j["eigenvalues"].size() == 6u);
   BOOST_TEST(j["cluster_details"][0].contains("causal"));
-  const std::string html = bowlrp::bow::read_file(report + "/index.html");
+  const std::string html = bowlrp::core::read_file(report + "/index.html");
   BOOST_TEST(html.find("Eigenvalue spectrum") != std::string::npos);
   BOOST_TEST(html.find("Cluster 0") != std::string::npos);
   // --clusters overrides the eigengap; bad values are refused with the flag or field named.
   BOOST_REQUIRE(run_cli(base + "--clusters 2 '" + root + "/circle'", &out) == 0);
-  BOOST_TEST(nlohmann::json::parse(bowlrp::bow::read_file(report + "/report.json"))["clusters"].get<int>() == 2);
+  BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"))["clusters"].get<int>() == 2);
   BOOST_TEST(run_cli(base + "--fill paint '" + root + "/circle'", &out) == 2);
   BOOST_TEST(out.find("--fill 'paint'") != std::string::npos, out);
   BOOST_TEST(run_cli("spray --model '" + model + "' --class circle --out '" + report + "' --neighbours 0 --quiet '" + root +

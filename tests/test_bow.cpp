@@ -3,7 +3,7 @@
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/bow/mapping.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/pooling.h>
@@ -149,7 +149,7 @@ bw::Assignment random_assignment(std::size_t n, int K, int r, std::uint32_t seed
 
 // Naive Eq 9: x_d over features of cell c, straight from the definition.
 std::vector<double> naive_pool(const bw::FeatureTrace& t, const bw::Assignment& a, int K,
-                               const std::vector<bw::PyramidLevel>& pyr, double p) {
+                               const std::vector<bowlrp::core::PyramidLevel>& pyr, double p) {
   int cells = 0;
   for (auto& L : pyr) cells += L.cols * L.rows;
   std::vector<double> x(std::size_t(cells) * K, 0.0);
@@ -241,7 +241,7 @@ BOOST_AUTO_TEST_CASE(image_non_ascii_path) {
   std::vector<uchar> png;
   BOOST_REQUIRE(cv::imencode(".png", m, png));
   const std::string path = dir / "bildér_猫.png";
-  bw::write_file_atomic(path, std::string(png.begin(), png.end()));
+  bowlrp::core::write_file_atomic(path, std::string(png.begin(), png.end()));
   const auto im = bw::ImageLoader().load(path);
   BOOST_TEST(im.width == 50);
   BOOST_TEST(im.height == 20);
@@ -261,9 +261,9 @@ BOOST_AUTO_TEST_CASE(image_zero_byte_file_rejected) {
 BOOST_AUTO_TEST_CASE(image_truncated_jpeg_rejected) {
   if (!bowlrp::test::have_voc()) return;
   TempDir dir;
-  const std::string bytes = bw::read_file(voc_image(0));
+  const std::string bytes = bowlrp::core::read_file(voc_image(0));
   const std::string path = dir / "half.jpg";
-  bw::write_file_atomic(path, bytes.substr(0, bytes.size() / 2));
+  bowlrp::core::write_file_atomic(path, bytes.substr(0, bytes.size() / 2));
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "truncated"}));
   // The complete file loads.
   BOOST_TEST(bw::ImageLoader().load(voc_image(0)).width > 0);
@@ -272,7 +272,7 @@ BOOST_AUTO_TEST_CASE(image_truncated_jpeg_rejected) {
 BOOST_AUTO_TEST_CASE(image_text_file_rejected) {
   TempDir dir;
   const std::string path = dir / "notes.png";
-  bw::write_file_atomic(path, "this is not an image, just some text\n");
+  bowlrp::core::write_file_atomic(path, "this is not an image, just some text\n");
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "not a readable image"}));
 }
 
@@ -816,17 +816,17 @@ BOOST_AUTO_TEST_CASE(codebook_truncated_or_garbage_rejected) {
   const bw::Codebook cb(128, random_descriptors(10, 128, 1));
   const std::string good = dir / "good.cb";
   cb.save(good);
-  const std::string bytes = bw::read_file(good);
+  const std::string bytes = bowlrp::core::read_file(good);
   const std::string trunc = dir / "trunc.cb";
-  bw::write_file_atomic(trunc, bytes.substr(0, bytes.size() - 7));
+  bowlrp::core::write_file_atomic(trunc, bytes.substr(0, bytes.size() - 7));
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(trunc); }, {trunc, "truncated"}));
   const std::string garbage = dir / "garbage.cb";
-  bw::write_file_atomic(garbage, std::string(300, 'x'));
+  bowlrp::core::write_file_atomic(garbage, std::string(300, 'x'));
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(garbage); }, {garbage, "not a bowlrp codebook"}));
   std::string v2 = bytes;
   v2[16] = 2;
   const std::string ver = dir / "v2.cb";
-  bw::write_file_atomic(ver, v2);
+  bowlrp::core::write_file_atomic(ver, v2);
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(ver); }, {ver, "version 2"}));
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::Codebook::load(dir / "none.cb"); }, {"none.cb"}));
   BOOST_TEST(throws_with<std::invalid_argument>([&] { bw::Codebook(128, std::vector<float>(100)); }, {"100"}));
@@ -1194,7 +1194,7 @@ BOOST_AUTO_TEST_CASE(pooling_p_means_and_max_against_naive) {
   std::mt19937 rng(17);
   const auto t = random_frames(150, W, H, rng);
   const auto a = random_assignment(t.size(), K, 3, 18);
-  const std::vector<bw::PyramidLevel> pyr{{1, 1}, {2, 2}, {3, 1}};
+  const std::vector<bowlrp::core::PyramidLevel> pyr{{1, 1}, {2, 2}, {3, 1}};
   for (double p : {1.0, 2.0, 4.0, std::numeric_limits<double>::infinity()}) {
     bw::PoolingOptions o;
     o.p = p;
@@ -1291,7 +1291,7 @@ BOOST_AUTO_TEST_CASE(pipeline_encodes_voc_image) {
   const auto p = pipe.pooler().pool(f, pipe.mapper().assign(f));
   BOOST_TEST(p.histogram == t.histogram());
   // Encoding the file's bytes already in memory gives the same histogram.
-  BOOST_TEST(pipe.encode_bytes(bw::read_file(voc_image(4)), voc_image(4)).histogram() == t.histogram());
+  BOOST_TEST(pipe.encode_bytes(bowlrp::core::read_file(voc_image(4)), voc_image(4)).histogram() == t.histogram());
   BOOST_TEST(throws_with<std::invalid_argument>(
       [&] { bw::Pipeline(o, bw::Codebook(16, random_descriptors(4, 16, 1))); }, {"16", "128"}));
 }
@@ -1332,7 +1332,7 @@ BOOST_AUTO_TEST_CASE(pooling_large_p_is_finite_and_tends_to_max) {
   auto a = random_assignment(t.size(), K, 2, 32);
   for (std::size_t e = 0; e < a.weights.size(); ++e)
     a.weights[e] = e % 5 == 0 ? 4.0F + 4.0F * float(rng() % 1000) / 1000.0F : 0.05F + 0.1F * float(rng() % 1000) / 1000.0F;
-  const std::vector<bw::PyramidLevel> pyr{{1, 1}, {2, 2}};
+  const std::vector<bowlrp::core::PyramidLevel> pyr{{1, 1}, {2, 2}};
   bw::PoolingOptions o;
   o.pyramid = pyr;
   o.normalisation = bw::Normalisation::l2;
@@ -1496,22 +1496,22 @@ BOOST_AUTO_TEST_CASE(io_read_file_refuses_fifo_devices_and_directories) {
   BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   // No writer ever opens the FIFO: a blocking open or read would wait forever.
   BOOST_TEST(in_guarded_child([&] {
-    return throws_with<std::runtime_error>([&] { bw::read_file(fifo); }, {fifo, "FIFO", "regular file"});
+    return throws_with<std::runtime_error>([&] { bowlrp::core::read_file(fifo); }, {fifo, "FIFO", "regular file"});
   }));
   BOOST_TEST(in_guarded_child([&] {
-    return throws_with<std::runtime_error>([&] { bw::read_file("/dev/zero"); },
+    return throws_with<std::runtime_error>([&] { bowlrp::core::read_file("/dev/zero"); },
                                            {"/dev/zero", "character device", "regular file"});
   }));
   BOOST_TEST(in_guarded_child([&] {
     return throws_with<std::runtime_error>([&] { bw::ImageLoader().load("/dev/null"); },
                                            {"/dev/null", "character device"});
   }));
-  BOOST_TEST(throws_with<std::runtime_error>([&] { bw::read_file(dir.path().string()); }, {"directory"}));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::read_file(dir.path().string()); }, {"directory"}));
   // A regular file, and a symbolic link to one, still read.
-  bw::write_file_atomic(dir / "a.txt", "abc");
+  bowlrp::core::write_file_atomic(dir / "a.txt", "abc");
   std::filesystem::create_symlink(dir / "a.txt", dir / "link.txt");
-  BOOST_TEST(bw::read_file(dir / "a.txt") == "abc");
-  BOOST_TEST(bw::read_file(dir / "link.txt") == "abc");
+  BOOST_TEST(bowlrp::core::read_file(dir / "a.txt") == "abc");
+  BOOST_TEST(bowlrp::core::read_file(dir / "link.txt") == "abc");
 }
 
 BOOST_AUTO_TEST_CASE(io_write_file_atomic_removes_dead_writers_temporaries) {
@@ -1529,8 +1529,8 @@ BOOST_AUTO_TEST_CASE(io_write_file_atomic_removes_dead_writers_temporaries) {
   const std::string other_target = dir / ("other.json.tmp" + dead + "_1");
   const std::string not_ours = target + ".tmp" + dead + "_draft";
   for (const auto& p : {orphan, in_flight, other_target, not_ours}) std::ofstream(p) << "partial";
-  bw::write_file_atomic(target, "{}");
-  BOOST_TEST(bw::read_file(target) == "{}");
+  bowlrp::core::write_file_atomic(target, "{}");
+  BOOST_TEST(bowlrp::core::read_file(target) == "{}");
   BOOST_TEST(!std::filesystem::exists(orphan));
   BOOST_TEST(std::filesystem::exists(in_flight));     // a live process's temporary stays
   BOOST_TEST(std::filesystem::exists(other_target));  // another target's temporary stays
@@ -1538,7 +1538,7 @@ BOOST_AUTO_TEST_CASE(io_write_file_atomic_removes_dead_writers_temporaries) {
   // The clean-up alone, on a target never written.
   const std::string lone = dir / ("x.bin.tmp" + dead + "_7");
   std::ofstream(lone) << "partial";
-  BOOST_TEST(bw::remove_stale_temporaries(dir / "x.bin") == 1u);
+  BOOST_TEST(bowlrp::core::remove_stale_temporaries(dir / "x.bin") == 1u);
   BOOST_TEST(!std::filesystem::exists(lone));
 }
 
@@ -1555,7 +1555,7 @@ BOOST_AUTO_TEST_CASE(image_jpeg_corrupt_scan_rejected) {
   const cv::Mat lenient = cv::imdecode(cv::Mat(1, int(bad.size()), CV_8U, bad.data()), cv::IMREAD_UNCHANGED);
   BOOST_REQUIRE(!lenient.empty());
   const std::string path = dir / "corrupt.jpg";
-  bw::write_file_atomic(path, bad);
+  bowlrp::core::write_file_atomic(path, bad);
   BOOST_TEST(throws_with<std::runtime_error>([&] { bw::ImageLoader().load(path); }, {path, "corrupt", "JPEG"}));
   // Extra bytes inserted into the scan: libjpeg's "extraneous bytes" or "premature end" warning.
   std::string longer = good;
@@ -1656,7 +1656,7 @@ BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
   if (!bowlrp::test::have_voc()) return;
   for (std::size_t i = 0; i < 25; ++i) {
     const std::string path = voc_image(i * 97);
-    const std::string bytes = bw::read_file(path);
+    const std::string bytes = bowlrp::core::read_file(path);
     BOOST_TEST(same_bits(loader.decode(bytes, path), reference_grey(bytes)), path);
   }
 }

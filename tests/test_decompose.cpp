@@ -7,7 +7,7 @@
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/svm/linear_svm.h>
 
 #include "test_util.h"
@@ -43,7 +43,7 @@ namespace {
 bowlrp::decompose::Explainer make_explainer(
     const bowlrp::svm::KernelSvm& model, const bowlrp::decompose::Composite& composite = {},
     std::shared_ptr<const std::vector<bowlrp::svm::IntersectionIndex>> indices = nullptr,
-    const bowlrp::bow::Digest& pipeline = {}) {
+    const bowlrp::core::Digest& pipeline = {}) {
   return bowlrp::decompose::Explainer(std::make_shared<const bowlrp::svm::KernelSvm>(model), pipeline, composite,
                                       std::move(indices));
 }
@@ -153,7 +153,7 @@ struct Synthetic {
 };
 
 // Frames at random places, words assigned by a hard/soft/rank-like rule, pooled naively.
-Synthetic make_trace(std::uint64_t seed, int L, int K, const std::vector<bb::PyramidLevel>& pyramid, MapKind map,
+Synthetic make_trace(std::uint64_t seed, int L, int K, const std::vector<bowlrp::core::PyramidLevel>& pyramid, MapKind map,
                      double p, bb::Normalisation norm, bool hellinger, int W = 64, int H = 48) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
@@ -299,8 +299,8 @@ double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) 
   return m;
 }
 
-const std::vector<bb::PyramidLevel> kFlat{{1, 1}};
-const std::vector<bb::PyramidLevel> kPyramid{{1, 1}, {2, 2}};
+const std::vector<bowlrp::core::PyramidLevel> kFlat{{1, 1}};
+const std::vector<bowlrp::core::PyramidLevel> kPyramid{{1, 1}, {2, 2}};
 
 const std::vector<bs::KernelType> kExactKernels{bs::KernelType::linear, bs::KernelType::intersection,
                                                 bs::KernelType::chi2, bs::KernelType::hellinger};
@@ -1037,7 +1037,7 @@ BOOST_AUTO_TEST_CASE(npy_file_is_readable) {
   for (int i = 0; i < 15; ++i) pr.R.push_back((i - 7) * 0.125 + 1e-3 * i);
   const std::string path = dir / "relevance_ü.npy";
   bd::write_npy(path, pr);
-  const std::string bytes = bowlrp::bow::read_file(path);
+  const std::string bytes = bowlrp::core::read_file(path);
   BOOST_REQUIRE(bytes.size() > 10);
   BOOST_TEST(bytes.substr(0, 6) == std::string("\x93NUMPY", 6));
   BOOST_TEST(bytes[6] == 1);
@@ -1075,10 +1075,10 @@ BOOST_AUTO_TEST_CASE(png_has_the_map_size_and_round_trips) {
   BOOST_TEST(back.height == 33);
   BOOST_TEST((back.data == bd::render_heatmap(e.pixels, o).data));
   BOOST_CHECK_THROW(bd::load_bgr8(dir / "missing.png"), std::runtime_error);
-  bowlrp::bow::write_file_atomic(dir / "junk.png", "not an image");
+  bowlrp::core::write_file_atomic(dir / "junk.png", "not an image");
   BOOST_CHECK_THROW(bd::load_bgr8(dir / "junk.png"), std::runtime_error);
   // Decoding bytes already read gives the same pixels; bad bytes name the path given.
-  const std::string bytes = bowlrp::bow::read_file(path);
+  const std::string bytes = bowlrp::core::read_file(path);
   BOOST_TEST((bd::decode_bgr8(bytes, path).data == back.data));
   try {
     bd::decode_bgr8(bytes.substr(0, 0), "named.png");

@@ -118,10 +118,10 @@ const Fixture& fixture() {
 // ---------- naive references ----------
 
 // Global pyramid cell of a frame at a level, by the rule of bow/pooling.h written out again.
-int naive_cell(const bb::Frame& f, int W, int H, const std::vector<bb::PyramidLevel>& pyramid, std::size_t level) {
+int naive_cell(const bb::Frame& f, int W, int H, const std::vector<bowlrp::core::PyramidLevel>& pyramid, std::size_t level) {
   int base = 0;
   for (std::size_t j = 0; j < level; ++j) base += pyramid[j].cols * pyramid[j].rows;
-  const bb::PyramidLevel& L = pyramid[level];
+  const bowlrp::core::PyramidLevel& L = pyramid[level];
   const int cx = std::min(L.cols - 1, std::max(0, static_cast<int>(std::floor((f.x + 0.5) * L.cols / W))));
   const int cy = std::min(L.rows - 1, std::max(0, static_cast<int>(std::floor((f.y + 0.5) * L.rows / H))));
   return base + cy * L.cols + cx;
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(fisher_vector_matches_the_naive_sums_and_normalisation) {
   const bb::FisherParameters& p = fx.parameters;
   const std::size_t K = p.components(), G = p.descriptor_dimension(), D = p.pca_dimension();
   const double threshold = fx.options.fisher.posterior_threshold;
-  for (const auto& pyramid : std::vector<std::vector<bb::PyramidLevel>>{{{1, 1}, {2, 1}}, {{1, 1}, {3, 1}}}) {
+  for (const auto& pyramid : std::vector<std::vector<bowlrp::core::PyramidLevel>>{{{1, 1}, {2, 1}}, {{1, 1}, {3, 1}}}) {
     BOOST_TEST_CONTEXT("pyramid 1x1 + " << pyramid[1].cols << "x1") {
       bb::FisherPipelineOptions o = fx.options;
       o.fisher.pyramid = pyramid;

@@ -4,7 +4,7 @@
 // crafted and fuzzed files of both versions, and the model API.
 // Tests of the svm module: kernels and Gram matrices against naive formulas, decisions against
 // libsvm's own svm_predict_values, the fast intersection evaluator, and the model file.
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 #include <bowlrp/model/model_file.h>
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(model_file_round_trip_is_exact) {
     for (std::size_t r = 0; r < 8; ++r)
       BOOST_TEST(bitwise_equal(back.svm.decision(&T[r * 30]), cl.svm.decision(&T[r * 30])));
     // The documented layout, read by hand.
-    const std::string buf = bow::read_file(path);
+    const std::string buf = core::read_file(path);
     BOOST_TEST(buf.compare(0, 13, "BOWLRP-MODEL\n") == 0);
     std::uint64_t N = 0;
     for (int k = 0; k < 8; ++k) N |= std::uint64_t(static_cast<unsigned char>(buf[13 + k])) << (8 * k);
@@ -186,12 +186,12 @@ BOOST_AUTO_TEST_CASE(bad_model_files_are_rejected) {
   test::TempDir tmp;
   const std::string good = tmp / "good.bowlrp";
   save_classifier(good, sample_classifier(KernelType::intersection));
-  const std::string buf = bow::read_file(good);
+  const std::string buf = core::read_file(good);
   std::uint64_t N = 0;
   for (int k = 0; k < 8; ++k) N |= std::uint64_t(static_cast<unsigned char>(buf[13 + k])) << (8 * k);
   auto check = [&](const std::string& name, const std::string& bytes, const std::string& expected) {
     const std::string path = tmp / name;
-    bow::write_file_atomic(path, bytes);
+    core::write_file_atomic(path, bytes);
     const std::string err = error_of(path);
     BOOST_TEST(err.find(path) != std::string::npos, name << ": " << err);
     BOOST_TEST(err.find(expected) != std::string::npos, name << ": '" << err << "' lacks '" << expected << "'");
@@ -303,7 +303,7 @@ void put_f4(std::string& data, std::size_t at, float v) { std::memcpy(data.data(
 ModelParts sample_parts(const test::TempDir& tmp, KernelType t) {
   const std::string path = tmp / ("base_" + to_string(t) + ".bowlrp");
   save_classifier(path, sample_classifier(t));
-  return split_model(bow::read_file(path));
+  return split_model(core::read_file(path));
 }
 
 /// Loads crafted bytes and checks that the load fails with a std::runtime_error whose message names
@@ -311,7 +311,7 @@ ModelParts sample_parts(const test::TempDir& tmp, KernelType t) {
 void expect_refused(const test::TempDir& tmp, const std::string& name, const std::string& bytes,
                     const std::vector<std::string>& expected) {
   const std::string path = tmp / (name + ".bowlrp");
-  bow::write_file_atomic(path, bytes);
+  core::write_file_atomic(path, bytes);
   const std::string err = error_of(path);
   BOOST_TEST(!err.empty(), name << ": the crafted model was accepted");
   if (err.empty()) return;
@@ -327,7 +327,7 @@ BOOST_AUTO_TEST_CASE(crafted_model_helper_reproduces_the_writer) {
   test::TempDir tmp;
   const std::string path = tmp / "m.bowlrp";
   save_classifier(path, sample_classifier(KernelType::intersection));
-  const std::string buf = bow::read_file(path);
+  const std::string buf = core::read_file(path);
   BOOST_TEST(table_crc32(buf, buf.size() - 8) == naive_crc32(buf, buf.size() - 8));
   BOOST_TEST((assemble_model(split_model(buf)) == buf));
 }
@@ -926,7 +926,7 @@ BOOST_AUTO_TEST_CASE(mirrors_are_cached_under_keys_of_their_own_and_failures_nam
     std::string pgm = "P5\n" + std::to_string(g.width) + " " + std::to_string(g.height) + "\n255\n";
     for (float v : g.pixels) pgm += static_cast<char>(static_cast<unsigned char>(std::lround(v * 255)));
     paths.push_back(tmp / ("img" + std::to_string(i) + ".pgm"));
-    bow::write_file_atomic(paths.back(), pgm);
+    core::write_file_atomic(paths.back(), pgm);
   }
   bowlrp::model::FitOptions o = tiny_fisher_fit_options();
   const bowlrp::model::Model m = bowlrp::model::fit(data, o);
@@ -942,7 +942,7 @@ BOOST_AUTO_TEST_CASE(mirrors_are_cached_under_keys_of_their_own_and_failures_nam
   const bowlrp::model::EncodedSet plain = bowlrp::model::encode_images(m.encoding(), paths, 1, cache);
   BOOST_TEST(std::equal(plain.histograms.begin(), plain.histograms.end(), first.histograms.begin()));
 
-  bow::write_file_atomic(paths[3], "P5\n48 40\n255\n");  // truncated
+  core::write_file_atomic(paths[3], "P5\n48 40\n255\n");  // truncated
   const bowlrp::model::EncodedSet broken = bowlrp::model::encode_with_mirrors(m.encoding(), paths, 2);
   BOOST_TEST(!broken.ok[3]);
   BOOST_TEST(!broken.ok[n + 3]);
@@ -1183,7 +1183,7 @@ std::string kinds_label(EncodingKind e, HeadKind h) {
 ModelParts tiny_parts(const test::TempDir& tmp, EncodingKind e, HeadKind h) {
   const std::string path = tmp / ("tiny_" + kinds_label(e, h) + ".bowlrp");
   tiny_model(e, h).save(path);
-  return split_model(bow::read_file(path));
+  return split_model(core::read_file(path));
 }
 
 /// A string as the loader's messages quote it.
@@ -1203,7 +1203,7 @@ std::string model_error_of(const std::string& path) {
 void expect_model_refused(const test::TempDir& tmp, const std::string& name, const std::string& bytes,
                           const std::vector<std::string>& expected) {
   const std::string path = tmp / (name + ".bowlrp");
-  bow::write_file_atomic(path, bytes);
+  core::write_file_atomic(path, bytes);
   const std::string err = model_error_of(path);
   BOOST_TEST(!err.empty(), name << ": the crafted model was accepted");
   if (err.empty()) return;
@@ -1294,10 +1294,10 @@ BOOST_AUTO_TEST_CASE(every_encoding_with_every_head_round_trips_bit_for_bit) {
           }
           // Saved again, the same bytes.
           back.save(tmp / (label + "_again.bowlrp"));
-          BOOST_TEST(bow::read_file(tmp / (label + "_again.bowlrp")) == bow::read_file(path));
+          BOOST_TEST(core::read_file(tmp / (label + "_again.bowlrp")) == core::read_file(path));
         }
         // The version written: 1 for what version 1 holds, 2 for the rest.
-        const json header = split_model(bow::read_file(path)).header;
+        const json header = split_model(core::read_file(path)).header;
         const bool v1 = e == EncodingKind::bag_of_words && h == HeadKind::kernel_svm;
         BOOST_TEST(header.at("format_version").get<int>() == (v1 ? 1 : 2));
         if (!v1) {
@@ -1312,7 +1312,7 @@ BOOST_AUTO_TEST_CASE(bag_of_words_kernel_models_are_still_written_as_format_vers
   test::TempDir tmp;
   const std::string path = tmp / "v1.bowlrp";
   tiny_model(EncodingKind::bag_of_words, HeadKind::kernel_svm).save(path);
-  const std::string buf = bow::read_file(path);
+  const std::string buf = core::read_file(path);
   const json header = split_model(buf).header;
   BOOST_TEST(header.at("format_version").get<int>() == 1);
   for (const char* key : {"pipeline", "kernel", "support_size"}) BOOST_TEST(header.contains(key), key);
@@ -1345,7 +1345,7 @@ BOOST_AUTO_TEST_CASE(version_2_files_keep_their_bytes) {
                           Golden{EncodingKind::fisher_vector, HeadKind::network, 12480, 0x6A667E51u}}) {
     const std::string path = tmp / (kinds_label(g.e, g.h) + ".bowlrp");
     tiny_model(g.e, g.h).save(path);
-    const std::string buf = bow::read_file(path);
+    const std::string buf = core::read_file(path);
     BOOST_TEST_CONTEXT(kinds_label(g.e, g.h)) {
       BOOST_TEST(buf.size() == g.size);
       BOOST_TEST(naive_crc32(buf, buf.size() - 8) == g.crc);  // the stored checksum
@@ -1367,13 +1367,13 @@ BOOST_AUTO_TEST_CASE(skip_zeroed_is_written_when_on_and_read_as_off_when_absent)
     const bool skip = m == &on;
     const std::string path = tmp / (skip ? "on.bowlrp" : "off.bowlrp");
     m->save(path);
-    const std::string bytes = bow::read_file(path);
+    const std::string bytes = core::read_file(path);
     BOOST_TEST((bytes.find("skip_zeroed") != std::string::npos) == skip);
     const Model back = Model::load(path);
     BOOST_TEST(back.fisher_vector().options().fisher.skip_zeroed == skip);
     BOOST_TEST((back.fisher_vector().fingerprint() == m->fisher_vector().fingerprint()));
     back.save(path + ".again");
-    BOOST_TEST(bow::read_file(path + ".again") == bytes);
+    BOOST_TEST(core::read_file(path + ".again") == bytes);
   }
 }
 
@@ -1383,21 +1383,21 @@ BOOST_AUTO_TEST_CASE(a_version_2_header_of_a_bag_of_words_kernel_model_is_read_t
   const Model m = tiny_model(EncodingKind::bag_of_words, HeadKind::kernel_svm);
   const std::string v1 = tmp / "v1.bowlrp";
   m.save(v1);
-  ModelParts p = split_model(bow::read_file(v1));
+  ModelParts p = split_model(core::read_file(v1));
   json& h = p.header;
   h["format_version"] = 2;
   h["encoding"] = {{"kind", "bag-of-words"}, {"pipeline", h.at("pipeline")}};
   h["head"] = {{"kind", "kernel-svm"}, {"kernel", h.at("kernel")}, {"support_size", h.at("support_size")}};
   for (const char* key : {"pipeline", "kernel", "support_size"}) h.erase(key);
   const std::string v2 = tmp / "v2.bowlrp";
-  bow::write_file_atomic(v2, assemble_model(p));
+  core::write_file_atomic(v2, assemble_model(p));
   const Model back = Model::load(v2);
   BOOST_TEST(back.fingerprint().hex() == m.fingerprint().hex());
   const std::vector<double> X = random_inputs(EncodingKind::bag_of_words, 5, 20, 4);
   BOOST_TEST(bitwise_equal(back.scores_batch(X.data(), 5, 1), m.scores_batch(X.data(), 5, 1)));
   // Saved again, it is version 1 as before.
   back.save(tmp / "again.bowlrp");
-  BOOST_TEST(bow::read_file(tmp / "again.bowlrp") == bow::read_file(v1));
+  BOOST_TEST(core::read_file(tmp / "again.bowlrp") == core::read_file(v1));
 }
 
 BOOST_AUTO_TEST_CASE(truncated_and_corrupt_version_2_files_are_refused) {
@@ -1405,7 +1405,7 @@ BOOST_AUTO_TEST_CASE(truncated_and_corrupt_version_2_files_are_refused) {
   for (HeadKind h : {HeadKind::kernel_svm, HeadKind::linear_svm, HeadKind::network}) {
     const std::string good = tmp / "good.bowlrp";
     tiny_model(EncodingKind::fisher_vector, h).save(good);
-    const std::string buf = bow::read_file(good);
+    const std::string buf = core::read_file(good);
     BOOST_TEST(model_error_of(good).empty());
     const std::uint64_t N = le64(buf, 13);
     const std::string label = bowlrp::model::to_string(h);
@@ -1662,7 +1662,7 @@ BOOST_AUTO_TEST_CASE(an_mlp_file_reads_as_numpy_would) {
       const Model m = tiny_model(e, HeadKind::network);
       const std::string path = tmp / (label + ".bowlrp");
       m.save(path);
-      const std::string buf = bow::read_file(path);
+      const std::string buf = core::read_file(path);
       // h = json.loads(buf[21:21+N]); zlib.crc32(buf[:-8]) == int.from_bytes(buf[-8:], "little")
       const std::uint64_t N = le64(buf, 13);
       const json h = json::parse(buf.substr(21, N));
@@ -1754,7 +1754,7 @@ BOOST_AUTO_TEST_CASE(crafted_mlp_files_are_refused_field_by_field) {
   const ModelParts bn = tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::network);   // sizes [20, 6, 4, 3]
   const ModelParts fn = tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::network);  // sizes [108, 6, 4, 3]
   for (const ModelParts* base : {&bn, &fn}) {
-    bow::write_file_atomic(tmp / "base.bowlrp", assemble_model(*base));
+    core::write_file_atomic(tmp / "base.bowlrp", assemble_model(*base));
     BOOST_TEST(model_error_of(tmp / "base.bowlrp").empty());
   }
   struct Edit {
@@ -1867,7 +1867,7 @@ BOOST_AUTO_TEST_CASE(mlp_bounds_follow_the_relu_intervals) {
       continue;
     }
     const std::string path = tmp / (label + ".bowlrp");
-    bow::write_file_atomic(path, assemble_model(p));
+    core::write_file_atomic(path, assemble_model(p));
     BOOST_TEST_REQUIRE(model_error_of(path).empty(), model_error_of(path));
     const Model m = Model::load(path);
     const std::vector<double> X = random_inputs(e, 5, V, 3), ones(V, 1.0);

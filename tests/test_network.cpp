@@ -3,7 +3,7 @@
 // conservation per layer and end to end for every rule and composite, the z rule = gradient x input
 // identity of bias-free ReLU networks, an αβ example computed by hand, the network layers of the
 // conservation checker (and that it can fail), the Network class, and the rule and composite texts.
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/network_relevance.h>
 #include <bowlrp/decompose/rules.h>
@@ -709,7 +709,7 @@ BOOST_AUTO_TEST_CASE(network_refuses_bad_shapes_values_and_names) {
   bad_trace.inputs.pop_back();
   check_throws<std::invalid_argument>([&] { net.gradient(0, bad_trace); }, {"trace has 1 layers, the network 2"});
   check_throws<std::invalid_argument>([&] { net.decision_batch(x.data(), 1, -1); }, {"threads -1", "expected 0"});
-  check_throws<std::invalid_argument>([&] { net.decision_batch(x.data(), 1, bowlrp::bow::kMaxThreads + 1); },
+  check_throws<std::invalid_argument>([&] { net.decision_batch(x.data(), 1, bowlrp::core::kMaxThreads + 1); },
                                       {"threads 1025"});
   const bn::Network empty;
   BOOST_TEST(empty.dim() == 0u);

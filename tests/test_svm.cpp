@@ -1,8 +1,8 @@
 // Tests of the svm module: kernels and Gram matrices against naive formulas, decisions against
 // libsvm's own svm_predict_values, the fast intersection evaluator, the explicit-weight linear head,
 // and the model file.
-#include <bowlrp/bow/io.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/io.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/svm/fast_intersection.h>
 #include <bowlrp/svm/kernel.h>
 #include <bowlrp/svm/linear_svm.h>
@@ -487,7 +487,7 @@ BOOST_AUTO_TEST_CASE(linear_head_batch_is_bitwise_decision) {
   BOOST_TEST(model.decision(1, T.data()) == c1.bias + ((lane[0] + lane[1]) + (lane[2] + lane[3])));
   BOOST_TEST(model.decision_batch(T.data(), 0, 2).empty());
   BOOST_CHECK_THROW(model.decision_batch(T.data(), n, -1), std::invalid_argument);
-  BOOST_CHECK_THROW(model.decision_batch(T.data(), n, bow::kMaxThreads + 1), std::invalid_argument);
+  BOOST_CHECK_THROW(model.decision_batch(T.data(), n, core::kMaxThreads + 1), std::invalid_argument);
   BOOST_CHECK_THROW(model.decision(C, T.data()), std::out_of_range);
 }
 

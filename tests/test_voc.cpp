@@ -6,12 +6,12 @@
 
 #ifdef BOWLRP_CLI  // needs the CLI library (complete builds)
 
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/feature_cache.h>
 #include <bowlrp/model/model.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
@@ -69,15 +69,15 @@ BOOST_AUTO_TEST_SUITE(voc)
 
 BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
   const std::string bytes = random_bytes(1000, 1);
-  const bowlrp::bow::Digest whole = bowlrp::bow::digest_of(bytes);
+  const bowlrp::core::Digest whole = bowlrp::core::digest_of(bytes);
   for (std::size_t cut : {0u, 1u, 3u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
-    bowlrp::bow::Hasher h;
+    bowlrp::core::Hasher h;
     h.update(bytes.data(), cut);
     h.update(bytes.data() + cut, bytes.size() - cut);
     BOOST_TEST((h.digest() == whole));
   }
   // Byte at a time.
-  bowlrp::bow::Hasher h;
+  bowlrp::core::Hasher h;
   for (char c : bytes) h.update(&c, 1);
   BOOST_TEST((h.digest() == whole));
   // Any single flipped bit, an appended zero, or truncation changes the digest.
@@ -85,15 +85,15 @@ BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
   for (std::size_t i : {0u, 7u, 8u, 511u, 999u}) {
     std::string b = bytes;
     b[i] ^= 1;
-    seen.insert(bowlrp::bow::digest_of(b).hex());
+    seen.insert(bowlrp::core::digest_of(b).hex());
   }
-  seen.insert(bowlrp::bow::digest_of(bytes + std::string(1, '\0')).hex());
-  seen.insert(bowlrp::bow::digest_of(bytes.substr(0, 999)).hex());
-  seen.insert(bowlrp::bow::digest_of("").hex());
+  seen.insert(bowlrp::core::digest_of(bytes + std::string(1, '\0')).hex());
+  seen.insert(bowlrp::core::digest_of(bytes.substr(0, 999)).hex());
+  seen.insert(bowlrp::core::digest_of("").hex());
   BOOST_TEST(seen.size() == 9u);
   BOOST_TEST(whole.hex().size() == 32u);
   // Fields carry their length: ("ab","c") and ("a","bc") differ.
-  bowlrp::bow::Hasher f1, f2;
+  bowlrp::core::Hasher f1, f2;
   f1.field("ab");
   f1.field("c");
   f2.field("a");
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
   const std::size_t V = 40;
   const bowlrp::model::HistogramCache cache(dir / "cache", o, cb, V);
   const std::string image = random_bytes(5000, 4);
-  const bowlrp::bow::Digest key = cache.key(image);
+  const bowlrp::core::Digest key = cache.key(image);
   // Keys: same inputs agree; another codebook, option or image disagrees.
   BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o, cb, V).key(image) == key));
   BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o, other, V).key(image) != key));
@@ -150,30 +150,30 @@ BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
   BOOST_TEST(back == h);  // bit for bit
   BOOST_TEST(cache.stats().hits.load() == 1u);
 
-  const std::string good = bowlrp::bow::read_file(cache.path(key));
+  const std::string good = bowlrp::core::read_file(cache.path(key));
   // Every single-byte change, a truncation and an extension are rejected (and counted).
   std::size_t rejected = 0;
   for (std::size_t i = 0; i < good.size(); i += 7) {
     std::string bad = good;
     bad[i] = static_cast<char>(bad[i] ^ 0x20);
-    bowlrp::bow::write_file_atomic(cache.path(key), bad);
+    bowlrp::core::write_file_atomic(cache.path(key), bad);
     rejected += !cache.load(key, back.data());
   }
   BOOST_TEST(rejected == (good.size() + 6) / 7);
-  bowlrp::bow::write_file_atomic(cache.path(key), good.substr(0, good.size() - 1));
+  bowlrp::core::write_file_atomic(cache.path(key), good.substr(0, good.size() - 1));
   BOOST_TEST(!cache.load(key, back.data()));
-  bowlrp::bow::write_file_atomic(cache.path(key), good + "0");
+  bowlrp::core::write_file_atomic(cache.path(key), good + "0");
   BOOST_TEST(!cache.load(key, back.data()));
   BOOST_TEST(cache.stats().corrupt.load() == rejected + 2);
   // A valid entry of another key placed at this key's path is not trusted.
-  const bowlrp::bow::Digest key2 = cache.key(image + "y");
+  const bowlrp::core::Digest key2 = cache.key(image + "y");
   cache.store(key2, h.data());
   fs::copy_file(cache.path(key2), cache.path(key), fs::copy_options::overwrite_existing);
   BOOST_TEST(!cache.load(key, back.data()));
   // An entry of another length is rejected by a cache of length V.
   const bowlrp::model::HistogramCache shorter(dir / "cache", o, cb, V - 1);
   // same key prefix differs (dim is part of it): write a V-entry under the shorter cache's key.
-  const bowlrp::bow::Digest ks = shorter.key(image);
+  const bowlrp::core::Digest ks = shorter.key(image);
   cache.store(ks, h.data());
   BOOST_TEST(!shorter.load(ks, back.data()));
   // Rewriting restores it.
@@ -186,9 +186,9 @@ BOOST_AUTO_TEST_CASE(codebook_cache_round_trip) {
   TempDir dir;
   bowlrp::bow::PipelineOptions o;
   const std::vector<std::string> paths = {dir / "a.jpg", dir / "b.jpg"};
-  bowlrp::bow::write_file_atomic(paths[0], "aaaa");
-  bowlrp::bow::write_file_atomic(paths[1], "bbbbbb");
-  const bowlrp::bow::Digest key = bowlrp::model::codebook_key(o, paths);
+  bowlrp::core::write_file_atomic(paths[0], "aaaa");
+  bowlrp::core::write_file_atomic(paths[1], "bbbbbb");
+  const bowlrp::core::Digest key = bowlrp::model::codebook_key(o, paths);
   BOOST_TEST((bowlrp::model::codebook_key(o, paths) == key));
   BOOST_TEST((bowlrp::model::codebook_key(o, {paths[0]}) != key));
   o.kmeans.seed = 5;
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(codebook_cache_round_trip) {
   BOOST_TEST(back->dim() == 128);
   BOOST_TEST(back->centres() == cb.centres());
   // A changed training file (size) changes the key.
-  bowlrp::bow::write_file_atomic(paths[1], "bbbbbbb");
+  bowlrp::core::write_file_atomic(paths[1], "bbbbbbb");
   o.kmeans.seed = 0;
   BOOST_TEST((bowlrp::model::codebook_key(o, paths) != key));
 }
@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(image_choice_is_seeded_sorted_and_stratified) {
 
 BOOST_AUTO_TEST_CASE(id_list_ignores_blank_lines_and_spaces) {
   TempDir dir;
-  bowlrp::bow::write_file_atomic(dir / "ids.txt", "000021\r\n\n  000162 \n000278");
+  bowlrp::core::write_file_atomic(dir / "ids.txt", "000021\r\n\n  000162 \n000278");
   BOOST_TEST(bowlrp::evaluation::read_id_list(dir / "ids.txt") == std::vector<std::string>({"000021", "000162", "000278"}));
   BOOST_CHECK_THROW(bowlrp::evaluation::read_id_list(dir / "missing.txt"), std::runtime_error);
 }
@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   // the voc command against the peer in the same run.
   BOOST_TEST_REQUIRE(run_cli(flags_explain, &log) == 0, log);
 
-  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(out + "/report.json"));
   BOOST_TEST(j["ap_definition"] == "voc07-11pt");
   const std::vector<std::string> classes = {"car", "dog", "person"};
   double sum = 0;
@@ -388,7 +388,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   BOOST_TEST(j["localisation"]["lrp_boxes_images"].get<double>() > 0);
   for (const char* t : {"encode test", "explain + flip + occlusion", "total"}) BOOST_TEST(j["timings"].contains(t));
 
-  const std::string html = bowlrp::bow::read_file(out + "/index.html");
+  const std::string html = bowlrp::core::read_file(out + "/index.html");
   BOOST_TEST(html.find("AP (VOC2007)") != std::string::npos);
   BOOST_TEST(html.find("<svg") != std::string::npos);
   BOOST_TEST(html.find("data:image/png;base64,") != std::string::npos);
@@ -398,7 +398,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   std::map<std::string, std::string> results;
   for (const auto& c : classes) {
     const std::string path = out + "/results/comp1_cls_val_" + c + ".txt";
-    results[c] = bowlrp::bow::read_file(path);
+    results[c] = bowlrp::core::read_file(path);
     const auto rows = bowlrp::datasets::read_voc_results(path);
     BOOST_TEST(rows.size() == 30u);
     const auto val = bowlrp::datasets::VocSet::load(root, "val", {c}, false);
@@ -414,19 +414,19 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   BOOST_TEST_REQUIRE(run_cli(flags_explain, &log) == 0, log);
   BOOST_TEST(log.find("codebook: 64 words from the cache") != std::string::npos);
   BOOST_TEST(log.find("encode test cache: 30 read, 0 computed, 0 corrupt") != std::string::npos, log);
-  const nlohmann::json j2 = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  const nlohmann::json j2 = nlohmann::json::parse(bowlrp::core::read_file(out + "/report.json"));
   BOOST_TEST(stage(j2) < 0.5 * stage(j), stage(j2) << " vs " << stage(j));
-  for (const auto& c : classes) BOOST_TEST(bowlrp::bow::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
+  for (const auto& c : classes) BOOST_TEST(bowlrp::core::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
   BOOST_TEST(j2["aopc"] == j["aopc"]);
 
   // A corrupt histogram entry is detected, recomputed and rewritten; scores are unchanged.
   const std::vector<fs::path> entries = files_under(fs::path(out) / "cache" / "histograms");
   BOOST_REQUIRE(entries.size() >= 60u);
-  std::string bytes = bowlrp::bow::read_file(entries[3].string());
+  std::string bytes = bowlrp::core::read_file(entries[3].string());
   bytes[bytes.size() / 2] ^= 0x55;
-  bowlrp::bow::write_file_atomic(entries[3].string(), bytes);
-  const std::string before = bowlrp::bow::read_file(entries[5].string());
-  bowlrp::bow::write_file_atomic(entries[5].string(), before.substr(0, before.size() / 3));
+  bowlrp::core::write_file_atomic(entries[3].string(), bytes);
+  const std::string before = bowlrp::core::read_file(entries[5].string());
+  bowlrp::core::write_file_atomic(entries[5].string(), before.substr(0, before.size() / 3));
   BOOST_TEST_REQUIRE(run_cli(flags + " --explain 0 --gallery 0", &log) == 0, log);
   // "<label> cache: R read, C computed, X corrupt entries recomputed" per encoding pass.
   std::size_t corrupt = 0, computed = 0;
@@ -439,9 +439,9 @@ BOOST_AUTO_TEST_CASE(end_to_end_on_voc_with_cache_reuse_and_corruption) {
   }
   BOOST_TEST(corrupt == 2u, log);
   BOOST_TEST(computed == 2u, log);
-  BOOST_TEST(bowlrp::bow::read_file(entries[5].string()) == before);
-  for (const auto& c : classes) BOOST_TEST(bowlrp::bow::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
-  const nlohmann::json j3 = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  BOOST_TEST(bowlrp::core::read_file(entries[5].string()) == before);
+  for (const auto& c : classes) BOOST_TEST(bowlrp::core::read_file(out + "/results/comp1_cls_val_" + c + ".txt") == results[c]);
+  const nlohmann::json j3 = nlohmann::json::parse(bowlrp::core::read_file(out + "/report.json"));
   BOOST_TEST(j3["aopc"].empty());
 }
 
@@ -461,7 +461,7 @@ BOOST_AUTO_TEST_CASE(network_head_end_to_end_on_voc_conserves_layer_by_layer) {
                                  out + "'",
                              &log) == 0,
                      log);
-  const nlohmann::json r = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  const nlohmann::json r = nlohmann::json::parse(bowlrp::core::read_file(out + "/report.json"));
   BOOST_TEST(r["explained_images"] == 6);
   BOOST_TEST(r["conservation_max_error"].get<double>() < 1e-9);
   BOOST_TEST(r["settings"]["head"].get<std::string>().find("network (ReLU) 320-32-3") == 0, r["settings"].dump());
@@ -475,7 +475,7 @@ BOOST_AUTO_TEST_CASE(network_head_end_to_end_on_voc_conserves_layer_by_layer) {
                                    "' '" + image + "'",
                                &log) == 0,
                        rule << ": " << log);
-    const nlohmann::json e = nlohmann::json::parse(bowlrp::bow::read_file(where + "/000005.json"));
+    const nlohmann::json e = nlohmann::json::parse(bowlrp::core::read_file(where + "/000005.json"));
     BOOST_TEST(e["method"] == "layer-wise");
     BOOST_TEST(e["conserved"] == true, rule);
     BOOST_TEST_REQUIRE(e["network"]["layers"].size() == 2u, rule);
@@ -505,7 +505,7 @@ BOOST_AUTO_TEST_CASE(network_head_end_to_end_on_voc_conserves_layer_by_layer) {
                                  (dir / "explained_1") + "," + (dir / "explained_11") + "' '" + out + "' '" + out + "'",
                              &log) == 0,
                      log);
-  const std::string html = bowlrp::bow::read_file(dir / "cmp/index.html");
+  const std::string html = bowlrp::core::read_file(dir / "cmp/index.html");
   BOOST_TEST(html.find("Heatmaps side by side") != std::string::npos);
   BOOST_TEST(html.find("data:image/png;base64,") != std::string::npos);
   BOOST_TEST(html.find("000005") != std::string::npos);
@@ -526,7 +526,7 @@ BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_
                              &log) == 0,
                      log);
   BOOST_TEST_REQUIRE(run_cli(common + "--words 64 --kmeans-samples 20000 --out '" + bow_out + "'", &log) == 0, log);
-  const nlohmann::json f = nlohmann::json::parse(bowlrp::bow::read_file(fisher_out + "/report.json"));
+  const nlohmann::json f = nlohmann::json::parse(bowlrp::core::read_file(fisher_out + "/report.json"));
   BOOST_TEST(f["test_images"] == 30);
   BOOST_TEST(f["explained_images"] == 6);
   // Conservation of the Fisher model once the bias share and the ε-absorbed part are counted.
@@ -545,7 +545,7 @@ BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_
                                  image + "'",
                              &log) == 0,
                      log);
-  const nlohmann::json e = nlohmann::json::parse(bowlrp::bow::read_file(dir / "explained/000005.json"));
+  const nlohmann::json e = nlohmann::json::parse(bowlrp::core::read_file(dir / "explained/000005.json"));
   BOOST_TEST(e["encoding"] == "fisher-vector");
   BOOST_TEST(e["conserved"] == true);
   const double total = e["relevance_sum"]["pixels"].get<double>() + e["absorbed"].get<double>() +
@@ -558,12 +558,12 @@ BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_
                                  bow_out + "'",
                              &log) == 0,
                      log);
-  const nlohmann::json c = nlohmann::json::parse(bowlrp::bow::read_file(dir / "cmp/compare.json"));
+  const nlohmann::json c = nlohmann::json::parse(bowlrp::core::read_file(dir / "cmp/compare.json"));
   BOOST_TEST_REQUIRE(c["runs"].size() == 2u);
   BOOST_TEST(c["runs"][0]["name"] == "fisher");
   BOOST_TEST(c["runs"][0]["map"].get<double>() == f["map"].get<double>());
   BOOST_TEST(c["runs"][1]["aopc"].contains("lrp"));
-  const std::string html = bowlrp::bow::read_file(dir / "cmp/index.html");
+  const std::string html = bowlrp::core::read_file(dir / "cmp/index.html");
   BOOST_TEST(html.find("Explanation quality") != std::string::npos);
 }
 
@@ -594,14 +594,14 @@ BOOST_AUTO_TEST_CASE(unreadable_images_are_named_and_exit_code_is_3) {
   const std::string bad_train = train.ids[chosen[5]];
   for (const std::string& id : {bad_test, bad_train}) {
     const fs::path jpg = root / "JPEGImages" / (id + ".jpg");
-    const std::string bytes = bowlrp::bow::read_file(jpg.string());
+    const std::string bytes = bowlrp::core::read_file(jpg.string());
     fs::remove(jpg);
-    bowlrp::bow::write_file_atomic(jpg.string(), bytes.substr(0, bytes.size() / 3));  // truncated scan
+    bowlrp::core::write_file_atomic(jpg.string(), bytes.substr(0, bytes.size() / 3));  // truncated scan
   }
 
   BOOST_TEST(run_cli(flags, &log) == 3, log);
   BOOST_TEST(log.find(bad_test + ".jpg") != std::string::npos, log);
-  const nlohmann::json j = nlohmann::json::parse(bowlrp::bow::read_file(out + "/report.json"));
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(out + "/report.json"));
   BOOST_TEST(j["failed_images"] == 1);
   BOOST_TEST(j["test_images"] == 12);
   const auto after = bowlrp::datasets::read_voc_results(out + "/results/comp1_cls_val_car.txt");

@@ -2,7 +2,7 @@
 // paths), localisation scores, and (when the CLI library is built) the HTML / JSON report.
 #include "test_util.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(results_file_round_trip) {
   BOOST_CHECK_EQUAL(bd::voc_results_filename("val", "cat"), "comp1_cls_val_cat.txt");
   const std::string path = bd::write_voc_results(tmp.path().string(), "val", "cat", ids, scores);
   BOOST_CHECK_EQUAL(std::filesystem::path(path).filename().string(), "comp1_cls_val_cat.txt");
-  BOOST_CHECK_EQUAL(bb::read_file(path).substr(0, 7), "000005 ");
+  BOOST_CHECK_EQUAL(bowlrp::core::read_file(path).substr(0, 7), "000005 ");
   const auto back = bd::read_voc_results(path);
   BOOST_REQUIRE_EQUAL(back.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) {
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(results_file_round_trip) {
   }
   BOOST_CHECK_THROW(bd::write_voc_results(tmp.path().string(), "val", "cat", {"a b"}, {1.0}), std::invalid_argument);
   BOOST_CHECK_THROW(bd::write_voc_results(tmp.path().string(), "val", "cat", {"a"}, {}), std::invalid_argument);
-  bb::write_file_atomic(tmp / "bad.txt", "000005 0.5\n000007 zz\n");
+  bowlrp::core::write_file_atomic(tmp / "bad.txt", "000005 0.5\n000007 zz\n");
   BOOST_CHECK_THROW(bd::read_voc_results(tmp / "bad.txt"), std::runtime_error);
 }
 
@@ -629,8 +629,8 @@ BOOST_AUTO_TEST_CASE(report_json_and_html) {
   bowlrp::test::TempDir tmp;
   ap::write_report_html(tmp / "r/report.html", d);
   ap::write_report_json(tmp / "r/report.json", d);
-  BOOST_CHECK_EQUAL(bb::read_file(tmp / "r/report.html"), html);
-  BOOST_CHECK(nlohmann::json::parse(bb::read_file(tmp / "r/report.json")) == j);
+  BOOST_CHECK_EQUAL(bowlrp::core::read_file(tmp / "r/report.html"), html);
+  BOOST_CHECK(nlohmann::json::parse(bowlrp::core::read_file(tmp / "r/report.json")) == j);
 }
 
 #endif

@@ -18,33 +18,33 @@ PipelineArgs::PipelineArgs() : PipelineArgs(model::FitOptions()) {}
 
 PipelineArgs::PipelineArgs(const model::FitOptions& d)
     : fit(d),
-      bin_sizes(bow::format_int_list(d.pipeline.dsift.bin_sizes)),
-      pyramid(bow::format_pyramid(d.pipeline.pooling.pyramid)),
-      pooling(bow::format_pooling(d.pipeline.pooling.p)),
+      bin_sizes(core::format_int_list(d.pipeline.dsift.bin_sizes)),
+      pyramid(core::format_pyramid(d.pipeline.pooling.pyramid)),
+      pooling(core::format_pooling(d.pipeline.pooling.p)),
       mapping(bow::to_string(d.pipeline.mapping.kind)),
       normalisation(bow::to_string(d.pipeline.pooling.normalisation)),
       kernel(svm::to_string(d.kernel.type)),
       kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)),
       encoding(model::to_string(d.encoding)),
       hidden(d.network.hidden.empty() ? "none"
-                                      : bow::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
-      fisher_pyramid(bow::format_pyramid(d.fisher.pyramid)),
+                                      : core::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
+      fisher_pyramid(core::format_pyramid(d.fisher.pyramid)),
       no_xy(!d.fisher.append_xy),
       no_root_sift(!d.fisher.root_sift),
       keep_zeroed(!d.fisher.skip_zeroed) {}
 
 model::FitOptions PipelineArgs::fit_options() const {
   model::FitOptions o = fit;
-  o.pipeline.dsift.bin_sizes = bow::parse_int_list(bin_sizes, "--bin-sizes");
+  o.pipeline.dsift.bin_sizes = core::parse_int_list(bin_sizes, "--bin-sizes");
   o.pipeline.kmeans.algorithm = bow::kmeans_algorithm_from_string(kmeans_algorithm);
   o.pipeline.mapping.kind = bow::mapping_kind_from_string(mapping);
-  o.pipeline.pooling.p = bow::parse_pooling(pooling, "--pooling");
-  o.pipeline.pooling.pyramid = bow::parse_pyramid(pyramid, "--pyramid");
+  o.pipeline.pooling.p = core::parse_pooling(pooling, "--pooling");
+  o.pipeline.pooling.pyramid = core::parse_pyramid(pyramid, "--pyramid");
   o.pipeline.pooling.normalisation = bow::normalisation_from_string(normalisation);
   o.kernel.type = svm::kernel_type_from_string(kernel);
   o.encoding = model::encoding_kind_from_string(encoding);
   if (!head.empty()) o.head = model::head_kind_from_string(head);
-  o.fisher.pyramid = bow::parse_pyramid(fisher_pyramid, "--fisher-pyramid");
+  o.fisher.pyramid = core::parse_pyramid(fisher_pyramid, "--fisher-pyramid");
   o.fisher.append_xy = !no_xy;
   o.fisher.root_sift = !no_root_sift;
   o.fisher.skip_zeroed = !keep_zeroed;
@@ -55,7 +55,7 @@ model::FitOptions PipelineArgs::fit_options() const {
   o.network.seed = o.pipeline.kmeans.seed;
   o.network.hidden.clear();
   if (hidden != "none")
-    for (int h : bow::parse_int_list(hidden, "--hidden")) {
+    for (int h : core::parse_int_list(hidden, "--hidden")) {
       if (h < 1) bad("--hidden", hidden, "layer sizes >= 1 separated by commas, or none");
       o.network.hidden.push_back(static_cast<std::size_t>(h));
     }

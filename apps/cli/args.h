@@ -5,7 +5,7 @@
 // the flag, the value and what was expected.
 #pragma once
 
-#include <bowlrp/bow/option_text.h>
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/model/fit.h>
 
@@ -49,12 +49,12 @@ struct RunArgs {
 };
 
 // The text forms live in the library (bow/option_text.h).
-using bow::format_int_list;
-using bow::format_pooling;
-using bow::format_pyramid;
-using bow::parse_int_list;
-using bow::parse_pooling;
-using bow::parse_pyramid;
-using bow::split_csv;
+using core::format_int_list;
+using core::format_pooling;
+using core::format_pyramid;
+using core::parse_int_list;
+using core::parse_pooling;
+using core::parse_pyramid;
+using core::split_csv;
 
 }  // namespace bowlrp::apps

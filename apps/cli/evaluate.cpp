@@ -6,7 +6,7 @@
 #include "cli/progress.h"
 #include "report/report.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/decompose/heatmap.h>
 
@@ -24,7 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-using bow::seconds_since;
+using core::seconds_since;
 }  // namespace
 
 int run_evaluate(const EvaluateArgs& args) {
@@ -42,7 +42,7 @@ int run_evaluate(const EvaluateArgs& args) {
   const ReportData report = folder_report(ev, o, "bowlrp evaluation: " + args.data);
   const fs::path out = fs::u8path(args.out);
   fs::create_directories(out);
-  bow::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
+  core::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
   write_report_html((out / "index.html").u8string(), report);
   const std::size_t C = ev.classes.size();
   std::printf("accuracy %.4f (%zu images, %zu classes)\n", ev.accuracy, ev.paths.size(), C);
@@ -118,7 +118,7 @@ DemoResult run_demo(const DemoArgs& args) {
                     std::to_string(o.fit.pipeline.kmeans.seed)},
        {"encoding", model.encoding_summary()},
        {"head", model.head_summary()}});
-  bow::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
+  core::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
   write_report_html((out / "index.html").u8string(), report);
   const nlohmann::json j = {{"train_images", r.train_images},
                             {"test_images", r.test_images},
@@ -129,7 +129,7 @@ DemoResult run_demo(const DemoArgs& args) {
                             {"mask_area_fraction", r.mask_area},
                             {"max_conservation_error", r.max_conservation_error},
                             {"classes", ev.classes}};
-  bow::write_file_atomic((out / "demo.json").u8string(), dump_json(j, 1) + "\n");
+  core::write_file_atomic((out / "demo.json").u8string(), dump_json(j, 1) + "\n");
   return r;
 }
 
@@ -168,7 +168,7 @@ int run_compare(const CompareArgs& args) {
     if (fs::is_directory(p)) p /= "report.json";
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(bow::read_file(p.u8string()));
+      j = nlohmann::json::parse(core::read_file(p.u8string()));
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error("compare: '" + p.u8string() + "' is not a report.json (" + e.what() + ")");
     }
@@ -179,13 +179,13 @@ int run_compare(const CompareArgs& args) {
   }
   const fs::path out = fs::u8path(args.out);
   fs::create_directories(out);
-  bow::write_file_atomic((out / "compare.json").u8string(), compare_json(names, runs).dump(1) + "\n");
+  core::write_file_atomic((out / "compare.json").u8string(), compare_json(names, runs).dump(1) + "\n");
   const std::vector<std::string> heatmaps =
       args.heatmaps_csv.empty() ? std::vector<std::string>{} : split_csv(args.heatmaps_csv);
   if (!heatmaps.empty() && heatmaps.size() != runs.size())
     throw std::invalid_argument("compare: --heatmaps '" + args.heatmaps_csv + "' names " + std::to_string(heatmaps.size()) +
                                 " folders for " + std::to_string(runs.size()) + " reports; give one per report or none");
-  bow::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs, heatmaps));
+  core::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs, heatmaps));
   std::printf("%-28s", "");
   for (const auto& n : names) std::printf(" %14s", n.c_str());
   std::printf("\n%-28s", "mAP");

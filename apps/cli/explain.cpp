@@ -2,7 +2,7 @@
 #include "cli/json_out.h"
 #include "cli/progress.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
@@ -147,7 +147,7 @@ int run_explain(const ExplainArgs& args) {
         j["root_found"] = e.dimensions.root_found;
         j["f_root"] = e.dimensions.f_root;
       }
-      bow::write_file_atomic(base + ".json", dump_json(j, 1) + "\n");
+      core::write_file_atomic(base + ".json", dump_json(j, 1) + "\n");
     } catch (const std::exception& ex) {
       errors[i] = ex.what();
     }

@@ -60,11 +60,11 @@ void Progress::draw(std::size_t done, bool final) {
   std::fflush(stderr);
 }
 
-bow::ProgressFn progress_display(bool quiet) {
+core::ProgressFn progress_display(bool quiet) {
   if (quiet) return {};
   auto bars = std::make_shared<std::map<std::string, std::unique_ptr<Progress>>>();
-  return [bars](const bow::ProgressEvent& e) {
-    using Kind = bow::ProgressEvent::Kind;
+  return [bars](const core::ProgressEvent& e) {
+    using Kind = core::ProgressEvent::Kind;
     switch (e.kind) {
       case Kind::note:
         std::fprintf(stderr, "%s\n", e.text.c_str());

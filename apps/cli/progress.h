@@ -1,8 +1,8 @@
 // A thread-safe progress display for long loops: count, total, rate and ETA on one line of stderr,
-// and the adaptor that draws the library's progress reports (bow::ProgressFn) with it.
+// and the adaptor that draws the library's progress reports (core::ProgressFn) with it.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 
 #include <atomic>
 #include <memory>
@@ -47,7 +47,7 @@ class Progress {
 
 /// A progress callback drawing one Progress line per stage and printing notes on stderr (quiet:
 /// draws nothing). Not thread-safe by itself: the library serialises its calls.
-bow::ProgressFn progress_display(bool quiet);
+core::ProgressFn progress_display(bool quiet);
 
 /// Prints "skipped PATH: reason" on stderr: the documented line for every input a batch leaves out.
 void print_skipped(const std::string& path, const std::string& reason);

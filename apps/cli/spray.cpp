@@ -4,7 +4,7 @@
 #include "cli/progress.h"
 #include "report/report.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/decompose/heatmap.h>
@@ -43,7 +43,7 @@ int run_spray(const SprayArgs& args) {
     unreadable = walk.problems.size();
     paths = walk.files;
   }
-  const bow::ProgressFn progress = progress_display(args.run.quiet);
+  const core::ProgressFn progress = progress_display(args.run.quiet);
   const evaluation::SprayAnalysis a = evaluation::spray_images(model, paths, cls, o, progress);
   for (const auto& f : a.failures) print_skipped(f.path, f.reason);
 
@@ -78,9 +78,9 @@ int run_spray(const SprayArgs& args) {
   });
   const fs::path out = fs::u8path(args.out);
   fs::create_directories(out);
-  bow::write_file_atomic((out / "report.json").u8string(),
+  core::write_file_atomic((out / "report.json").u8string(),
                          dump_json(spray_json(a, model.class_names(), static_cast<std::size_t>(args.members)), 1) + "\n");
-  bow::write_file_atomic((out / "index.html").u8string(),
+  core::write_file_atomic((out / "index.html").u8string(),
                          spray_html(a, "bowlrp spray: class " + args.class_name + ", " + std::to_string(r.images) + " images",
                                     pictures));
   std::printf("%zu maps of class %s in %d clusters (eigengap %d)\n", r.images, args.class_name.c_str(), r.clusters,

@@ -2,7 +2,7 @@
 #include "cli/json_out.h"
 #include "cli/progress.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/model/fit.h>
@@ -42,7 +42,7 @@ int run_train(const TrainArgs& args) {
 
   for (std::size_t k = data.unlisted.size(); k < report.skipped.size(); ++k)
     print_skipped(report.skipped[k].path, report.skipped[k].reason);
-  const double total = bow::seconds_since(t0);
+  const double total = core::seconds_since(t0);
   std::printf("model      %s\n", args.out.c_str());
   std::printf("classes    %zu (", data.class_names.size());
   for (std::size_t c = 0; c < data.class_names.size(); ++c)
@@ -114,7 +114,7 @@ int run_predict(const PredictArgs& args) {
                  labelled);
   if (!failed.empty())
     std::fprintf(stderr, "predicted %zu images; %zu inputs failed (listed above)\n", predicted, failed.size());
-  if (!args.json.empty()) bow::write_file_atomic(args.json, dump_json(out, 1) + "\n");
+  if (!args.json.empty()) core::write_file_atomic(args.json, dump_json(out, 1) + "\n");
   return failed.empty() ? kExitOk : kExitSomeFailed;
 }
 

@@ -5,7 +5,7 @@
 #include "cli/progress.h"
 #include "report/report.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc_eval.h>
 
 #include <nlohmann/json.hpp>
@@ -34,7 +34,7 @@ int run_voc_command(const VocArgs& args) {
   if (!args.model.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
     given = model::Model::load(args.model);
-    load_seconds = bow::seconds_since(t0);
+    load_seconds = core::seconds_since(t0);
   }
   const evaluation::VocEvaluation ev = evaluation::run_voc_protocol(o, given, progress_display(args.run.quiet));
   const model::Model& model = *ev.model;
@@ -48,7 +48,7 @@ int run_voc_command(const VocArgs& args) {
   for (std::size_t c = 0; c < C; ++c)
     datasets::write_voc_results((out / "results").u8string(), o.test_set, ev.classes[c], ev.test_ids, ev.scores[c]);
   const ReportData report = voc_report(ev, o, args.model, load_seconds);
-  bow::write_file_atomic((out / "report.json").u8string(), dump_json(voc_json(report, ev, o), 1) + "\n");
+  core::write_file_atomic((out / "report.json").u8string(), dump_json(voc_json(report, ev, o), 1) + "\n");
   write_report_html((out / "index.html").u8string(), report);
 
   std::printf("%-14s %8s %8s\n", "class", "AP07", "AParea");

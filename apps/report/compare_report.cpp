@@ -2,7 +2,7 @@
 // Fisher-vector model against the Bag-of-Words model on the same images.
 #include "report/report.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -106,7 +106,7 @@ std::string heatmap_grid_html(const std::vector<std::string>& names, const std::
       const fs::path js = fs::path(base.u8string() + ".json");
       if (fs::exists(js)) {
         try {
-          const nlohmann::json j = nlohmann::json::parse(bow::read_file(js.u8string()));
+          const nlohmann::json j = nlohmann::json::parse(core::read_file(js.u8string()));
           caption = j.value("class", std::string()) + ", f = " + fixed(j.value("score", 0.0), 3) +
                     (j.value("conserved", false) ? ", conserved" : ", NOT conserved");
           if (j.contains("network")) caption += ", " + j["network"].value("composite", std::string());
@@ -115,7 +115,7 @@ std::string heatmap_grid_html(const std::vector<std::string>& names, const std::
         }
       }
       h += "<td><figure><img style=\"max-width:260px\" src=\"data:image/png;base64," +
-           base64(bow::read_file(base.u8string() + suffix)) + "\"><figcaption>" + html_escape(caption) +
+           base64(core::read_file(base.u8string() + suffix)) + "\"><figcaption>" + html_escape(caption) +
            "</figcaption></figure></td>";
     }
     h += "</tr>";

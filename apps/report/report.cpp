@@ -6,7 +6,7 @@
 
 #include "cli/json_out.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <algorithm>
 #include <cmath>
@@ -393,10 +393,10 @@ std::string report_html(const ReportData& data) {
   return s;
 }
 
-void write_report_html(const std::string& path, const ReportData& data) { bow::write_file_atomic(path, report_html(data)); }
+void write_report_html(const std::string& path, const ReportData& data) { core::write_file_atomic(path, report_html(data)); }
 
 void write_report_json(const std::string& path, const ReportData& data) {
-  bow::write_file_atomic(path, dump_json(report_json(data), 2) + "\n");
+  core::write_file_atomic(path, dump_json(report_json(data), 2) + "\n");
 }
 
 ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg) {

@@ -1,5 +1,5 @@
 #include <bowlrp/bow/codebook.h>
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/bow/mapping.h>
 
 #include <tbb/blocked_range.h>
@@ -365,11 +365,11 @@ void Codebook::save(const std::string& path) const {
   const std::size_t at = out.size();
   out.resize(at + centres_.size() * sizeof(float));
   std::memcpy(out.data() + at, centres_.data(), centres_.size() * sizeof(float));  // little-endian hosts
-  write_file_atomic(path, out);
+  core::write_file_atomic(path, out);
 }
 
 Codebook Codebook::load(const std::string& path) {
-  const std::string in = read_file(path);
+  const std::string in = core::read_file(path);
   if (in.size() < kHeader || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0)
     throw std::runtime_error("'" + path + "' is not a bowlrp codebook (expected the BOWLRP-CODEBOOK header)");
   const std::uint32_t version = get_u32(in, sizeof(kMagic));

@@ -21,14 +21,7 @@ extern "C" {
 #include <vector>
 
 #include <bowlrp/bow/codebook.h>
-
-extern "C" {
-// LAPACK through OpenBLAS (gfortran calling convention: hidden lengths of the character arguments).
-void dsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a, const int* lda,
-             const double* vl, const double* vu, const int* il, const int* iu, const double* abstol, int* m, double* w,
-             double* z, const int* ldz, int* isuppz, double* work, const int* lwork, int* iwork, const int* liwork,
-             int* info, std::size_t jobz_len, std::size_t range_len, std::size_t uplo_len);
-}
+#include <bowlrp/core/lapack.h>
 
 namespace bowlrp::bow {
 namespace {
@@ -68,7 +61,7 @@ std::mutex vl_threads_mutex;
 
 int FisherOptions::cells() const {
   int c = 0;
-  for (const PyramidLevel& l : pyramid) c += l.cols * l.rows;
+  for (const core::PyramidLevel& l : pyramid) c += l.cols * l.rows;
   return c;
 }
 
@@ -152,8 +145,8 @@ void FisherParameters::validate(const FisherOptions& o) const {
     throw std::invalid_argument("FisherParameters::priors sum to " + num(total) + ": expected 1");
 }
 
-Digest fisher_parameters_digest(const FisherParameters& p) {
-  Hasher h;
+core::Digest fisher_parameters_digest(const FisherParameters& p) {
+  core::Hasher h;
   for (const std::vector<double>* v : {&p.mean, &p.projection, &p.means, &p.variances, &p.priors}) {
     const std::uint64_t n = v->size();
     h.update(&n, 8);
@@ -221,27 +214,8 @@ FisherParameters train_fisher(const float* descriptors, const float* positions, 
   std::vector<double>().swap(s);
   // The D largest eigenpairs (dsyevr returns ascending order; row-major upper = column-major lower).
   {
-    const char jobz = 'V', range = 'I', uplo = 'L';
-    const int N = kSift, il = kSift - D + 1, iu = kSift;
-    const double vl = 0, vu = 0, abstol = 0;
-    int found = 0, info = 0;
-    std::vector<double> w(kSift), z(static_cast<std::size_t>(kSift) * D);
-    std::vector<int> isuppz(2 * kSift);
-    int lwork = -1, liwork = -1, iwork_query = 0;
-    double work_query = 0;
-    std::vector<double> a = cov;
-    dsyevr_(&jobz, &range, &uplo, &N, a.data(), &N, &vl, &vu, &il, &iu, &abstol, &found, w.data(), z.data(), &N,
-            isuppz.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1, 1);
-    if (info != 0) throw std::runtime_error("train_fisher: LAPACK dsyevr workspace query failed (info " + std::to_string(info) + ")");
-    lwork = static_cast<int>(work_query);
-    liwork = iwork_query;
-    std::vector<double> work(static_cast<std::size_t>(lwork));
-    std::vector<int> iwork(static_cast<std::size_t>(liwork));
-    dsyevr_(&jobz, &range, &uplo, &N, a.data(), &N, &vl, &vu, &il, &iu, &abstol, &found, w.data(), z.data(), &N,
-            isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
-    if (info != 0 || found != D)
-      throw std::runtime_error("train_fisher: LAPACK dsyevr failed (info " + std::to_string(info) + ", " +
-                               std::to_string(found) + " of " + std::to_string(D) + " eigenpairs)");
+    std::vector<double> w, z;
+    core::symmetric_eigenpairs(cov, kSift, kSift - D + 1, kSift, "train_fisher", &w, &z);
     p.projection.assign(static_cast<std::size_t>(D) * kSift, 0.0);
     double kept = 0, trace = 0;
     for (int j = 0; j < kSift; ++j) trace += cov[j * kSift + j];
@@ -347,7 +321,7 @@ FisherPipeline::FisherPipeline(FisherPipelineOptions options, FisherParameters p
     }
     loglik_constant_[k] = c;
   }
-  Hasher h;
+  core::Hasher h;
   h.field("bowlrp-fisher-v1");
   h.field(canonical_encoding_options(options_));
   h.digest_field(fisher_parameters_digest(parameters_));

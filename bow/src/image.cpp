@@ -1,5 +1,5 @@
 #include <bowlrp/bow/image.h>
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include "image_codecs.h"
 
@@ -113,7 +113,7 @@ static GrayImage finish(const cv::Mat& gray, int max_side, std::string source) {
   return out;
 }
 
-GrayImage ImageLoader::load(const std::string& path) const { return decode(read_file(path), path); }
+GrayImage ImageLoader::load(const std::string& path) const { return decode(core::read_file(path), path); }
 
 GrayImage ImageLoader::decode(const std::string& bytes, const std::string& path) const {
   if (bytes.empty()) throw std::runtime_error("'" + path + "' is empty (0 bytes), expected an image file");

@@ -7,7 +7,7 @@ namespace bowlrp::bow {
 
 PoolingOptions PipelineOptions::default_pooling() {
   PoolingOptions p;
-  p.pyramid = {PyramidLevel{1, 1}, PyramidLevel{2, 2}};
+  p.pyramid = {core::PyramidLevel{1, 1}, core::PyramidLevel{2, 2}};
   return p;
 }
 
@@ -37,7 +37,7 @@ Pipeline::Pipeline(PipelineOptions options, Codebook codebook)
     throw std::invalid_argument("Pipeline: the codebook has " + std::to_string(mapper_.codebook().dim()) +
                                 "-dimensional words, expected " + std::to_string(FeatureTrace::kDim) +
                                 " (SIFT)");
-  Hasher h;
+  core::Hasher h;
   h.field("bowlrp-pipeline-v1");
   h.field(canonical_encoding_options(options_));
   h.digest_field(codebook_digest(mapper_.codebook()));

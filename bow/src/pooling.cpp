@@ -26,7 +26,7 @@ Normalisation normalisation_from_string(const std::string& name) {
 
 int PoolingOptions::cells() const {
   int c = 0;
-  for (const PyramidLevel& l : pyramid) c += l.cols * l.rows;
+  for (const core::PyramidLevel& l : pyramid) c += l.cols * l.rows;
   return c;
 }
 
@@ -46,11 +46,11 @@ void PoolingOptions::validate() const {
     throw std::invalid_argument("PoolingOptions::normalisation is not none, l1 or l2");
 }
 
-std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<PyramidLevel>& pyramid,
+std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<core::PyramidLevel>& pyramid,
                                std::vector<int>* counts) {
   const std::size_t n = features.size(), levels = pyramid.size();
   int cells = 0;
-  for (const PyramidLevel& L : pyramid) cells += L.cols * L.rows;
+  for (const core::PyramidLevel& L : pyramid) cells += L.cols * L.rows;
   std::vector<int> out(n * levels);
   if (counts) counts->assign(cells, 0);
   // The cell holding a feature's centre, whose continuous position in edge coordinates is x + 0.5
@@ -59,7 +59,7 @@ std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<P
     const Frame& f = features.frames[l];
     int base = 0;
     for (std::size_t j = 0; j < levels; ++j) {
-      const PyramidLevel& L = pyramid[j];
+      const core::PyramidLevel& L = pyramid[j];
       const int cx = std::clamp(static_cast<int>(std::floor((f.x + 0.5) * L.cols / features.width)), 0, L.cols - 1);
       const int cy = std::clamp(static_cast<int>(std::floor((f.y + 0.5) * L.rows / features.height)), 0, L.rows - 1);
       const int c = base + cy * L.cols + cx;

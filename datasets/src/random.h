@@ -2,7 +2,7 @@
 // std:: distributions are not, so the mappings to integers and reals are written here.
 #pragma once
 
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/core/digest.h>
 
 #include <cstdint>
 #include <random>
@@ -10,7 +10,7 @@
 namespace bowlrp::datasets::detail {
 
 /// SplitMix64 finaliser: decorrelates (seed, stream) pairs before they seed the generator.
-using bow::mix_seed;
+using core::mix_seed;
 
 /// A generator for stream `stream` of seed `seed`; streams are independent of each other.
 class Rng {

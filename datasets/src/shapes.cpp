@@ -1,6 +1,6 @@
 #include <bowlrp/datasets/shapes.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include "random.h"
 
@@ -274,7 +274,7 @@ int write_shapes(const ShapesOptions& options, const std::string& root) {
       if (!cv::imencode(".png", *mat, buffer)) {
         throw std::runtime_error("write_shapes: cannot encode '" + path->u8string() + "' as PNG");
       }
-      bow::write_file_atomic(path->u8string(), std::string(buffer.begin(), buffer.end()));
+      core::write_file_atomic(path->u8string(), std::string(buffer.begin(), buffer.end()));
     }
   });
   return total;

@@ -1,6 +1,6 @@
 #include <bowlrp/datasets/voc.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <png.h>
 
@@ -69,7 +69,7 @@ std::vector<Line> tokenize_lines(const std::string& text) {
 
 std::string read_list(const std::string& path, const std::string& what) {
   if (!file_exists(path)) throw std::runtime_error("VOC " + what + " '" + path + "' is missing");
-  return bow::read_file(path);
+  return core::read_file(path);
 }
 
 // Ids of a one-id-per-line list.
@@ -189,7 +189,7 @@ VocAnnotation load_voc_annotation(const std::string& root, const std::string& id
   namespace pt = boost::property_tree;
   const std::string path = join(root, {"Annotations", id + ".xml"});
   if (!file_exists(path)) throw std::runtime_error("VOC annotation '" + path + "' is missing");
-  std::istringstream in(bow::read_file(path));
+  std::istringstream in(core::read_file(path));
   pt::ptree tree;
   try {
     pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
@@ -354,7 +354,7 @@ bool decode_png(const std::string& bytes, std::vector<unsigned char>* pixels, in
 ClassMask load_voc_class_mask(const std::string& root, const std::string& id) {
   const std::string path = join(root, {"SegmentationClass", id + ".png"});
   if (!file_exists(path)) throw std::runtime_error("VOC class mask '" + path + "' is missing");
-  const std::string bytes = bow::read_file(path);
+  const std::string bytes = core::read_file(path);
   std::vector<unsigned char> pixels;
   int width = 0, height = 0, channels = 0;
   PngKind kind = PngKind::kIndexed;

@@ -1,6 +1,6 @@
 #include <bowlrp/datasets/voc_eval.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <algorithm>
 #include <charconv>
@@ -161,12 +161,12 @@ std::string write_voc_results(const std::string& folder, const std::string& set,
     out.append(buf, r.ptr);
     out += '\n';
   }
-  bow::write_file_atomic(path, out);
+  core::write_file_atomic(path, out);
   return path;
 }
 
 std::vector<VocResult> read_voc_results(const std::string& path) {
-  const std::string text = bow::read_file(path);
+  const std::string text = core::read_file(path);
   std::vector<VocResult> results;
   std::size_t pos = 0, line = 0;
   while (pos < text.size()) {

@@ -7,7 +7,7 @@
 
 namespace bowlrp::decompose {
 
-Explainer::Explainer(std::shared_ptr<const svm::KernelSvm> shared, bow::Digest pipeline, Composite composite,
+Explainer::Explainer(std::shared_ptr<const svm::KernelSvm> shared, core::Digest pipeline, Composite composite,
                      std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices)
     : head_(std::move(shared)), pipeline_(pipeline), composite_(composite), indices_(std::move(indices)) {
   composite_.validate();
@@ -29,7 +29,7 @@ Explainer::Explainer(std::shared_ptr<const svm::KernelSvm> shared, bow::Digest p
   }
 }
 
-Explainer::Explainer(Head head, bow::Digest pipeline, Composite composite)
+Explainer::Explainer(Head head, core::Digest pipeline, Composite composite)
     : head_(std::move(head)), pipeline_(pipeline), composite_(composite) {
   composite_.validate();
   check_head();
@@ -72,7 +72,7 @@ std::size_t Explainer::class_index(const std::string& name) const {
   return head_class_index(head_, name);
 }
 
-Explanation Explainer::head_layer(const bow::Digest& made_by, const std::vector<double>& h, std::size_t cls) const {
+Explanation Explainer::head_layer(const core::Digest& made_by, const std::vector<double>& h, std::size_t cls) const {
   if (made_by != pipeline_)
     throw std::invalid_argument("Explainer: the trace was made by another pipeline (fingerprint " + made_by.hex() +
                                 ", this model's is " + pipeline_.hex() +

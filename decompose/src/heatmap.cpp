@@ -1,6 +1,6 @@
 #include <bowlrp/decompose/heatmap.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -200,7 +200,7 @@ Bgr8Image bgr8_from_pixels(const unsigned char* data, int width, int height, int
   return out;
 }
 
-Bgr8Image load_bgr8(const std::string& path) { return decode_bgr8(bow::read_file(path), path); }
+Bgr8Image load_bgr8(const std::string& path) { return decode_bgr8(core::read_file(path), path); }
 
 Bgr8Image decode_bgr8(const std::string& bytes, const std::string& path) {
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
@@ -220,7 +220,7 @@ void write_png(const std::string& path, const Bgr8Image& image) {
   const cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
   std::vector<unsigned char> buf;
   if (!cv::imencode(".png", m, buf)) throw std::runtime_error("write_png: PNG encoding failed for " + path);
-  bow::write_file_atomic(path, std::string(buf.begin(), buf.end()));
+  core::write_file_atomic(path, std::string(buf.begin(), buf.end()));
 }
 
 void write_png(const std::string& path, const PixelRelevance& relevance, const HeatmapOptions& options,
@@ -250,7 +250,7 @@ void write_npy(const std::string& path, const PixelRelevance& rel) {
     std::memcpy(&u, &f, 4);
     for (int k = 0; k < 4; ++k) bytes.push_back(static_cast<char>((u >> (8 * k)) & 0xff));
   }
-  bow::write_file_atomic(path, bytes);
+  core::write_file_atomic(path, bytes);
 }
 
 }  // namespace bowlrp::decompose

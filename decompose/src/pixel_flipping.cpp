@@ -1,6 +1,6 @@
 #include <bowlrp/decompose/pixel_flipping.h>
 
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/core/digest.h>
 
 #include <tbb/parallel_for.h>
 
@@ -18,7 +18,7 @@ namespace {
 
 
 // Seed of random order r: decorrelated from the noise seed and from the other orders.
-std::uint64_t order_seed(std::uint64_t seed, int r) { return bow::mix_seed(seed ^ bow::mix_seed(0x5eedULL + static_cast<std::uint64_t>(r))); }
+std::uint64_t order_seed(std::uint64_t seed, int r) { return core::mix_seed(seed ^ core::mix_seed(0x5eedULL + static_cast<std::uint64_t>(r))); }
 
 void check_order(const std::vector<int>& order, int regions) {
   for (int r : order) {
@@ -111,7 +111,7 @@ std::vector<int> relevance_order(const std::vector<double>& region_relevance) {
 std::vector<int> random_order(int regions, std::uint64_t seed) {
   std::vector<int> order(static_cast<std::size_t>(std::max(regions, 0)));
   std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 engine(bow::mix_seed(seed));
+  std::mt19937_64 engine(core::mix_seed(seed));
   // Fisher-Yates with an exact integer draw (rejection of the biased tail).
   for (std::size_t i = order.size(); i > 1; --i) {
     const std::uint64_t n = i;
@@ -125,7 +125,7 @@ std::vector<int> random_order(int regions, std::uint64_t seed) {
 
 std::vector<float> flip_noise(int width, int height, std::uint64_t seed) {
   std::vector<float> noise(static_cast<std::size_t>(std::max(width, 0)) * std::max(height, 0));
-  std::mt19937_64 engine(bow::mix_seed(seed ^ 0x6e6f697365ULL));
+  std::mt19937_64 engine(core::mix_seed(seed ^ 0x6e6f697365ULL));
   for (float& v : noise) v = static_cast<float>(engine() >> 40) * (1.0f / 16777216.0f);  // 24 bits: exact
   return noise;
 }
@@ -186,9 +186,9 @@ double IncrementalFlipper::score(const std::vector<double>& histogram) const {
 }
 
 void IncrementalFlipper::check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f0, std::size_t dim,
-                                     const bow::Digest& made_by) const {
+                                     const core::Digest& made_by) const {
   const std::size_t own_dim = std::visit([](const auto& e) { return e->dimension(); }, encoding_);
-  const bow::Digest own = std::visit([](const auto& e) { return e->fingerprint(); }, encoding_);
+  const core::Digest own = std::visit([](const auto& e) { return e->fingerprint(); }, encoding_);
   if (f0.work_width != image.width || f0.work_height != image.height || dim != own_dim || made_by != own) {
     throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace (" + std::to_string(f0.work_width) + "x" +
                                 std::to_string(f0.work_height) + " working px, " + std::to_string(f0.size()) +

@@ -1,6 +1,6 @@
 #include <bowlrp/evaluation/folder_evaluation.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/localisation.h>
@@ -22,7 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-using bow::seconds_since;
+using core::seconds_since;
 
 // The default mask folder: DATA/../masks when DATA is named "images" (the demo's layout).
 std::string default_masks(const std::string& data) {
@@ -42,7 +42,7 @@ void FolderEvaluationOptions::validate() const {
   if (gallery < 0)
     throw std::invalid_argument("FolderEvaluationOptions.gallery = " + std::to_string(gallery) + ": expected a count >= 0");
   quality.validate();
-  bow::validate_threads(threads, "FolderEvaluationOptions.threads");
+  core::validate_threads(threads, "FolderEvaluationOptions.threads");
   if (!masks.empty()) {
     std::error_code ec;
     if (!fs::is_directory(fs::u8path(masks), ec))
@@ -58,7 +58,7 @@ decompose::RegionMask load_object_mask(const std::string& masks, const std::stri
   std::error_code ec;
   if (!fs::exists(file, ec)) return r;
   const std::string path = file.u8string();
-  const std::string bytes = bow::read_file(path);
+  const std::string bytes = core::read_file(path);
   const cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data())),
                                  cv::IMREAD_GRAYSCALE);
   if (m.empty()) throw std::runtime_error("cannot decode the object mask '" + path + "': expected a PNG");
@@ -87,12 +87,12 @@ void FolderEvaluation::one_vs_rest(std::size_t c, std::vector<double>* s, std::v
 }
 
 FolderEvaluation evaluate_folder(const model::Model& model, const std::string& data,
-                                 const FolderEvaluationOptions& options, const bow::ProgressFn& progress) {
+                                 const FolderEvaluationOptions& options, const core::ProgressFn& progress) {
   return evaluate_folder(model, datasets::FolderDataset::scan(data), data, options, progress);
 }
 
 FolderEvaluation evaluate_folder(const model::Model& model, const datasets::FolderDataset& set, const std::string& data,
-                                 const FolderEvaluationOptions& options, const bow::ProgressFn& progress) {
+                                 const FolderEvaluationOptions& options, const core::ProgressFn& progress) {
   options.validate();
   const auto t_start = Clock::now();
   FolderEvaluation ev;
@@ -132,9 +132,9 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
   const decompose::Explainer explainer = model.explainer(options.quality.composite);
 
   auto t0 = Clock::now();
-  bow::for_each_index(n, options.threads, "predict + explain", progress, [&](std::size_t i) {
+  core::for_each_index(n, options.threads, "predict + explain", progress, [&](std::size_t i) {
     try {
-      const std::string bytes = bow::read_file(ev.paths[i]);  // one read for the pipeline and the gallery
+      const std::string bytes = core::read_file(ev.paths[i]);  // one read for the pipeline and the gallery
       const model::Trace trace = model.encode_bytes(bytes, ev.paths[i]);
       const std::vector<double> f = model.scores(trace);
       std::copy(f.begin(), f.end(), ev.scores.begin() + i * C);

@@ -177,7 +177,7 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
 
 std::vector<QualityResult> evaluate_explanations(const model::Model& model, const std::vector<QualityJob>& jobs,
                                                  const QualityOptions& options, int threads,
-                                                 const bow::ProgressFn& progress) {
+                                                 const core::ProgressFn& progress) {
   options.validate();
   const decompose::Explainer explainer = model.explainer(options.composite);
   // One flipper per class that is asked for (they share the model's stages).
@@ -189,7 +189,7 @@ std::vector<QualityResult> evaluate_explanations(const model::Model& model, cons
     if (!flippers[job.cls]) flippers[job.cls].emplace(model.flipper(job.cls));
   }
   std::vector<QualityResult> results(jobs.size());
-  bow::for_each_index(jobs.size(), threads, "explain + flip", progress, [&](std::size_t j) {
+  core::for_each_index(jobs.size(), threads, "explain + flip", progress, [&](std::size_t j) {
     results[j] = evaluate_explanation(model, explainer, *flippers[jobs[j].cls], jobs[j].path, jobs[j].cls, options,
                                       jobs[j].regions);
   });

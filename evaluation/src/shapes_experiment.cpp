@@ -11,7 +11,7 @@ ShapesExperimentOptions ShapesExperimentOptions::defaults() {
   ShapesExperimentOptions o;
   o.shapes.images_per_class = 200;
   o.fit.pipeline.kmeans.words = 512;
-  o.fit.pipeline.pooling.pyramid = {bow::PyramidLevel{1, 1}};
+  o.fit.pipeline.pooling.pyramid = {core::PyramidLevel{1, 1}};
   o.fit.pipeline.kmeans.samples = 50000;
   o.fit.pipeline.image.max_side = 0;
   o.fit.training_accuracy = false;
@@ -30,7 +30,7 @@ void ShapesExperimentOptions::validate() const {
   e.validate();
 }
 
-ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, const bow::ProgressFn& progress) {
+ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, const core::ProgressFn& progress) {
   options.validate();
   ShapesExperiment ex;
   const std::uint64_t seed = options.fit.pipeline.kmeans.seed;
@@ -41,8 +41,8 @@ ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, c
   fs::remove_all(fs::u8path(options.folder), ec);
   const auto t0 = std::chrono::steady_clock::now();
   ex.images_written = datasets::write_shapes(sopts, options.folder);
-  ex.generate_seconds = bow::seconds_since(t0);
-  bow::progress_note(progress, "shapes",
+  ex.generate_seconds = core::seconds_since(t0);
+  core::progress_note(progress, "shapes",
                      "wrote " + std::to_string(ex.images_written) + " synthetic images to " + options.folder);
   const std::string images = (fs::u8path(options.folder) / "images").u8string();
   datasets::FolderDataset::scan(images).split(options.test_fraction, seed, &ex.train, &ex.test);

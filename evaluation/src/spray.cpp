@@ -2,6 +2,7 @@
 
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/core/lapack.h>
 
 #include <chrono>
 #include <mutex>
@@ -16,15 +17,6 @@
 #include <stdexcept>
 #include <string>
 
-extern "C" {
-// LAPACK (OpenBLAS ships it): selected eigenpairs of a real symmetric matrix. The trailing lengths are
-// gfortran's hidden arguments of the three character parameters.
-void dsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a, const int* lda,
-             const double* vl, const double* vu, const int* il, const int* iu, const double* abstol, int* m, double* w,
-             double* z, const int* ldz, int* isuppz, double* work, const int* lwork, int* iwork, const int* liwork,
-             int* info, std::size_t jobz_len, std::size_t range_len, std::size_t uplo_len);
-}
-
 namespace bowlrp::evaluation {
 namespace {
 
@@ -35,33 +27,6 @@ namespace {
 // Weights of the pixels [0, size) inside [begin, end) (fractional at the ends).
 double overlap(int pixel, double begin, double end) {
   return std::max(0.0, std::min(end, pixel + 1.0) - std::max(begin, static_cast<double>(pixel)));
-}
-
-// The m smallest eigenpairs of the symmetric n x n matrix a (column-major = row-major for symmetric);
-// eigenvalues ascending in w, eigenvectors as columns of z (n x m, column-major).
-void smallest_eigenpairs(std::vector<double> a, int n, int m, std::vector<double>* w, std::vector<double>* z) {
-  const char jobz = 'V', range = 'I', uplo = 'L';
-  const int il = 1, iu = m;
-  const double vl = 0, vu = 0, abstol = 0;
-  int found = 0, info = 0;
-  w->assign(static_cast<std::size_t>(n), 0.0);
-  z->assign(static_cast<std::size_t>(n) * m, 0.0);
-  std::vector<int> isuppz(2 * static_cast<std::size_t>(std::max(1, m)));
-  int lwork = -1, liwork = -1, iwork_query = 0;
-  double work_query = 0;
-  dsyevr_(&jobz, &range, &uplo, &n, a.data(), &n, &vl, &vu, &il, &iu, &abstol, &found, w->data(), z->data(), &n,
-          isuppz.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1, 1);
-  if (info != 0) throw std::runtime_error("spray: LAPACK dsyevr workspace query failed (info " + std::to_string(info) + ")");
-  lwork = static_cast<int>(work_query);
-  liwork = iwork_query;
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  std::vector<int> iwork(static_cast<std::size_t>(liwork));
-  dsyevr_(&jobz, &range, &uplo, &n, a.data(), &n, &vl, &vu, &il, &iu, &abstol, &found, w->data(), z->data(), &n,
-          isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
-  if (info != 0 || found != m)
-    throw std::runtime_error("spray: LAPACK dsyevr failed (info " + std::to_string(info) + ", " + std::to_string(found) +
-                             " of " + std::to_string(m) + " eigenpairs)");
-  w->resize(static_cast<std::size_t>(m));
 }
 
 // Seeded k-means on n points of dimension d: k-means++ seeding, Lloyd; returns labels and inertia.
@@ -222,7 +187,7 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
       L[i * n + j] = (i == j ? 1.0 : 0.0) - (adjacent[i * n + j] ? 1.0 / std::sqrt(degree[i] * degree[j]) : 0.0);
   const int m = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options.eigenvalues), n));
   std::vector<double> vectors;
-  smallest_eigenpairs(std::move(L), static_cast<int>(n), m, &r.eigenvalues, &vectors);
+  core::symmetric_eigenpairs(std::move(L), static_cast<int>(n), 1, m, "spray", &r.eigenvalues, &vectors);
 
   // Eigengap.
   int gap_at = std::min(options.min_clusters, m - 1);
@@ -334,8 +299,8 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
 
 namespace {
 
-using bow::mix_seed;
-using bow::seconds_since;
+using core::mix_seed;
+using core::seconds_since;
 
 // The grid cells holding `share` of the positive mass of a map, largest first (ties: lower index).
 std::vector<char> causal_region(const std::vector<double>& mean_map, double share) {
@@ -375,11 +340,11 @@ void SprayImagesOptions::validate() const {
     throw std::invalid_argument("SprayImagesOptions.causal_images = " + std::to_string(causal_images) + ": expected a count >= 0");
   if (flip_region < 1)
     throw std::invalid_argument("SprayImagesOptions.flip_region = " + std::to_string(flip_region) + ": expected a side >= 1 px");
-  bow::validate_threads(threads, "SprayImagesOptions.threads");
+  core::validate_threads(threads, "SprayImagesOptions.threads");
 }
 
 SprayAnalysis spray_images(const model::Model& model, const std::vector<std::string>& paths, std::size_t cls,
-                           const SprayImagesOptions& options, const bow::ProgressFn& progress) {
+                           const SprayImagesOptions& options, const core::ProgressFn& progress) {
   options.validate();
   if (cls >= model.classes())
     throw std::out_of_range("spray_images: class index " + std::to_string(cls) + " out of range; the model has " +
@@ -401,7 +366,7 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
   std::vector<std::vector<float>> thumbs(N);
   std::vector<double> scores(N, 0.0);
   std::vector<std::string> errors(N);
-  bow::for_each_index(N, options.threads, "explain", progress, [&](std::size_t i) {
+  core::for_each_index(N, options.threads, "explain", progress, [&](std::size_t i) {
     try {
       const bow::GrayImage image = model.load_image(paths[i]);
       const model::Trace trace = model.encode(image);
@@ -464,7 +429,7 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
   }
   const decompose::IncrementalFlipper flipper = model.flipper(cls);
   std::vector<std::vector<double>> drops(n);
-  bow::for_each_index(n, options.threads, "causal test", progress, [&](std::size_t k) {
+  core::for_each_index(n, options.threads, "causal test", progress, [&](std::size_t k) {
     if (jobs[k].empty()) return;
     bow::GrayImage image;
     bow::Trace trace;

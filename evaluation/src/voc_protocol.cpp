@@ -1,6 +1,6 @@
 #include <bowlrp/evaluation/voc_protocol.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/decompose/heatmap.h>
@@ -25,8 +25,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-using bow::mix_seed;
-using bow::seconds_since;
+using core::mix_seed;
+using core::seconds_since;
 
 // Seeded permutation of 0..n-1 (mt19937_64 is specified bit for bit, so this is portable).
 std::vector<std::size_t> seeded_order(std::size_t n, std::uint64_t seed) {
@@ -130,7 +130,7 @@ std::vector<std::string> read_id_list(const std::string& path) {
 }
 
 VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::optional<model::Model>& given,
-                               const bow::ProgressFn& progress) {
+                               const core::ProgressFn& progress) {
   options.validate();
   if (!given && options.train_set.empty())
     throw std::invalid_argument("train_set '': expected an image set name such as train (or give a model)");
@@ -168,7 +168,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
         subset(full, choose_images(full.labels, full.classes.size(), options.max_images, seed));
     const model::LabelledImages data = model::LabelledImages::from_voc(train);
     ev.train_images = data.paths.size();
-    bow::progress_note(progress, "fit",
+    core::progress_note(progress, "fit",
                        "training on " + std::to_string(data.paths.size()) + " '" + options.train_set + "' images, " +
                            std::to_string(train.classes.size()) + " classes, " +
                            (options.fit.encoding == model::EncodingKind::fisher_vector
@@ -309,7 +309,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     hopts.scaling = decompose::HeatmapScaling::percentile;
     hopts.percentile = 99.5;
     const decompose::Explainer explainer = model.explainer(qopts.composite);
-    bow::for_each_index(gjobs.size(), threads, "gallery", progress, [&](std::size_t k) {
+    core::for_each_index(gjobs.size(), threads, "gallery", progress, [&](std::size_t k) {
       const GalleryJob& gj = gjobs[k];
       GalleryItem& item = ev.gallery[k];
       item.group = gj.group;
@@ -318,7 +318,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
       item.score = ev.scores[gj.c][gj.i];
       item.label = test.label(gj.i, gj.c);
       try {
-        const std::string bytes = bow::read_file(test_paths[gj.i]);  // one read for pipeline and picture
+        const std::string bytes = core::read_file(test_paths[gj.i]);  // one read for pipeline and picture
         const model::Trace trace = model.encode_bytes(bytes, test_paths[gj.i]);
         const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
         item.image = decompose::decode_bgr8(bytes, test_paths[gj.i]);

@@ -1,6 +1,6 @@
 #include <bowlrp/model/explain.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -42,7 +42,7 @@ void ExplainOptions::validate() const {
   if (!(tolerance >= 0) || !std::isfinite(tolerance))
     throw std::invalid_argument("ExplainOptions.tolerance = " + std::to_string(tolerance) +
                                 ": expected a finite value >= 0");
-  bow::validate_threads(threads, "ExplainOptions.threads");
+  core::validate_threads(threads, "ExplainOptions.threads");
 }
 
 std::string conservation_verdict(const decompose::ConservationReport& report, double residual_warning) {
@@ -58,15 +58,15 @@ std::string conservation_verdict(const decompose::ConservationReport& report, do
 }
 
 void explain_files(const Model& model, const std::vector<std::string>& paths, const ExplainOptions& options,
-                   const ExplanationSink& sink, const bow::ProgressFn& progress) {
+                   const ExplanationSink& sink, const core::ProgressFn& progress) {
   options.validate();
   check_class(model, options);
   const decompose::Explainer explainer = model.explainer(options.composite);
-  bow::for_each_index(paths.size(), options.threads, "explain", progress, [&](std::size_t i) {
+  core::for_each_index(paths.size(), options.threads, "explain", progress, [&](std::size_t i) {
     ImageExplanation out;
     try {
       // One read of the file serves the pipeline image and, through `bytes`, the caller's rendering.
-      std::string bytes = bow::read_file(paths[i]);
+      std::string bytes = core::read_file(paths[i]);
       out = explain_decoded(model, explainer, model.loader().decode(bytes, paths[i]), options);
       out.bytes = std::move(bytes);
     } catch (const std::exception& e) {
@@ -80,11 +80,11 @@ void explain_files(const Model& model, const std::vector<std::string>& paths, co
 }
 
 void explain_images(const Model& model, const std::vector<bow::GrayImage>& images, const ExplainOptions& options,
-                    const ExplanationSink& sink, const bow::ProgressFn& progress) {
+                    const ExplanationSink& sink, const core::ProgressFn& progress) {
   options.validate();
   check_class(model, options);
   const decompose::Explainer explainer = model.explainer(options.composite);
-  bow::for_each_index(images.size(), options.threads, "explain", progress, [&](std::size_t i) {
+  core::for_each_index(images.size(), options.threads, "explain", progress, [&](std::size_t i) {
     ImageExplanation out;
     try {
       out = explain_decoded(model, explainer, images[i], options);

@@ -1,6 +1,6 @@
 #include <bowlrp/model/feature_cache.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <cstdio>
 #include <cstring>
@@ -75,7 +75,7 @@ void CacheStore::store(const Digest& key, const std::string& payload) const {
   put_u64(bytes, payload.size());
   bytes += payload;
   put_u64(bytes, checksum(bytes.data(), bytes.size()));
-  bow::write_file_atomic(path(key), bytes);
+  core::write_file_atomic(path(key), bytes);
   ++stats_.stored;
 }
 

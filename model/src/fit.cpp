@@ -1,6 +1,6 @@
 #include <bowlrp/model/fit.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/model/feature_cache.h>
 
 #include <algorithm>
@@ -24,8 +24,8 @@ using Clock = std::chrono::steady_clock;
 // sampling pass stays a fraction of the encoding pass.
 constexpr std::size_t kCodebookImages = 400;
 
-using bow::mix_seed;
-using bow::seconds_since;
+using core::mix_seed;
+using core::seconds_since;
 
 // Descriptors sampled from a seeded subset of at most kCodebookImages of n images (image(i) decodes
 // image i): about samples / images non-zero descriptors each, seeded per image. With positions, the
@@ -33,7 +33,7 @@ using bow::seconds_since;
 std::vector<float> sample_descriptors(const bow::DsiftOptions& dsift, std::size_t n, std::size_t samples,
                                       std::uint64_t seed, const std::function<bow::GrayImage(std::size_t)>& image,
                                       const std::function<std::string(std::size_t)>& name, int threads,
-                                      const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                      const core::ProgressFn& progress, std::vector<Skipped>* failures,
                                       std::vector<float>* positions, std::size_t* images_used) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -47,7 +47,7 @@ std::vector<float> sample_descriptors(const bow::DsiftOptions& dsift, std::size_
   const bow::DenseSift sift(dsift);
   std::vector<std::vector<float>> picked(order.size()), where(order.size());
   std::vector<std::string> errors(order.size());
-  bow::for_each_index(order.size(), threads, "codebook sample", progress, [&](std::size_t j) {
+  core::for_each_index(order.size(), threads, "codebook sample", progress, [&](std::size_t j) {
     const std::size_t i = order[j];
     try {
       const bow::FeatureTrace f = sift.extract(image(i));
@@ -87,7 +87,7 @@ std::vector<float> sample_descriptors(const bow::DsiftOptions& dsift, std::size_
 bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_t n,
                                  const std::function<bow::GrayImage(std::size_t)>& image,
                                  const std::function<std::string(std::size_t)>& name, int threads,
-                                 const bow::ProgressFn& progress, std::vector<Skipped>* failures, StageTimes* times) {
+                                 const core::ProgressFn& progress, std::vector<Skipped>* failures, StageTimes* times) {
   options.validate();
   if (n == 0) throw std::invalid_argument("cannot train a codebook: no training images");
   const auto t0 = Clock::now();
@@ -103,7 +103,7 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
     throw std::invalid_argument(msg.str());
   }
   const auto t1 = Clock::now();
-  bow::progress_note(progress, "k-means",
+  core::progress_note(progress, "k-means",
                      "k-means: " + std::to_string(count) + " descriptors -> " + std::to_string(options.kmeans.words) +
                          " words");
   bow::Codebook codebook = bow::Codebook::train(all.data(), count, bow::FeatureTrace::kDim, options.kmeans);
@@ -115,7 +115,7 @@ bow::Codebook sample_and_cluster(const bow::PipelineOptions& options, std::size_
 bow::FisherParameters sample_and_fit_mixture(const bow::FisherPipelineOptions& options, std::size_t n,
                                              const std::function<bow::GrayImage(std::size_t)>& image,
                                              const std::function<std::string(std::size_t)>& name, int threads,
-                                             const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                             const core::ProgressFn& progress, std::vector<Skipped>* failures,
                                              StageTimes* times) {
   options.validate();
   if (n == 0) throw std::invalid_argument("cannot train a Fisher-vector mixture: no training images");
@@ -133,7 +133,7 @@ bow::FisherParameters sample_and_fit_mixture(const bow::FisherPipelineOptions& o
     throw std::invalid_argument(msg.str());
   }
   const auto t1 = Clock::now();
-  bow::progress_note(progress, "gmm",
+  core::progress_note(progress, "gmm",
                      "PCA + GMM: " + std::to_string(count) + " descriptors -> " +
                          std::to_string(options.fisher.pca_dimension) + " dimensions, " +
                          std::to_string(options.fisher.components) + " Gaussians");
@@ -143,7 +143,7 @@ bow::FisherParameters sample_and_fit_mixture(const bow::FisherPipelineOptions& o
 }
 
 // Histograms of n images; encode(i, row) writes image i's histogram or throws.
-EncodedSet encode_rows(std::size_t n, std::size_t dim, int threads, const bow::ProgressFn& progress,
+EncodedSet encode_rows(std::size_t n, std::size_t dim, int threads, const core::ProgressFn& progress,
                        const std::string& stage, const std::function<std::string(std::size_t)>& name,
                        const std::function<void(std::size_t, double*)>& encode) {
   EncodedSet out;
@@ -151,7 +151,7 @@ EncodedSet encode_rows(std::size_t n, std::size_t dim, int threads, const bow::P
   out.histograms.assign(n * dim, 0.0);
   out.ok.assign(n, 0);
   std::vector<std::string> errors(n);
-  bow::for_each_index(n, threads, stage, progress, [&](std::size_t i) {
+  core::for_each_index(n, threads, stage, progress, [&](std::size_t i) {
     try {
       encode(i, out.histograms.data() + i * dim);
       out.ok[i] = 1;
@@ -267,12 +267,12 @@ void FitOptions::validate() const {
   svm::TrainOptions t = svm;
   t.threads = threads;
   t.validate(t.class_C.empty() ? 1 : t.class_C.size());
-  bow::validate_threads(threads, "FitOptions.threads");
+  core::validate_threads(threads, "FitOptions.threads");
   if (head_kind() == HeadKind::network) network_training().validate();
 }
 
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
-                             const std::string& cache_dir, const bow::ProgressFn& progress,
+                             const std::string& cache_dir, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times) {
   options.validate();
   if (paths.empty()) throw std::invalid_argument("cannot train a codebook: no training images");
@@ -282,7 +282,7 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
     cache_key = codebook_key(options, paths);
     if (std::optional<bow::Codebook> cached = load_cached_codebook(cache_dir, cache_key);
         cached && cached->size() == options.kmeans.words && cached->dim() == bow::FeatureTrace::kDim) {
-      bow::progress_note(progress, "codebook", "codebook: " + std::to_string(cached->size()) + " words from the cache");
+      core::progress_note(progress, "codebook", "codebook: " + std::to_string(cached->size()) + " words from the cache");
       return std::move(*cached);
     }
   }
@@ -295,7 +295,7 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
 }
 
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
-                             const std::vector<std::string>& names, int threads, const bow::ProgressFn& progress,
+                             const std::vector<std::string>& names, int threads, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times) {
   if (names.size() != images.size())
     throw std::invalid_argument("train_codebook: " + std::to_string(names.size()) + " names for " +
@@ -342,7 +342,7 @@ void drop_repeated_failures(EncodedSet& set, std::size_t n) {
 // its left-right mirror, cached under a key of its own.
 template <class Pipeline>
 EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                            const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage,
+                            const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage,
                             bool with_mirrors) {
   const std::size_t n = paths.size();
   const std::optional<HistogramCache> cache = make_cache(pipeline, cache_dir);
@@ -352,7 +352,7 @@ EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::str
       [&](std::size_t i, double* row) {
         const bool mirrored = i >= n;
         const std::string& path = paths[i % n];
-        const std::string bytes = bow::read_file(path);
+        const std::string bytes = core::read_file(path);
         Digest key;
         if (cache) {
           key = cache->key(bytes, mirrored);
@@ -364,7 +364,7 @@ EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::str
         if (cache) cache->store(key, row);
       });
   if (cache)
-    bow::progress_note(progress, stage,
+    core::progress_note(progress, stage,
                        stage + " cache: " + std::to_string(cache->stats().hits.load()) + " read, " +
                            std::to_string(cache->stats().stored.load()) + " computed, " +
                            std::to_string(cache->stats().corrupt.load()) + " corrupt entries recomputed");
@@ -379,7 +379,7 @@ std::string image_name(const std::vector<bow::GrayImage>& images, std::size_t i)
 // Rows of decoded images, as encode_file_rows without a cache.
 template <class Pipeline>
 EncodedSet encode_image_rows(const Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                             const bow::ProgressFn& progress, const std::string& stage, bool with_mirrors) {
+                             const core::ProgressFn& progress, const std::string& stage, bool with_mirrors) {
   const std::size_t n = images.size();
   EncodedSet out = encode_rows(
       with_mirrors ? 2 * n : n, pipeline.dimension(), threads, progress, stage,
@@ -394,50 +394,50 @@ EncodedSet encode_image_rows(const Pipeline& pipeline, const std::vector<bow::Gr
 }  // namespace
 
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+                         const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
   return encode_file_rows(pipeline, paths, threads, cache_dir, progress, stage, false);
 }
 
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const bow::ProgressFn& progress, const std::string& stage) {
+                         const core::ProgressFn& progress, const std::string& stage) {
   return encode_image_rows(pipeline, images, threads, progress, stage, false);
 }
 
 EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+                         const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
   return encode_file_rows(pipeline, paths, threads, cache_dir, progress, stage, false);
 }
 
 EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const bow::ProgressFn& progress, const std::string& stage) {
+                         const core::ProgressFn& progress, const std::string& stage) {
   return encode_image_rows(pipeline, images, threads, progress, stage, false);
 }
 
 EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
-                               const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+                               const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
   return std::visit(
       [&](const auto& e) { return encode_file_rows(*e, paths, threads, cache_dir, progress, stage, true); }, encoding);
 }
 
 EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                               const bow::ProgressFn& progress, const std::string& stage) {
+                               const core::ProgressFn& progress, const std::string& stage) {
   return std::visit([&](const auto& e) { return encode_image_rows(*e, images, threads, progress, stage, true); },
                     encoding);
 }
 
 EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const bow::ProgressFn& progress, const std::string& stage) {
+                         const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
   return std::visit([&](const auto& e) { return encode_images(*e, paths, threads, cache_dir, progress, stage); }, encoding);
 }
 
 EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                         const bow::ProgressFn& progress, const std::string& stage) {
+                         const core::ProgressFn& progress, const std::string& stage) {
   return std::visit([&](const auto& e) { return encode_images(*e, images, threads, progress, stage); }, encoding);
 }
 
 bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
                                               const std::vector<std::string>& paths, int threads,
-                                              const std::string& cache_dir, const bow::ProgressFn& progress,
+                                              const std::string& cache_dir, const core::ProgressFn& progress,
                                               std::vector<Skipped>* failures, StageTimes* times) {
   options.validate();
   if (paths.empty()) throw std::invalid_argument("cannot train a Fisher-vector mixture: no training images");
@@ -445,7 +445,7 @@ bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& 
   if (!cache_dir.empty()) {
     cache_key = fisher_parameters_key(options, paths);
     if (std::optional<bow::FisherParameters> cached = load_cached_fisher_parameters(cache_dir, cache_key, options.fisher)) {
-      bow::progress_note(progress, "gmm",
+      core::progress_note(progress, "gmm",
                          "PCA + GMM: " + std::to_string(cached->components()) + " Gaussians from the cache");
       return std::move(*cached);
     }
@@ -461,7 +461,7 @@ bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& 
 bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
                                               const std::vector<bow::GrayImage>& images,
                                               const std::vector<std::string>& names, int threads,
-                                              const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                              const core::ProgressFn& progress, std::vector<Skipped>* failures,
                                               StageTimes* times) {
   if (names.size() != images.size())
     throw std::invalid_argument("train_fisher_parameters: " + std::to_string(names.size()) + " names for " +
@@ -498,7 +498,7 @@ double top1_accuracy(const std::vector<double>& scores, const std::vector<int>& 
   return total ? double(right) / total : 0.0;
 }
 
-Model fit(const LabelledImages& data, const FitOptions& options, const bow::ProgressFn& progress, FitReport* report) {
+Model fit(const LabelledImages& data, const FitOptions& options, const core::ProgressFn& progress, FitReport* report) {
   data.validate();
   options.validate();
   const std::size_t n = data.paths.size(), C = data.class_names.size();
@@ -560,9 +560,9 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
   topts.threads = options.threads;
   if (options.encoding == EncodingKind::fisher_vector) topts.C = options.fisher_C;
   const bool svm_head = options.head_kind() != HeadKind::network;
-  if (progress && svm_head) progress({bow::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
+  if (progress && svm_head) progress({core::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
   const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {
-    if (progress) progress({bow::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
+    if (progress) progress({core::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
   };
   Head head;
   if (options.head_kind() == HeadKind::linear_svm) {
@@ -575,7 +575,7 @@ Model fit(const LabelledImages& data, const FitOptions& options, const bow::Prog
     head = std::make_shared<const svm::KernelSvm>(
         svm::train_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, options.kernel, topts, step));
   std::vector<double>().swap(X);
-  if (progress && svm_head) progress({bow::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
+  if (progress && svm_head) progress({core::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
   r.times.svm = seconds_since(t1);
   Model model(std::move(encoding), std::move(head));
   if (options.training_accuracy) {

@@ -114,7 +114,7 @@ const bow::DenseSift& Model::sift() const {
 }
 
 namespace {
-std::string pyramid_text(const std::vector<bow::PyramidLevel>& levels) {
+std::string pyramid_text(const std::vector<core::PyramidLevel>& levels) {
   std::string s;
   for (const auto& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
   return s;
@@ -158,8 +158,8 @@ std::size_t Model::dimension() const {
   return std::visit([](const auto& e) { return e->dimension(); }, encoding_);
 }
 
-const bow::Digest& Model::fingerprint() const {
-  return std::visit([](const auto& e) -> const bow::Digest& { return e->fingerprint(); }, encoding_);
+const core::Digest& Model::fingerprint() const {
+  return std::visit([](const auto& e) -> const core::Digest& { return e->fingerprint(); }, encoding_);
 }
 
 bow::GrayImage Model::load_image(const std::string& path) const {
@@ -183,7 +183,7 @@ std::vector<double> Model::scores(const double* x) const {
 }
 
 std::vector<double> Model::scores(const Trace& trace) const {
-  const bow::Digest& made_by = std::visit([](const auto& t) -> const bow::Digest& { return t.pipeline; }, trace);
+  const core::Digest& made_by = std::visit([](const auto& t) -> const core::Digest& { return t.pipeline; }, trace);
   if (made_by != fingerprint())
     throw std::invalid_argument("Model::scores: the trace was made by another encoding (fingerprint " + made_by.hex() +
                                 ", this model's is " + fingerprint().hex() + ")");

@@ -1,6 +1,6 @@
 #include <bowlrp/model/model_file.h>
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/bow/mapping.h>
 #include <bowlrp/bow/pooling.h>
 #include <bowlrp/nn/network.h>
@@ -111,9 +111,9 @@ struct Fields {
 
 // ---- writing the header ----
 
-json pyramid_to_json(const std::vector<bow::PyramidLevel>& levels) {
+json pyramid_to_json(const std::vector<core::PyramidLevel>& levels) {
   json pyramid = json::array();
-  for (const bow::PyramidLevel& l : levels) pyramid.push_back({{"cols", l.cols}, {"rows", l.rows}});
+  for (const core::PyramidLevel& l : levels) pyramid.push_back({{"cols", l.cols}, {"rows", l.rows}});
   return pyramid;
 }
 
@@ -699,9 +699,9 @@ void read_image_dsift(const json& j, const std::string& name, const std::string&
 
 // A spatial pyramid, [{"cols", "rows"}], with its total cell count checked to fit an int (the
 // options' cells() are ints; each level has at most 64 x 64 cells once validated, but not yet).
-std::vector<bow::PyramidLevel> read_pyramid(const json& j, const std::string& name, const std::string& scope) {
+std::vector<core::PyramidLevel> read_pyramid(const json& j, const std::string& name, const std::string& scope) {
   const json& pyramid = read_array(j, name, 1);
-  std::vector<bow::PyramidLevel> levels;
+  std::vector<core::PyramidLevel> levels;
   for (std::size_t i = 0; i < pyramid.size(); ++i) {
     const std::string level = at(name, i);
     const json& l = object(pyramid[i], level, scope, {"cols", "rows"});
@@ -710,10 +710,10 @@ std::vector<bow::PyramidLevel> read_pyramid(const json& j, const std::string& na
   return levels;
 }
 
-void check_cells(const std::vector<bow::PyramidLevel>& levels, const std::string& name) {
+void check_cells(const std::vector<core::PyramidLevel>& levels, const std::string& name) {
   // Count in 64 bits (each level is validated to at most 64 x 64 cells before this runs).
   std::uint64_t cells = 0;
-  for (const bow::PyramidLevel& l : levels) cells += static_cast<std::uint64_t>(l.cols) * l.rows;
+  for (const core::PyramidLevel& l : levels) cells += static_cast<std::uint64_t>(l.cols) * l.rows;
   if (cells > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
     throw HeaderError(name + " of " + std::to_string(cells) + " cells: expected at most " +
                       std::to_string(std::numeric_limits<int>::max()));
@@ -1294,11 +1294,11 @@ void save_model(const std::string& path, const Model& model) {
   }
   header["dim"] = V;
   header["classes"] = classes;
-  bow::write_file_atomic(path, assemble(std::move(header), arrays));
+  core::write_file_atomic(path, assemble(std::move(header), arrays));
 }
 
 Model load_model(const std::string& path) {
-  const std::string buf = bow::read_file(path);
+  const std::string buf = core::read_file(path);
   const std::size_t size = buf.size();
   if (size == 0) fail(path, "is empty (not a bowlrp model file)");
   if (buf.compare(0, std::min(size, kMagicSize), kModelMagic, std::min(size, kMagicSize)) != 0)

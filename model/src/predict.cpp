@@ -22,10 +22,10 @@ Predictions score_set(const Model& model, const EncodedSet& set, int threads) {
 
 }  // namespace
 
-void PredictOptions::validate() const { bow::validate_threads(threads, "PredictOptions.threads"); }
+void PredictOptions::validate() const { core::validate_threads(threads, "PredictOptions.threads"); }
 
 Predictions predict_files(const Model& model, const std::vector<std::string>& paths, const PredictOptions& options,
-                          const bow::ProgressFn& progress) {
+                          const core::ProgressFn& progress) {
   options.validate();
   const EncodedSet set =
       encode_images(model.encoding(), paths, options.threads, options.cache_dir, progress, "predict");
@@ -33,7 +33,7 @@ Predictions predict_files(const Model& model, const std::vector<std::string>& pa
 }
 
 Predictions predict_images(const Model& model, const std::vector<bow::GrayImage>& images,
-                           const PredictOptions& options, const bow::ProgressFn& progress) {
+                           const PredictOptions& options, const core::ProgressFn& progress) {
   options.validate();
   const EncodedSet set = encode_images(model.encoding(), images, options.threads, progress, "predict");
   return score_set(model, set, options.threads);

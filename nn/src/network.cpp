@@ -1,7 +1,7 @@
 #include <bowlrp/nn/network.h>
 
-#include <bowlrp/bow/dot.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/dot.h>
+#include <bowlrp/core/parallel.h>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -47,7 +47,7 @@ void scores_into(const std::vector<DenseLayer>& layers, const double* x, double*
 
 void dense_forward(const DenseLayer& layer, const double* a, double* out) {
   for (std::size_t j = 0; j < layer.outputs; ++j)
-    out[j] = bow::fixed_order_affine(layer.biases[j], layer.weights.data() + j * layer.inputs, a, layer.inputs);
+    out[j] = core::fixed_order_affine(layer.biases[j], layer.weights.data() + j * layer.inputs, a, layer.inputs);
 }
 
 Network::Network(std::vector<DenseLayer> layers, std::vector<std::string> class_names)
@@ -114,11 +114,11 @@ double Network::decision(std::size_t cls, const double* x) const {
 }
 
 std::vector<double> Network::decision_batch(const double* X, std::size_t n, int threads) const {
-  bow::validate_threads(threads);
+  core::validate_threads(threads);
   if (layers_.empty()) throw std::invalid_argument("Network::decision_batch: the network is empty");
   const std::size_t V = dim(), C = classes();
   std::vector<double> out(n * C);
-  tbb::task_arena arena(bow::resolve_threads(threads));
+  tbb::task_arena arena(core::resolve_threads(threads));
   arena.execute([&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n), [&](const tbb::blocked_range<std::size_t>& r) {
       for (std::size_t i = r.begin(); i < r.end(); ++i) scores_into(layers_, X + i * V, out.data() + i * C);

@@ -13,7 +13,7 @@
 #include <vector>
 
 extern "C" {
-// OpenBLAS's thread count (bowlrp keeps it at 1, bow::init_runtime); training raises it for its
+// OpenBLAS's thread count (bowlrp keeps it at 1, core::init_runtime); training raises it for its
 // own matrix products and restores it. Weak, so that another BLAS still links.
 void openblas_set_num_threads(int) __attribute__((weak));
 int openblas_get_num_threads(void) __attribute__((weak));
@@ -72,12 +72,12 @@ void TrainOptions::validate() const {
                                 "; expected a finite value >= 0");
   if (!(dropout >= 0 && dropout < 1))
     throw std::invalid_argument("network options: dropout = " + number(dropout) + "; expected a value in [0, 1)");
-  bow::validate_threads(threads, "network options: threads");
+  core::validate_threads(threads, "network options: threads");
 }
 
 Network train_network(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                       const std::vector<std::string>& class_names, const TrainOptions& options,
-                      const bow::ProgressFn& progress) {
+                      const core::ProgressFn& progress) {
   options.validate();
   const std::size_t C = class_names.size();
   if (n == 0) throw std::invalid_argument("train_network: no training examples");
@@ -113,7 +113,7 @@ Network train_network(const double* X, std::size_t n, std::size_t dim, const std
   const double scale = 1.0 / std::sqrt(sum_squares / (static_cast<double>(n) * static_cast<double>(dim)));
 
   std::lock_guard<std::mutex> lock(training_mutex());
-  ThreadScope threads(bow::resolve_threads(options.threads));
+  ThreadScope threads(core::resolve_threads(options.threads));
   torch::manual_seed(options.seed);
   const auto N = static_cast<std::int64_t>(n), D = static_cast<std::int64_t>(dim), K = static_cast<std::int64_t>(C);
   torch::Tensor inputs = torch::empty({N, D}, torch::kFloat32);
@@ -155,7 +155,7 @@ Network train_network(const double* X, std::size_t n, std::size_t dim, const std
     }
     return x;
   };
-  if (progress) progress({bow::ProgressEvent::Kind::start, "network", 0, static_cast<std::size_t>(options.epochs), {}});
+  if (progress) progress({core::ProgressEvent::Kind::start, "network", 0, static_cast<std::size_t>(options.epochs), {}});
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     const torch::Tensor order = torch::randperm(N, torch::kInt64);
     double epoch_loss = 0;
@@ -177,11 +177,11 @@ Network train_network(const double* X, std::size_t n, std::size_t dim, const std
       throw std::runtime_error("train_network: the loss became non-finite in epoch " + std::to_string(epoch + 1) +
                                "; lower the learning rate (" + number(options.learning_rate) + ")");
     if (progress)
-      progress({bow::ProgressEvent::Kind::step, "network", static_cast<std::size_t>(epoch + 1),
+      progress({core::ProgressEvent::Kind::step, "network", static_cast<std::size_t>(epoch + 1),
                 static_cast<std::size_t>(options.epochs), {}});
   }
   if (progress)
-    progress({bow::ProgressEvent::Kind::finish, "network", static_cast<std::size_t>(options.epochs),
+    progress({core::ProgressEvent::Kind::finish, "network", static_cast<std::size_t>(options.epochs),
               static_cast<std::size_t>(options.epochs), {}});
 
   std::vector<DenseLayer> layers;

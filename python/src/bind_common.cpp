@@ -2,7 +2,7 @@
 // limits, image reading and PNG writing.
 #include "bindings.h"
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/heatmap.h>
 
 #include <cmath>
@@ -49,9 +49,9 @@ ProgressBridge::~ProgressBridge() {
   state_->fn = nullptr;
 }
 
-bow::ProgressFn ProgressBridge::fn() {
+core::ProgressFn ProgressBridge::fn() {
   std::shared_ptr<State> st = state_;
-  return [st](const bow::ProgressEvent& event) {
+  return [st](const core::ProgressEvent& event) {
     py::gil_scoped_acquire gil;
     if (st->failed) throw ProgressAborted();
     try {
@@ -235,34 +235,34 @@ py::array_t<bool> bool_array(const std::vector<char>& v) {
 // ---------------------------------------------------------------------------------------------
 
 void BindCommon(py::module_& m) {
-  py::class_<bow::ProgressEvent>(m, "ProgressEvent",
+  py::class_<core::ProgressEvent>(m, "ProgressEvent",
                                  "One progress report of a stage, handed to a `progress` callable. Called from "
                                  "worker threads, never twice at once, with the GIL held.")
       .def_property_readonly(
           "kind",
-          [](const bow::ProgressEvent& e) {
+          [](const core::ProgressEvent& e) {
             switch (e.kind) {
-              case bow::ProgressEvent::Kind::start: return "start";
-              case bow::ProgressEvent::Kind::step: return "step";
-              case bow::ProgressEvent::Kind::finish: return "finish";
-              case bow::ProgressEvent::Kind::note: return "note";
+              case core::ProgressEvent::Kind::start: return "start";
+              case core::ProgressEvent::Kind::step: return "step";
+              case core::ProgressEvent::Kind::finish: return "finish";
+              case core::ProgressEvent::Kind::note: return "note";
             }
             return "step";
           },
           "'start' (done = 0), 'step', 'finish' or 'note' (a line to show, in text).")
-      .def_readonly("stage", &bow::ProgressEvent::stage, "Stage name, e.g. 'encode train'.")
-      .def_readonly("done", &bow::ProgressEvent::done, "Units done so far.")
-      .def_readonly("total", &bow::ProgressEvent::total, "Units in the stage.")
-      .def_readonly("text", &bow::ProgressEvent::text, "For notes: the line to show.")
-      .def("__iter__", [](const bow::ProgressEvent& e) { return py::iter(py::make_tuple(e.stage, e.done, e.total)); },
+      .def_readonly("stage", &core::ProgressEvent::stage, "Stage name, e.g. 'encode train'.")
+      .def_readonly("done", &core::ProgressEvent::done, "Units done so far.")
+      .def_readonly("total", &core::ProgressEvent::total, "Units in the stage.")
+      .def_readonly("text", &core::ProgressEvent::text, "For notes: the line to show.")
+      .def("__iter__", [](const core::ProgressEvent& e) { return py::iter(py::make_tuple(e.stage, e.done, e.total)); },
            "Unpacks as (stage, done, total).")
-      .def("__repr__", [](const bow::ProgressEvent& e) {
+      .def("__repr__", [](const core::ProgressEvent& e) {
         return "ProgressEvent(stage=" + py::repr(py::str(e.stage)).cast<std::string>() + ", done=" +
                std::to_string(e.done) + ", total=" + std::to_string(e.total) + ")";
       });
 
-  m.attr("MAX_THREADS") = bow::kMaxThreads;
-  m.def("resolve_threads", &bow::resolve_threads, py::arg("threads") = 0,
+  m.attr("MAX_THREADS") = core::kMaxThreads;
+  m.def("resolve_threads", &core::resolve_threads, py::arg("threads") = 0,
         "Worker threads a thread-count option means: threads if > 0, else the number of cores "
         "(ValueError outside 0 .. MAX_THREADS).");
 

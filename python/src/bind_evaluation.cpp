@@ -243,7 +243,7 @@ std::vector<evaluation::QualityResult> evaluate_many(const model::Model& m, py::
     }
     js.push_back(std::move(job));
   }
-  return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::evaluate_explanations(m, js, o, threads, fn); });
+  return with_progress(progress, [&](const core::ProgressFn& fn) { return evaluation::evaluate_explanations(m, js, o, threads, fn); });
 }
 
 
@@ -428,7 +428,7 @@ void BindEvaluation(py::module_& m) {
   m.def("evaluate_folder", [](const model::Model& mo, py::object data, py::handle options, py::object progress, const py::kwargs& kw) {
     const FEO o = options_from(options, kw, *folder_knobs, "evaluate_folder");
     const std::string d = to_path(data, "data");
-    return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::evaluate_folder(mo, d, o, fn); });
+    return with_progress(progress, [&](const core::ProgressFn& fn) { return evaluation::evaluate_folder(mo, d, o, fn); });
   }, py::arg("model"), py::arg("data"), py::kw_only(), py::arg("options") = py::none(), py::arg("progress") = py::none(),
      "Evaluates a model on DATA/<class>/<image> (what `bowlrp evaluate` runs): accuracy, confusion, AP per class, "
      "and the explanation quality of `explain` images per class (localised in MASKS/<class>/<stem>.png where "
@@ -485,7 +485,7 @@ void BindEvaluation(py::module_& m) {
     if (!root.is_none()) o.root = to_path(root, "root");
     std::optional<model::Model> given;
     if (!model.is_none()) given = model.cast<model::Model>();
-    return with_progress(progress, [&](const bow::ProgressFn& fn) { return evaluation::run_voc_protocol(o, given, fn); });
+    return with_progress(progress, [&](const core::ProgressFn& fn) { return evaluation::run_voc_protocol(o, given, fn); });
   }, py::arg("root") = py::none(), py::kw_only(), py::arg("model") = py::none(), py::arg("options") = py::none(),
      py::arg("progress") = py::none(),
      "Runs the PASCAL VOC protocol (what `bowlrp voc` runs): fits on train_set unless a model is given, AP per class "

@@ -1,7 +1,7 @@
 // Explanations: the rules (Composite) and ExplainOptions as knobs, Model.explain, Explanation with
 // numpy views of every relevance layer, and the per-layer ConservationReport.
 //
-// Model.explain runs model::explain_image per image in a bow::for_each_index loop (images decoded or
+// Model.explain runs model::explain_image per image in a core::for_each_index loop (images decoded or
 // converted from numpy inside the loop, in parallel), so a batch of paths or arrays gets the library's
 // result, frames included, with no file bytes kept.
 #include "bindings.h"
@@ -100,12 +100,12 @@ py::object explain(const model::Model& m, py::handle images, py::handle cls, py:
   o.validate();
   const Inputs in = read_inputs(images);
   std::vector<PyExplanation> out(in.size());
-  with_progress(progress, [&](const bow::ProgressFn& fn) {
+  with_progress(progress, [&](const core::ProgressFn& fn) {
     if (in.single) {  // errors propagate with their own type
       out[0] = explain_one(m, in.arrays ? in.images[0].convert(m.loader()) : m.load_image(in.paths[0]), o);
       return 0;
     }
-    bow::for_each_index(in.size(), o.threads, "explain", fn, [&](std::size_t i) {
+    core::for_each_index(in.size(), o.threads, "explain", fn, [&](std::size_t i) {
       try {
         out[i] = explain_one(m, in.arrays ? in.images[i].convert(m.loader()) : m.load_image(in.paths[i]), o);
       } catch (const std::exception& e) {

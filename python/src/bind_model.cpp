@@ -2,7 +2,7 @@
 #include "bindings.h"
 #include "options.h"
 
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
@@ -44,14 +44,14 @@ double pooling_p(py::handle h) {
   throw py::value_error("option pooling: '" + s + "' is not 'sum', 'max', 'pmean:P' or a number p (the p-means exponent)");
 }
 
-std::string pyramid_name(const std::vector<bow::PyramidLevel>& levels) {
+std::string pyramid_name(const std::vector<core::PyramidLevel>& levels) {
   std::string s;
-  for (const bow::PyramidLevel& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
+  for (const core::PyramidLevel& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
   return s;
 }
 
-std::vector<bow::PyramidLevel> pyramid_levels(py::handle h, const std::string& name) {
-  std::vector<bow::PyramidLevel> levels;
+std::vector<core::PyramidLevel> pyramid_levels(py::handle h, const std::string& name) {
+  std::vector<core::PyramidLevel> levels;
   if (py::isinstance<py::str>(h)) {
     const std::string s = h.cast<std::string>();
     std::stringstream ss(s);
@@ -282,7 +282,7 @@ py::object fit(py::handle data, py::handle labels, py::handle class_names, py::h
                       : model::LabelledImages::from_paths(in.paths, names);
     }
   }
-  FitResult r = with_progress(progress, [&](const bow::ProgressFn& fn) {
+  FitResult r = with_progress(progress, [&](const core::ProgressFn& fn) {
     model::FitReport report;
     model::Model m = model::fit(set, opts, fn, &report);
     return FitResult{std::move(m), std::move(report)};
@@ -310,7 +310,7 @@ PyPredictions predict(const model::Model& m, py::handle images, int threads, con
   const Inputs in = read_inputs(images);
   PyPredictions out;
   out.class_names = m.class_names();
-  out.p = with_progress(progress, [&](const bow::ProgressFn& fn) {
+  out.p = with_progress(progress, [&](const core::ProgressFn& fn) {
     if (!in.arrays) return model::predict_files(m, in.paths, o, fn);
     std::vector<bow::GrayImage> grey;
     grey.reserve(in.images.size());
@@ -599,7 +599,7 @@ void BindModel(py::module_& m) {
                       py::object progress, bool want_report, const py::kwargs& kw) {
     const FO opts = options_from(options, kw, *fit_knobs(), "fit_voc");
     const std::string r = to_path(root, "root");
-    FitResult res = with_progress(progress, [&](const bow::ProgressFn& fn) {
+    FitResult res = with_progress(progress, [&](const core::ProgressFn& fn) {
       const model::LabelledImages set = model::LabelledImages::from_voc(datasets::VocSet::load(r, image_set, classes));
       model::FitReport report;
       model::Model mo = model::fit(set, opts, fn, &report);

@@ -466,7 +466,7 @@ void BindSpray(py::module_& m) {
     o.validate();
     const std::size_t c = class_argument(mo, cls);
     const std::vector<std::string> p = read_paths(paths);
-    return with_progress(progress, [&](const bow::ProgressFn& fn) {
+    return with_progress(progress, [&](const core::ProgressFn& fn) {
       return make_analysis(evaluation::spray_images(mo, p, c, o, fn), mo);
     });
   }, py::arg("model"), py::arg("paths"), py::arg("class_"), py::kw_only(), py::arg("options") = py::none(),

@@ -9,7 +9,7 @@
 #pragma once
 
 #include <bowlrp/bow/image.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/heatmap.h>
 #include <bowlrp/model/model.h>
 
@@ -45,7 +45,7 @@ void BindTiming(py::module_& m);
 // Progress
 
 /// Turns the `progress` argument of a binding (None / False: silent, True: the stderr bar of
-/// bowlrp._progress, or any callable taking a bowlrp.ProgressEvent) into a bow::ProgressFn that
+/// bowlrp._progress, or any callable taking a bowlrp.ProgressEvent) into a core::ProgressFn that
 /// takes the GIL for each call. A Python exception raised by the callable (or a pending
 /// KeyboardInterrupt, checked at every event) aborts the C++ call; rethrow() then re-raises it with
 /// its original type once the GIL is held again.
@@ -58,7 +58,7 @@ class ProgressBridge {
   /// Releases the callable with the GIL held.
   ~ProgressBridge();
   /// The callback to hand to the library (valid while this bridge lives).
-  bow::ProgressFn fn();
+  core::ProgressFn fn();
   /// With the GIL held: re-raises the Python exception that aborted the call, if any.
   void rethrow();
 
@@ -67,12 +67,12 @@ class ProgressBridge {
   std::shared_ptr<State> state_;
 };
 
-/// Runs f() without the GIL, with a progress bridge: f receives the bow::ProgressFn. A Python error
+/// Runs f() without the GIL, with a progress bridge: f receives the core::ProgressFn. A Python error
 /// raised in the callback is re-raised as itself; any other exception propagates unchanged.
 template <class F>
 auto with_progress(const py::object& progress, F&& f) {
   ProgressBridge bridge(progress);
-  bow::ProgressFn fn = bridge.fn();
+  core::ProgressFn fn = bridge.fn();
   try {
     py::gil_scoped_release release;
     return f(fn);

@@ -1,13 +1,13 @@
 // The compiled half of the Python package bowlrp: module _bowlrp, one Bind* function per area.
 //
-// Import sets up the runtime exactly as the command-line tool does (bow::init_runtime: a
+// Import sets up the runtime exactly as the command-line tool does (core::init_runtime: a
 // single-threaded BLAS), which the bit-identical agreement of Python and CLI results relies on.
 // C++ exceptions arrive as Python exceptions with the same message: std::invalid_argument ->
 // ValueError, std::out_of_range -> IndexError, std::runtime_error and std::logic_error ->
 // RuntimeError (pybind11's standard translation).
 #include "bindings.h"
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 
 #ifndef BOWLRP_VERSION
 #define BOWLRP_VERSION "unknown"
@@ -19,7 +19,7 @@ PYBIND11_MODULE(_bowlrp, m) {
       "bowlrp: Bag-of-Words + kernel SVM image classification explained pixel by pixel with Layer-wise "
       "Relevance Propagation (Bach et al. 2015). The compiled core of the bowlrp package; use `import bowlrp`.";
   m.attr("__version__") = BOWLRP_VERSION;
-  bowlrp::bow::init_runtime();
+  bowlrp::core::init_runtime();
   bowlrp::python::BindCommon(m);
   bowlrp::python::BindDatasets(m);
   bowlrp::python::BindModel(m);

@@ -1,6 +1,6 @@
 #include <bowlrp/svm/fast_intersection.h>
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -166,7 +166,7 @@ double IntersectionIndex::decision(const double* x) const {
 }
 
 std::vector<IntersectionIndex> build_intersection_indices(const KernelSvm& model, int threads) {
-  bow::validate_threads(threads);
+  core::validate_threads(threads);
   check_model(model);
   std::vector<std::uint32_t> entry;
   const auto layout = sort_support(model, threads, entry);

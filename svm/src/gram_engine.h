@@ -9,7 +9,7 @@
 // never how, and every term is symmetric in its arguments, so k(a, b) and k(b, a) are bit-identical.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/svm/kernel.h>
 
 #include <tbb/blocked_range.h>
@@ -59,11 +59,11 @@ void compute_tile(const Plan& plan, const double* const* xrows, std::size_t ni, 
 /// Runs compute_tile over all tiles of the n x m matrix k(X_i, Y_j) in parallel and hands every
 /// entry to store(i, j, value). With symmetric (X == Y, n == m) only tiles on or above the diagonal
 /// are computed and off-diagonal tiles are also stored transposed. threads 0: all cores (validated:
-/// 0 .. bow::kMaxThreads).
+/// 0 .. core::kMaxThreads).
 template <class Store>
 void run_gram(const Plan& plan, const double* X, std::size_t n, const double* Y, std::size_t m, std::size_t dim,
               bool symmetric, int threads, Store&& store) {
-  bow::validate_threads(threads);
+  core::validate_threads(threads);
   if (n == 0 || m == 0) return;
   const std::size_t ti = (n + kTile - 1) / kTile, tj = (m + kTile - 1) / kTile;
   std::vector<std::pair<std::size_t, std::size_t>> tiles;

@@ -1,7 +1,7 @@
 #include <bowlrp/svm/linear_svm.h>
 
-#include <bowlrp/bow/dot.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/dot.h>
+#include <bowlrp/core/parallel.h>
 
 #include "one_vs_rest.h"
 
@@ -78,7 +78,7 @@ LinearSvm LinearSvm::from_kernel_svm(const KernelSvm& model) {
 std::vector<double> LinearSvm::decision(const double* x) const {
   std::vector<double> f(classes_.size());
   for (std::size_t c = 0; c < classes_.size(); ++c)
-    f[c] = bow::fixed_order_affine(classes_[c].bias, classes_[c].weights.data(), x, dim_);
+    f[c] = core::fixed_order_affine(classes_[c].bias, classes_[c].weights.data(), x, dim_);
   return f;
 }
 
@@ -86,11 +86,11 @@ double LinearSvm::decision(std::size_t cls, const double* x) const {
   if (cls >= classes_.size())
     throw std::out_of_range("class index " + std::to_string(cls) + " out of range (" +
                             std::to_string(classes_.size()) + " classes)");
-  return bow::fixed_order_affine(classes_[cls].bias, classes_[cls].weights.data(), x, dim_);
+  return core::fixed_order_affine(classes_[cls].bias, classes_[cls].weights.data(), x, dim_);
 }
 
 std::vector<double> LinearSvm::decision_batch(const double* X, std::size_t n, int threads) const {
-  bow::validate_threads(threads);
+  core::validate_threads(threads);
   const std::size_t C = classes_.size();
   std::vector<double> out(n * C);
   if (n == 0 || C == 0) return out;
@@ -100,7 +100,7 @@ std::vector<double> LinearSvm::decision_batch(const double* X, std::size_t n, in
     for (std::size_t c = 0; c < C; ++c)
       for (std::size_t i = r.begin(); i < r.end(); ++i)
         out[i * C + c] =
-            bow::fixed_order_affine(classes_[c].bias, classes_[c].weights.data(), X + i * dim_, dim_);
+            core::fixed_order_affine(classes_[c].bias, classes_[c].weights.data(), X + i * dim_, dim_);
   };
   if (threads == 1 || n <= kRows) {
     rows(tbb::blocked_range<std::size_t>(0, n));

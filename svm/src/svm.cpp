@@ -1,6 +1,6 @@
 #include <bowlrp/svm/svm.h>
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 
 #include "gram_engine.h"
 #include "one_vs_rest.h"
@@ -74,7 +74,7 @@ void TrainOptions::validate(std::size_t classes) const {
     throw std::invalid_argument("TrainOptions.epsilon = " + fmt(epsilon) + ": expected a finite value > 0");
   if (!std::isfinite(cache_mb) || cache_mb <= 0)
     throw std::invalid_argument("TrainOptions.cache_mb = " + fmt(cache_mb) + ": expected a finite value > 0");
-  bow::validate_threads(threads, "TrainOptions.threads");
+  core::validate_threads(threads, "TrainOptions.threads");
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/heatmap.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/model/explain.h>
@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {  // argv[1]: DIR/<class>/*.png, argv[2]: an image to explain
   using namespace bowlrp;
-  bow::init_runtime();                                           // single-threaded BLAS, as the CLI
+  core::init_runtime();                                           // single-threaded BLAS, as the CLI
   model::FitOptions options;                                     // the measured defaults
   options.pipeline.kmeans.words = 256;
   const model::Model m = model::fit(model::LabelledImages::from_folder(argv[1]), options);

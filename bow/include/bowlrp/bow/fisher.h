@@ -31,7 +31,7 @@
 // (u), 1 = variances (v), as vl_fisher orders one cell; V = 2 K G cells.
 #pragma once
 
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/pooling.h>
@@ -56,7 +56,7 @@ struct FisherOptions {
   int max_iterations = 40;         ///< EM iteration cap (VLFeat stops earlier on a relative change of 1e-6)
   std::uint64_t seed = 0;          ///< seeds the sample and the k-means start of EM
   double posterior_threshold = 1e-4;  ///< posteriors below are set to 0 ([0, 1))
-  std::vector<PyramidLevel> pyramid = std::vector<PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
+  std::vector<core::PyramidLevel> pyramid = std::vector<core::PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
   /// zeroed (low-contrast) SIFT descriptors get no posterior and add no Fisher term (false: they add
   /// the terms of the constant point P(0 - m), as in model files written before this option)
   bool skip_zeroed = true;
@@ -102,7 +102,7 @@ struct FisherParameters {
 };
 
 /// Digest of the parameters' sizes and bytes.
-Digest fisher_parameters_digest(const FisherParameters& parameters);
+core::Digest fisher_parameters_digest(const FisherParameters& parameters);
 
 /// What training did.
 struct FisherTrainReport {
@@ -150,7 +150,7 @@ struct FisherTrace {
   std::vector<double> unnormalised;  ///< z_d, size V
   std::vector<double> cell_norms;    ///< n_c sqrt(cells) per cell (1 for an all-zero cell)
   std::vector<double> fisher;        ///< Φ_d, the classifier input, size V
-  Digest pipeline;                   ///< fingerprint of the pipeline that made this trace
+  core::Digest pipeline;                   ///< fingerprint of the pipeline that made this trace
   /// The classifier input Φ (size V).
   const std::vector<double>& histogram() const { return fisher; }
 };
@@ -189,7 +189,7 @@ class FisherPipeline {
   /// The learned PCA and mixture.
   const FisherParameters& parameters() const { return parameters_; }
   /// Digest of everything that changes a Fisher vector: the encoding options and the parameters.
-  const Digest& fingerprint() const { return fingerprint_; }
+  const core::Digest& fingerprint() const { return fingerprint_; }
   /// The image loader.
   const ImageLoader& loader() const { return loader_; }
   /// The dense SIFT stage.
@@ -201,7 +201,7 @@ class FisherPipeline {
   FisherParameters parameters_;
   ImageLoader loader_;
   DenseSift sift_;
-  Digest fingerprint_;
+  core::Digest fingerprint_;
   // Derived once: SGEMM operand of the log-likelihoods (2G x K) and per-component constants.
   std::vector<float> loglik_weights_;
   std::vector<double> loglik_constant_;

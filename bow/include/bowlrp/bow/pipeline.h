@@ -8,7 +8,7 @@
 #pragma once
 
 #include <bowlrp/bow/codebook.h>
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/mapping.h>
@@ -39,7 +39,7 @@ struct EncodeTrace {
   FeatureTrace features;   ///< frames, supports, descriptors
   Assignment assignment;   ///< m_d(l)
   PoolTrace pool;          ///< pooled and final histogram
-  Digest pipeline;         ///< fingerprint of the pipeline that made this trace (Pipeline::fingerprint)
+  core::Digest pipeline;         ///< fingerprint of the pipeline that made this trace (Pipeline::fingerprint)
   /// The classifier input h (size V).
   const std::vector<double>& histogram() const { return pool.histogram; }
 };
@@ -65,7 +65,7 @@ class Pipeline {
   /// The options in use.
   const PipelineOptions& options() const { return options_; }
   /// Digest of everything that changes a histogram: the encoding options and the codebook's bytes.
-  const Digest& fingerprint() const { return fingerprint_; }
+  const core::Digest& fingerprint() const { return fingerprint_; }
   /// The codebook.
   const Codebook& codebook() const { return mapper_.codebook(); }
   /// Stage objects, for callers that run stages separately.
@@ -80,7 +80,7 @@ class Pipeline {
   DenseSift sift_;
   Mapper mapper_;
   Pooler pooler_;
-  Digest fingerprint_;
+  core::Digest fingerprint_;
 };
 
 }  // namespace bowlrp::bow

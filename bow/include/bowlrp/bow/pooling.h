@@ -23,6 +23,7 @@
 
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/mapping.h>
+#include <bowlrp/core/pyramid.h>
 
 #include <cstddef>
 #include <limits>
@@ -38,16 +39,10 @@ std::string to_string(Normalisation n);
 /// Parses "none", "l1" or "l2"; throws std::invalid_argument otherwise.
 Normalisation normalisation_from_string(const std::string& name);
 
-/// One level of the spatial pyramid.
-struct PyramidLevel {
-  int cols = 1;  ///< cells across
-  int rows = 1;  ///< cells down
-};
-
 /// Options of pooling.
 struct PoolingOptions {
   double p = 1.0;                                 ///< p-means exponent (> 0), infinity = max pooling
-  std::vector<PyramidLevel> pyramid = std::vector<PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
+  std::vector<core::PyramidLevel> pyramid = std::vector<core::PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
   Normalisation normalisation = Normalisation::l1;  ///< of the final vector
   bool hellinger = false;                         ///< sqrt map before normalisation
   /// Whether p is infinite (max pooling).
@@ -75,7 +70,7 @@ struct PoolTrace {
 
 /// Global pyramid cell of every feature at every level (features x levels, row-major; cells numbered
 /// level by level, row-major), by the rule of the header note; *counts, if given, receives M_c.
-std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<PyramidLevel>& pyramid,
+std::vector<int> pyramid_cells(const FeatureTrace& features, const std::vector<core::PyramidLevel>& pyramid,
                                std::vector<int>* counts = nullptr);
 
 /// Pools an assignment into a histogram; immutable and thread-safe.

@@ -5,7 +5,7 @@
 // layers shared by every encoding (the head, pixels, flipping) read through the helpers below.
 #pragma once
 
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/core/digest.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
@@ -27,8 +27,8 @@ inline const FeatureTrace& trace_features(const Trace& trace) {
   return std::visit([](const auto& t) -> const FeatureTrace& { return t.features; }, trace);
 }
 /// The fingerprint of the pipeline that made a trace.
-inline const Digest& trace_fingerprint(const Trace& trace) {
-  return std::visit([](const auto& t) -> const Digest& { return t.pipeline; }, trace);
+inline const core::Digest& trace_fingerprint(const Trace& trace) {
+  return std::visit([](const auto& t) -> const core::Digest& { return t.pipeline; }, trace);
 }
 
 }  // namespace bowlrp::bow

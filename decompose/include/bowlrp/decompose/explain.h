@@ -52,10 +52,10 @@ class Explainer {
   /// whose traces will be explained. Validates the composite and the model (throws
   /// std::invalid_argument). `indices`, if given, holds the IntersectionIndex of every class of this
   /// hik model (e.g. svm::build_intersection_indices).
-  Explainer(std::shared_ptr<const svm::KernelSvm> model, bow::Digest pipeline, Composite composite = {},
+  Explainer(std::shared_ptr<const svm::KernelSvm> model, core::Digest pipeline, Composite composite = {},
             std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices = nullptr);
   /// Any head over the Bag-of-Words pipeline of this fingerprint.
-  Explainer(Head head, bow::Digest pipeline, Composite composite = {});
+  Explainer(Head head, core::Digest pipeline, Composite composite = {});
   /// Any head over a Fisher-vector pipeline (shared: its mixture is needed backwards).
   Explainer(Head head, std::shared_ptr<const bow::FisherPipeline> pipeline, Composite composite = {});
   /// Explains class cls; throws std::invalid_argument if the trace was made by another pipeline or
@@ -78,16 +78,16 @@ class Explainer {
   /// Index of a class by name; throws std::invalid_argument listing the known names.
   std::size_t class_index(const std::string& name) const;
   /// Fingerprint of the pipeline whose traces this explainer accepts.
-  const bow::Digest& pipeline() const { return pipeline_; }
+  const core::Digest& pipeline() const { return pipeline_; }
   /// The rules in use.
   const Composite& composite() const { return composite_; }
 
  private:
   void check_head() const;
   // Checks a trace against this explainer and runs the head layer: class, name and R_d filled in.
-  Explanation head_layer(const bow::Digest& made_by, const std::vector<double>& h, std::size_t cls) const;
+  Explanation head_layer(const core::Digest& made_by, const std::vector<double>& h, std::size_t cls) const;
   Head head_;
-  bow::Digest pipeline_;
+  core::Digest pipeline_;
   std::shared_ptr<const bow::FisherPipeline> fisher_;  // null for Bag-of-Words
   Composite composite_;
   std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices_;

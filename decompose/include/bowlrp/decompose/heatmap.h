@@ -9,7 +9,7 @@
 // heatmap, dark on light maps and light on dark ones, so the relevance can be related to image
 // structure), "mask" (the image where relevance is among the top q% positive pixels, dimmed
 // elsewhere). Output is 8-bit BGR at the map's size (= original image size). PNG and NPY files
-// are written atomically (bow::write_file_atomic), so non-ASCII paths work.
+// are written atomically (core::write_file_atomic), so non-ASCII paths work.
 #pragma once
 
 #include <bowlrp/decompose/pixel_relevance.h>

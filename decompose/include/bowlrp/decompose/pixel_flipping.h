@@ -123,7 +123,7 @@ class IncrementalFlipper {
 
  private:
   void check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f, std::size_t dim,
-                   const bow::Digest& made_by) const;
+                   const core::Digest& made_by) const;
   FlipEncoding encoding_;
   Head head_;
   std::size_t cls_;

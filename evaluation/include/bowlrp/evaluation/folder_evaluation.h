@@ -15,7 +15,7 @@
 // random orders, and their localisation in the mask.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/decompose/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
@@ -37,7 +37,7 @@ struct FolderEvaluationOptions {
   int explain = 5;          ///< images per class measured by pixel flipping (0: none)
   int gallery = 2;          ///< images per class whose heatmaps are kept (FolderEvaluation::gallery)
   QualityOptions quality;   ///< flipping, occlusion, rules
-  int threads = 0;          ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
+  int threads = 0;          ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
   std::string cache_dir;    ///< histogram cache (empty: none)
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
@@ -81,10 +81,10 @@ struct FolderEvaluation {
 
 /// Evaluates a model on DATA/<class>/... (scanned with datasets::FolderDataset::scan).
 FolderEvaluation evaluate_folder(const model::Model& model, const std::string& data,
-                                 const FolderEvaluationOptions& options = {}, const bow::ProgressFn& progress = {});
+                                 const FolderEvaluationOptions& options = {}, const core::ProgressFn& progress = {});
 /// Same on a scanned (or split) set; `data` names its folder (for the default mask folder).
 FolderEvaluation evaluate_folder(const model::Model& model, const datasets::FolderDataset& set, const std::string& data,
-                                 const FolderEvaluationOptions& options = {}, const bow::ProgressFn& progress = {});
+                                 const FolderEvaluationOptions& options = {}, const core::ProgressFn& progress = {});
 
 /// The object mask of an image from a mask folder (MASKS/<class>/<stem>.png); an empty mask
 /// (width 0) when there is none; throws std::runtime_error naming the file when it exists but

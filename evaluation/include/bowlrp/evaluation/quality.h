@@ -13,7 +13,7 @@
 #pragma once
 
 #include <bowlrp/bow/image.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/localisation.h>
 #include <bowlrp/decompose/pixel_flipping.h>
@@ -89,7 +89,7 @@ struct QualityJob {
 /// results in job order, independent of the thread count.
 std::vector<QualityResult> evaluate_explanations(const model::Model& model, const std::vector<QualityJob>& jobs,
                                                  const QualityOptions& options, int threads = 0,
-                                                 const bow::ProgressFn& progress = {});
+                                                 const core::ProgressFn& progress = {});
 
 /// Aggregate of many QualityResults.
 struct QualityTotals {

@@ -4,7 +4,7 @@
 // What `bowlrp demo` runs and prints.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
@@ -43,6 +43,6 @@ struct ShapesExperiment {
 };
 
 /// Runs the experiment.
-ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, const bow::ProgressFn& progress = {});
+ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::evaluation

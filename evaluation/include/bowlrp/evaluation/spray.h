@@ -36,7 +36,7 @@
 // removing it, which a flat fill cannot.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
@@ -106,7 +106,7 @@ struct SprayImagesOptions {
   int causal_images = 25;           ///< members (and as many others) re-scored per cluster, at most n / (4 c) (0: no test)
   int flip_region = 9;              ///< side of the flipping regions the causal region is made of (working px)
   std::uint64_t seed = 0;           ///< seeds the noise and the choices of re-scored images
-  int threads = 0;                  ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
+  int threads = 0;                  ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
 };
@@ -140,6 +140,6 @@ struct SprayAnalysis {
 /// Explains `cls` on every image, clusters the maps and runs the causal test; images that cannot be
 /// read are reported, not fatal (at least two must be explained).
 SprayAnalysis spray_images(const model::Model& model, const std::vector<std::string>& paths, std::size_t cls,
-                           const SprayImagesOptions& options = {}, const bow::ProgressFn& progress = {});
+                           const SprayImagesOptions& options = {}, const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::evaluation

@@ -10,7 +10,7 @@
 // positives, highest-scoring false positives, lowest-scoring positives.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/heatmap.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/model/fit.h>
@@ -76,7 +76,7 @@ struct VocEvaluation {
 
 /// Runs the protocol: fits on train_set unless `given` is set.
 VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::optional<model::Model>& given = {},
-                               const bow::ProgressFn& progress = {});
+                               const core::ProgressFn& progress = {});
 
 /// Seeded choice of n of the images (all if n = 0 or n >= images), returned sorted. Stratified:
 /// classes take turns drawing their next positive in a seeded order until each holds

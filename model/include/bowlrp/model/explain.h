@@ -13,7 +13,7 @@
 #pragma once
 
 #include <bowlrp/bow/dsift.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/rules.h>
@@ -33,7 +33,7 @@ struct ExplainOptions {
   std::optional<std::size_t> class_index;  ///< class to explain (empty: each image's top class)
   double residual_warning = 1e-2;          ///< rbf/expchi2: relative head residual above which an explanation is flagged
   double tolerance = 1e-9;                 ///< relative conservation tolerance of the exact layers
-  int threads = 0;                         ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
+  int threads = 0;                         ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
 };
@@ -62,10 +62,10 @@ using ExplanationSink = std::function<void(ImageExplanation&&)>;
 
 /// Explains image files in parallel; each result goes to sink.
 void explain_files(const Model& model, const std::vector<std::string>& paths, const ExplainOptions& options,
-                   const ExplanationSink& sink, const bow::ProgressFn& progress = {});
+                   const ExplanationSink& sink, const core::ProgressFn& progress = {});
 /// Explains decoded images in parallel; each result goes to sink.
 void explain_images(const Model& model, const std::vector<bow::GrayImage>& images, const ExplainOptions& options,
-                    const ExplanationSink& sink, const bow::ProgressFn& progress = {});
+                    const ExplanationSink& sink, const core::ProgressFn& progress = {});
 /// Explains one decoded image (throws on error instead of setting ImageExplanation::error).
 ImageExplanation explain_image(const Model& model, const bow::GrayImage& image, const ExplainOptions& options);
 

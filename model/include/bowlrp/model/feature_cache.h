@@ -6,16 +6,16 @@
 //               [, "mirrored" for the image's left-right mirror])
 //   codebook:   H(canonical pipeline options incl. k-means, the training image paths and sizes)
 // so a changed option, codebook or image gives a new address and stale entries are simply never
-// read. The digest is bow::Hasher's (digest.h): fast and portable, not cryptographic.
+// read. The digest is core::Hasher's (digest.h): fast and portable, not cryptographic.
 // Entry file = magic | key (16 bytes) | payload size | payload | 64-bit checksum of all before it.
 // A reader trusts an entry only if its size, magic, key and checksum all agree; anything else
 // (truncated, bit-flipped, another key) counts as corrupt and the caller recomputes and overwrites.
-// Entries are written atomically (bow::write_file_atomic), so concurrent writers of the same key
+// Entries are written atomically (core::write_file_atomic), so concurrent writers of the same key
 // (same value) are harmless.
 #pragma once
 
 #include <bowlrp/bow/codebook.h>
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/core/digest.h>
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
 
@@ -28,8 +28,8 @@
 
 namespace bowlrp::model {
 
-using bow::Digest;
-using bow::Hasher;
+using core::Digest;
+using core::Hasher;
 
 /// Hit/miss counters of a cache, safe to bump from many threads.
 struct CacheStats {

@@ -13,7 +13,7 @@
 // interrupted or repeated fit resumes.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
@@ -79,7 +79,7 @@ struct FitOptions {
   /// The network head's training (hidden sizes, epochs, ...), used when the head is a network;
   /// network.threads is replaced by `threads`
   nn::TrainOptions network;
-  int threads = 0;                ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads); results do not depend on it
+  int threads = 0;                ///< worker threads (0: all cores, else 1 .. core::kMaxThreads); results do not depend on it
   std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)
   /// keep the training rows in FitReport::encoded.histograms; false releases them as soon as the head
@@ -142,12 +142,12 @@ struct FitReport {
 /// Samples descriptors from a seeded subset of `paths` and runs k-means (options.kmeans); failures
 /// of images are appended to *failures. Throws std::invalid_argument when too few descriptors exist.
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
-                             const std::string& cache_dir, const bow::ProgressFn& progress,
+                             const std::string& cache_dir, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times = nullptr);
 
 /// Same from decoded images (no cache); `names` name them in failures.
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
-                             const std::vector<std::string>& names, int threads, const bow::ProgressFn& progress,
+                             const std::vector<std::string>& names, int threads, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times = nullptr);
 
 /// Samples descriptors as train_codebook does and trains the Fisher-vector PCA and mixture
@@ -155,48 +155,48 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
 /// descriptors exist.
 bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
                                               const std::vector<std::string>& paths, int threads,
-                                              const std::string& cache_dir, const bow::ProgressFn& progress,
+                                              const std::string& cache_dir, const core::ProgressFn& progress,
                                               std::vector<Skipped>* failures, StageTimes* times = nullptr);
 /// Same from decoded images (no cache); `names` name them in failures.
 bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
                                               const std::vector<bow::GrayImage>& images,
                                               const std::vector<std::string>& names, int threads,
-                                              const bow::ProgressFn& progress, std::vector<Skipped>* failures,
+                                              const core::ProgressFn& progress, std::vector<Skipped>* failures,
                                               StageTimes* times = nullptr);
 
 /// Encodes every image with the pipeline in parallel (progress stage named `stage`), through the
 /// histogram cache when cache_dir is set.
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                         const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
                          const std::string& stage = "encode");
 /// Same for decoded images (no cache).
 EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+                         const core::ProgressFn& progress = {}, const std::string& stage = "encode");
 /// Fisher vectors of image files (cached by the pipeline's fingerprint and the file bytes).
 EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                         const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
                          const std::string& stage = "encode");
 /// Fisher vectors of decoded images (no cache).
 EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+                         const core::ProgressFn& progress = {}, const std::string& stage = "encode");
 /// Either encoding of a model, image files.
 EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                         const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
                          const std::string& stage = "encode");
 /// Either encoding of a model, decoded images.
 EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                         const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+                         const core::ProgressFn& progress = {}, const std::string& stage = "encode");
 /// The images and their left-right mirrors (bow::mirror_left_right) in one pass: 2n rows, row i < n
 /// image i, row n + i its mirror (cached under a key of its own). An image that fails is named once.
 EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
-                               const std::string& cache_dir = {}, const bow::ProgressFn& progress = {},
+                               const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
                                const std::string& stage = "encode");
 /// Same for decoded images (no cache).
 EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                               const bow::ProgressFn& progress = {}, const std::string& stage = "encode");
+                               const core::ProgressFn& progress = {}, const std::string& stage = "encode");
 
 /// Fits a model: codebook, histograms, one-vs-rest SVMs.
-Model fit(const LabelledImages& data, const FitOptions& options = {}, const bow::ProgressFn& progress = {},
+Model fit(const LabelledImages& data, const FitOptions& options = {}, const core::ProgressFn& progress = {},
           FitReport* report = nullptr);
 
 /// Share of examples whose sign agrees with the label over labelled (image, class) pairs

@@ -17,7 +17,7 @@
 // another model's encoding.
 #pragma once
 
-#include <bowlrp/bow/digest.h>
+#include <bowlrp/core/digest.h>
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/pipeline.h>
@@ -118,7 +118,7 @@ class Model {
   /// V, the length of Φ(x).
   std::size_t dimension() const;
   /// Fingerprint of the encoding (options and learned parameters); every trace carries it.
-  const bow::Digest& fingerprint() const;
+  const core::Digest& fingerprint() const;
 
   /// One line describing the encoding, e.g. "bag-of-words, 1024 words, hard mapping, pyramid 1x1,2x2".
   std::string encoding_summary() const;

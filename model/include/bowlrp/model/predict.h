@@ -7,7 +7,7 @@
 #pragma once
 
 #include <bowlrp/bow/image.h>
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
@@ -19,7 +19,7 @@ namespace bowlrp::model {
 
 /// Options of a prediction batch.
 struct PredictOptions {
-  int threads = 0;         ///< worker threads (0: all cores, else 1 .. bow::kMaxThreads)
+  int threads = 0;         ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
   std::string cache_dir;   ///< histogram cache folder (empty: none)
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
@@ -40,9 +40,9 @@ struct Predictions {
 
 /// Encodes and scores image files.
 Predictions predict_files(const Model& model, const std::vector<std::string>& paths, const PredictOptions& options = {},
-                          const bow::ProgressFn& progress = {});
+                          const core::ProgressFn& progress = {});
 /// Encodes and scores decoded images (e.g. from numpy).
 Predictions predict_images(const Model& model, const std::vector<bow::GrayImage>& images,
-                           const PredictOptions& options = {}, const bow::ProgressFn& progress = {});
+                           const PredictOptions& options = {}, const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::model

@@ -9,7 +9,7 @@
 //                                       the pre-activation of the training loss's sigmoid).
 // In the paper's notation (Eq 17) z_ij = a_i w_ij and z_j = Σ_i z_ij + b_j; the relevance rules
 // that run backwards through these layers are in decompose/network_relevance.h.
-// Fixed summation order (the determinism contract, bow::fixed_order_affine): each z_lj is b_lj + a
+// Fixed summation order (the determinism contract, core::fixed_order_affine): each z_lj is b_lj + a
 // 4-lane dot product (lane k sums the inputs i with i mod 4 = k in increasing i, combined as (l0 + l1) + (l2 + l3)),
 // the same function for forward(), decision() and decision_batch(), so a score has the same bits
 // whichever computed it and whatever the thread count. Values are doubles: the network is trained in
@@ -59,7 +59,7 @@ class Network {
   /// f_c(x) for one class; throws std::out_of_range for a bad class.
   double decision(std::size_t cls, const double* x) const;
   /// f_c(x_r) of n rows (n x dim, row-major) as n x classes row-major, the same bits as decision();
-  /// rows run in parallel (threads 0: all cores; throws std::invalid_argument outside 0 .. bow::kMaxThreads).
+  /// rows run in parallel (threads 0: all cores; throws std::invalid_argument outside 0 .. core::kMaxThreads).
   std::vector<double> decision_batch(const double* X, std::size_t n, int threads = 0) const;
   /// ∂f_cls/∂x at the trace's input (size dim()), by back-propagation through the ReLUs (a unit with
   /// z = 0 counts as inactive); throws std::out_of_range for a bad class and std::invalid_argument

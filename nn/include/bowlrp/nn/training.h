@@ -19,7 +19,7 @@
 // give the same weights bit for bit (tested), hence the same model file.
 #pragma once
 
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/nn/network.h>
 
 #include <cstddef>
@@ -38,7 +38,7 @@ struct TrainOptions {
   double weight_decay = 1e-2;               ///< AdamW decoupled weight decay (finite, >= 0)
   double dropout = 0.5;                     ///< dropout probability of hidden activations during training ([0, 1))
   std::uint64_t seed = 0;                   ///< initialisation, shuffling and dropout
-  int threads = 0;                          ///< libtorch intra-op threads (0: all cores, else 1 .. bow::kMaxThreads)
+  int threads = 0;                          ///< libtorch intra-op threads (0: all cores, else 1 .. core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
 };
@@ -50,6 +50,6 @@ struct TrainOptions {
 /// input, or non-finite values; std::runtime_error if training diverges (a non-finite loss).
 Network train_network(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                       const std::vector<std::string>& class_names, const TrainOptions& options,
-                      const bow::ProgressFn& progress = {});
+                      const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::nn

@@ -53,7 +53,7 @@ class IntersectionIndex {
 };
 
 /// One index per class of an intersection-kernel model; the support values are sorted once for
-/// all classes, in parallel (threads 0: all cores; throws std::invalid_argument outside 0 .. bow::kMaxThreads).
+/// all classes, in parallel (threads 0: all cores; throws std::invalid_argument outside 0 .. core::kMaxThreads).
 std::vector<IntersectionIndex> build_intersection_indices(const KernelSvm& model, int threads = 0);
 
 }  // namespace bowlrp::svm

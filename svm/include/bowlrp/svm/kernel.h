@@ -64,7 +64,7 @@ double kernel_distance(KernelType type, const double* a, const double* b, std::s
 double default_gamma(KernelType type, const double* X, std::size_t n, std::size_t dim);
 
 /// Gram matrix G[i][j] = k(X_i, Y_j), X n x dim, Y m x dim, row-major; G is n x m row-major.
-/// Multi-threaded (threads 0: all cores, at most bow::kMaxThreads); the numbers do not depend on the thread count. With
+/// Multi-threaded (threads 0: all cores, at most core::kMaxThreads); the numbers do not depend on the thread count. With
 /// X == Y (same pointer, n == m) only the upper triangle is computed and mirrored.
 void gram_matrix(const Kernel& kernel, const double* X, std::size_t n, const double* Y, std::size_t m,
                  std::size_t dim, double* G, int threads = 0);

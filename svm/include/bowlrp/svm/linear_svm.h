@@ -8,7 +8,7 @@
 // no block), collapses into
 //   w_cd = weight(d) sum_i coef_ci s_id,   i.e. w_c = sum_i alpha_i y_i s_i without blocks,
 // so that a prediction costs C x V products instead of S x V, and no support vector is kept.
-// Fixed summation order (the determinism contract, bow::fixed_order_affine): w_c . x goes to 4 lanes
+// Fixed summation order (the determinism contract, core::fixed_order_affine): w_c . x goes to 4 lanes
 // by d mod 4, each lane summed in increasing d, combined as (lane0 + lane1) + (lane2 + lane3), and
 // f_c = b_c + that sum.
 // decision(), decision(cls) and decision_batch() share this one function, so f_c(x) has the same
@@ -61,7 +61,7 @@ class LinearSvm {
   double decision(std::size_t cls, const double* x) const;
   /// f_c(x_r) of n rows (n x dim, row-major) as an n x classes row-major matrix, the same bits as
   /// decision() row by row; rows run in parallel (threads 0: all cores; throws
-  /// std::invalid_argument outside 0 .. bow::kMaxThreads).
+  /// std::invalid_argument outside 0 .. core::kMaxThreads).
   std::vector<double> decision_batch(const double* X, std::size_t n, int threads = 0) const;
   /// Vector length V.
   std::size_t dim() const { return dim_; }

@@ -31,7 +31,7 @@ struct TrainOptions {
   bool balanced = false;           ///< weight C of each side by n / (2 n_side)
   double epsilon = 1e-3;           ///< libsvm stopping tolerance
   double cache_mb = 200;           ///< libsvm cache of Q rows, per concurrent class training (MB)
-  int threads = 0;                 ///< Gram matrix and per-class training threads (0: all cores; <= bow::kMaxThreads)
+  int threads = 0;                 ///< Gram matrix and per-class training threads (0: all cores; <= core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field.
   void validate(std::size_t classes) const;
 };
@@ -51,7 +51,7 @@ class KernelSvm {
   std::vector<double> kernel_values(const double* x) const;
   /// f_c(x_r) of n rows (n x dim, row-major) as an n x classes row-major matrix; the same numbers as
   /// decision(), computed as one tiled kernel matrix (threads 0: all cores; throws std::invalid_argument
-  /// outside 0 .. bow::kMaxThreads).
+  /// outside 0 .. core::kMaxThreads).
   std::vector<double> decision_batch(const double* X, std::size_t n, int threads = 0) const;
   /// Histogram length V.
   std::size_t dim() const { return dim_; }

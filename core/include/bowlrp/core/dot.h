@@ -9,9 +9,9 @@
 
 #include <cstddef>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 /// b + Σ_i w_i x_i over n values in the fixed order above.
 double fixed_order_affine(double b, const double* w, const double* x, std::size_t n);
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

@@ -1,12 +1,10 @@
-#include <bowlrp/bow/digest.h>
-
-#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/core/digest.h>
 
 #include <cstdio>
 #include <cstring>
 #include <sstream>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 namespace {
 
 std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
@@ -17,13 +15,6 @@ std::uint64_t fmix(std::uint64_t x) {
   x ^= x >> 33;
   x *= 0xc4ceb9fe1a85ec53ULL;
   return x ^ (x >> 33);
-}
-
-// Round-trip text of a double (17 significant digits).
-std::string num(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
 }
 
 }  // namespace
@@ -98,38 +89,4 @@ Digest digest_of(const std::string& bytes) {
   return h.digest();
 }
 
-std::string canonical_encoding_options(const PipelineOptions& o) {
-  std::ostringstream s;
-  s << "image.max_side=" << o.image.max_side << ";dsift.bin_sizes=";
-  for (int b : o.dsift.bin_sizes) s << b << ',';
-  s << ";dsift.step=" << o.dsift.step << ";dsift.magnif=" << num(o.dsift.magnif)
-    << ";dsift.contrast_threshold=" << num(o.dsift.contrast_threshold) << ";dsift.window_size="
-    << num(o.dsift.window_size) << ";dsift.fast=" << o.dsift.fast << ";mapping.kind=" << to_string(o.mapping.kind)
-    << ";mapping.neighbours=" << o.mapping.neighbours << ";mapping.beta=" << num(o.mapping.beta)
-    << ";mapping.rank_decay=" << num(o.mapping.rank_decay) << ";pooling.p=" << num(o.pooling.p)
-    << ";pooling.pyramid=";
-  for (const auto& l : o.pooling.pyramid) s << l.cols << 'x' << l.rows << ',';
-  s << ";pooling.normalisation=" << to_string(o.pooling.normalisation)
-    << ";pooling.hellinger=" << o.pooling.hellinger << ';';
-  return s.str();
-}
-
-std::string canonical_codebook_options(const PipelineOptions& o) {
-  std::ostringstream s;
-  s << canonical_encoding_options(o) << "kmeans.words=" << o.kmeans.words << ";kmeans.samples=" << o.kmeans.samples
-    << ";kmeans.max_iterations=" << o.kmeans.max_iterations << ";kmeans.seed=" << o.kmeans.seed
-    << ";kmeans.algorithm=" << to_string(o.kmeans.algorithm) << ";kmeans.tolerance=" << num(o.kmeans.tolerance)
-    << ';';
-  return s.str();
-}
-
-Digest codebook_digest(const Codebook& codebook) {
-  Hasher h;
-  const std::uint64_t k = static_cast<std::uint64_t>(codebook.size()), d = static_cast<std::uint64_t>(codebook.dim());
-  h.update(&k, 8);
-  h.update(&d, 8);
-  h.update(codebook.centres().data(), codebook.centres().size() * sizeof(float));
-  return h.digest();
-}
-
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

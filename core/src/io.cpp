@@ -1,4 +1,4 @@
-#include <bowlrp/bow/io.h>
+#include <bowlrp/core/io.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <random>
 #include <stdexcept>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 namespace {
 
@@ -140,4 +140,4 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   remove_stale_temporaries(path);
 }
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

@@ -1,4 +1,4 @@
-#include <bowlrp/bow/parallel.h>
+#include <bowlrp/core/parallel.h>
 
 #include <cblas.h>
 #include <tbb/blocked_range.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 void validate_threads(int threads, const std::string& what) {
   if (threads < 0 || threads > kMaxThreads)
@@ -71,4 +71,4 @@ void for_each_index(std::size_t n, int threads, const std::string& stage, const 
 
 void init_runtime() { openblas_set_num_threads(1); }
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

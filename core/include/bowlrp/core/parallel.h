@@ -12,7 +12,7 @@
 #include <functional>
 #include <string>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 /// Upper bound on a thread count: TBB itself crashes on arenas of ~100 000 slots, and more workers
 /// than this only oversubscribe any machine bowlrp runs on.
@@ -57,4 +57,4 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
 /// Python module at import; idempotent.
 void init_runtime();
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

@@ -1,4 +1,4 @@
-#include <bowlrp/bow/option_text.h>
+#include <bowlrp/core/option_text.h>
 
 #include <cmath>
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 namespace {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& value, const std::string& expected) {
@@ -107,4 +107,4 @@ std::string format_pooling(double p) {
   return buf;
 }
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

@@ -1,6 +1,6 @@
-#include <bowlrp/bow/dot.h>
+#include <bowlrp/core/dot.h>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 double fixed_order_affine(double b, const double* w, const double* x, std::size_t n) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -17,4 +17,4 @@ double fixed_order_affine(double b, const double* w, const double* x, std::size_
   return b + ((s0 + s1) + (s2 + s3));
 }
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

@@ -7,15 +7,11 @@
 // depends only on the bytes added, not on how update() calls split them.
 #pragma once
 
-#include <bowlrp/bow/codebook.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace bowlrp::bow {
-
-struct PipelineOptions;
+namespace bowlrp::core {
 
 /// A 128-bit content digest.
 struct Digest {
@@ -60,12 +56,4 @@ inline std::uint64_t mix_seed(std::uint64_t x) {
 /// Digest of one byte string.
 Digest digest_of(const std::string& bytes);
 
-/// Text naming every option that changes a histogram (image cap, dense SIFT, mapping, pooling),
-/// with round-trip number formatting; equal options give equal text.
-std::string canonical_encoding_options(const PipelineOptions& options);
-/// Same plus the k-means options (what changes a trained codebook).
-std::string canonical_codebook_options(const PipelineOptions& options);
-/// Digest of a codebook's size and centre bytes.
-Digest codebook_digest(const Codebook& codebook);
-
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

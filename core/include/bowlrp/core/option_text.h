@@ -4,12 +4,12 @@
 // the value and what was expected when it refuses; format_* give back the text parse_* reads.
 #pragma once
 
-#include <bowlrp/bow/pooling.h>
+#include <bowlrp/core/pyramid.h>
 
 #include <string>
 #include <vector>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 /// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_csv(const std::string& text);
@@ -26,4 +26,4 @@ std::string format_pyramid(const std::vector<PyramidLevel>& levels);
 /// "sum", "max" or "pmean:P" (round-trip digits).
 std::string format_pooling(double p);
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core

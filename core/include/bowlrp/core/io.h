@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <string>
 
-namespace bowlrp::bow {
+namespace bowlrp::core {
 
 /// Reads a whole regular file; throws std::runtime_error naming the path when it cannot be read
 /// or is not a regular file (directory, FIFO, device, socket: the message names the type).
@@ -29,4 +29,4 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 /// touched. Best effort: errors are ignored. Returns the number of files removed.
 std::size_t remove_stale_temporaries(const std::string& path);
 
-}  // namespace bowlrp::bow
+}  // namespace bowlrp::core
