@@ -27,7 +27,7 @@
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/feature_relevance.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/svm_relevance.h>
 #include <bowlrp/svm/fast_intersection.h>
@@ -443,13 +443,13 @@ int main(int argc, char** argv) try {
     for (std::size_t i = 0; i < N; ++i) g_sink = g_sink + explainer_ix.explain(traces[i], top[i]).pixels.R[0];
   }) : 0.0;
   // One MoRF pixel-flipping curve per image (LRP order, incremental path); costly, so fewer repeats.
-  decompose::PixelFlipOptions fopts;
+  evaluation::PixelFlipOptions fopts;
   fopts.steps = args.flip_steps;
   const double flip_s = median_seconds(std::min(R, 3), [&] {
     for (std::size_t i = 0; i < N; ++i) {
-      const decompose::IncrementalFlipper flipper(shared_pipe, shared_model, top[i]);
-      const decompose::RegionGrid grid(images[i].width, images[i].height, fopts.region_size);
-      const auto order = decompose::relevance_order(grid.aggregate(rq[i].R.data(), rq[i].width, rq[i].height));
+      const evaluation::IncrementalFlipper flipper(shared_pipe, shared_model, top[i]);
+      const evaluation::RegionGrid grid(images[i].width, images[i].height, fopts.region_size);
+      const auto order = evaluation::relevance_order(grid.aggregate(rq[i].R.data(), rq[i].width, rq[i].height));
       g_sink = g_sink + flipper.flip_curve(images[i], traces[i], order, fopts).back();
     }
   });

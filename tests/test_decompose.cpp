@@ -3,7 +3,7 @@
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/feature_relevance.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
@@ -927,21 +927,21 @@ BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
 BOOST_AUTO_TEST_CASE(colour_maps_are_centred_and_signed) {
   const std::map<std::string, std::array<unsigned char, 3>> neutral{
       {"bwr", {255, 255, 255}}, {"seismic", {255, 255, 255}}, {"hot-cold", {0, 0, 0}}};
-  BOOST_TEST(bd::colormap_names().size() == neutral.size());
-  for (const auto& name : bd::colormap_names()) {
+  BOOST_TEST(bowlrp::render::colormap_names().size() == neutral.size());
+  for (const auto& name : bowlrp::render::colormap_names()) {
     BOOST_TEST_CONTEXT(name) {
-      BOOST_TEST((bd::colormap_bgr(name, 0.0) == neutral.at(name)));
+      BOOST_TEST((bowlrp::render::colormap_bgr(name, 0.0) == neutral.at(name)));
       for (double v : {0.1, 0.5, 1.0}) {
-        const auto pos = bd::colormap_bgr(name, v), neg = bd::colormap_bgr(name, -v);
+        const auto pos = bowlrp::render::colormap_bgr(name, v), neg = bowlrp::render::colormap_bgr(name, -v);
         BOOST_TEST(pos[2] > pos[0]);  // red dominates
         BOOST_TEST(neg[0] > neg[2]);  // blue dominates
         if (name != "seismic" || v <= 0.5) BOOST_TEST(pos[2] == neg[0]);  // mirror images
       }
-      BOOST_TEST((bd::colormap_bgr(name, 5.0) == bd::colormap_bgr(name, 1.0)));
+      BOOST_TEST((bowlrp::render::colormap_bgr(name, 5.0) == bowlrp::render::colormap_bgr(name, 1.0)));
     }
   }
-  BOOST_TEST((bd::colormap_bgr("bwr", 1.0) == std::array<unsigned char, 3>{0, 0, 255}));
-  BOOST_CHECK_THROW(bd::colormap_bgr("jet", 0.0), std::invalid_argument);
+  BOOST_TEST((bowlrp::render::colormap_bgr("bwr", 1.0) == std::array<unsigned char, 3>{0, 0, 255}));
+  BOOST_CHECK_THROW(bowlrp::render::colormap_bgr("jet", 0.0), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(heatmap_render_scales_and_views) {
@@ -949,46 +949,46 @@ BOOST_AUTO_TEST_CASE(heatmap_render_scales_and_views) {
   pr.width = 4;
   pr.height = 3;
   pr.R = {0, 2, -2, 1, 0, 0, 0, 0, 0, 0, 0, 100};
-  bd::HeatmapOptions o;
-  auto img = bd::render_heatmap(pr, o);
+  bowlrp::render::HeatmapOptions o;
+  auto img = bowlrp::render::render_heatmap(pr, o);
   BOOST_TEST(img.width == 4);
   BOOST_TEST(img.height == 3);
-  auto px = [&](const bd::Bgr8Image& im, int x, int y) {
+  auto px = [&](const bowlrp::render::Bgr8Image& im, int x, int y) {
     const unsigned char* p = im.at(x, y);
     return std::array<unsigned char, 3>{p[0], p[1], p[2]};
   };
-  BOOST_TEST((px(img, 0, 0) == bd::colormap_bgr("bwr", 0)));
-  BOOST_TEST((px(img, 3, 2) == bd::colormap_bgr("bwr", 1)));
-  BOOST_TEST((px(img, 1, 0) == bd::colormap_bgr("bwr", 2.0 / 100)));
+  BOOST_TEST((px(img, 0, 0) == bowlrp::render::colormap_bgr("bwr", 0)));
+  BOOST_TEST((px(img, 3, 2) == bowlrp::render::colormap_bgr("bwr", 1)));
+  BOOST_TEST((px(img, 1, 0) == bowlrp::render::colormap_bgr("bwr", 2.0 / 100)));
   // Percentile scaling (50%: the median |R| is 0, falls back; 90%: |R| = 2) saturates the rest.
-  o.scaling = bd::HeatmapScaling::percentile;
+  o.scaling = bowlrp::render::HeatmapScaling::percentile;
   o.percentile = 90;
-  img = bd::render_heatmap(pr, o);
-  BOOST_TEST((px(img, 1, 0) == bd::colormap_bgr("bwr", 1)));
-  BOOST_TEST((px(img, 2, 0) == bd::colormap_bgr("bwr", -1)));
-  BOOST_TEST((px(img, 3, 0) == bd::colormap_bgr("bwr", 0.5)));
+  img = bowlrp::render::render_heatmap(pr, o);
+  BOOST_TEST((px(img, 1, 0) == bowlrp::render::colormap_bgr("bwr", 1)));
+  BOOST_TEST((px(img, 2, 0) == bowlrp::render::colormap_bgr("bwr", -1)));
+  BOOST_TEST((px(img, 3, 0) == bowlrp::render::colormap_bgr("bwr", 0.5)));
   // An all-zero map is all neutral.
   bd::PixelRelevance zero{4, 3, std::vector<double>(12, 0.0), 0.0};
   o.colormap = "hot-cold";
-  img = bd::render_heatmap(zero, o);
+  img = bowlrp::render::render_heatmap(zero, o);
   BOOST_TEST(std::all_of(img.data.begin(), img.data.end(), [](unsigned char c) { return c == 0; }));
 
   // Views needing the image.
   o = {};
-  o.view = bd::HeatmapView::mask;
-  BOOST_CHECK_THROW(bd::render_heatmap(pr, o), std::invalid_argument);
+  o.view = bowlrp::render::HeatmapView::mask;
+  BOOST_CHECK_THROW(bowlrp::render::render_heatmap(pr, o), std::invalid_argument);
   std::vector<unsigned char> grey(12);
   for (int i = 0; i < 12; ++i) grey[i] = static_cast<unsigned char>(20 * i + 10);
-  const auto image = bd::bgr8_from_pixels(grey.data(), 4, 3, 1);
+  const auto image = bowlrp::render::bgr8_from_pixels(grey.data(), 4, 3, 1);
   o.mask_top_percent = 25;  // 3 of 12 pixels: 100, 2, 1 (the -2 is never kept)
   o.mask_dim = 0;
-  img = bd::render_heatmap(pr, o, &image);
+  img = bowlrp::render::render_heatmap(pr, o, &image);
   for (int q = 0; q < 12; ++q) {
     const bool kept = q == 11 || q == 1 || q == 3;
     BOOST_TEST(img.data[q * 3 + 1] == (kept ? grey[q] : 0), "pixel " << q);
   }
-  const auto small = bd::bgr8_from_pixels(grey.data(), 3, 4, 1);
-  BOOST_CHECK_THROW(bd::render_heatmap(pr, o, &small), std::invalid_argument);
+  const auto small = bowlrp::render::bgr8_from_pixels(grey.data(), 3, 4, 1);
+  BOOST_CHECK_THROW(bowlrp::render::render_heatmap(pr, o, &small), std::invalid_argument);
   o = {};
   o.percentile = 0;
   BOOST_CHECK_THROW(o.validate(), std::invalid_argument);
@@ -997,9 +997,9 @@ BOOST_AUTO_TEST_CASE(heatmap_render_scales_and_views) {
   BOOST_CHECK_THROW(o.validate(), std::invalid_argument);
   o = {};
   o.colormap = "viridis";
-  BOOST_CHECK_THROW(bd::render_heatmap(pr, o), std::invalid_argument);
-  BOOST_TEST((bd::heatmap_view_from_string("edges") == bd::HeatmapView::edges));
-  BOOST_CHECK_THROW(bd::heatmap_scaling_from_string("max"), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::render::render_heatmap(pr, o), std::invalid_argument);
+  BOOST_TEST((bowlrp::render::heatmap_view_from_string("edges") == bowlrp::render::HeatmapView::edges));
+  BOOST_CHECK_THROW(bowlrp::render::heatmap_scaling_from_string("max"), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(heatmap_edges_view_draws_image_edges) {
@@ -1008,14 +1008,14 @@ BOOST_AUTO_TEST_CASE(heatmap_edges_view_draws_image_edges) {
   std::vector<unsigned char> grey(W * H);
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) grey[y * W + x] = x < 20 ? 30 : 220;
-  const auto image = bd::bgr8_from_pixels(grey.data(), W, H, 1);
+  const auto image = bowlrp::render::bgr8_from_pixels(grey.data(), W, H, 1);
   bd::PixelRelevance pr{W, H, std::vector<double>(W * H, 0.0), 0.0};
-  bd::HeatmapOptions o;
-  o.view = bd::HeatmapView::edges;
+  bowlrp::render::HeatmapOptions o;
+  o.view = bowlrp::render::HeatmapView::edges;
   for (std::string map : {"bwr", "hot-cold"}) {
     o.colormap = map;
-    const auto img = bd::render_heatmap(pr, o, &image);
-    const auto neutral = bd::colormap_bgr(map, 0);
+    const auto img = bowlrp::render::render_heatmap(pr, o, &image);
+    const auto neutral = bowlrp::render::colormap_bgr(map, 0);
     int changed = 0;
     for (int y = 0; y < H; ++y)
       for (int x = 0; x < W; ++x) {
@@ -1036,7 +1036,7 @@ BOOST_AUTO_TEST_CASE(npy_file_is_readable) {
   pr.height = 3;
   for (int i = 0; i < 15; ++i) pr.R.push_back((i - 7) * 0.125 + 1e-3 * i);
   const std::string path = dir / "relevance_ü.npy";
-  bd::write_npy(path, pr);
+  bowlrp::render::write_npy(path, pr);
   const std::string bytes = bowlrp::core::read_file(path);
   BOOST_REQUIRE(bytes.size() > 10);
   BOOST_TEST(bytes.substr(0, 6) == std::string("\x93NUMPY", 6));
@@ -1058,7 +1058,7 @@ BOOST_AUTO_TEST_CASE(npy_file_is_readable) {
     BOOST_TEST(f == static_cast<float>(pr.R[i]));
   }
   pr.R.pop_back();
-  BOOST_CHECK_THROW(bd::write_npy(dir / "bad.npy", pr), std::runtime_error);
+  BOOST_CHECK_THROW(bowlrp::render::write_npy(dir / "bad.npy", pr), std::runtime_error);
 }
 
 BOOST_AUTO_TEST_CASE(png_has_the_map_size_and_round_trips) {
@@ -1067,21 +1067,21 @@ BOOST_AUTO_TEST_CASE(png_has_the_map_size_and_round_trips) {
   auto model = make_model(bs::KernelType::intersection, s.trace.pool.dimension(), 10, 8);
   const auto e = make_explainer(model).explain(s.trace, 0);
   const std::string path = dir / "карта.png";
-  bd::HeatmapOptions o;
+  bowlrp::render::HeatmapOptions o;
   o.colormap = "seismic";
-  bd::write_png(path, e.pixels, o);
-  const auto back = bd::load_bgr8(path);
+  bowlrp::render::write_png(path, e.pixels, o);
+  const auto back = bowlrp::render::load_bgr8(path);
   BOOST_TEST(back.width == 57);
   BOOST_TEST(back.height == 33);
-  BOOST_TEST((back.data == bd::render_heatmap(e.pixels, o).data));
-  BOOST_CHECK_THROW(bd::load_bgr8(dir / "missing.png"), std::runtime_error);
+  BOOST_TEST((back.data == bowlrp::render::render_heatmap(e.pixels, o).data));
+  BOOST_CHECK_THROW(bowlrp::render::load_bgr8(dir / "missing.png"), std::runtime_error);
   bowlrp::core::write_file_atomic(dir / "junk.png", "not an image");
-  BOOST_CHECK_THROW(bd::load_bgr8(dir / "junk.png"), std::runtime_error);
+  BOOST_CHECK_THROW(bowlrp::render::load_bgr8(dir / "junk.png"), std::runtime_error);
   // Decoding bytes already read gives the same pixels; bad bytes name the path given.
   const std::string bytes = bowlrp::core::read_file(path);
-  BOOST_TEST((bd::decode_bgr8(bytes, path).data == back.data));
+  BOOST_TEST((bowlrp::render::decode_bgr8(bytes, path).data == back.data));
   try {
-    bd::decode_bgr8(bytes.substr(0, 0), "named.png");
+    bowlrp::render::decode_bgr8(bytes.substr(0, 0), "named.png");
     BOOST_FAIL("empty bytes decoded");
   } catch (const std::runtime_error& ex) {
     BOOST_TEST(std::string(ex.what()).find("named.png") != std::string::npos);

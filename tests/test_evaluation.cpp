@@ -2,9 +2,11 @@
 // preprocessing against hand-computed values, the graph identity behind the eigengap (as many zero
 // eigenvalues of the normalised Laplacian as the graph has components), determinism and refusals.
 #include <bowlrp/datasets/shapes.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/model/fit.h>
 
+#include "svm_fixtures.h"
 #include "test_util.h"
 
 #include <opencv2/core.hpp>
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <cmath>
 #include <random>
 #include <set>
@@ -296,6 +299,38 @@ BOOST_AUTO_TEST_CASE(spray_refuses_what_it_cannot_cluster) {
   std::vector<std::vector<double>> many(10, m);
   for (std::size_t i = 0; i < many.size(); ++i) many[i][i] += 1.0;
   BOOST_CHECK_THROW(be::spray(many, b), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(flippers_keep_their_model_alive) {
+  // A small Bag-of-Words + hik model, built in a scope that ends before the flipper is used.
+  std::optional<be::IncrementalFlipper> flipper;
+  bowlrp::bow::EncodeTrace trace;
+  std::vector<float> px(64 * 48);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 37 % 101) / 101.0);
+  double f = 0;
+  {
+    bowlrp::bow::PipelineOptions options;
+    options.kmeans.words = 5;
+    options.dsift.bin_sizes = {4};
+    options.dsift.step = 4;
+    options.pooling.pyramid = {{1, 1}};
+    std::mt19937_64 rng(9);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    std::vector<float> centres(5 * 128);
+    for (float& c : centres) c = u(rng);
+    std::vector<int> labels;
+    std::vector<double> X = bowlrp::test::class_data(30, 5, 2, labels, 17);
+    for (double& x : X) x /= 1.4;
+    const bowlrp::model::Model m(
+        bowlrp::bow::Pipeline(options, bowlrp::bow::Codebook(128, std::move(centres))),
+        bowlrp::svm::train_one_vs_rest(X.data(), 30, 5, labels, {"a", "b"},
+                                       bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), {}));
+    flipper.emplace(m, 1);
+    trace = std::get<bowlrp::bow::EncodeTrace>(m.encode(m.bag_of_words().loader().from_gray(px.data(), 64, 48)));
+    f = m.scores(trace)[1];
+  }
+  BOOST_TEST(std::isfinite(f));
+  BOOST_TEST(flipper->score(trace.histogram()) == f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,7 +8,7 @@
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/fisher_relevance.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/svm/linear_svm.h>
 
 #include "test_util.h"
@@ -854,21 +854,21 @@ BOOST_AUTO_TEST_CASE(incremental_fisher_flipping_matches_the_full_rerun) {
   const auto& pipeline = fx.pipeline;
   const auto head = std::make_shared<const bs::LinearSvm>(random_linear_head(pipeline->dimension(), 2, 25));
   const std::size_t cls = 1;
-  const bd::IncrementalFlipper flipper(bd::FlipEncoding(pipeline), bd::Head(head), cls);
+  const bowlrp::evaluation::IncrementalFlipper flipper(bowlrp::model::Encoding(pipeline), bd::Head(head), cls);
   const bb::GrayImage image = synthetic_image(64, 48, 401);
   const bb::FisherTrace trace = pipeline->encode(image);
-  const bd::ImageScore score = [&](const bb::GrayImage& x) {
+  const bowlrp::evaluation::ImageScore score = [&](const bb::GrayImage& x) {
     return head->decision(cls, pipeline->encode(x).fisher.data());
   };
   // The relevance order of the explanation, and a random one.
   const bd::Explainer explainer(bd::Head(head), pipeline);
   const bd::Explanation e = explainer.explain(trace, cls);
-  bd::PixelFlipOptions po;
+  bowlrp::evaluation::PixelFlipOptions po;
   po.region_size = 9;
   po.seed = 3;
-  const bd::RegionGrid grid(image.width, image.height, po.region_size);
-  const std::vector<int> lrp = bd::relevance_order(grid.aggregate(e.pixels.R.data(), e.pixels.width, e.pixels.height));
-  const std::vector<int> random = bd::random_order(grid.size(), 9);
+  const bowlrp::evaluation::RegionGrid grid(image.width, image.height, po.region_size);
+  const std::vector<int> lrp = bowlrp::evaluation::relevance_order(grid.aggregate(e.pixels.R.data(), e.pixels.width, e.pixels.height));
+  const std::vector<int> random = bowlrp::evaluation::random_order(grid.size(), 9);
   double worst = 0;
   for (int per_step : {1, 3})
     for (const auto* order : {&lrp, &random}) {
@@ -876,7 +876,7 @@ BOOST_AUTO_TEST_CASE(incremental_fisher_flipping_matches_the_full_rerun) {
         po.regions_per_step = per_step;
         po.steps = per_step == 1 ? 14 : 18;  // 3 x 18 > 48 regions: the last steps repeat
         const std::vector<double> fast = flipper.flip_curve(image, trace, *order, po);
-        const std::vector<double> full = bd::flip_curve(image, *order, po, score);
+        const std::vector<double> full = bowlrp::evaluation::flip_curve(image, *order, po, score);
         BOOST_TEST_REQUIRE(fast.size() == static_cast<std::size_t>(po.steps) + 1);
         BOOST_TEST(fast[0] == head->decision(cls, trace.fisher.data()));
         const double d = max_abs_diff(fast, full);

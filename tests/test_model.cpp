@@ -950,10 +950,9 @@ BOOST_AUTO_TEST_CASE(mirrors_are_cached_under_keys_of_their_own_and_failures_nam
   BOOST_TEST(broken.failures[0].path == paths[3]);
 }
 
-BOOST_AUTO_TEST_CASE(explainers_and_flippers_keep_their_model_alive) {
+BOOST_AUTO_TEST_CASE(explainers_keep_their_model_alive) {  // flippers: the evaluation suite
   const Classifier cl = sample_classifier(KernelType::intersection);
   std::optional<decompose::Explainer> explainer;
-  std::optional<decompose::IncrementalFlipper> flipper;
   bow::EncodeTrace trace;
   std::vector<float> px(64 * 48, 0.25f);
   for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 37 % 101) / 101.0);
@@ -961,12 +960,11 @@ BOOST_AUTO_TEST_CASE(explainers_and_flippers_keep_their_model_alive) {
     // The model is a temporary of this scope: what is built from it must not point into it.
     const bowlrp::model::Model m(bow::Pipeline(cl.options, cl.codebook), cl.svm);
     explainer.emplace(m.explainer());
-    flipper.emplace(m.flipper(1));
     trace = std::get<bow::EncodeTrace>(m.encode(m.bag_of_words().loader().from_gray(px.data(), 64, 48)));
   }
   const decompose::Explanation e = explainer->explain(trace, 1);
   BOOST_TEST(std::isfinite(e.dimensions.f));
-  BOOST_TEST(std::abs(e.dimensions.f - flipper->score(trace.histogram())) < 1e-12);
+  BOOST_TEST(std::abs(e.dimensions.f - decompose::head_decision(explainer->head(), 1, trace.histogram().data())) < 1e-12);
 }
 
 BOOST_AUTO_TEST_CASE(a_trace_of_another_codebook_is_refused) {

@@ -15,7 +15,7 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/svm/svm.h>
 
 #include <nlohmann/json.hpp>
@@ -66,40 +66,6 @@ std::vector<fs::path> files_under(const fs::path& dir) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(voc)
-
-BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
-  const std::string bytes = random_bytes(1000, 1);
-  const bowlrp::core::Digest whole = bowlrp::core::digest_of(bytes);
-  for (std::size_t cut : {0u, 1u, 3u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
-    bowlrp::core::Hasher h;
-    h.update(bytes.data(), cut);
-    h.update(bytes.data() + cut, bytes.size() - cut);
-    BOOST_TEST((h.digest() == whole));
-  }
-  // Byte at a time.
-  bowlrp::core::Hasher h;
-  for (char c : bytes) h.update(&c, 1);
-  BOOST_TEST((h.digest() == whole));
-  // Any single flipped bit, an appended zero, or truncation changes the digest.
-  std::set<std::string> seen{whole.hex()};
-  for (std::size_t i : {0u, 7u, 8u, 511u, 999u}) {
-    std::string b = bytes;
-    b[i] ^= 1;
-    seen.insert(bowlrp::core::digest_of(b).hex());
-  }
-  seen.insert(bowlrp::core::digest_of(bytes + std::string(1, '\0')).hex());
-  seen.insert(bowlrp::core::digest_of(bytes.substr(0, 999)).hex());
-  seen.insert(bowlrp::core::digest_of("").hex());
-  BOOST_TEST(seen.size() == 9u);
-  BOOST_TEST(whole.hex().size() == 32u);
-  // Fields carry their length: ("ab","c") and ("a","bc") differ.
-  bowlrp::core::Hasher f1, f2;
-  f1.field("ab");
-  f1.field("c");
-  f2.field("a");
-  f2.field("bc");
-  BOOST_TEST((f1.digest() != f2.digest()));
-}
 
 BOOST_AUTO_TEST_CASE(canonical_options_see_every_encoding_change) {
   bowlrp::bow::PipelineOptions o;
@@ -281,12 +247,12 @@ BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
   const int patch = 16;
   const std::uint64_t seed = 3;
   for (std::size_t cls : {0u, 1u}) {
-    const bowlrp::decompose::IncrementalFlipper flipper(std::make_shared<const bowlrp::bow::Pipeline>(pipeline),
+    const bowlrp::evaluation::IncrementalFlipper flipper(std::make_shared<const bowlrp::bow::Pipeline>(pipeline),
                                                         std::make_shared<const bowlrp::svm::KernelSvm>(model), cls);
     const std::vector<double> map = bowlrp::evaluation::occlusion_map(flipper, image, trace, patch, seed);
     BOOST_REQUIRE(map.size() == 80u * 60u);
     // Naive: paste the noise over each patch, re-encode the whole image, score.
-    const std::vector<float> noise = bowlrp::decompose::flip_noise(48, 36, seed);
+    const std::vector<float> noise = bowlrp::evaluation::flip_noise(48, 36, seed);
     const double f0 = model.decision(cls, trace.histogram().data());
     const int cols = 3, rows = 3;  // ceil(48/16), ceil(36/16)
     std::vector<double> drop(cols * rows);

@@ -6,8 +6,8 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
-#include <bowlrp/decompose/localisation.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/svm/svm.h>
 
 #ifdef BOWLRP_CLI
@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(results_file_round_trip) {
 // Pixel flipping
 
 BOOST_AUTO_TEST_CASE(region_grid_and_aggregation) {
-  const dc::RegionGrid g(20, 13, 9);  // 3 x 2 regions, the last ones clipped
+  const bowlrp::evaluation::RegionGrid g(20, 13, 9);  // 3 x 2 regions, the last ones clipped
   BOOST_CHECK_EQUAL(g.cols(), 3);
   BOOST_CHECK_EQUAL(g.rows(), 2);
   long long area = 0;
@@ -242,20 +242,20 @@ BOOST_AUTO_TEST_CASE(region_grid_and_aggregation) {
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) ref[(y / 2) / 9 * 3 + (x / 2) / 9] += R[y * W + x];
   for (int r = 0; r < g.size(); ++r) BOOST_CHECK_CLOSE(sums[r] + 100, ref[r] + 100, 1e-10);
-  BOOST_CHECK_THROW(dc::RegionGrid(0, 5, 9), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::evaluation::RegionGrid(0, 5, 9), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(orders_and_noise) {
-  const auto o = dc::relevance_order({1.0, 3.0, 3.0, -1.0, 2.0});
+  const auto o = bowlrp::evaluation::relevance_order({1.0, 3.0, 3.0, -1.0, 2.0});
   const std::vector<int> expect{1, 2, 4, 0, 3};
   BOOST_CHECK_EQUAL_COLLECTIONS(o.begin(), o.end(), expect.begin(), expect.end());
-  const auto a = dc::random_order(100, 5), b = dc::random_order(100, 5), c = dc::random_order(100, 6);
+  const auto a = bowlrp::evaluation::random_order(100, 5), b = bowlrp::evaluation::random_order(100, 5), c = bowlrp::evaluation::random_order(100, 6);
   BOOST_CHECK(a == b);
   BOOST_CHECK(a != c);
   BOOST_CHECK_EQUAL(std::set<int>(a.begin(), a.end()).size(), 100u);
   BOOST_CHECK_EQUAL(*std::min_element(a.begin(), a.end()), 0);
   BOOST_CHECK_EQUAL(*std::max_element(a.begin(), a.end()), 99);
-  const auto n1 = dc::flip_noise(50, 40, 1), n2 = dc::flip_noise(50, 40, 1);
+  const auto n1 = bowlrp::evaluation::flip_noise(50, 40, 1), n2 = bowlrp::evaluation::flip_noise(50, 40, 1);
   BOOST_CHECK(n1 == n2);
   double mean = 0;
   for (float v : n1) {
@@ -264,8 +264,8 @@ BOOST_AUTO_TEST_CASE(orders_and_noise) {
   }
   mean /= n1.size();
   BOOST_CHECK_CLOSE(mean, 0.5, 4.0);  // 2000 uniform values: sd of the mean ~ 0.0065
-  BOOST_CHECK(dc::flip_noise(50, 40, 2) != n1);
-  dc::PixelFlipOptions bad;
+  BOOST_CHECK(bowlrp::evaluation::flip_noise(50, 40, 2) != n1);
+  bowlrp::evaluation::PixelFlipOptions bad;
   bad.region_size = 0;
   BOOST_CHECK_THROW(bad.validate(), std::invalid_argument);
 }
@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(aopc_toy_classifier_closed_form) {
   img.width = img.original_width = W;
   img.height = img.original_height = H;
   img.pixels.assign(W * H, 1.0f);
-  const dc::RegionGrid grid(W, H, S);
+  const bowlrp::evaluation::RegionGrid grid(W, H, S);
   const std::vector<int> A{4, 10, 11, 40};
   std::vector<unsigned char> in_a(W * H, 0);
   for (int r : A) {
@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(aopc_toy_classifier_closed_form) {
       for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
   }
   const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
-  const dc::ImageScore f = [&](const bb::GrayImage& x) {
+  const bowlrp::evaluation::ImageScore f = [&](const bb::GrayImage& x) {
     double n = 0;
     for (int i = 0; i < W * H; ++i) n += in_a[i] && x.pixels[i] == 1.0f;
     return n / area;
@@ -297,31 +297,31 @@ BOOST_AUTO_TEST_CASE(aopc_toy_classifier_closed_form) {
   std::vector<double> R(4 * W * H, 0.0);
   for (int y = 0; y < 2 * H; ++y)
     for (int x = 0; x < 2 * W; ++x) R[y * 2 * W + x] = in_a[(y / 2) * W + x / 2];
-  dc::PixelFlipOptions o;
+  bowlrp::evaluation::PixelFlipOptions o;
   o.region_size = S;
   o.steps = 10;
   o.random_orders = 4;
-  const auto curves = dc::pixel_flip(f, img, {{"lrp", 2 * W, 2 * H, R.data()}}, o);
+  const auto curves = bowlrp::evaluation::pixel_flip(f, img, {{"lrp", 2 * W, 2 * H, R.data()}}, o);
   const auto& lrp = curves.at("lrp");
   BOOST_REQUIRE_EQUAL(lrp.size(), 11u);
   const double m = A.size(), L = o.steps;
   for (int k = 0; k <= 10; ++k) BOOST_CHECK_CLOSE(lrp[k] + 1, 2 - std::min<double>(k, m) / m, 1e-12);
-  BOOST_CHECK_CLOSE(dc::aopc(lrp), ((m + 1) / 2 + L - m) / (L + 1), 1e-12);
+  BOOST_CHECK_CLOSE(bowlrp::evaluation::aopc(lrp), ((m + 1) / 2 + L - m) / (L + 1), 1e-12);
   // Random orders rarely hit A (4 of 54 regions): far smaller AOPC.
-  BOOST_CHECK_LT(dc::aopc(curves.at("random")), 0.5 * dc::aopc(lrp));
+  BOOST_CHECK_LT(bowlrp::evaluation::aopc(curves.at("random")), 0.5 * bowlrp::evaluation::aopc(lrp));
   // More steps than regions: the curve stays at its last value.
   o.steps = 70;
-  const auto all = dc::flip_curve(img, dc::relevance_order(grid.aggregate(R.data(), 2 * W, 2 * H)), o, f);
+  const auto all = bowlrp::evaluation::flip_curve(img, bowlrp::evaluation::relevance_order(grid.aggregate(R.data(), 2 * W, 2 * H)), o, f);
   BOOST_CHECK_EQUAL(all.size(), 71u);
   BOOST_CHECK_EQUAL(all[54], 0.0);
   BOOST_CHECK_EQUAL(all[70], 0.0);
-  BOOST_CHECK_THROW(dc::flip_curve(img, {54}, o, f), std::invalid_argument);
-  BOOST_CHECK_THROW(dc::pixel_flip(f, img, {{"random", W, H, R.data()}}, o), std::invalid_argument);
-  BOOST_CHECK_THROW(dc::aopc({}), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::evaluation::flip_curve(img, {54}, o, f), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::evaluation::pixel_flip(f, img, {{"random", W, H, R.data()}}, o), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::evaluation::aopc({}), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(flip_summary_means) {
-  dc::FlipSummary s;
+  bowlrp::evaluation::FlipSummary s;
   s.add({{"lrp", {1.0, 0.0, -1.0}}, {"random", {1.0, 1.0, 0.0}}});
   s.add({{"lrp", {3.0, 2.0, 2.0}}, {"random", {3.0, 3.0, 3.0}}});
   const auto m = s.mean_curve("lrp");
@@ -329,7 +329,7 @@ BOOST_AUTO_TEST_CASE(flip_summary_means) {
   BOOST_CHECK_EQUAL(m[2], 0.5);
   BOOST_CHECK_EQUAL(s.count("lrp"), 2u);
   // AOPC of the mean curve = mean of per-image AOPCs.
-  BOOST_CHECK_CLOSE(s.aopc("lrp"), 0.5 * (dc::aopc({1.0, 0.0, -1.0}) + dc::aopc({3.0, 2.0, 2.0})), 1e-12);
+  BOOST_CHECK_CLOSE(s.aopc("lrp"), 0.5 * (bowlrp::evaluation::aopc({1.0, 0.0, -1.0}) + bowlrp::evaluation::aopc({3.0, 2.0, 2.0})), 1e-12);
   BOOST_CHECK_THROW(s.add({{"lrp", {1.0}}}), std::invalid_argument);
   BOOST_CHECK_THROW(s.mean_curve("sensitivity"), std::invalid_argument);
 }
@@ -370,20 +370,20 @@ SmallModel small_model(const bb::GrayImage& image, bb::PipelineOptions options, 
   return m;
 }
 
-void check_incremental_equals_full(const SmallModel& m, const dc::PixelFlipOptions& o) {
-  const dc::IncrementalFlipper flipper(m.pipeline, m.shared(), 0);
-  const dc::ImageScore full = [&](const bb::GrayImage& x) {
+void check_incremental_equals_full(const SmallModel& m, const bowlrp::evaluation::PixelFlipOptions& o) {
+  const bowlrp::evaluation::IncrementalFlipper flipper(m.pipeline, m.shared(), 0);
+  const bowlrp::evaluation::ImageScore full = [&](const bb::GrayImage& x) {
     const auto t = m.pipeline->encode(x);
     return m.model.decision(0, t.histogram().data());
   };
-  const dc::RegionGrid grid(m.image.width, m.image.height, o.region_size);
+  const bowlrp::evaluation::RegionGrid grid(m.image.width, m.image.height, o.region_size);
   // Relevance: a blob in the middle of the original image, so that MoRF flips neighbouring regions.
   const int W = m.image.original_width, H = m.image.original_height;
   std::vector<double> R(static_cast<std::size_t>(W) * H);
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) R[y * W + x] = -std::hypot(x - 0.5 * W, y - 0.4 * H);
-  const auto inc = dc::pixel_flip(flipper, m.image, m.trace, {{"lrp", W, H, R.data()}}, o);
-  const auto ref = dc::pixel_flip(full, m.image, {{"lrp", W, H, R.data()}}, o);
+  const auto inc = bowlrp::evaluation::pixel_flip(flipper, m.image, m.trace, {{"lrp", W, H, R.data()}}, o);
+  const auto ref = bowlrp::evaluation::pixel_flip(full, m.image, {{"lrp", W, H, R.data()}}, o);
   for (const char* name : {"lrp", "random"}) {
     const auto& a = inc.at(name);
     const auto& b = ref.at(name);
@@ -409,7 +409,7 @@ BOOST_AUTO_TEST_CASE(incremental_equals_full_reextraction_voc) {
   const bb::GrayImage img = loader.load(bowlrp::test::voc_root() + "/JPEGImages/000005.jpg");
   BOOST_REQUIRE(img.width != img.original_width);
   const SmallModel m = small_model(img, opt, 24, 11);
-  dc::PixelFlipOptions o;
+  bowlrp::evaluation::PixelFlipOptions o;
   o.steps = 25;
   o.random_orders = 2;
   o.seed = 9;
@@ -432,12 +432,12 @@ BOOST_AUTO_TEST_CASE(incremental_rejects_foreign_trace) {
   const bb::ImageLoader loader(opt.image);
   const bb::GrayImage img = loader.from_gray(px.data(), 64, 48);
   const SmallModel m = small_model(img, opt, 8, 3);
-  const dc::IncrementalFlipper flipper(m.pipeline, m.shared(), 0);
+  const bowlrp::evaluation::IncrementalFlipper flipper(m.pipeline, m.shared(), 0);
   const bb::GrayImage other = loader.from_gray(px.data(), 48, 64);
   BOOST_CHECK_THROW(flipper.flip_curve(other, m.trace, {0}, {}), std::invalid_argument);
-  BOOST_CHECK_THROW(dc::IncrementalFlipper(m.pipeline, m.shared(), 1), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::evaluation::IncrementalFlipper(m.pipeline, m.shared(), 1), std::invalid_argument);
   // In-memory image without resizing: incremental = full as well.
-  dc::PixelFlipOptions o;
+  bowlrp::evaluation::PixelFlipOptions o;
   o.steps = 15;
   o.random_orders = 1;
   check_incremental_equals_full(m, o);
@@ -449,19 +449,19 @@ BOOST_AUTO_TEST_CASE(incremental_rejects_foreign_trace) {
 BOOST_AUTO_TEST_CASE(localisation_shares_by_hand) {
   const int W = 10, H = 10;
   std::vector<double> R(W * H, -1.0);
-  const bb::Box box = dc::voc_box_to_pixels(3, 3, 5, 5);  // 1-based inclusive -> [2, 5)
+  const bb::Box box = bowlrp::evaluation::voc_box_to_pixels(3, 3, 5, 5);  // 1-based inclusive -> [2, 5)
   BOOST_CHECK_EQUAL(box.x0, 2);
   BOOST_CHECK_EQUAL(box.x1, 5);
   BOOST_CHECK_EQUAL(box.area(), 9);
   for (int y = 2; y < 5; ++y)
     for (int x = 2; x < 5; ++x) R[y * W + x] = 1.0;
   R[9 * W + 9] = 1.0;  // one positive pixel outside
-  dc::RegionMask mask = dc::mask_from_boxes(W, H, {box, bb::Box{8, 8, 20, 20}});  // second box clipped
+  bowlrp::evaluation::RegionMask mask = bowlrp::evaluation::mask_from_boxes(W, H, {box, bb::Box{8, 8, 20, 20}});  // second box clipped
   BOOST_CHECK_EQUAL(std::count(mask.values.begin(), mask.values.end(), 1), 9 + 4);
-  mask = dc::mask_from_boxes(W, H, {box});
-  dc::LocalisationOptions o;
+  mask = bowlrp::evaluation::mask_from_boxes(W, H, {box});
+  bowlrp::evaluation::LocalisationOptions o;
   o.sigma = 0;
-  dc::Localisation l = dc::localise(R.data(), W, H, mask, o);
+  bowlrp::evaluation::Localisation l = bowlrp::evaluation::localise(R.data(), W, H, mask, o);
   BOOST_CHECK_CLOSE(l.relevance_share, 0.9, 1e-12);
   BOOST_CHECK_CLOSE(l.area_share, 0.09, 1e-12);
   BOOST_CHECK_EQUAL(l.positive_total, 10.0);
@@ -470,63 +470,63 @@ BOOST_AUTO_TEST_CASE(localisation_shares_by_hand) {
   BOOST_CHECK_EQUAL(l.point_y, 2);
   // Void pixels leave every sum: voiding the outside positive pixel gives share 1, area 9/99.
   mask.values[9 * W + 9] = 255;
-  l = dc::localise(R.data(), W, H, mask, o);
+  l = bowlrp::evaluation::localise(R.data(), W, H, mask, o);
   BOOST_CHECK_EQUAL(l.relevance_share, 1.0);
   BOOST_CHECK_CLOSE(l.area_share, 9.0 / 99.0, 1e-12);
   // No positive relevance: share undefined.
   std::vector<double> neg(W * H, -1.0);
   neg[0] = -0.5;
-  l = dc::localise(neg.data(), W, H, mask, o);
+  l = bowlrp::evaluation::localise(neg.data(), W, H, mask, o);
   BOOST_CHECK(!l.share_defined());
   BOOST_CHECK(l.pointing_defined);
-  BOOST_CHECK_THROW(dc::localise(R.data(), W, H - 1, mask, o), std::invalid_argument);
+  BOOST_CHECK_THROW(bowlrp::evaluation::localise(R.data(), W, H - 1, mask, o), std::invalid_argument);
   // Class masks from VOC palette labels.
   std::vector<unsigned char> labels{0, 8, 8, 255, 12, 8};
-  const auto cm = dc::mask_from_labels(3, 2, labels.data(), 8);
+  const auto cm = bowlrp::evaluation::mask_from_labels(3, 2, labels.data(), 8);
   const std::vector<unsigned char> expect{0, 1, 1, 255, 0, 1};
   BOOST_CHECK(cm.values == expect);
 }
 
 BOOST_AUTO_TEST_CASE(pointing_game_tolerance_and_smoothing) {
   const int W = 80, H = 60;
-  const dc::RegionMask mask = dc::mask_from_boxes(W, H, {bb::Box{50, 10, 60, 20}});
-  dc::LocalisationOptions o;
+  const bowlrp::evaluation::RegionMask mask = bowlrp::evaluation::mask_from_boxes(W, H, {bb::Box{50, 10, 60, 20}});
+  bowlrp::evaluation::LocalisationOptions o;
   o.sigma = 0;
   o.tolerance = 15;
   std::vector<double> R(W * H, 0.0);
   R[15 * W + 35] = 1.0;  // nearest box pixel (50, 15): distance 15 -> hit
-  BOOST_CHECK(dc::localise(R.data(), W, H, mask, o).pointing_hit);
+  BOOST_CHECK(bowlrp::evaluation::localise(R.data(), W, H, mask, o).pointing_hit);
   R.assign(W * H, 0.0);
   R[15 * W + 34] = 1.0;  // distance 16 -> miss
-  BOOST_CHECK(!dc::localise(R.data(), W, H, mask, o).pointing_hit);
+  BOOST_CHECK(!bowlrp::evaluation::localise(R.data(), W, H, mask, o).pointing_hit);
   o.tolerance = 16;
-  BOOST_CHECK(dc::localise(R.data(), W, H, mask, o).pointing_hit);
+  BOOST_CHECK(bowlrp::evaluation::localise(R.data(), W, H, mask, o).pointing_hit);
   // Smoothing: a lone spike far away loses to a broad blob on the object.
   o.tolerance = 0;
   R.assign(W * H, 0.0);
   R[50 * W + 5] = 3.0;
   for (int y = 10; y < 20; ++y)
     for (int x = 50; x < 60; ++x) R[y * W + x] = 1.0;
-  BOOST_CHECK(!dc::localise(R.data(), W, H, mask, o).pointing_hit);
+  BOOST_CHECK(!bowlrp::evaluation::localise(R.data(), W, H, mask, o).pointing_hit);
   o.sigma = 3;
-  const auto l = dc::localise(R.data(), W, H, mask, o);
+  const auto l = bowlrp::evaluation::localise(R.data(), W, H, mask, o);
   BOOST_CHECK(l.pointing_hit);
   BOOST_CHECK(l.point_x >= 50 && l.point_x < 60 && l.point_y >= 10 && l.point_y < 20);
   // Constant map: undefined, a miss.
   R.assign(W * H, 0.25);
-  const auto c = dc::localise(R.data(), W, H, mask, o);
+  const auto c = bowlrp::evaluation::localise(R.data(), W, H, mask, o);
   BOOST_CHECK(!c.pointing_defined);
   BOOST_CHECK(!c.pointing_hit);
   o.tolerance = -1;
   BOOST_CHECK_THROW(o.validate(), std::invalid_argument);
   // Summary.
-  dc::Localisation a, b;
+  bowlrp::evaluation::Localisation a, b;
   a.relevance_share = 0.8;
   a.area_share = 0.2;
   a.positive_total = 1;
   a.pointing_hit = true;
   b.positive_total = 0;
-  const auto s = dc::summarise({a, b});
+  const auto s = bowlrp::evaluation::summarise({a, b});
   BOOST_CHECK_EQUAL(s.images, 2u);
   BOOST_CHECK_EQUAL(s.share_images, 1u);
   BOOST_CHECK_CLOSE(s.mean_relevance_share, 0.8, 1e-12);
@@ -544,21 +544,21 @@ BOOST_AUTO_TEST_CASE(localisation_on_voc_class_mask) {
   const std::string& cls = ann.objects[0].name;
   const auto& names = bd::voc_classes();
   const auto label = static_cast<unsigned char>(std::find(names.begin(), names.end(), cls) - names.begin() + 1);
-  const dc::RegionMask mask = dc::mask_from_labels(cm.width, cm.height, cm.labels.data(), label);
+  const bowlrp::evaluation::RegionMask mask = bowlrp::evaluation::mask_from_labels(cm.width, cm.height, cm.labels.data(), label);
   BOOST_REQUIRE_GT(std::count(mask.values.begin(), mask.values.end(), 1), 0);
   // A map equal to the class mask puts all positive relevance on the object.
   std::vector<double> R(mask.values.size());
   for (std::size_t i = 0; i < R.size(); ++i) R[i] = mask.values[i] == 1 ? 1.0 : 0.0;
-  const dc::Localisation l = dc::localise(R.data(), cm.width, cm.height, mask);
+  const bowlrp::evaluation::Localisation l = bowlrp::evaluation::localise(R.data(), cm.width, cm.height, mask);
   BOOST_CHECK_CLOSE(l.relevance_share, 1.0, 1e-12);
   BOOST_CHECK(l.pointing_hit);
   // Boxes of that class cover the mask's object pixels (mask inside the union of boxes, up to
   // the box rebuild's 1 px rounding).
   std::vector<bb::Box> boxes;
   for (const auto& o : ann.objects)
-    if (o.name == cls) boxes.push_back(dc::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
-  const dc::RegionMask bm = dc::mask_from_boxes(cm.width, cm.height, boxes);
-  const dc::Localisation lb = dc::localise(R.data(), cm.width, cm.height, bm);
+    if (o.name == cls) boxes.push_back(bowlrp::evaluation::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
+  const bowlrp::evaluation::RegionMask bm = bowlrp::evaluation::mask_from_boxes(cm.width, cm.height, boxes);
+  const bowlrp::evaluation::Localisation lb = bowlrp::evaluation::localise(R.data(), cm.width, cm.height, bm);
   BOOST_CHECK_GT(lb.relevance_share, 0.97);
   BOOST_CHECK_GE(lb.area_share, l.area_share);
 }
@@ -585,14 +585,14 @@ BOOST_AUTO_TEST_CASE(report_json_and_html) {
   BOOST_CHECK_CLOSE(d.classes[0].ap, 28.0 / 33.0, 1e-12);
   BOOST_CHECK_CLOSE(d.classes[0].ap_area, 5.0 / 6.0, 1e-12);
   BOOST_CHECK_EQUAL(d.classes[0].recall.size(), 4u);
-  dc::FlipSummary fs;
+  bowlrp::evaluation::FlipSummary fs;
   fs.add({{"random", {1.0, 0.9, 0.8}}, {"lrp", {1.0, 0.5, 0.0}}, {"occlusion", {1.0, 0.7, 0.4}}});
   d.flipping = ap::report_curves(fs);
   BOOST_REQUIRE_EQUAL(d.flipping.size(), 3u);
   BOOST_CHECK_EQUAL(d.flipping.front().name, "lrp");
   BOOST_CHECK_EQUAL(d.flipping.back().name, "random");
   BOOST_CHECK_CLOSE(d.flipping.front().aopc, 0.5, 1e-12);
-  dc::LocalisationSummary ls;
+  bowlrp::evaluation::LocalisationSummary ls;
   ls.images = 4;
   ls.mean_relevance_share = 0.6;
   ls.pointing_accuracy = 0.75;

@@ -8,7 +8,7 @@
 
 #include <bowlrp/core/io.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <nlohmann/json.hpp>
 
@@ -94,11 +94,11 @@ DemoResult run_demo(const DemoArgs& args) {
   fs::create_directories(heat_dir);
   for (const auto& g : ev.gallery) {
     const std::string stem = (heat_dir / fs::u8path(ev.paths[g.index]).stem()).u8string();
-    decompose::HeatmapOptions h;
-    decompose::write_png(stem + ".heatmap.png", g.relevance, h, &g.image);
-    h.view = decompose::HeatmapView::edges;
-    decompose::write_png(stem + ".edges.png", g.relevance, h, &g.image);
-    decompose::write_npy(stem + ".relevance.npy", g.relevance);
+    render::HeatmapOptions h;
+    render::write_png(stem + ".heatmap.png", g.relevance, h, &g.image);
+    h.view = render::HeatmapView::edges;
+    render::write_png(stem + ".edges.png", g.relevance, h, &g.image);
+    render::write_npy(stem + ".relevance.npy", g.relevance);
   }
   const DemoResult r{ex.train.images.size(), ex.test.images.size(), ev.accuracy, ev.mean_relevance_in_mask,
                      ev.mean_mask_area,      ev.max_conservation_error, ev.map,   ev.quality.aopc()};

@@ -6,7 +6,7 @@
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/model/explain.h>
 #include <bowlrp/model/model.h>
 
@@ -26,7 +26,7 @@ ExplainArgs::ExplainArgs()
     : bias(decompose::to_string(decompose::SvmRule{}.bias)),
       svm_rule(decompose::to_string(decompose::Composite{}.differentiable)),
       rule(decompose::to_string(decompose::NetworkComposite{})),
-      colormap(decompose::HeatmapOptions{}.colormap) {}
+      colormap(render::HeatmapOptions{}.colormap) {}
 
 int run_explain(const ExplainArgs& args) {
   if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
@@ -44,15 +44,15 @@ int run_explain(const ExplainArgs& args) {
   if (!args.class_name.empty()) options.class_index = model.class_index(args.class_name);
   options.validate();
 
-  std::vector<decompose::HeatmapView> views;
+  std::vector<render::HeatmapView> views;
   if (args.view == "all")
-    views = {decompose::HeatmapView::heatmap, decompose::HeatmapView::edges, decompose::HeatmapView::mask};
+    views = {render::HeatmapView::heatmap, render::HeatmapView::edges, render::HeatmapView::mask};
   else
-    views = {decompose::heatmap_view_from_string(args.view)};
-  decompose::HeatmapOptions hopts;
+    views = {render::heatmap_view_from_string(args.view)};
+  render::HeatmapOptions hopts;
   hopts.colormap = args.colormap;
   if (args.clip < 100) {
-    hopts.scaling = decompose::HeatmapScaling::percentile;
+    hopts.scaling = render::HeatmapScaling::percentile;
     hopts.percentile = args.clip;
   }
   hopts.validate();
@@ -78,16 +78,16 @@ int run_explain(const ExplainArgs& args) {
       const decompose::ConservationReport& report = r.conservation;
       warnings[i] = r.warning;
       const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
-      const decompose::Bgr8Image image = decompose::decode_bgr8(r.bytes, paths[i]);
-      for (const decompose::HeatmapView view : views) {
-        decompose::HeatmapOptions o = hopts;
+      const render::Bgr8Image image = render::decode_bgr8(r.bytes, paths[i]);
+      for (const render::HeatmapView view : views) {
+        render::HeatmapOptions o = hopts;
         o.view = view;
-        const std::string suffix = view == decompose::HeatmapView::heatmap ? ".heatmap.png"
-                                   : view == decompose::HeatmapView::edges ? ".edges.png"
+        const std::string suffix = view == render::HeatmapView::heatmap ? ".heatmap.png"
+                                   : view == render::HeatmapView::edges ? ".edges.png"
                                                                            : ".mask.png";
-        decompose::write_png(base + suffix, e.pixels, o, &image);
+        render::write_png(base + suffix, e.pixels, o, &image);
       }
-      decompose::write_npy(base + ".relevance.npy", e.pixels);
+      render::write_npy(base + ".relevance.npy", e.pixels);
       const bool exact = e.dimensions.method == decompose::SvmMethod::exact;
       nlohmann::json j;
       set_path(j, "image", paths[i]);

@@ -7,7 +7,7 @@
 #include <bowlrp/core/io.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -64,15 +64,15 @@ int run_spray(const SprayArgs& args) {
   eo.composite = o.composite;
   eo.class_index = cls;
   eo.threads = o.threads;
-  decompose::HeatmapOptions hopts;
-  hopts.scaling = decompose::HeatmapScaling::percentile;
+  render::HeatmapOptions hopts;
+  hopts.scaling = render::HeatmapScaling::percentile;
   hopts.percentile = 99.5;
   std::mutex mutex;
   model::explain_files(model, shown, eo, [&](model::ImageExplanation&& e) {
     if (!e.error.empty()) return;
-    const decompose::Bgr8Image image = decompose::decode_bgr8(e.bytes, e.path);
+    const render::Bgr8Image image = render::decode_bgr8(e.bytes, e.path);
     std::pair<ReportPicture, ReportPicture> p{encode_picture(image, 200, true),
-                                              encode_picture(decompose::render_heatmap(e.explanation.pixels, hopts, &image), 200, false)};
+                                              encode_picture(render::render_heatmap(e.explanation.pixels, hopts, &image), 200, false)};
     const std::lock_guard<std::mutex> lock(mutex);
     pictures[slot[e.index].first][slot[e.index].second] = std::move(p);
   });

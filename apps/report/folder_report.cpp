@@ -1,6 +1,6 @@
 #include "report/report.h"
 
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -22,7 +22,7 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
   }
   fill_quality(&report, ev.quality);
   report.flipping_note = evaluation::flipping_note(options.quality, ev.quality.explained);
-  decompose::HeatmapOptions hopts;
+  render::HeatmapOptions hopts;
   for (const auto& g : ev.gallery) {
     ReportGalleryItem item;
     const std::size_t i = g.index;
@@ -32,7 +32,7 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
     item.score = ev.scores[i * C + ev.truth[i]];
     item.label = 1;
     item.image = encode_picture(g.image, 240, false);
-    item.heatmap = encode_picture(decompose::render_heatmap(g.relevance, hopts, &g.image), 240, false);
+    item.heatmap = encode_picture(render::render_heatmap(g.relevance, hopts, &g.image), 240, false);
     item.note = "predicted " + ev.classes[ev.predicted[i]];
     report.gallery.push_back(std::move(item));
   }

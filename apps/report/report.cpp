@@ -239,7 +239,7 @@ ReportClass report_class(const std::string& name, const std::vector<double>& sco
   return c;
 }
 
-std::vector<ReportCurve> report_curves(const decompose::FlipSummary& summary) {
+std::vector<ReportCurve> report_curves(const evaluation::FlipSummary& summary) {
   std::vector<std::string> names = summary.names();
   auto rank = [](const std::string& n) { return n == "lrp" ? 0 : n == "random" ? 2 : 1; };
   std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
@@ -248,7 +248,7 @@ std::vector<ReportCurve> report_curves(const decompose::FlipSummary& summary) {
     ReportCurve c;
     c.name = n;
     c.mean_f = summary.mean_curve(n);
-    c.aopc = decompose::aopc(c.mean_f);
+    c.aopc = evaluation::aopc(c.mean_f);
     c.images = summary.count(n);
     out.push_back(std::move(c));
   }
@@ -256,7 +256,7 @@ std::vector<ReportCurve> report_curves(const decompose::FlipSummary& summary) {
 }
 
 std::vector<std::pair<std::string, double>> report_localisation(const std::string& prefix,
-                                                                const decompose::LocalisationSummary& s) {
+                                                                const evaluation::LocalisationSummary& s) {
   return {{prefix + "_relevance_share", s.mean_relevance_share},
           {prefix + "_area_share", s.mean_area_share},
           {prefix + "_pointing", s.pointing_accuracy},
@@ -399,7 +399,7 @@ void write_report_json(const std::string& path, const ReportData& data) {
   core::write_file_atomic(path, dump_json(report_json(data), 2) + "\n");
 }
 
-ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg) {
+ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg) {
   cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
   cv::Mat small = m;
   const int longer = std::max(image.width, image.height);

@@ -11,13 +11,13 @@
 #pragma once
 
 #include <bowlrp/datasets/voc_eval.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
-#include <bowlrp/decompose/localisation.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 
 #include <nlohmann/json.hpp>
 
@@ -89,11 +89,11 @@ struct ReportData {
 /// A ReportClass from a class's scores and labels (both AP definitions and the PR curve).
 ReportClass report_class(const std::string& name, const std::vector<double>& scores, const std::vector<int>& labels);
 /// Mean curves and AOPC of every ordering in a summary, "lrp" first, "random" last.
-std::vector<ReportCurve> report_curves(const decompose::FlipSummary& summary);
+std::vector<ReportCurve> report_curves(const evaluation::FlipSummary& summary);
 /// Localisation entries "<prefix>_relevance_share", "<prefix>_area_share", "<prefix>_pointing"
 /// and "<prefix>_images" of a summary.
 std::vector<std::pair<std::string, double>> report_localisation(const std::string& prefix,
-                                                                const decompose::LocalisationSummary& summary);
+                                                                const evaluation::LocalisationSummary& summary);
 
 /// The JSON summary (see the header note); mAP is null when there are no classes.
 nlohmann::json report_json(const ReportData& data);
@@ -105,7 +105,7 @@ void write_report_html(const std::string& path, const ReportData& data);
 void write_report_json(const std::string& path, const ReportData& data);
 
 /// A picture for the report, longer side capped at `side` px, as JPEG or PNG bytes.
-ReportPicture encode_picture(const decompose::Bgr8Image& image, int side, bool jpeg);
+ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg);
 /// Fills report.flipping and report.localisation from the aggregate of many explanations.
 void fill_quality(ReportData* report, const evaluation::QualityTotals& totals);
 

@@ -3,7 +3,7 @@
 
 #include "cli/json_out.h"
 
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 
 #include <opencv2/core.hpp>
@@ -20,13 +20,13 @@ namespace {
 // A gw x gh grid of values as a picture of `side` px (nearest-neighbour cells): a diverging heatmap
 // (symmetric around 0) or a grey image.
 ReportPicture grid_picture(const std::vector<double>& values, int gw, int gh, int side, bool heatmap) {
-  decompose::Bgr8Image small;
+  render::Bgr8Image small;
   if (heatmap) {
     decompose::PixelRelevance r;
     r.width = gw;
     r.height = gh;
     r.R = values;
-    small = decompose::render_heatmap(r);
+    small = render::render_heatmap(r);
   } else {
     small.width = gw;
     small.height = gh;

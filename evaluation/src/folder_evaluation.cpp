@@ -3,7 +3,7 @@
 #include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/decompose/conservation.h>
-#include <bowlrp/decompose/localisation.h>
+#include <bowlrp/evaluation/localisation.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -50,9 +50,9 @@ void FolderEvaluationOptions::validate() const {
   }
 }
 
-decompose::RegionMask load_object_mask(const std::string& masks, const std::string& class_name,
+evaluation::RegionMask load_object_mask(const std::string& masks, const std::string& class_name,
                                        const std::string& image_path, int width, int height) {
-  decompose::RegionMask r;
+  evaluation::RegionMask r;
   if (masks.empty()) return r;
   const fs::path file = fs::u8path(masks) / fs::u8path(class_name) / (fs::u8path(image_path).stem().u8string() + ".png");
   std::error_code ec;
@@ -142,17 +142,17 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
       const decompose::Explanation e = explainer.explain(trace, ev.truth[i]);
       const decompose::ConservationReport rep = decompose::check_conservation(e);
       error[i] = rep.end_to_end_error();
-      const decompose::RegionMask mask =
+      const evaluation::RegionMask mask =
           load_object_mask(ev.masks, ev.classes[ev.truth[i]], ev.paths[i], e.pixels.width, e.pixels.height);
       if (mask.width > 0) {
-        const decompose::Localisation loc = decompose::localise(e.pixels, mask);
+        const evaluation::Localisation loc = evaluation::localise(e.pixels, mask);
         ev.relevance_in_mask[i] = loc.relevance_share;
         ev.mask_area[i] = loc.area_share;
       }
       if (keep[i]) {
         kept[i].index = i;
         kept[i].relevance = e.pixels;
-        kept[i].image = decompose::decode_bgr8(bytes, ev.paths[i]);
+        kept[i].image = render::decode_bgr8(bytes, ev.paths[i]);
       }
       ev.ok[i] = 1;
     } catch (const std::exception& ex) {
@@ -215,8 +215,8 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
       RegionsFn regions;
       if (!masks.empty())
         regions = [masks, cname, path](int W, int H) {
-          std::vector<std::pair<std::string, decompose::RegionMask>> out;
-          decompose::RegionMask m = load_object_mask(masks, cname, path, W, H);
+          std::vector<std::pair<std::string, evaluation::RegionMask>> out;
+          evaluation::RegionMask m = load_object_mask(masks, cname, path, W, H);
           if (m.width > 0) out.emplace_back("masks", std::move(m));
           return out;
         };

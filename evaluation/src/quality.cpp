@@ -39,10 +39,10 @@ void QualityOptions::validate() const {
   composite.validate();
 }
 
-std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
+std::vector<double> occlusion_map(const evaluation::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                   const bow::Trace& trace, int patch, std::uint64_t seed) {
-  const decompose::RegionGrid grid(image.width, image.height, patch);
-  decompose::PixelFlipOptions o;
+  const evaluation::RegionGrid grid(image.width, image.height, patch);
+  evaluation::PixelFlipOptions o;
   o.region_size = patch;
   o.steps = 1;
   o.random_orders = 0;
@@ -131,7 +131,7 @@ std::vector<double> sensitivity_map(const model::Model& model, std::size_t cls, 
 }
 
 QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
-                                   const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
+                                   const evaluation::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                    std::size_t cls, const QualityOptions& options, const RegionsFn& regions) {
   QualityResult res;
   try {
@@ -142,18 +142,18 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
     const int W = e.pixels.width, H = e.pixels.height;
     const std::vector<double> occ = occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed);
     const std::vector<double> sens = sensitivity_map(model, cls, trace);
-    const std::vector<decompose::FlipMethod> methods = {{to_string(Ordering::lrp), W, H, e.pixels.R.data()},
+    const std::vector<evaluation::FlipMethod> methods = {{to_string(Ordering::lrp), W, H, e.pixels.R.data()},
                                                         {to_string(Ordering::sensitivity), W, H, sens.data()},
                                                         {to_string(Ordering::occlusion), W, H, occ.data()}};
-    res.curves = decompose::pixel_flip(flipper, image, trace, methods, options.flip);
+    res.curves = evaluation::pixel_flip(flipper, image, trace, methods, options.flip);
     if (regions)
       for (const auto& [name, mask] : regions(W, H)) {
         if (std::count(mask.values.begin(), mask.values.end(), 1) == 0) continue;
-        res.localisation[to_string(Ordering::lrp) + "_" + name].push_back(decompose::localise(e.pixels, mask));
+        res.localisation[to_string(Ordering::lrp) + "_" + name].push_back(evaluation::localise(e.pixels, mask));
         res.localisation[to_string(Ordering::sensitivity) + "_" + name].push_back(
-            decompose::localise(sens.data(), W, H, mask));
+            evaluation::localise(sens.data(), W, H, mask));
         res.localisation[to_string(Ordering::occlusion) + "_" + name].push_back(
-            decompose::localise(occ.data(), W, H, mask));
+            evaluation::localise(occ.data(), W, H, mask));
       }
   } catch (const std::exception& ex) {
     res.error = ex.what();
@@ -162,7 +162,7 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
 }
 
 QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
-                                   const decompose::IncrementalFlipper& flipper, const std::string& path,
+                                   const evaluation::IncrementalFlipper& flipper, const std::string& path,
                                    std::size_t cls, const QualityOptions& options, const RegionsFn& regions) {
   bow::GrayImage image;
   try {
@@ -181,12 +181,12 @@ std::vector<QualityResult> evaluate_explanations(const model::Model& model, cons
   options.validate();
   const decompose::Explainer explainer = model.explainer(options.composite);
   // One flipper per class that is asked for (they share the model's stages).
-  std::vector<std::optional<decompose::IncrementalFlipper>> flippers(model.classes());
+  std::vector<std::optional<evaluation::IncrementalFlipper>> flippers(model.classes());
   for (const QualityJob& job : jobs) {
     if (job.cls >= model.classes())
       throw std::out_of_range("evaluate_explanations: class index " + std::to_string(job.cls) +
                               " out of range; the model has " + std::to_string(model.classes()) + " classes");
-    if (!flippers[job.cls]) flippers[job.cls].emplace(model.flipper(job.cls));
+    if (!flippers[job.cls]) flippers[job.cls].emplace(evaluation::IncrementalFlipper(model, job.cls));
   }
   std::vector<QualityResult> results(jobs.size());
   core::for_each_index(jobs.size(), threads, "explain + flip", progress, [&](std::size_t j) {
@@ -211,9 +211,9 @@ std::map<std::string, double> QualityTotals::aopc() const {
   return out;
 }
 
-std::map<std::string, decompose::LocalisationSummary> QualityTotals::localisation_summaries() const {
-  std::map<std::string, decompose::LocalisationSummary> out;
-  for (const auto& [key, v] : localisation) out[key] = decompose::summarise(v);
+std::map<std::string, evaluation::LocalisationSummary> QualityTotals::localisation_summaries() const {
+  std::map<std::string, evaluation::LocalisationSummary> out;
+  for (const auto& [key, v] : localisation) out[key] = evaluation::summarise(v);
   return out;
 }
 

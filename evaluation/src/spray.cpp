@@ -1,7 +1,7 @@
 #include <bowlrp/evaluation/spray.h>
 
 #include <bowlrp/decompose/explain.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/core/lapack.h>
 
 #include <chrono>
@@ -427,7 +427,7 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
     for (std::size_t k : choose(members, take, options.seed ^ mix_seed(2 * c + 1))) jobs[k].emplace_back(c, true);
     for (std::size_t k : choose(others, take, options.seed ^ mix_seed(2 * c + 2))) jobs[k].emplace_back(c, false);
   }
-  const decompose::IncrementalFlipper flipper = model.flipper(cls);
+  const evaluation::IncrementalFlipper flipper = evaluation::IncrementalFlipper(model, cls);
   std::vector<std::vector<double>> drops(n);
   core::for_each_index(n, options.threads, "causal test", progress, [&](std::size_t k) {
     if (jobs[k].empty()) return;
@@ -443,7 +443,7 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
       drops[k].assign(jobs[k].size(), std::numeric_limits<double>::quiet_NaN());
       return;
     }
-    const decompose::RegionGrid grid(image.width, image.height, options.flip_region);
+    const evaluation::RegionGrid grid(image.width, image.height, options.flip_region);
     const double f0 = a.scores[k];
     double mean = 0;
     for (float p : image.pixels) mean += p;
@@ -477,7 +477,7 @@ SprayAnalysis spray_images(const model::Model& model, const std::vector<std::str
         drops[k].push_back(0.0);
         continue;
       }
-      decompose::PixelFlipOptions fo;
+      evaluation::PixelFlipOptions fo;
       fo.region_size = options.flip_region;
       fo.steps = 1;
       fo.regions_per_step = static_cast<int>(order.size());

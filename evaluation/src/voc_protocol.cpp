@@ -3,8 +3,8 @@
 #include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
-#include <bowlrp/decompose/heatmap.h>
-#include <bowlrp/decompose/localisation.h>
+#include <bowlrp/render/heatmap.h>
+#include <bowlrp/evaluation/localisation.h>
 #include <bowlrp/model/predict.h>
 
 #include <algorithm>
@@ -250,13 +250,13 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     const std::string root = options.root;
     // The class's boxes (unless people lack boxes there) and, where there is one, its class mask.
     const RegionsFn regions = [root, id, cname, boxes_missing, &voc_names](int W, int H) {
-      std::vector<std::pair<std::string, decompose::RegionMask>> out;
+      std::vector<std::pair<std::string, evaluation::RegionMask>> out;
       if (!boxes_missing) {
         const datasets::VocAnnotation ann = datasets::load_voc_annotation(root, id);
         std::vector<bow::Box> boxes;
         for (const auto& o : ann.objects)
-          if (o.name == cname) boxes.push_back(decompose::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
-        if (!boxes.empty()) out.emplace_back("boxes", decompose::mask_from_boxes(W, H, boxes));
+          if (o.name == cname) boxes.push_back(evaluation::voc_box_to_pixels(o.xmin, o.ymin, o.xmax, o.ymax));
+        if (!boxes.empty()) out.emplace_back("boxes", evaluation::mask_from_boxes(W, H, boxes));
       }
       std::error_code ec;
       if (fs::exists(fs::u8path(root) / "SegmentationClass" / (id + ".png"), ec)) {
@@ -264,7 +264,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
         if (cm.width == W && cm.height == H) {
           const auto pos = std::find(voc_names.begin(), voc_names.end(), cname) - voc_names.begin();
           out.emplace_back("masks",
-                           decompose::mask_from_labels(W, H, cm.labels.data(), static_cast<unsigned char>(pos + 1)));
+                           evaluation::mask_from_labels(W, H, cm.labels.data(), static_cast<unsigned char>(pos + 1)));
         }
       }
       return out;
@@ -305,8 +305,8 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
   }
   ev.gallery.resize(gjobs.size());
   if (!gjobs.empty()) {
-    decompose::HeatmapOptions hopts;
-    hopts.scaling = decompose::HeatmapScaling::percentile;
+    render::HeatmapOptions hopts;
+    hopts.scaling = render::HeatmapScaling::percentile;
     hopts.percentile = 99.5;
     const decompose::Explainer explainer = model.explainer(qopts.composite);
     core::for_each_index(gjobs.size(), threads, "gallery", progress, [&](std::size_t k) {
@@ -321,8 +321,8 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
         const std::string bytes = core::read_file(test_paths[gj.i]);  // one read for pipeline and picture
         const model::Trace trace = model.encode_bytes(bytes, test_paths[gj.i]);
         const decompose::Explanation e = explainer.explain(trace, model_class[gj.c]);
-        item.image = decompose::decode_bgr8(bytes, test_paths[gj.i]);
-        item.heatmap = decompose::render_heatmap(e.pixels, hopts, &item.image);
+        item.image = render::decode_bgr8(bytes, test_paths[gj.i]);
+        item.heatmap = render::render_heatmap(e.pixels, hopts, &item.image);
       } catch (const std::exception& ex) {
         item.note = std::string("no heatmap: ") + ex.what();
       }

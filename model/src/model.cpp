@@ -200,11 +200,6 @@ decompose::Explainer Model::explainer(const decompose::Composite& composite) con
   return decompose::Explainer(head_, fingerprint(), composite);
 }
 
-decompose::IncrementalFlipper Model::flipper(std::size_t cls) const {
-  return std::visit([&](const auto& e) { return decompose::IncrementalFlipper(decompose::FlipEncoding(e), head_, cls); },
-                    encoding_);
-}
-
 std::size_t top_class(const double* scores, std::size_t classes) {
   if (classes == 0) throw std::invalid_argument("top_class: no scores (0 classes)");
   return static_cast<std::size_t>(std::max_element(scores, scores + classes) - scores);

@@ -3,7 +3,7 @@
 #include "bindings.h"
 
 #include <bowlrp/core/parallel.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <cmath>
 #include <cstring>
@@ -144,9 +144,9 @@ bow::GrayImage ArrayImage::convert(const bow::ImageLoader& loader) const {
   return loader.from_bgr8(bgr.data(), width_, height_, channels_);
 }
 
-decompose::Bgr8Image ArrayImage::bgr8() const {
+render::Bgr8Image ArrayImage::bgr8() const {
   const std::size_t n = static_cast<std::size_t>(width_) * height_;
-  decompose::Bgr8Image out;
+  render::Bgr8Image out;
   out.width = width_;
   out.height = height_;
   out.data.resize(n * 3);
@@ -208,7 +208,7 @@ Inputs read_inputs(py::handle x, const char* what) {
   return in;
 }
 
-py::array_t<unsigned char> rgb_array(const decompose::Bgr8Image& image) {
+py::array_t<unsigned char> rgb_array(const render::Bgr8Image& image) {
   py::array_t<unsigned char> a({static_cast<py::ssize_t>(image.height), static_cast<py::ssize_t>(image.width),
                                 static_cast<py::ssize_t>(3)});
   unsigned char* d = a.mutable_data();
@@ -221,7 +221,7 @@ py::array_t<unsigned char> rgb_array(const decompose::Bgr8Image& image) {
   return a;
 }
 
-decompose::Bgr8Image bgr8_from_rgb(py::handle array, const std::string& what) { return ArrayImage(array, what).bgr8(); }
+render::Bgr8Image bgr8_from_rgb(py::handle array, const std::string& what) { return ArrayImage(array, what).bgr8(); }
 
 void set_read_only(py::array& a) { a.attr("setflags")(py::arg("write") = false); }
 
@@ -270,10 +270,10 @@ void BindCommon(py::module_& m) {
       "read_image",
       [](py::object path) {
         const std::string p = to_path(path);
-        decompose::Bgr8Image image;
+        render::Bgr8Image image;
         {
           py::gil_scoped_release release;
-          image = decompose::load_bgr8(p);
+          image = render::load_bgr8(p);
         }
         return rgb_array(image);
       },
@@ -284,9 +284,9 @@ void BindCommon(py::module_& m) {
       "write_png",
       [](py::object path, py::handle rgb) {
         const std::string p = to_path(path);
-        const decompose::Bgr8Image image = bgr8_from_rgb(rgb, "image");
+        const render::Bgr8Image image = bgr8_from_rgb(rgb, "image");
         py::gil_scoped_release release;
-        decompose::write_png(p, image);
+        render::write_png(p, image);
       },
       py::arg("path"), py::arg("image"),
       "Writes a uint8 HxWx3 RGB (or HxW grey, HxWx4 RGBA without its alpha) array as a PNG file, atomically. "

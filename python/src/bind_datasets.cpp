@@ -59,7 +59,7 @@ void BindDatasets(py::module_& root) {
       py::gil_scoped_release release;
       s = datasets::generate_shape(o, index);
     }
-    decompose::Bgr8Image bgr;
+    render::Bgr8Image bgr;
     bgr.width = s.width;
     bgr.height = s.height;
     bgr.data = s.bgr;

@@ -4,8 +4,8 @@
 #include "bindings.h"
 #include "options.h"
 
-#include <bowlrp/decompose/localisation.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/evaluation/voc_protocol.h>
@@ -84,19 +84,19 @@ std::shared_ptr<const Knobs<VO>> make_voc_knobs() {
 // ---------------------------------------------------------------------------------------------
 // Regions from numpy masks and boxes
 
-using Regions = std::vector<std::pair<std::string, decompose::RegionMask>>;
+using Regions = std::vector<std::pair<std::string, evaluation::RegionMask>>;
 
 /// Ground truth given by the user, converted with the GIL held; regions(width, height) needs no GIL.
 struct UserRegions {
-  std::vector<std::pair<std::string, decompose::RegionMask>> masks;  // full-size masks
+  std::vector<std::pair<std::string, evaluation::RegionMask>> masks;  // full-size masks
   std::vector<bow::Box> boxes;
   bool has_boxes = false;
-  decompose::RegionMask void_mask;  // width 0: none
+  evaluation::RegionMask void_mask;  // width 0: none
 
   bool empty() const { return masks.empty() && !has_boxes; }
 
   Regions regions(int width, int height) const {
-    const auto check = [&](const decompose::RegionMask& m, const std::string& name) {
+    const auto check = [&](const evaluation::RegionMask& m, const std::string& name) {
       if (m.width != width || m.height != height)
         throw std::invalid_argument(name + " is " + std::to_string(m.width) + "x" + std::to_string(m.height) +
                                     " (W x H), the image " + std::to_string(width) + "x" + std::to_string(height));
@@ -106,7 +106,7 @@ struct UserRegions {
       check(m, "mask '" + name + "'");
       out.emplace_back(name, m);
     }
-    if (has_boxes) out.emplace_back("boxes", decompose::mask_from_boxes(width, height, boxes));
+    if (has_boxes) out.emplace_back("boxes", evaluation::mask_from_boxes(width, height, boxes));
     if (void_mask.width) {
       check(void_mask, "void mask");
       for (auto& [name, m] : out)
@@ -117,11 +117,11 @@ struct UserRegions {
   }
 };
 
-decompose::RegionMask region_mask(py::handle a, const std::string& what) {
+evaluation::RegionMask region_mask(py::handle a, const std::string& what) {
   auto arr = py::array_t<unsigned char, py::array::c_style | py::array::forcecast>::ensure(
       py::module_::import("numpy").attr("asarray")(a).attr("__ne__")(0));
   if (!arr || arr.ndim() != 2) throw py::value_error(what + ": expected a bool or integer array H x W (non-zero = inside)");
-  decompose::RegionMask m;
+  evaluation::RegionMask m;
   m.height = static_cast<int>(arr.shape(0));
   m.width = static_cast<int>(arr.shape(1));
   m.values.assign(arr.data(), arr.data() + arr.size());
@@ -144,7 +144,7 @@ UserRegions user_regions(py::handle mask, py::handle boxes, bool voc_boxes, py::
     r.has_boxes = true;
     for (py::handle b : py::iter(boxes)) {
       const auto t = b.cast<std::tuple<int, int, int, int>>();
-      r.boxes.push_back(voc_boxes ? decompose::voc_box_to_pixels(std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t))
+      r.boxes.push_back(voc_boxes ? evaluation::voc_box_to_pixels(std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t))
                                   : bow::Box{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
     }
   }
@@ -159,13 +159,13 @@ evaluation::RegionsFn regions_fn(UserRegions r) {
 
 // ---------------------------------------------------------------------------------------------
 
-py::dict curves_dict(const decompose::FlipCurves& c) {
+py::dict curves_dict(const evaluation::FlipCurves& c) {
   py::dict d;
   for (const auto& [name, curve] : c) d[py::str(name)] = copy_array(curve);
   return d;
 }
 
-py::dict localisation_dict(const decompose::Localisation& l) {
+py::dict localisation_dict(const evaluation::Localisation& l) {
   py::dict d;
   d["relevance_share"] = l.relevance_share;
   d["area_share"] = l.area_share;
@@ -177,7 +177,7 @@ py::dict localisation_dict(const decompose::Localisation& l) {
   return d;
 }
 
-py::dict summary_dict(const decompose::LocalisationSummary& s) {
+py::dict summary_dict(const evaluation::LocalisationSummary& s) {
   py::dict d;
   d["images"] = s.images;
   d["share_images"] = s.share_images;
@@ -206,7 +206,7 @@ evaluation::QualityResult evaluate_one(const model::Model& m, py::handle image, 
     const bow::GrayImage g = in.arrays ? in.images[0].convert(m.loader()) : m.load_image(in.paths[0]);
     if (!c) c = model::top_class(m.scores(m.encode(g)));
     const decompose::Explainer explainer = m.explainer(o.composite);
-    const decompose::IncrementalFlipper flipper = m.flipper(*c);
+    const evaluation::IncrementalFlipper flipper = evaluation::IncrementalFlipper(m, *c);
     r = evaluation::evaluate_explanation(m, explainer, flipper, g, *c, o, regions_fn(ur));
   }
   if (!r.error.empty()) throw std::runtime_error(r.error);
@@ -263,34 +263,34 @@ void BindEvaluation(py::module_& m) {
   bind_options<VO>(m, "VocProtocolOptions", "Options of run_voc_protocol: the sets, the fit and the quality settings.", voc_knobs,
                    [](const VO& o) { o.validate(); });
 
-  py::class_<decompose::Localisation>(m, "Localisation", "Scores of one relevance map against one region.")
-      .def_readonly("relevance_share", &decompose::Localisation::relevance_share, "Positive relevance inside / overall (0 if undefined).")
-      .def_readonly("area_share", &decompose::Localisation::area_share, "Region pixels / non-void pixels (a uniform map's share).")
-      .def_readonly("positive_total", &decompose::Localisation::positive_total, "Σ R+ over non-void pixels.")
-      .def_property_readonly("share_defined", &decompose::Localisation::share_defined, "Whether relevance_share is defined.")
-      .def_readonly("pointing_hit", &decompose::Localisation::pointing_hit, "Pointing game outcome.")
-      .def_readonly("pointing_defined", &decompose::Localisation::pointing_defined, "False for a constant map (a miss).")
-      .def_property_readonly("point", [](const decompose::Localisation& l) { return py::make_tuple(l.point_x, l.point_y); },
+  py::class_<evaluation::Localisation>(m, "Localisation", "Scores of one relevance map against one region.")
+      .def_readonly("relevance_share", &evaluation::Localisation::relevance_share, "Positive relevance inside / overall (0 if undefined).")
+      .def_readonly("area_share", &evaluation::Localisation::area_share, "Region pixels / non-void pixels (a uniform map's share).")
+      .def_readonly("positive_total", &evaluation::Localisation::positive_total, "Σ R+ over non-void pixels.")
+      .def_property_readonly("share_defined", &evaluation::Localisation::share_defined, "Whether relevance_share is defined.")
+      .def_readonly("pointing_hit", &evaluation::Localisation::pointing_hit, "Pointing game outcome.")
+      .def_readonly("pointing_defined", &evaluation::Localisation::pointing_defined, "False for a constant map (a miss).")
+      .def_property_readonly("point", [](const evaluation::Localisation& l) { return py::make_tuple(l.point_x, l.point_y); },
                              "(x, y) of the smoothed map's maximum.")
       .def("to_dict", &localisation_dict)
-      .def("__repr__", [](const decompose::Localisation& l) { return "Localisation(" + py::repr(localisation_dict(l)).cast<std::string>() + ")"; });
+      .def("__repr__", [](const evaluation::Localisation& l) { return "Localisation(" + py::repr(localisation_dict(l)).cast<std::string>() + ")"; });
 
-  py::class_<decompose::LocalisationSummary>(m, "LocalisationSummary", "Means of localisation scores over images.")
-      .def_readonly("images", &decompose::LocalisationSummary::images)
-      .def_readonly("share_images", &decompose::LocalisationSummary::share_images)
-      .def_readonly("mean_relevance_share", &decompose::LocalisationSummary::mean_relevance_share)
-      .def_readonly("mean_area_share", &decompose::LocalisationSummary::mean_area_share)
-      .def_readonly("hits", &decompose::LocalisationSummary::hits)
-      .def_readonly("pointing_accuracy", &decompose::LocalisationSummary::pointing_accuracy)
+  py::class_<evaluation::LocalisationSummary>(m, "LocalisationSummary", "Means of localisation scores over images.")
+      .def_readonly("images", &evaluation::LocalisationSummary::images)
+      .def_readonly("share_images", &evaluation::LocalisationSummary::share_images)
+      .def_readonly("mean_relevance_share", &evaluation::LocalisationSummary::mean_relevance_share)
+      .def_readonly("mean_area_share", &evaluation::LocalisationSummary::mean_area_share)
+      .def_readonly("hits", &evaluation::LocalisationSummary::hits)
+      .def_readonly("pointing_accuracy", &evaluation::LocalisationSummary::pointing_accuracy)
       .def("to_dict", &summary_dict)
-      .def("__repr__", [](const decompose::LocalisationSummary& s) { return "LocalisationSummary(" + py::repr(summary_dict(s)).cast<std::string>() + ")"; });
+      .def("__repr__", [](const evaluation::LocalisationSummary& s) { return "LocalisationSummary(" + py::repr(summary_dict(s)).cast<std::string>() + ")"; });
 
   py::class_<evaluation::QualityResult>(m, "QualityResult", "What one (image, class) pair gave.")
       .def_property_readonly("curves", [](const evaluation::QualityResult& r) { return curves_dict(r.curves); },
                              "Flipping curve f(x^0) .. f(x^L) per ordering ('lrp', 'occlusion', 'sensitivity', 'random').")
       .def_property_readonly("aopc", [](const evaluation::QualityResult& r) {
         py::dict d;
-        for (const auto& [name, curve] : r.curves) d[py::str(name)] = decompose::aopc(curve);
+        for (const auto& [name, curve] : r.curves) d[py::str(name)] = evaluation::aopc(curve);
         return d;
       }, "AOPC = 1/(L+1) Σ_k f(x^0) - f(x^k) per ordering.")
       .def_property_readonly("localisation", [](const evaluation::QualityResult& r) {
@@ -308,7 +308,7 @@ void BindEvaluation(py::module_& m) {
         std::string s = "QualityResult(aopc={";
         bool first = true;
         for (const auto& [name, curve] : r.curves) {
-          s += (first ? "'" : ", '") + name + "': " + py::repr(py::float_(decompose::aopc(curve))).cast<std::string>();
+          s += (first ? "'" : ", '") + name + "': " + py::repr(py::float_(evaluation::aopc(curve))).cast<std::string>();
           first = false;
         }
         return s + "})";
@@ -330,10 +330,10 @@ void BindEvaluation(py::module_& m) {
         return "QualityTotals(explained=" + std::to_string(t.explained) + ", aopc=" + py::repr(py::cast(t.aopc())).cast<std::string>() + ")";
       });
 
-  m.def("aopc", [](const std::vector<double>& curve) { return decompose::aopc(curve); }, py::arg("curve"),
+  m.def("aopc", [](const std::vector<double>& curve) { return evaluation::aopc(curve); }, py::arg("curve"),
         "1/(L+1) Σ_k f_0 - f_k of a flipping curve f_0 .. f_L.");
-  m.def("summarise", &decompose::summarise, py::arg("scores"), "Means of Localisation scores over images.");
-  const decompose::LocalisationOptions lo;
+  m.def("summarise", &evaluation::summarise, py::arg("scores"), "Means of Localisation scores over images.");
+  const evaluation::LocalisationOptions lo;
   m.def("localise", [](py::handle relevance, py::handle mask, py::handle boxes, bool voc_boxes, py::handle void_mask, double sigma,
                        double tolerance) {
     auto r = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
@@ -344,11 +344,11 @@ void BindEvaluation(py::module_& m) {
     if (ur.masks.size() > 1) throw py::value_error("localise: give one mask (not a dict)");
     const int h = static_cast<int>(r.shape(0)), w = static_cast<int>(r.shape(1));
     const Regions regions = ur.regions(w, h);
-    decompose::LocalisationOptions o;
+    evaluation::LocalisationOptions o;
     o.sigma = sigma;
     o.tolerance = tolerance;
     py::gil_scoped_release release;
-    return decompose::localise(r.data(), w, h, regions.front().second, o);
+    return evaluation::localise(r.data(), w, h, regions.front().second, o);
   }, py::arg("relevance"), py::arg("mask") = py::none(), py::arg("boxes") = py::none(), py::kw_only(),
      py::arg("voc_boxes") = false, py::arg("void") = py::none(), py::arg("sigma") = lo.sigma, py::arg("tolerance") = lo.tolerance,
      "Localisation of a relevance map (Explanation or H x W array) in a region: mask (H x W, non-zero = inside) or "

@@ -1,10 +1,10 @@
-// Rendering: the library's heatmaps (decompose::render_heatmap, the CLI's PNGs) as uint8 RGB arrays,
+// Rendering: the library's heatmaps (render::render_heatmap, the CLI's PNGs) as uint8 RGB arrays,
 // and the colour maps for the numpy-only path of bowlrp.render.
 #include "bindings.h"
 #include "explanation.h"
 #include "options.h"
 
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <cmath>
 #include <optional>
@@ -13,19 +13,19 @@ namespace bowlrp::python {
 
 namespace {
 
-using HO = decompose::HeatmapOptions;
+using HO = render::HeatmapOptions;
 
 std::shared_ptr<const Knobs<HO>> make_heatmap_knobs() {
   Knobs<HO> k;
   k.push_back(field_knob<HO>("colormap", "diverging colour map: 'bwr', 'seismic' or 'hot-cold'", [](HO& o) -> std::string& { return o.colormap; }));
   k.push_back(enum_knob<HO>("scaling", "divisor s of R: 'max_abs' (max |R|) or 'percentile' (of |R|)",
-                            [](HO& o) -> decompose::HeatmapScaling& { return o.scaling; },
-                            [](decompose::HeatmapScaling s) { return decompose::to_string(s); }, &decompose::heatmap_scaling_from_string));
+                            [](HO& o) -> render::HeatmapScaling& { return o.scaling; },
+                            [](render::HeatmapScaling s) { return render::to_string(s); }, &render::heatmap_scaling_from_string));
   k.push_back(field_knob<HO>("percentile", "percentile of |R| used as s with scaling='percentile', (0, 100]",
                              [](HO& o) -> double& { return o.percentile; }));
   k.push_back(enum_knob<HO>("view", "'heatmap' (colours), 'edges' (image edges over the colours) or 'mask' (image where R is in the top q%)",
-                            [](HO& o) -> decompose::HeatmapView& { return o.view; },
-                            [](decompose::HeatmapView v) { return decompose::to_string(v); }, &decompose::heatmap_view_from_string));
+                            [](HO& o) -> render::HeatmapView& { return o.view; },
+                            [](render::HeatmapView v) { return render::to_string(v); }, &render::heatmap_view_from_string));
   k.push_back(field_knob<HO>("mask_top_percent", "mask view: keep the top q% pixels with R > 0, (0, 100]",
                              [](HO& o) -> double& { return o.mask_top_percent; }));
   k.push_back(field_knob<HO>("mask_dim", "mask view: brightness kept elsewhere, [0, 1]", [](HO& o) -> double& { return o.mask_dim; }));
@@ -61,18 +61,18 @@ Relevance relevance_arg(py::handle h) {
 }
 
 /// The background image: an array, a path, or (None) the explanation's file when the view needs one.
-std::optional<decompose::Bgr8Image> image_arg(py::handle image, const Relevance& r, const HO& o) {
+std::optional<render::Bgr8Image> image_arg(py::handle image, const Relevance& r, const HO& o) {
   if (!image.is_none()) {
     if (is_path(image)) {
       const std::string p = to_path(image, "image");
       py::gil_scoped_release release;
-      return decompose::load_bgr8(p);
+      return render::load_bgr8(p);
     }
     return bgr8_from_rgb(image, "image");
   }
-  if (o.view != decompose::HeatmapView::heatmap && !r.path.empty()) {
+  if (o.view != render::HeatmapView::heatmap && !r.path.empty()) {
     py::gil_scoped_release release;
-    return decompose::load_bgr8(r.path);
+    return render::load_bgr8(r.path);
   }
   return std::nullopt;
 }
@@ -80,11 +80,11 @@ std::optional<decompose::Bgr8Image> image_arg(py::handle image, const Relevance&
 py::array_t<unsigned char> render(py::handle relevance, py::handle image, py::handle options, const py::kwargs& kw) {
   const HO o = options_from(options, kw, *heatmap_knobs(), "render_heatmap");
   const Relevance r = relevance_arg(relevance);
-  const std::optional<decompose::Bgr8Image> bg = image_arg(image, r, o);
-  decompose::Bgr8Image out;
+  const std::optional<render::Bgr8Image> bg = image_arg(image, r, o);
+  render::Bgr8Image out;
   {
     py::gil_scoped_release release;
-    out = decompose::render_heatmap(*r.map, o, bg ? &*bg : nullptr);
+    out = render::render_heatmap(*r.map, o, bg ? &*bg : nullptr);
   }
   return rgb_array(out);
 }
@@ -102,7 +102,7 @@ void BindRender(py::module_& m) {
 
   m.def("render_heatmap", &render, py::arg("relevance"), py::arg("image") = py::none(), py::kw_only(),
         py::arg("options") = py::none(),
-        "Renders a relevance map with the library's renderer (decompose::render_heatmap, the pixels of `bowlrp "
+        "Renders a relevance map with the library's renderer (render::render_heatmap, the pixels of `bowlrp "
         "explain`'s PNGs) as a uint8 H x W x 3 RGB array. R is scaled symmetrically, v = clip(R / s, -1, 1) with s = "
         "max |R| (or a percentile of |R|), so 0 is the map's neutral colour, red is for the class and blue against. "
         "relevance: an Explanation (its map is used without a copy) or a float array H x W. image: uint8 RGB array "
@@ -112,20 +112,20 @@ void BindRender(py::module_& m) {
     const std::string p = to_path(path);
     const HO o = options_from(options, kw, *heatmap_knobs(), "write_heatmap_png");
     const Relevance r = relevance_arg(relevance);
-    const std::optional<decompose::Bgr8Image> bg = image_arg(image, r, o);
+    const std::optional<render::Bgr8Image> bg = image_arg(image, r, o);
     py::gil_scoped_release release;
-    decompose::write_png(p, *r.map, o, bg ? &*bg : nullptr);
+    render::write_png(p, *r.map, o, bg ? &*bg : nullptr);
   }, py::arg("path"), py::arg("relevance"), py::arg("image") = py::none(), py::kw_only(), py::arg("options") = py::none(),
      "Renders as render_heatmap and writes the PNG atomically (the same bytes as `bowlrp explain`).");
   m.def("write_npy", [](py::object path, py::handle relevance) {
     const std::string p = to_path(path);
     const Relevance r = relevance_arg(relevance);
     py::gil_scoped_release release;
-    decompose::write_npy(p, *r.map);
+    render::write_npy(p, *r.map);
   }, py::arg("path"), py::arg("relevance"), "Writes R as float32 H x W .npy (as `bowlrp explain`).");
-  m.def("colormap_names", &decompose::colormap_names, "Names of the diverging colour maps.");
+  m.def("colormap_names", &render::colormap_names, "Names of the diverging colour maps.");
   m.def("apply_colormap", [](py::array_t<double, py::array::forcecast> v, const std::string& name) {
-    decompose::colormap_bgr(name, 0.0);  // ValueError for an unknown name, listing the known ones
+    render::colormap_bgr(name, 0.0);  // ValueError for an unknown name, listing the known ones
     std::vector<py::ssize_t> shape(v.shape(), v.shape() + v.ndim());
     shape.push_back(3);
     py::array_t<unsigned char> out(shape);
@@ -138,7 +138,7 @@ void BindRender(py::module_& m) {
     {
       py::gil_scoped_release release;
       for (py::ssize_t i = 0; i < n; ++i) {
-        const auto bgr = decompose::colormap_bgr(name, std::clamp(s[i], -1.0, 1.0));
+        const auto bgr = render::colormap_bgr(name, std::clamp(s[i], -1.0, 1.0));
         d[3 * i] = bgr[2];
         d[3 * i + 1] = bgr[1];
         d[3 * i + 2] = bgr[0];

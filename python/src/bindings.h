@@ -10,7 +10,7 @@
 
 #include <bowlrp/bow/image.h>
 #include <bowlrp/core/parallel.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/model/model.h>
 
 #include <pybind11/numpy.h>
@@ -105,7 +105,7 @@ class ArrayImage {
   /// The pipeline's grey image (RGB -> BGR for bow::ImageLoader::from_bgr8, floats by from_gray).
   bow::GrayImage convert(const bow::ImageLoader& loader) const;
   /// The image as 8-bit BGR for rendering (grey and floats are replicated, floats x 255 rounded).
-  decompose::Bgr8Image bgr8() const;
+  render::Bgr8Image bgr8() const;
   int width() const { return width_; }
   int height() const { return height_; }
   int channels() const { return channels_; }
@@ -132,9 +132,9 @@ struct Inputs {
 Inputs read_inputs(py::handle x, const char* what = "images");
 
 /// uint8 HxWx3 RGB copy of a BGR image.
-py::array_t<unsigned char> rgb_array(const decompose::Bgr8Image& image);
+py::array_t<unsigned char> rgb_array(const render::Bgr8Image& image);
 /// BGR copy of a uint8 HxWx3 RGB (or HxW grey, HxWx4 RGBA) array; ValueError naming `what` otherwise.
-decompose::Bgr8Image bgr8_from_rgb(py::handle array, const std::string& what);
+render::Bgr8Image bgr8_from_rgb(py::handle array, const std::string& what);
 
 // ---------------------------------------------------------------------------------------------
 // numpy views

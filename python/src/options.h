@@ -4,7 +4,7 @@
 
 #include "bindings.h"
 
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/model/explain.h>
@@ -23,6 +23,6 @@ std::shared_ptr<const Knobs<model::ExplainOptions>> explain_knobs();
 /// QualityOptions: region_size, steps, random_orders, flip_seed, occlusion_patch, occlusion_seed and the rules.
 std::shared_ptr<const Knobs<evaluation::QualityOptions>> quality_knobs();
 /// HeatmapOptions: colormap, scaling, percentile, view, mask_top_percent, ...
-std::shared_ptr<const Knobs<decompose::HeatmapOptions>> heatmap_knobs();
+std::shared_ptr<const Knobs<render::HeatmapOptions>> heatmap_knobs();
 
 }  // namespace bowlrp::python

@@ -1,5 +1,5 @@
 #include <bowlrp/core/parallel.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/model/explain.h>
 #include <bowlrp/model/fit.h>
@@ -17,11 +17,11 @@ int main(int argc, char** argv) {  // argv[1]: DIR/<class>/*.png, argv[2]: an im
   std::printf("%s: %s\n", argv[2], m.class_names()[p.top[0]].c_str());
   const bow::GrayImage image = m.load_image(argv[2]);
   const model::ImageExplanation e = model::explain_image(m, image, {});
-  decompose::write_png("heatmap.png", e.explanation.pixels);     // red: for the class, blue: against
+  render::write_png("heatmap.png", e.explanation.pixels);     // red: for the class, blue: against
   std::printf("conserved: %s\n", e.ok() ? "yes" : e.warning.c_str());
   const std::size_t cls = e.explanation.cls;
   const evaluation::QualityResult q = evaluation::evaluate_explanation(
-      m, m.explainer(), m.flipper(cls), image, cls, {}, {});
+      m, m.explainer(), evaluation::IncrementalFlipper(m, cls), image, cls, {}, {});
   evaluation::QualityTotals totals;
   totals.add(q);
   for (const auto& [ordering, aopc] : totals.aopc()) std::printf("AOPC %s %.4f\n", ordering.c_str(), aopc);

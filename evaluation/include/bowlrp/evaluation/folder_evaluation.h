@@ -17,7 +17,7 @@
 
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/datasets/folder.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/model/fit.h>
@@ -71,7 +71,7 @@ struct FolderEvaluation {
   struct GalleryItem {
     std::size_t index = 0;               ///< into paths
     decompose::PixelRelevance relevance;  ///< R_q for the true class
-    decompose::Bgr8Image image;           ///< the image
+    render::Bgr8Image image;           ///< the image
   };
   std::vector<GalleryItem> gallery;      ///< in image order
   /// Class c one against the rest over the readable images: their scores f_c and labels (1 for the
@@ -89,7 +89,7 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
 /// The object mask of an image from a mask folder (MASKS/<class>/<stem>.png); an empty mask
 /// (width 0) when there is none; throws std::runtime_error naming the file when it exists but
 /// cannot be decoded or its size differs from width x height.
-decompose::RegionMask load_object_mask(const std::string& masks, const std::string& class_name,
+evaluation::RegionMask load_object_mask(const std::string& masks, const std::string& class_name,
                                        const std::string& image_path, int width, int height);
 
 }  // namespace bowlrp::evaluation

@@ -15,8 +15,8 @@
 #include <bowlrp/bow/image.h>
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/explain.h>
-#include <bowlrp/decompose/localisation.h>
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/model/model.h>
 
 #include <cstddef>
@@ -38,7 +38,7 @@ Ordering ordering_from_string(const std::string& name);
 
 /// Settings of the explanation-quality measurements.
 struct QualityOptions {
-  decompose::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
+  evaluation::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
   int occlusion_patch = 32;          ///< occlusion baseline patch side in working px (> 0)
   std::uint64_t seed = 0;            ///< seed of the occlusion noise
   decompose::Composite composite;    ///< rules of the LRP explanation
@@ -47,18 +47,18 @@ struct QualityOptions {
 };
 
 /// Named ground-truth regions of an image at its original size (e.g. {"boxes", ...}, {"masks", ...}).
-using RegionsFn = std::function<std::vector<std::pair<std::string, decompose::RegionMask>>(int width, int height)>;
+using RegionsFn = std::function<std::vector<std::pair<std::string, evaluation::RegionMask>>(int width, int height)>;
 
 /// What one (image, class) pair gave.
 struct QualityResult {
-  decompose::FlipCurves curves;  ///< per ordering name: f(x^0) .. f(x^L)
-  std::map<std::string, std::vector<decompose::Localisation>> localisation;  ///< "<ordering>_<region>" -> 0 or 1 entry
+  evaluation::FlipCurves curves;  ///< per ordering name: f(x^0) .. f(x^L)
+  std::map<std::string, std::vector<evaluation::Localisation>> localisation;  ///< "<ordering>_<region>" -> 0 or 1 entry
   double conservation_error = 0;  ///< |f - Σ R_q - absorbed - unassigned| / max(1, |f|)
   std::string error;              ///< non-empty when the image could not be processed
 };
 
 /// Occlusion-sensitivity map (original size, row-major) of a flipper's class.
-std::vector<double> occlusion_map(const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
+std::vector<double> occlusion_map(const evaluation::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                   const bow::Trace& trace, int patch, std::uint64_t seed);
 /// Sensitivity map (original size, row-major) of class cls for an encoded image: |df/dh_d| spread over
 /// the features by the encoding's split, then over pixels (Eq 16).
@@ -69,13 +69,13 @@ std::vector<double> sensitivity_map(const svm::KernelSvm& head, std::size_t cls,
 std::vector<double> sensitivity_map(const model::Model& model, std::size_t cls, const bow::Trace& trace);
 
 /// Explains `cls` on one image and measures it; never throws (errors land in QualityResult::error).
-/// `flipper` must be model.flipper(cls) (built once per class and shared by the images).
+/// `flipper` must be evaluation::IncrementalFlipper(model, cls) (built once per class and shared by the images).
 QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
-                                   const decompose::IncrementalFlipper& flipper, const bow::GrayImage& image,
+                                   const evaluation::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                    std::size_t cls, const QualityOptions& options, const RegionsFn& regions);
 /// Same, loading the image file (a load error lands in QualityResult::error).
 QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,
-                                   const decompose::IncrementalFlipper& flipper, const std::string& path,
+                                   const evaluation::IncrementalFlipper& flipper, const std::string& path,
                                    std::size_t cls, const QualityOptions& options, const RegionsFn& regions);
 
 /// One pair to measure: an image file, the class index in the model, its regions (may be empty).
@@ -93,8 +93,8 @@ std::vector<QualityResult> evaluate_explanations(const model::Model& model, cons
 
 /// Aggregate of many QualityResults.
 struct QualityTotals {
-  decompose::FlipSummary flips;                                               ///< curves of every pair
-  std::map<std::string, std::vector<decompose::Localisation>> localisation;  ///< per key, all pairs
+  evaluation::FlipSummary flips;                                               ///< curves of every pair
+  std::map<std::string, std::vector<evaluation::Localisation>> localisation;  ///< per key, all pairs
   double max_conservation_error = 0;                                         ///< worst pair
   std::size_t explained = 0;                                                 ///< pairs without error
   /// Adds one pair (pairs with an error are not counted).
@@ -102,7 +102,7 @@ struct QualityTotals {
   /// AOPC of the mean curve per ordering name.
   std::map<std::string, double> aopc() const;
   /// Localisation summary per key ("<ordering>_<region>").
-  std::map<std::string, decompose::LocalisationSummary> localisation_summaries() const;
+  std::map<std::string, evaluation::LocalisationSummary> localisation_summaries() const;
 };
 
 /// One-line description of the flipping settings, for reports.

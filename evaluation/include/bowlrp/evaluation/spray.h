@@ -30,7 +30,7 @@
 // the working-image pixels of that region are erased and the class re-scored. A strategy in use drops f in its members
 // far more than the same region does elsewhere. Erasing is a flat fill with the image's mean grey
 // (the default: it removes the gradients dense SIFT reads, like an inpainting without texture), or the
-// pixel-flipping noise (decompose::flip_noise on the flipping regions whose centre falls in the
+// pixel-flipping noise (evaluation::flip_noise on the flipping regions whose centre falls in the
 // region, one step of the incremental flipper). Noise is the flipping's choice, but it adds texture:
 // for a strategy that rests on texture (a watermark, a checkerboard) noise can add evidence instead of
 // removing it, which a flat fill cannot.

@@ -11,7 +11,7 @@
 #pragma once
 
 #include <bowlrp/core/parallel.h>
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
@@ -48,8 +48,8 @@ struct GalleryItem {
   std::string class_name;     ///< explained class
   double score = 0;           ///< f_c(x)
   int label = 0;              ///< 1, -1, 0
-  decompose::Bgr8Image image;    ///< the image (empty when it failed)
-  decompose::Bgr8Image heatmap;  ///< its relevance heatmap over the image
+  render::Bgr8Image image;    ///< the image (empty when it failed)
+  render::Bgr8Image heatmap;  ///< its relevance heatmap over the image
   std::string note;           ///< e.g. why there is no heatmap
 };
 

@@ -23,7 +23,6 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/trace.h>
 #include <bowlrp/decompose/explain.h>
-#include <bowlrp/decompose/pixel_flipping.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/nn/network.h>
 #include <bowlrp/svm/linear_svm.h>
@@ -144,8 +143,6 @@ class Model {
 
   /// An explainer of this model with these rules (shares the head; refuses other models' traces).
   decompose::Explainer explainer(const decompose::Composite& composite = {}) const;
-  /// An incremental pixel flipper of class cls (shares the encoding and head).
-  decompose::IncrementalFlipper flipper(std::size_t cls) const;
 
  private:
   void check() const;

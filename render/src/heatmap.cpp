@@ -1,4 +1,4 @@
-#include <bowlrp/decompose/heatmap.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <bowlrp/core/io.h>
 
@@ -14,7 +14,7 @@
 #include <limits>
 #include <stdexcept>
 
-namespace bowlrp::decompose {
+namespace bowlrp::render {
 
 namespace {
 
@@ -47,7 +47,7 @@ std::array<unsigned char, 3> lookup(const std::vector<ColourStop>& stops, double
   return {to_byte(a.b + t * (b.b - a.b)), to_byte(a.g + t * (b.g - a.g)), to_byte(a.r + t * (b.r - a.r))};
 }
 
-void require_image(const Bgr8Image* image, const PixelRelevance& rel, const std::string& view) {
+void require_image(const Bgr8Image* image, const decompose::PixelRelevance& rel, const std::string& view) {
   if (!image)
     throw std::invalid_argument("render_heatmap: view '" + view + "' needs the image; none was given");
   if (image->width != rel.width || image->height != rel.height ||
@@ -121,7 +121,7 @@ void HeatmapOptions::validate() const {
   (void)to_string(view);
 }
 
-Bgr8Image render_heatmap(const PixelRelevance& rel, const HeatmapOptions& o, const Bgr8Image* image) {
+Bgr8Image render_heatmap(const decompose::PixelRelevance& rel, const HeatmapOptions& o, const Bgr8Image* image) {
   o.validate();
   const std::size_t n = static_cast<std::size_t>(rel.width) * rel.height;
   if (rel.width < 0 || rel.height < 0 || rel.R.size() != n)
@@ -223,12 +223,12 @@ void write_png(const std::string& path, const Bgr8Image& image) {
   core::write_file_atomic(path, std::string(buf.begin(), buf.end()));
 }
 
-void write_png(const std::string& path, const PixelRelevance& relevance, const HeatmapOptions& options,
+void write_png(const std::string& path, const decompose::PixelRelevance& relevance, const HeatmapOptions& options,
                const Bgr8Image* image) {
   write_png(path, render_heatmap(relevance, options, image));
 }
 
-void write_npy(const std::string& path, const PixelRelevance& rel) {
+void write_npy(const std::string& path, const decompose::PixelRelevance& rel) {
   const std::size_t n = static_cast<std::size_t>(rel.width) * rel.height;
   if (rel.width < 0 || rel.height < 0 || rel.R.size() != n)
     throw std::runtime_error("write_npy: " + path + ": relevance map holds " + std::to_string(rel.R.size()) +
@@ -253,4 +253,4 @@ void write_npy(const std::string& path, const PixelRelevance& rel) {
   core::write_file_atomic(path, bytes);
 }
 
-}  // namespace bowlrp::decompose
+}  // namespace bowlrp::render

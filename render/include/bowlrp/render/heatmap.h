@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace bowlrp::decompose {
+namespace bowlrp::render {
 
 /// An 8-bit interleaved BGR image.
 struct Bgr8Image {
@@ -63,7 +63,7 @@ struct HeatmapOptions {
 
 /// Renders a relevance map; the edges and mask views need the image (same size as the map),
 /// otherwise std::invalid_argument says what is missing or mismatched.
-Bgr8Image render_heatmap(const PixelRelevance& relevance, const HeatmapOptions& options = {},
+Bgr8Image render_heatmap(const decompose::PixelRelevance& relevance, const HeatmapOptions& options = {},
                          const Bgr8Image* image = nullptr);
 
 /// Reads any OpenCV-readable image file as 8-bit BGR (non-ASCII paths supported); throws
@@ -81,11 +81,11 @@ Bgr8Image bgr8_from_pixels(const unsigned char* data, int width, int height, int
 void write_png(const std::string& path, const Bgr8Image& image);
 
 /// Renders and writes a relevance map as PNG.
-void write_png(const std::string& path, const PixelRelevance& relevance, const HeatmapOptions& options = {},
+void write_png(const std::string& path, const decompose::PixelRelevance& relevance, const HeatmapOptions& options = {},
                const Bgr8Image* image = nullptr);
 
 /// Writes R as float32 H x W little-endian NPY v1.0 ({'descr': '<f4', 'fortran_order': False,
 /// 'shape': (H, W), }), atomically; throws std::runtime_error naming the path on failure.
-void write_npy(const std::string& path, const PixelRelevance& relevance);
+void write_npy(const std::string& path, const decompose::PixelRelevance& relevance);
 
-}  // namespace bowlrp::decompose
+}  // namespace bowlrp::render

@@ -1,4 +1,4 @@
-#include <bowlrp/decompose/localisation.h>
+#include <bowlrp/evaluation/localisation.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace bowlrp::decompose {
+namespace bowlrp::evaluation {
 
 void LocalisationOptions::validate() const {
   if (!(sigma >= 0.0) || !std::isfinite(sigma)) {
@@ -128,9 +128,9 @@ Localisation localise(const double* relevance, int width, int height, const Regi
   return out;
 }
 
-Localisation localise(const PixelRelevance& relevance, const RegionMask& region, const LocalisationOptions& options) {
+Localisation localise(const decompose::PixelRelevance& relevance, const RegionMask& region, const LocalisationOptions& options) {
   if (relevance.R.size() != static_cast<std::size_t>(std::max(relevance.width, 0)) * std::max(relevance.height, 0)) {
-    throw std::invalid_argument("localise: PixelRelevance holds " + std::to_string(relevance.R.size()) +
+    throw std::invalid_argument("localise: decompose::PixelRelevance holds " + std::to_string(relevance.R.size()) +
                                 " values for " + std::to_string(relevance.width) + "x" +
                                 std::to_string(relevance.height) + " pixels");
   }
@@ -155,4 +155,4 @@ LocalisationSummary summarise(const std::vector<Localisation>& scores) {
   return s;
 }
 
-}  // namespace bowlrp::decompose
+}  // namespace bowlrp::evaluation

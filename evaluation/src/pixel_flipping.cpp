@@ -1,4 +1,4 @@
-#include <bowlrp/decompose/pixel_flipping.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
 
 #include <bowlrp/core/digest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace bowlrp::decompose {
+namespace bowlrp::evaluation {
 
 namespace {
 
@@ -161,28 +161,31 @@ std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<in
 
 IncrementalFlipper::IncrementalFlipper(std::shared_ptr<const bow::Pipeline> shared_pipeline,
                                        std::shared_ptr<const svm::KernelSvm> shared_model, std::size_t cls)
-    : IncrementalFlipper(FlipEncoding(std::move(shared_pipeline)), Head(std::move(shared_model)), cls) {}
+    : IncrementalFlipper(model::Encoding(std::move(shared_pipeline)), decompose::Head(std::move(shared_model)), cls) {}
 
-IncrementalFlipper::IncrementalFlipper(FlipEncoding encoding, Head head, std::size_t cls)
+IncrementalFlipper::IncrementalFlipper(const model::Model& model, std::size_t cls)
+    : IncrementalFlipper(model.encoding(), model.head(), cls) {}
+
+IncrementalFlipper::IncrementalFlipper(model::Encoding encoding, decompose::Head head, std::size_t cls)
     : encoding_(std::move(encoding)), head_(std::move(head)), cls_(cls) {
   const bool null_encoding = std::visit([](const auto& e) { return !e; }, encoding_);
   const bool null_head = std::visit([](const auto& h) { return !h; }, head_);
   if (null_encoding || null_head)
     throw std::invalid_argument("IncrementalFlipper: no pipeline or no model given (null pointer)");
   const std::size_t dim = std::visit([](const auto& e) { return e->dimension(); }, encoding_);
-  if (head_dimension(head_) != dim) {
+  if (decompose::head_dimension(head_) != dim) {
     throw std::invalid_argument("IncrementalFlipper: the model expects histograms of " +
-                                std::to_string(head_dimension(head_)) + " dimensions but the pipeline makes " +
+                                std::to_string(decompose::head_dimension(head_)) + " dimensions but the pipeline makes " +
                                 std::to_string(dim));
   }
-  if (cls >= head_classes(head_)) {
+  if (cls >= decompose::head_classes(head_)) {
     throw std::invalid_argument("IncrementalFlipper: class " + std::to_string(cls) + " but the model has " +
-                                std::to_string(head_classes(head_)) + " classes");
+                                std::to_string(decompose::head_classes(head_)) + " classes");
   }
 }
 
 double IncrementalFlipper::score(const std::vector<double>& histogram) const {
-  return head_decision(head_, cls_, histogram.data());
+  return decompose::head_decision(head_, cls_, histogram.data());
 }
 
 void IncrementalFlipper::check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f0, std::size_t dim,
@@ -469,4 +472,4 @@ std::vector<double> FlipSummary::mean_curve(const std::string& name) const {
   return mean;
 }
 
-}  // namespace bowlrp::decompose
+}  // namespace bowlrp::evaluation

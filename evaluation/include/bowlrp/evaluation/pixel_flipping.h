@@ -33,6 +33,7 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/trace.h>
 #include <bowlrp/decompose/head.h>
+#include <bowlrp/model/model.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
@@ -43,7 +44,7 @@
 #include <string>
 #include <vector>
 
-namespace bowlrp::decompose {
+namespace bowlrp::evaluation {
 
 /// Options of pixel flipping.
 struct PixelFlipOptions {
@@ -95,9 +96,6 @@ using ImageScore = std::function<double(const bow::GrayImage&)>;
 std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<int>& order,
                                const PixelFlipOptions& options, const ImageScore& score);
 
-/// An encoding whose traces the incremental flipper can update: Bag-of-Words or Fisher vectors, shared.
-using FlipEncoding = std::variant<std::shared_ptr<const bow::Pipeline>, std::shared_ptr<const bow::FisherPipeline>>;
-
 /// Incremental re-run for an encoding and a one-vs-rest head; immutable and thread-safe.
 class IncrementalFlipper {
  public:
@@ -106,7 +104,9 @@ class IncrementalFlipper {
   IncrementalFlipper(std::shared_ptr<const bow::Pipeline> pipeline, std::shared_ptr<const svm::KernelSvm> model,
                      std::size_t cls);
   /// Any encoding and head (same refusals).
-  IncrementalFlipper(FlipEncoding encoding, Head head, std::size_t cls);
+  IncrementalFlipper(model::Encoding encoding, decompose::Head head, std::size_t cls);
+  /// The encoding and head of a model (shared, nothing copied).
+  IncrementalFlipper(const model::Model& model, std::size_t cls);
   /// Same curve as flip_curve with score = f_cls(pipeline.encode(image)), given the trace of
   /// pipeline.encode(image); throws std::invalid_argument if the trace does not fit the image or
   /// was made by another pipeline.
@@ -124,8 +124,8 @@ class IncrementalFlipper {
  private:
   void check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f, std::size_t dim,
                    const core::Digest& made_by) const;
-  FlipEncoding encoding_;
-  Head head_;
+  model::Encoding encoding_;
+  decompose::Head head_;
   std::size_t cls_;
 };
 
@@ -163,10 +163,10 @@ class FlipSummary {
   /// Mean curve of a name; throws std::invalid_argument listing the known names.
   std::vector<double> mean_curve(const std::string& name) const;
   /// AOPC of the mean curve of a name.
-  double aopc(const std::string& name) const { return decompose::aopc(mean_curve(name)); }
+  double aopc(const std::string& name) const { return evaluation::aopc(mean_curve(name)); }
 
  private:
   std::map<std::string, std::pair<std::vector<double>, std::size_t>> sums_;
 };
 
-}  // namespace bowlrp::decompose
+}  // namespace bowlrp::evaluation

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace bowlrp::decompose {
+namespace bowlrp::evaluation {
 
 /// Options of the localisation scores.
 struct LocalisationOptions {
@@ -62,7 +62,7 @@ struct Localisation {
 Localisation localise(const double* relevance, int width, int height, const RegionMask& region,
                       const LocalisationOptions& options = {});
 /// Same for a PixelRelevance.
-Localisation localise(const PixelRelevance& relevance, const RegionMask& region, const LocalisationOptions& options = {});
+Localisation localise(const decompose::PixelRelevance& relevance, const RegionMask& region, const LocalisationOptions& options = {});
 
 /// Means over images: shares over the images where they are defined, hit rate over all.
 struct LocalisationSummary {
@@ -76,4 +76,4 @@ struct LocalisationSummary {
 /// Summarises per-image scores (all zero for an empty list).
 LocalisationSummary summarise(const std::vector<Localisation>& scores);
 
-}  // namespace bowlrp::decompose
+}  // namespace bowlrp::evaluation

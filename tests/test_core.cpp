@@ -1,0 +1,184 @@
+// Tests of the core module: digests, option text, the fixed-order affine sum and the LAPACK
+// eigensolver, each against a reference written here.
+#include <bowlrp/core/digest.h>
+#include <bowlrp/core/dot.h>
+#include <bowlrp/core/lapack.h>
+#include <bowlrp/core/option_text.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bc = bowlrp::core;
+
+namespace {
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+// All eigenvalues of a symmetric n x n matrix by cyclic Jacobi rotations (the naive reference).
+std::vector<double> jacobi_eigenvalues(std::vector<double> a, int n) {
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        if (i != j) off += a[i * n + j] * a[i * n + j];
+    if (off < 1e-30) break;
+    for (int p = 0; p < n; ++p)
+      for (int q = p + 1; q < n; ++q) {
+        if (a[p * n + q] == 0) continue;
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < n; ++k) {  // columns p, q
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (int k = 0; k < n; ++k) {  // rows p, q
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+      }
+  }
+  std::vector<double> w(n);
+  for (int i = 0; i < n; ++i) w[i] = a[i * n + i];
+  std::sort(w.begin(), w.end());
+  return w;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(core)
+
+BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
+  const std::string bytes = random_bytes(1000, 1);
+  const bc::Digest whole = bc::digest_of(bytes);
+  for (std::size_t cut : {0u, 1u, 3u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
+    bc::Hasher h;
+    h.update(bytes.data(), cut);
+    h.update(bytes.data() + cut, bytes.size() - cut);
+    BOOST_TEST((h.digest() == whole));
+  }
+  // Byte at a time.
+  bc::Hasher h;
+  for (char c : bytes) h.update(&c, 1);
+  BOOST_TEST((h.digest() == whole));
+  // Any single flipped bit, an appended zero, or truncation changes the digest.
+  std::set<std::string> seen{whole.hex()};
+  for (std::size_t i : {0u, 7u, 8u, 511u, 999u}) {
+    std::string b = bytes;
+    b[i] ^= 1;
+    seen.insert(bc::digest_of(b).hex());
+  }
+  seen.insert(bc::digest_of(bytes + std::string(1, '\0')).hex());
+  seen.insert(bc::digest_of(bytes.substr(0, 999)).hex());
+  seen.insert(bc::digest_of("").hex());
+  BOOST_TEST(seen.size() == 9u);
+  BOOST_TEST(whole.hex().size() == 32u);
+  // Fields carry their length: ("ab","c") and ("a","bc") differ.
+  bc::Hasher f1, f2;
+  f1.field("ab");
+  f1.field("c");
+  f2.field("a");
+  f2.field("bc");
+  BOOST_TEST((f1.digest() != f2.digest()));
+}
+
+BOOST_AUTO_TEST_CASE(option_text_parses_formats_and_names_the_flag) {
+  BOOST_TEST(bc::parse_int_list("4,6,8", "--bin-sizes") == std::vector<int>({4, 6, 8}));
+  const auto levels = bc::parse_pyramid("1x1,2x2,3x1");
+  BOOST_TEST(levels.size() == 3u);
+  BOOST_TEST(levels[2].cols == 3);
+  BOOST_TEST(levels[2].rows == 1);
+  BOOST_TEST(bc::parse_pooling("sum") == 1.0);
+  BOOST_TEST(bc::parse_pooling("pmean:2.5") == 2.5);
+  BOOST_TEST(std::isinf(bc::parse_pooling("max")));
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  BOOST_TEST(message([] { bc::parse_int_list("4,x", "--bin-sizes"); }).find("--bin-sizes '4,x'") != std::string::npos);
+  BOOST_TEST(message([] { bc::parse_pyramid("2by2", "--pyramid"); }).find("--pyramid") != std::string::npos);
+  BOOST_TEST(message([] { bc::parse_pooling("pmean:-1"); }).find("pmean:P with P > 0") != std::string::npos);
+  BOOST_TEST(bc::format_pyramid(bc::parse_pyramid("1x1,2x2,3x1")) == "1x1,2x2,3x1");
+  BOOST_TEST(bc::parse_pooling(bc::format_pooling(2.5)) == 2.5);
+  BOOST_TEST(std::isinf(bc::parse_pooling(bc::format_pooling(std::numeric_limits<double>::infinity()))));
+}
+
+BOOST_AUTO_TEST_CASE(fixed_order_affine_follows_the_documented_order_bit_for_bit) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(-1e3, 1e3);
+  for (std::size_t n = 0; n <= 13; ++n) {
+    std::vector<double> w(n), x(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      w[i] = u(rng) * std::pow(10.0, static_cast<double>(i % 7) - 3);
+      x[i] = u(rng);
+    }
+    const double b = u(rng);
+    // dot.h: lane k sums w_i x_i for i = k, k + 4, ... in increasing i; (l0 + l1) + (l2 + l3); then b + that.
+    volatile double lane[4] = {0, 0, 0, 0};
+    for (std::size_t i = 0; i < n; ++i) {
+      volatile double product = w[i] * x[i];
+      lane[i % 4] = lane[i % 4] + product;
+    }
+    volatile double left = lane[0] + lane[1], right = lane[2] + lane[3];
+    volatile double sum = left + right;
+    const double expected = b + sum;
+    const double got = bc::fixed_order_affine(b, w.data(), x.data(), n);
+    BOOST_TEST(got == expected, "n = " << n);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(symmetric_eigenpairs_match_jacobi_and_satisfy_av_eq_lv) {
+  const int n = 7;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> g;
+  std::vector<double> a(n * n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j <= i; ++j) a[i * n + j] = a[j * n + i] = g(rng);
+  const std::vector<double> all = jacobi_eigenvalues(a, n);
+  for (const auto& [il, iu] : std::vector<std::pair<int, int>>{{1, n}, {1, 2}, {n - 2, n}, {3, 3}}) {
+    std::vector<double> w, z;
+    bc::symmetric_eigenpairs(a, n, il, iu, "test", &w, &z);
+    const int m = iu - il + 1;
+    BOOST_TEST_REQUIRE(w.size() == static_cast<std::size_t>(m));
+    BOOST_TEST_REQUIRE(z.size() == static_cast<std::size_t>(n) * m);
+    for (int k = 0; k < m; ++k) {
+      BOOST_TEST(std::abs(w[k] - all[il - 1 + k]) < 1e-10, "eigenvalue " << il + k);
+      const double* v = z.data() + static_cast<std::size_t>(k) * n;  // column k
+      double norm = 0, residual = 0;
+      for (int i = 0; i < n; ++i) {
+        norm += v[i] * v[i];
+        double av = 0;
+        for (int j = 0; j < n; ++j) av += a[i * n + j] * v[j];
+        residual = std::max(residual, std::abs(av - w[k] * v[i]));
+      }
+      BOOST_TEST(std::abs(norm - 1) < 1e-12);
+      BOOST_TEST(residual < 1e-10);
+    }
+  }
+  std::vector<double> w, z;
+  BOOST_CHECK_THROW(bc::symmetric_eigenpairs(a, n, 0, 2, "test", &w, &z), std::invalid_argument);
+  BOOST_CHECK_THROW(bc::symmetric_eigenpairs(a, n, 3, 2, "test", &w, &z), std::invalid_argument);
+  BOOST_CHECK_THROW(bc::symmetric_eigenpairs(a, n, 1, n + 1, "test", &w, &z), std::invalid_argument);
+  BOOST_CHECK_THROW(bc::symmetric_eigenpairs(std::vector<double>(5), n, 1, 1, "test", &w, &z), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
