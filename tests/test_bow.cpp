@@ -8,6 +8,7 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/pooling.h>
 
+#include <bowlrp/bow/option_text.h>
 #include "test_util.h"
 
 extern "C" {
@@ -1659,6 +1660,39 @@ BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
     const std::string bytes = bw::read_file(path);
     BOOST_TEST(same_bits(loader.decode(bytes, path), reference_grey(bytes)), path);
   }
+}
+
+// Messages quote a user's value in full up to 60 characters, else its first 60 and its length (a
+// 100,000-character --rule was echoed twice in a 200 KB message); multi-byte characters are not split.
+BOOST_AUTO_TEST_CASE(quoted_values_are_shortened_and_lists_refuse_empty_items) {
+  BOOST_TEST(bw::quoted("sum") == "'sum'");
+  const std::string sixty(60, 'a');
+  BOOST_TEST(bw::quoted(sixty) == "'" + sixty + "'");
+  BOOST_TEST(bw::quoted(std::string(100000, 'x')) == "'" + std::string(60, 'x') + "\u2026' (100000 characters)");
+  const std::string greek = std::string(59, 'a') + "\u03b5\u03b5\u03b5";  // 62 characters, 65 bytes
+  BOOST_TEST(bw::quoted(greek) == "'" + std::string(59, 'a') + "\u03b5\u2026' (62 characters)");
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  const std::string long_list = std::string(50000, '4') + ",x";
+  const std::string m = message([&] { bw::parse_int_list(long_list, "--bin-sizes"); });
+  BOOST_TEST(m.size() < 300u, m.size());
+  BOOST_TEST(m.find("(50002 characters)") != std::string::npos, m);
+  // An empty item is malformed, not skipped ("16," was read as 16).
+  for (const std::string text : {"16,", ",16", "4,,6", ""})
+    BOOST_TEST(message([&] { bw::parse_int_list(text, "--hidden"); }).find("--hidden '" + text + "'") != std::string::npos,
+               text);
+  for (const std::string text : {"1x1,", "1x1,,2x2", ",1x1", ""})
+    BOOST_TEST(message([&] { bw::parse_pyramid(text, "--fisher-pyramid"); }).find("--fisher-pyramid '" + text + "'") !=
+                   std::string::npos,
+               text);
+  BOOST_TEST(bw::parse_int_list("4,6", "x") == std::vector<int>({4, 6}));
+  BOOST_TEST(bw::parse_pyramid("1x1,2x2").size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
