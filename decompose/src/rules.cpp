@@ -67,7 +67,7 @@ DifferentiableRule differentiable_rule_from_string(const std::string& name) {
   if (name == "integrated-gradients") return DifferentiableRule::integrated_gradients;
   if (name == "taylor") return DifferentiableRule::taylor;
   throw std::invalid_argument("rule for differentiable kernels " + bow::quoted(name) +
-                              "' unknown; expected integrated-gradients or taylor");
+                              " unknown; expected integrated-gradients or taylor");
 }
 
 void TaylorRule::validate() const { root.validate(); }
