@@ -814,7 +814,7 @@ BOOST_AUTO_TEST_CASE(composite_rule_for_each_layer) {
   BOOST_TEST(bd::to_string(c.rule_for(1, 3)) == "epsilon:0.25");
   BOOST_TEST(bd::to_string(c.rule_for(2, 3)) == "z");
   check_throws<std::invalid_argument>([&] { c.rule_for(0, 4); },
-                                      {"the explicit list has 3 rules (w2;epsilon:0.25;z) but the network has 4 layers",
+                                      {"the explicit list has 3 rules ('w2;epsilon:0.25;z') but the network has 4 layers",
                                        "expected one rule per layer"});
   check_throws<std::invalid_argument>([&] { c.rule_for(0, 2); }, {"3 rules", "2 layers"});
 }
