@@ -2,12 +2,14 @@
 // binds the command line to the library's options structs; the commands live in cli/.
 #include "cli/commands.h"
 
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/core/parallel.h>
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -42,6 +44,23 @@ void add_run_flags(CLI::App* app, RunArgs& run) {
   app->add_flag("--quiet,-q", run.quiet, "no progress display");
 }
 
+// Unsigned options (counts, sizes, seeds): CLI11 would wrap "-5" to 2^64 - 5, so a sign is refused
+// as a malformed value.
+const CLI::Validator kUnsigned(
+    [](std::string& value) -> std::string {
+      if (value.find('-') != std::string::npos)
+        return "expected an integer >= 0, not " + bowlrp::core::quoted(value);
+      return {};
+    },
+    "UINT");
+
+// A text option that is either given (a value, possibly empty, which is then checked) or not (the
+// library's default).
+CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<std::string>& value,
+                          const std::string& help) {
+  return app->add_option_function<std::string>(name, [&value](const std::string& v) { value = v; }, help);
+}
+
 void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   bowlrp::model::FitOptions& f = p.fit;
   app->add_option("--words", f.pipeline.kmeans.words, "codebook size K")->capture_default_str();
@@ -62,19 +81,19 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_option("--C", f.svm.C, "SVM soft-margin C")->capture_default_str();
   app->add_flag("--balanced", f.svm.balanced, "weight C by class frequency");
   app->add_option("--kmeans-samples", f.pipeline.kmeans.samples, "descriptors sampled for k-means")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kUnsigned);
   app->add_option("--kmeans-algorithm", p.kmeans_algorithm, "lloyd_gemm | vlfeat_elkan | vlfeat_ann")
       ->capture_default_str();
   app->add_option("--kmeans-tolerance", f.pipeline.kmeans.tolerance, "Lloyd stops below this relative energy decrease")
       ->capture_default_str();
-  app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str();
+  app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str()->check(kUnsigned);
   app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher)")->capture_default_str();
-  app->add_option("--head", p.head,
-                  "kernel | linear SVMs | mlp network (default: kernel for bow, linear for fisher)");
+  add_optional(app, "--head", p.head, "kernel | linear SVMs | mlp network (default: kernel for bow, linear for fisher)");
   app->add_option("--hidden", p.hidden, "mlp: hidden layer sizes a,b,... (none: a single linear layer)")
       ->capture_default_str();
   app->add_option("--epochs", f.network.epochs, "mlp: training epochs")->capture_default_str();
-  app->add_option("--batch-size", f.network.batch_size, "mlp: images per minibatch")->capture_default_str();
+  app->add_option("--batch-size", f.network.batch_size, "mlp: images per minibatch")->capture_default_str()->check(kUnsigned);
   app->add_option("--learning-rate", f.network.learning_rate, "mlp: AdamW step size")->capture_default_str();
   app->add_option("--weight-decay", f.network.weight_decay, "mlp: AdamW decoupled weight decay")
       ->capture_default_str();
@@ -84,7 +103,8 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_option("--pca", f.fisher.pca_dimension, "fisher: SIFT dimensions kept by PCA")->capture_default_str();
   app->add_option("--components", f.fisher.components, "fisher: Gaussians of the mixture")->capture_default_str();
   app->add_option("--fisher-samples", f.fisher.samples, "fisher: descriptors sampled for PCA and the GMM")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kUnsigned);
   app->add_option("--fisher-pyramid", p.fisher_pyramid, "fisher: spatial pyramid levels COLSxROWS,...")
       ->capture_default_str();
   app->add_flag("--no-xy", p.no_xy, "fisher: do not append the normalised frame position to each descriptor");
@@ -124,7 +144,7 @@ int main(int argc, char** argv) {
   const std::string exit_codes =
       "Exit codes (every subcommand):\n"
       "  0  done\n"
-      "  1  command line not understood (nothing was done)\n"
+      "  1  command line not understood: unknown flag, missing or malformed value (nothing was done)\n"
       "  2  error: the command stopped (message on stderr)\n"
       "  3  ran to the end, but some inputs failed and were skipped, each printed on stderr as\n"
       "     'skipped PATH: reason' (explain: also when a relevance map is not conserved)\n"
@@ -153,10 +173,11 @@ int main(int argc, char** argv) {
   CLI::App* explain_cmd = app.add_subcommand("explain", "explain decisions pixel by pixel (heatmap, .npy, .json)");
   explain_cmd->add_option("--model", explain.model, "model file")->required();
   explain_cmd->add_option("--out", explain.out, "output folder")->required();
-  auto* class_opt = explain_cmd->add_option("--class", explain.class_name, "class to explain");
+  auto* class_opt = add_optional(explain_cmd, "--class", explain.class_name, "class to explain");
   explain_cmd->add_flag("--top", "explain each image's top-scoring class (the default)")->excludes(class_opt);
-  explain_cmd->add_option("--bias", explain.bias, "bias share: uniform (b/V) | proportional | absorbed")
-      ->capture_default_str();
+  add_optional(explain_cmd, "--bias", explain.bias,
+               "SVM heads: bias share uniform (b/V, the default) | proportional | absorbed (refused for network "
+               "heads, whose rules treat each layer's biases)");
   explain_cmd->add_option("--svm-rule", explain.svm_rule,
                           "rule of rbf/expchi2 models: integrated-gradients (conserves f) | taylor (Eq 16, "
                           "first order)")->capture_default_str();
@@ -201,12 +222,14 @@ int main(int argc, char** argv) {
   voc_cmd->add_option("--test-set", vp.test_set, "image set to evaluate on")->capture_default_str();
   voc_cmd->add_option("--classes", voc.classes, "classes a,b,... (default all 20, or the model's)");
   voc_cmd->add_option("--max-images", vp.max_images, "cap on each split, seeded stratified choice (0 = all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kUnsigned);
   voc_cmd->add_option("--explain", vp.explain, "positive test images per class explained and flipped (0 = skip)")
       ->capture_default_str();
   voc_cmd->add_option("--model", voc.model, "evaluate this model file instead of training");
-  voc_cmd->add_option("--bias", voc.bias, "bias share of the explanations: uniform (b/V) | proportional | absorbed")
-      ->capture_default_str();
+  add_optional(voc_cmd, "--bias", voc.bias,
+               "SVM heads: bias share of the explanations, uniform (b/V, the default) | proportional | absorbed "
+               "(refused for network heads)");
   voc_cmd->add_option("--out", voc.out, "output folder")->required();
   voc_cmd->add_option("--cache", voc.cache, "histogram/codebook cache folder (default OUT/cache)");
   voc_cmd->add_flag("--no-cache", voc.no_cache, "do not read or write the cache");
@@ -252,8 +275,12 @@ int main(int argc, char** argv) {
   spray_cmd->add_option("--eigenvalues", so.spray.eigenvalues, "eigenpairs of the Laplacian")->capture_default_str();
   spray_cmd->add_option("--clusters", so.spray.clusters, "number of clusters (0 = from the eigengap)")->capture_default_str();
   spray_cmd->add_option("--min-clusters", so.spray.min_clusters, "fewest clusters the eigengap may give")->capture_default_str();
-  spray_cmd->add_option("--seed", so.seed, "seed of the noise and of the re-scored images")->capture_default_str();
-  spray_cmd->add_option("--kmeans-seed", so.spray.seed, "seed of k-means on the embedding")->capture_default_str();
+  spray_cmd->add_option("--seed", so.seed, "seed of the noise and of the re-scored images")
+      ->capture_default_str()
+      ->check(kUnsigned);
+  spray_cmd->add_option("--kmeans-seed", so.spray.seed, "seed of k-means on the embedding")
+      ->capture_default_str()
+      ->check(kUnsigned);
   spray_cmd->add_option("--causal-images", so.causal_images, "members (and others) re-scored per cluster (0 = no test)")
       ->capture_default_str();
   spray_cmd->add_option("--causal-share", so.causal_share, "share of a cluster's positive mean relevance in its region")
@@ -290,6 +317,9 @@ int main(int argc, char** argv) {
     if (voc_cmd->parsed()) return bowlrp::apps::run_voc_command(voc);
     if (evaluate_cmd->parsed()) return bowlrp::apps::run_evaluate(evaluate);
     if (spray_cmd->parsed()) return bowlrp::apps::run_spray(spray);
+  } catch (const bowlrp::apps::UsageError& e) {
+    std::fprintf(stderr, "bowlrp: error: %s\n", e.what());
+    return bowlrp::apps::kExitUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bowlrp: error: %s\n", e.what());
     return bowlrp::apps::kExitError;

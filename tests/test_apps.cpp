@@ -258,8 +258,8 @@ BOOST_AUTO_TEST_CASE(explain_on_real_voc_images_conserves_relevance) {
     const std::string npy = bowlrp::core::read_file(base.string() + ".relevance.npy");
     BOOST_TEST(npy.size() > std::size_t(image.cols) * image.rows * 4);
   }
-  // An unknown class is named with the known ones.
-  BOOST_TEST(run_cli("explain --model '" + model + "' --class dog --out '" + (dir / "ex2") + "'" + images, &out) == 2);
+  // An unknown class is named with the known ones (a usage error: exit 1, nothing written).
+  BOOST_TEST(run_cli("explain --model '" + model + "' --class dog --out '" + (dir / "ex2") + "'" + images, &out) == 1);
   BOOST_TEST(out.find("dog") != std::string::npos);
 }
 
@@ -322,10 +322,10 @@ BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
   BOOST_TEST(j["svm"]["root_found"].get<bool>());
   BOOST_TEST(std::fabs(j["svm"]["quadrature_error"].get<double>()) <= 1e-10);
   BOOST_TEST(run_cli("explain --quiet --svm-rule ig --model '" + model + "' --out '" + (dir / "bad") + "' '" + image + "'",
-                     &out) == 2);
+                     &out) == 1);
   BOOST_TEST(out.find("'ig' unknown") != std::string::npos, out);
   BOOST_TEST(run_cli("explain --quiet --ig-nodes 0 --model '" + model + "' --out '" + (dir / "bad") + "' '" + image + "'",
-                     &out) == 2);
+                     &out) == 1);
   BOOST_TEST(out.find("nodes = 0") != std::string::npos, out);
 }
 
@@ -572,13 +572,139 @@ BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
   // --clusters overrides the eigengap; bad values are refused with the flag or field named.
   BOOST_REQUIRE(run_cli(base + "--clusters 2 '" + root + "/circle'", &out) == 0);
   BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"))["clusters"].get<int>() == 2);
-  BOOST_TEST(run_cli(base + "--fill paint '" + root + "/circle'", &out) == 2);
+  BOOST_TEST(run_cli(base + "--fill paint '" + root + "/circle'", &out) == 1);
   BOOST_TEST(out.find("--fill 'paint'") != std::string::npos, out);
   BOOST_TEST(run_cli("spray --model '" + model + "' --class circle --out '" + report + "' --neighbours 0 --quiet '" + root +
-                         "/circle'", &out) == 2);
+                         "/circle'", &out) == 1);
   BOOST_TEST(out.find("neighbours") != std::string::npos, out);
-  BOOST_TEST(run_cli("spray --model '" + model + "' --class boat --out '" + report + "' '" + root + "'", &out) == 2);
+  BOOST_TEST(run_cli("spray --model '" + model + "' --class boat --out '" + report + "' '" + root + "'", &out) == 1);
   BOOST_TEST(out.find("unknown class 'boat'") != std::string::npos, out);
+}
+
+// Every value that fails the checks is a usage error (exit 1, README "exit codes") found before any
+// work, named in the message: no model, cache or output folder is written. Before, they exited 2, some
+// only after training (--hidden 1048577 failed to save; --kernel chi2 over Fisher vectors failed after
+// encoding), and some were accepted (--batch-size -5 wrapped to 2^64 - 5, --hidden 16, read as 16).
+BOOST_AUTO_TEST_CASE(malformed_values_exit_1_before_any_work) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 4, {"circle", "cross"});
+  const std::string model = dir / "m.bowlrp";
+  const std::string train = "train --data '" + root + "' --out '" + model + "' --cache '" + (dir / "cache") + "' ";
+  const std::vector<std::pair<std::string, std::string>> bad_train = {
+      {"--encoding foo", "--encoding: encoding 'foo'"},
+      {"--encoding fisher --components 0", "components"},
+      {"--encoding fisher --pca 129", "129"},
+      {"--encoding fisher --fisher-pyramid 0x1", "--fisher-pyramid '0x1'"},
+      {"--encoding fisher --fisher-pyramid 1x1,", "--fisher-pyramid '1x1,'"},
+      {"--head tree", "--head: head 'tree'"},
+      {"--head ''", "--head: head ''"},
+      {"--head mlp --hidden 0", "--hidden '0'"},
+      {"--head mlp --hidden 16,", "--hidden '16,'"},
+      {"--head mlp --epochs 0", "epochs = 0"},
+      {"--head mlp --batch-size -5", "-5"},
+      {"--kmeans-samples -1", "-1"},
+      {"--head mlp --hidden 1048577", "1048577 neurons; expected 1 .. 1048576"},
+      {"--head mlp --hidden 2000000", "2000000 neurons"},
+      {"--kernel foo", "--kernel: unknown kernel 'foo'"},
+      {"--encoding fisher --head kernel --kernel chi2", "FitOptions.kernel = chi2"},
+      {"--encoding fisher --head kernel --kernel hellinger", "FitOptions.kernel = hellinger"},
+      {"--encoding fisher --head kernel --kernel expchi2", "FitOptions.kernel = expchi2"},
+  };
+  std::string out;
+  for (const auto& [flags, named] : bad_train) {
+    BOOST_TEST(run_cli(train + flags + " --quiet", &out) == 1, flags << "\n" << out);
+    BOOST_TEST(out.find(named) != std::string::npos, flags << ": the message does not name '" << named << "':\n" << out);
+  }
+  BOOST_TEST(!fs::exists(model));
+  BOOST_TEST(!fs::exists(dir.path() / "cache"));
+  BOOST_TEST(run_cli("train --out '" + model + "' --quiet", &out) == 1, out);  // no --data or --voc
+  BOOST_TEST(out.find("--data DIR or --voc ROOT") != std::string::npos, out);
+
+  // voc: checked before the root is read or the output folder made.
+  const std::string voc = "voc --root '" + (dir / "no-voc") + "' --out '" + (dir / "v") + "' --quiet ";
+  for (const auto& [flags, named] : std::vector<std::pair<std::string, std::string>>{
+           {"--max-images -1", "-1"}, {"--fisher-epsilon 0", "FisherRule::epsilon"}, {"--rule 'input='", "network composite 'input='"},
+           {"--rule 'epsilon:-1'", "'epsilon:-1'"}, {"--rule 'alpha-beta:1:1'", "'alpha-beta:1:1'"},
+           {"--rule ''", "network composite ''"}, {"--bias everywhere", "bias policy 'everywhere'"},
+           {"--head mlp --hidden 4 --rule 'z;z;z'", "the network has 2 layers"},
+           {"--head mlp --hidden 4 --bias absorbed", "applies to SVM heads only"}}) {
+    BOOST_TEST(run_cli(voc + flags, &out) == 1, flags << "\n" << out);
+    BOOST_TEST(out.find(named) != std::string::npos, flags << ": the message does not name '" << named << "':\n" << out);
+  }
+  BOOST_TEST(!fs::exists(dir.path() / "v"));
+
+  // explain: values first, then against the model; no output folder.
+  const std::string m = train_small_model(dir, root);
+  const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
+  const std::string explain = "explain --quiet --model '" + m + "' --out '" + (dir / "e") + "' ";
+  for (const auto& [flags, named] : std::vector<std::pair<std::string, std::string>>{
+           {"--class ''", "--class ''"}, {"--class zebra", "unknown class 'zebra'"}, {"--clip nan", "--clip"},
+           {"--clip 101", "--clip 101"}, {"--clip 0", "--clip 0"}, {"--view pie", "heatmap view 'pie'"},
+           {"--rule 'input='", "network composite 'input='"}, {"--fisher-epsilon 0", "epsilon"},
+           {"--bias sideways", "bias policy 'sideways'"}}) {
+    BOOST_TEST(run_cli(explain + flags + " '" + image + "'", &out) == 1, flags << "\n" << out);
+    BOOST_TEST(out.find(named) != std::string::npos, flags << ": the message does not name '" << named << "':\n" << out);
+  }
+  BOOST_TEST(!fs::exists(dir.path() / "e"));
+  BOOST_TEST(run_cli("spray --quiet --model '" + m + "' --class zebra --out '" + (dir / "s") + "' '" + root + "'", &out) ==
+             1, out);
+  BOOST_TEST(out.find("unknown class 'zebra'") != std::string::npos, out);
+  BOOST_TEST(run_cli("evaluate --quiet --model '" + m + "' --data '" + root + "' --out '" + (dir / "ev") +
+                         "' --flip-steps 0",
+                     &out) == 1,
+             out);
+  BOOST_TEST(run_cli("compare --out '" + (dir / "c") + "' --names a,b x.json", &out) == 1, out);
+  BOOST_TEST(!fs::exists(dir.path() / "s"));
+  BOOST_TEST(!fs::exists(dir.path() / "ev"));
+  BOOST_TEST(!fs::exists(dir.path() / "c"));
+  // An error of the work itself stays 2 (an unreadable model).
+  BOOST_TEST(run_cli("explain --quiet --model '" + (dir / "none.bowlrp") + "' --out '" + (dir / "e") + "' '" + image + "'",
+                     &out) == 2);
+}
+
+// A long value is quoted shortened, once: a 100,000-character --rule gave a 200 KB message.
+BOOST_AUTO_TEST_CASE(long_values_are_quoted_shortened) {
+  TempDir dir;
+  std::string out;
+  const std::string rule(100000, 'z');
+  BOOST_TEST(run_cli("voc --root x --out '" + (dir / "v") + "' --rule '" + rule + "'", &out) == 1);
+  BOOST_TEST(out.size() < 2000u, out.size());
+  BOOST_TEST(out.find("'" + std::string(60, 'z') + "\u2026' (100000 characters)") != std::string::npos, out);
+  BOOST_TEST(run_cli("train --data x --out '" + (dir / "m") + "' --kernel " + std::string(5000, 'k'), &out) == 1);
+  BOOST_TEST(out.size() < 1000u, out.size());
+  BOOST_TEST(out.find("(5000 characters)") != std::string::npos, out);
+}
+
+// A network head has no single bias to share: --bias is refused (exit 1) rather than ignored while the
+// JSON reported it, and the JSON reports no policy; a rule list that does not fit the layers is refused
+// before any image is read or the output folder made.
+BOOST_AUTO_TEST_CASE(network_heads_refuse_bias_and_rule_lists_of_another_length) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 4, {"circle", "cross"});
+  const std::string m = train_small_model(dir, root, "mlp.bowlrp", "--head mlp --hidden 4 --epochs 2 ");
+  const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
+  const std::string explain = "explain --quiet --model '" + m + "' --out '" + (dir / "e") + "' ";
+  std::string out;
+  for (const std::string bias : {"uniform", "proportional", "absorbed"}) {
+    BOOST_TEST(run_cli(explain + "--bias " + bias + " '" + image + "'", &out) == 1, bias << "\n" << out);
+    BOOST_TEST(out.find("--bias '" + bias + "': applies to SVM heads only") != std::string::npos, out);
+  }
+  BOOST_TEST(run_cli(explain + "--rule 'z;z;z' '" + image + "'", &out) == 1, out);
+  BOOST_TEST(out.find("explicit list has 3 rules") != std::string::npos, out);
+  BOOST_TEST(out.find("the network has 2 layers") != std::string::npos, out);
+  BOOST_TEST(!fs::exists(dir.path() / "e"));
+  BOOST_TEST(run_cli("voc --quiet --root x --model '" + m + "' --out '" + (dir / "v") + "' --bias absorbed", &out) == 1,
+             out);
+  BOOST_TEST(!fs::exists(dir.path() / "v"));
+  BOOST_REQUIRE_MESSAGE(run_cli(explain + "--rule 'flat;epsilon' '" + image + "'", &out) == 0, out);
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(dir / "e/circle_0000.json"));
+  BOOST_TEST(j.at("bias_policy").is_null());
+  BOOST_TEST(j.at("network").at("composite").get<std::string>() == "flat;epsilon:0.01");
+  // An SVM head reports the policy it applied.
+  const std::string svm = train_small_model(dir, root);
+  BOOST_REQUIRE(run_cli("explain --quiet --model '" + svm + "' --out '" + (dir / "e2") + "' --bias absorbed '" + image + "'",
+                        &out) == 0);
+  BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(dir / "e2/circle_0000.json")).at("bias_policy") == "absorbed");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/pooling.h>
 
+#include <bowlrp/core/option_text.h>
 #include "test_util.h"
 
 extern "C" {
@@ -1661,4 +1662,6 @@ BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
   }
 }
 
+// Messages quote a user's value in full up to 60 characters, else its first 60 and its length (a
+// 100,000-character --rule was echoed twice in a 200 KB message); multi-byte characters are not split.
 BOOST_AUTO_TEST_SUITE_END()

@@ -181,4 +181,35 @@ BOOST_AUTO_TEST_CASE(symmetric_eigenpairs_match_jacobi_and_satisfy_av_eq_lv) {
   BOOST_CHECK_THROW(bc::symmetric_eigenpairs(std::vector<double>(5), n, 1, 1, "test", &w, &z), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(quoted_values_are_shortened_and_lists_refuse_empty_items) {
+  BOOST_TEST(bc::quoted("sum") == "'sum'");
+  const std::string sixty(60, 'a');
+  BOOST_TEST(bc::quoted(sixty) == "'" + sixty + "'");
+  BOOST_TEST(bc::quoted(std::string(100000, 'x')) == "'" + std::string(60, 'x') + "\u2026' (100000 characters)");
+  const std::string greek = std::string(59, 'a') + "\u03b5\u03b5\u03b5";  // 62 characters, 65 bytes
+  BOOST_TEST(bc::quoted(greek) == "'" + std::string(59, 'a') + "\u03b5\u2026' (62 characters)");
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  const std::string long_list = std::string(50000, '4') + ",x";
+  const std::string m = message([&] { bc::parse_int_list(long_list, "--bin-sizes"); });
+  BOOST_TEST(m.size() < 300u, m.size());
+  BOOST_TEST(m.find("(50002 characters)") != std::string::npos, m);
+  // An empty item is malformed, not skipped ("16," was read as 16).
+  for (const std::string text : {"16,", ",16", "4,,6", ""})
+    BOOST_TEST(message([&] { bc::parse_int_list(text, "--hidden"); }).find("--hidden '" + text + "'") != std::string::npos,
+               text);
+  for (const std::string text : {"1x1,", "1x1,,2x2", ",1x1", ""})
+    BOOST_TEST(message([&] { bc::parse_pyramid(text, "--fisher-pyramid"); }).find("--fisher-pyramid '" + text + "'") !=
+                   std::string::npos,
+               text);
+  BOOST_TEST(bc::parse_int_list("4,6", "x") == std::vector<int>({4, 6}));
+  BOOST_TEST(bc::parse_pyramid("1x1,2x2").size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

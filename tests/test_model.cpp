@@ -2020,4 +2020,40 @@ BOOST_AUTO_TEST_CASE(fuzzed_version_2_files_are_refused_or_sound) {
   BOOST_TEST(refused > kMutations / 3);
 }
 
+// Kernels defined only for inputs >= 0 cannot read Fisher vectors (signed): refused by validate(),
+// before any encoding (chi2 and hellinger failed after encoding with "non-finite bias or coefficient").
+BOOST_AUTO_TEST_CASE(kernels_that_need_non_negative_inputs_are_refused_over_fisher_vectors) {
+  for (const KernelType type : {KernelType::linear, KernelType::intersection, KernelType::chi2, KernelType::hellinger,
+                                KernelType::rbf, KernelType::expchi2}) {
+    BOOST_TEST_CONTEXT(to_string(type)) {
+      bowlrp::model::FitOptions o;
+      o.kernel.type = type;
+      BOOST_CHECK_NO_THROW(o.validate());  // Bag-of-Words histograms are >= 0
+      o.encoding = bowlrp::model::EncodingKind::fisher_vector;
+      BOOST_CHECK_NO_THROW(o.validate());  // the default head over Fisher vectors is linear: the kernel is unused
+      o.head = bowlrp::model::HeadKind::kernel_svm;
+      if (needs_non_negative_inputs(type)) {
+        try {
+          o.validate();
+          BOOST_ERROR("no exception");
+        } catch (const std::invalid_argument& e) {
+          BOOST_TEST(std::string(e.what()).find("FitOptions.kernel = " + to_string(type)) != std::string::npos, e.what());
+          BOOST_TEST(std::string(e.what()).find("Fisher vectors are signed") != std::string::npos, e.what());
+        }
+      } else {
+        BOOST_CHECK_NO_THROW(o.validate());
+      }
+    }
+  }
+  BOOST_TEST(needs_non_negative_inputs(KernelType::chi2));
+  BOOST_TEST(needs_non_negative_inputs(KernelType::hellinger));
+  BOOST_TEST(needs_non_negative_inputs(KernelType::expchi2));
+  BOOST_TEST(!needs_non_negative_inputs(KernelType::intersection));
+  // The network head's sizes are the model file's: refused by FitOptions::validate too.
+  bowlrp::model::FitOptions n;
+  n.head = bowlrp::model::HeadKind::network;
+  n.network.hidden = {std::size_t{1} << 21};
+  BOOST_CHECK_THROW(n.validate(), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

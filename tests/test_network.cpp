@@ -9,6 +9,7 @@
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/nn/network.h>
 
+#include <bowlrp/decompose/explain.h>
 #include "test_util.h"
 
 #include <algorithm>
@@ -813,7 +814,7 @@ BOOST_AUTO_TEST_CASE(composite_rule_for_each_layer) {
   BOOST_TEST(bd::to_string(c.rule_for(1, 3)) == "epsilon:0.25");
   BOOST_TEST(bd::to_string(c.rule_for(2, 3)) == "z");
   check_throws<std::invalid_argument>([&] { c.rule_for(0, 4); },
-                                      {"the explicit list has 3 rules (w2;epsilon:0.25;z) but the network has 4 layers",
+                                      {"the explicit list has 3 rules ('w2;epsilon:0.25;z') but the network has 4 layers",
                                        "expected one rule per layer"});
   check_throws<std::invalid_argument>([&] { c.rule_for(0, 2); }, {"3 rules", "2 layers"});
 }
@@ -870,6 +871,29 @@ BOOST_AUTO_TEST_CASE(composite_strings_round_trip_and_refusals) {
     std::vector<std::string> all = parts;
     all.push_back("network composite '" + text + "'");
     check_throws<std::invalid_argument>([&] { bd::network_composite_from_string(text); }, all);
+  }
+}
+
+// The rules are checked against the network when the Explainer is made, before any image: an explicit
+// list of another length than the layers (it failed on every image), and a bias policy, which shares an
+// SVM's single bias and would be ignored by a network head (whose layers' rules treat their biases).
+BOOST_AUTO_TEST_CASE(explainer_refuses_rules_that_do_not_fit_the_network) {
+  std::mt19937_64 rng(41);
+  const auto net = std::make_shared<const bn::Network>(random_network(rng, {6, 5, 3}, true));
+  const bowlrp::core::Digest pipeline;
+  bd::Composite ok;
+  BOOST_CHECK_NO_THROW(bd::Explainer(bd::Head(net), pipeline, ok));
+  ok.network = bd::network_composite_from_string("flat;epsilon");
+  BOOST_CHECK_NO_THROW(bd::Explainer(bd::Head(net), pipeline, ok));
+  bd::Composite three;
+  three.network = bd::network_composite_from_string("flat;epsilon;z");
+  check_throws<std::invalid_argument>([&] { bd::Explainer(bd::Head(net), pipeline, three); },
+                                      {"explicit list has 3 rules", "the network has 2 layers"});
+  for (const auto policy : {bd::BiasPolicy::proportional, bd::BiasPolicy::absorbed}) {
+    bd::Composite c;
+    c.svm.bias = policy;
+    check_throws<std::invalid_argument>([&] { bd::Explainer(bd::Head(net), pipeline, c); },
+                                        {"bias policy '" + bd::to_string(policy) + "' applies to SVM heads only"});
   }
 }
 

@@ -226,4 +226,20 @@ BOOST_AUTO_TEST_CASE(divergence_is_reported) {
                                          "non-finite");
 }
 
+// The model file holds at most nn::kMaxLayers dense layers of at most nn::kMaxWidth neurons; training
+// options beyond them are refused before training (a 2^20 + 1 layer trained fully, then failed to save).
+BOOST_AUTO_TEST_CASE(options_beyond_the_model_files_bounds_are_refused) {
+  bnn::TrainOptions o;
+  o.hidden = {bnn::kMaxWidth};
+  BOOST_CHECK_NO_THROW(o.validate());
+  o.hidden = {16, bnn::kMaxWidth + 1};
+  check_throws<std::invalid_argument>([&] { o.validate(); }, "hidden layer 2 has 1048577 neurons; expected 1 .. 1048576");
+  o.hidden = {2000000};
+  check_throws<std::invalid_argument>([&] { o.validate(); }, "2000000 neurons");
+  o.hidden.assign(bnn::kMaxLayers - 1, 4);
+  BOOST_CHECK_NO_THROW(o.validate());
+  o.hidden.push_back(4);
+  check_throws<std::invalid_argument>([&] { o.validate(); }, "64 hidden layers; expected at most 63");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,5 @@
 #include "cli/args.h"
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/svm/kernel.h>
 
@@ -9,7 +10,17 @@ namespace bowlrp::apps {
 namespace {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& value, const std::string& expected) {
-  throw std::invalid_argument(flag + " '" + value + "': expected " + expected);
+  throw std::invalid_argument(flag + " " + core::quoted(value) + ": expected " + expected);
+}
+
+// parse(text) with the flag named in front of the library's message ("--kernel: unknown kernel 'x': ...").
+template <class Parse>
+auto flag_value(const std::string& flag, const std::string& text, Parse parse) -> decltype(parse(text)) {
+  try {
+    return parse(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(flag + ": " + e.what());
+  }
 }
 
 }  // namespace
@@ -36,14 +47,14 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
 model::FitOptions PipelineArgs::fit_options() const {
   model::FitOptions o = fit;
   o.pipeline.dsift.bin_sizes = core::parse_int_list(bin_sizes, "--bin-sizes");
-  o.pipeline.kmeans.algorithm = bow::kmeans_algorithm_from_string(kmeans_algorithm);
-  o.pipeline.mapping.kind = bow::mapping_kind_from_string(mapping);
+  o.pipeline.kmeans.algorithm = flag_value("--kmeans-algorithm", kmeans_algorithm, bow::kmeans_algorithm_from_string);
+  o.pipeline.mapping.kind = flag_value("--mapping", mapping, bow::mapping_kind_from_string);
   o.pipeline.pooling.p = core::parse_pooling(pooling, "--pooling");
   o.pipeline.pooling.pyramid = core::parse_pyramid(pyramid, "--pyramid");
-  o.pipeline.pooling.normalisation = bow::normalisation_from_string(normalisation);
-  o.kernel.type = svm::kernel_type_from_string(kernel);
-  o.encoding = model::encoding_kind_from_string(encoding);
-  if (!head.empty()) o.head = model::head_kind_from_string(head);
+  o.pipeline.pooling.normalisation = flag_value("--normalisation", normalisation, bow::normalisation_from_string);
+  o.kernel.type = flag_value("--kernel", kernel, svm::kernel_type_from_string);
+  o.encoding = flag_value("--encoding", encoding, model::encoding_kind_from_string);
+  if (head) o.head = flag_value("--head", *head, model::head_kind_from_string);
   o.fisher.pyramid = core::parse_pyramid(fisher_pyramid, "--fisher-pyramid");
   o.fisher.append_xy = !no_xy;
   o.fisher.root_sift = !no_root_sift;

@@ -9,6 +9,7 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/model/fit.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,7 @@ struct PipelineArgs {
   std::string kernel;            ///< --kernel hik|chi2|hellinger|linear|rbf|expchi2
   std::string kmeans_algorithm;  ///< --kmeans-algorithm lloyd_gemm|vlfeat_elkan|vlfeat_ann
   std::string encoding;          ///< --encoding bow|fisher
-  std::string head;              ///< --head kernel|linear|mlp (empty: the encoding's default)
+  std::optional<std::string> head;  ///< --head kernel|linear|mlp (none: the encoding's default)
   std::string hidden;            ///< --hidden a,b,... (mlp hidden layer sizes; "none": no hidden layer)
   std::string fisher_pyramid;    ///< --fisher-pyramid CxR,...
   bool no_xy = false;            ///< --no-xy

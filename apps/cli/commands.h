@@ -13,6 +13,8 @@
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/explain.h>
 
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,25 @@ constexpr int kExitUsage = 1;        ///< the command line could not be parsed (
 constexpr int kExitError = 2;        ///< an error stopped the command (message on stderr)
 constexpr int kExitSomeFailed = 3;   ///< ran to the end, but some inputs failed and were skipped
 constexpr int kExitCheckFailed = 4;  ///< demo only: its built-in sanity checks failed
+
+/// A value of the command line that the checks refused (exit kExitUsage, before any work).
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+/// Runs `checks` (turning a command's flags into the library's options and validating them, before
+/// any work); the std::invalid_argument or std::out_of_range they throw becomes a UsageError, so that
+/// a malformed value exits 1 while a failure of the work itself (unreadable model, unusable data)
+/// exits 2.
+template <class F>
+auto check_values(F&& checks) -> decltype(checks()) {
+  try {
+    return checks();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  } catch (const std::out_of_range& e) {
+    throw UsageError(e.what());
+  }
+}
 
 /// `bowlrp train`.
 struct TrainArgs {
@@ -54,8 +75,8 @@ int run_predict(const PredictArgs& args);
 struct ExplainArgs {
   std::string model;                ///< --model MODEL
   std::string out;                  ///< --out DIR
-  std::string class_name;           ///< --class C (empty: --top)
-  std::string bias;                 ///< --bias uniform|proportional|absorbed (default: the library's)
+  std::optional<std::string> class_name;  ///< --class C (none: --top)
+  std::optional<std::string> bias;  ///< --bias uniform|proportional|absorbed (none: the library's; refused for network heads)
   std::string svm_rule;             ///< --svm-rule integrated-gradients|taylor (default: the library's)
   std::string rule;                 ///< --rule: the network head's composite (default: the library's)
   model::ExplainOptions options;    ///< --ig-nodes, --ig-tolerance, --residual-warning bind here
@@ -90,7 +111,7 @@ struct VocArgs {
   std::string out;                          ///< --out DIR
   std::string cache;                        ///< --cache DIR (empty: DIR/cache)
   bool no_cache = false;                    ///< --no-cache
-  std::string bias = "uniform";             ///< --bias uniform|proportional|absorbed (explanations)
+  std::optional<std::string> bias;          ///< --bias uniform|proportional|absorbed (none: the library's; refused for network heads)
   std::string rule = decompose::to_string(decompose::NetworkComposite{});  ///< --rule (network heads)
   PipelineArgs pipeline;                    ///< pipeline flags (ignored with --model)
   RunArgs run;                              ///< --threads, --quiet

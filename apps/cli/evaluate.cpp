@@ -7,6 +7,7 @@
 #include "report/report.h"
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/render/heatmap.h>
 
@@ -28,14 +29,17 @@ using core::seconds_since;
 }  // namespace
 
 int run_evaluate(const EvaluateArgs& args) {
-  if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
-  if (args.data.empty()) throw std::invalid_argument("--data DIR is required");
-  if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
   evaluation::FolderEvaluationOptions o = args.options;
-  o.threads = args.run.threads;
-  o.quality.composite.network = decompose::network_composite_from_string(args.rule);
-  o.validate();
+  check_values([&] {
+    if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+    if (args.data.empty()) throw std::invalid_argument("--data DIR is required");
+    if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
+    o.threads = args.run.threads;
+    o.quality.composite.network = decompose::network_composite_from_string(args.rule);
+    o.validate();
+  });
   const model::Model model = model::Model::load(args.model);
+  check_values([&] { (void)model.explainer(o.quality.composite); });  // the rules against the head
   const evaluation::FolderEvaluation ev =
       evaluation::evaluate_folder(model, args.data, o, progress_display(args.run.quiet));
   for (const auto& f : ev.failures) print_skipped(f.path, f.reason);
@@ -73,13 +77,19 @@ DemoResult run_demo(const DemoArgs& args) {
   const fs::path out = fs::u8path(args.out);
   o.folder = (out / "shapes").u8string();
   o.shapes.images_per_class = args.images_per_class;
-  o.fit = args.pipeline.fit_options();
+  o.fit = check_values([&] { return args.pipeline.fit_options(); });
   o.fit.threads = args.run.threads;
   o.fit.training_accuracy = false;
   o.evaluation.explain = args.flip_per_class;
   const int C = static_cast<int>(o.shapes.classes.size());
   o.evaluation.gallery = (args.explain + C - 1) / C;
   o.evaluation.quality.flip.steps = args.flip_steps;
+  check_values([&] {
+    if (args.images_per_class < 1)
+      throw std::invalid_argument("--images-per-class " + std::to_string(args.images_per_class) + ": expected >= 1");
+    if (args.explain < 0) throw std::invalid_argument("--explain " + std::to_string(args.explain) + ": expected >= 0");
+    o.validate();
+  });
   const evaluation::ShapesExperiment ex = evaluation::run_shapes_experiment(o, progress_display(args.run.quiet));
   const evaluation::FolderEvaluation& ev = ex.evaluation;
   const model::Model& model = *ex.model;
@@ -156,11 +166,21 @@ namespace bowlrp::apps {
 
 int run_compare(const CompareArgs& args) {
   namespace fs = std::filesystem;
-  if (args.reports.empty()) throw std::invalid_argument("compare: no report given; expected report.json files or run folders");
   const std::vector<std::string> given = args.names_csv.empty() ? std::vector<std::string>{} : split_csv(args.names_csv);
-  if (!given.empty() && given.size() != args.reports.size())
-    throw std::invalid_argument("compare: --names '" + args.names_csv + "' names " + std::to_string(given.size()) +
-                                " runs for " + std::to_string(args.reports.size()) + " reports; give one per report or none");
+  const std::vector<std::string> heatmaps =
+      args.heatmaps_csv.empty() ? std::vector<std::string>{} : split_csv(args.heatmaps_csv);
+  check_values([&] {
+    if (args.reports.empty())
+      throw std::invalid_argument("compare: no report given; expected report.json files or run folders");
+    if (!given.empty() && given.size() != args.reports.size())
+      throw std::invalid_argument("compare: --names " + core::quoted(args.names_csv) + " names " +
+                                  std::to_string(given.size()) + " runs for " + std::to_string(args.reports.size()) +
+                                  " reports; give one per report or none");
+    if (!heatmaps.empty() && heatmaps.size() != args.reports.size())
+      throw std::invalid_argument("compare: --heatmaps " + core::quoted(args.heatmaps_csv) + " names " +
+                                  std::to_string(heatmaps.size()) + " folders for " +
+                                  std::to_string(args.reports.size()) + " reports; give one per report or none");
+  });
   std::vector<nlohmann::json> runs;
   std::vector<std::string> names;
   for (std::size_t i = 0; i < args.reports.size(); ++i) {
@@ -180,11 +200,6 @@ int run_compare(const CompareArgs& args) {
   const fs::path out = fs::u8path(args.out);
   fs::create_directories(out);
   core::write_file_atomic((out / "compare.json").u8string(), compare_json(names, runs).dump(1) + "\n");
-  const std::vector<std::string> heatmaps =
-      args.heatmaps_csv.empty() ? std::vector<std::string>{} : split_csv(args.heatmaps_csv);
-  if (!heatmaps.empty() && heatmaps.size() != runs.size())
-    throw std::invalid_argument("compare: --heatmaps '" + args.heatmaps_csv + "' names " + std::to_string(heatmaps.size()) +
-                                " folders for " + std::to_string(runs.size()) + " reports; give one per report or none");
   core::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs, heatmaps));
   std::printf("%-28s", "");
   for (const auto& n : names) std::printf(" %14s", n.c_str());

@@ -3,6 +3,7 @@
 #include "cli/progress.h"
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
@@ -23,39 +24,52 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 ExplainArgs::ExplainArgs()
-    : bias(decompose::to_string(decompose::SvmRule{}.bias)),
-      svm_rule(decompose::to_string(decompose::Composite{}.differentiable)),
+    : svm_rule(decompose::to_string(decompose::Composite{}.differentiable)),
       rule(decompose::to_string(decompose::NetworkComposite{})),
       colormap(render::HeatmapOptions{}.colormap) {}
 
 int run_explain(const ExplainArgs& args) {
-  if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
-  if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
-  if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to explain");
+  // Every value is checked before the model is read and again against it (exit 1), before any output.
   model::ExplainOptions options = args.options;
-  options.threads = args.run.threads;
-  options.composite.svm.bias = decompose::bias_policy_from_string(args.bias);
-  options.composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
-  options.composite.network = decompose::network_composite_from_string(args.rule);
-  if (!(options.residual_warning >= 0) || !std::isfinite(options.residual_warning))
-    throw std::invalid_argument("--residual-warning " + std::to_string(options.residual_warning) +
-                                ": expected a finite value >= 0");
-  const model::Model model = model::Model::load(args.model);
-  if (!args.class_name.empty()) options.class_index = model.class_index(args.class_name);
-  options.validate();
-
   std::vector<render::HeatmapView> views;
-  if (args.view == "all")
-    views = {render::HeatmapView::heatmap, render::HeatmapView::edges, render::HeatmapView::mask};
-  else
-    views = {render::heatmap_view_from_string(args.view)};
   render::HeatmapOptions hopts;
-  hopts.colormap = args.colormap;
-  if (args.clip < 100) {
-    hopts.scaling = render::HeatmapScaling::percentile;
-    hopts.percentile = args.clip;
-  }
-  hopts.validate();
+  check_values([&] {
+    if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+    if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
+    if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to explain");
+    options.threads = args.run.threads;
+    if (args.bias) options.composite.svm.bias = decompose::bias_policy_from_string(*args.bias);
+    options.composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
+    options.composite.network = decompose::network_composite_from_string(args.rule);
+    if (!(options.residual_warning >= 0) || !std::isfinite(options.residual_warning))
+      throw std::invalid_argument("--residual-warning " + std::to_string(options.residual_warning) +
+                                  ": expected a finite value >= 0");
+    if (args.class_name && args.class_name->empty())
+      throw std::invalid_argument("--class '': expected a class name of the model (or --top)");
+    options.validate();
+    if (args.view == "all")
+      views = {render::HeatmapView::heatmap, render::HeatmapView::edges, render::HeatmapView::mask};
+    else
+      views = {render::heatmap_view_from_string(args.view)};
+    if (!(args.clip > 0 && args.clip <= 100))
+      throw std::invalid_argument("--clip " + std::to_string(args.clip) +
+                                  ": expected a percentile in (0, 100] (100 = max |R|)");
+    hopts.colormap = args.colormap;
+    if (args.clip < 100) {
+      hopts.scaling = render::HeatmapScaling::percentile;
+      hopts.percentile = args.clip;
+    }
+    hopts.validate();
+  });
+  const model::Model model = model::Model::load(args.model);
+  check_values([&] {
+    if (args.class_name) options.class_index = model.class_index(*args.class_name);
+    if (args.bias && model.head_kind() == model::HeadKind::network)
+      throw std::invalid_argument("--bias " + core::quoted(*args.bias) +
+                                  ": applies to SVM heads only; this model's network head treats each layer's "
+                                  "biases by that layer's rule (choose them with --rule)");
+    (void)model.explainer(options.composite);  // the rules against the head (one rule per layer, ...)
+  });
 
   const datasets::ImageWalk walk = datasets::find_images(args.paths);
   const std::vector<std::string>& paths = walk.files;
@@ -94,7 +108,12 @@ int run_explain(const ExplainArgs& args) {
       j["class"] = e.class_name;
       j["score"] = e.dimensions.f;
       j["bias"] = e.dimensions.bias;
-      j["bias_policy"] = decompose::to_string(options.composite.svm.bias);
+      // The policy applied to the SVM bias; a network head has none to apply (its layers' biases
+      // follow their rules, "network" below), so none is reported.
+      if (model.head_kind() == model::HeadKind::network)
+        j["bias_policy"] = nullptr;
+      else
+        j["bias_policy"] = decompose::to_string(options.composite.svm.bias);
       j["method"] = decompose::to_string(e.dimensions.method);
       j["relevance_sum"] = {
           {"dimensions", e.dimensions.total()}, {"features", e.features.total()}, {"pixels", e.pixels.total()}};

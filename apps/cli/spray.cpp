@@ -5,6 +5,7 @@
 #include "report/report.h"
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/render/heatmap.h>
@@ -18,19 +19,23 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 int run_spray(const SprayArgs& args) {
-  if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
-  if (args.class_name.empty()) throw std::invalid_argument("--class C is required");
-  if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
-  if (args.voc.empty() == args.paths.empty()) throw std::invalid_argument("give images or folders, or --voc ROOT (not both)");
-  if (args.members < 0) throw std::invalid_argument("--members " + std::to_string(args.members) + ": expected a count >= 0");
   evaluation::SprayImagesOptions o = args.options;
-  o.threads = args.run.threads;
-  if (args.fill == "mean") o.fill = evaluation::SprayImagesOptions::Fill::mean;
-  else if (args.fill == "noise") o.fill = evaluation::SprayImagesOptions::Fill::noise;
-  else throw std::invalid_argument("--fill '" + args.fill + "': expected mean or noise");
-  o.validate();
+  check_values([&] {
+    if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+    if (args.class_name.empty()) throw std::invalid_argument("--class '': expected a class of the model");
+    if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
+    if (args.voc.empty() == args.paths.empty())
+      throw std::invalid_argument("give images or folders, or --voc ROOT (not both)");
+    if (args.members < 0)
+      throw std::invalid_argument("--members " + std::to_string(args.members) + ": expected a count >= 0");
+    o.threads = args.run.threads;
+    if (args.fill == "mean") o.fill = evaluation::SprayImagesOptions::Fill::mean;
+    else if (args.fill == "noise") o.fill = evaluation::SprayImagesOptions::Fill::noise;
+    else throw std::invalid_argument("--fill " + core::quoted(args.fill) + ": expected mean or noise");
+    o.validate();
+  });
   const model::Model model = model::Model::load(args.model);
-  const std::size_t cls = model.class_index(args.class_name);
+  const std::size_t cls = check_values([&] { return model.class_index(args.class_name); });
   std::vector<std::string> paths;
   std::size_t unreadable = 0;
   if (!args.voc.empty()) {

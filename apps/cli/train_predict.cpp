@@ -19,13 +19,16 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 int run_train(const TrainArgs& args) {
-  if (args.out.empty()) throw std::invalid_argument("--out MODEL is required");
-  if (args.data.empty() == args.voc.empty()) throw std::invalid_argument("give exactly one of --data DIR or --voc ROOT");
   const auto t0 = std::chrono::steady_clock::now();
-  model::FitOptions options = args.pipeline.fit_options();
-  options.threads = args.run.threads;
-  options.cache_dir = args.cache;
-  options.validate();
+  const model::FitOptions options = check_values([&] {
+    if (args.out.empty()) throw std::invalid_argument("--out MODEL is required");
+    if (args.data.empty() == args.voc.empty()) throw std::invalid_argument("give exactly one of --data DIR or --voc ROOT");
+    model::FitOptions o = args.pipeline.fit_options();
+    o.threads = args.run.threads;
+    o.cache_dir = args.cache;
+    o.validate();
+    return o;
+  });
   model::LabelledImages data;
   if (!args.data.empty()) {
     data = model::LabelledImages::from_folder(args.data);
@@ -59,11 +62,13 @@ int run_train(const TrainArgs& args) {
 }
 
 int run_predict(const PredictArgs& args) {
-  if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
-  if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to predict");
   model::PredictOptions options;
-  options.threads = args.run.threads;
-  options.validate();
+  check_values([&] {
+    if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+    if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to predict");
+    options.threads = args.run.threads;
+    options.validate();
+  });
   const model::Model model = model::Model::load(args.model);
   const datasets::ImageWalk walk = datasets::find_images(args.paths);
   const std::vector<std::string>& paths = walk.files;

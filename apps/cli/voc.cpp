@@ -6,6 +6,7 @@
 #include "report/report.h"
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/datasets/voc_eval.h>
 
 #include <nlohmann/json.hpp>
@@ -18,24 +19,33 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 int run_voc_command(const VocArgs& args) {
-  if (args.out.empty()) throw std::invalid_argument("--out '': expected an output folder");
   evaluation::VocProtocolOptions o = args.protocol;
-  o.classes = split_csv(args.classes);
-  o.fit = args.pipeline.fit_options();
-  o.fit.threads = args.run.threads;
-  o.quality.composite.svm.bias = decompose::bias_policy_from_string(args.bias);
-  o.quality.composite.network = decompose::network_composite_from_string(args.rule);
   const fs::path out = fs::u8path(args.out);
-  if (!args.no_cache) o.fit.cache_dir = args.cache.empty() ? (out / "cache").u8string() : args.cache;
-  o.validate();
-  fs::create_directories(out);
+  check_values([&] {
+    if (args.out.empty()) throw std::invalid_argument("--out '': expected an output folder");
+    o.classes = split_csv(args.classes);
+    o.fit = args.pipeline.fit_options();
+    o.fit.threads = args.run.threads;
+    if (args.bias) o.quality.composite.svm.bias = decompose::bias_policy_from_string(*args.bias);
+    o.quality.composite.network = decompose::network_composite_from_string(args.rule);
+    if (!args.no_cache) o.fit.cache_dir = args.cache.empty() ? (out / "cache").u8string() : args.cache;
+    o.validate();
+  });
   std::optional<model::Model> given;
   double load_seconds = 0;
   if (!args.model.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
     given = model::Model::load(args.model);
     load_seconds = core::seconds_since(t0);
+    check_values([&] {
+      if (args.bias && given->head_kind() == model::HeadKind::network)
+        throw std::invalid_argument("--bias " + core::quoted(*args.bias) +
+                                    ": applies to SVM heads only; this model's network head treats each layer's "
+                                    "biases by that layer's rule (choose them with --rule)");
+      (void)given->explainer(o.quality.composite);  // the rules against the head
+    });
   }
+  fs::create_directories(out);
   const evaluation::VocEvaluation ev = evaluation::run_voc_protocol(o, given, progress_display(args.run.quiet));
   const model::Model& model = *ev.model;
   model.save((out / "model.bowlrp").u8string());

@@ -1,4 +1,5 @@
 #include <bowlrp/bow/codebook.h>
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/core/io.h>
 #include <bowlrp/bow/mapping.h>
 
@@ -259,7 +260,7 @@ KMeansAlgorithm kmeans_algorithm_from_string(const std::string& name) {
   if (name == "lloyd_gemm") return KMeansAlgorithm::lloyd_gemm;
   if (name == "vlfeat_elkan") return KMeansAlgorithm::vlfeat_elkan;
   if (name == "vlfeat_ann") return KMeansAlgorithm::vlfeat_ann;
-  throw std::invalid_argument("k-means algorithm '" + name + "': expected lloyd_gemm, vlfeat_elkan or vlfeat_ann");
+  throw std::invalid_argument("k-means algorithm " + core::quoted(name) + ": expected lloyd_gemm, vlfeat_elkan or vlfeat_ann");
 }
 
 void KMeansOptions::validate() const {

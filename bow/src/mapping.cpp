@@ -1,4 +1,5 @@
 #include <bowlrp/bow/mapping.h>
+#include <bowlrp/core/option_text.h>
 
 #include <cblas.h>
 
@@ -32,7 +33,7 @@ MappingKind mapping_kind_from_string(const std::string& name) {
   if (name == "hard") return MappingKind::hard;
   if (name == "soft") return MappingKind::soft;
   if (name == "rank") return MappingKind::rank;
-  throw std::invalid_argument("mapping kind '" + name + "': expected hard, soft or rank");
+  throw std::invalid_argument("mapping kind " + core::quoted(name) + ": expected hard, soft or rank");
 }
 
 void MappingOptions::validate() const {

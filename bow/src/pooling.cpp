@@ -1,4 +1,5 @@
 #include <bowlrp/bow/pooling.h>
+#include <bowlrp/core/option_text.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +22,7 @@ Normalisation normalisation_from_string(const std::string& name) {
   if (name == "none") return Normalisation::none;
   if (name == "l1") return Normalisation::l1;
   if (name == "l2") return Normalisation::l2;
-  throw std::invalid_argument("normalisation '" + name + "': expected none, l1 or l2");
+  throw std::invalid_argument("normalisation " + core::quoted(name) + ": expected none, l1 or l2");
 }
 
 int PoolingOptions::cells() const {

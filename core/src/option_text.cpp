@@ -10,15 +10,19 @@ namespace bowlrp::core {
 namespace {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& value, const std::string& expected) {
-  throw std::invalid_argument(flag + " '" + value + "': expected " + expected);
+  throw std::invalid_argument(flag + " " + quoted(value) + ": expected " + expected);
 }
 
+// Every item between separators, empty ones included ("4," is {"4", ""}; "" is {""}).
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, sep)) out.push_back(item);
-  return out;
+  std::size_t begin = 0;
+  for (;;) {
+    const std::size_t end = text.find(sep, begin);
+    out.push_back(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (end == std::string::npos) return out;
+    begin = end + 1;
+  }
 }
 
 int to_int(const std::string& s, const std::string& flag, const std::string& whole, const std::string& expected) {
@@ -35,6 +39,19 @@ int to_int(const std::string& s, const std::string& flag, const std::string& who
 
 }  // namespace
 
+std::string quoted(const std::string& value) {
+  // Count code points (bytes that do not continue a UTF-8 sequence) and cut before the first one
+  // past kQuotedLength, so that a multi-byte character is never split.
+  std::size_t count = 0, cut = value.size();
+  for (std::size_t i = 0; i < value.size(); ++i)
+    if ((static_cast<unsigned char>(value[i]) & 0xC0) != 0x80) {
+      if (count == kQuotedLength) cut = i;
+      ++count;
+    }
+  if (count <= kQuotedLength) return "'" + value + "'";
+  return "'" + value.substr(0, cut) + "\u2026' (" + std::to_string(count) + " characters)";
+}
+
 std::vector<std::string> split_csv(const std::string& text) {
   std::vector<std::string> out;
   for (const std::string& item : split(text, ','))
@@ -44,6 +61,7 @@ std::vector<std::string> split_csv(const std::string& text) {
 
 std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
   std::vector<int> out;
+  if (text.empty()) bad(flag, text, "at least one integer");
   for (const std::string& item : split(text, ',')) {
     const int v = to_int(item, flag, text, "a comma-separated list of positive integers, e.g. 4,6,8,10");
     if (v <= 0) bad(flag, text, "positive integers");
@@ -56,6 +74,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 std::vector<PyramidLevel> parse_pyramid(const std::string& text, const std::string& what) {
   const std::string expected = "levels COLSxROWS separated by commas, e.g. 1x1,2x2 or 1x1,2x2,3x1";
   std::vector<PyramidLevel> out;
+  if (text.empty()) bad(what, text, expected);
   for (const std::string& item : split(text, ',')) {
     const auto x = item.find('x');
     if (x == std::string::npos) bad(what, text, expected);

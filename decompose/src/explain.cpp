@@ -60,6 +60,18 @@ void Explainer::check_head() const {
       throw std::invalid_argument("Explainer: kernel " + svm::to_string(kernel.type) + " has gamma = " +
                                   std::to_string(kernel.gamma) + "; expected a finite value > 0");
   }
+  if (const auto* n = std::get_if<std::shared_ptr<const nn::Network>>(&head_)) {
+    // A bias policy shares an SVM's b over dimensions; a network head has a bias per neuron, which
+    // each layer's rule treats in its own way (what it keeps is that layer's absorbed part), so a
+    // policy other than the default would be ignored: refuse it rather than report one not applied.
+    if (composite_.svm.bias != SvmRule{}.bias)
+      throw std::invalid_argument("bias policy '" + to_string(composite_.svm.bias) +
+                                  "' applies to SVM heads only; a network head treats each layer's biases by that "
+                                  "layer's rule (its absorbed part): choose the rules instead");
+    // An explicit rule list must have one rule per layer (checked now, before any image is read).
+    const std::size_t layers = (*n)->layers().size();
+    if (layers > 0) (void)composite_.network.rule_for(0, layers);
+  }
 }
 
 const svm::KernelSvm& Explainer::model() const {

@@ -1,4 +1,5 @@
 #include <bowlrp/decompose/rules.h>
+#include <bowlrp/core/option_text.h>
 
 #include <cctype>
 #include <cmath>
@@ -25,7 +26,7 @@ BiasPolicy bias_policy_from_string(const std::string& name) {
   if (name == "uniform") return BiasPolicy::uniform;
   if (name == "proportional") return BiasPolicy::proportional;
   if (name == "absorbed") return BiasPolicy::absorbed;
-  throw std::invalid_argument("bias policy '" + name + "' unknown; expected uniform, proportional or absorbed");
+  throw std::invalid_argument("bias policy " + core::quoted(name) + " unknown; expected uniform, proportional or absorbed");
 }
 
 void SvmRule::validate() const { (void)to_string(bias); }
@@ -65,8 +66,8 @@ std::string to_string(SvmMethod method) {
 DifferentiableRule differentiable_rule_from_string(const std::string& name) {
   if (name == "integrated-gradients") return DifferentiableRule::integrated_gradients;
   if (name == "taylor") return DifferentiableRule::taylor;
-  throw std::invalid_argument("rule for differentiable kernels '" + name +
-                              "' unknown; expected integrated-gradients or taylor");
+  throw std::invalid_argument("rule for differentiable kernels " + core::quoted(name) +
+                              " unknown; expected integrated-gradients or taylor");
 }
 
 void TaylorRule::validate() const { root.validate(); }
@@ -178,7 +179,7 @@ void validate(const LayerRule& rule) {
 LayerRule layer_rule_from_string(const std::string& text) {
   const std::vector<std::string> parts = split(text, ':');
   auto bad = [&](const std::string& why) {
-    return std::invalid_argument("layer rule '" + text + "': " + why + "; expected " + kLayerRuleForms);
+    return std::invalid_argument("layer rule " + core::quoted(text) + ": " + why + "; expected " + kLayerRuleForms);
   };
   LayerRule rule;
   const std::string& name = parts.front();
@@ -194,12 +195,12 @@ LayerRule layer_rule_from_string(const std::string& text) {
     rule = AlphaBetaRule{2.0, 1.0};
   } else if (name == "epsilon" && parts.size() <= 2) {
     EpsilonRule r;
-    if (parts.size() == 2 && !parse_number(parts[1], r.epsilon)) throw bad("'" + parts[1] + "' is not a finite number");
+    if (parts.size() == 2 && !parse_number(parts[1], r.epsilon)) throw bad(core::quoted(parts[1]) + " is not a finite number");
     rule = r;
   } else if (name == "alpha-beta" && parts.size() == 3) {
     AlphaBetaRule r;
-    if (!parse_number(parts[1], r.alpha)) throw bad("'" + parts[1] + "' is not a finite number");
-    if (!parse_number(parts[2], r.beta)) throw bad("'" + parts[2] + "' is not a finite number");
+    if (!parse_number(parts[1], r.alpha)) throw bad(core::quoted(parts[1]) + " is not a finite number");
+    if (!parse_number(parts[2], r.beta)) throw bad(core::quoted(parts[2]) + " is not a finite number");
     rule = r;
   } else {
     throw bad("unknown rule or wrong number of parameters");
@@ -207,7 +208,7 @@ LayerRule layer_rule_from_string(const std::string& text) {
   try {
     validate(rule);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("layer rule '" + text + "': " + e.what());
+    throw std::invalid_argument("layer rule " + core::quoted(text) + ": " + e.what());
   }
   return rule;
 }
@@ -215,7 +216,7 @@ LayerRule layer_rule_from_string(const std::string& text) {
 const LayerRule& NetworkComposite::rule_for(std::size_t layer, std::size_t count) const {
   if (!layers.empty() && layers.size() != count)
     throw std::invalid_argument("NetworkComposite: the explicit list has " + std::to_string(layers.size()) +
-                                " rules (" + to_string(*this) + ") but the network has " + std::to_string(count) +
+                                " rules (" + core::quoted(to_string(*this)) + ") but the network has " + std::to_string(count) +
                                 " layers; expected one rule per layer");
   if (layer >= count)
     throw std::invalid_argument("NetworkComposite: layer " + std::to_string(layer) + " of a network of " +
@@ -258,7 +259,7 @@ NetworkComposite network_composite_from_string(const std::string& text) {
     try {
       return layer_rule_from_string(part);
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("network composite '" + text + "', " + where + ": " + e.what());
+      throw std::invalid_argument("network composite " + core::quoted(text) + ", " + where + ": " + e.what());
     }
   };
   if (text.empty()) throw std::invalid_argument("network composite '': empty" + forms);
@@ -270,9 +271,9 @@ NetworkComposite network_composite_from_string(const std::string& text) {
       const std::string key = part.substr(0, eq == std::string::npos ? part.size() : eq);
       const int k = key == "input" ? 0 : key == "hidden" ? 1 : key == "output" ? 2 : -1;
       if (eq == std::string::npos || k < 0)
-        throw std::invalid_argument("network composite '" + text + "': part '" + part +
-                                    "' is not input=R, hidden=R or output=R" + forms);
-      if (seen[k]) throw std::invalid_argument("network composite '" + text + "': " + key + " given twice" + forms);
+        throw std::invalid_argument("network composite " + core::quoted(text) + ": part " + core::quoted(part) +
+                                    " is not input=R, hidden=R or output=R" + forms);
+      if (seen[k]) throw std::invalid_argument("network composite " + core::quoted(text) + ": " + key + " given twice" + forms);
       seen[k] = true;
       const LayerRule r = rule(part.substr(eq + 1), key);
       (k == 0 ? composite.input : k == 1 ? composite.hidden : composite.output) = r;
@@ -282,7 +283,7 @@ NetworkComposite network_composite_from_string(const std::string& text) {
     if (parts.size() == 2 && parts.back().empty()) parts.pop_back();  // "z;": a list of one
     for (std::size_t l = 0; l < parts.size(); ++l) {
       if (parts[l].empty())
-        throw std::invalid_argument("network composite '" + text + "': layer " + std::to_string(l) + " has no rule" + forms);
+        throw std::invalid_argument("network composite " + core::quoted(text) + ": layer " + std::to_string(l) + " has no rule" + forms);
       composite.layers.push_back(rule(parts[l], "layer " + std::to_string(l)));
     }
   } else {

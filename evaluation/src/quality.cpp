@@ -1,4 +1,5 @@
 #include <bowlrp/evaluation/quality.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/feature_relevance.h>
@@ -28,7 +29,7 @@ std::string to_string(Ordering ordering) {
 Ordering ordering_from_string(const std::string& name) {
   for (Ordering o : {Ordering::lrp, Ordering::sensitivity, Ordering::occlusion, Ordering::random})
     if (to_string(o) == name) return o;
-  throw std::invalid_argument("unknown ordering '" + name + "': expected lrp, sensitivity, occlusion or random");
+  throw std::invalid_argument("unknown ordering " + core::quoted(name) + ": expected lrp, sensitivity, occlusion or random");
 }
 
 void QualityOptions::validate() const {

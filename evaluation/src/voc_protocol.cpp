@@ -1,4 +1,5 @@
 #include <bowlrp/evaluation/voc_protocol.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc.h>
@@ -54,7 +55,7 @@ datasets::VocSet subset(const datasets::VocSet& set, const std::vector<std::size
 
 void VocProtocolOptions::validate() const {
   auto bad = [](const std::string& field, const std::string& value, const std::string& expected) {
-    throw std::invalid_argument(field + " '" + value + "': expected " + expected);
+    throw std::invalid_argument(field + " " + core::quoted(value) + ": expected " + expected);
   };
   if (root.empty()) bad("root", root, "the VOC2007 folder (.../VOCdevkit/VOC2007)");
   if (test_set.empty()) bad("test_set", test_set, "an image set name such as val");
@@ -62,6 +63,16 @@ void VocProtocolOptions::validate() const {
   if (gallery < 0) bad("gallery", std::to_string(gallery), "a count >= 0");
   quality.validate();
   fit.validate();
+  if (fit.head_kind() == model::HeadKind::network) {
+    // The rules must fit the network to be trained (as decompose::Explainer checks them against a
+    // given model), so that a bad list fails now rather than on every explained image.
+    const decompose::Composite& c = quality.composite;
+    if (c.svm.bias != decompose::SvmRule{}.bias)
+      throw std::invalid_argument("quality.composite.svm.bias = " + decompose::to_string(c.svm.bias) +
+                                  ": a bias policy applies to SVM heads only; a network head treats each layer's "
+                                  "biases by that layer's rule");
+    (void)c.network.rule_for(0, fit.network.hidden.size() + 1);
+  }
 }
 
 std::vector<std::size_t> choose_images(const std::vector<int>& labels, std::size_t classes, std::size_t n,

@@ -261,6 +261,11 @@ void FitOptions::validate() const {
   if (encoding == EncodingKind::fisher_vector) fisher.validate();
   if (!(fisher_C > 0) || !std::isfinite(fisher_C))
     throw std::invalid_argument("FitOptions.fisher_C = " + std::to_string(fisher_C) + ": expected a finite value > 0");
+  if (encoding == EncodingKind::fisher_vector && head_kind() == HeadKind::kernel_svm &&
+      svm::needs_non_negative_inputs(kernel.type))
+    throw std::invalid_argument("FitOptions.kernel = " + svm::to_string(kernel.type) +
+                                ": it needs inputs >= 0, but Fisher vectors are signed; expected linear, hik or rbf "
+                                "over Fisher vectors (or the bag-of-words encoding)");
   if (kernel.gamma < 0 || !std::isfinite(kernel.gamma))
     throw std::invalid_argument("FitOptions.kernel.gamma = " + std::to_string(kernel.gamma) +
                                 ": expected a finite value >= 0 (0 = 1 / mean pairwise distance)");

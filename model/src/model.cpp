@@ -1,4 +1,5 @@
 #include <bowlrp/model/model.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/model/model_file.h>
 
@@ -27,14 +28,14 @@ std::string to_string(HeadKind kind) {
 EncodingKind encoding_kind_from_string(const std::string& name) {
   if (name == "bag-of-words" || name == "bow") return EncodingKind::bag_of_words;
   if (name == "fisher-vector" || name == "fisher") return EncodingKind::fisher_vector;
-  throw std::invalid_argument("encoding '" + name + "': expected bag-of-words (bow) or fisher-vector (fisher)");
+  throw std::invalid_argument("encoding " + core::quoted(name) + ": expected bag-of-words (bow) or fisher-vector (fisher)");
 }
 
 HeadKind head_kind_from_string(const std::string& name) {
   if (name == "kernel-svm" || name == "kernel") return HeadKind::kernel_svm;
   if (name == "linear-svm" || name == "linear") return HeadKind::linear_svm;
   if (name == "mlp" || name == "network") return HeadKind::network;
-  throw std::invalid_argument("head '" + name + "': expected kernel-svm (kernel), linear-svm (linear) or mlp (network)");
+  throw std::invalid_argument("head " + core::quoted(name) + ": expected kernel-svm (kernel), linear-svm (linear) or mlp (network)");
 }
 
 Model::Model(bow::Pipeline encoding, svm::KernelSvm head)
@@ -151,7 +152,7 @@ std::size_t Model::class_index(const std::string& name) const {
   if (it != class_names_.end()) return static_cast<std::size_t>(it - class_names_.begin());
   std::string known;
   for (const std::string& c : class_names_) known += (known.empty() ? "" : ", ") + c;
-  throw std::invalid_argument("unknown class '" + name + "': the model knows " + known);
+  throw std::invalid_argument("unknown class " + core::quoted(name) + ": the model knows " + known);
 }
 
 std::size_t Model::dimension() const {

@@ -271,8 +271,8 @@ constexpr double kMaxGmmMean = 1e3;
 constexpr double kMinVariance = 1e-12;
 // A network head has 1 .. kMaxLayers dense layers of 1 .. kMaxWidth neurons each (n_1 .. n_L; n_0 is
 // dim), far beyond any trained one: with them every layer's weight count n_l n_{l-1} fits 64 bits.
-constexpr std::uint64_t kMaxLayers = 64;
-constexpr std::uint64_t kMaxWidth = std::uint64_t{1} << 20;
+constexpr std::uint64_t kMaxLayers = nn::kMaxLayers;
+constexpr std::uint64_t kMaxWidth = nn::kMaxWidth;
 
 // The vectors a head reads, by encoding.
 struct InputDomain {

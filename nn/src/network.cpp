@@ -1,4 +1,5 @@
 #include <bowlrp/nn/network.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/core/dot.h>
 #include <bowlrp/core/parallel.h>
@@ -170,7 +171,7 @@ std::size_t Network::class_index(const std::string& name) const {
     if (class_names_[c] == name) return c;
   std::string known;
   for (const std::string& c : class_names_) known += (known.empty() ? "" : ", ") + c;
-  throw std::invalid_argument("unknown class '" + name + "': the model knows " + known);
+  throw std::invalid_argument("unknown class " + core::quoted(name) + ": the model knows " + known);
 }
 
 }  // namespace bowlrp::nn

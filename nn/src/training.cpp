@@ -58,10 +58,15 @@ std::string number(double v) {
 }  // namespace
 
 void TrainOptions::validate() const {
+  // The model file's bounds (nn::kMaxLayers, nn::kMaxWidth), checked before training rather than on saving.
+  if (hidden.size() + 1 > kMaxLayers)
+    throw std::invalid_argument("network options: " + std::to_string(hidden.size()) +
+                                " hidden layers; expected at most " + std::to_string(kMaxLayers - 1) +
+                                " (a network has at most " + std::to_string(kMaxLayers) + " dense layers)");
   for (std::size_t l = 0; l < hidden.size(); ++l)
-    if (hidden[l] == 0)
-      throw std::invalid_argument("network options: hidden layer " + std::to_string(l + 1) +
-                                  " has 0 neurons; expected at least 1");
+    if (hidden[l] == 0 || hidden[l] > kMaxWidth)
+      throw std::invalid_argument("network options: hidden layer " + std::to_string(l + 1) + " has " +
+                                  std::to_string(hidden[l]) + " neurons; expected 1 .. " + std::to_string(kMaxWidth));
   if (epochs < 1) throw std::invalid_argument("network options: epochs = " + std::to_string(epochs) + "; expected >= 1");
   if (batch_size < 1) throw std::invalid_argument("network options: batch_size = 0; expected >= 1");
   if (!(learning_rate > 0) || !std::isfinite(learning_rate))

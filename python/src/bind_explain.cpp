@@ -98,6 +98,7 @@ py::object explain(const model::Model& m, py::handle images, py::handle cls, py:
   EO o = options_from(options, kw, *explain_knobs(), "explain");
   o.class_index = class_arg(m, cls);
   o.validate();
+  (void)m.explainer(o.composite);  // the rules against the head (as model::explain_images), before any image
   const Inputs in = read_inputs(images);
   std::vector<PyExplanation> out(in.size());
   with_progress(progress, [&](const core::ProgressFn& fn) {

@@ -1,4 +1,5 @@
 #include <bowlrp/render/heatmap.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/core/io.h>
 
@@ -32,7 +33,7 @@ const std::vector<ColourStop>& colour_stops(const std::string& name) {
   if (name == "bwr") return bwr;
   if (name == "seismic") return seismic;
   if (name == "hot-cold") return hot_cold;
-  throw std::invalid_argument("colour map '" + name + "' unknown; expected bwr, seismic or hot-cold");
+  throw std::invalid_argument("colour map " + core::quoted(name) + " unknown; expected bwr, seismic or hot-cold");
 }
 
 unsigned char to_byte(double c) { return static_cast<unsigned char>(std::lround(std::clamp(c, 0.0, 1.0) * 255.0)); }
@@ -88,14 +89,14 @@ std::string to_string(HeatmapView v) {
 HeatmapScaling heatmap_scaling_from_string(const std::string& name) {
   if (name == "max_abs") return HeatmapScaling::max_abs;
   if (name == "percentile") return HeatmapScaling::percentile;
-  throw std::invalid_argument("heatmap scaling '" + name + "' unknown; expected max_abs or percentile");
+  throw std::invalid_argument("heatmap scaling " + core::quoted(name) + " unknown; expected max_abs or percentile");
 }
 
 HeatmapView heatmap_view_from_string(const std::string& name) {
   if (name == "heatmap") return HeatmapView::heatmap;
   if (name == "edges") return HeatmapView::edges;
   if (name == "mask") return HeatmapView::mask;
-  throw std::invalid_argument("heatmap view '" + name + "' unknown; expected heatmap, edges or mask");
+  throw std::invalid_argument("heatmap view " + core::quoted(name) + " unknown; expected heatmap, edges or mask");
 }
 
 std::vector<std::string> colormap_names() { return {"bwr", "seismic", "hot-cold"}; }

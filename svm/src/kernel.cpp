@@ -1,4 +1,5 @@
 #include <bowlrp/svm/kernel.h>
+#include <bowlrp/core/option_text.h>
 
 #include "gram_engine.h"
 
@@ -43,11 +44,15 @@ KernelType kernel_type_from_string(const std::string& name) {
   if (name == "hellinger") return KernelType::hellinger;
   if (name == "rbf") return KernelType::rbf;
   if (name == "expchi2") return KernelType::expchi2;
-  throw std::invalid_argument("unknown kernel '" + name +
-                              "': expected linear, hik (intersection), chi2, hellinger, rbf or expchi2");
+  throw std::invalid_argument("unknown kernel " + core::quoted(name) +
+                              ": expected linear, hik (intersection), chi2, hellinger, rbf or expchi2");
 }
 
 bool Kernel::sum_decomposable() const { return !is_exponential(type); }
+
+bool needs_non_negative_inputs(KernelType type) {
+  return type == KernelType::chi2 || type == KernelType::hellinger || type == KernelType::expchi2;
+}
 
 void Kernel::validate(std::size_t dim) const {
   to_string(type);  // rejects out-of-range enum values

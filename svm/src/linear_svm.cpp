@@ -1,4 +1,5 @@
 #include <bowlrp/svm/linear_svm.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/core/dot.h>
 #include <bowlrp/core/parallel.h>
@@ -116,7 +117,7 @@ std::size_t LinearSvm::class_index(const std::string& name) const {
     if (classes_[c].name == name) return c;
   std::string known;
   for (const LinearClass& c : classes_) known += (known.empty() ? "" : ", ") + c.name;
-  throw std::invalid_argument("unknown class '" + name + "': the model knows " + known);
+  throw std::invalid_argument("unknown class " + core::quoted(name) + ": the model knows " + known);
 }
 
 LinearSvm train_linear_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,

@@ -1,4 +1,5 @@
 #include <bowlrp/svm/svm.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/core/parallel.h>
 
@@ -164,7 +165,7 @@ std::size_t KernelSvm::class_index(const std::string& name) const {
     if (classes_[c].name == name) return c;
   std::string known;
   for (const BinarySvm& c : classes_) known += (known.empty() ? "" : ", ") + c.name;
-  throw std::invalid_argument("unknown class '" + name + "': the model knows " + known);
+  throw std::invalid_argument("unknown class " + core::quoted(name) + ": the model knows " + known);
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -347,8 +347,37 @@ def test_explicit_list_of_the_wrong_length(mlp, deep, shapes):
         with pytest.raises(ValueError, match=f"explicit list has {len(rule.strip(';').split(';'))} rules .* "
                                              f"the network has {layers} layers"):
             model.explain(X[0], rule=rule)
-        batch = model.explain(X[:2], rule=rule)  # a batch reports it per image
-        assert all("explicit list" in e.error and not e.ok for e in batch)
+        # a batch is refused before any image is explained (it used to fail on every image)
+        with pytest.raises(ValueError, match="explicit list"):
+            model.explain(X[:2], rule=rule)
+
+
+@pytest.mark.parametrize("bias", ["proportional", "absorbed"])
+def test_a_bias_policy_is_refused_for_network_heads(mlp, shapes, bias):
+    """A network head has a bias per neuron, treated by each layer's rule: an SVM bias policy would be
+    ignored, so it is refused (as the CLI's --bias is) instead of being reported as applied."""
+    X, _ = shapes
+    with pytest.raises(ValueError, match=f"bias policy '{bias}' applies to SVM heads only"):
+        mlp.explain(X[0], bias=bias)
+    with pytest.raises(ValueError, match="applies to SVM heads only"):
+        mlp.explain(X[:2], options=bowlrp.ExplainOptions(bias=bias))
+    assert mlp.explain(X[0], bias="uniform").ok  # the default: nothing to refuse
+
+
+def test_network_and_kernel_bounds_are_checked_before_training(shapes):
+    """The model file's bounds (at most 2^20 neurons per layer, 64 layers) and the kernels that need
+    inputs >= 0 over (signed) Fisher vectors are refused by validate(), before any work."""
+    X, y = shapes
+    with pytest.raises(ValueError, match="1048577 neurons; expected 1 .. 1048576"):
+        bowlrp.FitOptions(head="mlp", hidden=(2**20 + 1,)).validate()
+    with pytest.raises(ValueError, match="64 hidden layers; expected at most 63"):
+        bowlrp.fit(X, y, **dict(MLP, hidden=(4,) * 64))
+    bowlrp.FitOptions(head="mlp", hidden=(2**20,)).validate()
+    for kernel in ("chi2", "hellinger", "expchi2"):
+        with pytest.raises(ValueError, match=f"FitOptions.kernel = {kernel}: it needs inputs >= 0"):
+            bowlrp.FitOptions(encoding="fisher", head="kernel", kernel=kernel).validate()
+        bowlrp.FitOptions(encoding="bow", head="kernel", kernel=kernel).validate()
+    bowlrp.FitOptions(encoding="fisher", head="kernel", kernel="hik").validate()
 
 
 def test_svm_heads_have_no_network_layers(shapes):

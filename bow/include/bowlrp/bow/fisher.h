@@ -4,18 +4,25 @@
 //
 // Local descriptor of feature l (G = D + 2 dimensions with append_xy, else D):
 //   s_l = RootSIFT(d_l) = sqrt(d_l / |d_l|_1)  (root_sift; a zeroed descriptor stays 0)
-//   x_l = [P (s_l - m) ; x/W - 1/2, y/H - 1/2]     P: D x 128 principal axes, m: sample mean
+//   x_l = [P (s_l - m) ; (x + 1/2)/W - 1/2, (y + 1/2)/H - 1/2]
+//         P: D x 128 principal axes, m: sample mean; (x, y) the frame's centre in original pixels
+//         (pixel centres at integers) and W x H the original image size, so a position lies in [-1/2, 1/2]
 // Mixture of K diagonal Gaussians (μ_k, σ²_k in R^G, priors π_k), trained by VLFeat's EM (vl_gmm)
 // from a seeded k-means start. Posteriors
 //   γ_lk = π_k N(x_l; μ_k, σ²_k) / Σ_k' π_k' N(x_l; μ_k', σ²_k'),
 // evaluated as a softmax of log-likelihoods from one SGEMM of [x², x] against [-1/(2σ²), μ/σ²]
 // (a component more than 42 below the top log-likelihood counts as exp = 0: γ < 6e-19);
-// values below posterior_threshold are set to 0 (VLFeat's vl_fisher drops small posteriors too),
-// which makes γ sparse: each feature keeps a few components. The kept γ are part of the trace.
+// values below posterior_threshold (1e-4) are set to 0, which makes γ sparse: each feature keeps a
+// few components. The kept γ are part of the trace. VLFeat 0.9.21's vl_fisher drops posteriors below
+// 1e-6 instead (vl/fisher.c, and checked against the installed libvl: a posterior of 2e-6 adds its
+// term there, 5e-7 does not); bowlrp keeps 1e-4, the threshold every Fisher model so far was trained
+// and measured with (posterior_threshold is stored in the model file and part of the fingerprint).
 // A descriptor that dense SIFT zeroed (contrast below DsiftOptions::contrast_threshold: flat sky,
 // walls) carries no appearance, and the mixture is trained without such descriptors; with
 // skip_zeroed (the default) it gets no posterior at all, so it adds nothing to z and receives no
-// relevance. Kept, each would add the terms of one constant point P(0 - m) far from the mixture:
+// relevance through ψ; it still gets its cell's even share of the relevance of unused components
+// (decompose/fisher_relevance.h), which for a linear head is the bias share: 0 under
+// BiasPolicy::absorbed, b/(V N_c) per such dimension under the default uniform policy. Kept, each would add the terms of one constant point P(0 - m) far from the mixture:
 // on VOC2007 val they are 19% of the features but 58% of Σ_d |z_d| (first 30 images), and leaving
 // them out raises mAP (README "Fisher vectors").
 // For pyramid cell c holding N_c features, component k and dimension j (Fisher sums in double, in
@@ -55,7 +62,7 @@ struct FisherOptions {
   std::size_t samples = 100000;
   int max_iterations = 40;         ///< EM iteration cap (VLFeat stops earlier on a relative change of 1e-6)
   std::uint64_t seed = 0;          ///< seeds the sample and the k-means start of EM
-  double posterior_threshold = 1e-4;  ///< posteriors below are set to 0 ([0, 1))
+  double posterior_threshold = 1e-4;  ///< posteriors below are set to 0 ([0, 1); vl_fisher uses 1e-6)
   std::vector<core::PyramidLevel> pyramid = std::vector<core::PyramidLevel>(1);  ///< levels; one 1x1 level = no pyramid
   /// zeroed (low-contrast) SIFT descriptors get no posterior and add no Fisher term (false: they add
   /// the terms of the constant point P(0 - m), as in model files written before this option)

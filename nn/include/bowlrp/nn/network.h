@@ -23,6 +23,11 @@
 
 namespace bowlrp::nn {
 
+/// Most dense layers a network may have (the model file's bound, model_file.cpp).
+constexpr std::size_t kMaxLayers = 64;
+/// Most neurons of one layer (the model file's bound): every layer's weight count fits 64 bits.
+constexpr std::size_t kMaxWidth = std::size_t{1} << 20;
+
 /// One dense layer: z = W a + b.
 struct DenseLayer {
   std::size_t inputs = 0;        ///< n_{l-1}

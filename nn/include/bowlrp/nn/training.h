@@ -31,7 +31,9 @@ namespace bowlrp::nn {
 
 /// Options of train_network(); the defaults are the measured ones (README "Network head").
 struct TrainOptions {
-  std::vector<std::size_t> hidden = {256};  ///< hidden layer sizes n_1 .. n_{L-1} (each >= 1; empty: a linear model)
+  /// hidden layer sizes n_1 .. n_{L-1} (each 1 .. kMaxWidth, at most kMaxLayers - 1 of them, the model
+  /// file's bounds; empty: a linear model)
+  std::vector<std::size_t> hidden = {256};
   int epochs = 60;                          ///< passes over the training set (>= 1)
   std::size_t batch_size = 64;              ///< images per minibatch (>= 1)
   double learning_rate = 1e-3;              ///< AdamW step size (finite, > 0)

@@ -31,6 +31,11 @@ std::string to_string(KernelType type);
 /// Parses the names of to_string ("intersection" is accepted for "hik"); throws std::invalid_argument.
 KernelType kernel_type_from_string(const std::string& name);
 
+/// Whether the kernel is defined only for inputs >= 0: chi2 (2ab / (a + b)), hellinger (sqrt(a b)) and
+/// expchi2 (chi2dist). Such a kernel cannot read signed vectors (Fisher vectors): its Gram matrix has
+/// non-finite or meaningless entries there.
+bool needs_non_negative_inputs(KernelType type);
+
 /// A slice of dimensions with its weight.
 struct KernelBlock {
   std::size_t begin = 0;  ///< first dimension
