@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 int run_train(const TrainArgs& args) {
   if (args.out.empty()) throw std::invalid_argument("--out MODEL is required");
   if (args.data.empty() == args.voc.empty()) throw std::invalid_argument("give exactly one of --data DIR or --voc ROOT");
+  bow::check_output_file(args.out);  // before the training, not after it
   const auto t0 = std::chrono::steady_clock::now();
   model::FitOptions options = args.pipeline.fit_options();
   options.threads = args.run.threads;
@@ -64,6 +65,7 @@ int run_predict(const PredictArgs& args) {
   model::PredictOptions options;
   options.threads = args.run.threads;
   options.validate();
+  if (!args.json.empty()) bow::check_output_file(args.json);  // before the work
   const model::Model model = model::Model::load(args.model);
   const datasets::ImageWalk walk = datasets::find_images(args.paths);
   const std::vector<std::string>& paths = walk.files;
