@@ -26,6 +26,11 @@
 #include <limits>
 #include <set>
 
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 using bowlrp::test::run_cli;
 using bowlrp::test::TempDir;
@@ -705,6 +710,102 @@ BOOST_AUTO_TEST_CASE(network_heads_refuse_bias_and_rule_lists_of_another_length)
   BOOST_REQUIRE(run_cli("explain --quiet --model '" + svm + "' --out '" + (dir / "e2") + "' --bias absorbed '" + image + "'",
                         &out) == 0);
   BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(dir / "e2/circle_0000.json")).at("bias_policy") == "absorbed");
+}
+
+// ---- outputs and caches that are not ours to break (issue 25) ----
+
+BOOST_AUTO_TEST_CASE(train_refuses_an_output_that_is_a_folder_before_training) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 2);
+  const std::string folder = dir / "existing";
+  fs::create_directories(folder);
+  const std::string cache = dir / "cache";
+  std::string out;
+  BOOST_TEST(run_cli("train --data '" + root + "' --out '" + folder + "' --cache '" + cache + "' " + kSmall, &out) == 2,
+             out);
+  BOOST_TEST(out.find(folder) != std::string::npos, out);
+  BOOST_TEST(out.find("a directory") != std::string::npos, out);
+  BOOST_TEST(out.find("Success") == std::string::npos, out);
+  BOOST_TEST(!fs::exists(cache), "the training started: " << out);
+  BOOST_TEST(fs::is_directory(folder));
+}
+
+BOOST_AUTO_TEST_CASE(outputs_are_written_only_over_regular_files) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 2);
+  const std::string model = train_small_model(dir, root);
+  // A device node where the test may create one (/dev/full's numbers), else a FIFO.
+  const std::string node = dir / "full";
+  const bool device = ::mknod(node.c_str(), S_IFCHR | 0600, makedev(1, 7)) == 0;
+  if (!device) {
+    std::cerr << "\n*** NOTE: cannot create a device node (needs root): a FIFO stands for it ***\n\n";
+    BOOST_REQUIRE(::mkfifo(node.c_str(), 0600) == 0);
+  }
+  std::string out;
+  BOOST_TEST(run_cli("predict --quiet --model '" + model + "' --json '" + node + "' '" + root + "'", &out) == 2, out);
+  BOOST_TEST(out.find(node) != std::string::npos, out);
+  BOOST_TEST(out.find("only over regular files") != std::string::npos, out);
+  struct stat st {};
+  BOOST_TEST((::lstat(node.c_str(), &st) == 0 && (device ? S_ISCHR(st.st_mode) : S_ISFIFO(st.st_mode))));
+  BOOST_TEST(run_cli("train --data '" + root + "' --out '" + node + "' " + kSmall, &out) == 2, out);
+  BOOST_TEST((::lstat(node.c_str(), &st) == 0 && !S_ISREG(st.st_mode)));
+}
+
+BOOST_AUTO_TEST_CASE(explain_stops_with_exit_2_when_its_output_cannot_be_written) {
+  // An output that cannot be written is not a skipped input (exit 3): exit 2, "output not writable".
+  TempDir dir;
+  const std::string root = make_shapes(dir, 2);
+  const std::string model = train_small_model(dir, root);
+  const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
+  const std::string ex = dir / "ex";
+  fs::create_directories(ex + "/circle_0000.heatmap.png");  // a folder where a heatmap goes
+  std::string out;
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + ex + "' '" + image + "'", &out) == 2, out);
+  BOOST_TEST(out.find("circle_0000.heatmap.png") != std::string::npos, out);
+  BOOST_TEST(out.find("skipped") == std::string::npos, out);
+  // A full disk: a 420 KB tmpfs filled to the last byte.
+  const std::string disk = dir / "disk";
+  fs::create_directories(disk);
+  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=420k") != 0) {
+    std::cerr << "\n*** SKIPPED: cannot mount a tmpfs (needs root): explain onto a full disk is not tested ***\n\n";
+    return;
+  }
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  fs::create_directories(disk + "/ex");
+  {
+    std::ofstream fill(disk + "/filler", std::ios::binary);
+    const std::string block(4096, 'x');
+    for (int i = 0; i < 200 && fill.write(block.data(), block.size()).flush(); ++i) {
+    }
+  }
+  BOOST_TEST(run_cli("explain --quiet --model '" + model + "' --out '" + disk + "/ex' '" + image + "'", &out) == 2, out);
+  BOOST_TEST(out.find("No space left on device") != std::string::npos, out);
+  BOOST_TEST(out.find("skipped") == std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_CASE(train_with_a_cache_that_cannot_be_written_warns_once_and_loses_no_image) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 3);
+  const std::string flags = "--encoding fisher --components 2 --pca 8 --fisher-samples 2000 ";
+  const std::string plain = train_small_model(dir, root, "plain.bowlrp", flags);
+  bowlrp::core::write_file_atomic(dir / "file", "x");
+  const std::string model = dir / "cached.bowlrp";
+  std::string out;
+  BOOST_TEST(run_cli("train --data '" + root + "' --out '" + model + "' --cache '" + (dir / "file/cache") + "' " + flags +
+                         kSmall,
+                     &out) == 0,
+             out);
+  BOOST_TEST(out.find("skipped /") == std::string::npos, out);
+  BOOST_TEST(out.find("0 skipped") != std::string::npos, out);
+  BOOST_TEST(out.find("going on without caching") != std::string::npos, out);
+  // Once per stage (the mixture's, the encoding's), not once per image.
+  std::size_t warnings = 0;
+  for (std::size_t at = out.find("warning: "); at != std::string::npos; at = out.find("warning: ", at + 1)) ++warnings;
+  BOOST_TEST(warnings == 2u, out);
+  BOOST_TEST((bowlrp::core::read_file(model) == bowlrp::core::read_file(plain)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -31,9 +31,13 @@ extern "C" {
 #include <tbb/global_control.h>
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1541,6 +1545,99 @@ BOOST_AUTO_TEST_CASE(io_write_file_atomic_removes_dead_writers_temporaries) {
   std::ofstream(lone) << "partial";
   BOOST_TEST(bowlrp::core::remove_stale_temporaries(dir / "x.bin") == 1u);
   BOOST_TEST(!std::filesystem::exists(lone));
+}
+
+BOOST_AUTO_TEST_CASE(io_write_file_atomic_writes_only_over_regular_files) {
+  // A rename over a device, FIFO or folder would replace it (as root, --out /dev/full would replace
+  // the system's device): refused, naming the path and what is there, and left as it was.
+  TempDir dir;
+  const std::string fifo = dir / "pipe.json";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::write_file_atomic(fifo, "{}"); },
+                                             {fifo, "FIFO", "only over regular files"}));
+  struct stat st {};
+  BOOST_TEST((::lstat(fifo.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)));
+  const std::string folder = dir / "out";
+  std::filesystem::create_directories(folder + "/inside");
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::write_file_atomic(folder, "{}"); }, {folder, "a directory"}));
+  BOOST_TEST(std::filesystem::is_directory(folder + "/inside"));
+  // A link to a device is a device.
+  const std::string link = dir / "null.json";
+  std::filesystem::create_symlink("/dev/null", link);
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::write_file_atomic(link, "{}"); }, {link, "character device"}));
+  BOOST_TEST(std::filesystem::is_symlink(link));
+  // A device node of its own (/dev/full's numbers), where the test may create one.
+  const std::string full = dir / "full";
+  if (::mknod(full.c_str(), S_IFCHR | 0600, makedev(1, 7)) == 0) {
+    BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::write_file_atomic(full, "{}"); }, {full, "character device"}));
+    BOOST_TEST((::lstat(full.c_str(), &st) == 0 && S_ISCHR(st.st_mode)));
+  } else {
+    std::cerr << "\n*** SKIPPED: cannot create a device node (" << std::strerror(errno)
+              << "; needs root): the FIFO, folder and /dev/null link cases stand for it ***\n\n";
+  }
+  // A missing name under a regular file: its parent cannot be a folder.
+  bowlrp::core::write_file_atomic(dir / "plain.txt", "abc");
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::check_output_file(dir / "plain.txt/x.json"); },
+                                             {"plain.txt", "not a folder"}));
+  // Regular files, links to them and missing names in missing folders are fine; nothing was left behind.
+  std::filesystem::create_symlink(dir / "plain.txt", dir / "plain.link");
+  BOOST_CHECK_NO_THROW(bowlrp::core::check_output_file(dir / "plain.link"));
+  BOOST_CHECK_NO_THROW(bowlrp::core::check_output_file(dir / "a/b/c.json"));
+  bowlrp::core::write_file_atomic(dir / "plain.txt", "def");
+  BOOST_TEST(bowlrp::core::read_file(dir / "plain.txt") == "def");
+  std::size_t temporaries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    temporaries += e.path().filename().string().find(".tmp") != std::string::npos;
+  BOOST_TEST(temporaries == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(io_write_file_atomic_keeps_the_reason_of_a_failed_rename) {
+  // An immutable target (chattr +i) refuses the rename even for root; the message used to say
+  // "Success" because the clean-up reused the error code before the message was built.
+  TempDir dir;
+  const std::string target = dir / "locked.json";
+  bowlrp::core::write_file_atomic(target, "old");
+  const int fd = ::open(target.c_str(), O_RDONLY);
+  BOOST_REQUIRE(fd >= 0);
+  int flags = 0;
+  const bool locked = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
+                      (flags |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0);
+  if (!locked) {
+    std::cerr << "\n*** SKIPPED: cannot make a file immutable here (" << std::strerror(errno)
+              << "; needs root on ext4/xfs/btrfs): the rename failure is not tested ***\n\n";
+    ::close(fd);
+    return;
+  }
+  std::string message;
+  try {
+    bowlrp::core::write_file_atomic(target, "new");
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  flags &= ~FS_IMMUTABLE_FL;
+  ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  ::close(fd);
+  BOOST_TEST(message.find(target) != std::string::npos, message);
+  BOOST_TEST(message.find(std::strerror(EPERM)) != std::string::npos, message);
+  BOOST_TEST(message.find("Success") == std::string::npos, message);
+  BOOST_TEST(bowlrp::core::read_file(target) == "old");
+  std::size_t temporaries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    temporaries += e.path().filename().string().find(".tmp") != std::string::npos;
+  BOOST_TEST(temporaries == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(io_file_reader_reads_ranges_and_refuses_what_read_file_refuses) {
+  TempDir dir;
+  bowlrp::core::write_file_atomic(dir / "a.bin", "0123456789");
+  const bowlrp::core::FileReader r(dir / "a.bin");
+  BOOST_TEST(r.size() == 10u);
+  BOOST_TEST(r.read(2, 3) == "234");
+  BOOST_TEST(r.read(10, 0) == "");
+  BOOST_TEST(throws_with<std::runtime_error>([&] { r.read(8, 3); }, {"a.bin", "past its end"}));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { r.read(11, 0); }, {"a.bin", "past its end"}));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::FileReader(dir.path().string()); }, {"directory"}));
+  BOOST_TEST(throws_with<std::runtime_error>([&] { bowlrp::core::FileReader(dir / "missing"); }, {"missing"}));
 }
 
 BOOST_AUTO_TEST_CASE(image_jpeg_corrupt_scan_rejected) {

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <sys/mount.h>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -948,6 +949,86 @@ BOOST_AUTO_TEST_CASE(mirrors_are_cached_under_keys_of_their_own_and_failures_nam
   BOOST_TEST(!broken.ok[n + 3]);
   BOOST_REQUIRE(broken.failures.size() == 1u);
   BOOST_TEST(broken.failures[0].path == paths[3]);
+}
+
+namespace {
+
+// The images of two_disc_images() as PGM files in dir, and the same set naming them.
+bowlrp::model::LabelledImages two_disc_files(const TempDir& dir) {
+  bowlrp::model::LabelledImages data = two_disc_images();
+  for (std::size_t i = 0; i < data.images.size(); ++i) {
+    const bow::GrayImage& g = data.images[i];
+    std::string pgm = "P5\n" + std::to_string(g.width) + " " + std::to_string(g.height) + "\n255\n";
+    for (float v : g.pixels) pgm += static_cast<char>(static_cast<unsigned char>(std::lround(v * 255)));
+    data.paths[i] = dir / ("img" + std::to_string(i) + ".pgm");
+    core::write_file_atomic(data.paths[i], pgm);
+  }
+  data.images.clear();
+  return data;
+}
+
+// Fits with a cache that cannot be written: no image may be left out, the model is the one trained
+// without a cache, and the failure is noted once per stage, naming the cache file and the reason.
+void expect_unwritable_cache_changes_nothing(const bowlrp::model::LabelledImages& data, const std::string& cache,
+                                             const std::string& reason) {
+  TempDir out;
+  bowlrp::model::FitOptions o = tiny_fisher_fit_options();
+  o.mirror_training = true;  // mirrors too have entries of their own
+  const bowlrp::model::Model plain = bowlrp::model::fit(data, o);
+  plain.save(out / "plain.bowlrp");
+  o.cache_dir = cache;
+  std::vector<std::string> notes;
+  const core::ProgressFn progress = [&](const core::ProgressEvent& e) {
+    if (e.kind == core::ProgressEvent::Kind::note && e.text.find("cache not written") != std::string::npos)
+      notes.push_back(e.text);
+  };
+  bowlrp::model::FitReport report;
+  const bowlrp::model::Model cached = bowlrp::model::fit(data, o, progress, &report);
+  BOOST_TEST(report.skipped.empty(), report.skipped.size() << " images skipped, the first: "
+                                                          << (report.skipped.empty() ? "" : report.skipped[0].reason));
+  BOOST_TEST(report.used == data.paths.size());
+  cached.save(out / "cached.bowlrp");
+  BOOST_TEST((core::read_file(out / "cached.bowlrp") == core::read_file(out / "plain.bowlrp")));
+  BOOST_TEST(notes.size() == 2u);  // the mixture's stage and the encoding's, once each
+  for (const std::string& n : notes) {
+    BOOST_TEST(n.find(cache) != std::string::npos, n);
+    BOOST_TEST(n.find(reason) != std::string::npos, n);
+    BOOST_TEST(n.find("going on without caching") != std::string::npos, n);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_cache_that_cannot_be_written_never_removes_an_image_from_training) {
+  TempDir tmp;
+  const bowlrp::model::LabelledImages data = two_disc_files(tmp);
+  // A cache folder under a regular file: every entry fails to be created.
+  core::write_file_atomic(tmp / "not_a_folder", "x");
+  expect_unwritable_cache_changes_nothing(data, tmp / "not_a_folder/cache", "is a file, not a folder");
+}
+
+BOOST_AUTO_TEST_CASE(a_full_cache_disk_never_removes_an_image_from_training) {
+  // A 420 KB tmpfs filled to the last byte (CI runs as root and can mount one).
+  TempDir tmp;
+  const bowlrp::model::LabelledImages data = two_disc_files(tmp);
+  const std::string disk = tmp / "disk";
+  std::filesystem::create_directories(disk);
+  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=420k") != 0) {
+    std::cerr << "\n*** SKIPPED: cannot mount a tmpfs (" << std::strerror(errno)
+              << "; needs root): the full-disk cache case is not tested ***\n\n";
+    return;
+  }
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  {
+    std::ofstream fill(disk + "/filler", std::ios::binary);
+    const std::string block(4096, 'x');
+    for (int i = 0; i < 200 && fill.write(block.data(), block.size()).flush(); ++i) {
+    }
+  }
+  expect_unwritable_cache_changes_nothing(data, disk + "/cache", "No space left on device");
 }
 
 BOOST_AUTO_TEST_CASE(explainers_keep_their_model_alive) {  // flippers: the evaluation suite
@@ -2054,6 +2135,194 @@ BOOST_AUTO_TEST_CASE(kernels_that_need_non_negative_inputs_are_refused_over_fish
   n.head = bowlrp::model::HeadKind::network;
   n.network.hidden = {std::size_t{1} << 21};
   BOOST_CHECK_THROW(n.validate(), std::invalid_argument);
+}
+
+// ---- the reader's framing (issue 25): one JSON value, bounded reads ----
+
+BOOST_AUTO_TEST_CASE(a_header_with_a_nul_byte_is_refused_even_with_a_valid_checksum) {
+  // The JSON parser stops at a NUL as at the end of its input: whatever followed was accepted.
+  test::TempDir tmp;
+  for (const ModelParts& p : {sample_parts(tmp, KernelType::intersection),
+                              tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::linear_svm)}) {
+    const std::string text = p.header.dump();
+    expect_model_refused(tmp, "nul_garbage", assemble_model(text + std::string(1, '\0') + "garbage{", p.data),
+                         {"NUL byte in its header", "exactly one JSON value"});
+    expect_model_refused(tmp, "nul_end", assemble_model(text + std::string(1, '\0'), p.data), {"NUL byte"});
+    // Inside a string: raw, it is refused too (JSON spells it \u0000).
+    std::string inside = text;
+    inside[inside.find("\"classes\"") + 2] = '\0';
+    expect_model_refused(tmp, "nul_inside", assemble_model(inside, p.data), {"NUL byte"});
+    // Text after the value is refused as before.
+    expect_model_refused(tmp, "two_values", assemble_model(text + "{}", p.data), {"not valid JSON"});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_huge_file_is_refused_from_its_first_bytes) {
+  // Sparse files of 1 TiB: the reader used to read (and first reserve) the whole file before it
+  // looked at the magic, so these ended in std::bad_alloc without the file's name, or in minutes.
+  test::TempDir tmp;
+  constexpr std::uint64_t kTiB = std::uint64_t{1} << 40;
+  const auto sparse = [&](const std::string& name, const std::string& head) {
+    const std::string path = tmp / name;
+    {
+      std::ofstream out(path, std::ios::binary);
+      out << head;
+    }
+    std::error_code ec;
+    std::filesystem::resize_file(path, kTiB, ec);
+    return ec ? std::string() : path;
+  };
+  const std::string zeros = sparse("zeros.bowlrp", "");
+  if (zeros.empty()) {
+    std::cerr << "\n*** SKIPPED: this file system cannot hold a sparse 1 TiB file ***\n\n";
+    return;
+  }
+  const std::string z = model_error_of(zeros);
+  BOOST_TEST(z.find(zeros) != std::string::npos, z);
+  BOOST_TEST(z.find("not a bowlrp model file") != std::string::npos, z);
+  // The magic, then a header length of 0 and zeros: an empty header.
+  std::string head = kModelMagic;
+  append_le64(head, 0);
+  const std::string empty_header = sparse("empty_header.bowlrp", head);
+  BOOST_TEST(model_error_of(empty_header).find("not valid JSON") != std::string::npos, model_error_of(empty_header));
+  // A real model's header, then 1 TiB: data_bytes disagrees with the size, nothing more is read.
+  const ModelParts p = sample_parts(tmp, KernelType::intersection);
+  const std::string model = assemble_model(p);
+  const std::string long_tail = sparse("long_tail.bowlrp", model.substr(0, 21 + le64(model, 13)));
+  const std::string e = model_error_of(long_tail);
+  BOOST_TEST(e.find(long_tail) != std::string::npos, e);
+  BOOST_TEST(e.find("unexpected trailing bytes") != std::string::npos, e);
+  // A header length beyond the file.
+  std::string big_n = kModelMagic;
+  append_le64(big_n, ~std::uint64_t{0} - 3);
+  const std::string big = tmp / "big_n.bowlrp";
+  core::write_file_atomic(big, big_n + std::string(64, ' '));
+  BOOST_TEST(model_error_of(big).find("truncated") != std::string::npos, model_error_of(big));
+}
+
+namespace {
+
+/// Whether `text` is exactly one JSON value: no raw control byte but whitespace (JSON has none, a
+/// string escapes them) and a strict parse of the whole text.
+bool one_json_value(const std::string& text) {
+  for (const char ch : text) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') return false;
+  }
+  return json::accept(text);
+}
+
+}  // namespace
+
+// Seeded mutations of the framing of version-1 and version-2 files: truncations, byte flips with
+// and without a recomputed checksum, edits of the header text, of its length and of data_bytes,
+// NUL bytes in the header. Every load must either be refused with std::runtime_error or read a
+// file whose header is exactly one JSON value. Never a crash (run under the sanitizers by CI).
+BOOST_AUTO_TEST_CASE(fuzzed_framing_never_crashes_nor_accepts_a_header_that_is_not_one_json_value) {
+  test::TempDir tmp;
+  const std::string path = tmp / "framing.bowlrp";
+  const std::vector<ModelParts> bases = {sample_parts(tmp, KernelType::intersection),
+                                         tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::kernel_svm),
+                                         tiny_parts(tmp, EncodingKind::fisher_vector, HeadKind::linear_svm),
+                                         tiny_parts(tmp, EncodingKind::bag_of_words, HeadKind::network)};
+  const std::vector<std::string> tails = {std::string(1, '\0'), std::string(1, '\0') + "garbage{", "{}", "x", " 1",
+                                          "]", "\"", std::string("\0\0\0\0", 4), "\n\t", "/*", "\xff"};
+  std::mt19937_64 rng(20261207);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  constexpr int kMutations = 3000;
+  int refused = 0, accepted = 0, nul_accepted = 0;
+  std::vector<int> accepted_by_kind(9, 0);
+  for (int it = 0; it < kMutations; ++it) {
+    const ModelParts& base = bases[it % bases.size()];
+    std::string text = base.header.dump();
+    std::string data = base.data;
+    const int kind = static_cast<int>(pick(9));
+    std::string bytes;
+    bool nul = false;
+    switch (kind) {
+      case 0:  // truncated anywhere
+        bytes = assemble_model(text, data);
+        bytes.resize(pick(bytes.size()));
+        break;
+      case 1: {  // 1..4 bytes flipped anywhere, checksum as it was
+        bytes = assemble_model(text, data);
+        for (std::size_t k = 1 + pick(4); k > 0; --k) bytes[pick(bytes.size())] ^= static_cast<char>(1 + pick(255));
+        break;
+      }
+      case 2:  // a byte of the header text replaced, checksum recomputed
+        text[pick(text.size())] = static_cast<char>(rng() & 0xFF);
+        bytes = assemble_model(text, data);
+        break;
+      case 3: {  // a NUL in the header text (replacing or inserted), checksum recomputed
+        const std::size_t at = pick(text.size());
+        if (rng() % 2) text[at] = '\0';
+        else text.insert(at, 1, '\0');
+        nul = true;
+        bytes = assemble_model(text, data);
+        break;
+      }
+      case 4:  // text after the header's value, checksum recomputed
+        text += tails[pick(tails.size())];
+        nul = text.find('\0') != std::string::npos;
+        bytes = assemble_model(text, data);
+        break;
+      case 5:  // the header cut short, checksum recomputed
+        text.resize(pick(text.size()));
+        bytes = assemble_model(text, data);
+        break;
+      case 6: {  // the header length field edited, checksum recomputed
+        bytes = assemble_model(text, data);
+        const std::uint64_t n = le64(bytes, 13);
+        const std::uint64_t edits[] = {n + 8, n - 8, n + 1, n - 1, 0, n / 2, bytes.size(), ~std::uint64_t{0},
+                                       ~std::uint64_t{0} - 20, std::uint64_t{1} << 63};
+        std::string re = bytes.substr(0, 13);
+        append_le64(re, edits[pick(std::size(edits))]);
+        re += bytes.substr(21, bytes.size() - 29);
+        append_le64(re, table_crc32(re, re.size()));
+        bytes = re;
+        break;
+      }
+      case 7: {  // data_bytes edited, checksum recomputed
+        json h = base.header;
+        const std::uint64_t d = h.at("data_bytes").get<std::uint64_t>();
+        const std::uint64_t edits[] = {d + 8, d - 8, 0, d * 2, ~std::uint64_t{0}, ~std::uint64_t{0} - 7,
+                                       std::uint64_t{1} << 62};
+        h["data_bytes"] = edits[pick(std::size(edits))];
+        bytes = assemble_model(h.dump(), data);
+        break;
+      }
+      default:  // bytes appended after the checksum, or the data section grown with a fixed checksum
+        bytes = assemble_model(text, data);
+        if (rng() % 2) bytes.append(1 + pick(16), static_cast<char>(rng() & 0xFF));
+        else bytes = assemble_model(text, data + std::string(8 * (1 + pick(4)), '\0'));
+        break;
+    }
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    try {
+      bowlrp::model::load_model(path);
+    } catch (const std::runtime_error&) {
+      ++refused;
+      continue;
+    }
+    ++accepted;
+    ++accepted_by_kind[kind];
+    if (nul) ++nul_accepted;
+    const std::uint64_t N = le64(bytes, 13);
+    BOOST_TEST(one_json_value(bytes.substr(21, N)), "mutation " << it << " (kind " << kind
+                                                                << ") was accepted with a header that is not one JSON value");
+  }
+  std::string by_kind;
+  for (int n : accepted_by_kind) by_kind += " " + std::to_string(n);
+  BOOST_TEST_MESSAGE("fuzzed framing: " << kMutations << " mutations, " << refused << " refused, " << accepted
+                                        << " accepted (by kind:" << by_kind << ")");
+  BOOST_TEST(nul_accepted == 0);
+  BOOST_TEST(refused + accepted == kMutations);
+  // Harmless edits (a space in the padding, a byte flipped in a class name) are read: both outcomes occur.
+  BOOST_TEST(accepted > 0);
+  BOOST_TEST(refused > kMutations / 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -87,12 +87,16 @@ int run_explain(const ExplainArgs& args) {
       errors[i] = r.error;
       return;
     }
+    // An output that cannot be written (full disk, a device in the way) stops the command with
+    // exit 2: it is not a bad input, and every later image would fail the same way.
+    bool writing = false;
     try {
       const decompose::Explanation& e = r.explanation;
       const decompose::ConservationReport& report = r.conservation;
       warnings[i] = r.warning;
       const std::string base = (fs::u8path(args.out) / fs::u8path(stems[i])).u8string();
       const render::Bgr8Image image = render::decode_bgr8(r.bytes, paths[i]);
+      writing = true;
       for (const render::HeatmapView view : views) {
         render::HeatmapOptions o = hopts;
         o.view = view;
@@ -168,6 +172,7 @@ int run_explain(const ExplainArgs& args) {
       }
       core::write_file_atomic(base + ".json", dump_json(j, 1) + "\n");
     } catch (const std::exception& ex) {
+      if (writing) throw;
       errors[i] = ex.what();
     }
   };

@@ -61,7 +61,11 @@ void Progress::draw(std::size_t done, bool final) {
 }
 
 core::ProgressFn progress_display(bool quiet) {
-  if (quiet) return {};
+  if (quiet)  // warnings (e.g. a cache that cannot be written) are shown all the same
+    return [](const core::ProgressEvent& e) {
+      if (e.kind == core::ProgressEvent::Kind::note && e.text.rfind("warning: ", 0) == 0)
+        std::fprintf(stderr, "%s\n", e.text.c_str());
+    };
   auto bars = std::make_shared<std::map<std::string, std::unique_ptr<Progress>>>();
   return [bars](const core::ProgressEvent& e) {
     using Kind = core::ProgressEvent::Kind;

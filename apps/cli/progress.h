@@ -46,7 +46,8 @@ class Progress {
 };
 
 /// A progress callback drawing one Progress line per stage and printing notes on stderr (quiet:
-/// draws nothing). Not thread-safe by itself: the library serialises its calls.
+/// draws nothing and prints only the notes that start with "warning: "). Not thread-safe by itself:
+/// the library serialises its calls.
 core::ProgressFn progress_display(bool quiet);
 
 /// Prints "skipped PATH: reason" on stderr: the documented line for every input a batch leaves out.

@@ -29,6 +29,7 @@ int run_train(const TrainArgs& args) {
     o.validate();
     return o;
   });
+  core::check_output_file(args.out);  // before the training, not after it
   model::LabelledImages data;
   if (!args.data.empty()) {
     data = model::LabelledImages::from_folder(args.data);
@@ -69,6 +70,7 @@ int run_predict(const PredictArgs& args) {
     options.threads = args.run.threads;
     options.validate();
   });
+  if (!args.json.empty()) core::check_output_file(args.json);  // before the work
   const model::Model model = model::Model::load(args.model);
   const datasets::ImageWalk walk = datasets::find_images(args.paths);
   const std::vector<std::string>& paths = walk.files;

@@ -172,4 +172,10 @@ GrayImage ImageLoader::from_bgr8(const unsigned char* data, int width, int heigh
   return finish(to_gray_float(m, "in-memory image"), options_.max_side, "");
 }
 
+void check_declared_pixels(const std::string& bytes, const std::string& path, long long max_pixels) {
+  if (bytes.empty() || detail::is_jpeg(bytes)) return;
+  const detail::DeclaredSize size = detail::declared_size(bytes, path);
+  if (*size.format) detail::check_declared_size(size, max_pixels, path);
+}
+
 }  // namespace bowlrp::bow

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -60,6 +61,52 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+FileReader::FileReader(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    throw std::runtime_error("cannot stat '" + path + "': " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw std::runtime_error("cannot read '" + path + "': it is " + file_type_name(st.st_mode) +
+                             ", expected a regular file");
+  }
+  size_ = static_cast<std::uint64_t>(st.st_size);
+}
+
+FileReader::~FileReader() { ::close(fd_); }
+
+void FileReader::scan(std::uint64_t offset, std::uint64_t n, std::size_t piece,
+                      const std::function<void(const char*, std::size_t)>& fn) const {
+  std::string buf(std::max<std::size_t>(piece, 1), '\0');
+  while (n > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size()));
+    const ssize_t r = ::pread(fd_, buf.data(), want, static_cast<off_t>(offset));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("error while reading '" + path_ + "': " + std::strerror(errno));
+    }
+    if (r == 0) throw std::runtime_error("error while reading '" + path_ + "': the file ended early (it changed while read)");
+    fn(buf.data(), static_cast<std::size_t>(r));
+    offset += static_cast<std::uint64_t>(r);
+    n -= static_cast<std::uint64_t>(r);
+  }
+}
+
+std::string FileReader::read(std::uint64_t offset, std::size_t n) const {
+  if (offset > size_ || n > size_ - offset)
+    throw std::runtime_error("error while reading '" + path_ + "': " + std::to_string(n) + " bytes at offset " +
+                             std::to_string(offset) + " lie past its end (" + std::to_string(size_) + " bytes)");
+  std::string out;
+  out.reserve(n);
+  scan(offset, n, std::size_t{1} << 20, [&](const char* p, std::size_t k) { out.append(p, k); });
+  return out;
+}
+
 namespace {
 
 // The writer pid in a temporary name "<prefix><pid>_<digits>" (prefix = "<target name>.tmp"), or
@@ -106,10 +153,40 @@ std::size_t remove_stale_temporaries(const std::string& path) {
   return removed;
 }
 
+void check_output_file(const std::string& path) {
+  if (path.empty()) throw std::runtime_error("cannot write '': empty path; expected a file name");
+  struct stat st {};
+  // stat, not lstat: a link to a device is a device as far as the write is concerned.
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      throw std::runtime_error("cannot write '" + path + "': it is " + file_type_name(st.st_mode) +
+                               "; outputs are written only over regular files");
+    return;
+  }
+  if (errno != ENOENT && errno != ENOTDIR)
+    throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
+  // Missing: the first ancestor that exists must be a folder.
+  namespace fs = std::filesystem;
+  for (fs::path p = fs::u8path(path).parent_path(); !p.empty(); p = p.parent_path()) {
+    if (::stat(p.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        throw std::runtime_error("cannot write '" + path + "': '" + p.string() + "' is " +
+                                 (S_ISREG(st.st_mode) ? std::string("a file") : file_type_name(st.st_mode)) +
+                                 ", not a folder");
+      return;
+    }
+    if (errno != ENOENT && errno != ENOTDIR)
+      throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
+    if (p == p.parent_path()) break;
+  }
+}
+
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   namespace fs = std::filesystem;
   const fs::path target = fs::u8path(path);
   std::error_code ec;
+  // Before any temporary: a device, FIFO or folder at the target would be replaced by the rename.
+  check_output_file(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
   std::random_device rd;
   const fs::path tmp = target.string() + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(rd());
@@ -134,8 +211,9 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   }
   fs::rename(tmp, target, ec);
   if (ec) {
+    const std::string reason = ec.message();  // before the clean-up reuses ec
     fs::remove(tmp, ec);
-    throw std::runtime_error("cannot rename the temporary file onto '" + path + "': " + ec.message());
+    throw std::runtime_error("cannot rename the temporary file onto '" + path + "': " + reason);
   }
   remove_stale_temporaries(path);
 }

@@ -154,6 +154,9 @@ std::vector<double> preprocess(const std::vector<std::vector<double>>& maps, con
 SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptions& options) {
   const std::size_t n = maps.size();
   if (n < 2) throw std::invalid_argument("spray: " + std::to_string(n) + " map(s): expected at least two to cluster");
+  if (options.clusters > 0 && static_cast<std::size_t>(options.clusters) > n)
+    throw std::invalid_argument("spray: SprayOptions.clusters = " + std::to_string(options.clusters) + " but only " +
+                                std::to_string(n) + " maps: expected at most one cluster per map");
   const std::size_t G = static_cast<std::size_t>(options.grid_width) * options.grid_height;
   const std::vector<double> x = preprocess(maps, options);
   SprayResult r;
@@ -200,7 +203,7 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
     }
   }
   r.eigengap_clusters = gap_at;
-  r.clusters = options.clusters > 0 ? std::min<int>(options.clusters, static_cast<int>(n)) : gap_at;
+  r.clusters = options.clusters > 0 ? options.clusters : gap_at;
   const std::size_t c = static_cast<std::size_t>(r.clusters);
   if (c > static_cast<std::size_t>(m))
     throw std::invalid_argument("spray: " + std::to_string(c) + " clusters asked for but only " + std::to_string(m) +

@@ -2,12 +2,15 @@
 
 #include <bowlrp/core/io.h>
 #include <bowlrp/model/feature_cache.h>
+#include <bowlrp/model/model_file.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -17,6 +20,32 @@
 
 namespace bowlrp::model {
 namespace {
+
+// A cache that cannot be written (full disk, read-only folder) never costs a result: the first
+// failure is kept, later writes are not tried, and the caller notes it once (warn and go on).
+class CacheWriteFailure {
+ public:
+  template <class Store>
+  void attempt(const Store& store) {
+    if (failed_.load()) return;
+    try {
+      store();
+    } catch (const std::exception& e) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (!failed_.exchange(true)) message_ = e.what();
+    }
+  }
+  void note(const core::ProgressFn& progress, const std::string& stage) const {
+    if (failed_.load())
+      core::progress_note(progress, stage,
+                         "warning: " + stage + " cache not written (" + message_ + "); going on without caching");
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mutex_;
+  std::string message_;
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -236,6 +265,7 @@ LabelledImages LabelledImages::from_images(std::vector<bow::GrayImage> images, c
 void LabelledImages::validate() const {
   const std::size_t n = paths.size(), C = class_names.size();
   if (C == 0) throw std::invalid_argument("labelled images: no class to train");
+  validate_class_names(class_names);  // what the model file can hold, before any training
   if (labels.size() != n * C)
     throw std::invalid_argument("labelled images: " + std::to_string(labels.size()) + " labels for " +
                                 std::to_string(n) + " images x " + std::to_string(C) + " classes");
@@ -295,7 +325,11 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
   bow::Codebook codebook = sample_and_cluster(
       options, paths.size(), [&](std::size_t i) { return loader.load(paths[i]); },
       [&](std::size_t i) { return paths[i]; }, threads, progress, failures, times);
-  if (!cache_dir.empty()) store_cached_codebook(cache_dir, cache_key, codebook);
+  if (!cache_dir.empty()) {
+    CacheWriteFailure write_failure;
+    write_failure.attempt([&] { store_cached_codebook(cache_dir, cache_key, codebook); });
+    write_failure.note(progress, "codebook");
+  }
   return codebook;
 }
 
@@ -351,6 +385,7 @@ EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::str
                             bool with_mirrors) {
   const std::size_t n = paths.size();
   const std::optional<HistogramCache> cache = make_cache(pipeline, cache_dir);
+  CacheWriteFailure write_failure;
   EncodedSet out = encode_rows(
       with_mirrors ? 2 * n : n, pipeline.dimension(), threads, progress, stage,
       [&](std::size_t i) { return row_name(paths[i % n], i >= n); },
@@ -366,13 +401,14 @@ EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::str
         const bow::GrayImage image = pipeline.loader().decode(bytes, path);
         const auto trace = pipeline.encode(mirrored ? bow::mirror_left_right(image) : image);
         std::copy(trace.histogram().begin(), trace.histogram().end(), row);
-        if (cache) cache->store(key, row);
+        if (cache) write_failure.attempt([&] { cache->store(key, row); });
       });
   if (cache)
     core::progress_note(progress, stage,
                        stage + " cache: " + std::to_string(cache->stats().hits.load()) + " read, " +
                            std::to_string(cache->stats().stored.load()) + " computed, " +
                            std::to_string(cache->stats().corrupt.load()) + " corrupt entries recomputed");
+  write_failure.note(progress, stage);
   if (with_mirrors) drop_repeated_failures(out, n);
   return out;
 }
@@ -459,7 +495,11 @@ bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& 
   bow::FisherParameters p = sample_and_fit_mixture(
       options, paths.size(), [&](std::size_t i) { return loader.load(paths[i]); },
       [&](std::size_t i) { return paths[i]; }, threads, progress, failures, times);
-  if (!cache_dir.empty()) store_cached_fisher_parameters(cache_dir, cache_key, p);
+  if (!cache_dir.empty()) {
+    CacheWriteFailure write_failure;
+    write_failure.attempt([&] { store_cached_fisher_parameters(cache_dir, cache_key, p); });
+    write_failure.note(progress, "gmm");
+  }
   return p;
 }
 

@@ -1213,6 +1213,8 @@ void check_written_options(const json& pipeline, const Fields& fields, Read read
 
 }  // namespace
 
+void validate_class_names(const std::vector<std::string>& names) { check_class_names(names); }
+
 void save_model(const std::string& path, const Model& model) {
   const EncodingKind encoding = model.encoding_kind();
   const HeadKind head = model.head_kind();
@@ -1298,10 +1300,14 @@ void save_model(const std::string& path, const Model& model) {
 }
 
 Model load_model(const std::string& path) {
-  const std::string buf = core::read_file(path);
-  const std::size_t size = buf.size();
+  // The file is read in the order it is checked: magic and header length, then the header, then,
+  // once the header's data_bytes agrees with the file's size, the rest. A file that is not a
+  // model costs a few bytes of reading, whatever its size.
+  const core::FileReader file(path);
+  const std::uint64_t size = file.size();
   if (size == 0) fail(path, "is empty (not a bowlrp model file)");
-  if (buf.compare(0, std::min(size, kMagicSize), kModelMagic, std::min(size, kMagicSize)) != 0)
+  std::string buf = file.read(0, static_cast<std::size_t>(std::min<std::uint64_t>(size, kPrefix)));
+  if (buf.compare(0, std::min(buf.size(), kMagicSize), kModelMagic, std::min(buf.size(), kMagicSize)) != 0)
     fail(path, "is not a bowlrp model file (it does not start with \"BOWLRP-MODEL\")");
   if (size < kPrefix)
     fail(path, "is truncated: expected at least " + std::to_string(kPrefix) + " bytes, found " + std::to_string(size));
@@ -1310,20 +1316,24 @@ Model load_model(const std::string& path) {
     fail(path, "is truncated: the header alone needs " + std::to_string(kPrefix + N + kTrailer) + " bytes, found " +
                    std::to_string(size));
   const std::size_t D = kPrefix + static_cast<std::size_t>(N);
-  auto checksum_ok = [&] {
-    return crc32(reinterpret_cast<const unsigned char*>(buf.data()), size - kTrailer) == get_u64(buf, size - kTrailer);
-  };
+  buf += file.read(kPrefix, static_cast<std::size_t>(N));
+  // Until data_bytes agrees with the file's size only the prefix and the header are read, so a
+  // header that is damaged or not JSON is refused for what it says, unchecked against the
+  // checksum (which would need the whole file, whatever its size).
+  // JSON text holds no NUL byte (a string spells it \u0000), but the parser stops at one as at the
+  // end of its input: refused here, so that the header is exactly one JSON value.
+  if (const std::size_t nul = buf.find('\0', kPrefix); nul != std::string::npos)
+    fail(path, "has a NUL byte in its header (byte " + std::to_string(nul - kPrefix) + " of " + std::to_string(N) +
+                   "): the header must be exactly one JSON value");
 
   json header;
   std::string repeated;
   try {
     header = parse_header(buf, kPrefix, D, repeated);
   } catch (const json::exception& e) {
-    if (!checksum_ok()) fail(path, "is corrupt: checksum mismatch (and its header is not valid JSON)");
     fail(path, "has a header that is not valid JSON: " + std::string(e.what()));
   }
   if (!header.is_object()) {
-    if (!checksum_ok()) fail(path, "is corrupt: checksum mismatch (and its header is not a JSON object)");
     fail(path, "has a header that is " + brief(header) + ", not a JSON object");
   }
   std::uint64_t version = 0, data_bytes = 0;
@@ -1338,7 +1348,6 @@ Model load_model(const std::string& path) {
     if (!header.contains("data_bytes")) throw HeaderError("the required field data_bytes missing");
     data_bytes = read_uint(header.at("data_bytes"), "data_bytes", 0, std::numeric_limits<std::uint64_t>::max());
   } catch (const HeaderError& e) {
-    if (!checksum_ok()) fail(path, "is corrupt: checksum mismatch");
     fail(path, "has " + std::string(e.what()));
   }
   if (data_bytes > size || D + data_bytes + kTrailer != size) {
@@ -1348,7 +1357,9 @@ Model load_model(const std::string& path) {
     fail(path, "has " + std::to_string(size - expected) + " unexpected trailing bytes (expected " +
                    std::to_string(expected) + " bytes)");
   }
-  if (!checksum_ok()) fail(path, "is corrupt: checksum mismatch");
+  buf += file.read(D, static_cast<std::size_t>(data_bytes + kTrailer));  // now the whole file, as declared
+  if (crc32(reinterpret_cast<const unsigned char*>(buf.data()), size - kTrailer) != get_u64(buf, size - kTrailer))
+    fail(path, "is corrupt: checksum mismatch");
   // Past the checksum, the bytes are as written: what follows refuses content no writer of this
   // format produces, so that nothing downstream meets a size that overflows, a range that overlaps,
   // a truncated integer or a value that makes a decision non-finite.

@@ -113,8 +113,17 @@ class BowClassifier:
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
 
-    def _more_tags(self) -> Dict[str, Any]:
+    def _more_tags(self) -> Dict[str, Any]:  # scikit-learn < 1.6
         return {"X_types": ["string"], "requires_y": False, "non_deterministic": False}
+
+    def __sklearn_tags__(self):  # scikit-learn >= 1.6 (its get_tags, is_classifier and checks read these)
+        """The estimator's tags: a classifier of images (paths or arrays, not a 2-D feature matrix),
+        y optional (a folder gives the labels), deterministic for a seed."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=False),
+                    classifier_tags=ClassifierTags(), input_tags=InputTags(two_d_array=False, string=True),
+                    non_deterministic=False)
 
     # -- options ---------------------------------------------------------------------------
 

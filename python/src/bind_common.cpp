@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace bowlrp::python {
 
@@ -83,7 +84,11 @@ std::string to_path(py::handle h, const char* what) {
     throw py::type_error(std::string(what) + ": expected a str or os.PathLike, got " +
                          py::repr(h).cast<std::string>());
   py::object os = py::module_::import("os");
-  return os.attr("fsdecode")(os.attr("fspath")(h)).cast<std::string>();
+  std::string path = os.attr("fsdecode")(os.attr("fspath")(h)).cast<std::string>();
+  // The C library would cut the path at the NUL and open another file; Python's open() refuses it too.
+  if (path.find('\0') != std::string::npos)
+    throw py::value_error(std::string(what) + ": embedded null byte in " + py::repr(h).cast<std::string>());
+  return path;
 }
 
 namespace {
@@ -95,7 +100,7 @@ std::string describe(const py::array& a) {
 }
 }  // namespace
 
-ArrayImage::ArrayImage(py::handle h, const std::string& what) {
+ArrayImage::ArrayImage(py::handle h, const std::string& what, long long max_pixels) {
   if (!py::isinstance<py::array>(h))
     throw py::type_error(what + ": expected a numpy array or an image path, got " +
                          py::str(py::type::of(h).attr("__name__")).cast<std::string>());
@@ -105,6 +110,16 @@ ArrayImage::ArrayImage(py::handle h, const std::string& what) {
       ": expected a uint8 array HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA), or a float array HxW (grey, values in [0, 1]), got ";
   const bool shape_ok = a.ndim() == 2 || (a.ndim() == 3 && (a.shape(2) == 1 || a.shape(2) == 3 || a.shape(2) == 4));
   if (!shape_ok || a.shape(0) < 1 || a.shape(1) < 1) throw py::value_error(what + expected + describe(a));
+  // Before any copy (a stride-0 view of a few bytes can stand for gigabytes) and before the sides
+  // are narrowed to int.
+  constexpr py::ssize_t kMaxSide = std::numeric_limits<int>::max();
+  if (a.shape(0) > kMaxSide || a.shape(1) > kMaxSide)
+    throw py::value_error(what + ": " + describe(a) + " has a side above " + std::to_string(kMaxSide) + " pixels");
+  const long long pixels = static_cast<long long>(a.shape(0)) * static_cast<long long>(a.shape(1));
+  if (max_pixels > 0 && pixels > max_pixels)
+    throw py::value_error(what + ": a " + std::to_string(a.shape(1)) + "x" + std::to_string(a.shape(0)) + " array (" +
+                          std::to_string(pixels) + " pixels): more than the limit of " + std::to_string(max_pixels) +
+                          " pixels (max_pixels), refused before any copy");
   height_ = static_cast<int>(a.shape(0));
   width_ = static_cast<int>(a.shape(1));
   channels_ = a.ndim() == 3 ? static_cast<int>(a.shape(2)) : 1;
@@ -173,7 +188,7 @@ render::Bgr8Image ArrayImage::bgr8() const {
   return out;
 }
 
-Inputs read_inputs(py::handle x, const char* what) {
+Inputs read_inputs(py::handle x, const char* what, long long max_pixels) {
   Inputs in;
   if (is_path(x)) {
     in.single = true;
@@ -183,7 +198,7 @@ Inputs read_inputs(py::handle x, const char* what) {
   if (py::isinstance<py::array>(x)) {
     in.single = true;
     in.arrays = true;
-    in.images.emplace_back(x, what);
+    in.images.emplace_back(x, what, max_pixels);
     return in;
   }
   if (!py::isinstance<py::iterable>(x))
@@ -198,7 +213,7 @@ Inputs read_inputs(py::handle x, const char* what) {
       in.paths.push_back(to_path(item, name.c_str()));
     } else {
       seen_array = true;
-      in.images.emplace_back(item, name);
+      in.images.emplace_back(item, name, max_pixels);
     }
     if (seen_path && seen_array)
       throw py::type_error(std::string(what) + ": give either image paths or numpy images, not both (" + name +

@@ -11,6 +11,7 @@
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/model.h>
 
+#include <cmath>
 #include <optional>
 
 namespace bowlrp::python {
@@ -144,6 +145,9 @@ UserRegions user_regions(py::handle mask, py::handle boxes, bool voc_boxes, py::
     r.has_boxes = true;
     for (py::handle b : py::iter(boxes)) {
       const auto t = b.cast<std::tuple<int, int, int, int>>();
+      if (std::get<2>(t) < std::get<0>(t) || std::get<3>(t) < std::get<1>(t))
+        throw py::value_error("boxes: (xmin, ymin, xmax, ymax) = " + py::repr(b).cast<std::string>() +
+                              " is inverted: expected xmax >= xmin and ymax >= ymin");
       r.boxes.push_back(voc_boxes ? evaluation::voc_box_to_pixels(std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t))
                                   : bow::Box{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
     }
@@ -204,6 +208,8 @@ evaluation::QualityResult evaluate_one(const model::Model& m, py::handle image, 
   {
     py::gil_scoped_release release;
     const bow::GrayImage g = in.arrays ? in.images[0].convert(m.loader()) : m.load_image(in.paths[0]);
+    // A mask of the wrong size is a ValueError for a file as for an array (and as from localise).
+    if (!in.arrays) ur.regions(g.original_width, g.original_height);
     if (!c) c = model::top_class(m.scores(m.encode(g)));
     const decompose::Explainer explainer = m.explainer(o.composite);
     const evaluation::IncrementalFlipper flipper = evaluation::IncrementalFlipper(m, *c);
@@ -217,6 +223,10 @@ std::vector<evaluation::QualityResult> evaluate_many(const model::Model& m, py::
                                                      py::handle options, const py::kwargs& kw) {
   const QO o = options_from(options, kw, *quality_knobs(), "evaluate_explanations");
   o.validate();
+  const auto type_name = [](py::handle h) { return py::str(py::type::of(h).attr("__name__")).cast<std::string>(); };
+  if (py::isinstance<py::array>(jobs) || is_path(jobs) || !py::isinstance<py::iterable>(jobs))
+    throw py::type_error("evaluate_explanations: jobs: expected a list of (path, class_) pairs or dicts, got " +
+                         type_name(jobs) + " (evaluate_explanation takes one image)");
   std::vector<evaluation::QualityJob> js;
   std::size_t i = 0;
   for (py::handle j : py::iter(jobs)) {
@@ -236,6 +246,8 @@ std::vector<evaluation::QualityResult> evaluate_many(const model::Model& m, py::
       const py::object vb = get("voc_boxes");
       job.regions = regions_fn(user_regions(get("mask"), get("boxes"), !vb.is_none() && vb.cast<bool>(), get("void")));
     } else {
+      if (!py::isinstance<py::tuple>(j) && !py::isinstance<py::list>(j))
+        throw py::type_error(what + ": expected a (path, class_) pair or a dict, got " + type_name(j));
       const py::tuple t = py::reinterpret_borrow<py::object>(j).cast<py::tuple>();
       if (t.size() != 2) throw py::value_error(what + ": expected (path, class_) or a dict with path, class_, mask, boxes");
       job.path = to_path(t[0], (what + "[0]").c_str());
@@ -339,6 +351,10 @@ void BindEvaluation(py::module_& m) {
     auto r = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
         py::hasattr(relevance, "relevance") ? relevance.attr("relevance") : py::reinterpret_borrow<py::object>(relevance));
     if (!r || r.ndim() != 2) throw py::value_error("localise: expected an Explanation or a float array H x W");
+    for (py::ssize_t i = 0; i < r.size(); ++i)
+      if (!std::isfinite(r.data()[i]))
+        throw py::value_error("localise: the relevance map holds non-finite values (" + std::to_string(r.data()[i]) +
+                              " at index " + std::to_string(i) + ")");
     if (mask.is_none() == boxes.is_none()) throw py::value_error("localise: give exactly one of mask and boxes");
     const UserRegions ur = user_regions(mask, boxes, voc_boxes, void_mask);
     if (ur.masks.size() > 1) throw py::value_error("localise: give one mask (not a dict)");

@@ -247,7 +247,7 @@ py::object fit(py::handle data, py::handle labels, py::handle class_names, py::h
   } else {
     if (labels.is_none())
       throw py::value_error("fit: labels are required unless data is a folder DATA/<class>/<image>");
-    const Inputs in = read_inputs(data, "data");
+    const Inputs in = read_inputs(data, "data", opts.pipeline.image.max_pixels);
     if (in.single) throw py::type_error("fit: data must be a folder or a list of images, got a single image");
     std::vector<bow::GrayImage> grey;
     if (in.arrays) {  // decoded as predict() decodes them, with the fitted model's size cap
@@ -539,7 +539,17 @@ void BindModel(py::module_& m) {
         if (!is_path(image) && !py::isinstance<py::array>(image))
           throw py::type_error("scores: expected one image path or numpy image (use predict() for a batch)");
         PyPredictions p = predict(self, image, threads, "", py::none());
-        if (!p.p.ok[0]) throw std::runtime_error(p.p.errors[0]);
+        if (!p.p.ok[0]) {
+          // The batch keeps only the message: encoding again raises the failure with its own type
+          // (ValueError for an image too small, as explain() raises it); RuntimeError otherwise.
+          const Inputs in = read_inputs(image, "image");
+          {
+            py::gil_scoped_release release;
+            if (in.arrays) self.encode(in.images[0].convert(self.loader()));
+            else self.encode_file(in.paths[0]);
+          }
+          throw std::runtime_error(p.p.errors[0]);
+        }
         return copy_array(p.p.scores);
       }, py::arg("image"), py::kw_only(), py::arg("threads") = 0,
          "f_c(x) of one image for every class (RuntimeError with the library's message if it cannot be read).")
@@ -559,6 +569,10 @@ void BindModel(py::module_& m) {
       .def("decision", [](const model::Model& self, py::array_t<double, py::array::c_style | py::array::forcecast> X, int threads) {
         if (X.ndim() != 2 || static_cast<std::size_t>(X.shape(1)) != self.dimension())
           throw py::value_error("decision: expected encodings Φ(x) of shape (n, " + std::to_string(self.dimension()) + ")");
+        for (py::ssize_t i = 0; i < X.size(); ++i)
+          if (!std::isfinite(X.data()[i]))
+            throw py::value_error("decision: encoding " + std::to_string(i / X.shape(1)) + " holds a non-finite value (" +
+                                  std::to_string(X.data()[i]) + " at column " + std::to_string(i % X.shape(1)) + ")");
         std::vector<double> s;
         {
           py::gil_scoped_release release;

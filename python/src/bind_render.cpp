@@ -6,6 +6,7 @@
 
 #include <bowlrp/render/heatmap.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -56,6 +57,13 @@ Relevance relevance_arg(py::handle h) {
   r.owned.height = static_cast<int>(a.shape(0));
   r.owned.width = static_cast<int>(a.shape(1));
   r.owned.R.assign(a.data(), a.data() + a.size());
+  // One inf scales the rest to 0 and a NaN paints black: refused as the numpy renderers refuse it.
+  const auto bad = std::find_if(r.owned.R.begin(), r.owned.R.end(), [](double v) { return !std::isfinite(v); });
+  if (bad != r.owned.R.end()) {
+    const std::size_t i = static_cast<std::size_t>(bad - r.owned.R.begin());
+    throw py::value_error("relevance: the map holds non-finite values (" + std::to_string(*bad) + " at row " +
+                          std::to_string(i / r.owned.width) + ", column " + std::to_string(i % r.owned.width) + ")");
+  }
   r.map = &r.owned;
   return r;
 }

@@ -100,8 +100,9 @@ py::dict timings_dict(const std::vector<std::pair<std::string, double>>& t);
 /// HxW in [0, 1] (grey). Checked and made C-contiguous with the GIL held; convert() needs no GIL.
 class ArrayImage {
  public:
-  /// Throws ValueError / TypeError naming `what` (e.g. "images[3]") for other shapes or dtypes.
-  ArrayImage(py::handle array, const std::string& what);
+  /// Throws ValueError / TypeError naming `what` (e.g. "images[3]") for other shapes or dtypes, and
+  /// ValueError for more than max_pixels pixels (0: no limit) or a side above INT_MAX, before any copy.
+  ArrayImage(py::handle array, const std::string& what, long long max_pixels = bow::ImageOptions{}.max_pixels);
   /// The pipeline's grey image (RGB -> BGR for bow::ImageLoader::from_bgr8, floats by from_gray).
   bow::GrayImage convert(const bow::ImageLoader& loader) const;
   /// The image as 8-bit BGR for rendering (grey and floats are replicated, floats x 255 rounded).
@@ -129,7 +130,8 @@ struct Inputs {
   std::size_t size() const { return arrays ? images.size() : paths.size(); }
 };
 /// Reads `x` as above; TypeError for mixed or other inputs, ValueError for an empty list.
-Inputs read_inputs(py::handle x, const char* what = "images");
+/// Arrays are bounded by max_pixels (ArrayImage).
+Inputs read_inputs(py::handle x, const char* what = "images", long long max_pixels = bow::ImageOptions{}.max_pixels);
 
 /// uint8 HxWx3 RGB copy of a BGR image.
 py::array_t<unsigned char> rgb_array(const render::Bgr8Image& image);

@@ -1,6 +1,7 @@
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/core/option_text.h>
 
+#include <bowlrp/bow/image.h>
 #include <bowlrp/core/io.h>
 
 #include <opencv2/core.hpp>
@@ -204,6 +205,8 @@ Bgr8Image bgr8_from_pixels(const unsigned char* data, int width, int height, int
 Bgr8Image load_bgr8(const std::string& path) { return decode_bgr8(core::read_file(path), path); }
 
 Bgr8Image decode_bgr8(const std::string& bytes, const std::string& path) {
+  // A forged header would otherwise reach OpenCV's allocation (and its assertion text).
+  bow::check_declared_pixels(bytes, path, bow::ImageOptions{}.max_pixels);
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   cv::Mat img = bytes.empty() ? cv::Mat() : cv::imdecode(buf, cv::IMREAD_COLOR);
   if (img.empty() || img.type() != CV_8UC3)

@@ -222,9 +222,10 @@ def test_bad_inputs_get_clear_errors(scratch, model, paths, shapes_dir):
     odd.write_bytes(pathlib.Path(paths[0]).read_bytes())
     np.testing.assert_array_equal(model.scores(odd), model.scores(paths[0]))
     assert model.explain(odd).ok
-    # An image too small for one descriptor is refused with the size it needs; in a batch it keeps its row.
+    # An image too small for one descriptor is refused with the size it needs (a ValueError, as from
+    # explain); in a batch it keeps its row.
     tiny = np.full((3, 2, 3), 128, np.uint8)
-    with pytest.raises(RuntimeError, match="too small for one descriptor"):
+    with pytest.raises(ValueError, match="too small for one descriptor"):
         model.scores(tiny)
     p = model.predict([tiny, bowlrp.read_image(paths[0])])
     np.testing.assert_array_equal(p.ok, [False, True])

@@ -74,4 +74,9 @@ class ImageLoader {
 /// Training on mirrored copies is the classic left-right augmentation of image classifiers.
 GrayImage mirror_left_right(const GrayImage& image);
 
+/// Throws std::runtime_error naming `path` when the header of a non-JPEG image file's bytes declares
+/// more than max_pixels pixels (0: no limit), as ImageLoader::decode would: for decoders other than
+/// ImageLoader (rendering), before they allocate. JPEGs and unknown formats pass (their decoders check).
+void check_declared_pixels(const std::string& bytes, const std::string& path, long long max_pixels);
+
 }  // namespace bowlrp::bow

@@ -10,7 +10,9 @@
 // does not depend on the number of threads. An image that cannot be read is skipped and reported
 // (FitReport::skipped), never fatal; a class left without a positive example is an error naming it.
 // With a cache folder, codebooks and histograms are kept on disk (feature_cache.h) so that an
-// interrupted or repeated fit resumes.
+// interrupted or repeated fit resumes. A cache that cannot be written (full disk) costs no image and
+// changes no result: its first failure per stage is sent as a progress note ("warning: ...") and the
+// stage goes on without writing entries.
 #pragma once
 
 #include <bowlrp/core/parallel.h>
@@ -80,7 +82,7 @@ struct FitOptions {
   /// network.threads is replaced by `threads`
   nn::TrainOptions network;
   int threads = 0;                ///< worker threads (0: all cores, else 1 .. core::kMaxThreads); results do not depend on it
-  std::string cache_dir;          ///< codebook and histogram cache folder (empty: none)
+  std::string cache_dir;          ///< codebook and histogram cache folder (empty: none; if unwritable, noted once, unused)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)
   /// keep the training rows in FitReport::encoded.histograms; false releases them as soon as the head
   /// is trained (ok, failures and dim stay), e.g. before a caller encodes a test split of the same size

@@ -104,9 +104,16 @@ constexpr char kModelMagic[] = "BOWLRP-MODEL\n";
 /// enforces (throws std::invalid_argument naming the file-format field).
 void save_model(const std::string& path, const Model& model);
 
+/// Throws std::invalid_argument naming the class unless the names can be saved in a model file:
+/// non-empty, printable UTF-8 (no control character, no line separator) and unique. Fitting
+/// checks them first, so that no model is trained that cannot be saved.
+void validate_class_names(const std::vector<std::string>& names);
+
 /// Reads a model file of format_version 1 or 2; throws std::runtime_error naming the path and the
 /// problem (empty, not a model file, other format_version, truncated, checksum mismatch, or content
-/// breaking the rules above, naming the field, its value and what was expected).
+/// breaking the rules above, naming the field, its value and what was expected). Reads the magic
+/// and N first, then the header (exactly one JSON value: no NUL byte, nothing after it), and the
+/// data section only once data_bytes agrees with the file's size.
 Model load_model(const std::string& path);
 
 }  // namespace bowlrp::model
