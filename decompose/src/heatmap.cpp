@@ -1,5 +1,6 @@
 #include <bowlrp/decompose/heatmap.h>
 
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/bow/io.h>
 
 #include <opencv2/core.hpp>
@@ -204,7 +205,7 @@ Bgr8Image load_bgr8(const std::string& path) { return decode_bgr8(bow::read_file
 
 Bgr8Image decode_bgr8(const std::string& bytes, const std::string& path) {
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-  cv::Mat img = bytes.empty() ? cv::Mat() : cv::imdecode(buf, cv::IMREAD_COLOR);
+  cv::Mat img = bytes.empty() ? cv::Mat() : bow::imdecode(buf, cv::IMREAD_COLOR);
   if (img.empty() || img.type() != CV_8UC3)
     throw std::runtime_error("decode_bgr8: " + path + " is not a readable image (expected PNG, JPEG, ... )");
   if (!img.isContinuous()) img = img.clone();
@@ -219,7 +220,7 @@ void write_png(const std::string& path, const Bgr8Image& image) {
                              " bytes is not a non-empty BGR image");
   const cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
   std::vector<unsigned char> buf;
-  if (!cv::imencode(".png", m, buf)) throw std::runtime_error("write_png: PNG encoding failed for " + path);
+  if (!bow::imencode(".png", m, buf)) throw std::runtime_error("write_png: PNG encoding failed for " + path);
   bow::write_file_atomic(path, std::string(buf.begin(), buf.end()));
 }
 

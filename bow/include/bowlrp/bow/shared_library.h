@@ -1,6 +1,7 @@
 // Shared libraries of bowlrp's own that are loaded on first use instead of at start-up, so that a
 // command pays only for what it runs: libbowlrp_nn_torch.so (network training with libtorch, ~270
-// libraries). Each is looked for in the folder of the bowlrp library that asks for it (found with
+// libraries) and libbowlrp_imgcodecs.so (OpenCV's image codecs, ~120 libraries through GDAL, GDCM
+// and OpenEXR). Each is looked for in the folder of the bowlrp library that asks for it (found with
 // dladdr), which is where the build tree and `cmake --install` put it.
 #pragma once
 
