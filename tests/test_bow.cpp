@@ -3,10 +3,13 @@
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
 #include <bowlrp/bow/mapping.h>
+#include <bowlrp/core/parallel.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/pooling.h>
+#include <bowlrp/core/shared_library.h>
 
 #include <bowlrp/core/option_text.h>
 #include "test_util.h"
@@ -1759,6 +1762,46 @@ BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
   }
 }
 
-// Messages quote a user's value in full up to 60 characters, else its first 60 and its length (a
-// 100,000-character --rule was echoed twice in a 200 KB message); multi-byte characters are not split.
+// Libraries loaded on first use (shared_library.h): looked for beside the asking library; a missing
+// file or symbol is an error naming the path and the loader's reason.
+BOOST_AUTO_TEST_CASE(shared_library_found_beside_the_asking_library) {
+  const void* anchor = reinterpret_cast<const void*>(&bowlrp::core::resolve_threads);
+  Dl_info self{};
+  BOOST_REQUIRE(dladdr(anchor, &self) && self.dli_fname);
+  const std::string dir = std::filesystem::path(self.dli_fname).parent_path().string();
+  const bowlrp::core::SharedLibrary codecs(anchor, "libbowlrp_imgcodecs.so");
+  BOOST_TEST(codecs.path() == dir + "/libbowlrp_imgcodecs.so");
+  BOOST_TEST(codecs.symbol("bowlrp_imdecode") != nullptr);
+  try {
+    (void)codecs.symbol("bowlrp_no_such_symbol");
+    BOOST_FAIL("a missing symbol was found");
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find("bowlrp_no_such_symbol") != std::string::npos, what);
+    BOOST_TEST(what.find(codecs.path()) != std::string::npos, what);
+  }
+  try {
+    const bowlrp::core::SharedLibrary missing(anchor, "libbowlrp_no_such_library.so");
+    BOOST_FAIL("a missing library was loaded");
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find(dir + "/libbowlrp_no_such_library.so") != std::string::npos, what);
+    BOOST_TEST(what.find("No such file") != std::string::npos, what);  // dlerror()'s reason
+  }
+}
+
+// bow::imdecode / bow::imencode (through libbowlrp_imgcodecs.so) give OpenCV's bytes and pixels.
+BOOST_AUTO_TEST_CASE(imgcodecs_through_the_loaded_library_match_opencv) {
+  cv::Mat m(23, 31, CV_8UC3);
+  cv::randu(m, 0, 255);
+  std::vector<unsigned char> ours, theirs;
+  BOOST_REQUIRE(bw::imencode(".png", m, ours));
+  BOOST_REQUIRE(cv::imencode(".png", m, theirs));
+  BOOST_TEST(ours == theirs);
+  const cv::Mat back = bw::imdecode(cv::Mat(1, int(ours.size()), CV_8U, ours.data()), cv::IMREAD_UNCHANGED);
+  BOOST_REQUIRE(back.type() == m.type());
+  BOOST_TEST(cv::norm(back, m, cv::NORM_INF) == 0);
+  BOOST_TEST(bw::imdecode(cv::Mat(1, 4, CV_8U, ours.data()), cv::IMREAD_UNCHANGED).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 
 #include "cli/json_out.h"
 
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
 
 #include <algorithm>
@@ -412,10 +413,10 @@ ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg
   std::vector<unsigned char> buf;
   ReportPicture p;
   if (jpeg) {
-    cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, 85});
+    bow::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, 85});
     p.mime = "image/jpeg";
   } else {
-    cv::imencode(".png", small, buf);
+    bow::imencode(".png", small, buf);
     p.mime = "image/png";
   }
   p.bytes.assign(buf.begin(), buf.end());

@@ -3,6 +3,7 @@
 
 #include "cli/json_out.h"
 
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 
@@ -41,7 +42,7 @@ ReportPicture grid_picture(const std::vector<double>& values, int gw, int gh, in
   cv::resize(m, big, cv::Size(std::max(1, static_cast<int>(std::lround(gw * s))), std::max(1, static_cast<int>(std::lround(gh * s)))),
              0, 0, cv::INTER_NEAREST);
   std::vector<unsigned char> buf;
-  cv::imencode(".png", big, buf);
+  bow::imencode(".png", big, buf);
   ReportPicture p;
   p.bytes.assign(buf.begin(), buf.end());
   return p;

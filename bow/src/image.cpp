@@ -1,4 +1,5 @@
 #include <bowlrp/bow/image.h>
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
 
 #include "image_codecs.h"
@@ -132,7 +133,7 @@ GrayImage ImageLoader::decode(const std::string& bytes, const std::string& path)
     detail::check_declared_size(size, options_.max_pixels, path);
     try {
       const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-      decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+      decoded = bow::imdecode(buf, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception& e) {
       throw std::runtime_error("'" + path + "' could not be decoded as an image: " + e.what());
     }

@@ -1,5 +1,6 @@
 #include <bowlrp/datasets/shapes.h>
 
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
 
 #include "random.h"
@@ -271,7 +272,7 @@ int write_shapes(const ShapesOptions& options, const std::string& root) {
     const fs::path mask_path = base / "masks" / fs::u8path(img.class_name) / (stem + ".png");
     std::vector<uchar> buffer;
     for (const auto& [mat, path] : {std::pair<const cv::Mat*, const fs::path*>{&bgr, &image_path}, {&mask, &mask_path}}) {
-      if (!cv::imencode(".png", *mat, buffer)) {
+      if (!bow::imencode(".png", *mat, buffer)) {
         throw std::runtime_error("write_shapes: cannot encode '" + path->u8string() + "' as PNG");
       }
       core::write_file_atomic(path->u8string(), std::string(buffer.begin(), buffer.end()));

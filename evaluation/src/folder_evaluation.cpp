@@ -1,5 +1,6 @@
 #include <bowlrp/evaluation/folder_evaluation.h>
 
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/decompose/conservation.h>
@@ -59,7 +60,7 @@ evaluation::RegionMask load_object_mask(const std::string& masks, const std::str
   if (!fs::exists(file, ec)) return r;
   const std::string path = file.u8string();
   const std::string bytes = core::read_file(path);
-  const cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data())),
+  const cv::Mat m = bow::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data())),
                                  cv::IMREAD_GRAYSCALE);
   if (m.empty()) throw std::runtime_error("cannot decode the object mask '" + path + "': expected a PNG");
   if (m.cols != width || m.rows != height)

@@ -70,7 +70,13 @@ from ._bowlrp import (
     write_png,
 )
 from . import datasets, evaluation, render
-from .estimator import BowClassifier, NotFittedError
+from .estimator import BowClassifier
+
+
+def __getattr__(name):  # PEP 562: NotFittedError (scikit-learn's when installed) resolved on first access
+    if name == "NotFittedError":
+        return estimator.NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "MAX_THREADS",

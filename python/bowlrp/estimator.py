@@ -16,12 +16,32 @@ import numpy as np
 
 from . import _bowlrp
 
-try:  # the real thing when scikit-learn is there
-    from sklearn.exceptions import NotFittedError
-except ImportError:  # pragma: no cover - depends on the environment
 
-    class NotFittedError(ValueError, AttributeError):
-        """Raised when an estimator is used before fit (sklearn.exceptions.NotFittedError's stand-in)."""
+class _StandInNotFittedError(ValueError, AttributeError):
+    """Raised when an estimator is used before fit (sklearn.exceptions.NotFittedError's stand-in)."""
+
+
+_not_fitted_error: Optional[type] = None
+
+
+def _not_fitted_error_class() -> type:
+    """sklearn.exceptions.NotFittedError when scikit-learn is installed, else the stand-in. Looked up
+    on first need, not at import: importing scikit-learn (and SciPy with it) takes several times
+    longer than importing bowlrp."""
+    global _not_fitted_error
+    if _not_fitted_error is None:
+        try:  # the real thing when scikit-learn is there
+            from sklearn.exceptions import NotFittedError as found
+        except ImportError:  # pragma: no cover - depends on the environment
+            found = _StandInNotFittedError
+        _not_fitted_error = found
+    return _not_fitted_error
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: NotFittedError resolved on first access
+    if name == "NotFittedError":
+        return _not_fitted_error_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["BowClassifier", "NotFittedError"]
@@ -194,7 +214,7 @@ class BowClassifier:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+            raise _not_fitted_error_class()(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator.")
 
     def _predictions(self, X, progress=None):

@@ -1,7 +1,7 @@
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/core/option_text.h>
 
-#include <bowlrp/bow/image.h>
+#include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
 
 #include <opencv2/core.hpp>
@@ -208,7 +208,7 @@ Bgr8Image decode_bgr8(const std::string& bytes, const std::string& path) {
   // A forged header would otherwise reach OpenCV's allocation (and its assertion text).
   bow::check_declared_pixels(bytes, path, bow::ImageOptions{}.max_pixels);
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-  cv::Mat img = bytes.empty() ? cv::Mat() : cv::imdecode(buf, cv::IMREAD_COLOR);
+  cv::Mat img = bytes.empty() ? cv::Mat() : bow::imdecode(buf, cv::IMREAD_COLOR);
   if (img.empty() || img.type() != CV_8UC3)
     throw std::runtime_error("decode_bgr8: " + path + " is not a readable image (expected PNG, JPEG, ... )");
   if (!img.isContinuous()) img = img.clone();
@@ -223,7 +223,7 @@ void write_png(const std::string& path, const Bgr8Image& image) {
                              " bytes is not a non-empty BGR image");
   const cv::Mat m(image.height, image.width, CV_8UC3, const_cast<unsigned char*>(image.data.data()));
   std::vector<unsigned char> buf;
-  if (!cv::imencode(".png", m, buf)) throw std::runtime_error("write_png: PNG encoding failed for " + path);
+  if (!bow::imencode(".png", m, buf)) throw std::runtime_error("write_png: PNG encoding failed for " + path);
   core::write_file_atomic(path, std::string(buf.begin(), buf.end()));
 }
 

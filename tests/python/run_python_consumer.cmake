@@ -23,14 +23,22 @@ endforeach()
 set(run "${WORK_DIR}/run")
 file(MAKE_DIRECTORY "${run}")
 set(env ${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH --unset=PYTHONHOME "PYTHONPATH=${site}")
-# Where the package and its libraries came from.
+# Where the package and its libraries came from, after training a network head and writing a PNG,
+# so that the libraries loaded on first use (libbowlrp_nn_torch.so, libbowlrp_imgcodecs.so) are
+# among them.
 execute_process(
   COMMAND ${env} ${PYTHON} -c
-    "import bowlrp; print(bowlrp.__file__); print('\\n'.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libbowlrp_' in l})))"
+    "import bowlrp; d = [bowlrp.datasets.generate_shape(i, classes=['circle', 'square'], images_per_class=4, width=48, height=48, seed=11) for i in range(8)]; m = bowlrp.fit([x['image'] for x in d], [x['class_name'] for x in d], words=8, head='mlp', hidden=(4,), epochs=2, seed=1); bowlrp.write_png('h.png', bowlrp.render.heatmap(m.explain(d[0]['image']))); print(bowlrp.__file__); print('\\n'.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libbowlrp_' in l})))"
   WORKING_DIRECTORY "${run}" RESULT_VARIABLE rc OUTPUT_VARIABLE where ERROR_VARIABLE err)
 if(rc)
-  message(FATAL_ERROR "importing the installed package failed (${rc}):\n${err}")
+  message(FATAL_ERROR "importing the installed package and training a network head failed (${rc}):\n${err}")
 endif()
+foreach(loaded libbowlrp_nn_torch.so libbowlrp_imgcodecs.so)
+  string(FIND "${where}" "/${loaded}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "training a network head and writing a PNG did not load ${loaded}:\n${where}")
+  endif()
+endforeach()
 string(STRIP "${where}" where)
 string(REPLACE "\n" ";" where "${where}")
 foreach(line ${where})

@@ -13,7 +13,9 @@
 // trains the network exactly as written above (autograd, AdamW, dropout), while OpenCV's
 // ml::ANN_MLP scales inputs and outputs and puts its activation on the output layer, which the
 // rules would have to undo. Only training needs libtorch: the Network is plain arrays, and
-// forward, gradient and relevance never call it.
+// forward, gradient and relevance never call it. The libtorch half lives in libbowlrp_nn_torch.so,
+// which train_network loads on its first call from the folder of libbowlrp_nn.so (a missing or
+// unloadable file is a std::runtime_error naming its path and the loader's reason).
 // Reproducibility: training runs in float on `threads` intra-op threads under a process-wide lock
 // (libtorch's thread count and generator are global); the same data, options, seed and thread count
 // give the same weights bit for bit (tested), hence the same model file.
