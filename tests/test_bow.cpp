@@ -1765,7 +1765,7 @@ BOOST_AUTO_TEST_CASE(image_jpeg_pixels_bit_identical_to_opencv) {
 // Libraries loaded on first use (shared_library.h): looked for beside the asking library; a missing
 // file or symbol is an error naming the path and the loader's reason.
 BOOST_AUTO_TEST_CASE(shared_library_found_beside_the_asking_library) {
-  const void* anchor = reinterpret_cast<const void*>(&bowlrp::core::resolve_threads);
+  const void* anchor = reinterpret_cast<const void*>(&bowlrp::bow::mirror_left_right);
   Dl_info self{};
   BOOST_REQUIRE(dladdr(anchor, &self) && self.dli_fname);
   const std::string dir = std::filesystem::path(self.dli_fname).parent_path().string();

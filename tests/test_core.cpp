@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,13 +21,6 @@
 namespace bc = bowlrp::core;
 
 namespace {
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng() & 0xff);
-  return s;
-}
 
 // All eigenvalues of a symmetric n x n matrix by cyclic Jacobi rotations (the naive reference).
 std::vector<double> jacobi_eigenvalues(std::vector<double> a, int n) {
@@ -64,7 +59,7 @@ std::vector<double> jacobi_eigenvalues(std::vector<double> a, int n) {
 BOOST_AUTO_TEST_SUITE(core)
 
 BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
-  const std::string bytes = random_bytes(1000, 1);
+  const std::string bytes = bowlrp::test::random_bytes(1000, 1);
   const bc::Digest whole = bc::digest_of(bytes);
   for (std::size_t cut : {0u, 1u, 3u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
     bc::Hasher h;

@@ -79,4 +79,12 @@ inline int run_cli(const std::string& args, std::string* output = nullptr) {
 }
 #endif
 
+/// n seeded pseudo-random bytes.
+inline std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
 }  // namespace bowlrp::test

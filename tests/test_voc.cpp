@@ -36,15 +36,9 @@
 namespace fs = std::filesystem;
 using bowlrp::test::run_cli;
 using bowlrp::test::TempDir;
+using bowlrp::test::random_bytes;
 
 namespace {
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng() & 0xff);
-  return s;
-}
 
 bowlrp::bow::Codebook random_codebook(int words, unsigned seed) {
   std::mt19937 rng(seed);

@@ -218,4 +218,11 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   remove_stale_temporaries(path);
 }
 
+void check_path_text(const std::string& path, const std::string& what) {
+  const std::size_t nul = path.find('\0');
+  if (nul != std::string::npos)
+    throw std::invalid_argument(what + ": a NUL character at position " + std::to_string(nul) +
+                                " of the path; expected a path without one");
+}
+
 }  // namespace bowlrp::core

@@ -38,6 +38,7 @@ std::string default_masks(const std::string& data) {
 }  // namespace
 
 void FolderEvaluationOptions::validate() const {
+  core::check_path_text(cache_dir, "FolderEvaluationOptions.cache_dir");
   if (explain < 0)
     throw std::invalid_argument("FolderEvaluationOptions.explain = " + std::to_string(explain) + ": expected a count >= 0");
   if (gallery < 0)

@@ -285,6 +285,7 @@ HeadKind FitOptions::head_kind() const {
 }
 
 void FitOptions::validate() const {
+  core::check_path_text(cache_dir, "FitOptions.cache_dir");
   (void)to_string(encoding);
   (void)to_string(head_kind());
   pipeline.validate();

@@ -1,5 +1,7 @@
 #include <bowlrp/model/predict.h>
 
+#include <bowlrp/core/io.h>
+
 namespace bowlrp::model {
 namespace {
 
@@ -22,7 +24,10 @@ Predictions score_set(const Model& model, const EncodedSet& set, int threads) {
 
 }  // namespace
 
-void PredictOptions::validate() const { core::validate_threads(threads, "PredictOptions.threads"); }
+void PredictOptions::validate() const {
+  core::validate_threads(threads, "PredictOptions.threads");
+  core::check_path_text(cache_dir, "PredictOptions.cache_dir");
+}
 
 Predictions predict_files(const Model& model, const std::vector<std::string>& paths, const PredictOptions& options,
                           const core::ProgressFn& progress) {

@@ -37,6 +37,13 @@ def test_a_nul_in_a_path_is_refused_not_cut(model, paths, scratch):
     with pytest.raises(ValueError, match="embedded null byte"):
         model.save(str(out) + "\x00x")
     assert not out.exists()
+    # A cache folder is a path too: refused by the library's options (PredictOptions, FitOptions).
+    cache = scratch / "cache"
+    with pytest.raises(ValueError, match="cache_dir: a NUL character at position"):
+        model.predict([str(paths[0])], cache_dir=str(cache) + "\x00x")
+    with pytest.raises(ValueError, match="cache_dir: a NUL character at position"):
+        bowlrp.fit([str(p) for p in paths[:4]], ["a", "b", "a", "b"], cache_dir=str(cache) + "\x00x")
+    assert not cache.exists()
 
 
 # ---- arrays ----------------------------------------------------------------------------------

@@ -50,6 +50,10 @@ class FileReader {
 /// A directory, device, FIFO or socket is never replaced (the message names its type).
 void check_output_file(const std::string& path);
 
+/// Throws std::invalid_argument naming `what` when a path holds a NUL character (the system would
+/// read it cut at the NUL: another file than the one named).
+void check_path_text(const std::string& path, const std::string& what);
+
 /// Writes bytes to path atomically (temporary file in the same folder, fsync, rename); creates
 /// missing parent folders; then removes stale temporaries of the same target
 /// (remove_stale_temporaries). Refuses a target that is not a regular file (check_output_file).
