@@ -49,7 +49,7 @@ struct RunArgs {
   bool quiet = false;  ///< --quiet
 };
 
-// The text forms live in the library (bow/option_text.h).
+// The text forms live in the library (core/option_text.h).
 using core::format_int_list;
 using core::format_pooling;
 using core::format_pyramid;
