@@ -32,22 +32,36 @@ struct FdCloser {
   ~FdCloser() { ::close(fd); }
 };
 
+// Opens path for reading and returns the descriptor, refusing anything but a regular file (the
+// message names the type); *size is the file's size. O_NONBLOCK: opening a FIFO without a writer
+// would otherwise block in open() itself. The type is checked on the opened descriptor, not on the
+// path, so the file cannot be swapped between the check and the read.
+int open_regular(const std::string& path, std::uint64_t* size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot stat '" + path + "': " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error("cannot read '" + path + "': it is " + file_type_name(st.st_mode) +
+                             ", expected a regular file");
+  }
+  *size = static_cast<std::uint64_t>(st.st_size);
+  return fd;
+}
+
 }  // namespace
 
 std::string read_file(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO without a writer would otherwise block in open() itself. The type
-  // is checked on the opened descriptor, not on the path, so the file cannot be swapped between
-  // the check and the read.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
-  const FdCloser closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw std::runtime_error("cannot stat '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    throw std::runtime_error("cannot read '" + path + "': it is " + file_type_name(st.st_mode) +
-                             ", expected a regular file");
+  std::uint64_t size = 0;
+  const FdCloser closer{open_regular(path, &size)};
+  const int fd = closer.fd;
   std::string out;
-  out.reserve(static_cast<std::size_t>(st.st_size));
+  out.reserve(static_cast<std::size_t>(size));
   char buf[1 << 16];
   for (;;) {
     const ssize_t r = ::read(fd, buf, sizeof buf);
@@ -61,22 +75,7 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
-FileReader::FileReader(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd_ < 0) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    throw std::runtime_error("cannot stat '" + path + "': " + std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd_);
-    throw std::runtime_error("cannot read '" + path + "': it is " + file_type_name(st.st_mode) +
-                             ", expected a regular file");
-  }
-  size_ = static_cast<std::uint64_t>(st.st_size);
-}
+FileReader::FileReader(const std::string& path) : path_(path) { fd_ = open_regular(path, &size_); }
 
 FileReader::~FileReader() { ::close(fd_); }
 
