@@ -113,7 +113,7 @@ int main(int argc, char** argv) try {
   model::FitOptions bow_options, fisher_options;
   bow_options.threads = fisher_options.threads = args.threads;
   bow_options.training_accuracy = fisher_options.training_accuracy = false;
-  fisher_options.encoding = model::EncodingKind::fisher_vector;
+  fisher_options.encoding = "fisher-vector";
   auto t0 = Clock::now();
   const model::Model bow_model = model::fit(data, bow_options);
   const double bow_fit = ms_since(t0) / 1000;
@@ -136,11 +136,11 @@ int main(int argc, char** argv) try {
       s.push_back(ms_since(t));
       features.push_back(static_cast<double>(f.size()));
       t = Clock::now();
-      const bow::Assignment a = bow_model.bag_of_words().mapper().assign(f);
-      const bow::PoolTrace pooled = bow_model.bag_of_words().pooler().pool(f, a);
+      const bow::Assignment a = bow_model.encoding_as<bowlrp::bow::Pipeline>().mapper().assign(f);
+      const bow::PoolTrace pooled = bow_model.encoding_as<bowlrp::bow::Pipeline>().pooler().pool(f, a);
       bs.push_back(ms_since(t));
       t = Clock::now();
-      const bow::FisherTrace ft = fisher_model.fisher_vector().encode_features(std::move(f));
+      const bow::FisherTrace ft = fisher_model.encoding_as<bowlrp::bow::FisherPipeline>().encode_features(std::move(f));
       fs.push_back(ms_since(t));
       t = Clock::now();
       (void)bow_model.encode(image);

@@ -125,11 +125,11 @@ BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
   const nlohmann::json scores = nlohmann::json::parse(bowlrp::core::read_file(json));
   BOOST_TEST(scores.size() == 36u);
   const bowlrp::model::Model loaded = bowlrp::model::Model::load(model);
-  const bowlrp::bow::Pipeline& pipeline = loaded.bag_of_words();
+  const bowlrp::bow::Pipeline& pipeline = loaded.encoding_as<bowlrp::bow::Pipeline>();
   for (const auto& item : scores) {
-    const std::vector<double> f = loaded.kernel_svm().decision(pipeline.encode_file(item["image"].get<std::string>()).histogram().data());
+    const std::vector<double> f = loaded.head_as<bowlrp::svm::KernelSvm>().decision(pipeline.encode_file(item["image"].get<std::string>()).histogram().data());
     for (std::size_t c = 0; c < f.size(); ++c)
-      BOOST_TEST(item["scores"][loaded.kernel_svm().classes()[c].name].get<double>() == f[c]);
+      BOOST_TEST(item["scores"][loaded.head_as<bowlrp::svm::KernelSvm>().classes()[c].name].get<double>() == f[c]);
     BOOST_TEST(item.contains("predicted"));
   }
   // Save -> load -> save gives the same bytes; decisions of the reloaded model are identical.
@@ -147,11 +147,11 @@ BOOST_AUTO_TEST_CASE(training_is_independent_of_thread_count) {
   one.threads = 1;
   two.threads = 2;
   const bowlrp::model::Model a = bowlrp::model::fit(data, one), b = bowlrp::model::fit(data, two);
-  BOOST_TEST(a.bag_of_words().codebook().centres() == b.bag_of_words().codebook().centres());
-  BOOST_TEST(a.kernel_svm().support() == b.kernel_svm().support());
-  for (std::size_t c = 0; c < a.kernel_svm().classes().size(); ++c) {
-    BOOST_TEST(a.kernel_svm().classes()[c].bias == b.kernel_svm().classes()[c].bias);
-    BOOST_TEST(a.kernel_svm().classes()[c].coef == b.kernel_svm().classes()[c].coef);
+  BOOST_TEST(a.encoding_as<bowlrp::bow::Pipeline>().codebook().centres() == b.encoding_as<bowlrp::bow::Pipeline>().codebook().centres());
+  BOOST_TEST(a.head_as<bowlrp::svm::KernelSvm>().support() == b.head_as<bowlrp::svm::KernelSvm>().support());
+  for (std::size_t c = 0; c < a.head_as<bowlrp::svm::KernelSvm>().classes().size(); ++c) {
+    BOOST_TEST(a.head_as<bowlrp::svm::KernelSvm>().classes()[c].bias == b.head_as<bowlrp::svm::KernelSvm>().classes()[c].bias);
+    BOOST_TEST(a.head_as<bowlrp::svm::KernelSvm>().classes()[c].coef == b.head_as<bowlrp::svm::KernelSvm>().classes()[c].coef);
   }
   BOOST_TEST(a.fingerprint().hex() == b.fingerprint().hex());
 }

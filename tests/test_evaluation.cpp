@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(flippers_keep_their_model_alive) {
         bowlrp::svm::train_one_vs_rest(X.data(), 30, 5, labels, {"a", "b"},
                                        bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), {}));
     flipper.emplace(m, 1);
-    trace = std::get<bowlrp::bow::EncodeTrace>(m.encode(m.bag_of_words().loader().from_gray(px.data(), 64, 48)));
+    trace = std::get<bowlrp::bow::EncodeTrace>(m.encode(m.encoding_as<bowlrp::bow::Pipeline>().loader().from_gray(px.data(), 64, 48)));
     f = m.scores(trace)[1];
   }
   BOOST_TEST(std::isfinite(f));

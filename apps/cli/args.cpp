@@ -36,7 +36,7 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
       normalisation(bow::to_string(d.pipeline.pooling.normalisation)),
       kernel(svm::to_string(d.kernel.type)),
       kmeans_algorithm(bow::to_string(d.pipeline.kmeans.algorithm)),
-      encoding(model::to_string(d.encoding)),
+      encoding(d.encoding),
       hidden(d.network.hidden.empty() ? "none"
                                       : core::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
       fisher_pyramid(core::format_pyramid(d.fisher.pyramid)),

@@ -64,7 +64,7 @@ int run_explain(const ExplainArgs& args) {
   const model::Model model = model::Model::load(args.model);
   check_values([&] {
     if (args.class_name) options.class_index = model.class_index(*args.class_name);
-    if (args.bias && model.head_kind() == model::HeadKind::network)
+    if (args.bias && !model.head_applies_svm_bias())
       throw std::invalid_argument("--bias " + core::quoted(*args.bias) +
                                   ": applies to SVM heads only; this model's network head treats each layer's "
                                   "biases by that layer's rule (choose them with --rule)");
@@ -114,7 +114,7 @@ int run_explain(const ExplainArgs& args) {
       j["bias"] = e.dimensions.bias;
       // The policy applied to the SVM bias; a network head has none to apply (its layers' biases
       // follow their rules, "network" below), so none is reported.
-      if (model.head_kind() == model::HeadKind::network)
+      if (!model.head_applies_svm_bias())
         j["bias_policy"] = nullptr;
       else
         j["bias_policy"] = decompose::to_string(options.composite.svm.bias);
@@ -127,9 +127,8 @@ int run_explain(const ExplainArgs& args) {
       // What the Fisher layer's ε stabiliser kept (0 for Bag-of-Words), so that
       // f = Σ R_q + absorbed + absorbed_features + unassigned to rounding.
       j["absorbed_features"] = e.features.absorbed;
-      j["encoding"] = model::to_string(model.encoding_kind());
-      if (model.encoding_kind() == model::EncodingKind::fisher_vector)
-        j["fisher_epsilon"] = options.composite.fisher.epsilon;
+      j["encoding"] = model.encoding_kind();
+      for (const auto& [field, value] : model.encoding_rule_fields(options.composite)) j[field] = value;
       // "conserved": every layer, the SVM one included, within the conservation tolerance.
       j["conserved"] = report.ok();
       j["layers"] = {{"svm", report.svm_conserved}, {"features", report.features_conserved},
@@ -148,7 +147,7 @@ int run_explain(const ExplainArgs& args) {
         svm["quadrature_segments"] = e.dimensions.quadrature_segments;
       }
       j["svm"] = std::move(svm);
-      if (model.head_kind() == model::HeadKind::network) {
+      if (!report.network_layers.empty()) {
         // Every dense layer, input layer first: what came in (upper), went down (lower) and was
         // absorbed by the rule, so that f = Σ_d R_d + Σ absorbed and upper = lower + absorbed per layer.
         nlohmann::json layers = nlohmann::json::array();

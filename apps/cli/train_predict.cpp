@@ -57,7 +57,7 @@ int run_train(const TrainArgs& args) {
               data.single_label ? "top-1" : "per-class sign, mean over pairs");
   std::printf("time       descriptor sample %.1fs, %s %.1fs, encode %.1fs, SVMs %.1fs, total %.1fs\n",
               report.times.codebook_extract,
-              model.encoding_kind() == bowlrp::model::EncodingKind::fisher_vector ? "PCA + GMM" : "k-means",
+              model.encoding_training_stage().c_str(),
               report.times.kmeans, report.times.encode, report.times.svm, total);
   return report.skipped.empty() ? kExitOk : kExitSomeFailed;
 }

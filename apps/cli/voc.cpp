@@ -38,7 +38,7 @@ int run_voc_command(const VocArgs& args) {
     given = model::Model::load(args.model);
     load_seconds = core::seconds_since(t0);
     check_values([&] {
-      if (args.bias && given->head_kind() == model::HeadKind::network)
+      if (args.bias && !given->head_applies_svm_bias())
         throw std::invalid_argument("--bias " + core::quoted(*args.bias) +
                                     ": applies to SVM heads only; this model's network head treats each layer's "
                                     "biases by that layer's rule (choose them with --rule)");

@@ -132,4 +132,9 @@ FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow
   return out;
 }
 
+FeatureRelevance relevance_encoding(const bow::Pipeline*, const bow::EncodeTrace& trace, const std::vector<double>& R_d,
+                                    const Composite&) {
+  return relevance_features(trace.features, trace.assignment, trace.pool, R_d);
+}
+
 }  // namespace bowlrp::decompose

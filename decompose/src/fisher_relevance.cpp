@@ -94,4 +94,10 @@ FeatureRelevance relevance_fisher_features(const bow::FisherPipeline& pipeline, 
   return out;
 }
 
+FeatureRelevance relevance_encoding(const bow::FisherPipeline* pipeline, const bow::FisherTrace& trace,
+                                    const std::vector<double>& R_d, const Composite& composite) {
+  if (!pipeline) throw std::invalid_argument("Explainer: no Fisher-vector pipeline given (null pointer)");
+  return relevance_fisher_features(*pipeline, trace, R_d, composite.fisher);
+}
+
 }  // namespace bowlrp::decompose

@@ -215,4 +215,24 @@ DimensionRelevance relevance_dimensions(const nn::Network& network, std::size_t 
   return d;
 }
 
+DimensionRelevance relevance_head(const nn::Network& network, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex*) {
+  return relevance_dimensions(network, cls, h, composite.network);
+}
+
+void check_head(const nn::Network& network, const Composite& composite,
+                const std::vector<svm::IntersectionIndex>* indices) {
+  if (indices) throw std::invalid_argument("Explainer: intersection indices given for a network head; they only apply to hik");
+  // A bias policy shares an SVM's b over dimensions; a network head has a bias per neuron, which
+  // each layer's rule treats in its own way (what it keeps is that layer's absorbed part), so a
+  // policy other than the default would be ignored: refuse it rather than report one not applied.
+  if (composite.svm.bias != SvmRule{}.bias)
+    throw std::invalid_argument("bias policy '" + to_string(composite.svm.bias) +
+                                "' applies to SVM heads only; a network head treats each layer's biases by that "
+                                "layer's rule (its absorbed part): choose the rules instead");
+  // An explicit rule list must have one rule per layer (checked now, before any image is read).
+  const std::size_t layers = network.layers().size();
+  if (layers > 0) (void)composite.network.rule_for(0, layers);
+}
+
 }  // namespace bowlrp::decompose

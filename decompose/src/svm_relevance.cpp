@@ -496,4 +496,38 @@ std::vector<double> decision_gradient(const svm::KernelSvm& model, std::size_t c
   return DifferentiableSvm(model, cls).gradient(x);
 }
 
+DimensionRelevance relevance_head(const svm::KernelSvm& model, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex* index) {
+  return relevance_dimensions(model, cls, h, composite, index);
+}
+
+DimensionRelevance relevance_head(const svm::LinearSvm& model, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex*) {
+  return relevance_dimensions(model, cls, h, composite.svm);
+}
+
+void check_head(const svm::KernelSvm& model, const Composite&, const std::vector<svm::IntersectionIndex>* indices) {
+  const svm::Kernel& kernel = model.kernel();
+  if ((kernel.type == svm::KernelType::rbf || kernel.type == svm::KernelType::expchi2) &&
+      !(kernel.gamma > 0 && std::isfinite(kernel.gamma)))
+    throw std::invalid_argument("Explainer: kernel " + svm::to_string(kernel.type) + " has gamma = " +
+                                std::to_string(kernel.gamma) + "; expected a finite value > 0");
+  if (!indices) return;
+  if (kernel.type != svm::KernelType::intersection)
+    throw std::invalid_argument("Explainer: intersection indices given for a " + svm::to_string(kernel.type) +
+                                " model; they only apply to hik");
+  if (indices->size() != model.classes().size())
+    throw std::invalid_argument("Explainer: " + std::to_string(indices->size()) + " intersection indices for " +
+                                std::to_string(model.classes().size()) + " classes");
+  for (std::size_t c = 0; c < indices->size(); ++c)
+    if ((*indices)[c].dim() != model.dim() || (*indices)[c].bias() != model.classes()[c].bias)
+      throw std::invalid_argument("Explainer: intersection index " + std::to_string(c) +
+                                  " does not belong to this model (dimension or bias differs)");
+}
+
+void check_head(const svm::LinearSvm&, const Composite&, const std::vector<svm::IntersectionIndex>* indices) {
+  if (indices)
+    throw std::invalid_argument("Explainer: intersection indices given for a linear SVM head; they only apply to hik");
+}
+
 }  // namespace bowlrp::decompose

@@ -245,16 +245,9 @@ std::vector<double> run_steps(const bow::GrayImage& image, const bow::DenseSift&
 }
 }  // namespace
 
-std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::FisherTrace& trace,
-                                                   const std::vector<int>& order,
-                                                   const PixelFlipOptions& options) const {
-  options.validate();
-  const auto* fisher = std::get_if<std::shared_ptr<const bow::FisherPipeline>>(&encoding_);
-  if (!fisher)
-    throw std::invalid_argument("IncrementalFlipper::flip_curve: a Fisher-vector trace given to the flipper of a "
-                                "Bag-of-Words model");
-  check_trace(image, trace.features, trace.histogram().size(), trace.pipeline);
-  const bow::FisherPipeline& pipeline = **fisher;
+std::vector<double> IncrementalFlipper::steps(const bow::FisherPipeline& pipeline, const bow::GrayImage& image,
+                                              const bow::FisherTrace& trace, const std::vector<int>& order,
+                                              const PixelFlipOptions& options) const {
   bow::FisherTrace t = trace;
   // The features every region of a step reaches, replaced together once the step's regions are noise.
   std::vector<std::size_t> all;
@@ -275,24 +268,11 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
   return run_steps(image, pipeline.sift(), order, options, score(trace.histogram()), update, rescore);
 }
 
-std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::Trace& trace,
-                                                   const std::vector<int>& order,
-                                                   const PixelFlipOptions& options) const {
-  return std::visit([&](const auto& t) { return flip_curve(image, t, order, options); }, trace);
-}
-
-std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const bow::EncodeTrace& trace,
-                                                   const std::vector<int>& order,
-                                                   const PixelFlipOptions& options) const {
-  options.validate();
-  const auto* bag = std::get_if<std::shared_ptr<const bow::Pipeline>>(&encoding_);
-  if (!bag)
-    throw std::invalid_argument("IncrementalFlipper::flip_curve: a Bag-of-Words trace given to the flipper of a "
-                                "Fisher-vector model");
-  const bow::Pipeline& pipeline = **bag;
+std::vector<double> IncrementalFlipper::steps(const bow::Pipeline& pipeline, const bow::GrayImage& image,
+                                              const bow::EncodeTrace& trace, const std::vector<int>& order,
+                                              const PixelFlipOptions& options) const {
   const bow::FeatureTrace& f0 = trace.features;
   const bow::Assignment& a0 = trace.assignment;
-  check_trace(image, f0, trace.histogram().size(), trace.pipeline);
   if (a0.features() != f0.size())
     throw std::invalid_argument("IncrementalFlipper::flip_curve: the trace's assignment covers " +
                                 std::to_string(a0.features()) + " of its " + std::to_string(f0.size()) + " features");

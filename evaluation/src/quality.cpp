@@ -74,61 +74,8 @@ std::vector<double> occlusion_map(const evaluation::IncrementalFlipper& flipper,
   return map;
 }
 
-namespace {
-// |df/dh_d| of a kernel-SVM head.
-std::vector<double> kernel_sensitivity(const svm::KernelSvm& model, std::size_t cls, const std::vector<double>& h) {
-  const std::size_t V = h.size(), S = model.support_size();
-  std::vector<double> g(V, 0.0);
-  const svm::Kernel& k = model.kernel();
-  if (k.sum_decomposable()) {
-    const std::vector<double>& coef = model.classes()[cls].coef;
-    for (std::size_t d = 0; d < V; ++d) {
-      const double w = k.weight(d);
-      if (w == 0) continue;
-      const double eps = 1e-7 * std::max(1e-3, h[d]);
-      double sum = 0;
-      for (std::size_t i = 0; i < S; ++i) {
-        const double s = model.support_vector(i)[d];
-        sum += coef[i] * (k.term(s, h[d] + eps) - k.term(s, h[d]));
-      }
-      g[d] = std::fabs(w * sum / eps);
-    }
-  } else {
-    g = decompose::decision_gradient(model, cls, h.data());
-    for (double& v : g) v = std::fabs(v);
-  }
-  return g;
-}
-}  // namespace
-
-std::vector<double> sensitivity_map(const svm::KernelSvm& model, std::size_t cls, const bow::EncodeTrace& trace) {
-  const std::vector<double> g = kernel_sensitivity(model, cls, trace.histogram());
-  const decompose::FeatureRelevance f = decompose::relevance_features(trace.features, trace.assignment, trace.pool, g);
-  return decompose::relevance_pixels(trace.features, f.R).R;
-}
-
 std::vector<double> sensitivity_map(const model::Model& model, std::size_t cls, const bow::Trace& trace) {
-  const std::vector<double>& h = bow::head_input(trace);
-  std::vector<double> g;
-  if (model.head_kind() == model::HeadKind::kernel_svm) {
-    g = kernel_sensitivity(model.kernel_svm(), cls, h);
-  } else if (model.head_kind() == model::HeadKind::linear_svm) {
-    const std::vector<double>& w = model.linear_svm().classes().at(cls).weights;
-    g.resize(w.size());
-    for (std::size_t d = 0; d < w.size(); ++d) g[d] = std::fabs(w[d]);
-  } else {
-    const nn::Network& net = model.network();
-    g = net.gradient(cls, net.forward(h.data()));
-    for (double& v : g) v = std::fabs(v);
-  }
-  if (const auto* t = std::get_if<bow::EncodeTrace>(&trace)) {
-    const decompose::FeatureRelevance f = decompose::relevance_features(t->features, t->assignment, t->pool, g);
-    return decompose::relevance_pixels(t->features, f.R).R;
-  }
-  const bow::FisherTrace& t = std::get<bow::FisherTrace>(trace);
-  decompose::FeatureRelevance f = decompose::relevance_fisher_features(model.fisher_vector(), t, g);
-  for (double& r : f.R) r = std::fabs(r);
-  return decompose::relevance_pixels(t.features, f.R).R;
+  return model.sensitivity_map(cls, trace);
 }
 
 QualityResult evaluate_explanation(const model::Model& model, const decompose::Explainer& explainer,

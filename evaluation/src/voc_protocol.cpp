@@ -63,16 +63,7 @@ void VocProtocolOptions::validate() const {
   if (gallery < 0) bad("gallery", std::to_string(gallery), "a count >= 0");
   quality.validate();
   fit.validate();
-  if (fit.head_kind() == model::HeadKind::network) {
-    // The rules must fit the network to be trained (as decompose::Explainer checks them against a
-    // given model), so that a bad list fails now rather than on every explained image.
-    const decompose::Composite& c = quality.composite;
-    if (c.svm.bias != decompose::SvmRule{}.bias)
-      throw std::invalid_argument("quality.composite.svm.bias = " + decompose::to_string(c.svm.bias) +
-                                  ": a bias policy applies to SVM heads only; a network head treats each layer's "
-                                  "biases by that layer's rule");
-    (void)c.network.rule_for(0, fit.network.hidden.size() + 1);
-  }
+  fit.check_rules(quality.composite);
 }
 
 std::vector<std::size_t> choose_images(const std::vector<int>& labels, std::size_t classes, std::size_t n,
@@ -182,9 +173,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     core::progress_note(progress, "fit",
                        "training on " + std::to_string(data.paths.size()) + " '" + options.train_set + "' images, " +
                            std::to_string(train.classes.size()) + " classes, " +
-                           (options.fit.encoding == model::EncodingKind::fisher_vector
-                                ? std::to_string(options.fit.fisher.components) + " Gaussians (Fisher vectors)"
-                                : "K = " + std::to_string(options.fit.pipeline.kmeans.words)) +
+                           options.fit.encoding_summary() +
                            (options.fit.mirrors() ? ", each also mirrored" : ""));
     model::FitOptions fopts = options.fit;
     fopts.training_accuracy = false;
@@ -198,7 +187,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
       timing("encode train + mirrors", fr.times.encode, 2 * data.paths.size());
     else
       timing("encode train", fr.times.encode, data.paths.size());
-    timing(ev.model->head_kind() == model::HeadKind::network ? "train network" : "train SVMs", fr.times.svm,
+    timing(options.fit.head_training_stage(), fr.times.svm,
            train.classes.size());
   }
   const model::Model& model = *ev.model;

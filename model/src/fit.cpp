@@ -1,4 +1,5 @@
 #include <bowlrp/model/fit.h>
+#include <bowlrp/core/option_text.h>
 
 #include <bowlrp/core/io.h>
 #include <bowlrp/model/feature_cache.h>
@@ -279,24 +280,54 @@ void LabelledImages::validate() const {
                                   "': expected 1, -1 or 0 (leave out)");
 }
 
-HeadKind FitOptions::head_kind() const {
+std::string FitOptions::head_kind() const {
   if (head) return *head;
-  return encoding == EncodingKind::fisher_vector ? HeadKind::linear_svm : HeadKind::kernel_svm;
+  return visit_encoding_kind(encoding, [](auto tag) -> std::string {
+    return EncodingTraits<typename decltype(tag)::type>::default_head;
+  });
+}
+
+bool FitOptions::mirrors() const {
+  return mirror_training.value_or(visit_encoding_kind(
+      encoding, [](auto tag) { return EncodingTraits<typename decltype(tag)::type>::mirrors_by_default; }));
+}
+
+FitOptions FitOptions::from_model(const Model& model) {
+  FitOptions o;
+  std::visit([&](const auto& e) { EncodingTraitsOf<std::decay_t<decltype(e)>>::restore(*e, o); }, model.encoding());
+  if (model.head_kind() != o.head_kind()) o.head = model.head_kind();  // left empty when it is the encoding's default
+  std::visit([&](const auto& h) { HeadTraitsOf<std::decay_t<decltype(h)>>::restore(*h, o); }, model.head());
+  return o;
+}
+
+void FitOptions::check_rules(const decompose::Composite& composite) const {
+  visit_head_kind(head_kind(),
+                  [&](auto tag) { HeadTraits<typename decltype(tag)::type>::check_rules(*this, composite); });
+}
+
+std::string FitOptions::encoding_summary() const {
+  return visit_encoding_kind(encoding, [&](auto tag) {
+    return EncodingTraits<typename decltype(tag)::type>::fit_summary(*this);
+  });
+}
+
+std::string FitOptions::head_training_stage() const {
+  return visit_head_kind(head_kind(), [](auto tag) -> std::string {
+    return HeadTraits<typename decltype(tag)::type>::training_stage;
+  });
 }
 
 void FitOptions::validate() const {
   core::check_path_text(cache_dir, "FitOptions.cache_dir");
-  (void)to_string(encoding);
-  (void)to_string(head_kind());
-  pipeline.validate();
-  if (encoding == EncodingKind::fisher_vector) fisher.validate();
+  if (encoding != encoding_kind_from_string(encoding))
+    throw std::invalid_argument("FitOptions.encoding = " + core::quoted(encoding) + ": expected the kind name " +
+                                core::quoted(encoding_kind_from_string(encoding)));
+  if (head && *head != head_kind_from_string(*head))
+    throw std::invalid_argument("FitOptions.head = " + core::quoted(*head) + ": expected the kind name " +
+                                core::quoted(head_kind_from_string(*head)));
+  visit_encoding_kind(encoding, [&](auto tag) { EncodingTraits<typename decltype(tag)::type>::validate(*this); });
   if (!(fisher_C > 0) || !std::isfinite(fisher_C))
     throw std::invalid_argument("FitOptions.fisher_C = " + std::to_string(fisher_C) + ": expected a finite value > 0");
-  if (encoding == EncodingKind::fisher_vector && head_kind() == HeadKind::kernel_svm &&
-      svm::needs_non_negative_inputs(kernel.type))
-    throw std::invalid_argument("FitOptions.kernel = " + svm::to_string(kernel.type) +
-                                ": it needs inputs >= 0, but Fisher vectors are signed; expected linear, hik or rbf "
-                                "over Fisher vectors (or the bag-of-words encoding)");
   if (kernel.gamma < 0 || !std::isfinite(kernel.gamma))
     throw std::invalid_argument("FitOptions.kernel.gamma = " + std::to_string(kernel.gamma) +
                                 ": expected a finite value >= 0 (0 = 1 / mean pairwise distance)");
@@ -304,7 +335,7 @@ void FitOptions::validate() const {
   t.threads = threads;
   t.validate(t.class_C.empty() ? 1 : t.class_C.size());
   core::validate_threads(threads, "FitOptions.threads");
-  if (head_kind() == HeadKind::network) network_training().validate();
+  visit_head_kind(head_kind(), [&](auto tag) { HeadTraits<typename decltype(tag)::type>::validate(*this); });
 }
 
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
@@ -553,22 +584,9 @@ Model fit(const LabelledImages& data, const FitOptions& options, const core::Pro
   r = FitReport{};
   const bool in_memory = !data.images.empty();
   std::vector<Skipped> failures;
-  Encoding encoding;
-  if (options.encoding == EncodingKind::fisher_vector) {
-    const bow::FisherPipelineOptions fo = options.fisher_pipeline();
-    bow::FisherParameters parameters =
-        in_memory ? train_fisher_parameters(fo, data.images, data.paths, options.threads, progress, &failures, &r.times)
-                  : train_fisher_parameters(fo, data.paths, options.threads, options.cache_dir, progress, &failures,
-                                            &r.times);
-    encoding = std::make_shared<const bow::FisherPipeline>(fo, std::move(parameters));
-  } else {
-    bow::Codebook codebook =
-        in_memory
-            ? train_codebook(options.pipeline, data.images, data.paths, options.threads, progress, &failures, &r.times)
-            : train_codebook(options.pipeline, data.paths, options.threads, options.cache_dir, progress, &failures,
-                             &r.times);
-    encoding = std::make_shared<const bow::Pipeline>(options.pipeline, std::move(codebook));
-  }
+  const Encoding encoding = visit_encoding_kind(options.encoding, [&](auto tag) -> Encoding {
+    return EncodingTraits<typename decltype(tag)::type>::train(options, data, progress, &failures, &r.times);
+  });
 
   const auto t0 = Clock::now();
   // With mirror_training, rows n .. 2n-1 are the images' mirrors, with their images' labels.
@@ -604,24 +622,13 @@ Model fit(const LabelledImages& data, const FitOptions& options, const core::Pro
   const auto t1 = Clock::now();
   svm::TrainOptions topts = options.svm;
   topts.threads = options.threads;
-  if (options.encoding == EncodingKind::fisher_vector) topts.C = options.fisher_C;
-  const bool svm_head = options.head_kind() != HeadKind::network;
-  if (progress && svm_head) progress({core::ProgressEvent::Kind::start, "train SVMs", 0, C, {}});
-  const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {
-    if (progress) progress({core::ProgressEvent::Kind::step, "train SVMs", done, total, {}});
-  };
-  Head head;
-  if (options.head_kind() == HeadKind::linear_svm) {
-    head = std::make_shared<const svm::LinearSvm>(
-        svm::train_linear_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, topts, step));
-  } else if (options.head_kind() == HeadKind::network) {
-    head = std::make_shared<const nn::Network>(
-        nn::train_network(rows, kept.size(), set.dim, labels, data.class_names, options.network_training(), progress));
-  } else
-    head = std::make_shared<const svm::KernelSvm>(
-        svm::train_one_vs_rest(rows, kept.size(), set.dim, labels, data.class_names, options.kernel, topts, step));
+  topts.C = std::visit([&](const auto& e) { return EncodingTraitsOf<std::decay_t<decltype(e)>>::svm_C(options); },
+                        encoding);
+  Head head = visit_head_kind(options.head_kind(), [&](auto tag) -> Head {
+    return HeadTraits<typename decltype(tag)::type>::train(rows, kept.size(), set.dim, labels, data.class_names,
+                                                           options, topts, progress);
+  });
   std::vector<double>().swap(X);
-  if (progress && svm_head) progress({core::ProgressEvent::Kind::finish, "train SVMs", C, C, {}});
   r.times.svm = seconds_since(t1);
   Model model(std::move(encoding), std::move(head));
   if (options.training_accuracy) {

@@ -94,11 +94,11 @@ using FO = model::FitOptions;
 std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   Knobs<FO> k;
   k.push_back(enum_knob<FO>("encoding", "'bag-of-words' (also 'bow') or 'fisher-vector' (also 'fisher')",
-                            [](FO& o) -> model::EncodingKind& { return o.encoding; },
-                            [](model::EncodingKind e) { return model::to_string(e); }, &model::encoding_kind_from_string));
+                            [](FO& o) -> std::string& { return o.encoding; },
+                            [](const std::string& e) { return e; }, &model::encoding_kind_from_string));
   k.push_back(Knob<FO>{"head", "None (kernel SVMs for bag-of-words, linear SVMs for fisher-vector), 'kernel-svm' "
                        "(also 'kernel'), 'linear-svm' (also 'linear') or 'mlp' (also 'network')",
-                       [](const FO& o) { return o.head ? py::object(py::str(model::to_string(*o.head))) : py::object(py::none()); },
+                       [](const FO& o) { return o.head ? py::object(py::str(*o.head)) : py::object(py::none()); },
                        [](FO& o, py::handle h) {
                          if (h.is_none())
                            o.head.reset();
@@ -323,7 +323,21 @@ PyPredictions predict(const model::Model& m, py::handle images, int threads, con
 /// AttributeError for a property only some kinds of model have.
 [[noreturn]] void no_attribute(const model::Model& s, const char* name, const char* kind) {
   throw py::attribute_error("Model." + std::string(name) + ": only " + kind + " models have it; this one is " +
-                            model::to_string(s.encoding_kind()) + " + " + model::to_string(s.head_kind()));
+                            s.encoding_kind() + " + " + s.head_kind());
+}
+
+/// The encoding stage of type S of a model, for a property of that kind only (AttributeError otherwise).
+template <class S>
+const S& encoding_for(const model::Model& s, const char* property) {
+  if (const auto p = s.encoding_if<S>()) return *p;
+  no_attribute(s, property, model::EncodingTraits<S>::name);
+}
+
+/// The head of type S of a model, for a property of that kind only (AttributeError otherwise).
+template <class S>
+const S& head_for(const model::Model& s, const char* property) {
+  if (const auto p = s.head_if<S>()) return *p;
+  no_attribute(s, property, model::HeadTraits<S>::name);
 }
 
 py::list skipped_list(const std::vector<model::Skipped>& s) {
@@ -417,38 +431,33 @@ void BindModel(py::module_& m) {
       .def("class_index", &model::Model::class_index, py::arg("name"),
            "Index of a class; ValueError listing the known names.")
       .def_property_readonly("dimension", &model::Model::dimension, "V, the length of the head input Φ(x).")
-      .def_property_readonly("encoding", [](const model::Model& s) { return model::to_string(s.encoding_kind()); },
+      .def_property_readonly("encoding", [](const model::Model& s) { return s.encoding_kind(); },
                              "The encoding: 'bag-of-words' or 'fisher-vector'.")
-      .def_property_readonly("head", [](const model::Model& s) { return model::to_string(s.head_kind()); },
+      .def_property_readonly("head", [](const model::Model& s) { return s.head_kind(); },
                              "The head: 'kernel-svm' or 'linear-svm'.")
-      .def_property_readonly("encoding_kind", [](const model::Model& s) { return model::to_string(s.encoding_kind()); },
+      .def_property_readonly("encoding_kind", [](const model::Model& s) { return s.encoding_kind(); },
                              "Same as encoding.")
-      .def_property_readonly("head_kind", [](const model::Model& s) { return model::to_string(s.head_kind()); },
+      .def_property_readonly("head_kind", [](const model::Model& s) { return s.head_kind(); },
                              "Same as head.")
       .def_property_readonly("encoding_summary", &model::Model::encoding_summary,
                              "One line describing the encoding, e.g. 'bag-of-words, 1024 words, hard mapping, ...'.")
       .def_property_readonly("head_summary", &model::Model::head_summary,
                              "One line describing the head, e.g. 'kernel SVM (hik), 1877 support vectors'.")
       .def_property_readonly("words", [](const model::Model& s) {
-        if (s.encoding_kind() != model::EncodingKind::bag_of_words) no_attribute(s, "words", "bag-of-words");
-        return s.bag_of_words().codebook().size();
+        return encoding_for<bow::Pipeline>(s, "words").codebook().size();
       }, "K, visual words of the codebook (bag-of-words models; AttributeError for other encodings).")
       .def_property_readonly("components", [](const model::Model& s) {
-        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "components", "fisher-vector");
-        return s.fisher_vector().parameters().components();
+        return encoding_for<bow::FisherPipeline>(s, "components").parameters().components();
       }, "K, Gaussians of the mixture (fisher-vector models; AttributeError for other encodings).")
       .def_property_readonly("pca_dimension", [](const model::Model& s) {
-        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "pca_dimension", "fisher-vector");
-        return s.fisher_vector().parameters().pca_dimension();
+        return encoding_for<bow::FisherPipeline>(s, "pca_dimension").parameters().pca_dimension();
       }, "D, SIFT dimensions kept by PCA (fisher-vector models; AttributeError for other encodings).")
       .def_property_readonly("descriptor_dimension", [](const model::Model& s) {
-        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "descriptor_dimension", "fisher-vector");
-        return s.fisher_vector().parameters().descriptor_dimension();
+        return encoding_for<bow::FisherPipeline>(s, "descriptor_dimension").parameters().descriptor_dimension();
       }, "G, length of a local descriptor: D, + 2 with append_xy (fisher-vector models; AttributeError otherwise).")
       .def_property_readonly("fisher_parameters", [](py::object self) {
         const model::Model& s = self.cast<const model::Model&>();
-        if (s.encoding_kind() != model::EncodingKind::fisher_vector) no_attribute(s, "fisher_parameters", "fisher-vector");
-        const bow::FisherParameters& p = s.fisher_vector().parameters();
+        const bow::FisherParameters& p = encoding_for<bow::FisherPipeline>(s, "fisher_parameters").parameters();
         const py::ssize_t K = p.components(), D = p.pca_dimension(), G = p.descriptor_dimension();
         py::dict d;
         d["pca_mean"] = view(p.mean.data(), {static_cast<py::ssize_t>(p.mean.size())}, self);
@@ -461,20 +470,16 @@ void BindModel(py::module_& m) {
          "gmm_means and gmm_variances (K x G), gmm_priors (K); read-only float64 views (fisher-vector models; "
          "AttributeError otherwise).")
       .def_property_readonly("support_size", [](const model::Model& s) {
-        if (s.head_kind() != model::HeadKind::kernel_svm) no_attribute(s, "support_size", "kernel-svm");
-        return s.kernel_svm().support_size();
+        return head_for<svm::KernelSvm>(s, "support_size").support_size();
       }, "S, shared support vectors of the SVM head (kernel-SVM heads; AttributeError for linear heads).")
       .def_property_readonly("kernel", [](const model::Model& s) {
-        if (s.head_kind() != model::HeadKind::kernel_svm) no_attribute(s, "kernel", "kernel-svm");
-        return svm::to_string(s.kernel_svm().kernel().type);
+        return svm::to_string(head_for<svm::KernelSvm>(s, "kernel").kernel().type);
       }, "Kernel name of the head ('hik', 'rbf', ...; kernel-SVM heads; AttributeError for linear heads).")
       .def_property_readonly("gamma", [](const model::Model& s) {
-        if (s.head_kind() != model::HeadKind::kernel_svm) no_attribute(s, "gamma", "kernel-svm");
-        return s.kernel_svm().kernel().gamma;
+        return head_for<svm::KernelSvm>(s, "gamma").kernel().gamma;
       }, "Kernel width of rbf/expchi2 heads (0 for the other kernels; AttributeError for linear heads).")
       .def_property_readonly("weights", [](const model::Model& s) {
-        if (s.head_kind() != model::HeadKind::linear_svm) no_attribute(s, "weights", "linear-svm");
-        const svm::LinearSvm& h = s.linear_svm();
+        const svm::LinearSvm& h = head_for<svm::LinearSvm>(s, "weights");
         py::array_t<double> a({static_cast<py::ssize_t>(h.classes().size()), static_cast<py::ssize_t>(h.dim())});
         double* out = a.mutable_data();
         for (const svm::LinearClass& c : h.classes()) out = std::copy(c.weights.begin(), c.weights.end(), out);
@@ -482,20 +487,12 @@ void BindModel(py::module_& m) {
       }, "w_c of every class, C x V float64 (a copy), so that f_c(x) = biases[c] + weights[c] @ Φ(x) (linear-SVM "
          "heads; AttributeError for kernel heads).")
       .def_property_readonly("biases", [](const model::Model& s) {
-        std::vector<double> b;
-        if (s.head_kind() == model::HeadKind::kernel_svm)
-          for (const svm::BinarySvm& c : s.kernel_svm().classes()) b.push_back(c.bias);
-        else if (s.head_kind() == model::HeadKind::linear_svm)
-          for (const svm::LinearClass& c : s.linear_svm().classes()) b.push_back(c.bias);
-        else
-          b = s.network().layers().back().biases;
-        return copy_array(b);
+        return copy_array(s.biases());
       }, "b_c of every class (the output layer's biases for mlp heads).")
       .def_property_readonly("layers", [](py::object self) {
         const model::Model& s = self.cast<const model::Model&>();
-        if (s.head_kind() != model::HeadKind::network) no_attribute(s, "layers", "mlp");
         py::list out;
-        for (const nn::DenseLayer& l : s.network().layers()) {
+        for (const nn::DenseLayer& l : head_for<nn::Network>(s, "layers").layers()) {
           py::dict d;
           d["weights"] = view(l.weights.data(), {static_cast<py::ssize_t>(l.outputs), static_cast<py::ssize_t>(l.inputs)}, self);
           d["biases"] = view(l.biases.data(), {static_cast<py::ssize_t>(l.outputs)}, self);
@@ -506,27 +503,12 @@ void BindModel(py::module_& m) {
          "and 'biases' (n_l), so that z_l = weights @ a + biases, a = max(0, z) between layers and f = z_L "
          "(mlp heads; AttributeError for SVM heads).")
       .def_property_readonly("hidden_sizes", [](const model::Model& s) {
-        if (s.head_kind() != model::HeadKind::network) no_attribute(s, "hidden_sizes", "mlp");
-        return as_tuple(s.network().hidden_sizes());
+        return as_tuple(head_for<nn::Network>(s, "hidden_sizes").hidden_sizes());
       }, "Sizes of the network's hidden layers (mlp heads; AttributeError for SVM heads).")
       .def_property_readonly("fingerprint", [](const model::Model& s) { return s.fingerprint().hex(); },
                              "Digest of the encoding (options and codebook or PCA + mixture), 32 hex digits.")
       .def("fit_options", [](const model::Model& s) {
-        FO o;
-        o.encoding = s.encoding_kind();
-        if (o.encoding == model::EncodingKind::bag_of_words) {
-          o.pipeline = s.bag_of_words().options();
-        } else {
-          const bow::FisherPipelineOptions& f = s.fisher_vector().options();
-          o.pipeline.image = f.image;
-          o.pipeline.dsift = f.dsift;
-          o.fisher = f.fisher;
-          o.pipeline.kmeans.seed = f.fisher.seed;  // the `seed` knob reads it there
-        }
-        if (s.head_kind() != o.head_kind()) o.head = s.head_kind();  // left None when it is the encoding's default
-        if (s.head_kind() == model::HeadKind::kernel_svm) o.kernel.type = s.kernel_svm().kernel().type;
-        if (s.head_kind() == model::HeadKind::network) o.network.hidden = s.network().hidden_sizes();
-        return o;
+        return FO::from_model(s);
       }, "FitOptions holding this model's encoding, its encoding options, its head (None when it is the encoding's "
          "default) and kernel type (SVM training options are not stored in a model file and keep their defaults).")
       .def("predict", &predict, py::arg("images"), py::kw_only(), py::arg("threads") = 0, py::arg("cache_dir") = "",

@@ -3,7 +3,7 @@
 // f(h) -> R_d (svm_relevance.h: kernel or linear head; network_relevance.h: network head, layer by layer)
 //      -> R_l (feature_relevance.h for Bag-of-Words traces, fisher_relevance.h for Fisher vectors)
 //      -> R_q (pixel_relevance.h).
-// The backward pass reads only the forward trace (EncodeTrace) and the model: no state is kept
+// The backward pass reads only the forward trace and the model: no state is kept
 // between the two passes, so one Explainer serves any number of images and threads at once.
 // The explainer shares ownership of its head (nothing can dangle) and knows the fingerprint of the
 // pipeline whose traces it explains: a trace made by another pipeline - another codebook of the same
@@ -30,6 +30,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,31 +48,33 @@ struct Explanation {
 };
 
 /// Runs the rules of a composite through a model; immutable and thread-safe.
+/// Every kind of head and encoding is reached through the lists bow::Encoding and Head and the
+/// overload sets relevance_head / check_head (one per head kind, in the head's relevance file) and
+/// relevance_encoding (one per encoding kind): the explainer names no kind.
 class Explainer {
  public:
-  /// Shares the model; `pipeline` is the fingerprint (bow::Pipeline::fingerprint) of the pipeline
-  /// whose traces will be explained. Validates the composite and the model (throws
-  /// std::invalid_argument). `indices`, if given, holds the IntersectionIndex of every class of this
-  /// hik model (e.g. svm::build_intersection_indices).
+  /// Shares a head and the encoding whose traces it explains (some encodings' backward pass needs
+  /// the stage, e.g. the Fisher mixture). Validates the composite and the head (throws
+  /// std::invalid_argument). `indices`, if given, holds the IntersectionIndex of every class of a
+  /// hik kernel-SVM head (e.g. svm::build_intersection_indices).
+  Explainer(Head head, bow::Encoding encoding, Composite composite = {},
+            std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices = nullptr);
+  /// A kernel-SVM head over the Bag-of-Words pipeline of this fingerprint (bow::Pipeline::fingerprint;
+  /// the Bag-of-Words backward pass needs only the trace, so hand-made traces can be explained).
   Explainer(std::shared_ptr<const svm::KernelSvm> model, core::Digest pipeline, Composite composite = {},
             std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices = nullptr);
   /// Any head over the Bag-of-Words pipeline of this fingerprint.
   Explainer(Head head, core::Digest pipeline, Composite composite = {});
-  /// Any head over a Fisher-vector pipeline (shared: its mixture is needed backwards).
-  Explainer(Head head, std::shared_ptr<const bow::FisherPipeline> pipeline, Composite composite = {});
-  /// Explains class cls; throws std::invalid_argument if the trace was made by another pipeline or
-  /// its histogram has the wrong size, and std::out_of_range for a bad class.
-  Explanation explain(const bow::EncodeTrace& trace, std::size_t cls) const;
-  /// Explains class cls of a Fisher-vector trace (same refusals).
-  Explanation explain(const bow::FisherTrace& trace, std::size_t cls) const;
-  /// Explains class cls of either kind of trace.
-  Explanation explain(const bow::Trace& trace, std::size_t cls) const;
+  /// Explains class cls of a trace of any kind (a bow::Trace or one of its alternatives); throws
+  /// std::invalid_argument if the trace was made by another pipeline or has the wrong size, and
+  /// std::out_of_range for a bad class.
+  template <class T>
+  Explanation explain(const T& trace, std::size_t cls) const;
   /// Explains the class called name (throws std::invalid_argument listing the known names).
-  Explanation explain(const bow::EncodeTrace& trace, const std::string& name) const;
-  /// Same for either kind of trace.
-  Explanation explain(const bow::Trace& trace, const std::string& name) const;
-  /// The kernel-SVM head; throws std::logic_error for another head.
-  const svm::KernelSvm& model() const;
+  template <class T>
+  Explanation explain(const T& trace, const std::string& name) const {
+    return explain(trace, class_index(name));
+  }
   /// The head, shared.
   const Head& head() const { return head_; }
   /// Number of classes.
@@ -83,14 +87,45 @@ class Explainer {
   const Composite& composite() const { return composite_; }
 
  private:
-  void check_head() const;
+  void check() const;
   // Checks a trace against this explainer and runs the head layer: class, name and R_d filled in.
   Explanation head_layer(const core::Digest& made_by, const std::vector<double>& h, std::size_t cls) const;
+  // The encoding layer and the pixels of a trace of the encoding's own kind.
+  template <class T>
+  Explanation explain_one(const T& trace, std::size_t cls) const;
   Head head_;
   core::Digest pipeline_;
-  std::shared_ptr<const bow::FisherPipeline> fisher_;  // null for Bag-of-Words
+  // The encoding; for an explainer made from a fingerprint, a null Bag-of-Words pipeline.
+  bow::Encoding encoding_;
   Composite composite_;
   std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices_;
 };
+
+template <class T>
+Explanation Explainer::explain_one(const T& trace, std::size_t cls) const {
+  return std::visit(
+      [&](const auto& stage) -> Explanation {
+        using Stage = typename std::decay_t<decltype(stage)>::element_type;
+        if constexpr (std::is_same_v<bow::TraceOf<Stage>, T>) {
+          Explanation e = head_layer(trace.pipeline, trace.histogram(), cls);
+          e.features = relevance_encoding(stage.get(), trace, e.dimensions.R, composite_);
+          e.pixels = relevance_pixels(trace.features, e.features.R);
+          return e;
+        } else {
+          throw std::invalid_argument(
+              "Explainer: the trace was made by another kind of encoding than this model's: encode the image with "
+              "the model's own pipeline");
+        }
+      },
+      encoding_);
+}
+
+template <class T>
+Explanation Explainer::explain(const T& trace, std::size_t cls) const {
+  if constexpr (std::is_same_v<T, bow::Trace>)
+    return std::visit([&](const auto& t) { return explain_one(t, cls); }, trace);
+  else
+    return explain_one(trace, cls);
+}
 
 }  // namespace bowlrp::decompose

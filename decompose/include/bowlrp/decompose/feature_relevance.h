@@ -19,7 +19,9 @@
 
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/mapping.h>
+#include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/pooling.h>
+#include <bowlrp/decompose/rules.h>
 
 #include <vector>
 
@@ -40,5 +42,10 @@ struct FeatureRelevance {
 /// mismatching sizes when trace, assignment and pooling disagree.
 FeatureRelevance relevance_features(const bow::FeatureTrace& features, const bow::Assignment& assignment,
                                     const bow::PoolTrace& pool, const std::vector<double>& R_d);
+
+/// The Explainer's encoding layer for a Bag-of-Words trace: relevance_features of its features,
+/// assignment and pooling (the pipeline is not needed and may be null; no rule applies).
+FeatureRelevance relevance_encoding(const bow::Pipeline* pipeline, const bow::EncodeTrace& trace,
+                                    const std::vector<double>& R_d, const Composite& composite);
 
 }  // namespace bowlrp::decompose

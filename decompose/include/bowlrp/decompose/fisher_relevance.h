@@ -33,4 +33,9 @@ namespace bowlrp::decompose {
 FeatureRelevance relevance_fisher_features(const bow::FisherPipeline& pipeline, const bow::FisherTrace& trace,
                                            const std::vector<double>& R_d, const FisherRule& rule = {});
 
+/// The Explainer's encoding layer for a Fisher-vector trace: relevance_fisher_features with the
+/// composite's Fisher rule; throws std::invalid_argument for a null pipeline.
+FeatureRelevance relevance_encoding(const bow::FisherPipeline* pipeline, const bow::FisherTrace& trace,
+                                    const std::vector<double>& R_d, const Composite& composite);
+
 }  // namespace bowlrp::decompose

@@ -57,4 +57,14 @@ NetworkRelevance relevance_network(const nn::Network& network, const nn::Network
 DimensionRelevance relevance_dimensions(const nn::Network& network, std::size_t cls, const double* h,
                                         const NetworkComposite& composite);
 
+/// The Explainer's head layer for a network head: relevance_dimensions with the composite's network
+/// rules (`index` must be null).
+DimensionRelevance relevance_head(const nn::Network& network, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex* index);
+/// Checks the rules against a network head before any image: no SVM bias policy (each layer's rule
+/// treats its biases), an explicit rule list of one rule per layer, no intersection indices; throws
+/// std::invalid_argument.
+void check_head(const nn::Network& network, const Composite& composite,
+                const std::vector<svm::IntersectionIndex>* indices);
+
 }  // namespace bowlrp::decompose

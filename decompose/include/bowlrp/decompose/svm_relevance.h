@@ -88,6 +88,22 @@ DimensionRelevance relevance_dimensions(const svm::KernelSvm& model, std::size_t
 DimensionRelevance relevance_dimensions(const svm::LinearSvm& model, std::size_t cls, const double* h,
                                         const SvmRule& rule);
 
+/// The Explainer's head layer for a kernel-SVM head: relevance_dimensions with the composite and
+/// `index`, this class's IntersectionIndex or null.
+DimensionRelevance relevance_head(const svm::KernelSvm& model, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex* index);
+/// The same for a linear head (the composite's SVM rule; `index` must be null).
+DimensionRelevance relevance_head(const svm::LinearSvm& model, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex* index);
+/// Checks the rules and the intersection indices (one per class, or null) against a kernel-SVM head
+/// before any image: gamma > 0 for rbf / exp-χ², indices only for hik and of this model; throws
+/// std::invalid_argument.
+void check_head(const svm::KernelSvm& model, const Composite& composite,
+                const std::vector<svm::IntersectionIndex>* indices);
+/// The same for a linear head (indices must be null).
+void check_head(const svm::LinearSvm& model, const Composite& composite,
+                const std::vector<svm::IntersectionIndex>* indices);
+
 /// Gradient df_cls/dh at x (size V) for rbf/expchi2 (analytic); throws std::invalid_argument for
 /// other kernels. expchi2 uses the one-sided derivative 1 where x_d + s_d = 0.
 std::vector<double> decision_gradient(const svm::KernelSvm& model, std::size_t cls, const double* x);

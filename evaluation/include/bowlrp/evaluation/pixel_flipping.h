@@ -41,7 +41,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace bowlrp::evaluation {
@@ -107,27 +110,60 @@ class IncrementalFlipper {
   IncrementalFlipper(model::Encoding encoding, decompose::Head head, std::size_t cls);
   /// The encoding and head of a model (shared, nothing copied).
   IncrementalFlipper(const model::Model& model, std::size_t cls);
-  /// Same curve as flip_curve with score = f_cls(pipeline.encode(image)), given the trace of
-  /// pipeline.encode(image); throws std::invalid_argument if the trace does not fit the image or
-  /// was made by another pipeline.
-  std::vector<double> flip_curve(const bow::GrayImage& image, const bow::EncodeTrace& trace,
-                                 const std::vector<int>& order, const PixelFlipOptions& options) const;
-  /// Same for a Fisher-vector trace.
-  std::vector<double> flip_curve(const bow::GrayImage& image, const bow::FisherTrace& trace,
-                                 const std::vector<int>& order, const PixelFlipOptions& options) const;
-  /// Same for either kind of trace.
-  std::vector<double> flip_curve(const bow::GrayImage& image, const bow::Trace& trace,
-                                 const std::vector<int>& order, const PixelFlipOptions& options) const;
+  /// Same curve as flip_curve with score = f_cls(encoding.encode(image)), given the trace of
+  /// encoding.encode(image) (a bow::Trace or one of its alternatives); throws std::invalid_argument
+  /// if the trace does not fit the image or was made by another pipeline.
+  template <class T>
+  std::vector<double> flip_curve(const bow::GrayImage& image, const T& trace, const std::vector<int>& order,
+                                 const PixelFlipOptions& options) const;
   /// f_cls of a histogram.
   double score(const std::vector<double>& histogram) const;
 
  private:
+  // The curve of a checked trace of the flipper's own encoding kind: the encoding's incremental
+  // update where it has one (Bag-of-Words: re-map and re-pool the changed features; Fisher vectors:
+  // replace their terms, FisherPipeline::replace_features), else a full re-encoding of each
+  // perturbed image (the template), which gives the same curve at the cost of flip_curve's.
+  std::vector<double> steps(const bow::Pipeline& pipeline, const bow::GrayImage& image, const bow::EncodeTrace& trace,
+                            const std::vector<int>& order, const PixelFlipOptions& options) const;
+  std::vector<double> steps(const bow::FisherPipeline& pipeline, const bow::GrayImage& image,
+                            const bow::FisherTrace& trace, const std::vector<int>& order,
+                            const PixelFlipOptions& options) const;
+  template <class Stage>
+  std::vector<double> steps(const Stage& stage, const bow::GrayImage& image, const bow::TraceOf<Stage>&,
+                            const std::vector<int>& order, const PixelFlipOptions& options) const {
+    return evaluation::flip_curve(image, order, options,
+                                  [&](const bow::GrayImage& x) { return score(stage.encode(x).histogram()); });
+  }
   void check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f, std::size_t dim,
                    const core::Digest& made_by) const;
   model::Encoding encoding_;
   decompose::Head head_;
   std::size_t cls_;
 };
+
+template <class T>
+std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, const T& trace,
+                                                   const std::vector<int>& order,
+                                                   const PixelFlipOptions& options) const {
+  if constexpr (std::is_same_v<T, bow::Trace>) {
+    return std::visit([&](const auto& t) { return flip_curve(image, t, order, options); }, trace);
+  } else {
+    options.validate();
+    return std::visit(
+        [&](const auto& stage) -> std::vector<double> {
+          using Stage = std::remove_const_t<typename std::decay_t<decltype(stage)>::element_type>;
+          if constexpr (std::is_same_v<bow::TraceOf<Stage>, T>) {
+            check_trace(image, trace.features, trace.histogram().size(), trace.pipeline);
+            return steps(*stage, image, trace, order, options);
+          } else {
+            throw std::invalid_argument(
+                "IncrementalFlipper::flip_curve: the trace was made by another kind of encoding than the flipper's");
+          }
+        },
+        encoding_);
+  }
+}
 
 /// A relevance map to be evaluated, not owned (must outlive the call).
 struct FlipMethod {

@@ -60,10 +60,9 @@ struct QualityResult {
 /// Occlusion-sensitivity map (original size, row-major) of a flipper's class.
 std::vector<double> occlusion_map(const evaluation::IncrementalFlipper& flipper, const bow::GrayImage& image,
                                   const bow::Trace& trace, int patch, std::uint64_t seed);
-/// Sensitivity map (original size, row-major) of class cls for an encoded image: |df/dh_d| spread over
-/// the features by the encoding's split, then over pixels (Eq 16).
-std::vector<double> sensitivity_map(const svm::KernelSvm& head, std::size_t cls, const bow::EncodeTrace& trace);
-/// Same for any head and encoding of a model. A linear head has df/dh_d = w_d. Fisher vectors split
+/// Sensitivity map (original size, row-major) of class cls for an encoded image: |df/dh_d| (the
+/// head's sensitivity, model/kinds: a linear head has df/dh_d = w_d) spread over the features by the
+/// encoding's split, then over pixels (Eq 16) (model::Model::sensitivity_map). Fisher vectors split
 /// |df/dh_d| by the ε rule, whose shares are signed; the map takes |R_l| per feature, so that it
 /// ranks where the score is sensitive, as for Bag-of-Words.
 std::vector<double> sensitivity_map(const model::Model& model, std::size_t cls, const bow::Trace& trace);

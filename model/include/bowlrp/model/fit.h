@@ -66,13 +66,14 @@ struct LabelledImages {
 
 /// Options of fit(); the defaults are the measured ones (README "Defaults", "Fisher vectors").
 struct FitOptions {
-  EncodingKind encoding = EncodingKind::bag_of_words;  ///< which encoding to train
+  std::string encoding = "bag-of-words";  ///< which encoding kind to train (a name of model/kinds.h)
   /// Bag-of-Words options (1x1 + 2x2 pyramid, K = 1024, ...); its image and dsift options serve
   /// the Fisher-vector encoding too
   bow::PipelineOptions pipeline;
   bow::FisherOptions fisher;      ///< Fisher-vector options (PCA, GMM, pyramid), used when encoding is fisher_vector
-  /// head kind; empty: a kernel SVM for Bag-of-Words, a linear SVM for Fisher vectors
-  std::optional<HeadKind> head;
+  /// head kind (a name of model/kinds.h); empty: the encoding's default (a kernel SVM for
+  /// Bag-of-Words, a linear SVM for Fisher vectors)
+  std::optional<std::string> head;
   svm::Kernel kernel;             ///< head kernel (hik); gamma 0 = 1 / mean distance for rbf/expchi2
   svm::TrainOptions svm;          ///< C = 3, ...; svm.threads is replaced by `threads`
   /// C of the SVMs over Fisher vectors (replaces svm.C for that encoding; best of a VOC2007 sweep with
@@ -94,9 +95,20 @@ struct FitOptions {
   /// for Bag-of-Words
   std::optional<bool> mirror_training;
   /// Whether fit() trains on the mirrors too (mirror_training, or the encoding's default).
-  bool mirrors() const { return mirror_training.value_or(encoding == EncodingKind::fisher_vector); }
-  /// The head fit() trains (head, or the encoding's default).
-  HeadKind head_kind() const;
+  bool mirrors() const;
+  /// The head kind fit() trains (head, or the encoding's default).
+  std::string head_kind() const;
+  /// The options that rebuild a model's encoding and head (its kinds, encoding options, kernel type
+  /// or hidden sizes; `head` left empty when it is the encoding's default). SVM training options are
+  /// not stored in a model file and keep their defaults.
+  static FitOptions from_model(const Model& model);
+  /// Checks explanation rules against the head this fit trains, before training (e.g. a network's
+  /// explicit rule list against its layers); throws std::invalid_argument.
+  void check_rules(const decompose::Composite& composite) const;
+  /// One phrase on the encoding to be trained ("K = 1024", "256 Gaussians (Fisher vectors)").
+  std::string encoding_summary() const;
+  /// The name of the head's training stage ("train SVMs", "train network").
+  std::string head_training_stage() const;
   /// The network head's training options (`network` with its threads replaced by `threads`).
   nn::TrainOptions network_training() const {
     nn::TrainOptions n = network;

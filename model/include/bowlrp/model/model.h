@@ -3,7 +3,7 @@
 //
 //   image --encoding--> Φ(x) in R^V --head--> f_c(x) = score of class c, c = 0 .. C-1
 //
-// Each stage is one of several kinds. Encodings: Bag-of-Words (bow::Pipeline: dense SIFT -> visual
+// Each stage is one of several kinds, listed once (model/kinds.h) and reached only through them. Encodings: Bag-of-Words (bow::Pipeline: dense SIFT -> visual
 // words -> pooled histogram, V = K x pyramid cells) and Fisher vectors (bow::FisherPipeline: dense
 // SIFT -> PCA (+ xy) -> GMM -> improved Fisher vector, V = 2 K G x pyramid cells). Heads: one-vs-rest
 // kernel SVMs (svm::KernelSvm, f_c(x) = b_c + Σ_i α_ci k(s_i, Φ(x))) and one-vs-rest linear SVMs
@@ -24,39 +24,20 @@
 #include <bowlrp/bow/trace.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/rules.h>
+#include <bowlrp/model/kinds.h>
 #include <bowlrp/nn/network.h>
 #include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 namespace bowlrp::model {
-
-/// Kinds of encoding a model can have (the order of Encoding's alternatives).
-enum class EncodingKind { bag_of_words, fisher_vector };
-/// Kinds of head a model can have (the order of Head's alternatives).
-enum class HeadKind { kernel_svm, linear_svm, network };
-/// "bag-of-words" or "fisher-vector".
-std::string to_string(EncodingKind kind);
-/// "kernel-svm", "linear-svm" or "mlp".
-std::string to_string(HeadKind kind);
-/// Parses "bag-of-words" (also "bow") or "fisher-vector" (also "fisher"); throws std::invalid_argument listing them.
-EncodingKind encoding_kind_from_string(const std::string& name);
-/// Parses "kernel-svm" (also "kernel"), "linear-svm" (also "linear") or "mlp" (also "network");
-/// throws std::invalid_argument listing them.
-HeadKind head_kind_from_string(const std::string& name);
-
-/// The forward record of one image through a model's encoding (one alternative per encoding kind).
-using Trace = bow::Trace;
-using bow::head_input;
-/// A model's encoding, shared.
-using Encoding = std::variant<std::shared_ptr<const bow::Pipeline>, std::shared_ptr<const bow::FisherPipeline>>;
-/// A model's head, shared.
-using Head = decompose::Head;
 
 /// Encoding + head + class names; immutable, thread-safe, cheap to copy (the stages are shared).
 class Model {
@@ -75,30 +56,34 @@ class Model {
   /// Writes the model file atomically; throws naming the path or the field that breaks the format.
   void save(const std::string& path) const;
 
-  /// Which encoding this model has.
-  EncodingKind encoding_kind() const;
-  /// Which head this model has.
-  HeadKind head_kind() const;
-  /// The Bag-of-Words encoding; throws std::logic_error naming the kind for another encoding.
-  const bow::Pipeline& bag_of_words() const;
-  /// The same, shared.
-  std::shared_ptr<const bow::Pipeline> shared_bag_of_words() const;
-  /// The kernel-SVM head; throws std::logic_error naming the kind for another head.
-  const svm::KernelSvm& kernel_svm() const;
-  /// The same, shared.
-  std::shared_ptr<const svm::KernelSvm> shared_kernel_svm() const;
-  /// The Fisher-vector encoding; throws std::logic_error naming the kind for another encoding.
-  const bow::FisherPipeline& fisher_vector() const;
-  /// The same, shared.
-  std::shared_ptr<const bow::FisherPipeline> shared_fisher_vector() const;
-  /// The linear-SVM head; throws std::logic_error naming the kind for another head.
-  const svm::LinearSvm& linear_svm() const;
-  /// The same, shared.
-  std::shared_ptr<const svm::LinearSvm> shared_linear_svm() const;
-  /// The network head; throws std::logic_error naming the kind for another head.
-  const nn::Network& network() const;
-  /// The same, shared.
-  std::shared_ptr<const nn::Network> shared_network() const;
+  /// The kind name of the encoding ("bag-of-words", "fisher-vector", ...; model/kinds.h).
+  std::string encoding_kind() const;
+  /// The kind name of the head ("kernel-svm", "linear-svm", "mlp", ...).
+  std::string head_kind() const;
+  /// The encoding stage of type S (e.g. bow::Pipeline), or null for another kind.
+  template <class S>
+  std::shared_ptr<const S> encoding_if() const {
+    const auto* p = std::get_if<std::shared_ptr<const S>>(&encoding_);
+    return p ? *p : nullptr;
+  }
+  /// The encoding stage of type S; throws std::logic_error naming both kinds for another kind.
+  template <class S>
+  const S& encoding_as() const {
+    if (const auto* p = std::get_if<std::shared_ptr<const S>>(&encoding_)) return **p;
+    throw std::logic_error("Model: the encoding is " + encoding_kind() + ", not " + EncodingTraits<S>::name);
+  }
+  /// The head of type S (e.g. svm::KernelSvm), or null for another kind.
+  template <class S>
+  std::shared_ptr<const S> head_if() const {
+    const auto* p = std::get_if<std::shared_ptr<const S>>(&head_);
+    return p ? *p : nullptr;
+  }
+  /// The head of type S; throws std::logic_error naming both kinds for another kind.
+  template <class S>
+  const S& head_as() const {
+    if (const auto* p = std::get_if<std::shared_ptr<const S>>(&head_)) return **p;
+    throw std::logic_error("Model: the head is " + head_kind() + ", not " + HeadTraits<S>::name);
+  }
   /// The encoding, shared.
   const Encoding& encoding() const { return encoding_; }
   /// The head, shared.
@@ -143,6 +128,20 @@ class Model {
 
   /// An explainer of this model with these rules (shares the head; refuses other models' traces).
   decompose::Explainer explainer(const decompose::Composite& composite = {}) const;
+  /// The parameters of the encoding's backward rule in use under a composite, by name (e.g.
+  /// {"fisher_epsilon", 0.01}; none for Bag-of-Words): what an explanation reports beside its sums.
+  std::vector<std::pair<std::string, double>> encoding_rule_fields(const decompose::Composite& composite) const;
+  /// b_c of every class (a network head's output-layer biases).
+  std::vector<double> biases() const;
+  /// Whether the SVM bias policy (decompose::SvmRule::bias) applies to this head (false for a network,
+  /// whose layers' rules treat their biases).
+  bool head_applies_svm_bias() const;
+  /// What the encoding trains after the descriptor sample ("k-means", "PCA + GMM").
+  std::string encoding_training_stage() const;
+  /// The pixel map of the sensitivity |∂f_cls/∂Φ| of a trace, split down as the encoding's backward
+  /// pass splits relevance (evaluation's sensitivity order); throws std::invalid_argument for another
+  /// model's trace.
+  std::vector<double> sensitivity_map(std::size_t cls, const Trace& trace) const;
 
  private:
   void check() const;

@@ -1,0 +1,47 @@
+// One-vs-rest linear SVMs with explicit weights as the model layer sees them (svm::LinearSvm,
+// f_c(x) = b_c + w_c · x; relevance: decompose/svm_relevance.h).
+#pragma once
+
+#include <bowlrp/core/parallel.h>
+#include <bowlrp/decompose/rules.h>
+#include <bowlrp/model/kind_traits.h>
+#include <bowlrp/svm/linear_svm.h>
+#include <bowlrp/svm/svm.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bowlrp::model {
+
+/// The linear-SVM head kind.
+template <>
+struct HeadTraits<svm::LinearSvm> {
+  static constexpr const char* name = "linear-svm";  ///< kind name
+  static constexpr const char* alias = "linear";     ///< short name
+  static constexpr bool applies_svm_bias = true;     ///< the bias policy (--bias) applies
+  static constexpr const char* training_stage = "train SVMs";  ///< fit()'s stage name
+  /// "linear SVM, 20 weight vectors".
+  static std::string summary(const svm::LinearSvm& head, std::size_t classes);
+  /// Nothing beyond the model's checks.
+  static void check(const svm::LinearSvm& head);
+  /// |w_cls|.
+  static std::vector<double> sensitivity(const svm::LinearSvm& head, std::size_t cls, const std::vector<double>& h);
+  /// b_c of every class (a network's output-layer biases).
+  static std::vector<double> biases(const svm::LinearSvm& head);
+  /// Checks rules against the head a fit will train, before training (std::invalid_argument).
+  static void check_rules(const FitOptions& options, const decompose::Composite& composite);
+  /// Nothing beyond FitOptions::validate.
+  static void validate(const FitOptions& options);
+  /// Trains the one-vs-rest linear SVMs (svm::train_linear_one_vs_rest); reports "train SVMs" progress.
+  static std::shared_ptr<const svm::LinearSvm> train(const double* rows, std::size_t n, std::size_t dim,
+                                                     const std::vector<int>& labels,
+                                                     const std::vector<std::string>& class_names,
+                                                     const FitOptions& options, const svm::TrainOptions& svm_options,
+                                                     const core::ProgressFn& progress);
+  /// Nothing to restore.
+  static void restore(const svm::LinearSvm& head, FitOptions& options);
+};
+
+}  // namespace bowlrp::model
