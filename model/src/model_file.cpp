@@ -1,5 +1,8 @@
 #include <bowlrp/model/model_file.h>
 
+#include "kinds/codecs.h"
+#include "model_file_format.h"
+
 #include <bowlrp/core/io.h>
 #include <bowlrp/bow/mapping.h>
 #include <bowlrp/bow/pooling.h>
@@ -28,13 +31,35 @@ namespace bowlrp::model {
 
 namespace {
 
-using nlohmann::json;
 using namespace bowlrp::svm;
+using namespace file_format;
+
+using EncodingOptions = OptionsOf<Encoding>::type;
+
+// The stage type whose codec reads options of type O.
+template <class O, std::size_t I = 0>
+struct StageOfOptionsImpl {
+  using Stage = StageOf<std::variant_alternative_t<I, Encoding>>;
+  using type = std::conditional_t<std::is_same_v<typename EncodingCodec<Stage>::Options, O>, Stage,
+                                  typename StageOfOptionsImpl<O, I + 1>::type>;
+};
+template <class O>
+struct StageOfOptionsImpl<O, std::variant_size_v<Encoding>> {
+  using type = void;
+};
+template <class O>
+using StageOfOptions = typename StageOfOptionsImpl<O>::type;
+
+// The input box of the heads over an encoding kind.
+const InputDomain& domain_of(const std::string& kind) {
+  return visit_encoding_kind(kind, [](auto tag) -> const InputDomain& {
+    return EncodingCodec<typename decltype(tag)::type>::domain();
+  });
+}
 
 constexpr std::size_t kMagicSize = sizeof(kModelMagic) - 1;  // 13
 constexpr std::size_t kPrefix = kMagicSize + 8;                   // magic + JSON length
 constexpr std::size_t kTrailer = 8;                               // checksum
-constexpr std::size_t kSift = bow::FeatureTrace::kDim;            // 128
 
 // CRC-32 (IEEE, reflected, as zlib.crc32), slicing by 8 so that large models check in milliseconds.
 struct CrcTables {
@@ -85,12 +110,8 @@ std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 }
 
 // The names the file gives the kinds: exactly these, without the aliases the command line accepts.
-// The kinds by their names (model/kinds.h). This codec still holds every kind's fields; cutting it
-// into one codec per kind, in the kind's own files, is what remains of issue 22 here.
-namespace EncodingKind {
-constexpr const char* bag_of_words = EncodingTraits<bow::Pipeline>::name;
-constexpr const char* fisher_vector = EncodingTraits<bow::FisherPipeline>::name;
-}  // namespace EncodingKind
+// The head kinds by their names (model/kinds.h). The heads' codecs are still here; each encoding's is
+// its own (model/src/kinds/<kind>_codec.h).
 namespace HeadKind {
 constexpr const char* kernel_svm = HeadTraits<svm::KernelSvm>::name;
 constexpr const char* linear_svm = HeadTraits<svm::LinearSvm>::name;
@@ -98,106 +119,12 @@ constexpr const char* network = HeadTraits<nn::Network>::name;
 }  // namespace HeadKind
 const std::string& file_name(const std::string& kind) { return kind; }
 
-// Where a model's fields sit in its file: format_version 1 (Bag-of-Words + kernel SVM only) keeps
-// "pipeline", "kernel" and "support_size" at the top; format_version 2 nests them under "encoding"
-// and "head". Every message names the field as the file spells it.
-struct Fields {
-  std::uint64_t version = 1;
-  std::string pipeline = "pipeline";          // the encoding's options
-  std::string kernel = "kernel";              // the kernel of a kernel-SVM head
-  std::string support_size = "support_size";  // S of a kernel-SVM head
-  static Fields of(std::uint64_t version) {
-    if (version == 1) return {};
-    return {version, "encoding.pipeline", "head.kernel", "head.support_size"};
-  }
-};
-
 // ---- writing the header ----
-
-json pyramid_to_json(const std::vector<core::PyramidLevel>& levels) {
-  json pyramid = json::array();
-  for (const core::PyramidLevel& l : levels) pyramid.push_back({{"cols", l.cols}, {"rows", l.rows}});
-  return pyramid;
-}
-
-json image_to_json(const bow::ImageOptions& o) { return {{"max_side", o.max_side}}; }
-
-json dsift_to_json(const bow::DsiftOptions& o) {
-  return {{"bin_sizes", o.bin_sizes},
-          {"step", o.step},
-          {"magnif", o.magnif},
-          {"contrast_threshold", o.contrast_threshold},
-          {"window_size", o.window_size},
-          {"fast", o.fast}};
-}
-
-json pipeline_to_json(const bow::PipelineOptions& o) {
-  return {
-      {"image", image_to_json(o.image)},
-      {"dsift", dsift_to_json(o.dsift)},
-      {"kmeans",
-       {{"words", o.kmeans.words},
-        {"samples", o.kmeans.samples},
-        {"max_iterations", o.kmeans.max_iterations},
-        {"seed", o.kmeans.seed},
-        {"algorithm", bow::to_string(o.kmeans.algorithm)},
-        {"tolerance", o.kmeans.tolerance}}},
-      {"mapping",
-       {{"kind", bow::to_string(o.mapping.kind)},
-        {"neighbours", o.mapping.neighbours},
-        {"beta", o.mapping.beta},
-        {"rank_decay", o.mapping.rank_decay}}},
-      {"pooling",
-       {{"p", o.pooling.is_max() ? json("inf") : json(o.pooling.p)},
-        {"pyramid", pyramid_to_json(o.pooling.pyramid)},
-        {"normalisation", bow::to_string(o.pooling.normalisation)},
-        {"hellinger", o.pooling.hellinger}}},
-  };
-}
-
-json fisher_pipeline_to_json(const bow::FisherPipelineOptions& o) {
-  const bow::FisherOptions& f = o.fisher;
-  json j = {
-      {"image", image_to_json(o.image)},
-      {"dsift", dsift_to_json(o.dsift)},
-      {"fisher",
-       {{"pca_dimension", f.pca_dimension},
-        {"root_sift", f.root_sift},
-        {"append_xy", f.append_xy},
-        {"components", f.components},
-        {"samples", f.samples},
-        {"max_iterations", f.max_iterations},
-        {"seed", f.seed},
-        {"posterior_threshold", f.posterior_threshold},
-        {"pyramid", pyramid_to_json(f.pyramid)}}},
-  };
-  // Written only when on: files of the earlier behaviour keep their bytes, and a file without the
-  // field reads as off.
-  if (f.skip_zeroed) j["fisher"]["skip_zeroed"] = true;
-  return j;
-}
 
 json kernel_to_json(const Kernel& k) {
   json blocks = json::array();
   for (const KernelBlock& b : k.blocks) blocks.push_back({{"begin", b.begin}, {"end", b.end}, {"weight", b.weight}});
   return {{"type", to_string(k.type)}, {"gamma", k.gamma}, {"blocks", blocks}};
-}
-
-// An array as the writer lays it out: its table entry and its bytes, as contiguous pieces in order.
-struct OutArray {
-  std::string name, dtype;
-  std::vector<std::size_t> shape;
-  std::vector<std::pair<const void*, std::size_t>> pieces;
-  std::size_t nbytes() const {
-    std::size_t n = 0;
-    for (const auto& p : pieces) n += p.second;
-    return n;
-  }
-};
-
-template <class T>
-OutArray out_array(std::string name, std::vector<std::size_t> shape, const std::vector<T>& values) {
-  return {std::move(name), sizeof(T) == 4 ? "<f4" : "<f8", std::move(shape), {{values.data(), values.size() * sizeof(T)}}};
 }
 
 // The rows of one value per class (coefficients, weights) as one C x n array.
@@ -244,75 +171,6 @@ std::string assemble(json header, const std::vector<OutArray>& arrays) {
   }
   put_u64(out, crc32(reinterpret_cast<const unsigned char*>(out.data()), out.size()));
   return out;
-}
-
-// ---- bounds on the stored values ----
-// Inputs of the heads are the encodings' vectors. A Bag-of-Words histogram entry is a mean of
-// mapping weights in [0, 1], then optionally square-rooted and L1/L2-normalised, so x lies in
-// [0, 1]^V (up to a few roundings). A Fisher vector has unit L2 norm (or is 0), so x lies in
-// [-1, 1]^V. Support vectors are such vectors too. For x, s in [0, 1]^V (or, for the kernels allowed
-// over Fisher vectors, linear, hik and rbf, in [-1, 1]^V) a kernel is at most
-//   k_max = sum_u w_u |u|   (linear, hik, chi2 as 2ab/(a+b) <= sqrt(ab), hellinger; |u| = block length)
-//   k_max = sum_u w_u       (rbf, expchi2),
-// so |f_c(x)| <= |b_c| + k_max sum_i |coef_ci| for a kernel head and |f_c(x)| <= |b_c| + sum_d |w_cd|
-// for a linear one. A model is refused unless this bound is at most kMaxDecision = 1e150 for every
-// class: then f_c, f_c^2 and sums of them over any number of images and classes stay far below
-// DBL_MAX (~1.8e308) whatever the rounding. Every stored value is first capped at kMaxValue = 1e100,
-// so that the product of any two is finite as well.
-constexpr double kMaxValue = 1e100;
-constexpr double kMaxDecision = 1e150;
-// A histogram or Fisher-vector entry may exceed 1 in magnitude by a few roundings.
-constexpr double kMaxHistogram = 1 + 1e-6;
-// SIFT descriptors are non-negative with unit L2 norm (RootSIFT ones too), so a visual word or the
-// PCA mean, their mean, lies in [0, 1], and so does every entry of a unit principal axis in magnitude.
-constexpr double kMaxCentre = 1 + 1e-6;
-// A local Fisher descriptor x_l = [P (s - m); xy] has |x_lj| <= |s - m| <= 2, so the trained
-// mixture's means (convex combinations of them) do too; kMaxGmmMean leaves room for any rounding.
-// Variances are floored at kMinVariance by training; with both bounds the float log-likelihood
-// weights -1/(2 sigma^2), mu/sigma^2 and the Fisher sums of any image stay finite.
-constexpr double kMaxGmmMean = 1e3;
-constexpr double kMinVariance = 1e-12;
-// A network head has 1 .. kMaxLayers dense layers of 1 .. kMaxWidth neurons each (n_1 .. n_L; n_0 is
-// dim), far beyond any trained one: with them every layer's weight count n_l n_{l-1} fits 64 bits.
-constexpr std::uint64_t kMaxLayers = nn::kMaxLayers;
-constexpr std::uint64_t kMaxWidth = nn::kMaxWidth;
-
-// The vectors a head reads, by encoding.
-struct InputDomain {
-  double lo, hi;
-  const char* vectors;  // for messages: the vectors, then the box they lie in
-  const char* value;    // what a support value is expected to be
-};
-constexpr InputDomain kHistograms{0, kMaxHistogram, "histograms in [0, 1]^dim", "a histogram value in [0, 1]"};
-constexpr InputDomain kFisherVectors{-kMaxHistogram, kMaxHistogram, "Fisher vectors in [-1, 1]^dim",
-                                     "a Fisher-vector value in [-1, 1]"};
-const InputDomain& domain_of(const std::string& kind) { return kind == EncodingKind::bag_of_words ? kHistograms : kFisherVectors; }
-
-std::string number_text(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return json(v).dump();  // shortest round-trip form
-}
-
-// A string as JSON text, with control and non-ASCII characters escaped: safe in any message.
-std::string escaped(const std::string& s) { return json(s).dump(-1, ' ', true, json::error_handler_t::replace); }
-
-[[noreturn]] void out_of(const std::string& field, double v, const std::string& expected) {
-  throw std::invalid_argument(field + " = " + number_text(v) + ": expected " + expected);
-}
-
-// Entry i of an array of rows of `cols` values (cols 0: a vector), as the file names it.
-std::string entry(const std::string& array, std::size_t i, std::size_t cols) {
-  if (cols == 0) return array + "[" + std::to_string(i) + "]";
-  return array + "[" + std::to_string(i / cols) + "][" + std::to_string(i % cols) + "]";
-}
-
-// Every value of an array in [lo, hi] (false for NaN).
-template <class T>
-void check_range(const std::vector<T>& values, const std::string& array, std::size_t cols, double lo, double hi,
-                 const std::string& expected) {
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (!(values[i] >= lo && values[i] <= hi)) out_of(entry(array, i, cols), values[i], expected);
 }
 
 // Class names end up in reports, file names and terminals: non-empty, valid UTF-8 (no overlong
@@ -388,13 +246,13 @@ void check_kernel_head(const Kernel& kernel, std::size_t V, const std::vector<do
       out_of(kf + ".blocks[" + std::to_string(u) + "].weight", kernel.blocks[u].weight, "a value in [0, 1e+100]");
   // chi2, hellinger and expchi2 take square roots of, or divide by, sums of inputs, which Fisher
   // vectors (signed) can make negative or zero: no bound holds, a decision may be NaN.
-  if (encoding == EncodingKind::fisher_vector && kernel.type != KernelType::linear &&
-      kernel.type != KernelType::intersection && kernel.type != KernelType::rbf)
-    throw std::invalid_argument(kf + ".type = \"" + to_string(kernel.type) +
-                                "\": expected linear, hik or rbf over a fisher-vector encoding (chi2, hellinger and "
-                                "expchi2 assume non-negative inputs; Fisher vectors are signed)");
-  kernel.validate(V);
   const InputDomain& domain = domain_of(encoding);
+  if (domain.signed_vectors && kernel.type != KernelType::linear && kernel.type != KernelType::intersection &&
+      kernel.type != KernelType::rbf)
+    throw std::invalid_argument(kf + ".type = \"" + to_string(kernel.type) + "\": expected linear, hik or rbf over a " +
+                                encoding + " encoding (chi2, hellinger and expchi2 assume non-negative inputs; " +
+                                domain.signed_vectors + " are signed)");
+  kernel.validate(V);
   check_range(support, "support_vectors", V, domain.lo, domain.hi, domain.value);
   const std::size_t S = support.size() / V;
   for (std::size_t c = 0; c < classes.size(); ++c) {
@@ -527,273 +385,8 @@ void check_network_head(const std::vector<nn::DenseLayer>& layers, std::size_t V
   }
 }
 
-void check_codebook(const std::vector<float>& centres) {
-  check_range(centres, "codebook_centres", kSift, 0, kMaxCentre,
-              "a value in [0, 1] (visual words are means of non-negative unit-norm SIFT descriptors)");
-}
-
-// FisherParameters::validate (sizes, finite values, variances and priors > 0, priors summing to 1),
-// then the bounds above.
-void check_fisher(const bow::FisherOptions& options, const bow::FisherParameters& p) {
-  try {
-    p.validate(options);
-  } catch (const std::invalid_argument& e) {
-    // Its message names the FisherParameters field: say which array of the file holds it.
-    const std::string what = e.what(), tag = "FisherParameters::";
-    std::string field;
-    if (const std::size_t at = what.find(tag); at != std::string::npos)
-      for (std::size_t i = at + tag.size(); i < what.size() && std::islower(static_cast<unsigned char>(what[i])); ++i)
-        field += what[i];
-    const std::map<std::string, std::string> arrays = {{"mean", "pca_mean"},
-                                                       {"projection", "pca_projection"},
-                                                       {"means", "gmm_means"},
-                                                       {"variances", "gmm_variances"},
-                                                       {"priors", "gmm_priors"}};
-    const auto it = arrays.find(field);
-    throw std::invalid_argument(
-        (it != arrays.end() ? "the array " + it->second + " holds"
-                            : std::string("the arrays pca_mean, pca_projection, gmm_means, gmm_variances and gmm_priors hold")) +
-        " invalid Fisher parameters: " + what);
-  }
-  const std::size_t G = static_cast<std::size_t>(options.descriptor_dimension());
-  check_range(p.mean, "pca_mean", 0, 0, kMaxCentre,
-              "a value in [0, 1] (the mean of non-negative unit-norm SIFT or RootSIFT descriptors)");
-  check_range(p.projection, "pca_projection", kSift, -kMaxCentre, kMaxCentre,
-              "a value in [-1, 1] (the rows are unit principal axes)");
-  check_range(p.means, "gmm_means", G, -kMaxGmmMean, kMaxGmmMean,
-              "a value in [-1000, 1000] (local descriptors lie within 2 of 0)");
-  check_range(p.variances, "gmm_variances", G, kMinVariance, kMaxValue,
-              "a value in [1e-12, 1e+100] (training floors variances at 1e-12)");
-}
-
-// The checks that do not read the arrays. Model's constructor checks the head's dimension against
-// the encoding's; these name the file's fields.
-void check_bag_of_words(const bow::PipelineOptions& options, const bow::Codebook& codebook, std::size_t V,
-                        const Fields& fields) {
-  options.validate();
-  if (codebook.size() == 0) throw std::invalid_argument("Model: the codebook is empty");
-  if (codebook.dim() != static_cast<int>(kSift))
-    throw std::invalid_argument("Model: the codebook has " + std::to_string(codebook.dim()) + "-dimensional words, expected " +
-                                std::to_string(kSift) + " (SIFT)");
-  if (codebook.size() != options.kmeans.words)
-    throw std::invalid_argument("Model: the codebook has " + std::to_string(codebook.size()) +
-                                " words but " + fields.pipeline + ".kmeans.words = " + std::to_string(options.kmeans.words) +
-                                ": expected equal");
-  const std::size_t expected = static_cast<std::size_t>(codebook.size()) * options.pooling.cells();
-  if (V != expected)
-    throw std::invalid_argument("Model: SVM dimension " + std::to_string(V) + " != codebook size " +
-                                std::to_string(codebook.size()) + " x pyramid cells " +
-                                std::to_string(options.pooling.cells()) + " = " + std::to_string(expected));
-}
-
 void check_support_size(std::size_t S) {
   if (S == 0) throw std::invalid_argument("Model: the SVM has no support vectors (support_size 0): expected at least 1");
-}
-
-// ---- strict reading of the header ----
-// Every value is read through its dotted field name, so that a refusal names the field, the value
-// found and what was expected. The loader prefixes "model file '<path>' has ".
-struct HeaderError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// A value as the file spells it, shortened and escaped.
-std::string brief(const json& v) {
-  if (v.is_object()) return "an object";
-  if (v.is_array()) return "an array of " + std::to_string(v.size()) + " values";
-  std::string s = v.dump(-1, ' ', true, json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
-// Checks that j is an object with every required key and no key beyond the required and optional
-// ones; `scope` says who defines the fields ("format_version 1", ...).
-const json& object(const json& j, const std::string& name, const std::string& scope,
-                   std::initializer_list<const char*> required, std::initializer_list<const char*> optional = {}) {
-  const std::string prefix = name.empty() ? "" : name + ".";
-  if (!j.is_object()) throw HeaderError((name.empty() ? "a header" : name) + " that is " + brief(j) + ": expected a JSON object");
-  auto listed = [](std::initializer_list<const char*> keys, const std::string& k) {
-    return std::any_of(keys.begin(), keys.end(), [&](const char* x) { return k == x; });
-  };
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!listed(required, it.key()) && !listed(optional, it.key())) {
-      const std::string key = escaped(it.key());
-      throw HeaderError("an unknown field " + prefix + key.substr(1, key.size() - 2) + " (" + scope +
-                        " defines no such field)");
-    }
-  for (const char* k : required)
-    if (!j.contains(k)) throw HeaderError("the required field " + prefix + k + " missing");
-  return j;
-}
-
-std::string scope_of(const Fields& f) { return "format_version " + std::to_string(f.version); }
-
-std::uint64_t read_uint(const json& v, const std::string& name, std::uint64_t lo, std::uint64_t hi) {
-  if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
-    const auto x = v.get<std::uint64_t>();
-    if (x >= lo && x <= hi) return x;
-  }
-  throw HeaderError(name + " = " + brief(v) + ": expected an integer in [" + std::to_string(lo) + ", " +
-                    std::to_string(hi) + "]");
-}
-
-int read_int(const json& v, const std::string& name, int lo) {
-  return static_cast<int>(read_uint(v, name, static_cast<std::uint64_t>(lo), std::numeric_limits<int>::max()));
-}
-
-double read_number(const json& v, const std::string& name, double lo = -kMaxValue, double hi = kMaxValue) {
-  if (v.is_number()) {
-    const double x = v.get<double>();
-    if (x >= lo && x <= hi) return x;  // false for NaN and infinities
-  }
-  throw HeaderError(name + " = " + brief(v) + ": expected a number in [" + number_text(lo) + ", " + number_text(hi) + "]");
-}
-
-std::string read_string(const json& v, const std::string& name) {
-  if (!v.is_string()) throw HeaderError(name + " = " + brief(v) + ": expected a string");
-  return v.get<std::string>();
-}
-
-bool read_bool(const json& v, const std::string& name) {
-  if (!v.is_boolean()) throw HeaderError(name + " = " + brief(v) + ": expected true or false");
-  return v.get<bool>();
-}
-
-const json& read_array(const json& v, const std::string& name, std::size_t min_size) {
-  if (!v.is_array() || v.size() < min_size)
-    throw HeaderError(name + " = " + brief(v) + ": expected an array of at least " + std::to_string(min_size) + " values");
-  return v;
-}
-
-// An enumeration spelt as a string, parsed by its module's from_string.
-template <class F>
-auto read_enum(const json& v, const std::string& name, F from_string) {
-  const std::string s = read_string(v, name);
-  try {
-    return from_string(s);
-  } catch (const std::invalid_argument& e) {
-    throw HeaderError(name + " = " + brief(v) + ": " + e.what());
-  }
-}
-
-std::string at(const std::string& name, std::size_t i) { return name + "[" + std::to_string(i) + "]"; }
-
-// The "image" and "dsift" objects of a pipeline, shared by every encoding.
-void read_image_dsift(const json& j, const std::string& name, const std::string& scope, bow::ImageOptions& image,
-                      bow::DsiftOptions& dsift) {
-  const json& im = object(j.at("image"), name + ".image", scope, {"max_side"});
-  image.max_side = read_int(im.at("max_side"), name + ".image.max_side", 0);
-  const std::string dn = name + ".dsift";
-  const json& d = object(j.at("dsift"), dn, scope, {"bin_sizes", "step", "magnif", "contrast_threshold", "window_size", "fast"});
-  const json& bins = read_array(d.at("bin_sizes"), dn + ".bin_sizes", 1);
-  dsift.bin_sizes.clear();
-  for (std::size_t i = 0; i < bins.size(); ++i) dsift.bin_sizes.push_back(read_int(bins[i], at(dn + ".bin_sizes", i), 1));
-  dsift.step = read_int(d.at("step"), dn + ".step", 1);
-  // The smoothing of dense SIFT has sigma = bin size / magnif <= 256 / magnif pixels and 2 ceil(3 sigma) + 1
-  // taps: magnif >= 0.01 keeps it below 160k taps (and ceil(3 sigma) far inside an int).
-  dsift.magnif = read_number(d.at("magnif"), dn + ".magnif", 0.01);
-  // Dense SIFT converts these two to float: beyond FLT_MAX the conversion overflows, and a window below
-  // the smallest normal float becomes a zero width, which makes descriptors NaN.
-  constexpr double kFloatMax = std::numeric_limits<float>::max(), kFloatMin = std::numeric_limits<float>::min();
-  dsift.contrast_threshold = read_number(d.at("contrast_threshold"), dn + ".contrast_threshold", 0, kFloatMax);
-  dsift.window_size = read_number(d.at("window_size"), dn + ".window_size", kFloatMin, kFloatMax);
-  dsift.fast = read_bool(d.at("fast"), dn + ".fast");
-}
-
-// A spatial pyramid, [{"cols", "rows"}], with its total cell count checked to fit an int (the
-// options' cells() are ints; each level has at most 64 x 64 cells once validated, but not yet).
-std::vector<core::PyramidLevel> read_pyramid(const json& j, const std::string& name, const std::string& scope) {
-  const json& pyramid = read_array(j, name, 1);
-  std::vector<core::PyramidLevel> levels;
-  for (std::size_t i = 0; i < pyramid.size(); ++i) {
-    const std::string level = at(name, i);
-    const json& l = object(pyramid[i], level, scope, {"cols", "rows"});
-    levels.push_back({read_int(l.at("cols"), level + ".cols", 1), read_int(l.at("rows"), level + ".rows", 1)});
-  }
-  return levels;
-}
-
-void check_cells(const std::vector<core::PyramidLevel>& levels, const std::string& name) {
-  // Count in 64 bits (each level is validated to at most 64 x 64 cells before this runs).
-  std::uint64_t cells = 0;
-  for (const core::PyramidLevel& l : levels) cells += static_cast<std::uint64_t>(l.cols) * l.rows;
-  if (cells > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
-    throw HeaderError(name + " of " + std::to_string(cells) + " cells: expected at most " +
-                      std::to_string(std::numeric_limits<int>::max()));
-}
-
-bow::PipelineOptions read_pipeline(const json& j, const Fields& f) {
-  const std::string& pn = f.pipeline;
-  const std::string scope = scope_of(f);
-  object(j, pn, scope, {"image", "dsift", "kmeans", "mapping", "pooling"});
-  bow::PipelineOptions o;
-  read_image_dsift(j, pn, scope, o.image, o.dsift);
-  // How the codebook was trained is a record, not needed to use it: files written before
-  // algorithm and tolerance existed read as the defaults.
-  const json& k = object(j.at("kmeans"), pn + ".kmeans", scope, {"words", "samples", "max_iterations", "seed"},
-                         {"algorithm", "tolerance"});
-  o.kmeans.words = read_int(k.at("words"), pn + ".kmeans.words", 1);
-  o.kmeans.samples = read_uint(k.at("samples"), pn + ".kmeans.samples", 0, std::numeric_limits<std::size_t>::max());
-  o.kmeans.max_iterations = read_int(k.at("max_iterations"), pn + ".kmeans.max_iterations", 1);
-  o.kmeans.seed = read_uint(k.at("seed"), pn + ".kmeans.seed", 0, std::numeric_limits<std::uint64_t>::max());
-  if (k.contains("algorithm"))
-    o.kmeans.algorithm = read_enum(k.at("algorithm"), pn + ".kmeans.algorithm", bow::kmeans_algorithm_from_string);
-  if (k.contains("tolerance")) o.kmeans.tolerance = read_number(k.at("tolerance"), pn + ".kmeans.tolerance", 0);
-  const json& m = object(j.at("mapping"), pn + ".mapping", scope, {"kind", "neighbours", "beta", "rank_decay"});
-  o.mapping.kind = read_enum(m.at("kind"), pn + ".mapping.kind", bow::mapping_kind_from_string);
-  o.mapping.neighbours = read_int(m.at("neighbours"), pn + ".mapping.neighbours", 1);
-  o.mapping.beta = read_number(m.at("beta"), pn + ".mapping.beta", 0);
-  o.mapping.rank_decay = read_number(m.at("rank_decay"), pn + ".mapping.rank_decay", 0, 1);
-  const json& p = object(j.at("pooling"), pn + ".pooling", scope, {"p", "pyramid", "normalisation", "hellinger"});
-  const json& pj = p.at("p");
-  if (pj.is_string()) {
-    if (pj.get<std::string>() != "inf")
-      throw HeaderError(pn + ".pooling.p = " + brief(pj) + ": expected a number or \"inf\"");
-    o.pooling.p = std::numeric_limits<double>::infinity();
-  } else {
-    o.pooling.p = read_number(pj, pn + ".pooling.p", 0);
-  }
-  o.pooling.pyramid = read_pyramid(p.at("pyramid"), pn + ".pooling.pyramid", scope);
-  o.pooling.normalisation = read_enum(p.at("normalisation"), pn + ".pooling.normalisation", bow::normalisation_from_string);
-  o.pooling.hellinger = read_bool(p.at("hellinger"), pn + ".pooling.hellinger");
-  try {
-    o.validate();
-  } catch (const std::invalid_argument& e) {
-    throw HeaderError(pn + " options that are invalid: " + std::string(e.what()));
-  }
-  check_cells(o.pooling.pyramid, pn + ".pooling.pyramid");
-  return o;
-}
-
-bow::FisherPipelineOptions read_fisher_pipeline(const json& j, const Fields& f) {
-  const std::string& pn = f.pipeline;
-  const std::string scope = scope_of(f);
-  object(j, pn, scope, {"image", "dsift", "fisher"});
-  bow::FisherPipelineOptions o;
-  read_image_dsift(j, pn, scope, o.image, o.dsift);
-  const std::string fn = pn + ".fisher";
-  const json& fj = object(j.at("fisher"), fn, scope,
-                          {"pca_dimension", "root_sift", "append_xy", "components", "samples", "max_iterations", "seed",
-                           "posterior_threshold", "pyramid"},
-                          {"skip_zeroed"});
-  bow::FisherOptions& fo = o.fisher;
-  fo.pca_dimension = read_int(fj.at("pca_dimension"), fn + ".pca_dimension", 1);
-  fo.root_sift = read_bool(fj.at("root_sift"), fn + ".root_sift");
-  fo.append_xy = read_bool(fj.at("append_xy"), fn + ".append_xy");
-  fo.components = read_int(fj.at("components"), fn + ".components", 1);
-  fo.samples = read_uint(fj.at("samples"), fn + ".samples", 1, std::numeric_limits<std::size_t>::max());
-  fo.max_iterations = read_int(fj.at("max_iterations"), fn + ".max_iterations", 1);
-  fo.seed = read_uint(fj.at("seed"), fn + ".seed", 0, std::numeric_limits<std::uint64_t>::max());
-  fo.posterior_threshold = read_number(fj.at("posterior_threshold"), fn + ".posterior_threshold", 0, 1);
-  fo.pyramid = read_pyramid(fj.at("pyramid"), fn + ".pyramid", scope);
-  fo.skip_zeroed = fj.contains("skip_zeroed") && read_bool(fj.at("skip_zeroed"), fn + ".skip_zeroed");
-  try {
-    o.validate();
-  } catch (const std::invalid_argument& e) {
-    throw HeaderError(pn + " options that are invalid: " + std::string(e.what()));
-  }
-  check_cells(fo.pyramid, fn + ".pyramid");
-  return o;
 }
 
 Kernel read_kernel(const json& j, const Fields& f) {
@@ -816,9 +409,8 @@ Kernel read_kernel(const json& j, const Fields& f) {
 // What a header describes, before any array is read.
 struct Layout {
   Fields fields;
-  std::string encoding = EncodingKind::bag_of_words;
-  bow::PipelineOptions bow;             // bag-of-words
-  bow::FisherPipelineOptions fisher;    // fisher-vector
+  std::string encoding;                 // the encoding kind
+  EncodingOptions options;              // its options
   std::string head = HeadKind::kernel_svm;
   Kernel kernel;                        // kernel-svm
   std::uint64_t V = 0, S = 0;           // dim; support_size (kernel-svm)
@@ -846,7 +438,9 @@ void read_common(const json& h, Layout& l) {
 Layout read_header_v1(const json& h) {
   Layout l;
   object(h, "", scope_of(l.fields), {"format_version", "pipeline", "kernel", "dim", "support_size", "classes", "data_bytes", "arrays"});
-  l.bow = read_pipeline(h.at("pipeline"), l.fields);
+  // format_version 1 is Bag-of-Words with a kernel SVM
+  l.encoding = EncodingTraits<bow::Pipeline>::name;
+  l.options = EncodingCodec<bow::Pipeline>::read_options(h.at("pipeline"), l.fields);
   l.kernel = read_kernel(h.at("kernel"), l.fields);
   l.S = read_uint(h.at("support_size"), "support_size", 0, kAnySize);
   read_common(h, l);
@@ -860,14 +454,19 @@ Layout read_header_v2(const json& h) {
   object(h, "", scope, {"format_version", "encoding", "head", "dim", "classes", "data_bytes", "arrays"});
   const json& e = object(h.at("encoding"), "encoding", scope, {"kind", "pipeline"});
   const std::string encoding = read_string(e.at("kind"), "encoding.kind");
-  if (encoding == file_name(EncodingKind::bag_of_words)) {
-    l.encoding = EncodingKind::bag_of_words;
-    l.bow = read_pipeline(e.at("pipeline"), l.fields);
-  } else if (encoding == file_name(EncodingKind::fisher_vector)) {
-    l.encoding = EncodingKind::fisher_vector;
-    l.fisher = read_fisher_pipeline(e.at("pipeline"), l.fields);
-  } else {
-    throw HeaderError("encoding.kind = " + brief(e.at("kind")) + ": expected \"bag-of-words\" or \"fisher-vector\"");
+  std::vector<std::string> kinds;
+  for_each_kind<Encoding>([&](auto tag) {
+    using S = typename decltype(tag)::type;
+    kinds.push_back(std::string("\"") + EncodingTraits<S>::name + "\"");
+    if (encoding != EncodingTraits<S>::name) return;
+    l.encoding = encoding;
+    l.options = EncodingCodec<S>::read_options(e.at("pipeline"), l.fields);
+  });
+  if (l.encoding.empty()) {
+    std::string expected;
+    for (std::size_t i = 0; i < kinds.size(); ++i)
+      expected += (i == 0 ? "" : i + 1 == kinds.size() ? " or " : ", ") + kinds[i];
+    throw HeaderError("encoding.kind = " + brief(e.at("kind")) + ": expected " + expected);
   }
   const json& hd = h.at("head");
   if (!hd.is_object()) object(hd, "head", scope, {"kind"});  // refuses it, naming what it is
@@ -905,34 +504,11 @@ Layout read_header_v2(const json& h) {
   return l;
 }
 
-// One array a layout holds: the table entry it must have.
-struct ArraySpec {
-  std::string name;
-  const char* dtype;
-  std::vector<std::uint64_t> shape;
-  std::string meaning;  // the shape in the header's terms
-  std::uint64_t item() const { return dtype[2] == '4' ? 4 : 8; }
-};
-
 std::vector<ArraySpec> array_specs(const Layout& l) {
-  const std::string& pn = l.fields.pipeline;
   const std::uint64_t C = l.names.size();
-  std::vector<ArraySpec> s;
-  if (l.encoding == EncodingKind::bag_of_words) {
-    s.push_back({"codebook_centres", "<f4", {static_cast<std::uint64_t>(l.bow.kmeans.words), kSift},
-                 "[" + pn + ".kmeans.words, 128]"});
-  } else {
-    const bow::FisherOptions& f = l.fisher.fisher;
-    const auto K = static_cast<std::uint64_t>(f.components), D = static_cast<std::uint64_t>(f.pca_dimension),
-               G = static_cast<std::uint64_t>(f.descriptor_dimension());
-    const std::string fn = pn + ".fisher";
-    const std::string g = "descriptor dimension = " + fn + ".pca_dimension" + (f.append_xy ? " + 2" : "");
-    s.push_back({"pca_mean", "<f8", {kSift}, "[128]"});
-    s.push_back({"pca_projection", "<f8", {D, kSift}, "[" + fn + ".pca_dimension, 128]"});
-    s.push_back({"gmm_means", "<f8", {K, G}, "[" + fn + ".components, " + g + "]"});
-    s.push_back({"gmm_variances", "<f8", {K, G}, "[" + fn + ".components, " + g + "]"});
-    s.push_back({"gmm_priors", "<f8", {K}, "[" + fn + ".components]"});
-  }
+  std::vector<ArraySpec> s = std::visit(
+      [&](const auto& o) { return EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::array_specs(o, l.fields); },
+      l.options);
   const std::string& sn = l.fields.support_size;
   if (l.head == HeadKind::kernel_svm) {
     s.push_back({"support_vectors", "<f8", {l.S, l.V}, "[" + sn + ", dim]"});
@@ -947,20 +523,6 @@ std::vector<ArraySpec> array_specs(const Layout& l) {
     }
   }
   return s;
-}
-
-// One entry of the header's "arrays" table.
-struct ArrayEntry {
-  std::size_t index = 0;  // position in the table
-  std::string dtype;
-  std::vector<std::uint64_t> shape;
-  std::uint64_t offset = 0, nbytes = 0;
-};
-
-std::string shape_text(const std::vector<std::uint64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 // The table's entries in the order of the specs: each spec's array exactly once, nothing else.
@@ -1006,27 +568,12 @@ std::vector<ArrayEntry> read_arrays(const json& j, const std::vector<ArraySpec>&
 // the file) before it is formed.
 void check_sizes(const Layout& l, const std::vector<ArraySpec>& specs, const std::vector<ArrayEntry>& arrays,
                  std::uint64_t data_bytes) {
-  const std::string& pn = l.fields.pipeline;
   const std::uint64_t V = l.V, C = l.names.size();
-  if (l.encoding == EncodingKind::bag_of_words) {
-    const std::uint64_t K = static_cast<std::uint64_t>(l.bow.kmeans.words);
-    const std::uint64_t cells = static_cast<std::uint64_t>(l.bow.pooling.cells());
-    const ArrayEntry& ac = arrays[0];
-    if (ac.shape != specs[0].shape)
-      throw HeaderError("the array 'codebook_centres' of shape " + shape_text(ac.shape) + ": expected " +
-                        shape_text(specs[0].shape) + " = [" + pn + ".kmeans.words, SIFT descriptor length]");
-    if (V != K * cells)
-      throw HeaderError("dim = " + std::to_string(V) + ": expected " + pn + ".kmeans.words x pyramid cells = " +
-                        std::to_string(K) + " x " + std::to_string(cells) + " = " + std::to_string(K * cells));
-  } else {
-    const bow::FisherOptions& f = l.fisher.fisher;
-    const auto K = static_cast<std::uint64_t>(f.components), G = static_cast<std::uint64_t>(f.descriptor_dimension());
-    const auto cells = static_cast<std::uint64_t>(f.cells());
-    if (V != 2 * K * G * cells)
-      throw HeaderError("dim = " + std::to_string(V) + ": expected 2 x " + pn + ".fisher.components x descriptor dimension x " +
-                        "pyramid cells = 2 x " + std::to_string(K) + " x " + std::to_string(G) + " x " +
-                        std::to_string(cells) + " = " + std::to_string(2 * K * G * cells));
-  }
+  std::visit(
+      [&](const auto& o) {
+        EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::check_dimension(o, specs, arrays, V, l.fields);
+      },
+      l.options);
   const std::string& sn = l.fields.support_size;
   if (l.head == HeadKind::kernel_svm) {
     const std::uint64_t S = l.S;
@@ -1055,13 +602,11 @@ void check_sizes(const Layout& l, const std::vector<ArraySpec>& specs, const std
       room -= rows * cols + rows;
     }
   }
-  if (l.encoding == EncodingKind::bag_of_words) {
-    const std::uint64_t K = static_cast<std::uint64_t>(l.bow.kmeans.words);
-    if (K > data_bytes / 4 / kSift)
-      throw HeaderError(pn + ".kmeans.words = " + std::to_string(K) + ": the codebook of " + std::to_string(K) + " x " +
-                        std::to_string(kSift) + " floats cannot fit in the data section of " + std::to_string(data_bytes) +
-                        " bytes");
-  }
+  std::visit(
+      [&](const auto& o) {
+        EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::check_room(o, data_bytes, l.fields);
+      },
+      l.options);
   for (std::size_t k = 0; k < specs.size(); ++k) {
     const ArraySpec& s = specs[k];
     const ArrayEntry& a = arrays[k];
@@ -1112,52 +657,15 @@ void check_tiling(const std::vector<ArraySpec>& specs, const std::vector<ArrayEn
                       ", where the last array ends");
 }
 
-// The arrays' bytes, by name, once their sizes and places are checked.
-struct DataSection {
-  const char* data;
-  const std::vector<ArraySpec>& specs;
-  const std::vector<ArrayEntry>& arrays;
-  const ArrayEntry& find(const std::string& name) const {
-    for (std::size_t k = 0; k < specs.size(); ++k)
-      if (specs[k].name == name) return arrays[k];
-    throw std::logic_error("model file: no array " + name + " in this layout");
-  }
-  template <class T>
-  std::vector<T> take(const std::string& name) const {
-    const ArrayEntry& a = find(name);
-    std::vector<T> v(a.nbytes / sizeof(T));
-    if (a.nbytes) std::memcpy(v.data(), data + a.offset, a.nbytes);
-    return v;
-  }
-  // Row r of a C x n array of doubles.
-  std::vector<double> row(const char* name, std::size_t r, std::size_t n) const {
-    std::vector<double> v(n);
-    if (n) std::memcpy(v.data(), data + find(name).offset + r * n * sizeof(double), n * sizeof(double));
-    return v;
-  }
-};
-
 // Builds the model a checked layout and data section describe, running the value checks first so
 // that a refusal names the file's fields.
 Model build_model(Layout& l, const DataSection& data) {
   const std::size_t V = l.V, C = l.names.size();
-  Encoding encoding;
-  if (l.encoding == EncodingKind::bag_of_words) {
-    std::vector<float> centres = data.take<float>("codebook_centres");
-    check_codebook(centres);
-    bow::Codebook codebook(static_cast<int>(kSift), std::move(centres));
-    check_bag_of_words(l.bow, codebook, V, l.fields);
-    encoding = std::make_shared<const bow::Pipeline>(std::move(l.bow), std::move(codebook));
-  } else {
-    bow::FisherParameters p;
-    p.mean = data.take<double>("pca_mean");
-    p.projection = data.take<double>("pca_projection");
-    p.means = data.take<double>("gmm_means");
-    p.variances = data.take<double>("gmm_variances");
-    p.priors = data.take<double>("gmm_priors");
-    check_fisher(l.fisher.fisher, p);
-    encoding = std::make_shared<const bow::FisherPipeline>(std::move(l.fisher), std::move(p));
-  }
+  Encoding encoding = std::visit(
+      [&](auto& o) -> Encoding {
+        return EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::read(std::move(o), data, V, l.fields);
+      },
+      l.options);
   check_class_names(l.names);
   Head head;
   if (l.head == HeadKind::kernel_svm) {
@@ -1203,17 +711,6 @@ json parse_header(const std::string& buf, std::size_t begin, std::size_t end, st
   return json::parse(buf.begin() + static_cast<std::ptrdiff_t>(begin), buf.begin() + static_cast<std::ptrdiff_t>(end), note);
 }
 
-// Runs a header reader on the writer's own options, so that nothing is saved that loading refuses
-// (the reader's bounds go beyond the options' validate(), e.g. dsift.magnif >= 0.01).
-template <class Read>
-void check_written_options(const json& pipeline, const Fields& fields, Read read) {
-  try {
-    read(pipeline, fields);
-  } catch (const HeaderError& e) {
-    throw std::invalid_argument(e.what());
-  }
-}
-
 }  // namespace
 
 void validate_class_names(const std::vector<std::string>& names) { check_class_names(names); }
@@ -1223,34 +720,16 @@ void save_model(const std::string& path, const Model& model) {
   const std::string head = model.head_kind();
   // Bag-of-Words + kernel SVM is what format_version 1 holds: written as it, byte for byte as
   // before version 2 existed, so that older readers keep reading such models.
-  const Fields fields = Fields::of(encoding == EncodingKind::bag_of_words && head == HeadKind::kernel_svm
-                                       ? kMinModelFormatVersion
-                                       : kModelFormatVersion);
+  const bool version_1 = std::visit(
+      [](const auto& e) { return EncodingCodec<StageOf<std::decay_t<decltype(e)>>>::format_version_1; },
+      model.encoding());
+  const Fields fields = Fields::of(version_1 && head == HeadKind::kernel_svm ? kMinModelFormatVersion
+                                                                             : kModelFormatVersion);
   const std::size_t V = model.dimension();
-  std::vector<OutArray> arrays;
   json pipeline;
-  if (encoding == EncodingKind::bag_of_words) {
-    const bow::Pipeline& p = model.encoding_as<bowlrp::bow::Pipeline>();
-    check_bag_of_words(p.options(), p.codebook(), V, fields);
-    check_codebook(p.codebook().centres());
-    const auto K = static_cast<std::size_t>(p.codebook().size()), cdim = static_cast<std::size_t>(p.codebook().dim());
-    arrays.push_back(out_array("codebook_centres", {K, cdim}, p.codebook().centres()));
-    pipeline = pipeline_to_json(p.options());
-    check_written_options(pipeline, fields, read_pipeline);
-  } else {
-    const bow::FisherPipeline& p = model.encoding_as<bowlrp::bow::FisherPipeline>();
-    const bow::FisherParameters& fp = p.parameters();
-    check_fisher(p.options().fisher, fp);
-    const auto K = static_cast<std::size_t>(fp.components()), D = static_cast<std::size_t>(fp.pca_dimension()),
-               G = static_cast<std::size_t>(p.options().fisher.descriptor_dimension());
-    arrays.push_back(out_array("pca_mean", {kSift}, fp.mean));
-    arrays.push_back(out_array("pca_projection", {D, kSift}, fp.projection));
-    arrays.push_back(out_array("gmm_means", {K, G}, fp.means));
-    arrays.push_back(out_array("gmm_variances", {K, G}, fp.variances));
-    arrays.push_back(out_array("gmm_priors", {K}, fp.priors));
-    pipeline = fisher_pipeline_to_json(p.options());
-    check_written_options(pipeline, fields, read_fisher_pipeline);
-  }
+  std::vector<OutArray> arrays = std::visit(
+      [&](const auto& e) { return EncodingCodec<StageOf<std::decay_t<decltype(e)>>>::write(*e, V, fields, &pipeline); },
+      model.encoding());
   json classes = json::array();
   json jhead;
   if (head == HeadKind::kernel_svm) {

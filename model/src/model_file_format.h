@@ -1,0 +1,364 @@
+// The model file's container, shared by every kind's codec (internal, not installed): where the
+// fields sit (format_version 1 or 2), the strict readers that name a refused field, the array table
+// and the data section, the bounds on stored values. The container and the heads' codecs are in
+// model_file.cpp; each encoding kind's codec (its options' JSON, its arrays, their checks) is an
+// EncodingCodec<S> specialisation in model/src/kinds/<kind>_codec.{h,cpp}, included by
+// model/src/kinds/codecs.h. The file format itself is documented in model/model_file.h.
+#pragma once
+
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/image.h>
+#include <bowlrp/core/pyramid.h>
+#include <bowlrp/model/kinds.h>
+#include <bowlrp/model/model_file.h>
+#include <bowlrp/nn/network.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace bowlrp::model::file_format {
+
+using nlohmann::json;
+
+constexpr std::size_t kSift = bow::FeatureTrace::kDim;  // 128
+
+// Where a model's fields sit in its file: format_version 1 (Bag-of-Words + kernel SVM only) keeps
+// "pipeline", "kernel" and "support_size" at the top; format_version 2 nests them under "encoding"
+// and "head". Every message names the field as the file spells it.
+struct Fields {
+  std::uint64_t version = 1;
+  std::string pipeline = "pipeline";          // the encoding's options
+  std::string kernel = "kernel";              // the kernel of a kernel-SVM head
+  std::string support_size = "support_size";  // S of a kernel-SVM head
+  static Fields of(std::uint64_t version) {
+    if (version == 1) return {};
+    return {version, "encoding.pipeline", "head.kernel", "head.support_size"};
+  }
+};
+
+inline json pyramid_to_json(const std::vector<core::PyramidLevel>& levels) {
+  json pyramid = json::array();
+  for (const core::PyramidLevel& l : levels) pyramid.push_back({{"cols", l.cols}, {"rows", l.rows}});
+  return pyramid;
+}
+
+inline json image_to_json(const bow::ImageOptions& o) { return {{"max_side", o.max_side}}; }
+
+inline json dsift_to_json(const bow::DsiftOptions& o) {
+  return {{"bin_sizes", o.bin_sizes},
+          {"step", o.step},
+          {"magnif", o.magnif},
+          {"contrast_threshold", o.contrast_threshold},
+          {"window_size", o.window_size},
+          {"fast", o.fast}};
+}
+
+// An array as the writer lays it out: its table entry and its bytes, as contiguous pieces in order.
+struct OutArray {
+  std::string name, dtype;
+  std::vector<std::size_t> shape;
+  std::vector<std::pair<const void*, std::size_t>> pieces;
+  std::size_t nbytes() const {
+    std::size_t n = 0;
+    for (const auto& p : pieces) n += p.second;
+    return n;
+  }
+};
+
+template <class T>
+OutArray out_array(std::string name, std::vector<std::size_t> shape, const std::vector<T>& values) {
+  return {std::move(name), sizeof(T) == 4 ? "<f4" : "<f8", std::move(shape), {{values.data(), values.size() * sizeof(T)}}};
+}
+
+// ---- bounds on the stored values ----
+// Inputs of the heads are the encodings' vectors. A Bag-of-Words histogram entry is a mean of
+// mapping weights in [0, 1], then optionally square-rooted and L1/L2-normalised, so x lies in
+// [0, 1]^V (up to a few roundings). A Fisher vector has unit L2 norm (or is 0), so x lies in
+// [-1, 1]^V. Support vectors are such vectors too. For x, s in [0, 1]^V (or, for the kernels allowed
+// over Fisher vectors, linear, hik and rbf, in [-1, 1]^V) a kernel is at most
+//   k_max = sum_u w_u |u|   (linear, hik, chi2 as 2ab/(a+b) <= sqrt(ab), hellinger; |u| = block length)
+//   k_max = sum_u w_u       (rbf, expchi2),
+// so |f_c(x)| <= |b_c| + k_max sum_i |coef_ci| for a kernel head and |f_c(x)| <= |b_c| + sum_d |w_cd|
+// for a linear one. A model is refused unless this bound is at most kMaxDecision = 1e150 for every
+// class: then f_c, f_c^2 and sums of them over any number of images and classes stay far below
+// DBL_MAX (~1.8e308) whatever the rounding. Every stored value is first capped at kMaxValue = 1e100,
+// so that the product of any two is finite as well.
+constexpr double kMaxValue = 1e100;
+constexpr double kMaxDecision = 1e150;
+// A histogram or Fisher-vector entry may exceed 1 in magnitude by a few roundings.
+constexpr double kMaxHistogram = 1 + 1e-6;
+// SIFT descriptors are non-negative with unit L2 norm (RootSIFT ones too), so a visual word or the
+// PCA mean, their mean, lies in [0, 1], and so does every entry of a unit principal axis in magnitude.
+constexpr double kMaxCentre = 1 + 1e-6;
+// A local Fisher descriptor x_l = [P (s - m); xy] has |x_lj| <= |s - m| <= 2, so the trained
+// mixture's means (convex combinations of them) do too; kMaxGmmMean leaves room for any rounding.
+// Variances are floored at kMinVariance by training; with both bounds the float log-likelihood
+// weights -1/(2 sigma^2), mu/sigma^2 and the Fisher sums of any image stay finite.
+constexpr double kMaxGmmMean = 1e3;
+constexpr double kMinVariance = 1e-12;
+// A network head has 1 .. kMaxLayers dense layers of 1 .. kMaxWidth neurons each (n_1 .. n_L; n_0 is
+// dim), far beyond any trained one: with them every layer's weight count n_l n_{l-1} fits 64 bits.
+constexpr std::uint64_t kMaxLayers = nn::kMaxLayers;
+constexpr std::uint64_t kMaxWidth = nn::kMaxWidth;
+
+// The vectors a head reads, by encoding.
+struct InputDomain {
+  double lo, hi;
+  const char* vectors;  // for messages: the vectors, then the box they lie in
+  const char* value;    // what a support value is expected to be
+  const char* signed_vectors;  // for a signed domain, the vectors' plural name ("Fisher vectors"), else null
+};
+
+inline std::string number_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return json(v).dump();  // shortest round-trip form
+}
+
+// A string as JSON text, with control and non-ASCII characters escaped: safe in any message.
+inline std::string escaped(const std::string& s) { return json(s).dump(-1, ' ', true, json::error_handler_t::replace); }
+
+[[noreturn]] inline void out_of(const std::string& field, double v, const std::string& expected) {
+  throw std::invalid_argument(field + " = " + number_text(v) + ": expected " + expected);
+}
+
+// Entry i of an array of rows of `cols` values (cols 0: a vector), as the file names it.
+inline std::string entry(const std::string& array, std::size_t i, std::size_t cols) {
+  if (cols == 0) return array + "[" + std::to_string(i) + "]";
+  return array + "[" + std::to_string(i / cols) + "][" + std::to_string(i % cols) + "]";
+}
+
+// Every value of an array in [lo, hi] (false for NaN).
+template <class T>
+inline void check_range(const std::vector<T>& values, const std::string& array, std::size_t cols, double lo, double hi,
+                 const std::string& expected) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!(values[i] >= lo && values[i] <= hi)) out_of(entry(array, i, cols), values[i], expected);
+}
+
+// ---- strict reading of the header ----
+// Every value is read through its dotted field name, so that a refusal names the field, the value
+// found and what was expected. The loader prefixes "model file '<path>' has ".
+struct HeaderError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A value as the file spells it, shortened and escaped.
+inline std::string brief(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array of " + std::to_string(v.size()) + " values";
+  std::string s = v.dump(-1, ' ', true, json::error_handler_t::replace);
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+// Checks that j is an object with every required key and no key beyond the required and optional
+// ones; `scope` says who defines the fields ("format_version 1", ...).
+inline const json& object(const json& j, const std::string& name, const std::string& scope,
+                   std::initializer_list<const char*> required, std::initializer_list<const char*> optional = {}) {
+  const std::string prefix = name.empty() ? "" : name + ".";
+  if (!j.is_object()) throw HeaderError((name.empty() ? "a header" : name) + " that is " + brief(j) + ": expected a JSON object");
+  auto listed = [](std::initializer_list<const char*> keys, const std::string& k) {
+    return std::any_of(keys.begin(), keys.end(), [&](const char* x) { return k == x; });
+  };
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!listed(required, it.key()) && !listed(optional, it.key())) {
+      const std::string key = escaped(it.key());
+      throw HeaderError("an unknown field " + prefix + key.substr(1, key.size() - 2) + " (" + scope +
+                        " defines no such field)");
+    }
+  for (const char* k : required)
+    if (!j.contains(k)) throw HeaderError("the required field " + prefix + k + " missing");
+  return j;
+}
+
+inline std::string scope_of(const Fields& f) { return "format_version " + std::to_string(f.version); }
+
+inline std::uint64_t read_uint(const json& v, const std::string& name, std::uint64_t lo, std::uint64_t hi) {
+  if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+    const auto x = v.get<std::uint64_t>();
+    if (x >= lo && x <= hi) return x;
+  }
+  throw HeaderError(name + " = " + brief(v) + ": expected an integer in [" + std::to_string(lo) + ", " +
+                    std::to_string(hi) + "]");
+}
+
+inline int read_int(const json& v, const std::string& name, int lo) {
+  return static_cast<int>(read_uint(v, name, static_cast<std::uint64_t>(lo), std::numeric_limits<int>::max()));
+}
+
+inline double read_number(const json& v, const std::string& name, double lo = -kMaxValue, double hi = kMaxValue) {
+  if (v.is_number()) {
+    const double x = v.get<double>();
+    if (x >= lo && x <= hi) return x;  // false for NaN and infinities
+  }
+  throw HeaderError(name + " = " + brief(v) + ": expected a number in [" + number_text(lo) + ", " + number_text(hi) + "]");
+}
+
+inline std::string read_string(const json& v, const std::string& name) {
+  if (!v.is_string()) throw HeaderError(name + " = " + brief(v) + ": expected a string");
+  return v.get<std::string>();
+}
+
+inline bool read_bool(const json& v, const std::string& name) {
+  if (!v.is_boolean()) throw HeaderError(name + " = " + brief(v) + ": expected true or false");
+  return v.get<bool>();
+}
+
+inline const json& read_array(const json& v, const std::string& name, std::size_t min_size) {
+  if (!v.is_array() || v.size() < min_size)
+    throw HeaderError(name + " = " + brief(v) + ": expected an array of at least " + std::to_string(min_size) + " values");
+  return v;
+}
+
+// An enumeration spelt as a string, parsed by its module's from_string.
+template <class F>
+auto read_enum(const json& v, const std::string& name, F from_string) {
+  const std::string s = read_string(v, name);
+  try {
+    return from_string(s);
+  } catch (const std::invalid_argument& e) {
+    throw HeaderError(name + " = " + brief(v) + ": " + e.what());
+  }
+}
+
+inline std::string at(const std::string& name, std::size_t i) { return name + "[" + std::to_string(i) + "]"; }
+
+// The "image" and "dsift" objects of a pipeline, shared by every encoding.
+inline void read_image_dsift(const json& j, const std::string& name, const std::string& scope, bow::ImageOptions& image,
+                      bow::DsiftOptions& dsift) {
+  const json& im = object(j.at("image"), name + ".image", scope, {"max_side"});
+  image.max_side = read_int(im.at("max_side"), name + ".image.max_side", 0);
+  const std::string dn = name + ".dsift";
+  const json& d = object(j.at("dsift"), dn, scope, {"bin_sizes", "step", "magnif", "contrast_threshold", "window_size", "fast"});
+  const json& bins = read_array(d.at("bin_sizes"), dn + ".bin_sizes", 1);
+  dsift.bin_sizes.clear();
+  for (std::size_t i = 0; i < bins.size(); ++i) dsift.bin_sizes.push_back(read_int(bins[i], at(dn + ".bin_sizes", i), 1));
+  dsift.step = read_int(d.at("step"), dn + ".step", 1);
+  // The smoothing of dense SIFT has sigma = bin size / magnif <= 256 / magnif pixels and 2 ceil(3 sigma) + 1
+  // taps: magnif >= 0.01 keeps it below 160k taps (and ceil(3 sigma) far inside an int).
+  dsift.magnif = read_number(d.at("magnif"), dn + ".magnif", 0.01);
+  // Dense SIFT converts these two to float: beyond FLT_MAX the conversion overflows, and a window below
+  // the smallest normal float becomes a zero width, which makes descriptors NaN.
+  constexpr double kFloatMax = std::numeric_limits<float>::max(), kFloatMin = std::numeric_limits<float>::min();
+  dsift.contrast_threshold = read_number(d.at("contrast_threshold"), dn + ".contrast_threshold", 0, kFloatMax);
+  dsift.window_size = read_number(d.at("window_size"), dn + ".window_size", kFloatMin, kFloatMax);
+  dsift.fast = read_bool(d.at("fast"), dn + ".fast");
+}
+
+// A spatial pyramid, [{"cols", "rows"}], with its total cell count checked to fit an int (the
+// options' cells() are ints; each level has at most 64 x 64 cells once validated, but not yet).
+inline std::vector<core::PyramidLevel> read_pyramid(const json& j, const std::string& name, const std::string& scope) {
+  const json& pyramid = read_array(j, name, 1);
+  std::vector<core::PyramidLevel> levels;
+  for (std::size_t i = 0; i < pyramid.size(); ++i) {
+    const std::string level = at(name, i);
+    const json& l = object(pyramid[i], level, scope, {"cols", "rows"});
+    levels.push_back({read_int(l.at("cols"), level + ".cols", 1), read_int(l.at("rows"), level + ".rows", 1)});
+  }
+  return levels;
+}
+
+inline void check_cells(const std::vector<core::PyramidLevel>& levels, const std::string& name) {
+  // Count in 64 bits (each level is validated to at most 64 x 64 cells before this runs).
+  std::uint64_t cells = 0;
+  for (const core::PyramidLevel& l : levels) cells += static_cast<std::uint64_t>(l.cols) * l.rows;
+  if (cells > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+    throw HeaderError(name + " of " + std::to_string(cells) + " cells: expected at most " +
+                      std::to_string(std::numeric_limits<int>::max()));
+}
+
+// One array a layout holds: the table entry it must have.
+struct ArraySpec {
+  std::string name;
+  const char* dtype;
+  std::vector<std::uint64_t> shape;
+  std::string meaning;  // the shape in the header's terms
+  std::uint64_t item() const { return dtype[2] == '4' ? 4 : 8; }
+};
+
+// One entry of the header's "arrays" table.
+struct ArrayEntry {
+  std::size_t index = 0;  // position in the table
+  std::string dtype;
+  std::vector<std::uint64_t> shape;
+  std::uint64_t offset = 0, nbytes = 0;
+};
+
+inline std::string shape_text(const std::vector<std::uint64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// The arrays' bytes, by name, once their sizes and places are checked.
+struct DataSection {
+  const char* data;
+  const std::vector<ArraySpec>& specs;
+  const std::vector<ArrayEntry>& arrays;
+  const ArrayEntry& find(const std::string& name) const {
+    for (std::size_t k = 0; k < specs.size(); ++k)
+      if (specs[k].name == name) return arrays[k];
+    throw std::logic_error("model file: no array " + name + " in this layout");
+  }
+  template <class T>
+  std::vector<T> take(const std::string& name) const {
+    const ArrayEntry& a = find(name);
+    std::vector<T> v(a.nbytes / sizeof(T));
+    if (a.nbytes) std::memcpy(v.data(), data + a.offset, a.nbytes);
+    return v;
+  }
+  // Row r of a C x n array of doubles.
+  std::vector<double> row(const char* name, std::size_t r, std::size_t n) const {
+    std::vector<double> v(n);
+    if (n) std::memcpy(v.data(), data + find(name).offset + r * n * sizeof(double), n * sizeof(double));
+    return v;
+  }
+};
+
+// Runs a header reader on the writer's own options, so that nothing is saved that loading refuses
+// (the reader's bounds go beyond the options' validate(), e.g. dsift.magnif >= 0.01).
+template <class Read>
+void check_written_options(const json& pipeline, const Fields& fields, Read read) {
+  try {
+    read(pipeline, fields);
+  } catch (const HeaderError& e) {
+    throw std::invalid_argument(e.what());
+  }
+}
+
+/// One encoding kind's part of the model file (specialised per kind in model/src/kinds/<kind>_codec.h):
+///   using Options                     the stage's options type
+///   format_version_1                  whether format_version 1 holds this encoding (with a kernel-SVM head)
+///   domain()                          the box the encoding's vectors lie in (heads' bounds)
+///   write_options(o), read_options(j, fields)            its "pipeline" object
+///   array_specs(o, fields)            its arrays, in file order (before the head's)
+///   check_dimension(o, specs, arrays, V, fields)         dim against its options (before the head's sizes)
+///   check_room(o, data_bytes, fields) its arrays against the data section (after the head's sizes)
+///   read(o, data, V, fields)          the stage from its checked arrays (value checks first)
+///   write(stage, V, fields, &options) its arrays, after the checks a reader applies, and its options' JSON
+template <class Stage>
+struct EncodingCodec;
+
+/// The options of every encoding kind, one alternative per kind (in bow::Encoding's order).
+template <class E>
+struct OptionsOf;
+/// (specialisation for the list of shared stages)
+template <class... Stages>
+struct OptionsOf<std::variant<std::shared_ptr<const Stages>...>> {
+  using type = std::variant<typename EncodingCodec<Stages>::Options...>;  ///< one per kind
+};
+
+}  // namespace bowlrp::model::file_format
