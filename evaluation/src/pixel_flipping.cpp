@@ -245,10 +245,10 @@ std::vector<double> run_steps(const bow::GrayImage& image, const bow::DenseSift&
 }
 }  // namespace
 
-std::vector<double> IncrementalFlipper::steps(const bow::FisherPipeline& pipeline, const bow::GrayImage& image,
-                                              const bow::FisherTrace& trace, const std::vector<int>& order,
-                                              const PixelFlipOptions& options) const {
-  bow::FisherTrace t = trace;
+std::vector<double> IncrementalFlipper::replace_steps(
+    const bow::GrayImage& image, const bow::DenseSift& sift, double f0, const std::vector<int>& order,
+    const PixelFlipOptions& options,
+    const std::function<double(const bow::FeatureTrace&, const std::vector<std::size_t>&)>& replace) const {
   // The features every region of a step reaches, replaced together once the step's regions are noise.
   std::vector<std::size_t> all;
   bow::FeatureTrace fresh;
@@ -260,12 +260,12 @@ std::vector<double> IncrementalFlipper::steps(const bow::FisherPipeline& pipelin
     }
   };
   const auto rescore = [&] {
-    if (!all.empty()) pipeline.replace_features(t, fresh, all);
+    const double f = replace(fresh, all);
     all.clear();
     fresh = bow::FeatureTrace();
-    return score(t.fisher);
+    return f;
   };
-  return run_steps(image, pipeline.sift(), order, options, score(trace.histogram()), update, rescore);
+  return run_steps(image, sift, order, options, f0, update, rescore);
 }
 
 std::vector<double> IncrementalFlipper::steps(const bow::Pipeline& pipeline, const bow::GrayImage& image,

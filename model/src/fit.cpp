@@ -390,7 +390,9 @@ std::optional<HistogramCache> make_cache(const bow::Pipeline& pipeline, const st
   return std::optional<HistogramCache>(std::in_place, dir, pipeline.options(), pipeline.codebook(), pipeline.dimension());
 }
 
-std::optional<HistogramCache> make_cache(const bow::FisherPipeline& pipeline, const std::string& dir) {
+// Any other encoding: keyed by its fingerprint (options and learned parameters) and the file bytes.
+template <class Stage>
+std::optional<HistogramCache> make_cache(const Stage& pipeline, const std::string& dir) {
   if (dir.empty()) return std::nullopt;
   return std::optional<HistogramCache>(std::in_place, dir, pipeline.fingerprint(), pipeline.dimension());
 }
@@ -500,12 +502,14 @@ EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::
 
 EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
                          const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
-  return std::visit([&](const auto& e) { return encode_images(*e, paths, threads, cache_dir, progress, stage); }, encoding);
+  return std::visit(
+      [&](const auto& e) { return encode_file_rows(*e, paths, threads, cache_dir, progress, stage, false); }, encoding);
 }
 
 EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
                          const core::ProgressFn& progress, const std::string& stage) {
-  return std::visit([&](const auto& e) { return encode_images(*e, images, threads, progress, stage); }, encoding);
+  return std::visit([&](const auto& e) { return encode_image_rows(*e, images, threads, progress, stage, false); },
+                    encoding);
 }
 
 bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,

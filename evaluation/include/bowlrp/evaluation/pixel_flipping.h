@@ -121,20 +121,40 @@ class IncrementalFlipper {
 
  private:
   // The curve of a checked trace of the flipper's own encoding kind: the encoding's incremental
-  // update where it has one (Bag-of-Words: re-map and re-pool the changed features; Fisher vectors:
-  // replace their terms, FisherPipeline::replace_features), else a full re-encoding of each
-  // perturbed image (the template), which gives the same curve at the cost of flip_curve's.
+  // update where it has one (Bag-of-Words: re-map and re-pool the changed features; any stage with
+  // replace_features(trace, features, indices), e.g. Fisher vectors and VLAD: replace the changed
+  // features' terms), else a full re-encoding of each perturbed image, which gives the same curve at
+  // the cost of flip_curve's.
   std::vector<double> steps(const bow::Pipeline& pipeline, const bow::GrayImage& image, const bow::EncodeTrace& trace,
                             const std::vector<int>& order, const PixelFlipOptions& options) const;
-  std::vector<double> steps(const bow::FisherPipeline& pipeline, const bow::GrayImage& image,
-                            const bow::FisherTrace& trace, const std::vector<int>& order,
-                            const PixelFlipOptions& options) const;
   template <class Stage>
-  std::vector<double> steps(const Stage& stage, const bow::GrayImage& image, const bow::TraceOf<Stage>&,
+  std::vector<double> steps(const Stage& stage, const bow::GrayImage& image, const bow::TraceOf<Stage>& trace,
                             const std::vector<int>& order, const PixelFlipOptions& options) const {
-    return evaluation::flip_curve(image, order, options,
-                                  [&](const bow::GrayImage& x) { return score(stage.encode(x).histogram()); });
+    if constexpr (has_replace_features<Stage>::value) {
+      bow::TraceOf<Stage> t = trace;
+      return replace_steps(image, stage.sift(), score(trace.histogram()), order, options,
+                           [&](const bow::FeatureTrace& fresh, const std::vector<std::size_t>& all) {
+                             if (!all.empty()) stage.replace_features(t, fresh, all);
+                             return score(t.histogram());
+                           });
+    } else {
+      return evaluation::flip_curve(image, order, options,
+                                    [&](const bow::GrayImage& x) { return score(stage.encode(x).histogram()); });
+    }
   }
+  // The MoRF steps of a stage that replaces features: replace(fresh, indices) swaps the features
+  // the step's regions reach and returns f(x^k).
+  std::vector<double> replace_steps(
+      const bow::GrayImage& image, const bow::DenseSift& sift, double f0, const std::vector<int>& order,
+      const PixelFlipOptions& options,
+      const std::function<double(const bow::FeatureTrace&, const std::vector<std::size_t>&)>& replace) const;
+  template <class Stage, class = void>
+  struct has_replace_features : std::false_type {};
+  template <class Stage>
+  struct has_replace_features<
+      Stage, std::void_t<decltype(std::declval<const Stage&>().replace_features(
+                 std::declval<bow::TraceOf<Stage>&>(), std::declval<const bow::FeatureTrace&>(),
+                 std::declval<const std::vector<std::size_t>&>()))>> : std::true_type {};
   void check_trace(const bow::GrayImage& image, const bow::FeatureTrace& f, std::size_t dim,
                    const core::Digest& made_by) const;
   model::Encoding encoding_;
