@@ -500,6 +500,64 @@ BOOST_AUTO_TEST_CASE(encode_is_independent_of_thread_count) {
                          traces[0].unnormalised.size() * sizeof(double)) == 0);
 }
 
+// Replacing features gives exactly the encoding of the changed image: every feature by those of
+// another image (in either order), or the features a changed region reaches (extract_region);
+// bad counts and indices are refused.
+BOOST_AUTO_TEST_CASE(replace_features_reproduces_encode_bit_for_bit) {
+  const bb::VladPipeline& p = *fixture().pipeline;
+  const auto same_bytes = [](const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  };
+  const bb::GrayImage image = synthetic_image(64, 48, 402), other = synthetic_image(64, 48, 403);
+  const bb::VladTrace want = p.encode(other);
+  const bb::FeatureTrace fresh = p.sift().extract(other);
+  std::vector<std::size_t> all(fresh.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  bb::VladTrace t = p.encode(image);
+  BOOST_TEST_REQUIRE(fresh.size() == t.features.size());
+  BOOST_TEST_REQUIRE(max_abs_diff(t.vlad, want.vlad) > 1e-3);
+  p.replace_features(t, fresh, all);
+  BOOST_TEST(t.features.descriptors == want.features.descriptors, boost::test_tools::per_element());
+  BOOST_TEST(t.assignment == want.assignment, boost::test_tools::per_element());
+  BOOST_TEST(t.word_counts == want.word_counts, boost::test_tools::per_element());
+  BOOST_TEST(same_bytes(t.unnormalised, want.unnormalised));
+  BOOST_TEST(same_bytes(t.vlad, want.vlad));
+  bb::VladTrace u = p.encode(image);
+  const std::vector<std::size_t> reversed(all.rbegin(), all.rend());
+  bb::FeatureTrace flipped = fresh;
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    flipped.frames[i] = fresh.frames[reversed[i]];
+    std::copy(fresh.descriptor(reversed[i]), fresh.descriptor(reversed[i]) + kSift, flipped.descriptors.begin() + i * kSift);
+  }
+  p.replace_features(u, flipped, reversed);
+  BOOST_TEST(same_bytes(u.vlad, want.vlad));
+  // A region made flat: only the features it reaches are recomputed.
+  bb::GrayImage changed = image;
+  const bb::Box box{20, 10, 40, 30};
+  for (int y = box.y0; y < box.y1; ++y)
+    for (int x = box.x0; x < box.x1; ++x) changed.pixels[static_cast<std::size_t>(y) * changed.width + x] = 0.5f;
+  std::vector<std::size_t> indices;
+  const bb::FeatureTrace region = p.sift().extract_region(changed, box, &indices);
+  BOOST_TEST_REQUIRE(!indices.empty());
+  BOOST_TEST_REQUIRE(indices.size() < t.features.size());
+  bb::VladTrace r = p.encode(image);
+  p.replace_features(r, region, indices);
+  const bb::VladTrace full = p.encode(changed);
+  BOOST_TEST(r.assignment == full.assignment, boost::test_tools::per_element());
+  BOOST_TEST(same_bytes(r.vlad, full.vlad));
+  BOOST_TEST(max_abs_diff(r.vlad, p.encode(image).vlad) > 1e-6);  // the region changed something
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { p.replace_features(r, fresh, std::vector<std::size_t>(3, 0)); },
+                                                {"replace_features", std::to_string(fresh.size()) + " replacement", "3 indices"}));
+  bb::FeatureTrace one = fresh;
+  one.frames.resize(1);
+  one.descriptors.resize(kSift);
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { p.replace_features(r, one, {fresh.size()}); },
+                                                {"replace_features", "index " + std::to_string(fresh.size())}));
+  bb::VladTrace broken = p.encode(image);
+  broken.feature_cells[1] = 7;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { p.pool(broken); }, {"VladPipeline::pool", "cell 7 of 3"}));
+}
+
 // Training: zeroed descriptors dropped, RootSIFT applied, then Codebook::train; deterministic.
 BOOST_AUTO_TEST_CASE(train_vlad_codebook_is_kmeans_of_the_nonzero_rootsift_descriptors) {
   const Fixture& f = fixture();
@@ -588,6 +646,10 @@ BOOST_AUTO_TEST_CASE(bad_options_codebooks_traces_and_relevance_sizes_throw) {
   broken.assignment[0] = 8;
   BOOST_TEST(throws_with<std::invalid_argument>([&] { bd::relevance_vlad_features(other, broken, R_d); },
                                                 {"relevance_vlad_features", "word 8"}));
+  broken = t;
+  broken.feature_cells[0] = -1;
+  BOOST_TEST(throws_with<std::invalid_argument>([&] { bd::relevance_vlad_features(other, broken, R_d); },
+                                                {"relevance_vlad_features", "cell -1 of 3"}));
   bd::FisherRule zero_eps;
   zero_eps.epsilon = 0;
   BOOST_TEST(throws_with<std::invalid_argument>([&] { bd::relevance_vlad_features(other, t, R_d, zero_eps); }, {}));

@@ -149,8 +149,6 @@ VladTrace VladPipeline::encode(const GrayImage& image) const { return encode_fea
 
 VladTrace VladPipeline::encode_features(FeatureTrace features) const {
   const VladOptions& o = options_.vlad;
-  const std::size_t K = static_cast<std::size_t>(o.words), cells = static_cast<std::size_t>(o.cells());
-  const std::size_t levels = o.pyramid.size(), cell_dim = K * kSift;
   VladTrace t;
   t.features = std::move(features);
   const std::size_t L = t.features.size();
@@ -166,11 +164,31 @@ VladTrace VladPipeline::encode_features(FeatureTrace features) const {
   t.assignment.assign(nearest.begin(), nearest.end());
   for (std::size_t l = 0; l < L; ++l)
     if (all_zero(t.features.descriptor(l))) t.assignment[l] = -1;
-  t.cells = static_cast<int>(cells);
-  t.levels = static_cast<int>(levels);
+  t.cells = o.cells();
+  t.levels = static_cast<int>(o.pyramid.size());
   t.feature_cells = pyramid_cells(t.features, o.pyramid, &t.cell_counts);
   t.pipeline = fingerprint_;
+  pool(t);
+  return t;
+}
 
+void VladPipeline::pool(VladTrace& t) const {
+  const VladOptions& o = options_.vlad;
+  const std::size_t K = static_cast<std::size_t>(o.words), cells = static_cast<std::size_t>(o.cells());
+  const std::size_t levels = o.pyramid.size(), cell_dim = K * kSift, L = t.features.size();
+  if (t.local.size() != L * kSift || t.assignment.size() != L || t.feature_cells.size() != L * levels ||
+      t.cell_counts.size() != cells || t.cells != static_cast<int>(cells) || t.levels != static_cast<int>(levels))
+    throw std::invalid_argument("VladPipeline::pool: the trace's local descriptors, assignment and cells disagree (" +
+                                std::to_string(t.local.size()) + " values, " + std::to_string(t.assignment.size()) +
+                                " words, " + std::to_string(L) + " features)");
+  for (std::size_t l = 0; l < L; ++l)
+    if (t.assignment[l] < -1 || t.assignment[l] >= static_cast<int>(K))
+      throw std::invalid_argument("VladPipeline::pool: feature " + std::to_string(l) + " is assigned to word " +
+                                  std::to_string(t.assignment[l]) + " of " + std::to_string(K));
+  for (std::size_t i = 0; i < t.feature_cells.size(); ++i)
+    if (t.feature_cells[i] < 0 || t.feature_cells[i] >= static_cast<int>(cells))
+      throw std::invalid_argument("VladPipeline::pool: feature " + std::to_string(i / levels) + " lies in cell " +
+                                  std::to_string(t.feature_cells[i]) + " of " + std::to_string(cells));
   // Residual sums, in double, in feature order.
   t.word_counts.assign(cells * K, 0);
   t.unnormalised.assign(cells * cell_dim, 0.0);
@@ -212,7 +230,31 @@ VladTrace VladPipeline::encode_features(FeatureTrace features) const {
     t.cell_norms[c] = norm;
     for (std::size_t d = 0; d < cell_dim; ++d) v[d] /= norm;
   }
-  return t;
+}
+
+void VladPipeline::replace_features(VladTrace& t, const FeatureTrace& replacement,
+                                    const std::vector<std::size_t>& indices) const {
+  const std::size_t L = t.features.size();
+  if (replacement.size() != indices.size() || replacement.descriptors.size() != indices.size() * kSift)
+    throw std::invalid_argument("VladPipeline::replace_features: " + std::to_string(replacement.size()) +
+                                " replacement features (" + std::to_string(replacement.descriptors.size()) +
+                                " descriptor values) for " + std::to_string(indices.size()) + " indices");
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] >= L)
+      throw std::invalid_argument("VladPipeline::replace_features: feature index " + std::to_string(indices[i]) +
+                                  " outside the trace's " + std::to_string(L) + " features");
+  if (t.local.size() != L * kSift || t.assignment.size() != L)
+    throw std::invalid_argument("VladPipeline::replace_features: the trace's local descriptors and assignment "
+                                "disagree with its " + std::to_string(L) + " features");
+  const std::vector<float> s = vlad_local_descriptors(options_.vlad, replacement.descriptors.data(), indices.size());
+  const std::vector<std::int32_t> nearest = mapper_.nearest(s.data(), indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const std::size_t l = indices[i];
+    std::copy(replacement.descriptor(i), replacement.descriptor(i) + kSift, t.features.descriptors.begin() + l * kSift);
+    std::copy(s.begin() + i * kSift, s.begin() + (i + 1) * kSift, t.local.begin() + l * kSift);
+    t.assignment[l] = all_zero(replacement.descriptor(i)) ? -1 : nearest[i];
+  }
+  pool(t);
 }
 
 }  // namespace bowlrp::bow

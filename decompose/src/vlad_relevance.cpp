@@ -28,6 +28,10 @@ FeatureRelevance relevance_vlad_features(const bow::VladPipeline& pipeline, cons
     if (t.assignment[l] < -1 || t.assignment[l] >= static_cast<int>(K))
       fail("feature " + std::to_string(l) + " is assigned to word " + std::to_string(t.assignment[l]) + " of " +
            std::to_string(K));
+  for (std::size_t i = 0; i < t.feature_cells.size(); ++i)
+    if (t.feature_cells[i] < 0 || t.feature_cells[i] >= static_cast<int>(cells))
+      fail("feature " + std::to_string(i / levels) + " lies in cell " + std::to_string(t.feature_cells[i]) + " of " +
+           std::to_string(cells));
 
   FeatureRelevance out;
   out.R.assign(L, 0.0);

@@ -127,6 +127,16 @@ class VladPipeline {
   }
   /// The stages after dense SIFT on given features (frames and descriptors of `features`).
   VladTrace encode_features(FeatureTrace features) const;
+  /// Recomputes the word and cell counts, z, the norms and Φ of a trace from its local descriptors,
+  /// assignment and cells (the forward sums exactly as encode() runs them).
+  void pool(VladTrace& trace) const;
+  /// Replaces the features at `indices` of a trace by `replacement` (same frames, new descriptors,
+  /// e.g. from DenseSift::extract_region): their local descriptors and words are recomputed, then
+  /// the trace is pooled again, so the result is bit-identical to encoding the changed image (the
+  /// assignment is a pure function of each descriptor, and the sums run over all features in order;
+  /// cost: the replaced features' assignment plus one pass over the trace, not dense SIFT).
+  void replace_features(VladTrace& trace, const FeatureTrace& replacement,
+                        const std::vector<std::size_t>& indices) const;
   /// V = K 128 cells.
   std::size_t dimension() const;
   /// The options in use.
