@@ -1,0 +1,86 @@
+#include <bowlrp/decompose/vlad_relevance.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace bowlrp::decompose {
+
+FeatureRelevance relevance_vlad_features(const bow::VladPipeline& pipeline, const bow::VladTrace& t,
+                                         const std::vector<double>& R_d, const FisherRule& rule) {
+  rule.validate();
+  auto fail = [](const std::string& what) { throw std::invalid_argument("relevance_vlad_features: " + what); };
+  if (t.pipeline != pipeline.fingerprint())
+    fail("the trace was made by another pipeline (fingerprint " + t.pipeline.hex() + ", this one's is " +
+         pipeline.fingerprint().hex() + ")");
+  constexpr std::size_t D = bow::FeatureTrace::kDim;
+  const bow::Codebook& codebook = pipeline.codebook();
+  const std::size_t K = static_cast<std::size_t>(codebook.size());
+  const std::size_t L = t.features.size(), cells = static_cast<std::size_t>(t.cells);
+  const std::size_t levels = static_cast<std::size_t>(t.levels), cell_dim = K * D, V = cells * cell_dim;
+  if (R_d.size() != pipeline.dimension() || t.unnormalised.size() != V || V != pipeline.dimension())
+    fail("R_d has " + std::to_string(R_d.size()) + " values, the trace " + std::to_string(t.unnormalised.size()) +
+         " dimensions, the pipeline " + std::to_string(pipeline.dimension()) + "; expected all equal");
+  if (t.local.size() != L * D || t.assignment.size() != L || t.feature_cells.size() != L * levels ||
+      t.cell_counts.size() != cells || t.word_counts.size() != cells * K)
+    fail("the trace's local descriptors, assignment and cells disagree with its " + std::to_string(L) + " features");
+  for (std::size_t l = 0; l < L; ++l)
+    if (t.assignment[l] < -1 || t.assignment[l] >= static_cast<int>(K))
+      fail("feature " + std::to_string(l) + " is assigned to word " + std::to_string(t.assignment[l]) + " of " +
+           std::to_string(K));
+  for (std::size_t i = 0; i < t.feature_cells.size(); ++i)
+    if (t.feature_cells[i] < 0 || t.feature_cells[i] >= static_cast<int>(cells))
+      fail("feature " + std::to_string(i / levels) + " lies in cell " + std::to_string(t.feature_cells[i]) + " of " +
+           std::to_string(cells));
+
+  FeatureRelevance out;
+  out.R.assign(L, 0.0);
+  out.per_word.assign(K, 0.0);
+  out.per_cell.assign(cells, 0.0);
+  // Coefficients a_d, the even share of empty blocks per cell, and the absorbed part.
+  std::vector<double> a(V, 0.0), spread(cells, 0.0);
+  const double eps = rule.epsilon;
+  for (std::size_t c = 0; c < cells; ++c) {
+    for (std::size_t k = 0; k < K; ++k) {
+      const std::size_t base = c * cell_dim + k * D;
+      double rk = 0;
+      for (std::size_t j = 0; j < D; ++j) rk += R_d[base + j];
+      out.per_word[k] += rk;
+      out.per_cell[c] += rk;
+      if (t.word_counts[c * K + k] == 0) {
+        if (t.cell_counts[c] > 0)
+          spread[c] += rk;
+        else
+          out.unassigned += rk;
+        continue;
+      }
+      for (std::size_t j = 0; j < D; ++j) {
+        const std::size_t d = base + j;
+        const double z = t.unnormalised[d];
+        a[d] = R_d[d] / (z + (z >= 0 ? eps : -eps));
+        out.absorbed += R_d[d] * eps / (std::abs(z) + eps);
+      }
+    }
+  }
+  for (std::size_t l = 0; l < L; ++l) {
+    double r = 0;
+    if (t.assignment[l] >= 0) {
+      const std::size_t k = static_cast<std::size_t>(t.assignment[l]);
+      const float* s = t.local.data() + l * D;
+      const float* ck = codebook.centre(static_cast<int>(k));
+      for (std::size_t lv = 0; lv < levels; ++lv) {
+        const std::size_t c = static_cast<std::size_t>(t.feature_cells[l * levels + lv]);
+        const double* ad = a.data() + c * cell_dim + k * D;
+        for (std::size_t j = 0; j < D; ++j) r += ad[j] * (static_cast<double>(s[j]) - static_cast<double>(ck[j]));
+      }
+    }
+    for (std::size_t lv = 0; lv < levels; ++lv) {
+      const std::size_t c = static_cast<std::size_t>(t.feature_cells[l * levels + lv]);
+      if (spread[c] != 0) r += spread[c] / static_cast<double>(t.cell_counts[c]);
+    }
+    out.R[l] = r;
+  }
+  return out;
+}
+
+}  // namespace bowlrp::decompose
