@@ -365,6 +365,24 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
   return codebook;
 }
 
+std::vector<float> sample_training_descriptors(const bow::ImageOptions& image, const bow::DsiftOptions& dsift,
+                                               const LabelledImages& data, std::size_t samples, std::uint64_t seed,
+                                               int threads, const core::ProgressFn& progress,
+                                               std::vector<Skipped>* failures, StageTimes* times,
+                                               std::size_t* images_used) {
+  const auto t0 = Clock::now();
+  const bow::ImageLoader loader(image);
+  const bool in_memory = !data.images.empty();
+  std::size_t used = 0;
+  std::vector<float> all = sample_descriptors(
+      dsift, data.paths.size(), samples, seed,
+      [&](std::size_t i) { return in_memory ? data.images[i] : loader.load(data.paths[i]); },
+      [&](std::size_t i) { return data.paths[i]; }, threads, progress, failures, nullptr, &used);
+  if (times) times->codebook_extract = seconds_since(t0);
+  if (images_used) *images_used = used;
+  return all;
+}
+
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
                              const std::vector<std::string>& names, int threads, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times) {

@@ -13,7 +13,7 @@ std::string listing() {
   std::vector<std::string> items;
   for_each_kind<Variant>([&](auto tag) {
     using T = Traits<typename decltype(tag)::type>;
-    items.push_back(std::string(T::name) + " (" + T::alias + ")");
+    items.push_back(std::string(T::name) == T::alias ? std::string(T::name) : std::string(T::name) + " (" + T::alias + ")");
   });
   std::string s;
   for (std::size_t i = 0; i < items.size(); ++i)

@@ -153,6 +153,16 @@ struct FitReport {
   EncodedSet encoded;
 };
 
+/// The seeded descriptor sample of the training protocol from labelled images (the files, read
+/// with `image`, or the decoded images): about samples / min(N, 400) non-zero SIFT descriptors from
+/// each of a seeded subset of at most 400 images, n x 128 floats; failures of images are appended
+/// to *failures and times->codebook_extract is set. What an encoding kind's training clusters.
+std::vector<float> sample_training_descriptors(const bow::ImageOptions& image, const bow::DsiftOptions& dsift,
+                                               const LabelledImages& data, std::size_t samples, std::uint64_t seed,
+                                               int threads, const core::ProgressFn& progress,
+                                               std::vector<Skipped>* failures, StageTimes* times = nullptr,
+                                               std::size_t* images_used = nullptr);
+
 /// Samples descriptors from a seeded subset of `paths` and runs k-means (options.kmeans); failures
 /// of images are appended to *failures. Throws std::invalid_argument when too few descriptors exist.
 bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
