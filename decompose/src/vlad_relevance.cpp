@@ -83,4 +83,10 @@ FeatureRelevance relevance_vlad_features(const bow::VladPipeline& pipeline, cons
   return out;
 }
 
+FeatureRelevance relevance_encoding(const bow::VladPipeline* pipeline, const bow::VladTrace& trace,
+                                    const std::vector<double>& R_d, const Composite& composite) {
+  if (!pipeline) throw std::invalid_argument("Explainer: no VLAD pipeline given (null pointer)");
+  return relevance_vlad_features(*pipeline, trace, R_d, composite.fisher);
+}
+
 }  // namespace bowlrp::decompose

@@ -3,3 +3,4 @@
 
 #include "bag_of_words_codec.h"
 #include "fisher_vector_codec.h"
+#include "vlad_codec.h"

@@ -16,6 +16,7 @@
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/pipeline.h>
+#include <bowlrp/bow/vlad.h>
 
 #include <memory>
 #include <utility>
@@ -25,7 +26,8 @@
 namespace bowlrp::bow {
 
 /// An encoding (image -> Φ(x)), shared: one alternative per encoding kind.
-using Encoding = std::variant<std::shared_ptr<const Pipeline>, std::shared_ptr<const FisherPipeline>>;
+using Encoding = std::variant<std::shared_ptr<const Pipeline>, std::shared_ptr<const FisherPipeline>,
+                              std::shared_ptr<const VladPipeline>>;
 
 /// The trace type of an encoding stage: what its encode() returns.
 template <class Stage>

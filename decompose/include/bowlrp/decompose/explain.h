@@ -25,6 +25,7 @@
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
+#include <bowlrp/decompose/vlad_relevance.h>
 #include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 

@@ -36,4 +36,9 @@ namespace bowlrp::decompose {
 FeatureRelevance relevance_vlad_features(const bow::VladPipeline& pipeline, const bow::VladTrace& trace,
                                          const std::vector<double>& R_d, const FisherRule& rule = {});
 
+/// The Explainer's encoding layer for a VLAD trace: relevance_vlad_features with the composite's
+/// ε rule of local sums (Composite::fisher); throws std::invalid_argument for a null pipeline.
+FeatureRelevance relevance_encoding(const bow::VladPipeline* pipeline, const bow::VladTrace& trace,
+                                    const std::vector<double>& R_d, const Composite& composite);
+
 }  // namespace bowlrp::decompose

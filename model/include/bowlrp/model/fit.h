@@ -70,7 +70,8 @@ struct FitOptions {
   /// Bag-of-Words options (1x1 + 2x2 pyramid, K = 1024, ...); its image and dsift options serve
   /// the Fisher-vector encoding too
   bow::PipelineOptions pipeline;
-  bow::FisherOptions fisher;      ///< Fisher-vector options (PCA, GMM, pyramid), used when encoding is fisher_vector
+  bow::FisherOptions fisher;      ///< Fisher-vector options (PCA, GMM, pyramid), used when encoding is fisher-vector
+  bow::VladOptions vlad;          ///< VLAD options (codebook, normalisations, pyramid), used when encoding is vlad
   /// head kind (a name of model/kinds.h); empty: the encoding's default (a kernel SVM for
   /// Bag-of-Words, a linear SVM for Fisher vectors)
   std::optional<std::string> head;

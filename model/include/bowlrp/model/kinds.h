@@ -12,6 +12,7 @@
 #include <bowlrp/model/kinds/kernel_svm.h>
 #include <bowlrp/model/kinds/linear_svm.h>
 #include <bowlrp/model/kinds/network.h>
+#include <bowlrp/model/kinds/vlad.h>
 
 #include <string>
 #include <vector>
