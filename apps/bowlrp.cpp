@@ -88,7 +88,7 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_option("--kmeans-tolerance", f.pipeline.kmeans.tolerance, "Lloyd stops below this relative energy decrease")
       ->capture_default_str();
   app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str()->check(kUnsigned);
-  app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher)")->capture_default_str();
+  app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher) | vlad")->capture_default_str();
   add_optional(app, "--head", p.head, "kernel | linear SVMs | mlp network (default: kernel for bow, linear for fisher)");
   app->add_option("--hidden", p.hidden, "mlp: hidden layer sizes a,b,... (none: a single linear layer)")
       ->capture_default_str();
@@ -111,6 +111,11 @@ void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
   app->add_flag("--no-root-sift", p.no_root_sift, "fisher: PCA of raw SIFT instead of RootSIFT");
   app->add_flag("--keep-zeroed", p.keep_zeroed,
                 "fisher: zeroed (low-contrast) descriptors add Fisher terms (the behaviour before skip_zeroed)");
+  app->add_option("--vlad-words", f.vlad.words, "vlad: codebook centres")->capture_default_str();
+  app->add_option("--vlad-samples", f.vlad.samples, "vlad: descriptors sampled for k-means")
+      ->capture_default_str()
+      ->check(kUnsigned);
+  app->add_option("--vlad-pyramid", p.vlad_pyramid, "vlad: spatial pyramid levels COLSxROWS,...")->capture_default_str();
   app->add_flag("--mirror-training", p.mirror_training,
                 "also train on every training image mirrored left-right (default for fisher)");
   app->add_flag("--no-mirror-training", p.no_mirror_training,

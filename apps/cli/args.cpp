@@ -40,6 +40,7 @@ PipelineArgs::PipelineArgs(const model::FitOptions& d)
       hidden(d.network.hidden.empty() ? "none"
                                       : core::format_int_list(std::vector<int>(d.network.hidden.begin(), d.network.hidden.end()))),
       fisher_pyramid(core::format_pyramid(d.fisher.pyramid)),
+      vlad_pyramid(core::format_pyramid(d.vlad.pyramid)),
       no_xy(!d.fisher.append_xy),
       no_root_sift(!d.fisher.root_sift),
       keep_zeroed(!d.fisher.skip_zeroed) {}
@@ -56,6 +57,7 @@ model::FitOptions PipelineArgs::fit_options() const {
   o.encoding = flag_value("--encoding", encoding, model::encoding_kind_from_string);
   if (head) o.head = flag_value("--head", *head, model::head_kind_from_string);
   o.fisher.pyramid = core::parse_pyramid(fisher_pyramid, "--fisher-pyramid");
+  o.vlad.pyramid = core::parse_pyramid(vlad_pyramid, "--vlad-pyramid");
   o.fisher.append_xy = !no_xy;
   o.fisher.root_sift = !no_root_sift;
   o.fisher.skip_zeroed = !keep_zeroed;
@@ -64,6 +66,7 @@ model::FitOptions PipelineArgs::fit_options() const {
   if (mirror_training || no_mirror_training) o.mirror_training = mirror_training;
   o.fisher.seed = o.pipeline.kmeans.seed;  // --seed seeds every random choice
   o.network.seed = o.pipeline.kmeans.seed;
+  o.vlad.seed = o.pipeline.kmeans.seed;
   o.network.hidden.clear();
   if (hidden != "none")
     for (int h : core::parse_int_list(hidden, "--hidden")) {

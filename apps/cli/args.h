@@ -29,6 +29,7 @@ struct PipelineArgs {
   std::optional<std::string> head;  ///< --head kernel|linear|mlp (none: the encoding's default)
   std::string hidden;            ///< --hidden a,b,... (mlp hidden layer sizes; "none": no hidden layer)
   std::string fisher_pyramid;    ///< --fisher-pyramid CxR,...
+  std::string vlad_pyramid;      ///< --vlad-pyramid CxR,...
   bool no_xy = false;            ///< --no-xy
   bool no_root_sift = false;     ///< --no-root-sift
   bool keep_zeroed = false;      ///< --keep-zeroed

@@ -93,7 +93,7 @@ using FO = model::FitOptions;
 
 std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   Knobs<FO> k;
-  k.push_back(enum_knob<FO>("encoding", "'bag-of-words' (also 'bow') or 'fisher-vector' (also 'fisher')",
+  k.push_back(enum_knob<FO>("encoding", "'bag-of-words' (also 'bow'), 'fisher-vector' (also 'fisher') or 'vlad'",
                             [](FO& o) -> std::string& { return o.encoding; },
                             [](const std::string& e) { return e; }, &model::encoding_kind_from_string));
   k.push_back(Knob<FO>{"head", "None (kernel SVMs for bag-of-words, linear SVMs for fisher-vector), 'kernel-svm' "
@@ -120,6 +120,7 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
                          o.pipeline.kmeans.seed = cast_value<std::uint64_t>(h, "seed");
                          o.fisher.seed = o.pipeline.kmeans.seed;
                          o.network.seed = o.pipeline.kmeans.seed;
+                         o.vlad.seed = o.pipeline.kmeans.seed;
                        }});
   k.push_back(field_knob<FO>("max_side", "cap on the longer image side in px (0: never resize)",
                              [](FO& o) -> int& { return o.pipeline.image.max_side; }));
@@ -166,6 +167,12 @@ std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
   k.push_back(field_knob<FO>("fisher_iterations", "fisher: EM iteration cap", [](FO& o) -> int& { return o.fisher.max_iterations; }));
   k.push_back(field_knob<FO>("posterior_threshold", "fisher: posteriors below are set to 0 ([0, 1))",
                              [](FO& o) -> double& { return o.fisher.posterior_threshold; }));
+  k.push_back(field_knob<FO>("vlad_words", "vlad: K, codebook centres", [](FO& o) -> int& { return o.vlad.words; }));
+  k.push_back(field_knob<FO>("vlad_samples", "vlad: descriptors sampled for k-means",
+                             [](FO& o) -> std::size_t& { return o.vlad.samples; }));
+  k.push_back(Knob<FO>{"vlad_pyramid", "vlad: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
+                       [](const FO& o) { return py::object(py::str(pyramid_name(o.vlad.pyramid))); },
+                       [](FO& o, py::handle h) { o.vlad.pyramid = pyramid_levels(h, "vlad_pyramid"); }});
   k.push_back(Knob<FO>{"fisher_pyramid", "fisher: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
                        [](const FO& o) { return py::object(py::str(pyramid_name(o.fisher.pyramid))); },
                        [](FO& o, py::handle h) { o.fisher.pyramid = pyramid_levels(h, "fisher_pyramid"); }});
