@@ -1525,11 +1525,11 @@ BOOST_AUTO_TEST_CASE(an_unknown_encoding_or_head_kind_is_refused) {
   test::TempDir tmp;
   const ModelParts base = tiny_parts(tmp, "fisher-vector", "kernel-svm");
   // The command line's aliases ("fisher", "bow", "linear") are not file spellings.
-  for (const char* kind : {"vlad", "fisher", "bow", "Fisher-Vector", ""}) {
+  for (const char* kind : {"super-vector", "fisher", "bow", "Fisher-Vector", ""}) {
     ModelParts p = base;
     p.header["encoding"]["kind"] = kind;
     expect_model_refused(tmp, std::string("encoding_") + kind, assemble_model(p),
-                         {"encoding.kind", escaped_json(kind), "expected \"bag-of-words\" or \"fisher-vector\""});
+                         {"encoding.kind", escaped_json(kind), "expected \"bag-of-words\", \"fisher-vector\" or \"vlad\""});
   }
   {
     ModelParts p = base;
