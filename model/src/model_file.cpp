@@ -50,12 +50,22 @@ struct StageOfOptionsImpl<O, std::variant_size_v<Encoding>> {
 template <class O>
 using StageOfOptions = typename StageOfOptionsImpl<O>::type;
 
-// The input box of the heads over an encoding kind.
-const InputDomain& domain_of(const std::string& kind) {
-  return visit_encoding_kind(kind, [](auto tag) -> const InputDomain& {
-    return EncodingCodec<typename decltype(tag)::type>::domain();
-  });
-}
+using HeadHeader = HeadersOf<Head>::type;
+
+// The head type whose codec reads headers of type H.
+template <class H, std::size_t I = 0>
+struct StageOfHeaderImpl {
+  using Stage = StageOf<std::variant_alternative_t<I, Head>>;
+  using type = std::conditional_t<std::is_same_v<typename HeadCodec<Stage>::Header, H>, Stage,
+                                  typename StageOfHeaderImpl<H, I + 1>::type>;
+};
+template <class H>
+struct StageOfHeaderImpl<H, std::variant_size_v<Head>> {
+  using type = void;
+};
+template <class H>
+using StageOfHeader = typename StageOfHeaderImpl<H>::type;
+
 
 constexpr std::size_t kMagicSize = sizeof(kModelMagic) - 1;  // 13
 constexpr std::size_t kPrefix = kMagicSize + 8;                   // magic + JSON length
@@ -110,30 +120,8 @@ std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 }
 
 // The names the file gives the kinds: exactly these, without the aliases the command line accepts.
-// The head kinds by their names (model/kinds.h). The heads' codecs are still here; each encoding's is
-// its own (model/src/kinds/<kind>_codec.h).
-namespace HeadKind {
-constexpr const char* kernel_svm = HeadTraits<svm::KernelSvm>::name;
-constexpr const char* linear_svm = HeadTraits<svm::LinearSvm>::name;
-constexpr const char* network = HeadTraits<nn::Network>::name;
-}  // namespace HeadKind
-const std::string& file_name(const std::string& kind) { return kind; }
 
 // ---- writing the header ----
-
-json kernel_to_json(const Kernel& k) {
-  json blocks = json::array();
-  for (const KernelBlock& b : k.blocks) blocks.push_back({{"begin", b.begin}, {"end", b.end}, {"weight", b.weight}});
-  return {{"type", to_string(k.type)}, {"gamma", k.gamma}, {"blocks", blocks}};
-}
-
-// The rows of one value per class (coefficients, weights) as one C x n array.
-template <class Class, class Member>
-OutArray class_rows(std::string name, std::size_t n, const std::vector<Class>& classes, Member member) {
-  OutArray a{std::move(name), "<f8", {classes.size(), n}, {}};
-  for (const Class& c : classes) a.pieces.emplace_back((c.*member).data(), n * sizeof(double));
-  return a;
-}
 
 // The whole file of a header (without data_bytes and arrays, added here) and its arrays, which
 // tile the data section in order, each at an 8-aligned offset, zero-padded.
@@ -173,248 +161,14 @@ std::string assemble(json header, const std::vector<OutArray>& arrays) {
   return out;
 }
 
-// Class names end up in reports, file names and terminals: non-empty, valid UTF-8 (no overlong
-// forms, surrogates or values past U+10FFFF), without control characters (C0, DEL, C1) or
-// line/paragraph separators.
-void check_class_name(const std::string& name, std::size_t c) {
-  const std::string field = "classes[" + std::to_string(c) + "].name " + escaped(name);
-  if (name.empty()) throw std::invalid_argument(field + " is empty: expected a printable name");
-  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
-  const std::size_t n = name.size();
-  for (std::size_t i = 0; i < n;) {
-    const unsigned char b = p[i];
-    std::uint32_t cp = b;
-    std::size_t len = 1;
-    if (b >= 0xC2 && b <= 0xDF) cp = b & 0x1F, len = 2;
-    else if (b >= 0xE0 && b <= 0xEF) cp = b & 0x0F, len = 3;
-    else if (b >= 0xF0 && b <= 0xF4) cp = b & 0x07, len = 4;
-    else if (b >= 0x80) len = 0;
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (p[i + k] & 0xC0) == 0x80;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (ok) ok = !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) && !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (!ok) throw std::invalid_argument(field + " is not valid UTF-8 (at byte " + std::to_string(i) + ")");
-    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
-      throw std::invalid_argument(field + " contains the " + (cp >= 0x2028 ? "line separator " : "control character ") +
-                                  hex + ": expected printable UTF-8");
-    }
-    i += len;
-  }
-}
-
-// Printable, unique names, one per class.
-void check_class_names(const std::vector<std::string>& names) {
-  std::map<std::string, std::size_t> seen;
-  for (std::size_t c = 0; c < names.size(); ++c) {
-    check_class_name(names[c], c);
-    if (const auto [it, fresh] = seen.emplace(names[c], c); !fresh)
-      throw std::invalid_argument("classes[" + std::to_string(c) + "].name " + escaped(names[c]) + " repeats classes[" +
-                                  std::to_string(it->second) + "].name: expected unique names");
-  }
-}
-
-template <class Class>
-std::vector<std::string> names_of(const std::vector<Class>& classes) {
-  std::vector<std::string> names;
-  for (const Class& c : classes) names.push_back(c.name);
-  return names;
-}
-
-void check_bias(double bias, std::size_t c) {
-  if (!(std::abs(bias) <= kMaxValue))
-    out_of("classes[" + std::to_string(c) + "].bias", bias, "a value in [-1e+100, 1e+100]");
-}
-
-[[noreturn]] void decision_too_large(std::size_t c, const std::string& name, double bound, const InputDomain& domain,
-                                     const std::string& how) {
-  throw std::invalid_argument("classes[" + std::to_string(c) + "] (" + escaped(name) + ") can reach a decision of magnitude " +
-                              number_text(bound) + " on " + domain.vectors + " (" + how + "): expected at most 1e+150");
-}
-
-// The values of a kernel head (support vectors, coefficients, biases, kernel parameters) against
-// the bounds above, over the inputs of its encoding. Fields are named as the file spells them.
-void check_kernel_head(const Kernel& kernel, std::size_t V, const std::vector<double>& support,
-                       const std::vector<BinarySvm>& classes, const std::string& encoding, const Fields& fields) {
-  const std::string& kf = fields.kernel;
-  if (!(kernel.gamma >= 0 && kernel.gamma <= kMaxValue)) out_of(kf + ".gamma", kernel.gamma, "a value in [0, 1e+100]");
-  for (std::size_t u = 0; u < kernel.blocks.size(); ++u)
-    if (!(kernel.blocks[u].weight >= 0 && kernel.blocks[u].weight <= kMaxValue))
-      out_of(kf + ".blocks[" + std::to_string(u) + "].weight", kernel.blocks[u].weight, "a value in [0, 1e+100]");
-  // chi2, hellinger and expchi2 take square roots of, or divide by, sums of inputs, which Fisher
-  // vectors (signed) can make negative or zero: no bound holds, a decision may be NaN.
-  const InputDomain& domain = domain_of(encoding);
-  if (domain.signed_vectors && kernel.type != KernelType::linear && kernel.type != KernelType::intersection &&
-      kernel.type != KernelType::rbf)
-    throw std::invalid_argument(kf + ".type = \"" + to_string(kernel.type) + "\": expected linear, hik or rbf over a " +
-                                encoding + " encoding (chi2, hellinger and expchi2 assume non-negative inputs; " +
-                                domain.signed_vectors + " are signed)");
-  kernel.validate(V);
-  check_range(support, "support_vectors", V, domain.lo, domain.hi, domain.value);
-  const std::size_t S = support.size() / V;
-  for (std::size_t c = 0; c < classes.size(); ++c) {
-    if (classes[c].coef.size() != S)
-      throw std::invalid_argument("classes[" + std::to_string(c) + "] has " + std::to_string(classes[c].coef.size()) +
-                                  " coefficients: expected one per support vector (" + std::to_string(S) + ")");
-    check_bias(classes[c].bias, c);
-    for (std::size_t i = 0; i < S; ++i)
-      if (!(std::abs(classes[c].coef[i]) <= kMaxValue))
-        out_of("coefficients[" + std::to_string(c) + "][" + std::to_string(i) + "]", classes[c].coef[i],
-               "a value in [-1e+100, 1e+100]");
-  }
-  // The decision bound. Every term is finite and non-negative, so the sums are at worst +inf, which
-  // the comparison refuses.
-  const bool exponential = kernel.type == KernelType::rbf || kernel.type == KernelType::expchi2;
-  const double per_dim = kernel.type == KernelType::linear ? kMaxHistogram * kMaxHistogram : kMaxHistogram;
-  auto block_max = [&](double weight, std::size_t length) {
-    return weight * (exponential ? 1.0 : static_cast<double>(length) * per_dim);
-  };
-  double k_max = 0;
-  if (kernel.blocks.empty()) k_max = block_max(1.0, V);
-  for (const KernelBlock& b : kernel.blocks) k_max += block_max(b.weight, b.end - b.begin);
-  for (std::size_t c = 0; c < classes.size(); ++c) {
-    double sum = 0;
-    for (double a : classes[c].coef) sum += std::abs(a);
-    const double bound = std::abs(classes[c].bias) + k_max * sum;
-    if (!(bound <= kMaxDecision))
-      decision_too_large(c, classes[c].name, bound, domain,
-                         "|bias| + sum |coefficients| x max kernel value " + number_text(k_max));
-  }
-}
-
-// The same for a linear head: weights and biases, and |b_c| + sum_d |w_cd| max |x_d|.
-void check_linear_head(std::size_t V, const std::vector<LinearClass>& classes, const std::string& encoding) {
-  const InputDomain& domain = domain_of(encoding);
-  for (std::size_t c = 0; c < classes.size(); ++c) {
-    if (classes[c].weights.size() != V)
-      throw std::invalid_argument("classes[" + std::to_string(c) + "] has " + std::to_string(classes[c].weights.size()) +
-                                  " weights: expected one per dimension (dim " + std::to_string(V) + ")");
-    check_bias(classes[c].bias, c);
-    double sum = 0;
-    for (std::size_t d = 0; d < V; ++d) {
-      const double w = classes[c].weights[d];
-      if (!(std::abs(w) <= kMaxValue))
-        out_of("weights[" + std::to_string(c) + "][" + std::to_string(d) + "]", w, "a value in [-1e+100, 1e+100]");
-      sum += std::abs(w);
-    }
-    const double bound = std::abs(classes[c].bias) + sum * kMaxHistogram;
-    if (!(bound <= kMaxDecision)) decision_too_large(c, classes[c].name, bound, domain, "|bias| + sum |weights|");
-  }
-}
-
-// The same for a network head: its sizes (1 .. 64 layers, n_0 = dim, n_1 .. n_L in [1, 2^20], n_L =
-// one output per class), every weight and bias within 1e100, and for every neuron j of every layer l
-//   m_lj = |b_lj| + sum_i |w_lji| max |a_{l-1,i}|  <=  1e150,
-// where a_0 = x ranges over the encoding's box ([0, 1]^dim or [-1, 1]^dim) and the ranges of the
-// hidden activations follow by interval arithmetic: z_lj lies in [b_lj + sum_i min(w_lji lo_i, w_lji hi_i),
-// b_lj + sum_i max(w_lji lo_i, w_lji hi_i)] for a_{l-1,i} in [lo_i, hi_i], and a_lj = max(0, z_lj) in
-// [max(0, lo), max(0, hi)]. m_lj bounds |z_lj|, every partial sum of it and the sums of its positive
-// and of its negative terms apart (as the alpha-beta rule forms them), so the forward pass and the
-// relevance of every layer stay finite; for L = 1 it is the linear head's bound.
-void check_network_head(const std::vector<nn::DenseLayer>& layers, std::size_t V, const std::vector<std::string>& names,
-                        const std::string& encoding) {
-  const std::size_t L = layers.size();
-  if (L == 0 || L > kMaxLayers)
-    throw std::invalid_argument("head.layers = " + std::to_string(L) + ": expected 1 .. " + std::to_string(kMaxLayers) +
-                                " dense layers");
-  if (layers.front().inputs != V)
-    throw std::invalid_argument("head.sizes[0] = " + std::to_string(layers.front().inputs) + ": expected dim = " +
-                                std::to_string(V));
-  if (layers.back().outputs != names.size())
-    throw std::invalid_argument("head.sizes[" + std::to_string(L) + "] = " + std::to_string(layers.back().outputs) +
-                                ": expected the number of classes, " + std::to_string(names.size()));
-  for (std::size_t l = 0; l < L; ++l) {
-    const nn::DenseLayer& layer = layers[l];
-    if (layer.outputs == 0 || layer.outputs > kMaxWidth)
-      throw std::invalid_argument("head.sizes[" + std::to_string(l + 1) + "] = " + std::to_string(layer.outputs) +
-                                  ": expected an integer in [1, " + std::to_string(kMaxWidth) + "]");
-    if ((l > 0 && layer.inputs != layers[l - 1].outputs) || layer.weights.size() != layer.outputs * layer.inputs ||
-        layer.biases.size() != layer.outputs)
-      throw std::invalid_argument("layer " + std::to_string(l + 1) + " of the network has " +
-                                  std::to_string(layer.weights.size()) + " weights and " +
-                                  std::to_string(layer.biases.size()) + " biases for " + std::to_string(layer.inputs) +
-                                  " inputs and " + std::to_string(layer.outputs) + " outputs: expected head.sizes[" +
-                                  std::to_string(l + 1) + "] x head.sizes[" + std::to_string(l) + "] and head.sizes[" +
-                                  std::to_string(l + 1) + "]");
-  }
-  const InputDomain& domain = domain_of(encoding);
-  std::vector<double> lo(V, domain.lo), hi(V, domain.hi);  // the range of each input of the layer
-  for (std::size_t l = 0; l < L; ++l) {
-    const nn::DenseLayer& layer = layers[l];
-    const std::string wn = "weights_" + std::to_string(l + 1), bn = "biases_" + std::to_string(l + 1);
-    check_range(layer.weights, wn, layer.inputs, -kMaxValue, kMaxValue, "a value in [-1e+100, 1e+100]");
-    check_range(layer.biases, bn, 0, -kMaxValue, kMaxValue, "a value in [-1e+100, 1e+100]");
-    const bool last = l + 1 == L;
-    std::vector<double> reach(layer.inputs);  // max |a_{l-1,i}|
-    for (std::size_t i = 0; i < layer.inputs; ++i) reach[i] = std::max(std::abs(lo[i]), std::abs(hi[i]));
-    std::vector<double> next_lo(layer.outputs), next_hi(layer.outputs);
-    for (std::size_t j = 0; j < layer.outputs; ++j) {
-      const double b = layer.biases[j];
-      const double* w = layer.weights.data() + j * layer.inputs;
-      double z_lo = b, z_hi = b, m = std::abs(b);
-      for (std::size_t i = 0; i < layer.inputs; ++i) {
-        if (w[i] >= 0) {
-          z_lo += w[i] * lo[i];
-          z_hi += w[i] * hi[i];
-        } else {
-          z_lo += w[i] * hi[i];
-          z_hi += w[i] * lo[i];
-        }
-        m += std::abs(w[i]) * reach[i];
-      }
-      if (!(m <= kMaxDecision)) {
-        const std::string J = std::to_string(j);
-        const std::string through = l == 1 ? "layer 1" : "layers 1 .. " + std::to_string(l);
-        const std::string how = "|" + bn + "[" + J + "]| + sum_i |" + wn + "[" + J + "][i]| x max |input i|, " +
-                                (l == 0 ? "over the encoding's range"
-                                        : "the inputs' ranges by interval arithmetic through " + through);
-        if (last) decision_too_large(j, names[j], m, domain, how);
-        throw std::invalid_argument("neuron " + std::to_string(j) + " of layer " + std::to_string(l + 1) + " (" + wn +
-                                    "[" + std::to_string(j) + "], " + bn + "[" + std::to_string(j) +
-                                    "]) can reach a pre-activation of magnitude " + number_text(m) + " on " +
-                                    domain.vectors + " (" + how + "): expected at most 1e+150");
-      }
-      next_lo[j] = std::max(0.0, z_lo);
-      next_hi[j] = std::max(0.0, z_hi);
-    }
-    lo.swap(next_lo);
-    hi.swap(next_hi);
-  }
-}
-
-void check_support_size(std::size_t S) {
-  if (S == 0) throw std::invalid_argument("Model: the SVM has no support vectors (support_size 0): expected at least 1");
-}
-
-Kernel read_kernel(const json& j, const Fields& f) {
-  const std::string& kn = f.kernel;
-  object(j, kn, scope_of(f), {"type", "gamma", "blocks"});
-  Kernel kernel;
-  kernel.type = read_enum(j.at("type"), kn + ".type", kernel_type_from_string);
-  kernel.gamma = read_number(j.at("gamma"), kn + ".gamma", 0);
-  const json& blocks = read_array(j.at("blocks"), kn + ".blocks", 0);
-  for (std::size_t u = 0; u < blocks.size(); ++u) {
-    const std::string name = at(kn + ".blocks", u);
-    const json& b = object(blocks[u], name, scope_of(f), {"begin", "end", "weight"});
-    constexpr std::uint64_t kAny = std::numeric_limits<std::size_t>::max();
-    kernel.blocks.push_back({read_uint(b.at("begin"), name + ".begin", 0, kAny), read_uint(b.at("end"), name + ".end", 0, kAny),
-                             read_number(b.at("weight"), name + ".weight", 0)});
-  }
-  return kernel;
-}
-
 // What a header describes, before any array is read.
 struct Layout {
   Fields fields;
   std::string encoding;                 // the encoding kind
   EncodingOptions options;              // its options
-  std::string head = HeadKind::kernel_svm;
-  Kernel kernel;                        // kernel-svm
-  std::uint64_t V = 0, S = 0;           // dim; support_size (kernel-svm)
-  std::vector<std::uint64_t> sizes;     // n_0 = dim, n_1, ..., n_L = classes (mlp)
+  std::string head;                     // the head kind
+  HeadHeader header;                    // what the header says of it
+  std::uint64_t V = 0;                  // dim
   std::vector<std::string> names;       // classes, in row order
   std::vector<double> biases;           // kernel-svm and linear-svm (an mlp's are its biases_L)
 };
@@ -425,13 +179,14 @@ void read_common(const json& h, Layout& l) {
   l.V = read_uint(h.at("dim"), "dim", 1, kAnySize);
   const json& jclasses = read_array(h.at("classes"), "classes", 1);
   // An mlp head's output biases are its array biases_L: its classes carry only their names.
-  const bool network = l.head == HeadKind::network;
+  const bool with_bias = std::visit(
+      [](const auto& h) { return HeadCodec<StageOfHeader<std::decay_t<decltype(h)>>>::classes_have_bias; }, l.header);
   for (std::size_t c = 0; c < jclasses.size(); ++c) {
     const std::string name = at("classes", c);
-    const json& jc = network ? object(jclasses[c], name, scope_of(l.fields) + " with an mlp head", {"name"})
-                             : object(jclasses[c], name, scope_of(l.fields), {"name", "bias"});
+    const json& jc = with_bias ? object(jclasses[c], name, scope_of(l.fields), {"name", "bias"})
+                               : object(jclasses[c], name, scope_of(l.fields) + " with an " + l.head + " head", {"name"});
     l.names.push_back(read_string(jc.at("name"), name + ".name"));
-    if (!network) l.biases.push_back(read_number(jc.at("bias"), name + ".bias"));
+    if (with_bias) l.biases.push_back(read_number(jc.at("bias"), name + ".bias"));
   }
 }
 
@@ -441,8 +196,9 @@ Layout read_header_v1(const json& h) {
   // format_version 1 is Bag-of-Words with a kernel SVM
   l.encoding = EncodingTraits<bow::Pipeline>::name;
   l.options = EncodingCodec<bow::Pipeline>::read_options(h.at("pipeline"), l.fields);
-  l.kernel = read_kernel(h.at("kernel"), l.fields);
-  l.S = read_uint(h.at("support_size"), "support_size", 0, kAnySize);
+  l.head = HeadTraits<svm::KernelSvm>::name;
+  l.header = HeadCodec<svm::KernelSvm>::Header{HeadCodec<svm::KernelSvm>::read_kernel(h.at("kernel"), l.fields),
+                                               read_uint(h.at("support_size"), "support_size", 0, kAnySize)};
   read_common(h, l);
   return l;
 }
@@ -472,35 +228,24 @@ Layout read_header_v2(const json& h) {
   if (!hd.is_object()) object(hd, "head", scope, {"kind"});  // refuses it, naming what it is
   if (!hd.contains("kind")) throw HeaderError("the required field head.kind missing");
   const std::string head = read_string(hd.at("kind"), "head.kind");
-  if (head == file_name(HeadKind::kernel_svm)) {
-    l.head = HeadKind::kernel_svm;
-    object(hd, "head", scope + " with a kernel-svm head", {"kind", "kernel", "support_size"});
-    l.kernel = read_kernel(hd.at("kernel"), l.fields);
-    l.S = read_uint(hd.at("support_size"), "head.support_size", 0, kAnySize);
-  } else if (head == file_name(HeadKind::linear_svm)) {
-    l.head = HeadKind::linear_svm;
-    object(hd, "head", scope + " with a linear-svm head", {"kind"});
-  } else if (head == file_name(HeadKind::network)) {
-    l.head = HeadKind::network;
-    object(hd, "head", scope + " with an mlp head", {"kind", "layers", "sizes"});
-    const std::uint64_t L = read_uint(hd.at("layers"), "head.layers", 1, kMaxLayers);
-    const json& sizes = hd.at("sizes");
-    if (!sizes.is_array() || sizes.size() != L + 1)
-      throw HeaderError("head.sizes = " + brief(sizes) + ": expected an array of head.layers + 1 = " +
-                        std::to_string(L + 1) + " integers [dim, n_1, ..., n_L = number of classes]");
-    l.sizes.push_back(read_uint(sizes[0], "head.sizes[0]", 1, kAnySize));
-    for (std::size_t k = 1; k <= L; ++k) l.sizes.push_back(read_uint(sizes[k], at("head.sizes", k), 1, kMaxWidth));
-  } else {
-    throw HeaderError("head.kind = " + brief(hd.at("kind")) + ": expected \"kernel-svm\", \"linear-svm\" or \"mlp\"");
+  std::vector<std::string> heads;
+  for_each_kind<Head>([&](auto tag) {
+    using S = typename decltype(tag)::type;
+    heads.push_back(std::string("\"") + HeadTraits<S>::name + "\"");
+    if (head != HeadTraits<S>::name) return;
+    l.head = head;
+    l.header = HeadCodec<S>::read_header(hd, scope, l.fields);
+  });
+  if (l.head.empty()) {
+    std::string expected;
+    for (std::size_t i = 0; i < heads.size(); ++i)
+      expected += (i == 0 ? "" : i + 1 == heads.size() ? " or " : ", ") + heads[i];
+    throw HeaderError("head.kind = " + brief(hd.at("kind")) + ": expected " + expected);
   }
   read_common(h, l);
-  if (l.head == HeadKind::network) {
-    if (l.sizes.front() != l.V)
-      throw HeaderError("head.sizes[0] = " + std::to_string(l.sizes.front()) + ": expected dim = " + std::to_string(l.V));
-    if (l.sizes.back() != l.names.size())
-      throw HeaderError(at("head.sizes", l.sizes.size() - 1) + " = " + std::to_string(l.sizes.back()) +
-                        ": expected the number of classes, " + std::to_string(l.names.size()));
-  }
+  std::visit(
+      [&](const auto& hh) { HeadCodec<StageOfHeader<std::decay_t<decltype(hh)>>>::check_header(hh, l.V, l.names.size()); },
+      l.header);
   return l;
 }
 
@@ -509,19 +254,12 @@ std::vector<ArraySpec> array_specs(const Layout& l) {
   std::vector<ArraySpec> s = std::visit(
       [&](const auto& o) { return EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::array_specs(o, l.fields); },
       l.options);
-  const std::string& sn = l.fields.support_size;
-  if (l.head == HeadKind::kernel_svm) {
-    s.push_back({"support_vectors", "<f8", {l.S, l.V}, "[" + sn + ", dim]"});
-    s.push_back({"coefficients", "<f8", {C, l.S}, "[number of classes, " + sn + "]"});
-  } else if (l.head == HeadKind::linear_svm) {
-    s.push_back({"weights", "<f8", {C, l.V}, "[number of classes, dim]"});
-  } else {
-    for (std::size_t k = 1; k < l.sizes.size(); ++k) {
-      const std::string n = std::to_string(k), prev = std::to_string(k - 1);
-      s.push_back({"weights_" + n, "<f8", {l.sizes[k], l.sizes[k - 1]}, "[head.sizes[" + n + "], head.sizes[" + prev + "]]"});
-      s.push_back({"biases_" + n, "<f8", {l.sizes[k]}, "[head.sizes[" + n + "]]"});
-    }
-  }
+  std::vector<ArraySpec> h = std::visit(
+      [&](const auto& hh) {
+        return HeadCodec<StageOfHeader<std::decay_t<decltype(hh)>>>::array_specs(hh, l.V, C, l.fields);
+      },
+      l.header);
+  s.insert(s.end(), h.begin(), h.end());
   return s;
 }
 
@@ -574,34 +312,11 @@ void check_sizes(const Layout& l, const std::vector<ArraySpec>& specs, const std
         EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::check_dimension(o, specs, arrays, V, l.fields);
       },
       l.options);
-  const std::string& sn = l.fields.support_size;
-  if (l.head == HeadKind::kernel_svm) {
-    const std::uint64_t S = l.S;
-    if (S == 0) throw HeaderError(sn + " = 0: expected >= 1 (an SVM needs support vectors)");
-    if (S > data_bytes / 8 / V)
-      throw HeaderError(sn + " = " + std::to_string(S) + ": " + std::to_string(S) + " x dim " + std::to_string(V) +
-                        " doubles cannot fit in the data section of " + std::to_string(data_bytes) + " bytes");
-    if (C > data_bytes / 8 / S)
-      throw HeaderError(std::to_string(C) + " classes: " + std::to_string(C) + " x " + sn + " " + std::to_string(S) +
-                        " coefficients cannot fit in the data section of " + std::to_string(data_bytes) + " bytes");
-  } else if (l.head == HeadKind::linear_svm) {
-    if (C > data_bytes / 8 / V)
-      throw HeaderError(std::to_string(C) + " classes: " + std::to_string(C) + " x dim " + std::to_string(V) +
-                        " weights cannot fit in the data section of " + std::to_string(data_bytes) + " bytes");
-  } else {
-    // The layers' doubles, counted against what the data section holds: n_l <= 2^20 and each count
-    // is compared before it is formed, so nothing overflows.
-    std::uint64_t room = data_bytes / 8;
-    for (std::size_t k = 1; k < l.sizes.size(); ++k) {
-      const std::uint64_t rows = l.sizes[k], cols = l.sizes[k - 1];
-      if (rows > room || cols > (room - rows) / rows)
-        throw HeaderError(at("head.sizes", k) + " = " + std::to_string(rows) + ": layer " + std::to_string(k) + "'s " +
-                          std::to_string(rows) + " x " + std::to_string(cols) + " weights and " + std::to_string(rows) +
-                          " biases cannot fit in the data section of " + std::to_string(data_bytes) +
-                          " bytes (with the layers before it)");
-      room -= rows * cols + rows;
-    }
-  }
+  std::visit(
+      [&](const auto& hh) {
+        HeadCodec<StageOfHeader<std::decay_t<decltype(hh)>>>::check_room(hh, V, C, data_bytes, l.fields);
+      },
+      l.header);
   std::visit(
       [&](const auto& o) {
         EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::check_room(o, data_bytes, l.fields);
@@ -660,39 +375,19 @@ void check_tiling(const std::vector<ArraySpec>& specs, const std::vector<ArrayEn
 // Builds the model a checked layout and data section describe, running the value checks first so
 // that a refusal names the file's fields.
 Model build_model(Layout& l, const DataSection& data) {
-  const std::size_t V = l.V, C = l.names.size();
+  const std::size_t V = l.V;
   Encoding encoding = std::visit(
       [&](auto& o) -> Encoding {
         return EncodingCodec<StageOfOptions<std::decay_t<decltype(o)>>>::read(std::move(o), data, V, l.fields);
       },
       l.options);
   check_class_names(l.names);
-  Head head;
-  if (l.head == HeadKind::kernel_svm) {
-    std::vector<double> support = data.take<double>("support_vectors");
-    std::vector<BinarySvm> classes;
-    for (std::size_t c = 0; c < C; ++c) classes.push_back({l.names[c], l.biases[c], data.row("coefficients", c, l.S)});
-    check_kernel_head(l.kernel, V, support, classes, l.encoding, l.fields);
-    check_support_size(l.S);
-    head = std::make_shared<const KernelSvm>(std::move(l.kernel), V, std::move(support), std::move(classes));
-  } else if (l.head == HeadKind::linear_svm) {
-    std::vector<LinearClass> classes;
-    for (std::size_t c = 0; c < C; ++c) classes.push_back({l.names[c], l.biases[c], data.row("weights", c, V)});
-    check_linear_head(V, classes, l.encoding);
-    head = std::make_shared<const LinearSvm>(V, std::move(classes));
-  } else {
-    std::vector<nn::DenseLayer> layers;
-    for (std::size_t k = 1; k < l.sizes.size(); ++k) {
-      nn::DenseLayer layer;
-      layer.inputs = static_cast<std::size_t>(l.sizes[k - 1]);
-      layer.outputs = static_cast<std::size_t>(l.sizes[k]);
-      layer.weights = data.take<double>("weights_" + std::to_string(k));
-      layer.biases = data.take<double>("biases_" + std::to_string(k));
-      layers.push_back(std::move(layer));
-    }
-    check_network_head(layers, V, l.names, l.encoding);
-    head = std::make_shared<const nn::Network>(std::move(layers), l.names);
-  }
+  Head head = std::visit(
+      [&](auto& hh) -> Head {
+        return HeadCodec<StageOfHeader<std::decay_t<decltype(hh)>>>::read(std::move(hh), l.names, l.biases, data, V,
+                                                                         l.encoding, l.fields);
+      },
+      l.header);
   return Model(std::move(encoding), std::move(head));
 }
 
@@ -713,6 +408,12 @@ json parse_header(const std::string& buf, std::size_t begin, std::size_t end, st
 
 }  // namespace
 
+const InputDomain& file_format::domain_of(const std::string& kind) {
+  return visit_encoding_kind(kind, [](auto tag) -> const InputDomain& {
+    return EncodingCodec<typename decltype(tag)::type>::domain();
+  });
+}
+
 void validate_class_names(const std::vector<std::string>& names) { check_class_names(names); }
 
 void save_model(const std::string& path, const Model& model) {
@@ -723,8 +424,9 @@ void save_model(const std::string& path, const Model& model) {
   const bool version_1 = std::visit(
       [](const auto& e) { return EncodingCodec<StageOf<std::decay_t<decltype(e)>>>::format_version_1; },
       model.encoding());
-  const Fields fields = Fields::of(version_1 && head == HeadKind::kernel_svm ? kMinModelFormatVersion
-                                                                             : kModelFormatVersion);
+  const bool head_version_1 = std::visit(
+      [](const auto& h) { return HeadCodec<StageOf<std::decay_t<decltype(h)>>>::format_version_1; }, model.head());
+  const Fields fields = Fields::of(version_1 && head_version_1 ? kMinModelFormatVersion : kModelFormatVersion);
   const std::size_t V = model.dimension();
   json pipeline;
   std::vector<OutArray> arrays = std::visit(
@@ -732,39 +434,12 @@ void save_model(const std::string& path, const Model& model) {
       model.encoding());
   json classes = json::array();
   json jhead;
-  if (head == HeadKind::kernel_svm) {
-    const KernelSvm& svm = model.head_as<bowlrp::svm::KernelSvm>();
-    check_support_size(svm.support_size());
-    check_class_names(names_of(svm.classes()));
-    check_kernel_head(svm.kernel(), V, svm.support(), svm.classes(), encoding, fields);
-    const std::size_t S = svm.support_size();
-    arrays.push_back(out_array("support_vectors", {S, V}, svm.support()));
-    arrays.push_back(class_rows("coefficients", S, svm.classes(), &BinarySvm::coef));
-    for (const BinarySvm& c : svm.classes()) classes.push_back({{"name", c.name}, {"bias", c.bias}});
-    jhead = {{"kind", file_name(head)}, {"kernel", kernel_to_json(svm.kernel())}, {"support_size", S}};
-  } else if (head == HeadKind::linear_svm) {
-    const LinearSvm& svm = model.head_as<bowlrp::svm::LinearSvm>();
-    check_class_names(names_of(svm.classes()));
-    check_linear_head(V, svm.classes(), encoding);
-    arrays.push_back(class_rows("weights", V, svm.classes(), &LinearClass::weights));
-    for (const LinearClass& c : svm.classes()) classes.push_back({{"name", c.name}, {"bias", c.bias}});
-    jhead = {{"kind", file_name(head)}};
-  } else {
-    // The output biases are stored once, as biases_L: the classes carry only their names.
-    const nn::Network& net = model.head_as<bowlrp::nn::Network>();
-    check_class_names(net.class_names());
-    check_network_head(net.layers(), V, net.class_names(), encoding);
-    std::vector<std::size_t> sizes = {V};
-    for (std::size_t k = 0; k < net.layers().size(); ++k) {
-      const nn::DenseLayer& layer = net.layers()[k];
-      const std::string n = std::to_string(k + 1);
-      arrays.push_back(out_array("weights_" + n, {layer.outputs, layer.inputs}, layer.weights));
-      arrays.push_back(out_array("biases_" + n, {layer.outputs}, layer.biases));
-      sizes.push_back(layer.outputs);
-    }
-    for (const std::string& name : net.class_names()) classes.push_back({{"name", name}});
-    jhead = {{"kind", file_name(head)}, {"layers", net.layers().size()}, {"sizes", sizes}};
-  }
+  std::vector<OutArray> head_arrays = std::visit(
+      [&](const auto& h) {
+        return HeadCodec<StageOf<std::decay_t<decltype(h)>>>::write(*h, V, encoding, fields, &jhead, &classes);
+      },
+      model.head());
+  arrays.insert(arrays.end(), head_arrays.begin(), head_arrays.end());
 
   json header;
   header["format_version"] = fields.version;
@@ -773,7 +448,7 @@ void save_model(const std::string& path, const Model& model) {
     header["kernel"] = jhead.at("kernel");
     header["support_size"] = jhead.at("support_size");
   } else {
-    header["encoding"] = {{"kind", file_name(encoding)}, {"pipeline", pipeline}};
+    header["encoding"] = {{"kind", encoding}, {"pipeline", pipeline}};
     header["head"] = jhead;
   }
   header["dim"] = V;

@@ -16,7 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -339,6 +341,78 @@ void check_written_options(const json& pipeline, const Fields& fields, Read read
   }
 }
 
+template <class Class, class Member>
+OutArray class_rows(std::string name, std::size_t n, const std::vector<Class>& classes, Member member) {
+  OutArray a{std::move(name), "<f8", {classes.size(), n}, {}};
+  for (const Class& c : classes) a.pieces.emplace_back((c.*member).data(), n * sizeof(double));
+  return a;
+}
+
+// Class names end up in reports, file names and terminals: non-empty, valid UTF-8 (no overlong
+// forms, surrogates or values past U+10FFFF), without control characters (C0, DEL, C1) or
+// line/paragraph separators.
+inline void check_class_name(const std::string& name, std::size_t c) {
+  const std::string field = "classes[" + std::to_string(c) + "].name " + escaped(name);
+  if (name.empty()) throw std::invalid_argument(field + " is empty: expected a printable name");
+  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+  const std::size_t n = name.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char b = p[i];
+    std::uint32_t cp = b;
+    std::size_t len = 1;
+    if (b >= 0xC2 && b <= 0xDF) cp = b & 0x1F, len = 2;
+    else if (b >= 0xE0 && b <= 0xEF) cp = b & 0x0F, len = 3;
+    else if (b >= 0xF0 && b <= 0xF4) cp = b & 0x07, len = 4;
+    else if (b >= 0x80) len = 0;
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (p[i + k] & 0xC0) == 0x80;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (ok) ok = !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (!ok) throw std::invalid_argument(field + " is not valid UTF-8 (at byte " + std::to_string(i) + ")");
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+      throw std::invalid_argument(field + " contains the " + (cp >= 0x2028 ? "line separator " : "control character ") +
+                                  hex + ": expected printable UTF-8");
+    }
+    i += len;
+  }
+}
+
+// Printable, unique names, one per class.
+inline void check_class_names(const std::vector<std::string>& names) {
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    check_class_name(names[c], c);
+    if (const auto [it, fresh] = seen.emplace(names[c], c); !fresh)
+      throw std::invalid_argument("classes[" + std::to_string(c) + "].name " + escaped(names[c]) + " repeats classes[" +
+                                  std::to_string(it->second) + "].name: expected unique names");
+  }
+}
+
+template <class Class>
+std::vector<std::string> names_of(const std::vector<Class>& classes) {
+  std::vector<std::string> names;
+  for (const Class& c : classes) names.push_back(c.name);
+  return names;
+}
+
+inline void check_bias(double bias, std::size_t c) {
+  if (!(std::abs(bias) <= kMaxValue))
+    out_of("classes[" + std::to_string(c) + "].bias", bias, "a value in [-1e+100, 1e+100]");
+}
+
+[[noreturn]] inline void decision_too_large(std::size_t c, const std::string& name, double bound, const InputDomain& domain,
+                                     const std::string& how) {
+  throw std::invalid_argument("classes[" + std::to_string(c) + "] (" + escaped(name) + ") can reach a decision of magnitude " +
+                              number_text(bound) + " on " + domain.vectors + " (" + how + "): expected at most 1e+150");
+}
+
+/// The input box of the heads over an encoding kind (its codec's domain(); model_file.cpp).
+const InputDomain& domain_of(const std::string& encoding);
+
 /// One encoding kind's part of the model file (specialised per kind in model/src/kinds/<kind>_codec.h):
 ///   using Options                     the stage's options type
 ///   format_version_1                  whether format_version 1 holds this encoding (with a kernel-SVM head)
@@ -359,6 +433,32 @@ struct OptionsOf;
 template <class... Stages>
 struct OptionsOf<std::variant<std::shared_ptr<const Stages>...>> {
   using type = std::variant<typename EncodingCodec<Stages>::Options...>;  ///< one per kind
+};
+
+}  // namespace bowlrp::model::file_format
+
+namespace bowlrp::model::file_format {
+
+/// One head kind's part of the model file (specialised per kind in model/src/kinds/<kind>_codec.h):
+///   Header                            what the header says of the head beyond its kind, dim and classes
+///   format_version_1                  whether format_version 1 holds this head (with a Bag-of-Words encoding)
+///   classes_have_bias                 whether "classes" entries carry a "bias" (an mlp's are its biases_L)
+///   read_header(hd, scope, fields)    the "head" object of format_version 2 (every field, nothing else)
+///   check_header(h, V, C)             the header against dim and the class count
+///   array_specs(h, V, C, fields)      its arrays, in file order (after the encoding's)
+///   check_room(h, V, C, data_bytes, fields)              its arrays against the data section
+///   read(h, names, biases, data, V, encoding, fields)    the head from its checked arrays (value bounds first)
+///   write(head, V, encoding, fields, &head_json, &classes)  its arrays after a reader's checks, its JSON
+template <class Stage>
+struct HeadCodec;
+
+/// The header part of every head kind, one alternative per kind (in decompose::Head's order).
+template <class H>
+struct HeadersOf;
+/// (specialisation for the list of shared heads)
+template <class... Stages>
+struct HeadersOf<std::variant<std::shared_ptr<const Stages>...>> {
+  using type = std::variant<typename HeadCodec<Stages>::Header...>;  ///< one per kind
 };
 
 }  // namespace bowlrp::model::file_format

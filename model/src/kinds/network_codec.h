@@ -1,0 +1,38 @@
+// A network head's part of the model file: "head": {"kind": "mlp", "layers": L, "sizes": [dim, n_1, ..., n_L = C]};
+// arrays weights_<l> <f8 [n_l, n_{l-1}], biases_<l> <f8 [n_l] for l = 1 .. L; "classes" carry names only.
+#pragma once
+
+#include "../model_file_format.h"
+
+#include <bowlrp/nn/network.h>
+
+namespace bowlrp::model::file_format {
+
+/// The mlp codec.
+template <>
+struct HeadCodec<nn::Network> {
+  /// What the header says of the head.
+  struct Header {
+    std::vector<std::uint64_t> sizes;  ///< n_0 = dim, n_1, ..., n_L = classes
+  };
+  static constexpr bool format_version_1 = false;  ///< version 1 holds it (Bag-of-Words only)
+  static constexpr bool classes_have_bias = false;  ///< "classes" entries carry "bias"
+  /// The "head" object of format_version 2.
+  static Header read_header(const json& hd, const std::string& scope, const Fields& fields);
+  /// The header against dim and the class count.
+  static void check_header(const Header& h, std::uint64_t V, std::size_t C);
+  /// Its arrays, in file order.
+  static std::vector<ArraySpec> array_specs(const Header& h, std::uint64_t V, std::uint64_t C, const Fields& fields);
+  /// Its arrays against the data section.
+  static void check_room(const Header& h, std::uint64_t V, std::uint64_t C, std::uint64_t data_bytes,
+                         const Fields& fields);
+  /// The head from its checked arrays.
+  static std::shared_ptr<const nn::Network> read(Header&& h, const std::vector<std::string>& names,
+                                         const std::vector<double>& biases, const DataSection& data, std::size_t V,
+                                         const std::string& encoding, const Fields& fields);
+  /// Its arrays after a reader's checks; its "head" JSON and "classes".
+  static std::vector<OutArray> write(const nn::Network& head, std::size_t V, const std::string& encoding, const Fields& fields,
+                                     json* head_json, json* classes);
+};
+
+}  // namespace bowlrp::model::file_format
