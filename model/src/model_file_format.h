@@ -1,9 +1,10 @@
 // The model file's container, shared by every kind's codec (internal, not installed): where the
 // fields sit (format_version 1 or 2), the strict readers that name a refused field, the array table
-// and the data section, the bounds on stored values. The container and the heads' codecs are in
-// model_file.cpp; each encoding kind's codec (its options' JSON, its arrays, their checks) is an
-// EncodingCodec<S> specialisation in model/src/kinds/<kind>_codec.{h,cpp}, included by
-// model/src/kinds/codecs.h. The file format itself is documented in model/model_file.h.
+// and the data section, the bounds on stored values and the checks shared by the heads. The
+// container (layout, class list, array table, tiling, checksum) is model_file.cpp; each kind's
+// codec (an encoding's options and arrays, a head's fields and arrays, their checks) is an
+// EncodingCodec<S> or HeadCodec<S> specialisation in model/src/kinds/<kind>_codec.{h,cpp}, included
+// by model/src/kinds/codecs.h. The file format itself is documented in model/model_file.h.
 #pragma once
 
 #include <bowlrp/bow/dsift.h>
