@@ -109,9 +109,10 @@ struct IntegratedGradientsRule {
   void validate() const;
 };
 
-/// The ε rule of the Fisher-vector layer (decompose/fisher_relevance.h).
+/// The ε rule of a layer of signed local sums: Fisher vectors (decompose/fisher_relevance.h) and
+/// VLAD (decompose/vlad_relevance.h).
 struct FisherRule {
-  /// ε of the stabiliser z_d + ε sign(z_d), on the scale of the unnormalised Fisher sums z_d; the
+  /// ε of the stabiliser z_d + ε sign(z_d), on the scale of the unnormalised sums z_d; the
   /// default is the measured one of the README ("Fisher vectors": median absorbed share on VOC2007).
   double epsilon = 1e-9;
   /// Throws std::invalid_argument unless epsilon is finite and > 0.

@@ -1,8 +1,8 @@
 // The model file: the whole model (encoding options and parameters, the head's parameters, class
 // names) in one self-contained, versioned, checksummed file, readable without bowlrp (e.g. from
 // Python/numpy). Two versions: format_version 1 holds a Bag-of-Words + kernel-SVM model,
-// format_version 2 any encoding (bag-of-words, fisher-vector) with any head (kernel-svm,
-// linear-svm, mlp). A Bag-of-Words + kernel-SVM model is always written as version 1 (byte for
+// format_version 2 any encoding (bag-of-words, fisher-vector, vlad) with any head (kernel-svm,
+// linear-svm, mlp). Each kind's fields are read and written by its codec (model/src/kinds/). A Bag-of-Words + kernel-SVM model is always written as version 1 (byte for
 // byte as before version 2 existed, so version-1 readers keep reading it); every other one as
 // version 2.
 //
@@ -40,7 +40,11 @@
 //                 "pipeline": {"image": {"max_side"}, "dsift": {...as PIPELINE_BOW},
 //                              "fisher": {"pca_dimension", "root_sift", "append_xy", "components", "samples",
 //                                         "max_iterations", "seed", "posterior_threshold",
-//                                         "pyramid": [{"cols", "rows"}]}}},
+//                                         "pyramid": [{"cols", "rows"}]}}}
+//              | {"kind": "vlad",
+//                 "pipeline": {"image": {"max_side"}, "dsift": {...as PIPELINE_BOW},
+//                              "vlad": {"words", "samples", "max_iterations", "seed", "root_sift", "signed_sqrt",
+//                                       "intra_normalisation", "pyramid": [{"cols", "rows"}]}}},
 //    "head": {"kind": "kernel-svm", "kernel": KERNEL, "support_size": S} | {"kind": "linear-svm"}
 //          | {"kind": "mlp", "layers": L, "sizes": [n_0 = V, n_1, ..., n_L = C]},
 //    "dim": V (length of the encoding's vector), "classes", "data_bytes", "arrays"}
@@ -51,6 +55,8 @@
 //                    "gmm_means"        "<f8" [K, G]    mu (K = components, G = D + 2 with append_xy, else D)
 //                    "gmm_variances"    "<f8" [K, G]    sigma^2
 //                    "gmm_priors"       "<f8" [K]       pi; V = 2 K G x pyramid cells (bow/fisher.h)
+//     vlad:          "vlad_centres"     "<f4" [K, 128]  centres of the local descriptors (RootSIFT with
+//                                                       root_sift), in [0, 1]; V = K x 128 x pyramid cells (bow/vlad.h)
 //     kernel-svm:    "support_vectors"  "<f8" [S, V], "coefficients" "<f8" [C, S], as version 1
 //     linear-svm:    "weights"          "<f8" [C, V]    w_c; f_c(x) = bias_c + weights_c . x
 //     mlp:           for l = 1 .. L:
@@ -64,11 +70,11 @@
 // integers out of range or not integers, support_size 0, an mlp's layers outside 1 .. 64, its sizes
 // not head.layers + 1 integers [dim, ..., number of classes] or with n_1 .. n_L outside [1, 2^20] or
 // too many values for the data section, dim != words x pyramid cells (bag-of-words) or != 2 x
-// components x G x pyramid cells (fisher-vector), codebook rows != kmeans.words, arrays missing,
+// components x G x pyramid cells (fisher-vector) or != words x 128 x pyramid cells (vlad), codebook rows != kmeans.words, arrays missing,
 // listed twice, of another dtype or shape, or not tiling the data section in offset order (first at
 // 0, each next at the 8-aligned, zero-padded end of the previous one, the last ending at
 // data_bytes); non-finite values; centres, support values (Bag-of-Words) or pca_mean outside
-// [0, 1], Fisher-vector support values or pca_projection outside [-1, 1], gmm_means outside
+// [0, 1], vlad_centres outside [0, 1], Fisher-vector or VLAD support values or pca_projection outside [-1, 1], gmm_means outside
 // [-1000, 1000], gmm_variances outside [1e-12, 1e100], Fisher parameters that
 // bow::FisherParameters::validate refuses (priors <= 0 or not summing to 1, ...), |bias|, |coef|,
 // |weights|, |weights_<l>|, |biases_<l>|, gamma or block weights above 1e100, a class whose
@@ -78,7 +84,7 @@
 // hidden activations' ranges follow by interval arithmetic through the layers and their ReLUs, so
 // a unit no input activates passes nothing on; the bound covers z_lj, each of its partial sums and
 // its positive and negative parts, so decisions and every layer's relevance stay finite), a chi2,
-// hellinger or expchi2 kernel over Fisher vectors (signed), and class names that are empty,
+// hellinger or expchi2 kernel over Fisher or VLAD vectors (signed), and class names that are empty,
 // repeated, not UTF-8 or hold control characters; also dsift.magnif < 0.01 and dsift window_size /
 // contrast_threshold outside the float range.
 // Python: h = json.loads(buf[21:21+N]); a = np.frombuffer(buf, dtype, count=prod(shape),
