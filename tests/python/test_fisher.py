@@ -59,7 +59,7 @@ def test_fit_options_knobs():
     assert bowlrp.FitOptions(encoding="bow").encoding == "bag-of-words"
     assert pickle.loads(pickle.dumps(o)) == o
     with pytest.raises(ValueError, match="fisher"):
-        bowlrp.FitOptions(encoding="vlad")
+        bowlrp.FitOptions(encoding="super-vector")
     with pytest.raises(ValueError, match="linear"):
         bowlrp.FitOptions(head="tree")
     with pytest.raises(ValueError, match="fisher_pyramid"):
