@@ -36,36 +36,30 @@ using namespace file_format;
 
 using EncodingOptions = OptionsOf<Encoding>::type;
 
-// The stage type whose codec reads options of type O.
-template <class O, std::size_t I = 0>
-struct StageOfOptionsImpl {
-  using Stage = StageOf<std::variant_alternative_t<I, Encoding>>;
-  using type = std::conditional_t<std::is_same_v<typename EncodingCodec<Stage>::Options, O>, Stage,
-                                  typename StageOfOptionsImpl<O, I + 1>::type>;
+template <class S>
+using OptionsPart = typename EncodingCodec<S>::Options;
+template <class S>
+using HeaderPart = typename HeadCodec<S>::Header;
+
+// The stage type S of a list of shared stages whose codec part PartOf<S> is P (void if none).
+template <class List, template <class> class PartOf, class P, std::size_t I = 0>
+struct StageOfPartImpl {
+  using Stage = StageOf<std::variant_alternative_t<I, List>>;
+  using type = std::conditional_t<std::is_same_v<PartOf<Stage>, P>, Stage,
+                                  typename StageOfPartImpl<List, PartOf, P, I + 1>::type>;
 };
-template <class O>
-struct StageOfOptionsImpl<O, std::variant_size_v<Encoding>> {
+template <class List, template <class> class PartOf, class P>
+struct StageOfPartImpl<List, PartOf, P, std::variant_size_v<List>> {
   using type = void;
 };
+/// The encoding whose codec reads options of type O.
 template <class O>
-using StageOfOptions = typename StageOfOptionsImpl<O>::type;
+using StageOfOptions = typename StageOfPartImpl<Encoding, OptionsPart, O>::type;
+/// The head whose codec reads headers of type H.
+template <class H>
+using StageOfHeader = typename StageOfPartImpl<Head, HeaderPart, H>::type;
 
 using HeadHeader = HeadersOf<Head>::type;
-
-// The head type whose codec reads headers of type H.
-template <class H, std::size_t I = 0>
-struct StageOfHeaderImpl {
-  using Stage = StageOf<std::variant_alternative_t<I, Head>>;
-  using type = std::conditional_t<std::is_same_v<typename HeadCodec<Stage>::Header, H>, Stage,
-                                  typename StageOfHeaderImpl<H, I + 1>::type>;
-};
-template <class H>
-struct StageOfHeaderImpl<H, std::variant_size_v<Head>> {
-  using type = void;
-};
-template <class H>
-using StageOfHeader = typename StageOfHeaderImpl<H>::type;
-
 
 constexpr std::size_t kMagicSize = sizeof(kModelMagic) - 1;  // 13
 constexpr std::size_t kPrefix = kMagicSize + 8;                   // magic + JSON length
