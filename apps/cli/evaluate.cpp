@@ -2,7 +2,7 @@
 // (evaluation::evaluate_folder), reported as report.json and index.html.
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/json_out.h"
+#include "report/json_out.h"
 #include "cli/progress.h"
 #include "report/report.h"
 

@@ -1,6 +1,6 @@
 // `bowlrp spray`: evaluation::spray_images over files, folders or a VOC set, then the report.
 #include "cli/commands.h"
-#include "cli/json_out.h"
+#include "report/json_out.h"
 #include "cli/progress.h"
 #include "report/report.h"
 

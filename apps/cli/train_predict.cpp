@@ -1,5 +1,5 @@
 #include "cli/commands.h"
-#include "cli/json_out.h"
+#include "report/json_out.h"
 #include "cli/progress.h"
 
 #include <bowlrp/core/io.h>

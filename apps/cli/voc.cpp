@@ -1,7 +1,7 @@
 // `bowlrp voc`: runs evaluation::run_voc_protocol and writes what it measured: the devkit's results
 // files, the model, report.json and index.html.
 #include "cli/commands.h"
-#include "cli/json_out.h"
+#include "report/json_out.h"
 #include "cli/progress.h"
 #include "report/report.h"
 

@@ -4,7 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "cli/json_out.h"
+#include "report/json_out.h"
 
 #include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>

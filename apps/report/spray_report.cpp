@@ -1,7 +1,7 @@
 // The SpRAy report: report.json and index.html of `bowlrp spray` (self-contained, no script).
 #include "report/report.h"
 
-#include "cli/json_out.h"
+#include "report/json_out.h"
 
 #include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/render/heatmap.h>

@@ -1,7 +1,6 @@
 #include "report/report.h"
 
-#include "cli/args.h"
-
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/datasets/voc_eval.h>
 
 #include <filesystem>
@@ -58,7 +57,7 @@ ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::Voc
       {"images", std::to_string(ev.train_images) + " train, " + std::to_string(N) + " test" +
                      (o.max_images ? " (--max-images " + std::to_string(o.max_images) + ")" : "")},
       {"encoding", model.encoding_summary()},
-      {"dense SIFT", "step " + std::to_string(dsift.step) + ", bins " + format_int_list(dsift.bin_sizes) +
+      {"dense SIFT", "step " + std::to_string(dsift.step) + ", bins " + core::format_int_list(dsift.bin_sizes) +
                          ", max side " + std::to_string(max_side)},
       {"head", model.head_summary()},
       {"explained", std::to_string(explained) + " (class, image) pairs"}};

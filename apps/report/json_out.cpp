@@ -1,4 +1,4 @@
-#include "cli/json_out.h"
+#include "report/json_out.h"
 
 #include <cstddef>
 
