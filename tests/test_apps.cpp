@@ -5,7 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/json_out.h"
+#include "report/json_out.h"
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
