@@ -16,8 +16,8 @@
 //     prediction  = assignment + pooling + decision of every class (features already extracted),
 //     explanation = relevance of dimensions + features + pixels for one class (the top one),
 //   both on the path the tool takes (direct S x V kernel), plus explanation / decision alone.
-#include "cli/args.h"
 
+#include <bowlrp/core/option_text.h>
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/fit.h>
@@ -100,7 +100,17 @@ struct Args {
   int threads = 0;          // training stages (<= 0: all cores)
   int flip_steps = 100;
   std::string json_path = "bench.json";
-  apps::PipelineArgs pipeline;
+  model::FitOptions fit;    // the pipeline flags' values
+  std::string bin_sizes = core::format_int_list(model::FitOptions().pipeline.dsift.bin_sizes);  // --bin-sizes
+  std::string pyramid = core::format_pyramid(model::FitOptions().pipeline.pooling.pyramid);     // --pyramid
+  /// The fit options of the flags (throws std::invalid_argument naming a bad flag).
+  model::FitOptions fit_options() const {
+    model::FitOptions o = fit;
+    o.pipeline.dsift.bin_sizes = core::parse_int_list(bin_sizes, "--bin-sizes");
+    o.pipeline.pooling.pyramid = core::parse_pyramid(pyramid, "--pyramid");
+    o.validate();
+    return o;
+  }
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -136,11 +146,11 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = to_int(0);
     else if (k == "--flip-steps") a.flip_steps = to_int(1);
     else if (k == "--json") a.json_path = v;
-    else if (k == "--words") a.pipeline.fit.pipeline.kmeans.words = to_int(2);
-    else if (k == "--step") a.pipeline.fit.pipeline.dsift.step = to_int(1);
-    else if (k == "--bin-sizes") a.pipeline.bin_sizes = v;
-    else if (k == "--pyramid") a.pipeline.pyramid = v;
-    else if (k == "--max-side") a.pipeline.fit.pipeline.image.max_side = to_int(0);
+    else if (k == "--words") a.fit.pipeline.kmeans.words = to_int(2);
+    else if (k == "--step") a.fit.pipeline.dsift.step = to_int(1);
+    else if (k == "--bin-sizes") a.bin_sizes = v;
+    else if (k == "--pyramid") a.pyramid = v;
+    else if (k == "--max-side") a.fit.pipeline.image.max_side = to_int(0);
     else usage("unknown flag " + k);
   }
   return a;
@@ -243,7 +253,7 @@ int main(int argc, char** argv) try {
   const auto t_start = Clock::now();
   std::fprintf(stderr, "bowlrp_bench: %s\n", load_before.c_str());
 
-  const model::FitOptions fit_options = args.pipeline.fit_options();
+  const model::FitOptions fit_options = args.fit_options();
   bow::PipelineOptions opts = fit_options.pipeline;
   const int K = opts.kmeans.words;
   std::vector<Row> rows;
@@ -513,7 +523,7 @@ int main(int argc, char** argv) try {
               "(training, %d threads)\n",
               N, R, M, threads);
   std::printf("K = %d, step %d, bin sizes %s, pyramid %s, V = %zu, S = %zu; %s (after: %s)\n", K, opts.dsift.step,
-              args.pipeline.bin_sizes.c_str(), args.pipeline.pyramid.c_str(), V, S, load_before.c_str(),
+              args.bin_sizes.c_str(), args.pyramid.c_str(), V, S, load_before.c_str(),
               load_after.c_str());
   std::printf("whole run: %.0f s wall, %.0f s CPU (%.2f cores busy on average), peak RSS %.0f MiB\n", wall_s, cpu_s,
               cpu_s / wall_s, peak_rss_mib);
@@ -542,7 +552,7 @@ int main(int argc, char** argv) try {
             {"words", K},
             {"step", opts.dsift.step},
             {"bin_sizes", opts.dsift.bin_sizes},
-            {"pyramid", args.pipeline.pyramid},
+            {"pyramid", args.pyramid},
             {"dimension", V},
             {"support_vectors", S},
             {"descriptors_per_image", double(L) / n},
