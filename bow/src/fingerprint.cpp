@@ -17,13 +17,19 @@ std::string num(double v) {
 
 }  // namespace
 
+std::string canonical_image_dsift_options(const ImageOptions& image, const DsiftOptions& dsift) {
+  std::ostringstream s;
+  s << "image.max_side=" << image.max_side << ";dsift.bin_sizes=";
+  for (int b : dsift.bin_sizes) s << b << ',';
+  s << ";dsift.step=" << dsift.step << ";dsift.magnif=" << num(dsift.magnif)
+    << ";dsift.contrast_threshold=" << num(dsift.contrast_threshold) << ";dsift.window_size="
+    << num(dsift.window_size) << ";dsift.fast=" << dsift.fast;
+  return s.str();
+}
+
 std::string canonical_encoding_options(const PipelineOptions& o) {
   std::ostringstream s;
-  s << "image.max_side=" << o.image.max_side << ";dsift.bin_sizes=";
-  for (int b : o.dsift.bin_sizes) s << b << ',';
-  s << ";dsift.step=" << o.dsift.step << ";dsift.magnif=" << num(o.dsift.magnif)
-    << ";dsift.contrast_threshold=" << num(o.dsift.contrast_threshold) << ";dsift.window_size="
-    << num(o.dsift.window_size) << ";dsift.fast=" << o.dsift.fast << ";mapping.kind=" << to_string(o.mapping.kind)
+  s << canonical_image_dsift_options(o.image, o.dsift) << ";mapping.kind=" << to_string(o.mapping.kind)
     << ";mapping.neighbours=" << o.mapping.neighbours << ";mapping.beta=" << num(o.mapping.beta)
     << ";mapping.rank_decay=" << num(o.mapping.rank_decay) << ";pooling.p=" << num(o.pooling.p)
     << ";pooling.pyramid=";

@@ -87,11 +87,7 @@ void FisherPipelineOptions::validate() const {
 
 std::string canonical_encoding_options(const FisherPipelineOptions& o) {
   std::ostringstream s;
-  s << "image.max_side=" << o.image.max_side << ";dsift.bin_sizes=";
-  for (int b : o.dsift.bin_sizes) s << b << ',';
-  s << ";dsift.step=" << o.dsift.step << ";dsift.magnif=" << num(o.dsift.magnif)
-    << ";dsift.contrast_threshold=" << num(o.dsift.contrast_threshold) << ";dsift.window_size="
-    << num(o.dsift.window_size) << ";dsift.fast=" << o.dsift.fast << ";fisher.pca_dimension=" << o.fisher.pca_dimension
+  s << canonical_image_dsift_options(o.image, o.dsift) << ";fisher.pca_dimension=" << o.fisher.pca_dimension
     << ";fisher.root_sift=" << o.fisher.root_sift << ";fisher.append_xy=" << o.fisher.append_xy
     << ";fisher.components=" << o.fisher.components << ";fisher.posterior_threshold=" << num(o.fisher.posterior_threshold)
     << ";fisher.pyramid=";

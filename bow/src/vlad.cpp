@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -19,12 +18,6 @@ constexpr double kNormFloor = 1e-12;
 
 [[noreturn]] void bad(const std::string& field, const std::string& value, const std::string& expected) {
   throw std::invalid_argument("VladOptions::" + field + " = " + value + ": expected " + expected);
-}
-
-std::string num(double v) {
-  std::ostringstream s;
-  s << std::setprecision(17) << v;
-  return s.str();
 }
 
 bool all_zero(const float* d) {
@@ -67,11 +60,7 @@ void VladPipelineOptions::validate() const {
 
 std::string canonical_encoding_options(const VladPipelineOptions& o) {
   std::ostringstream s;
-  s << "image.max_side=" << o.image.max_side << ";dsift.bin_sizes=";
-  for (int b : o.dsift.bin_sizes) s << b << ',';
-  s << ";dsift.step=" << o.dsift.step << ";dsift.magnif=" << num(o.dsift.magnif)
-    << ";dsift.contrast_threshold=" << num(o.dsift.contrast_threshold) << ";dsift.window_size="
-    << num(o.dsift.window_size) << ";dsift.fast=" << o.dsift.fast << ";vlad.words=" << o.vlad.words
+  s << canonical_image_dsift_options(o.image, o.dsift) << ";vlad.words=" << o.vlad.words
     << ";vlad.root_sift=" << o.vlad.root_sift << ";vlad.signed_sqrt=" << o.vlad.signed_sqrt
     << ";vlad.intra_normalisation=" << o.vlad.intra_normalisation << ";vlad.pyramid=";
   for (const auto& l : o.vlad.pyramid) s << l.cols << 'x' << l.rows << ',';

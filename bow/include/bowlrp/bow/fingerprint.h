@@ -4,6 +4,8 @@
 #pragma once
 
 #include <bowlrp/bow/codebook.h>
+#include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/image.h>
 #include <bowlrp/core/digest.h>
 
 #include <string>
@@ -11,6 +13,9 @@
 namespace bowlrp::bow {
 
 struct PipelineOptions;
+/// The text of the image and dense SIFT options that every encoding's canonical text starts with
+/// ("image.max_side=...;dsift.bin_sizes=...;...;dsift.fast=..."), round-trip numbers.
+std::string canonical_image_dsift_options(const ImageOptions& image, const DsiftOptions& dsift);
 /// Text naming every option that changes a histogram (image cap, dense SIFT, mapping, pooling),
 /// with round-trip number formatting; equal options give equal text.
 std::string canonical_encoding_options(const PipelineOptions& options);
