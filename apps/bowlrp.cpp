@@ -61,66 +61,8 @@ CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<
   return app->add_option_function<std::string>(name, [&value](const std::string& v) { value = v; }, help);
 }
 
-void add_pipeline_flags(CLI::App* app, PipelineArgs& p) {
-  bowlrp::model::FitOptions& f = p.fit;
-  app->add_option("--words", f.pipeline.kmeans.words, "codebook size K")->capture_default_str();
-  app->add_option("--step", f.pipeline.dsift.step, "dense SIFT grid step in px")->capture_default_str();
-  app->add_option("--bin-sizes", p.bin_sizes, "SIFT bin sizes in px, one scale each")->capture_default_str();
-  app->add_option("--max-side", f.pipeline.image.max_side, "cap on the longer image side in px (0 = off)")
-      ->capture_default_str();
-  app->add_option("--pyramid", p.pyramid, "spatial pyramid levels COLSxROWS,...")->capture_default_str();
-  app->add_option("--pooling", p.pooling, "sum | pmean:P | max")->capture_default_str();
-  app->add_option("--mapping", p.mapping, "hard | soft | rank")->capture_default_str();
-  app->add_option("--neighbours", f.pipeline.mapping.neighbours, "words per feature for soft/rank mapping")
-      ->capture_default_str();
-  app->add_option("--normalisation", p.normalisation, "l1 | l2 | none")->capture_default_str();
-  app->add_flag("--hellinger", f.pipeline.pooling.hellinger, "sqrt map before normalisation");
-  app->add_option("--kernel", p.kernel, "hik | chi2 | hellinger | linear | rbf | expchi2")->capture_default_str();
-  app->add_option("--gamma", f.kernel.gamma, "rbf/expchi2 width (0 = 1 / mean pairwise distance)")
-      ->capture_default_str();
-  app->add_option("--C", f.svm.C, "SVM soft-margin C")->capture_default_str();
-  app->add_flag("--balanced", f.svm.balanced, "weight C by class frequency");
-  app->add_option("--kmeans-samples", f.pipeline.kmeans.samples, "descriptors sampled for k-means")
-      ->capture_default_str()
-      ->check(kUnsigned);
-  app->add_option("--kmeans-algorithm", p.kmeans_algorithm, "lloyd_gemm | vlfeat_elkan | vlfeat_ann")
-      ->capture_default_str();
-  app->add_option("--kmeans-tolerance", f.pipeline.kmeans.tolerance, "Lloyd stops below this relative energy decrease")
-      ->capture_default_str();
-  app->add_option("--seed", f.pipeline.kmeans.seed, "seed of every random choice")->capture_default_str()->check(kUnsigned);
-  app->add_option("--encoding", p.encoding, "bag-of-words (bow) | fisher-vector (fisher) | vlad")->capture_default_str();
-  add_optional(app, "--head", p.head, "kernel | linear SVMs | mlp network (default: kernel for bow, linear for fisher)");
-  app->add_option("--hidden", p.hidden, "mlp: hidden layer sizes a,b,... (none: a single linear layer)")
-      ->capture_default_str();
-  app->add_option("--epochs", f.network.epochs, "mlp: training epochs")->capture_default_str();
-  app->add_option("--batch-size", f.network.batch_size, "mlp: images per minibatch")->capture_default_str()->check(kUnsigned);
-  app->add_option("--learning-rate", f.network.learning_rate, "mlp: AdamW step size")->capture_default_str();
-  app->add_option("--weight-decay", f.network.weight_decay, "mlp: AdamW decoupled weight decay")
-      ->capture_default_str();
-  app->add_option("--dropout", f.network.dropout, "mlp: dropout probability of hidden activations")
-      ->capture_default_str();
-  app->add_option("--fisher-C", f.fisher_C, "fisher: SVM soft-margin C (replaces --C)")->capture_default_str();
-  app->add_option("--pca", f.fisher.pca_dimension, "fisher: SIFT dimensions kept by PCA")->capture_default_str();
-  app->add_option("--components", f.fisher.components, "fisher: Gaussians of the mixture")->capture_default_str();
-  app->add_option("--fisher-samples", f.fisher.samples, "fisher: descriptors sampled for PCA and the GMM")
-      ->capture_default_str()
-      ->check(kUnsigned);
-  app->add_option("--fisher-pyramid", p.fisher_pyramid, "fisher: spatial pyramid levels COLSxROWS,...")
-      ->capture_default_str();
-  app->add_flag("--no-xy", p.no_xy, "fisher: do not append the normalised frame position to each descriptor");
-  app->add_flag("--no-root-sift", p.no_root_sift, "fisher: PCA of raw SIFT instead of RootSIFT");
-  app->add_flag("--keep-zeroed", p.keep_zeroed,
-                "fisher: zeroed (low-contrast) descriptors add Fisher terms (the behaviour before skip_zeroed)");
-  app->add_option("--vlad-words", f.vlad.words, "vlad: codebook centres")->capture_default_str();
-  app->add_option("--vlad-samples", f.vlad.samples, "vlad: descriptors sampled for k-means")
-      ->capture_default_str()
-      ->check(kUnsigned);
-  app->add_option("--vlad-pyramid", p.vlad_pyramid, "vlad: spatial pyramid levels COLSxROWS,...")->capture_default_str();
-  app->add_flag("--mirror-training", p.mirror_training,
-                "also train on every training image mirrored left-right (default for fisher)");
-  app->add_flag("--no-mirror-training", p.no_mirror_training,
-                "train on the images only (default for bag-of-words)");
-}
+// The fit options' flags, made from the library's schema (cli/args.h).
+void add_pipeline_flags(CLI::App* app, PipelineArgs& p) { p.flags.add_to(app); }
 
 void add_rule_flag(CLI::App* app, std::string& rule) {
   app->add_option("--rule", rule,

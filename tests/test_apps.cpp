@@ -62,10 +62,10 @@ std::string train_small_model(const TempDir& dir, const std::string& root, const
 
 bowlrp::apps::PipelineArgs small_args() {
   bowlrp::apps::PipelineArgs p;
-  p.fit.pipeline.kmeans.words = 32;
-  p.fit.pipeline.dsift.step = 6;
-  p.bin_sizes = "4,6";
-  p.fit.pipeline.kmeans.samples = 5000;
+  p.flags.give("words", "32");
+  p.flags.give("step", "6");
+  p.flags.give("bin_sizes", "4,6");
+  p.flags.give("samples", "5000");
   return p;
 }
 
@@ -84,31 +84,54 @@ BOOST_AUTO_TEST_CASE(argument_parsing_names_the_flag) {
     return std::string();
   };
   PipelineArgs p;
-  p.fit.svm.C = 0;
-  BOOST_TEST(message([&] { p.fit_options(); }).find("--C") != std::string::npos);
+  p.flags.give("C", "0");
+  BOOST_TEST(message([&] { p.fit_options(); }) == "--C '0': expected a value > 0");
   p = PipelineArgs();
-  p.kernel = "poly";
-  BOOST_CHECK_THROW(p.fit_options(), std::invalid_argument);
-  // The command line's defaults are the library's, text flags included.
+  p.flags.give("kernel", "poly");
+  BOOST_TEST(message([&] { p.fit_options(); }).rfind("--kernel: unknown kernel 'poly'", 0) == 0);
+  p = PipelineArgs();
+  p.flags.give("bin_sizes", "4,,6");
+  BOOST_TEST(message([&] { p.fit_options(); }).find("--bin-sizes '4,,6': expected whole numbers 1 .. 256") == 0);
+  p = PipelineArgs();
+  p.flags.give("seed", "-1");
+  BOOST_TEST(message([&] { p.fit_options(); }).find("--seed '-1'") == 0);
+  // The command line's defaults are the library's, text flags included, and every option's text
+  // form reads back as itself.
   const PipelineArgs d;
   const bowlrp::model::FitOptions lib, cli = d.fit_options();
-  BOOST_TEST(d.pyramid == "1x1,2x2");
-  BOOST_TEST(d.bin_sizes == "4,6,8,10");
-  BOOST_TEST(d.pooling == "sum");
+  const auto& schema = bowlrp::model::FitOptions::schema();
+  BOOST_TEST(bowlrp::core::find_option(schema, "pyramid")->get(lib).value() == "1x1,2x2");
+  BOOST_TEST(bowlrp::core::find_option(schema, "bin_sizes")->get(lib).value() == "4,6,8,10");
+  BOOST_TEST(bowlrp::core::find_option(schema, "pooling")->get(lib).value() == "sum");
+  for (const auto& o : schema) BOOST_TEST((o.get(cli) == o.get(lib)), o.name);
   BOOST_TEST(bowlrp::bow::canonical_codebook_options(cli.pipeline) == bowlrp::bow::canonical_codebook_options(lib.pipeline));
   BOOST_TEST(cli.svm.C == lib.svm.C);
   BOOST_TEST(bowlrp::svm::to_string(cli.kernel.type) == bowlrp::svm::to_string(lib.kernel.type));
+  // --seed seeds every random choice.
+  p = PipelineArgs();
+  p.flags.give("seed", "18446744073709551615");
+  const bowlrp::model::FitOptions seeded = p.fit_options();
+  BOOST_TEST(seeded.pipeline.kmeans.seed == 18446744073709551615ull);
+  BOOST_TEST(seeded.fisher.seed == seeded.pipeline.kmeans.seed);
+  BOOST_TEST(seeded.vlad.seed == seeded.pipeline.kmeans.seed);
+  BOOST_TEST(seeded.network.seed == seeded.pipeline.kmeans.seed);
   // Mirrored training: neither flag keeps the encoding's default, each flag says it, both are refused.
   BOOST_TEST(!cli.mirror_training.has_value());
-  p = PipelineArgs();
-  p.mirror_training = true;
-  BOOST_TEST((p.fit_options().mirror_training == std::optional<bool>(true)));
-  p = PipelineArgs();
-  p.no_mirror_training = true;
-  p.encoding = "fisher";
-  BOOST_TEST(!p.fit_options().mirrors());
-  p.mirror_training = true;
-  BOOST_TEST(message([&] { p.fit_options(); }).find("--no-mirror-training") != std::string::npos);
+  CLI::App app;
+  PipelineArgs parsed;
+  parsed.flags.add_to(&app);
+  app.parse("--encoding fisher --no-mirror-training --no-xy --hidden none", false);
+  const bowlrp::model::FitOptions f = parsed.fit_options();
+  BOOST_TEST(f.encoding == "fisher-vector");
+  BOOST_TEST(!f.mirrors());
+  BOOST_TEST(!f.fisher.append_xy);
+  BOOST_TEST(f.network.hidden.empty());
+  CLI::App app2;
+  PipelineArgs both;
+  both.flags.add_to(&app2);
+  app2.parse("--no-mirror-training --mirror-training", false);
+  BOOST_TEST(message([&] { both.fit_options(); }) ==
+             "--mirror-training and --no-mirror-training: expected at most one of them");
 }
 
 BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
@@ -275,8 +298,8 @@ BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
   args.images_per_class = 30;
   args.explain = 2;
   args.pipeline = bowlrp::apps::PipelineArgs(bowlrp::apps::demo_defaults());
-  args.pipeline.fit.pipeline.kmeans.words = 128;
-  args.pipeline.fit.pipeline.kmeans.samples = 20000;
+  args.pipeline.flags.give("words", "128");
+  args.pipeline.flags.give("samples", "20000");
   args.run.quiet = true;
   const bowlrp::apps::DemoResult r = bowlrp::apps::run_demo(args);
   BOOST_TEST(r.test_images == 60u);
@@ -603,9 +626,9 @@ BOOST_AUTO_TEST_CASE(malformed_values_exit_1_before_any_work) {
       {"--encoding fisher --fisher-pyramid 1x1,", "--fisher-pyramid '1x1,'"},
       {"--head tree", "--head: head 'tree'"},
       {"--head ''", "--head: head ''"},
-      {"--head mlp --hidden 0", "--hidden '0'"},
+      {"--head mlp --hidden 0", "hidden layer 1 has 0 neurons"},
       {"--head mlp --hidden 16,", "--hidden '16,'"},
-      {"--head mlp --epochs 0", "epochs = 0"},
+      {"--head mlp --epochs 0", "--epochs '0': expected a value >= 1"},
       {"--head mlp --batch-size -5", "-5"},
       {"--kmeans-samples -1", "-1"},
       {"--head mlp --hidden 1048577", "1048577 neurons; expected 1 .. 1048576"},

@@ -1,46 +1,89 @@
-// Command-line forms of the library's options. Scalar flags bind straight to the fields of
-// model::FitOptions (so their defaults are the library's, defined once); list- and name-valued flags
-// (--bin-sizes 4,6,8,10, --pyramid 1x1,2x2, --pooling pmean:2, --kernel hik, ...) are kept as text,
-// defaulting to the library defaults' text form, and parsed into the options with errors that name
-// the flag, the value and what was expected.
+// Command-line flags made from the library's option schemas (core/option_schema.h): every option
+// with a flag becomes a CLI11 option that shows its default (a switch for a boolean; --x and --no-x
+// for a nullable boolean), the texts given are kept as typed, and options() applies them to the
+// defaults in schema order with the library's one parser per type, naming the flag in any error. So
+// the command line describes no option of its own: names, help, defaults and ranges are the library's.
 #pragma once
 
-#include <bowlrp/core/option_text.h>
-#include <bowlrp/bow/pipeline.h>
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/model/fit.h>
 
+#include <CLI/CLI.hpp>
+
+#include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
-#include <vector>
+#include <utility>
 
 namespace bowlrp::apps {
 
+/// The flags of S::schema() over defaults of S.
+template <class S>
+class SchemaFlags {
+ public:
+  /// Flags over `defaults` (shown in --help, kept where no flag is given).
+  explicit SchemaFlags(S defaults = S()) : defaults_(std::move(defaults)) {}
+  /// Registers one flag per option that has one; *this must outlive app->parse().
+  void add_to(CLI::App* app);
+  /// Sets an option's text as if its flag had been typed (by keyword; nullopt: unset).
+  void give(const std::string& name, std::optional<std::string> text) { given_[name] = std::move(text); }
+  /// The defaults with every given text applied; throws std::invalid_argument naming the flag.
+  S options() const;
+  /// The defaults.
+  const S& defaults() const { return defaults_; }
+
+ private:
+  S defaults_;
+  std::map<std::string, std::optional<std::string>> given_;  // keyword -> text as typed
+  std::map<std::string, std::string> conflicts_;             // keyword -> "--x and --no-x"
+};
+
+template <class S>
+void SchemaFlags<S>::add_to(CLI::App* app) {
+  for (const core::OptionSpec<S>& o : S::schema()) {
+    if (o.flag.empty()) continue;
+    const std::string name = o.name;
+    if (o.type == core::OptionType::boolean) {
+      auto set = [this, name](const std::string& value, const std::string& conflict) {
+        const auto it = given_.find(name);
+        if (it != given_.end() && it->second != value) conflicts_[name] = conflict;
+        given_[name] = value;
+      };
+      const std::string no_flag = "--no-" + o.flag.substr(2);
+      const std::string conflict = o.flag + " and " + no_flag;
+      app->add_flag_callback(o.flag, [set, v = o.negated_flag ? "false" : "true", conflict] { set(v, conflict); }, o.help);
+      if (o.nullable)
+        app->add_flag_callback(no_flag, [set, conflict] { set("false", conflict); },
+                               "(the opposite of " + o.flag + "; neither: " + o.help.substr(o.help.find("unset: ") + 7) + ")");
+      continue;
+    }
+    CLI::Option* opt = app->add_option_function<std::string>(
+        o.flag, [this, name](const std::string& v) { given_[name] = v; }, o.help);
+    if (const std::optional<std::string> d = o.get(defaults_)) opt->default_str(*d);
+  }
+}
+
+template <class S>
+S SchemaFlags<S>::options() const {
+  if (!conflicts_.empty()) throw std::invalid_argument(conflicts_.begin()->second + ": expected at most one of them");
+  S s = defaults_;
+  for (const core::OptionSpec<S>& o : S::schema()) {
+    const auto it = given_.find(o.name);
+    if (it != given_.end()) o.set(s, it->second, o.flag.empty() ? o.name : o.flag);
+  }
+  return s;
+}
+
 /// Fit options as typed on the command line.
 struct PipelineArgs {
-  model::FitOptions fit;  ///< scalar flags bind here (--words, --step, --max-side, --C, --seed, ...)
-  std::string bin_sizes;  ///< --bin-sizes a,b,...
-  std::string pyramid;    ///< --pyramid CxR,...
-  std::string pooling;    ///< --pooling sum|pmean:P|max
-  std::string mapping;    ///< --mapping hard|soft|rank
-  std::string normalisation;     ///< --normalisation l1|l2|none
-  std::string kernel;            ///< --kernel hik|chi2|hellinger|linear|rbf|expchi2
-  std::string kmeans_algorithm;  ///< --kmeans-algorithm lloyd_gemm|vlfeat_elkan|vlfeat_ann
-  std::string encoding;          ///< --encoding bow|fisher
-  std::optional<std::string> head;  ///< --head kernel|linear|mlp (none: the encoding's default)
-  std::string hidden;            ///< --hidden a,b,... (mlp hidden layer sizes; "none": no hidden layer)
-  std::string fisher_pyramid;    ///< --fisher-pyramid CxR,...
-  std::string vlad_pyramid;      ///< --vlad-pyramid CxR,...
-  bool no_xy = false;            ///< --no-xy
-  bool no_root_sift = false;     ///< --no-root-sift
-  bool keep_zeroed = false;      ///< --keep-zeroed
-  bool mirror_training = false;     ///< --mirror-training
-  bool no_mirror_training = false;  ///< --no-mirror-training (neither: the encoding's default)
+  SchemaFlags<model::FitOptions> flags;  ///< one flag per option of model::FitOptions::schema()
   /// The library's measured defaults.
-  PipelineArgs();
-  /// The text flags of `defaults`.
-  explicit PipelineArgs(const model::FitOptions& defaults);
-  /// The options with the text flags parsed and everything validated; throws std::invalid_argument
-  /// naming the flag.
+  PipelineArgs() = default;
+  /// Other defaults (the demo's).
+  explicit PipelineArgs(const model::FitOptions& defaults) : flags(defaults) {}
+  /// The options with every flag applied and validated; throws std::invalid_argument naming the flag
+  /// (or the field, for a rule across fields).
   model::FitOptions fit_options() const;
 };
 
@@ -50,13 +93,6 @@ struct RunArgs {
   bool quiet = false;  ///< --quiet
 };
 
-// The text forms live in the library (core/option_text.h).
-using core::format_int_list;
-using core::format_pooling;
-using core::format_pyramid;
-using core::parse_int_list;
-using core::parse_pooling;
-using core::parse_pyramid;
 using core::split_csv;
 
 }  // namespace bowlrp::apps

@@ -65,6 +65,40 @@ int FisherOptions::cells() const {
   return c;
 }
 
+const core::OptionSchema<FisherOptions>& FisherOptions::schema() {
+  using O = FisherOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::integer_option<O>("pca", "--pca", "fisher: D, SIFT dimensions kept by PCA",
+                                        [](O& o) -> int& { return o.pca_dimension; }, OptionRange::closed(1, 128)));
+    s.push_back(core::bool_option<O>("root_sift", "--no-root-sift", "fisher: RootSIFT map of each descriptor before PCA",
+                                     [](O& o) -> bool& { return o.root_sift; }, true));
+    s.push_back(core::bool_option<O>("append_xy", "--no-xy",
+                                     "fisher: append the frame centre's normalised position to each descriptor",
+                                     [](O& o) -> bool& { return o.append_xy; }, true));
+    s.push_back(core::integer_option<O>("components", "--components", "fisher: K, Gaussians of the mixture",
+                                        [](O& o) -> int& { return o.components; }, OptionRange::closed(1, 4096)));
+    s.push_back(core::integer_option<O>("fisher_samples", "--fisher-samples",
+                                        "fisher: descriptors sampled for PCA and the mixture",
+                                        [](O& o) -> std::size_t& { return o.samples; }, OptionRange::at_least(1)));
+    s.push_back(core::bool_option<O>("skip_zeroed", "--keep-zeroed",
+                                     "fisher: zeroed (low-contrast) descriptors add no Fisher term",
+                                     [](O& o) -> bool& { return o.skip_zeroed; }, true));
+    s.push_back(core::integer_option<O>("fisher_iterations", "--fisher-iterations", "fisher: EM iteration cap",
+                                        [](O& o) -> int& { return o.max_iterations; }, OptionRange::at_least(1)));
+    s.push_back(core::real_option<O>("posterior_threshold", "--posterior-threshold",
+                                     "fisher: posteriors below are set to 0",
+                                     [](O& o) -> double& { return o.posterior_threshold; },
+                                     OptionRange::half_open(0, 1)));
+    s.push_back(core::pyramid_option<O>("fisher_pyramid", "--fisher-pyramid",
+                                        "fisher: spatial pyramid levels COLSxROWS,...",
+                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }));
+    return s;
+  }();
+  return schema;
+}
+
 void FisherOptions::validate() const {
   if (pca_dimension < 1 || pca_dimension > kSift) bad("pca_dimension", std::to_string(pca_dimension), "1 .. 128");
   if (components < 1 || components > 4096) bad("components", std::to_string(components), "1 .. 4096");

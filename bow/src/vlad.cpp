@@ -41,6 +41,22 @@ KMeansOptions VladOptions::kmeans_options() const {
   return km;
 }
 
+const core::OptionSchema<VladOptions>& VladOptions::schema() {
+  using O = VladOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::integer_option<O>("vlad_words", "--vlad-words", "vlad: K, codebook centres",
+                                        [](O& o) -> int& { return o.words; }, OptionRange::closed(1, 4096)));
+    s.push_back(core::integer_option<O>("vlad_samples", "--vlad-samples", "vlad: descriptors sampled for k-means",
+                                        [](O& o) -> std::size_t& { return o.samples; }, OptionRange::at_least(1)));
+    s.push_back(core::pyramid_option<O>("vlad_pyramid", "--vlad-pyramid", "vlad: spatial pyramid levels COLSxROWS,...",
+                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }));
+    return s;
+  }();
+  return schema;
+}
+
 void VladOptions::validate() const {
   if (words < 1 || words > 4096) bad("words", std::to_string(words), "1 .. 4096");
   if (samples < 1) bad("samples", std::to_string(samples), "at least 1 (and at least words)");

@@ -317,6 +317,84 @@ std::string FitOptions::head_training_stage() const {
   });
 }
 
+const core::OptionSchema<FitOptions>& FitOptions::schema() {
+  using O = FitOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::choice_option<O>("encoding", "--encoding",
+                                       "bag-of-words (bow) | fisher-vector (fisher) | vlad", encoding_kind_names(),
+                                       [](O& o) -> std::string& { return o.encoding; },
+                                       [](const std::string& e) { return e; }, &encoding_kind_from_string));
+    core::OptionSpec<O> head;
+    head.name = "head";
+    head.flag = "--head";
+    head.help = "kernel-svm (kernel) | linear-svm (linear) | mlp (network); unset: the encoding's default "
+                "(kernel SVMs for bag-of-words, linear SVMs for Fisher vectors and VLAD)";
+    head.type = core::OptionType::choice;
+    head.nullable = true;
+    head.choices = head_kind_names();
+    head.get = [](const O& o) { return o.head; };
+    head.set = [](O& o, const std::optional<std::string>& text, const std::string& what) {
+      if (!text) {
+        o.head.reset();
+        return;
+      }
+      try {
+        o.head = head_kind_from_string(*text);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(what + ": " + e.what());
+      }
+    };
+    s.push_back(std::move(head));
+    // One seed for every random choice, so that a run is named by one number.
+    s.push_back(core::integer_option<O>("seed", "--seed",
+                                        "seed of every random choice (descriptor samples, k-means, EM start, network)",
+                                        [](O& o) -> std::uint64_t& { return o.pipeline.kmeans.seed; }));
+    const auto set_seed = s.back().set;
+    s.back().set = [set_seed](O& o, const std::optional<std::string>& text, const std::string& what) {
+      set_seed(o, text, what);
+      o.fisher.seed = o.vlad.seed = o.network.seed = o.pipeline.kmeans.seed;
+    };
+    core::append_nested(&s, bow::PipelineOptions::schema(), [](O& o) -> bow::PipelineOptions& { return o.pipeline; });
+    core::append_nested(&s, bow::FisherOptions::schema(), [](O& o) -> bow::FisherOptions& { return o.fisher; });
+    s.push_back(core::real_option<O>("fisher_C", "--fisher-C", "fisher: SVM soft-margin C (replaces C for Fisher vectors)",
+                                     [](O& o) -> double& { return o.fisher_C; }, OptionRange::above(0)));
+    core::append_nested(&s, bow::VladOptions::schema(), [](O& o) -> bow::VladOptions& { return o.vlad; });
+    core::append_nested(&s, svm::Kernel::schema(), [](O& o) -> svm::Kernel& { return o.kernel; });
+    core::append_nested(&s, svm::TrainOptions::schema(), [](O& o) -> svm::TrainOptions& { return o.svm; });
+    core::append_nested(&s, nn::TrainOptions::schema(), [](O& o) -> nn::TrainOptions& { return o.network; });
+    core::OptionSpec<O> mirror;
+    mirror.name = "mirror_training";
+    mirror.flag = "--mirror-training";
+    mirror.help = "also train on every training image mirrored left-right (labels kept); unset: on for Fisher "
+                  "vectors, off for bag-of-words and VLAD";
+    mirror.type = core::OptionType::boolean;
+    mirror.nullable = true;
+    mirror.get = [](const O& o) -> std::optional<std::string> {
+      if (!o.mirror_training) return std::nullopt;
+      return core::format_bool(*o.mirror_training);
+    };
+    mirror.set = [](O& o, const std::optional<std::string>& text, const std::string& what) {
+      if (text)
+        o.mirror_training = core::parse_bool(*text, what);
+      else
+        o.mirror_training.reset();
+    };
+    s.push_back(std::move(mirror));
+    s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores); results do not depend on it",
+                                        [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
+    s.push_back(core::text_option<O>("cache_dir", "",
+                                     "codebook / mixture and encoding cache folder ('': none; unused for decoded images)",
+                                     [](O& o) -> std::string& { return o.cache_dir; }));
+    s.push_back(core::bool_option<O>("training_accuracy", "",
+                                     "score the training images afterwards (FitReport::training_accuracy)",
+                                     [](O& o) -> bool& { return o.training_accuracy; }));
+    return s;
+  }();
+  return schema;
+}
+
 void FitOptions::validate() const {
   core::check_path_text(cache_dir, "FitOptions.cache_dir");
   if (encoding != encoding_kind_from_string(encoding))

@@ -33,6 +33,28 @@ TorchTrainFn torch_train() {
 
 }  // namespace
 
+const core::OptionSchema<TrainOptions>& TrainOptions::schema() {
+  using O = TrainOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::int_list_option<O>("hidden", "--hidden", "mlp: hidden layer sizes a,b,... (none: a single linear layer)",
+                                         [](O& o) -> std::vector<std::size_t>& { return o.hidden; }, OptionRange{}, true));
+    s.push_back(core::integer_option<O>("epochs", "--epochs", "mlp: training epochs",
+                                        [](O& o) -> int& { return o.epochs; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("batch_size", "--batch-size", "mlp: images per minibatch",
+                                        [](O& o) -> std::size_t& { return o.batch_size; }, OptionRange::at_least(1)));
+    s.push_back(core::real_option<O>("learning_rate", "--learning-rate", "mlp: AdamW step size",
+                                     [](O& o) -> double& { return o.learning_rate; }, OptionRange::above(0)));
+    s.push_back(core::real_option<O>("weight_decay", "--weight-decay", "mlp: AdamW decoupled weight decay",
+                                     [](O& o) -> double& { return o.weight_decay; }, OptionRange::at_least(0)));
+    s.push_back(core::real_option<O>("dropout", "--dropout", "mlp: dropout probability of hidden activations in training",
+                                     [](O& o) -> double& { return o.dropout; }, OptionRange::half_open(0, 1)));
+    return s;
+  }();
+  return schema;
+}
+
 void TrainOptions::validate() const {
   // The model file's bounds (nn::kMaxLayers, nn::kMaxWidth), checked before training rather than on saving.
   if (hidden.size() + 1 > kMaxLayers)

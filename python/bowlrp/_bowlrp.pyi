@@ -48,12 +48,12 @@ class FitOptions(_Options):
     """Options of fit(): the encoding (dense SIFT; codebook, mapping, pooling for bag-of-words; PCA, mixture, pyramid for fisher-vector), the head, kernel, SVM and run options, as flat keyword knobs over bowlrp::model::FitOptions."""
     encoding: str
     head: Optional[str]
+    seed: int
     words: int
     samples: int
     kmeans_iterations: int
     kmeans_algorithm: str
     kmeans_tolerance: float
-    seed: int
     max_side: int
     max_pixels: int
     bin_sizes: Tuple[int, ...]
@@ -76,13 +76,13 @@ class FitOptions(_Options):
     components: int
     fisher_samples: int
     skip_zeroed: bool
-    fisher_C: float
     fisher_iterations: int
     posterior_threshold: float
+    fisher_pyramid: str
+    fisher_C: float
     vlad_words: int
     vlad_samples: int
     vlad_pyramid: str
-    fisher_pyramid: str
     kernel: str
     gamma: float
     C: float
@@ -96,11 +96,15 @@ class FitOptions(_Options):
     learning_rate: float
     weight_decay: float
     dropout: float
+    mirror_training: Optional[bool]
     threads: int
     cache_dir: str
-    mirror_training: Optional[bool]
     training_accuracy: bool
-    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_C: float = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., threads: int = ..., cache_dir: str = ..., mirror_training: Optional[bool] = ..., training_accuracy: bool = ...) -> None: ...
+    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
+    @staticmethod
+    def schema() -> List[Dict[str, Any]]: ...
+    @staticmethod
+    def schema() -> List[Dict[str, Any]]: ...
 
 class Rules(_Options):
     """The relevance rules (a zennit-like composite): the SVM layer's and the Fisher-vector layer's ε."""
@@ -213,12 +217,12 @@ class VocProtocolOptions(_Options):
     person_boxes_missing: str
     encoding: str
     head: Optional[str]
+    seed: int
     words: int
     samples: int
     kmeans_iterations: int
     kmeans_algorithm: str
     kmeans_tolerance: float
-    seed: int
     max_side: int
     max_pixels: int
     bin_sizes: Tuple[int, ...]
@@ -241,13 +245,13 @@ class VocProtocolOptions(_Options):
     components: int
     fisher_samples: int
     skip_zeroed: bool
-    fisher_C: float
     fisher_iterations: int
     posterior_threshold: float
+    fisher_pyramid: str
+    fisher_C: float
     vlad_words: int
     vlad_samples: int
     vlad_pyramid: str
-    fisher_pyramid: str
     kernel: str
     gamma: float
     C: float
@@ -261,9 +265,9 @@ class VocProtocolOptions(_Options):
     learning_rate: float
     weight_decay: float
     dropout: float
+    mirror_training: Optional[bool]
     threads: int
     cache_dir: str
-    mirror_training: Optional[bool]
     training_accuracy: bool
     region_size: int
     steps: int
@@ -282,7 +286,7 @@ class VocProtocolOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., seed: int = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_C: float = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., fisher_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., threads: int = ..., cache_dir: str = ..., mirror_training: Optional[bool] = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
 class FitReport:
     @property
     def skipped(self) -> List[Tuple[str, str]]: ...

@@ -1,6 +1,7 @@
 // Model: load / save / fit / predict, FitOptions as keyword knobs, FitReport and Predictions.
 #include "bindings.h"
 #include "options.h"
+#include "schema_knobs.h"
 
 #include <bowlrp/core/io.h>
 #include <bowlrp/datasets/voc.h>
@@ -19,200 +20,13 @@ namespace bowlrp::python {
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Special knob values: pooling and pyramid as the command line writes them.
-
-std::string pooling_name(double p) {
-  if (p == 1.0) return "sum";
-  if (p == std::numeric_limits<double>::infinity()) return "max";
-  return "pmean:" + py::repr(py::float_(p)).cast<std::string>();
-}
-
-double pooling_p(py::handle h) {
-  if (!py::isinstance<py::str>(h)) return cast_value<double>(h, "pooling");
-  const std::string s = h.cast<std::string>();
-  if (s == "sum") return 1.0;
-  if (s == "max") return std::numeric_limits<double>::infinity();
-  if (s.rfind("pmean:", 0) == 0) {
-    try {
-      std::size_t used = 0;
-      const double p = std::stod(s.substr(6), &used);
-      if (used == s.size() - 6) return p;
-    } catch (const std::exception&) {
-    }
-  }
-  throw py::value_error("option pooling: '" + s + "' is not 'sum', 'max', 'pmean:P' or a number p (the p-means exponent)");
-}
-
-std::string pyramid_name(const std::vector<core::PyramidLevel>& levels) {
-  std::string s;
-  for (const core::PyramidLevel& l : levels) s += (s.empty() ? "" : ",") + std::to_string(l.cols) + "x" + std::to_string(l.rows);
-  return s;
-}
-
-std::vector<core::PyramidLevel> pyramid_levels(py::handle h, const std::string& name) {
-  std::vector<core::PyramidLevel> levels;
-  if (py::isinstance<py::str>(h)) {
-    const std::string s = h.cast<std::string>();
-    std::stringstream ss(s);
-    std::string part;
-    while (std::getline(ss, part, ',')) {
-      int c = 0, r = 0;
-      char x = 0, extra = 0;
-      if (std::sscanf(part.c_str(), "%d%c%d%c", &c, &x, &r, &extra) != 3 || x != 'x')
-        throw py::value_error("option " + name + ": '" + s + "' is not a list of levels COLSxROWS separated by commas (e.g. '1x1,2x2')");
-      levels.push_back({c, r});
-    }
-    if (levels.empty()) throw py::value_error("option " + name + ": expected at least one level, got ''");
-    return levels;
-  }
-  for (py::handle level : py::iter(h)) {
-    const auto t = level.cast<std::pair<int, int>>();
-    levels.push_back({t.first, t.second});
-  }
-  return levels;
-}
+using FO = model::FitOptions;
 
 template <class V>
 py::tuple as_tuple(const std::vector<V>& v) {
   py::tuple t(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) t[i] = py::cast(v[i]);
   return t;
-}
-
-template <class V>
-std::vector<V> as_vector(py::handle h, const std::string& name) {
-  if (py::isinstance<py::str>(h) || !py::isinstance<py::iterable>(h))
-    throw py::type_error("option " + name + ": expected a sequence, got " + py::repr(h).cast<std::string>());
-  std::vector<V> v;
-  for (py::handle x : py::iter(h)) v.push_back(cast_value<V>(x, name));
-  return v;
-}
-
-using FO = model::FitOptions;
-
-std::shared_ptr<const Knobs<FO>> make_fit_knobs() {
-  Knobs<FO> k;
-  k.push_back(enum_knob<FO>("encoding", "'bag-of-words' (also 'bow'), 'fisher-vector' (also 'fisher') or 'vlad'",
-                            [](FO& o) -> std::string& { return o.encoding; },
-                            [](const std::string& e) { return e; }, &model::encoding_kind_from_string));
-  k.push_back(Knob<FO>{"head", "None (kernel SVMs for bag-of-words, linear SVMs for fisher-vector), 'kernel-svm' "
-                       "(also 'kernel'), 'linear-svm' (also 'linear') or 'mlp' (also 'network')",
-                       [](const FO& o) { return o.head ? py::object(py::str(*o.head)) : py::object(py::none()); },
-                       [](FO& o, py::handle h) {
-                         if (h.is_none())
-                           o.head.reset();
-                         else
-                           o.head = model::head_kind_from_string(cast_value<std::string>(h, "head"));
-                       }});
-  k.push_back(field_knob<FO>("words", "K, visual words of the codebook", [](FO& o) -> int& { return o.pipeline.kmeans.words; }));
-  k.push_back(field_knob<FO>("samples", "descriptors sampled for k-means", [](FO& o) -> std::size_t& { return o.pipeline.kmeans.samples; }));
-  k.push_back(field_knob<FO>("kmeans_iterations", "k-means iteration cap", [](FO& o) -> int& { return o.pipeline.kmeans.max_iterations; }));
-  k.push_back(enum_knob<FO>("kmeans_algorithm", "'lloyd_gemm', 'vlfeat_elkan' or 'vlfeat_ann'",
-                            [](FO& o) -> bow::KMeansAlgorithm& { return o.pipeline.kmeans.algorithm; },
-                            [](bow::KMeansAlgorithm a) { return bow::to_string(a); }, &bow::kmeans_algorithm_from_string));
-  k.push_back(field_knob<FO>("kmeans_tolerance", "lloyd_gemm: relative energy decrease that stops k-means",
-                             [](FO& o) -> double& { return o.pipeline.kmeans.tolerance; }));
-  // One seed for every random choice (the descriptor samples, k-means, the EM start), as the CLI's --seed.
-  k.push_back(Knob<FO>{"seed", "seed of the descriptor samples, of k-means and of the Fisher mixture's EM start",
-                       [](const FO& o) { return py::object(py::cast(o.pipeline.kmeans.seed)); },
-                       [](FO& o, py::handle h) {
-                         o.pipeline.kmeans.seed = cast_value<std::uint64_t>(h, "seed");
-                         o.fisher.seed = o.pipeline.kmeans.seed;
-                         o.network.seed = o.pipeline.kmeans.seed;
-                         o.vlad.seed = o.pipeline.kmeans.seed;
-                       }});
-  k.push_back(field_knob<FO>("max_side", "cap on the longer image side in px (0: never resize)",
-                             [](FO& o) -> int& { return o.pipeline.image.max_side; }));
-  k.push_back(field_knob<FO>("max_pixels", "largest width x height an image file may declare (0: no limit)",
-                             [](FO& o) -> long long& { return o.pipeline.image.max_pixels; }));
-  k.push_back(Knob<FO>{"bin_sizes", "dense SIFT bin sizes in working px, one scale each",
-                       [](const FO& o) { return py::object(as_tuple(o.pipeline.dsift.bin_sizes)); },
-                       [](FO& o, py::handle h) { o.pipeline.dsift.bin_sizes = as_vector<int>(h, "bin_sizes"); }});
-  k.push_back(field_knob<FO>("step", "dense SIFT grid step in working px", [](FO& o) -> int& { return o.pipeline.dsift.step; }));
-  k.push_back(field_knob<FO>("magnif", "pre-smoothing sigma = bin size / magnif", [](FO& o) -> double& { return o.pipeline.dsift.magnif; }));
-  k.push_back(field_knob<FO>("contrast_threshold", "descriptors of smaller norm are zeroed",
-                             [](FO& o) -> double& { return o.pipeline.dsift.contrast_threshold; }));
-  k.push_back(field_knob<FO>("window_size", "VLFeat's Gaussian window, in bins", [](FO& o) -> double& { return o.pipeline.dsift.window_size; }));
-  k.push_back(field_knob<FO>("fast", "flat-window approximation of dense SIFT", [](FO& o) -> bool& { return o.pipeline.dsift.fast; }));
-  k.push_back(enum_knob<FO>("mapping", "feature-to-word mapping: 'hard', 'soft' or 'rank'",
-                            [](FO& o) -> bow::MappingKind& { return o.pipeline.mapping.kind; },
-                            [](bow::MappingKind m) { return bow::to_string(m); }, &bow::mapping_kind_from_string));
-  k.push_back(field_knob<FO>("neighbours", "soft/rank: words kept per feature", [](FO& o) -> int& { return o.pipeline.mapping.neighbours; }));
-  k.push_back(field_knob<FO>("beta", "soft: kernel sharpness", [](FO& o) -> double& { return o.pipeline.mapping.beta; }));
-  k.push_back(field_knob<FO>("rank_decay", "rank: weight ratio between ranks", [](FO& o) -> double& { return o.pipeline.mapping.rank_decay; }));
-  k.push_back(Knob<FO>{"pooling", "'sum', 'max', 'pmean:P' (or the exponent p as a number)",
-                       [](const FO& o) { return py::object(py::str(pooling_name(o.pipeline.pooling.p))); },
-                       [](FO& o, py::handle h) { o.pipeline.pooling.p = pooling_p(h); }});
-  k.push_back(Knob<FO>{"pyramid", "bag-of-words: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
-                       [](const FO& o) { return py::object(py::str(pyramid_name(o.pipeline.pooling.pyramid))); },
-                       [](FO& o, py::handle h) { o.pipeline.pooling.pyramid = pyramid_levels(h, "pyramid"); }});
-  k.push_back(enum_knob<FO>("normalisation", "of the histogram: 'l1', 'l2' or 'none'",
-                            [](FO& o) -> bow::Normalisation& { return o.pipeline.pooling.normalisation; },
-                            [](bow::Normalisation n) { return bow::to_string(n); }, &bow::normalisation_from_string));
-  k.push_back(field_knob<FO>("hellinger", "square-root map before normalisation", [](FO& o) -> bool& { return o.pipeline.pooling.hellinger; }));
-  k.push_back(field_knob<FO>("pca", "fisher: D, SIFT dimensions kept by PCA (1 .. 128)",
-                             [](FO& o) -> int& { return o.fisher.pca_dimension; }));
-  k.push_back(field_knob<FO>("root_sift", "fisher: RootSIFT map of each descriptor before PCA",
-                             [](FO& o) -> bool& { return o.fisher.root_sift; }));
-  k.push_back(field_knob<FO>("append_xy", "fisher: append the frame centre's normalised position to each descriptor",
-                             [](FO& o) -> bool& { return o.fisher.append_xy; }));
-  k.push_back(field_knob<FO>("components", "fisher: K, Gaussians of the mixture", [](FO& o) -> int& { return o.fisher.components; }));
-  k.push_back(field_knob<FO>("fisher_samples", "fisher: descriptors sampled for PCA and the mixture",
-                             [](FO& o) -> std::size_t& { return o.fisher.samples; }));
-  k.push_back(field_knob<FO>("skip_zeroed", "fisher: zeroed (low-contrast) descriptors add no Fisher term",
-                             [](FO& o) -> bool& { return o.fisher.skip_zeroed; }));
-  k.push_back(field_knob<FO>("fisher_C", "fisher: SVM soft-margin C (replaces C for Fisher vectors)",
-                             [](FO& o) -> double& { return o.fisher_C; }));
-  k.push_back(field_knob<FO>("fisher_iterations", "fisher: EM iteration cap", [](FO& o) -> int& { return o.fisher.max_iterations; }));
-  k.push_back(field_knob<FO>("posterior_threshold", "fisher: posteriors below are set to 0 ([0, 1))",
-                             [](FO& o) -> double& { return o.fisher.posterior_threshold; }));
-  k.push_back(field_knob<FO>("vlad_words", "vlad: K, codebook centres", [](FO& o) -> int& { return o.vlad.words; }));
-  k.push_back(field_knob<FO>("vlad_samples", "vlad: descriptors sampled for k-means",
-                             [](FO& o) -> std::size_t& { return o.vlad.samples; }));
-  k.push_back(Knob<FO>{"vlad_pyramid", "vlad: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
-                       [](const FO& o) { return py::object(py::str(pyramid_name(o.vlad.pyramid))); },
-                       [](FO& o, py::handle h) { o.vlad.pyramid = pyramid_levels(h, "vlad_pyramid"); }});
-  k.push_back(Knob<FO>{"fisher_pyramid", "fisher: spatial pyramid levels 'COLSxROWS,...' (or a list of (cols, rows))",
-                       [](const FO& o) { return py::object(py::str(pyramid_name(o.fisher.pyramid))); },
-                       [](FO& o, py::handle h) { o.fisher.pyramid = pyramid_levels(h, "fisher_pyramid"); }});
-  k.push_back(enum_knob<FO>("kernel", "kernel-SVM heads: 'hik', 'chi2', 'hellinger', 'linear', 'rbf' or 'expchi2'",
-                            [](FO& o) -> svm::KernelType& { return o.kernel.type; },
-                            [](svm::KernelType t) { return svm::to_string(t); }, &svm::kernel_type_from_string));
-  k.push_back(field_knob<FO>("gamma", "rbf/expchi2 width (0: 1 / mean distance)", [](FO& o) -> double& { return o.kernel.gamma; }));
-  k.push_back(field_knob<FO>("C", "soft-margin C of every class", [](FO& o) -> double& { return o.svm.C; }));
-  k.push_back(Knob<FO>{"class_C", "per-class C (empty, or one per class)",
-                       [](const FO& o) { return py::object(as_tuple(o.svm.class_C)); },
-                       [](FO& o, py::handle h) { o.svm.class_C = as_vector<double>(h, "class_C"); }});
-  k.push_back(field_knob<FO>("balanced", "weight C of each side by n / (2 n_side)", [](FO& o) -> bool& { return o.svm.balanced; }));
-  k.push_back(field_knob<FO>("epsilon", "libsvm stopping tolerance", [](FO& o) -> double& { return o.svm.epsilon; }));
-  k.push_back(field_knob<FO>("cache_mb", "libsvm kernel cache per class training, MB", [](FO& o) -> double& { return o.svm.cache_mb; }));
-  k.push_back(Knob<FO>{"hidden", "mlp: hidden layer sizes (a sequence of ints; empty: a single linear layer)",
-                       [](const FO& o) { return py::object(as_tuple(o.network.hidden)); },
-                       [](FO& o, py::handle h) { o.network.hidden = as_vector<std::size_t>(h, "hidden"); }});
-  k.push_back(field_knob<FO>("epochs", "mlp: training epochs", [](FO& o) -> int& { return o.network.epochs; }));
-  k.push_back(field_knob<FO>("batch_size", "mlp: images per minibatch", [](FO& o) -> std::size_t& { return o.network.batch_size; }));
-  k.push_back(field_knob<FO>("learning_rate", "mlp: AdamW step size", [](FO& o) -> double& { return o.network.learning_rate; }));
-  k.push_back(field_knob<FO>("weight_decay", "mlp: AdamW decoupled weight decay",
-                             [](FO& o) -> double& { return o.network.weight_decay; }));
-  k.push_back(field_knob<FO>("dropout", "mlp: dropout probability of hidden activations in training",
-                             [](FO& o) -> double& { return o.network.dropout; }));
-  k.push_back(field_knob<FO>("threads", "worker threads (0: all cores); results do not depend on it",
-                             [](FO& o) -> int& { return o.threads; }));
-  k.push_back(field_knob<FO>("cache_dir", "codebook / Fisher parameter and encoding cache folder ('': none; unused for numpy images)",
-                             [](FO& o) -> std::string& { return o.cache_dir; }));
-  k.push_back(Knob<FO>{"mirror_training", "also train on every training image mirrored left-right (labels kept); None: "
-                       "True for fisher-vector, False for bag-of-words",
-                       [](const FO& o) { return o.mirror_training ? py::object(py::bool_(*o.mirror_training)) : py::object(py::none()); },
-                       [](FO& o, py::handle h) {
-                         if (h.is_none())
-                           o.mirror_training.reset();
-                         else
-                           o.mirror_training = cast_value<bool>(h, "mirror_training");
-                       }});
-  k.push_back(field_knob<FO>("training_accuracy", "score the training images afterwards (FitReport.training_accuracy)",
-                             [](FO& o) -> bool& { return o.training_accuracy; }));
-  return std::make_shared<const Knobs<FO>>(std::move(k));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,18 +170,20 @@ py::list skipped_list(const std::vector<model::Skipped>& s) {
 }  // namespace
 
 std::shared_ptr<const Knobs<model::FitOptions>> fit_knobs() {
-  static const auto knobs = make_fit_knobs();
+  static const auto knobs = std::make_shared<const Knobs<model::FitOptions>>(schema_knobs(model::FitOptions::schema()));
   return knobs;
 }
 
 py::list skipped_to_list(const std::vector<model::Skipped>& s) { return skipped_list(s); }
 
 void BindModel(py::module_& m) {
-  bind_options<FO>(m, "FitOptions",
-                   "Options of fit(): the encoding (dense SIFT; codebook, mapping, pooling for bag-of-words; PCA, mixture, "
-                   "pyramid for fisher-vector), the head, kernel, SVM and run options, as flat keyword knobs over "
-                   "bowlrp::model::FitOptions.",
-                   fit_knobs(), [](const FO& o) { o.validate(); });
+  auto fit_options = bind_options<FO>(
+      m, "FitOptions",
+      "Options of fit(): the encoding (dense SIFT; codebook, mapping, pooling for bag-of-words; PCA, mixture, "
+      "pyramid for fisher-vector; vlad), the head, kernel, SVM and run options, as flat keyword knobs made from "
+      "bowlrp::model::FitOptions::schema().",
+      fit_knobs(), [](const FO& o) { o.validate(); });
+  bind_schema(fit_options, model::FitOptions::schema());
 
   py::class_<model::FitReport>(m, "FitReport", "What fit() saw besides the model.")
       .def_property_readonly("skipped", [](const model::FitReport& r) { return skipped_list(r.skipped); },

@@ -378,4 +378,19 @@ void compute_tile(const Plan& plan, const double* const* xrows, std::size_t ni, 
 
 }  // namespace detail
 
+const core::OptionSchema<Kernel>& Kernel::schema() {
+  using O = Kernel;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::choice_option<O>("kernel", "--kernel", "kernel-SVM heads: hik | chi2 | hellinger | linear | rbf | expchi2",
+                                       {"hik", "chi2", "hellinger", "linear", "rbf", "expchi2"},
+                                       [](O& o) -> KernelType& { return o.type; },
+                                       [](KernelType t) { return to_string(t); }, &kernel_type_from_string));
+    s.push_back(core::real_option<O>("gamma", "--gamma", "rbf / expchi2 width (0: 1 / mean pairwise distance)",
+                                     [](O& o) -> double& { return o.gamma; }, core::OptionRange::at_least(0)));
+    return s;
+  }();
+  return schema;
+}
+
 }  // namespace bowlrp::svm

@@ -62,6 +62,26 @@ void set_libsvm_logger(std::function<void(const std::string&)> f) {
 
 // ----------------------------------------------------------------------------------------------
 
+const core::OptionSchema<TrainOptions>& TrainOptions::schema() {
+  using O = TrainOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::real_option<O>("C", "--C", "SVM soft-margin C of every class",
+                                     [](O& o) -> double& { return o.C; }, OptionRange::above(0)));
+    s.push_back(core::real_list_option<O>("class_C", "--class-C", "per-class C (none, or one per class)",
+                                          [](O& o) -> std::vector<double>& { return o.class_C; }, OptionRange::above(0)));
+    s.push_back(core::bool_option<O>("balanced", "--balanced", "weight C of each side by n / (2 n_side)",
+                                     [](O& o) -> bool& { return o.balanced; }));
+    s.push_back(core::real_option<O>("epsilon", "--svm-epsilon", "libsvm stopping tolerance",
+                                     [](O& o) -> double& { return o.epsilon; }, OptionRange::above(0)));
+    s.push_back(core::real_option<O>("cache_mb", "--cache-mb", "libsvm kernel cache per class training, MB",
+                                     [](O& o) -> double& { return o.cache_mb; }, OptionRange::above(0)));
+    return s;
+  }();
+  return schema;
+}
+
 void TrainOptions::validate(std::size_t classes) const {
   if (!std::isfinite(C) || C <= 0) throw std::invalid_argument("TrainOptions.C = " + fmt(C) + ": expected a finite value > 0");
   if (!class_C.empty() && class_C.size() != classes)

@@ -50,3 +50,38 @@ def test_package_stub_matches_all():
             exported |= {a.asname or a.name for a in node.names}
     assert exported == set(bowlrp.__all__)
     assert (PACKAGE / "py.typed").is_file()
+
+
+def fields(cls_node, src):
+    """(name, annotation) of a stub class's annotated attributes and of its __init__ keywords, in order."""
+    attrs = [(n.target.id, ast.get_source_segment(src, n.annotation)) for n in cls_node.body if isinstance(n, ast.AnnAssign)]
+    init = next(n for n in cls_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    keywords = [(a.arg, ast.get_source_segment(src, a.annotation)) for a in init.args.kwonlyargs]
+    return attrs, keywords
+
+
+def test_option_stubs_match_the_library_schema_field_by_field():
+    """FitOptions' stub lists exactly the library's schema (model::FitOptions::schema()): the same
+    names in the same order with the annotation of each option's type, as attributes and as keywords;
+    VocProtocolOptions,
+    which holds the fit options, lists them the same way among its own."""
+    path = PACKAGE / "_bowlrp.pyi"
+    src = path.read_text()
+    tree = ast.parse(src)
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    schema = [(o["name"], o["type"]) for o in core.FitOptions.schema()]
+    assert [n for n, _ in schema] == core.FitOptions.names()
+    attrs, keywords = fields(classes["FitOptions"], src)
+    assert attrs == schema
+    assert keywords == schema
+    names = {n for n, _ in schema}
+    for holder in ("VocProtocolOptions",):
+        attrs, keywords = fields(classes[holder], src)
+        assert [f for f in attrs if f[0] in names] == schema, holder
+        assert [f for f in keywords if f[0] in names] == schema, holder
+    # Each option's default reads back as itself, and its help is what the command line shows.
+    defaults = core.FitOptions.defaults()
+    for o in core.FitOptions.schema():
+        assert o["default"] == defaults[o["name"]], o["name"]
+        assert o["help"], o["name"]
+        assert o["flag"] == "" or o["flag"].startswith("--"), o["name"]

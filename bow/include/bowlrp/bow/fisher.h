@@ -38,6 +38,7 @@
 // (u), 1 = variances (v), as vl_fisher orders one cell; V = 2 K G cells.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/image.h>
@@ -73,6 +74,8 @@ struct FisherOptions {
   int cells() const;
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
+  /// The user-facing options (not the seed, which model::FitOptions sets), described once.
+  static const core::OptionSchema<FisherOptions>& schema();
 };
 
 /// Options of every stage of the Fisher-vector pipeline.

@@ -7,6 +7,7 @@
 // a trace of another pipeline instead of explaining it with the wrong codebook.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/bow/dsift.h>
@@ -32,6 +33,9 @@ struct PipelineOptions {
   static PoolingOptions default_pooling();
   /// Validates every stage's options (throws std::invalid_argument).
   void validate() const;
+  /// The user-facing options (image, dense SIFT, codebook, mapping, pooling; not the seed, which
+  /// model::FitOptions sets for every random choice), described once (core/option_schema.h).
+  static const core::OptionSchema<PipelineOptions>& schema();
 };
 
 /// Everything the forward pass computed for one image: what the backward pass consumes.

@@ -29,6 +29,7 @@
 // bowlrp sums the residuals in double, and has no pyramid, hence no 1/sqrt(cells) factor.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/bow/dsift.h>
@@ -62,6 +63,8 @@ struct VladOptions {
   KMeansOptions kmeans_options() const;
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
+  /// The user-facing options (codebook size, sample, pyramid), described once.
+  static const core::OptionSchema<VladOptions>& schema();
 };
 
 /// Options of every stage of the VLAD pipeline.

@@ -120,6 +120,11 @@ struct FitOptions {
   bow::FisherPipelineOptions fisher_pipeline() const { return {pipeline.image, pipeline.dsift, fisher}; }
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
+  /// Every user-facing option, described once (core/option_schema.h): the kinds, the seed (which
+  /// seeds every random choice: the descriptor samples, k-means, the mixture's EM start, the
+  /// network's initialisation), each encoding's and head's own options, and the run options. The
+  /// command line's flags and the Python keywords are made from it.
+  static const core::OptionSchema<FitOptions>& schema();
 };
 
 /// Wall seconds spent per stage.

@@ -21,6 +21,7 @@
 // give the same weights bit for bit (tested), hence the same model file.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/nn/network.h>
 
@@ -45,6 +46,8 @@ struct TrainOptions {
   int threads = 0;                          ///< libtorch intra-op threads (0: all cores, else 1 .. core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
+  /// The user-facing options (not seed and threads, which model::FitOptions sets), described once.
+  static const core::OptionSchema<TrainOptions>& schema();
 };
 
 /// Trains a network on n rows of X (n x dim, row-major) with labels n x C row-major in {1, -1, 0}

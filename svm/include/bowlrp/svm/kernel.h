@@ -18,6 +18,8 @@
 // bits whichever function, tile or thread count computed it, and k(a, b) == k(b, a) exactly.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -58,6 +60,8 @@ struct Kernel {
   double term(double a, double b) const;
   /// Block weight of dimension d (1 when there are no blocks, 0 outside every block).
   double weight(std::size_t d) const;
+  /// The user-facing options (family and gamma; blocks are set by code), described once.
+  static const core::OptionSchema<Kernel>& schema();
 };
 
 /// Squared distance used by a differentiable kernel: ||a-b||^2 (rbf) or chi2dist (expchi2).

@@ -34,6 +34,8 @@ struct TrainOptions {
   int threads = 0;                 ///< Gram matrix and per-class training threads (0: all cores; <= core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field.
   void validate(std::size_t classes) const;
+  /// The user-facing options (not threads, which model::FitOptions sets), described once.
+  static const core::OptionSchema<TrainOptions>& schema();
 };
 
 /// One-vs-rest kernel SVMs over a shared support set: the kernel-machine head of a model.
