@@ -39,6 +39,21 @@ class SchemaFlags {
   std::map<std::string, std::string> conflicts_;             // keyword -> "--x and --no-x"
 };
 
+/// The placeholder --help shows for a value of o's type (INT, NUM, hik|chi2|..., ...).
+template <class S>
+std::string type_name(const core::OptionSpec<S>& o) {
+  switch (o.type) {
+    case core::OptionType::integer: return "INT";
+    case core::OptionType::real: return "NUM";
+    case core::OptionType::int_list: return "INT,...";
+    case core::OptionType::real_list: return "NUM,...";
+    case core::OptionType::pyramid: return "CxR,...";
+    case core::OptionType::pooling: return "POOLING";
+    case core::OptionType::choice: return "NAME";
+    default: return "TEXT";
+  }
+}
+
 template <class S>
 void SchemaFlags<S>::add_to(CLI::App* app) {
   for (const core::OptionSpec<S>& o : S::schema()) {
@@ -52,7 +67,8 @@ void SchemaFlags<S>::add_to(CLI::App* app) {
       };
       const std::string no_flag = "--no-" + o.flag.substr(2);
       const std::string conflict = o.flag + " and " + no_flag;
-      app->add_flag_callback(o.flag, [set, v = o.negated_flag ? "false" : "true", conflict] { set(v, conflict); }, o.help);
+      app->add_flag_callback(o.flag, [set, v = o.negated_flag ? "false" : "true", conflict] { set(v, conflict); },
+                             o.negated_flag ? o.help + " (on unless this flag is given)" : o.help);
       if (o.nullable)
         app->add_flag_callback(no_flag, [set, conflict] { set("false", conflict); },
                                "(the opposite of " + o.flag + "; neither: " + o.help.substr(o.help.find("unset: ") + 7) + ")");
@@ -60,6 +76,7 @@ void SchemaFlags<S>::add_to(CLI::App* app) {
     }
     CLI::Option* opt = app->add_option_function<std::string>(
         o.flag, [this, name](const std::string& v) { given_[name] = v; }, o.help);
+    opt->type_name(type_name(o));
     if (const std::optional<std::string> d = o.get(defaults_)) opt->default_str(*d);
   }
 }

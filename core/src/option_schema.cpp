@@ -63,6 +63,12 @@ bool parse_bool(const std::string& text, const std::string& what) {
 std::string format_real(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  // The shortest of %.15g, %.16g, %.17g that reads back as v (0.005, not 0.0050000000000000001).
+  char buf[40];
+  for (int digits = 15; digits < 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) return buf;
+  }
   return number_text(v);
 }
 

@@ -128,7 +128,7 @@ void append_nested(OptionSchema<Outer>* out, const OptionSchema<Inner>& inner, L
 std::string format_bool(bool v);
 /// Parses "true" / "false" (also 1 / 0, yes / no, on / off); throws std::invalid_argument naming `what`.
 bool parse_bool(const std::string& text, const std::string& what);
-/// Round-trip text of a double ("%.17g"; "inf", "-inf", "nan").
+/// Text of a double that reads back as it (the shortest of %.15g .. %.17g; "inf", "-inf", "nan").
 std::string format_real(double v);
 /// Parses a whole number in [lo, hi]; throws std::invalid_argument naming `what`.
 long long parse_integer(const std::string& text, const std::string& what, long long lo, long long hi);
