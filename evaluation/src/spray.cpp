@@ -6,8 +6,6 @@
 #include <bowlrp/evaluation/spectral_clustering.h>
 
 #include <chrono>
-#include <mutex>
-#include <optional>
 
 #include <algorithm>
 #include <cstddef>
@@ -17,6 +15,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace bowlrp::evaluation {
 namespace {
