@@ -8,7 +8,13 @@
 //    "ap_definition": "voc07-11pt", "aopc": {ordering: AOPC}, "localisation": {key: value},
 //    "timings": {stage: seconds}, ...}
 // where "ap"/"map" use the VOC2007 11-point AP and "ap_area"/"map_area" the VOC2010+ area AP.
+//
+// Where things are: the page in report.cpp, its plots in svg_plot.h, the pieces every page shares
+// (style sheet, escaping, base64, numbers, colours) in html.h (included here), the JSON summary in
+// report_json.cpp and the UTF-8-safe JSON writing in json_out.h.
 #pragma once
+
+#include "report/html.h"
 
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/render/heatmap.h>
@@ -142,17 +148,5 @@ nlohmann::json spray_json(const evaluation::SprayAnalysis& a, const std::vector<
 /// (`member_pictures[c]` holds (image, heatmap) pictures of ranked_members[c], in that order).
 std::string spray_html(const evaluation::SprayAnalysis& a, const std::string& title,
                        const std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>>& member_pictures);
-
-/// The report's style sheet (shared by every page).
-std::string report_css();
-/// Fixed-point text of a number in the C locale ("n/a", "inf" for non-finite values).
-std::string fixed(double v, int digits);
-/// The colour of series i (cycles through ten).
-std::string series_colour(std::size_t i);
-
-/// Standard base64 (RFC 4648, padded) of bytes.
-std::string base64(const std::string& bytes);
-/// Text with &, <, >, " and ' escaped for HTML.
-std::string html_escape(const std::string& text);
 
 }  // namespace bowlrp::apps

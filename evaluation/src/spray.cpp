@@ -1,12 +1,11 @@
 #include <bowlrp/evaluation/spray.h>
 
 #include <bowlrp/decompose/explain.h>
+#include <bowlrp/evaluation/heatmap_grid.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
-#include <bowlrp/core/lapack.h>
+#include <bowlrp/evaluation/spectral_clustering.h>
 
 #include <chrono>
-#include <mutex>
-#include <optional>
 
 #include <algorithm>
 #include <cstddef>
@@ -16,77 +15,14 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace bowlrp::evaluation {
 namespace {
 
 [[noreturn]] void bad(const std::string& field, long long value, const std::string& expected) {
   throw std::invalid_argument("SprayOptions." + field + " = " + std::to_string(value) + ": expected " + expected);
-}
-
-// Weights of the pixels [0, size) inside [begin, end) (fractional at the ends).
-double overlap(int pixel, double begin, double end) {
-  return std::max(0.0, std::min(end, pixel + 1.0) - std::max(begin, static_cast<double>(pixel)));
-}
-
-// Seeded k-means on n points of dimension d: k-means++ seeding, Lloyd; returns labels and inertia.
-double kmeans(const std::vector<double>& x, std::size_t n, std::size_t d, int k, int max_iterations, std::mt19937_64& rng,
-              std::vector<int>* labels) {
-  const auto dist2 = [&](std::size_t i, const double* c) {
-    double s = 0;
-    for (std::size_t j = 0; j < d; ++j) s += (x[i * d + j] - c[j]) * (x[i * d + j] - c[j]);
-    return s;
-  };
-  std::vector<double> centres(static_cast<std::size_t>(k) * d);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::size_t first = static_cast<std::size_t>(rng() % n);
-  std::copy(x.begin() + first * d, x.begin() + (first + 1) * d, centres.begin());
-  std::vector<double> nearest(n);
-  for (std::size_t i = 0; i < n; ++i) nearest[i] = dist2(i, centres.data());
-  for (int c = 1; c < k; ++c) {
-    const double total = std::accumulate(nearest.begin(), nearest.end(), 0.0);
-    std::size_t pick = 0;
-    if (total > 0) {
-      double r = u(rng) * total;
-      for (pick = 0; pick + 1 < n && r >= nearest[pick]; ++pick) r -= nearest[pick];
-    } else {
-      pick = static_cast<std::size_t>(rng() % n);
-    }
-    std::copy(x.begin() + pick * d, x.begin() + (pick + 1) * d, centres.begin() + c * d);
-    for (std::size_t i = 0; i < n; ++i) nearest[i] = std::min(nearest[i], dist2(i, centres.data() + c * d));
-  }
-  labels->assign(n, 0);
-  double inertia = 0;
-  for (int it = 0; it < max_iterations; ++it) {
-    bool changed = it == 0;
-    inertia = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      int best = 0;
-      double bd = dist2(i, centres.data());
-      for (int c = 1; c < k; ++c) {
-        const double dc = dist2(i, centres.data() + c * d);
-        if (dc < bd) {
-          bd = dc;
-          best = c;
-        }
-      }
-      if ((*labels)[i] != best) changed = true;
-      (*labels)[i] = best;
-      inertia += bd;
-    }
-    if (!changed) break;
-    std::vector<double> sum(static_cast<std::size_t>(k) * d, 0.0);
-    std::vector<std::size_t> count(static_cast<std::size_t>(k), 0);
-    for (std::size_t i = 0; i < n; ++i) {
-      ++count[static_cast<std::size_t>((*labels)[i])];
-      for (std::size_t j = 0; j < d; ++j) sum[static_cast<std::size_t>((*labels)[i]) * d + j] += x[i * d + j];
-    }
-    for (int c = 0; c < k; ++c)
-      if (count[static_cast<std::size_t>(c)])  // an emptied cluster keeps its centre
-        for (std::size_t j = 0; j < d; ++j)
-          centres[c * d + j] = sum[c * d + j] / static_cast<double>(count[static_cast<std::size_t>(c)]);
-  }
-  return inertia;
 }
 
 }  // namespace
@@ -103,52 +39,9 @@ void SprayOptions::validate() const {
   if (max_iterations < 1) bad("max_iterations", max_iterations, "a count >= 1");
 }
 
-std::vector<double> downsize_map(const double* map, int width, int height, int grid_width, int grid_height) {
-  if (width < 1 || height < 1 || grid_width < 1 || grid_height < 1)
-    throw std::invalid_argument("downsize_map: a " + std::to_string(width) + "x" + std::to_string(height) +
-                                " map onto a " + std::to_string(grid_width) + "x" + std::to_string(grid_height) +
-                                " grid: expected sizes >= 1");
-  const double sx = static_cast<double>(width) / grid_width, sy = static_cast<double>(height) / grid_height;
-  // Along x: H rows of gw cell sums, then along y.
-  std::vector<double> rows(static_cast<std::size_t>(height) * grid_width, 0.0);
-  for (int y = 0; y < height; ++y)
-    for (int u = 0; u < grid_width; ++u) {
-      const double b = u * sx, e = (u + 1) * sx;
-      double s = 0;
-      for (int x = static_cast<int>(std::floor(b)); x < std::min(width, static_cast<int>(std::ceil(e))); ++x)
-        s += overlap(x, b, e) * map[static_cast<std::size_t>(y) * width + x];
-      rows[static_cast<std::size_t>(y) * grid_width + u] = s;
-    }
-  std::vector<double> out(static_cast<std::size_t>(grid_width) * grid_height, 0.0);
-  for (int v = 0; v < grid_height; ++v) {
-    const double b = v * sy, e = (v + 1) * sy;
-    for (int y = static_cast<int>(std::floor(b)); y < std::min(height, static_cast<int>(std::ceil(e))); ++y) {
-      const double w = overlap(y, b, e);
-      for (int u = 0; u < grid_width; ++u)
-        out[static_cast<std::size_t>(v) * grid_width + u] += w * rows[static_cast<std::size_t>(y) * grid_width + u];
-    }
-  }
-  for (double& c : out) c /= sx * sy;  // sums -> means over the cell's area
-  return out;
-}
-
 std::vector<double> preprocess(const std::vector<std::vector<double>>& maps, const SprayOptions& options) {
   options.validate();
-  const std::size_t G = static_cast<std::size_t>(options.grid_width) * options.grid_height;
-  std::vector<double> x(maps.size() * G);
-  for (std::size_t i = 0; i < maps.size(); ++i) {
-    if (maps[i].size() != G)
-      throw std::invalid_argument("spray: map " + std::to_string(i) + " has " + std::to_string(maps[i].size()) +
-                                  " values: expected grid_width x grid_height = " + std::to_string(G));
-    double peak = 0;
-    for (double v : maps[i]) {
-      if (!std::isfinite(v)) throw std::invalid_argument("spray: map " + std::to_string(i) + " holds a non-finite value");
-      peak = std::max(peak, std::fabs(v));
-    }
-    const double scale = options.normalise && peak > 0 ? 1.0 / peak : 1.0;
-    for (std::size_t g = 0; g < G; ++g) x[i * G + g] = maps[i][g] * scale;
-  }
-  return x;
+  return stack_grid_maps(maps, static_cast<std::size_t>(options.grid_width) * options.grid_height, options.normalise, "spray");
 }
 
 SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptions& options) {
@@ -162,141 +55,31 @@ SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptio
   SprayResult r;
   r.images = n;
 
-  // Symmetric k-nearest-neighbour connectivity (distances in a fixed order; ties to the lower index).
-  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(options.neighbours), n - 1);
-  std::vector<double> d2(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = i + 1; j < n; ++j) {
-      double s = 0;
-      for (std::size_t g = 0; g < G; ++g) s += (x[i * G + g] - x[j * G + g]) * (x[i * G + g] - x[j * G + g]);
-      d2[i * n + j] = d2[j * n + i] = s;
-    }
-  std::vector<char> adjacent(n * n, 0);
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    order.resize(n);
-    std::iota(order.begin(), order.end(), 0);
-    order.erase(order.begin() + static_cast<std::ptrdiff_t>(i));
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return d2[i * n + a] < d2[i * n + b]; });
-    for (std::size_t q = 0; q < k; ++q) adjacent[i * n + order[q]] = adjacent[order[q] * n + i] = 1;
-  }
-  // Normalised Laplacian L = I - D^-1/2 A D^-1/2 (every node has degree >= k >= 1).
-  std::vector<double> degree(n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j) degree[i] += adjacent[i * n + j];
-  std::vector<double> L(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j)
-      L[i * n + j] = (i == j ? 1.0 : 0.0) - (adjacent[i * n + j] ? 1.0 / std::sqrt(degree[i] * degree[j]) : 0.0);
-  const int m = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options.eigenvalues), n));
+  // The graph, its normalised Laplacian and the m smallest eigenpairs.
+  const std::vector<char> adjacent = knn_graph(x, n, G, static_cast<std::size_t>(options.neighbours));
+  const std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(options.eigenvalues), n);
   std::vector<double> vectors;
-  core::symmetric_eigenpairs(std::move(L), static_cast<int>(n), 1, m, "spray", &r.eigenvalues, &vectors);
+  smallest_eigenpairs(normalised_laplacian(adjacent, n), n, m, "spray", &r.eigenvalues, &vectors);
 
-  // Eigengap.
-  int gap_at = std::min(options.min_clusters, m - 1);
-  double gap = -1;
-  for (int i = gap_at; i < m; ++i) {
-    const double g = r.eigenvalues[static_cast<std::size_t>(i)] - r.eigenvalues[static_cast<std::size_t>(i) - 1];
-    if (g > gap) {
-      gap = g;
-      gap_at = i;
-    }
-  }
-  r.eigengap_clusters = gap_at;
-  r.clusters = options.clusters > 0 ? options.clusters : gap_at;
+  // The number of clusters and the row-normalised embedding.
+  r.eigengap_clusters = eigengap(r.eigenvalues, options.min_clusters);
+  r.clusters = options.clusters > 0 ? options.clusters : r.eigengap_clusters;
   const std::size_t c = static_cast<std::size_t>(r.clusters);
-  if (c > static_cast<std::size_t>(m))
+  if (c > m)
     throw std::invalid_argument("spray: " + std::to_string(c) + " clusters asked for but only " + std::to_string(m) +
                                 " eigenvectors computed: raise SprayOptions.eigenvalues");
+  r.embedding = spectral_embedding(vectors, n, c);
 
-  // Row-normalised embedding (eigenvector signs fixed: largest |entry| positive, so the seed decides alone).
-  r.embedding.assign(n * c, 0.0);
-  for (std::size_t e = 0; e < c; ++e) {
-    const double* col = vectors.data() + e * n;
-    std::size_t arg = 0;
-    for (std::size_t i = 1; i < n; ++i)
-      if (std::fabs(col[i]) > std::fabs(col[arg])) arg = i;
-    const double sign = col[arg] < 0 ? -1.0 : 1.0;
-    for (std::size_t i = 0; i < n; ++i) r.embedding[i * c + e] = sign * col[i];
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    double norm = 0;
-    for (std::size_t e = 0; e < c; ++e) norm += r.embedding[i * c + e] * r.embedding[i * c + e];
-    norm = std::sqrt(norm);
-    if (norm > 0)
-      for (std::size_t e = 0; e < c; ++e) r.embedding[i * c + e] /= norm;
-  }
-
-  // Seeded k-means with restarts; the lowest inertia wins (the first on ties).
-  std::mt19937_64 rng(options.seed ^ 0x5eed5eedULL);
-  std::vector<int> best, labels;
-  double best_inertia = std::numeric_limits<double>::infinity();
-  for (int t = 0; t < options.restarts; ++t) {
-    const double inertia = kmeans(r.embedding, n, c, r.clusters, options.max_iterations, rng, &labels);
-    if (inertia < best_inertia) {
-      best_inertia = inertia;
-      best = labels;
-    }
-  }
-  r.inertia = best_inertia;
-  // Renumber by decreasing size (ties: the cluster whose first member comes first).
-  std::vector<std::size_t> size(c, 0), first(c, n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t l = static_cast<std::size_t>(best[i]);
-    ++size[l];
-    first[l] = std::min(first[l], i);
-  }
-  std::vector<std::size_t> rank(c);
-  std::iota(rank.begin(), rank.end(), 0);
-  std::sort(rank.begin(), rank.end(), [&](std::size_t a, std::size_t b) {
-    return size[a] != size[b] ? size[a] > size[b] : first[a] < first[b];
-  });
-  std::vector<int> relabel(c);
-  for (std::size_t q = 0; q < c; ++q) relabel[rank[q]] = static_cast<int>(q);
-  r.labels.resize(n);
-  for (std::size_t i = 0; i < n; ++i) r.labels[i] = relabel[static_cast<std::size_t>(best[i])];
-  // Sizes, mean maps, typical members. Empty clusters (k-means may leave one) keep size 0.
-  r.sizes.assign(c, 0);
-  r.mean_maps.assign(c, std::vector<double>(G, 0.0));
-  std::vector<std::vector<double>> centre(c, std::vector<double>(c, 0.0));
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t l = static_cast<std::size_t>(r.labels[i]);
-    ++r.sizes[l];
-    for (std::size_t g = 0; g < G; ++g) r.mean_maps[l][g] += x[i * G + g];
-    for (std::size_t e = 0; e < c; ++e) centre[l][e] += r.embedding[i * c + e];
-  }
-  r.typical.assign(c, n);
-  r.ranked_members.assign(c, {});
-  std::vector<double> centre_dist(n, 0.0);
-  std::vector<double> closest(c, std::numeric_limits<double>::infinity());
-  for (std::size_t l = 0; l < c; ++l)
-    if (r.sizes[l]) {
-      for (double& v : r.mean_maps[l]) v /= static_cast<double>(r.sizes[l]);
-      for (double& v : centre[l]) v /= static_cast<double>(r.sizes[l]);
-    }
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t l = static_cast<std::size_t>(r.labels[i]);
-    double s = 0;
-    for (std::size_t e = 0; e < c; ++e) s += (r.embedding[i * c + e] - centre[l][e]) * (r.embedding[i * c + e] - centre[l][e]);
-    centre_dist[i] = s;
-    r.ranked_members[l].push_back(i);
-    if (s < closest[l]) {
-      closest[l] = s;
-      r.typical[l] = i;
-    }
-  }
-  for (auto& members : r.ranked_members)
-    std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) { return centre_dist[a] < centre_dist[b]; });
-  // The spectral layout: eigenvectors 2 and 3 (signs fixed as above).
-  r.layout.assign(n * 2, 0.0);
-  for (std::size_t e = 1; e < std::min<std::size_t>(3, static_cast<std::size_t>(m)); ++e) {
-    const double* col = vectors.data() + e * n;
-    std::size_t arg = 0;
-    for (std::size_t i = 1; i < n; ++i)
-      if (std::fabs(col[i]) > std::fabs(col[arg])) arg = i;
-    const double sign = col[arg] < 0 ? -1.0 : 1.0;
-    for (std::size_t i = 0; i < n; ++i) r.layout[i * 2 + (e - 1)] = sign * col[i];
-  }
+  // Seeded k-means, clusters renumbered by decreasing size; sizes, mean maps, typical members.
+  std::vector<int> best;
+  r.inertia = seeded_kmeans(r.embedding, n, c, r.clusters, options.restarts, options.max_iterations, options.seed, &best);
+  r.labels = relabel_by_size(best, c);
+  ClusterSummary summary = summarise_clusters(x, G, r.embedding, c, r.labels);
+  r.sizes = std::move(summary.sizes);
+  r.mean_maps = std::move(summary.mean_points);
+  r.typical = std::move(summary.typical);
+  r.ranked_members = std::move(summary.ranked_members);
+  r.layout = spectral_layout(vectors, n, m);
   return r;
 }
 

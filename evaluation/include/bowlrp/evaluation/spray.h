@@ -19,7 +19,10 @@
 //  5. the spectral embedding: the c first eigenvectors as n x c coordinates, each row scaled to unit
 //     length (Ng, Jordan, Weiss 2001), clustered by seeded k-means (k-means++ seeding, Lloyd, several
 //     restarts, the lowest within-cluster sum kept). Clusters are renumbered by decreasing size.
-// Everything runs on one thread in a fixed order: results depend on the seed only.
+// Everything runs on one thread in a fixed order: results depend on the seed only. The numerics are
+// pure functions on arrays: the preprocessing in heatmap_grid.h (downsize_map, declared there, is
+// reachable through this header), the graph, spectrum, eigengap, embedding and k-means in
+// spectral_clustering.h; spray() strings them together.
 //
 // Over a model (spray_images): every image is explained for one class (parallel; one image per
 // task), its pixel map downsized to the grid, and SpRAy run on the maps. The causal test asks whether
@@ -38,6 +41,7 @@
 
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/rules.h>
+#include <bowlrp/evaluation/heatmap_grid.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
@@ -81,11 +85,6 @@ struct SprayResult {
   std::vector<double> layout;
   double inertia = 0;                       ///< within-cluster sum of squares of the kept k-means run
 };
-
-/// Area average of a W x H row-major map onto a gw x gh grid: cell (u, v) is the mean of the map over
-/// the rectangle [u W / gw, (u+1) W / gw) x [v H / gh, (v+1) H / gh), fractional pixels weighted by
-/// their overlap. Throws std::invalid_argument for empty sizes.
-std::vector<double> downsize_map(const double* map, int width, int height, int grid_width, int grid_height);
 
 /// Preprocesses maps already on the grid (normalisation only; each of grid_width x grid_height values).
 std::vector<double> preprocess(const std::vector<std::vector<double>>& grid_maps, const SprayOptions& options);
