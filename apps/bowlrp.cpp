@@ -64,23 +64,6 @@ CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<
 // The fit options' flags, made from the library's schema (cli/args.h).
 void add_pipeline_flags(CLI::App* app, PipelineArgs& p) { p.flags.add_to(app); }
 
-void add_rule_flag(CLI::App* app, std::string& rule) {
-  app->add_option("--rule", rule,
-                  "mlp models: rule per layer, one for all (z | epsilon[:E] | alpha-beta:A:B | alpha1beta0 | "
-                  "alpha2beta1 | flat | w2), a list input first (flat;alpha2beta1;epsilon) or "
-                  "input=R,hidden=R,output=R")
-      ->capture_default_str();
-}
-
-void add_quality_flags(CLI::App* app, bowlrp::evaluation::QualityOptions& q) {
-  app->add_option("--flip-steps", q.flip.steps, "pixel-flipping steps L")->capture_default_str();
-  app->add_option("--flip-region", q.flip.region_size, "pixel-flipping region side, px")->capture_default_str();
-  app->add_option("--random-orders", q.flip.random_orders, "random orders averaged")->capture_default_str();
-  app->add_option("--occlusion-patch", q.occlusion_patch, "occlusion baseline patch side, px")->capture_default_str();
-  app->add_option("--fisher-epsilon", q.composite.fisher.epsilon,
-                  "Fisher-vector models: ε of the stabilised split z_d + ε sign(z_d)")->capture_default_str();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,24 +105,7 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--out", explain.out, "output folder")->required();
   auto* class_opt = add_optional(explain_cmd, "--class", explain.class_name, "class to explain");
   explain_cmd->add_flag("--top", "explain each image's top-scoring class (the default)")->excludes(class_opt);
-  add_optional(explain_cmd, "--bias", explain.bias,
-               "SVM heads: bias share uniform (b/V, the default) | proportional | absorbed (refused for network "
-               "heads, whose rules treat each layer's biases)");
-  explain_cmd->add_option("--svm-rule", explain.svm_rule,
-                          "rule of rbf/expchi2 models: integrated-gradients (conserves f) | taylor (Eq 16, "
-                          "first order)")->capture_default_str();
-  explain_cmd->add_option("--ig-nodes", explain.options.composite.integrated_gradients.nodes,
-                          "integrated gradients: Gauss-Legendre nodes per segment (1..64)")
-      ->capture_default_str();
-  explain_cmd->add_option("--ig-tolerance", explain.options.composite.integrated_gradients.tolerance,
-                          "integrated gradients: quadrature tolerance, relative to max(1, |f|)")->capture_default_str();
-  explain_cmd->add_option("--residual-warning", explain.options.residual_warning,
-                          "rbf/expchi2: warn (and exit 3) when |f - sum R| / max(1, |f|) exceeds this")
-      ->capture_default_str();
-  explain_cmd->add_option("--fisher-epsilon", explain.options.composite.fisher.epsilon,
-                          "Fisher-vector models: ε of the stabilised split z_d + ε sign(z_d)")
-      ->capture_default_str();
-  add_rule_flag(explain_cmd, explain.rule);
+  explain.options.add_to(explain_cmd);
   explain_cmd->add_option("--view", explain.view, "heatmap | edges | mask | all")->capture_default_str();
   explain_cmd->add_option("--colormap", explain.colormap, "diverging colour map (bwr, seismic, hot-cold)")
       ->capture_default_str();
@@ -174,16 +140,12 @@ int main(int argc, char** argv) {
   voc_cmd->add_option("--explain", vp.explain, "positive test images per class explained and flipped (0 = skip)")
       ->capture_default_str();
   voc_cmd->add_option("--model", voc.model, "evaluate this model file instead of training");
-  add_optional(voc_cmd, "--bias", voc.bias,
-               "SVM heads: bias share of the explanations, uniform (b/V, the default) | proportional | absorbed "
-               "(refused for network heads)");
   voc_cmd->add_option("--out", voc.out, "output folder")->required();
   voc_cmd->add_option("--cache", voc.cache, "histogram/codebook cache folder (default OUT/cache)");
   voc_cmd->add_flag("--no-cache", voc.no_cache, "do not read or write the cache");
   voc_cmd->add_option("--person-boxes-missing", vp.person_boxes_missing,
                       "ids of images whose people have no box (default ROOT/../../person_boxes_missing.txt)");
-  add_quality_flags(voc_cmd, vp.quality);
-  add_rule_flag(voc_cmd, voc.rule);
+  voc.quality.add_to(voc_cmd);
   voc_cmd->add_option("--gallery", vp.gallery, "report images per group and class")->capture_default_str();
   add_pipeline_flags(voc_cmd, voc.pipeline);
   add_run_flags(voc_cmd, voc.run);
@@ -202,8 +164,7 @@ int main(int argc, char** argv) {
   evaluate_cmd->add_option("--explain", evaluate.options.explain, "images per class measured by pixel flipping")
       ->capture_default_str();
   evaluate_cmd->add_option("--gallery", evaluate.options.gallery, "report heatmaps per class")->capture_default_str();
-  add_quality_flags(evaluate_cmd, evaluate.options.quality);
-  add_rule_flag(evaluate_cmd, evaluate.rule);
+  evaluate.quality.add_to(evaluate_cmd);
   add_run_flags(evaluate_cmd, evaluate.run);
 
   bowlrp::apps::SprayArgs spray;

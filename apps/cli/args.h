@@ -6,7 +6,10 @@
 #pragma once
 
 #include <bowlrp/core/option_schema.h>
+#include <bowlrp/evaluation/quality.h>
+#include <bowlrp/model/explain.h>
 #include <bowlrp/model/fit.h>
+#include <bowlrp/model/model.h>
 
 #include <CLI/CLI.hpp>
 
@@ -30,6 +33,11 @@ class SchemaFlags {
   void give(const std::string& name, std::optional<std::string> text) { given_[name] = std::move(text); }
   /// The defaults with every given text applied; throws std::invalid_argument naming the flag.
   S options() const;
+  /// The text typed for an option (nullopt: its flag was not given, or it was unset).
+  std::optional<std::string> text(const std::string& name) const {
+    const auto it = given_.find(name);
+    return it == given_.end() ? std::nullopt : it->second;
+  }
   /// The defaults.
   const S& defaults() const { return defaults_; }
 
@@ -103,6 +111,10 @@ struct PipelineArgs {
   /// (or the field, for a rule across fields).
   model::FitOptions fit_options() const;
 };
+
+/// Refuses --bias (when given) for a model whose head has no SVM bias: a network head treats each
+/// layer's biases by that layer's rule. Throws std::invalid_argument.
+void refuse_bias_for_network(const std::optional<std::string>& bias, const model::Model& model);
 
 /// Run-time flags: --threads (0: all cores, validated by the library) and --quiet.
 struct RunArgs {

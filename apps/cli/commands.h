@@ -76,10 +76,10 @@ struct ExplainArgs {
   std::string model;                ///< --model MODEL
   std::string out;                  ///< --out DIR
   std::optional<std::string> class_name;  ///< --class C (none: --top)
-  std::optional<std::string> bias;  ///< --bias uniform|proportional|absorbed (none: the library's; refused for network heads)
-  std::string svm_rule;             ///< --svm-rule integrated-gradients|taylor (default: the library's)
-  std::string rule;                 ///< --rule: the network head's composite (default: the library's)
-  model::ExplainOptions options;    ///< --ig-nodes, --ig-tolerance, --residual-warning bind here
+  /// the rules' and the explanation's flags (--bias, --svm-rule, --ig-*, --root-*, --fisher-epsilon,
+  /// --rule, --residual-warning, --tolerance) from model::ExplainOptions::schema(); --bias is refused
+  /// for network heads
+  SchemaFlags<model::ExplainOptions> options;
   std::string view = "heatmap";     ///< --view heatmap|edges|mask|all
   std::string colormap;             ///< --colormap (default: the library's)
   double clip = 100;                ///< --clip PERCENTILE of |R| mapped to full colour (100 = max)
@@ -96,8 +96,8 @@ struct EvaluateArgs {
   std::string model;                               ///< --model MODEL
   std::string data;                                ///< --data DIR (folder per class)
   std::string out;                                 ///< --out DIR (report.json, index.html)
-  evaluation::FolderEvaluationOptions options;     ///< --masks, --no-masks, --explain, --flip-steps, ...
-  std::string rule = decompose::to_string(decompose::NetworkComposite{});  ///< --rule (network heads)
+  evaluation::FolderEvaluationOptions options;     ///< --masks, --no-masks, --explain, --gallery
+  SchemaFlags<evaluation::QualityOptions> quality;  ///< pixel flipping, occlusion and the rules (--bias refused for network heads)
   RunArgs run;                                     ///< --threads, --quiet
 };
 /// Evaluates a model on a folder-per-class test set; prints accuracy, AP and explanation quality.
@@ -111,8 +111,7 @@ struct VocArgs {
   std::string out;                          ///< --out DIR
   std::string cache;                        ///< --cache DIR (empty: DIR/cache)
   bool no_cache = false;                    ///< --no-cache
-  std::optional<std::string> bias;          ///< --bias uniform|proportional|absorbed (none: the library's; refused for network heads)
-  std::string rule = decompose::to_string(decompose::NetworkComposite{});  ///< --rule (network heads)
+  SchemaFlags<evaluation::QualityOptions> quality;  ///< pixel flipping, occlusion and the rules (--bias refused for network heads)
   PipelineArgs pipeline;                    ///< pipeline flags (ignored with --model)
   RunArgs run;                              ///< --threads, --quiet
 };

@@ -35,11 +35,14 @@ int run_evaluate(const EvaluateArgs& args) {
     if (args.data.empty()) throw std::invalid_argument("--data DIR is required");
     if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
     o.threads = args.run.threads;
-    o.quality.composite.network = decompose::network_composite_from_string(args.rule);
+    o.quality = args.quality.options();
     o.validate();
   });
   const model::Model model = model::Model::load(args.model);
-  check_values([&] { (void)model.explainer(o.quality.composite); });  // the rules against the head
+  check_values([&] {
+    refuse_bias_for_network(args.quality.text("bias"), model);
+    (void)model.explainer(o.quality.composite);  // the rules against the head
+  });
   const evaluation::FolderEvaluation ev =
       evaluation::evaluate_folder(model, args.data, o, progress_display(args.run.quiet));
   for (const auto& f : ev.failures) print_skipped(f.path, f.reason);

@@ -23,27 +23,19 @@
 namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
-ExplainArgs::ExplainArgs()
-    : svm_rule(decompose::to_string(decompose::Composite{}.differentiable)),
-      rule(decompose::to_string(decompose::NetworkComposite{})),
-      colormap(render::HeatmapOptions{}.colormap) {}
+ExplainArgs::ExplainArgs() : colormap(render::HeatmapOptions{}.colormap) {}
 
 int run_explain(const ExplainArgs& args) {
   // Every value is checked before the model is read and again against it (exit 1), before any output.
-  model::ExplainOptions options = args.options;
+  model::ExplainOptions options;
   std::vector<render::HeatmapView> views;
   render::HeatmapOptions hopts;
   check_values([&] {
     if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
     if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
     if (args.paths.empty()) throw std::invalid_argument("give at least one image or folder to explain");
+    options = args.options.options();
     options.threads = args.run.threads;
-    if (args.bias) options.composite.svm.bias = decompose::bias_policy_from_string(*args.bias);
-    options.composite.differentiable = decompose::differentiable_rule_from_string(args.svm_rule);
-    options.composite.network = decompose::network_composite_from_string(args.rule);
-    if (!(options.residual_warning >= 0) || !std::isfinite(options.residual_warning))
-      throw std::invalid_argument("--residual-warning " + std::to_string(options.residual_warning) +
-                                  ": expected a finite value >= 0");
     if (args.class_name && args.class_name->empty())
       throw std::invalid_argument("--class '': expected a class name of the model (or --top)");
     options.validate();
@@ -64,10 +56,7 @@ int run_explain(const ExplainArgs& args) {
   const model::Model model = model::Model::load(args.model);
   check_values([&] {
     if (args.class_name) options.class_index = model.class_index(*args.class_name);
-    if (args.bias && !model.head_applies_svm_bias())
-      throw std::invalid_argument("--bias " + core::quoted(*args.bias) +
-                                  ": applies to SVM heads only; this model's network head treats each layer's "
-                                  "biases by that layer's rule (choose them with --rule)");
+    refuse_bias_for_network(args.options.text("bias"), model);
     (void)model.explainer(options.composite);  // the rules against the head (one rule per layer, ...)
   });
 

@@ -26,8 +26,7 @@ int run_voc_command(const VocArgs& args) {
     o.classes = split_csv(args.classes);
     o.fit = args.pipeline.fit_options();
     o.fit.threads = args.run.threads;
-    if (args.bias) o.quality.composite.svm.bias = decompose::bias_policy_from_string(*args.bias);
-    o.quality.composite.network = decompose::network_composite_from_string(args.rule);
+    o.quality = args.quality.options();
     if (!args.no_cache) o.fit.cache_dir = args.cache.empty() ? (out / "cache").u8string() : args.cache;
     o.validate();
   });
@@ -38,10 +37,7 @@ int run_voc_command(const VocArgs& args) {
     given = model::Model::load(args.model);
     load_seconds = core::seconds_since(t0);
     check_values([&] {
-      if (args.bias && !given->head_applies_svm_bias())
-        throw std::invalid_argument("--bias " + core::quoted(*args.bias) +
-                                    ": applies to SVM heads only; this model's network head treats each layer's "
-                                    "biases by that layer's rule (choose them with --rule)");
+      refuse_bias_for_network(args.quality.text("bias"), *given);
       (void)given->explainer(o.quality.composite);  // the rules against the head
     });
   }

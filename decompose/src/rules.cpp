@@ -91,6 +91,75 @@ void FisherRule::validate() const {
     throw std::invalid_argument("FisherRule::epsilon = " + std::to_string(epsilon) + ": expected a finite value > 0");
 }
 
+const core::OptionSchema<Composite>& Composite::schema() {
+  using O = Composite;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::choice_option<O>("bias", "--bias",
+                                       "SVM heads: bias share uniform (b/V, the paper) | proportional | absorbed",
+                                       {"uniform", "proportional", "absorbed"}, [](O& o) -> BiasPolicy& { return o.svm.bias; },
+                                       [](BiasPolicy b) { return to_string(b); }, &bias_policy_from_string));
+    s.push_back(core::choice_option<O>(
+        "svm_rule", "--svm-rule", "rbf / expchi2 heads: integrated-gradients (conserves f) | taylor (Eq 16, first order)",
+        {"integrated-gradients", "taylor"}, [](O& o) -> DifferentiableRule& { return o.differentiable; },
+        [](DifferentiableRule r) { return to_string(r); }, &differentiable_rule_from_string));
+    s.push_back(core::integer_option<O>("ig_nodes", "--ig-nodes", "integrated gradients: Gauss-Legendre nodes per segment",
+                                        [](O& o) -> int& { return o.integrated_gradients.nodes; },
+                                        OptionRange::closed(1, 64)));
+    s.push_back(core::integer_option<O>("ig_segments", "--ig-segments", "integrated gradients: initial segments",
+                                        [](O& o) -> int& { return o.integrated_gradients.segments; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("ig_max_segments", "--ig-max-segments", "integrated gradients: refinement cap",
+                                        [](O& o) -> int& { return o.integrated_gradients.max_segments; },
+                                        OptionRange::at_least(1)));
+    s.push_back(core::real_option<O>("ig_tolerance", "--ig-tolerance",
+                                     "integrated gradients: quadrature tolerance, relative to max(1, |f|)",
+                                     [](O& o) -> double& { return o.integrated_gradients.tolerance; }, OptionRange::above(0)));
+    // The root search is shared by both differentiable rules: one option sets both.
+    const auto both_roots = [](core::OptionSpec<O> spec, auto member) {
+      const auto set = spec.set;
+      spec.help += " (both differentiable rules)";
+      spec.set = [set, member](O& o, const std::optional<std::string>& text, const std::string& what) {
+        set(o, text, what);
+        o.taylor.root.*member = o.integrated_gradients.root.*member;
+      };
+      return spec;
+    };
+    s.push_back(both_roots(core::integer_option<O>("root_bisections", "--root-bisections", "root search: bisection steps",
+                                                   [](O& o) -> int& { return o.integrated_gradients.root.max_bisections; },
+                                                   OptionRange::at_least(1)),
+                           &RootSearch::max_bisections));
+    s.push_back(both_roots(core::real_option<O>("root_tolerance", "--root-tolerance",
+                                                "root search: |f(x0)| tolerance relative to max(1, |f(h)|)",
+                                                [](O& o) -> double& { return o.integrated_gradients.root.tolerance; },
+                                                OptionRange::above(0)),
+                           &RootSearch::tolerance));
+    s.push_back(both_roots(core::integer_option<O>("root_candidates", "--root-candidates",
+                                                   "root search: support vectors of the other side tried",
+                                                   [](O& o) -> int& { return o.integrated_gradients.root.max_candidates; },
+                                                   OptionRange::at_least(1)),
+                           &RootSearch::max_candidates));
+    s.push_back(both_roots(core::integer_option<O>("root_scan_steps", "--root-scan-steps", "root search: samples per segment",
+                                                   [](O& o) -> int& { return o.integrated_gradients.root.scan_steps; },
+                                                   OptionRange::at_least(1)),
+                           &RootSearch::scan_steps));
+    s.push_back(core::real_option<O>("fisher_epsilon", "--fisher-epsilon",
+                                     "Fisher-vector and VLAD encodings: ε of the stabilised split z_d + ε sign(z_d) (what it "
+                                     "keeps is reported as absorbed)",
+                                     [](O& o) -> double& { return o.fisher.epsilon; }, OptionRange::above(0)));
+    core::OptionSpec<O> rule = core::choice_option<O>(
+        "rule", "--rule",
+        "mlp heads: the rule of every dense layer: one for all (z | epsilon[:E] | alpha-beta:A:B | alpha1beta0 | "
+        "alpha2beta1 | flat | w2), a list input layer first (flat;alpha2beta1;epsilon), or input=R,hidden=R,output=R",
+        {}, [](O& o) -> NetworkComposite& { return o.network; }, [](const NetworkComposite& n) { return to_string(n); },
+        &network_composite_from_string);
+    rule.type = core::OptionType::text;
+    s.push_back(std::move(rule));
+    return s;
+  }();
+  return schema;
+}
+
 void Composite::validate() const {
   svm.validate();
   fisher.validate();

@@ -32,6 +32,32 @@ Ordering ordering_from_string(const std::string& name) {
   throw std::invalid_argument("unknown ordering " + core::quoted(name) + ": expected lrp, sensitivity, occlusion or random");
 }
 
+const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
+  using O = QualityOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::integer_option<O>("region_size", "--flip-region", "pixel flipping: side of a flipped square region, working px",
+                                        [](O& o) -> int& { return o.flip.region_size; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("steps", "--flip-steps", "pixel flipping: L, perturbation steps",
+                                        [](O& o) -> int& { return o.flip.steps; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("regions_per_step", "--regions-per-step", "pixel flipping: regions replaced per step",
+                                        [](O& o) -> int& { return o.flip.regions_per_step; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("random_orders", "--random-orders",
+                                        "random orders averaged into the 'random' curve (0: none)",
+                                        [](O& o) -> int& { return o.flip.random_orders; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("flip_seed", "--flip-seed", "seed of the flipping noise and of the random orders",
+                                        [](O& o) -> std::uint64_t& { return o.flip.seed; }));
+    s.push_back(core::integer_option<O>("occlusion_patch", "--occlusion-patch", "occlusion baseline: patch side, working px",
+                                        [](O& o) -> int& { return o.occlusion_patch; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("occlusion_seed", "--occlusion-seed", "seed of the occlusion noise",
+                                        [](O& o) -> std::uint64_t& { return o.seed; }));
+    core::append_nested(&s, decompose::Composite::schema(), [](O& o) -> decompose::Composite& { return o.composite; });
+    return s;
+  }();
+  return schema;
+}
+
 void QualityOptions::validate() const {
   flip.validate();
   if (occlusion_patch < 1)

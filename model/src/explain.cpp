@@ -34,6 +34,24 @@ void check_class(const Model& model, const ExplainOptions& options) {
 
 }  // namespace
 
+const core::OptionSchema<ExplainOptions>& ExplainOptions::schema() {
+  using O = ExplainOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    core::append_nested(&s, decompose::Composite::schema(), [](O& o) -> decompose::Composite& { return o.composite; });
+    s.push_back(core::real_option<O>("residual_warning", "--residual-warning",
+                                     "rbf / expchi2: warn (and exit 3) when |f - sum R| / max(1, |f|) exceeds this",
+                                     [](O& o) -> double& { return o.residual_warning; }, OptionRange::at_least(0)));
+    s.push_back(core::real_option<O>("tolerance", "--tolerance", "relative conservation tolerance of the exact layers",
+                                     [](O& o) -> double& { return o.tolerance; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores)",
+                                        [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
+    return s;
+  }();
+  return schema;
+}
+
 void ExplainOptions::validate() const {
   composite.validate();
   if (!(residual_warning >= 0) || !std::isfinite(residual_warning))

@@ -103,8 +103,6 @@ class FitOptions(_Options):
     def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
-    @staticmethod
-    def schema() -> List[Dict[str, Any]]: ...
 
 class Rules(_Options):
     """The relevance rules (a zennit-like composite): the SVM layer's and the Fisher-vector layer's ε."""
@@ -121,6 +119,8 @@ class Rules(_Options):
     fisher_epsilon: float
     rule: str
     def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    @staticmethod
+    def schema() -> List[Dict[str, Any]]: ...
 
 class ExplainOptions(_Options):
     """Options of Model.explain: the rules, the conservation verdict and threads."""
@@ -140,6 +140,8 @@ class ExplainOptions(_Options):
     tolerance: float
     threads: int
     def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
+    @staticmethod
+    def schema() -> List[Dict[str, Any]]: ...
 
 class HeatmapOptions(_Options):
     """Options of the library's heatmap rendering (the CLI's PNGs)."""
@@ -175,6 +177,8 @@ class QualityOptions(_Options):
     fisher_epsilon: float
     rule: str
     def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    @staticmethod
+    def schema() -> List[Dict[str, Any]]: ...
 
 class FolderEvaluationOptions(_Options):
     """Options of evaluate_folder."""

@@ -3,6 +3,7 @@
 // aggregation (QualityTotals), the folder-per-class evaluation and the PASCAL VOC protocol.
 #include "bindings.h"
 #include "options.h"
+#include "schema_knobs.h"
 
 #include <bowlrp/evaluation/localisation.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
@@ -24,24 +25,6 @@ using QO = evaluation::QualityOptions;
 using FEO = evaluation::FolderEvaluationOptions;
 using VO = evaluation::VocProtocolOptions;
 
-std::shared_ptr<const Knobs<QO>> make_quality_knobs() {
-  Knobs<QO> k;
-  k.push_back(field_knob<QO>("region_size", "pixel flipping: side of a flipped square region, working px",
-                             [](QO& o) -> int& { return o.flip.region_size; }));
-  k.push_back(field_knob<QO>("steps", "pixel flipping: L, perturbation steps", [](QO& o) -> int& { return o.flip.steps; }));
-  k.push_back(field_knob<QO>("regions_per_step", "pixel flipping: regions replaced per step",
-                             [](QO& o) -> int& { return o.flip.regions_per_step; }));
-  k.push_back(field_knob<QO>("random_orders", "random orders averaged into the 'random' curve (0: none)",
-                             [](QO& o) -> int& { return o.flip.random_orders; }));
-  k.push_back(field_knob<QO>("flip_seed", "seed of the flipping noise and of the random orders",
-                             [](QO& o) -> std::uint64_t& { return o.flip.seed; }));
-  k.push_back(field_knob<QO>("occlusion_patch", "occlusion baseline: patch side, working px",
-                             [](QO& o) -> int& { return o.occlusion_patch; }));
-  k.push_back(field_knob<QO>("occlusion_seed", "seed of the occlusion noise", [](QO& o) -> std::uint64_t& { return o.seed; }));
-  for (Knob<QO>& c : lens_knobs<QO, decompose::Composite>(*composite_knobs(), [](QO& o) -> decompose::Composite& { return o.composite; }))
-    k.push_back(std::move(c));
-  return std::make_shared<const Knobs<QO>>(std::move(k));
-}
 
 std::shared_ptr<const Knobs<FEO>> make_folder_knobs() {
   Knobs<FEO> k;
@@ -262,13 +245,15 @@ std::vector<evaluation::QualityResult> evaluate_many(const model::Model& m, py::
 }  // namespace
 
 std::shared_ptr<const Knobs<QO>> quality_knobs() {
-  static const auto knobs = make_quality_knobs();
+  static const auto knobs = std::make_shared<const Knobs<QO>>(schema_knobs(QO::schema()));
   return knobs;
 }
 
 void BindEvaluation(py::module_& m) {
-  bind_options<QO>(m, "QualityOptions", "Settings of the explanation-quality measurements (pixel flipping, occlusion, rules).",
-                   quality_knobs(), [](const QO& o) { o.validate(); });
+  auto quality = bind_options<QO>(m, "QualityOptions",
+                                   "Settings of the explanation-quality measurements (pixel flipping, occlusion, rules).",
+                                   quality_knobs(), [](const QO& o) { o.validate(); });
+  bind_schema(quality, QO::schema());
   static const auto folder_knobs = make_folder_knobs();
   bind_options<FEO>(m, "FolderEvaluationOptions", "Options of evaluate_folder.", folder_knobs, [](const FEO& o) { o.validate(); });
   static const auto voc_knobs = make_voc_knobs();

@@ -7,6 +7,7 @@
 #include "bindings.h"
 #include "explanation.h"
 #include "options.h"
+#include "schema_knobs.h"
 
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
@@ -22,63 +23,6 @@ namespace {
 using decompose::Composite;
 using EO = model::ExplainOptions;
 
-std::shared_ptr<const Knobs<Composite>> make_composite_knobs() {
-  Knobs<Composite> k;
-  k.push_back(enum_knob<Composite>("bias", "where the SVM bias goes: 'uniform' (the paper), 'proportional' or 'absorbed'",
-                                   [](Composite& c) -> decompose::BiasPolicy& { return c.svm.bias; },
-                                   [](decompose::BiasPolicy b) { return decompose::to_string(b); },
-                                   &decompose::bias_policy_from_string));
-  k.push_back(enum_knob<Composite>("svm_rule", "rbf/expchi2 heads: 'integrated-gradients' (conservative) or 'taylor' (Eq 16)",
-                                   [](Composite& c) -> decompose::DifferentiableRule& { return c.differentiable; },
-                                   [](decompose::DifferentiableRule r) { return decompose::to_string(r); },
-                                   &decompose::differentiable_rule_from_string));
-  k.push_back(field_knob<Composite>("ig_nodes", "integrated gradients: Gauss-Legendre nodes per segment",
-                                    [](Composite& c) -> int& { return c.integrated_gradients.nodes; }));
-  k.push_back(field_knob<Composite>("ig_segments", "integrated gradients: initial segments",
-                                    [](Composite& c) -> int& { return c.integrated_gradients.segments; }));
-  k.push_back(field_knob<Composite>("ig_max_segments", "integrated gradients: refinement cap",
-                                    [](Composite& c) -> int& { return c.integrated_gradients.max_segments; }));
-  k.push_back(field_knob<Composite>("ig_tolerance", "integrated gradients: quadrature tolerance relative to max(1, |f|)",
-                                    [](Composite& c) -> double& { return c.integrated_gradients.tolerance; }));
-  // The root search is shared by both differentiable rules: one knob sets both.
-  const auto root = [](const std::string& name, const std::string& doc, auto member) {
-    using V = std::decay_t<decltype(std::declval<decompose::RootSearch&>().*member)>;
-    return Knob<Composite>{name, doc + " (both differentiable rules)",
-                           [member](const Composite& c) { return py::cast(c.integrated_gradients.root.*member); },
-                           [member, name](Composite& c, py::handle h) {
-                             const V v = cast_value<V>(h, name);
-                             c.integrated_gradients.root.*member = v;
-                             c.taylor.root.*member = v;
-                           }};
-  };
-  k.push_back(root("root_bisections", "root search: bisection steps", &decompose::RootSearch::max_bisections));
-  k.push_back(root("root_tolerance", "root search: |f(x0)| tolerance relative to max(1, |f(h)|)", &decompose::RootSearch::tolerance));
-  k.push_back(root("root_candidates", "root search: support vectors of the other side tried", &decompose::RootSearch::max_candidates));
-  k.push_back(root("root_scan_steps", "root search: samples per segment", &decompose::RootSearch::scan_steps));
-  k.push_back(field_knob<Composite>("fisher_epsilon",
-                                    "fisher-vector encodings: ε of the feature layer's stabiliser z_d + ε sign(z_d) "
-                                    "(what it keeps is reported as absorbed_features)",
-                                    [](Composite& c) -> double& { return c.fisher.epsilon; }));
-  k.push_back(Knob<Composite>{"rule",
-                              "mlp heads: the rule of every dense layer: one for all ('z', 'epsilon' or 'epsilon:E', "
-                              "'alpha-beta:A:B', 'alpha1beta0', 'alpha2beta1', 'flat', 'w2'), a list input layer first "
-                              "('flat;alpha2beta1;epsilon'), or 'input=R,hidden=R,output=R'",
-                              [](const Composite& c) { return py::object(py::str(decompose::to_string(c.network))); },
-                              [](Composite& c, py::handle h) {
-                                c.network = decompose::network_composite_from_string(cast_value<std::string>(h, "rule"));
-                              }});
-  return std::make_shared<const Knobs<Composite>>(std::move(k));
-}
-
-std::shared_ptr<const Knobs<EO>> make_explain_knobs() {
-  Knobs<EO> k = lens_knobs<EO, Composite>(*composite_knobs(), [](EO& o) -> Composite& { return o.composite; });
-  k.push_back(field_knob<EO>("residual_warning", "rbf/expchi2: relative head residual above which an explanation is flagged",
-                             [](EO& o) -> double& { return o.residual_warning; }));
-  k.push_back(field_knob<EO>("tolerance", "relative conservation tolerance of the exact layers",
-                             [](EO& o) -> double& { return o.tolerance; }));
-  k.push_back(field_knob<EO>("threads", "worker threads (0: all cores)", [](EO& o) -> int& { return o.threads; }));
-  return std::make_shared<const Knobs<EO>>(std::move(k));
-}
 
 /// One image through the library's model::explain_image (throws on error), its frames kept beside it.
 PyExplanation explain_one(const model::Model& m, const bow::GrayImage& image, const EO& options) {
@@ -184,11 +128,11 @@ const decompose::Explanation& ex(const PyExplanation& e) { return e.result.expla
 }  // namespace
 
 std::shared_ptr<const Knobs<Composite>> composite_knobs() {
-  static const auto knobs = make_composite_knobs();
+  static const auto knobs = std::make_shared<const Knobs<Composite>>(schema_knobs(Composite::schema()));
   return knobs;
 }
 std::shared_ptr<const Knobs<EO>> explain_knobs() {
-  static const auto knobs = make_explain_knobs();
+  static const auto knobs = std::make_shared<const Knobs<EO>>(schema_knobs(EO::schema()));
   return knobs;
 }
 
@@ -198,11 +142,15 @@ void BindExplain(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(bow::Coverage, x0, y0, x1, y1);
   PYBIND11_NUMPY_DTYPE(bow::Frame, x, y, size, bin_size, support, cover);
 
-  bind_options<Composite>(m, "Rules",
-                          "The relevance rules (a zennit-like composite): the SVM layer's, the Fisher-vector layer's ε and the network head's rule per layer.",
-                          composite_knobs(), [](const Composite& c) { c.validate(); });
-  bind_options<EO>(m, "ExplainOptions", "Options of Model.explain: the rules, the conservation verdict and threads.",
-                   explain_knobs(), [](const EO& o) { o.validate(); });
+  auto rules_class = bind_options<Composite>(
+      m, "Rules",
+      "The relevance rules (a zennit-like composite): the SVM layer's, the Fisher-vector layer's ε and the network "
+      "head's rule per layer.",
+      composite_knobs(), [](const Composite& c) { c.validate(); });
+  bind_schema(rules_class, Composite::schema());
+  auto explain_class = bind_options<EO>(m, "ExplainOptions", "Options of Model.explain: the rules, the conservation verdict and threads.",
+                                  explain_knobs(), [](const EO& o) { o.validate(); });
+  bind_schema(explain_class, EO::schema());
 
   py::class_<decompose::ConservationReport>(m, "ConservationReport",
                                             "Totals of each layer and whether they agree: f = Σ_d R_d + absorbed, "

@@ -61,27 +61,35 @@ def fields(cls_node, src):
 
 
 def test_option_stubs_match_the_library_schema_field_by_field():
-    """FitOptions' stub lists exactly the library's schema (model::FitOptions::schema()): the same
-    names in the same order with the annotation of each option's type, as attributes and as keywords;
-    VocProtocolOptions,
-    which holds the fit options, lists them the same way among its own."""
+    """Each options class made from a library schema (FitOptions: model::FitOptions::schema(); Rules:
+    decompose::Composite::schema(); ExplainOptions; QualityOptions) lists exactly its schema in the stub:
+    the same names in the same order with the annotation of each option's type, as attributes and as
+    keywords. The protocol options that hold them (VocProtocolOptions: fit and quality options;
+    FolderEvaluationOptions: quality options) list the same fields the same way among their own."""
     path = PACKAGE / "_bowlrp.pyi"
     src = path.read_text()
     tree = ast.parse(src)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    schema = [(o["name"], o["type"]) for o in core.FitOptions.schema()]
-    assert [n for n, _ in schema] == core.FitOptions.names()
-    attrs, keywords = fields(classes["FitOptions"], src)
-    assert attrs == schema
-    assert keywords == schema
-    names = {n for n, _ in schema}
-    for holder in ("VocProtocolOptions",):
+    own = {"FitOptions": core.FitOptions, "Rules": core.Rules, "ExplainOptions": core.ExplainOptions,
+           "QualityOptions": core.QualityOptions}
+    for name, cls in own.items():
+        schema = [(o["name"], o["type"]) for o in cls.schema()]
+        assert [n for n, _ in schema] == cls.names(), name
+        attrs, keywords = fields(classes[name], src)
+        assert attrs == schema, name
+        assert keywords == schema, name
+        # Each option's default reads back as itself; each has help and, where it has a flag, a -- flag.
+        defaults = cls.defaults()
+        for o in cls.schema():
+            assert o["default"] == defaults[o["name"]], (name, o["name"])
+            assert o["help"], (name, o["name"])
+            assert o["flag"] == "" or o["flag"].startswith("--"), (name, o["name"])
+    for holder, parts in (("VocProtocolOptions", ("FitOptions", "QualityOptions")),
+                          ("FolderEvaluationOptions", ("QualityOptions",))):
         attrs, keywords = fields(classes[holder], src)
-        assert [f for f in attrs if f[0] in names] == schema, holder
-        assert [f for f in keywords if f[0] in names] == schema, holder
-    # Each option's default reads back as itself, and its help is what the command line shows.
-    defaults = core.FitOptions.defaults()
-    for o in core.FitOptions.schema():
-        assert o["default"] == defaults[o["name"]], o["name"]
-        assert o["help"], o["name"]
-        assert o["flag"] == "" or o["flag"].startswith("--"), o["name"]
+        held = set(getattr(core, holder).names())
+        for part in parts:  # a holder may set some of a part's options itself (the protocol's seeds)
+            schema = [(o["name"], o["type"]) for o in own[part].schema() if o["name"] in held]
+            names = {n for n, _ in schema}
+            assert [f for f in attrs if f[0] in names] == schema, (holder, part)
+            assert [f for f in keywords if f[0] in names] == schema, (holder, part)

@@ -43,6 +43,8 @@
 // vector), one for the hidden layers, one for the output layer, or an explicit list.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
+
 #include <cstddef>
 #include <string>
 #include <variant>
@@ -180,6 +182,9 @@ struct Composite {
   NetworkComposite network;                       ///< the layers of a network head
   /// Validates every rule (throws std::invalid_argument).
   void validate() const;
+  /// The user-facing options of every rule (bias, svm_rule, ig_*, root_* for both differentiable
+  /// rules, fisher_epsilon, rule), described once (core/option_schema.h).
+  static const core::OptionSchema<Composite>& schema();
 };
 
 }  // namespace bowlrp::decompose

@@ -44,6 +44,9 @@ struct QualityOptions {
   decompose::Composite composite;    ///< rules of the LRP explanation
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
+  /// Pixel flipping's and occlusion's options and the rules (decompose::Composite::schema()),
+  /// described once.
+  static const core::OptionSchema<QualityOptions>& schema();
 };
 
 /// Named ground-truth regions of an image at its original size (e.g. {"boxes", ...}, {"masks", ...}).

@@ -36,6 +36,9 @@ struct ExplainOptions {
   int threads = 0;                         ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
+  /// The rules' options (decompose::Composite::schema()) and residual_warning, tolerance, threads,
+  /// described once; class_index is chosen by the caller (a class name, or each image's top class).
+  static const core::OptionSchema<ExplainOptions>& schema();
 };
 
 /// One explained image.
