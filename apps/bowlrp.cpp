@@ -168,7 +168,6 @@ int main(int argc, char** argv) {
   add_run_flags(evaluate_cmd, evaluate.run);
 
   bowlrp::apps::SprayArgs spray;
-  bowlrp::evaluation::SprayImagesOptions& so = spray.options;
   CLI::App* spray_cmd = app.add_subcommand(
       "spray", "spectral relevance analysis: cluster one class's relevance maps over many images, with a causal test");
   spray_cmd->add_option("--model", spray.model, "model file")->required();
@@ -177,23 +176,7 @@ int main(int argc, char** argv) {
   spray_cmd->add_option("--voc", spray.voc, "VOC root: the images of --set (the class's positives unless --all-images)");
   spray_cmd->add_option("--set", spray.set, "VOC image set")->capture_default_str();
   spray_cmd->add_flag("--all-images", spray.all_images, "every image of the VOC set, not only the class's positives");
-  spray_cmd->add_option("--grid-width", so.spray.grid_width, "cells across of the downsized maps")->capture_default_str();
-  spray_cmd->add_option("--grid-height", so.spray.grid_height, "cells down of the downsized maps")->capture_default_str();
-  spray_cmd->add_option("--neighbours", so.spray.neighbours, "k of the nearest-neighbour graph")->capture_default_str();
-  spray_cmd->add_option("--eigenvalues", so.spray.eigenvalues, "eigenpairs of the Laplacian")->capture_default_str();
-  spray_cmd->add_option("--clusters", so.spray.clusters, "number of clusters (0 = from the eigengap)")->capture_default_str();
-  spray_cmd->add_option("--min-clusters", so.spray.min_clusters, "fewest clusters the eigengap may give")->capture_default_str();
-  spray_cmd->add_option("--seed", so.seed, "seed of the noise and of the re-scored images")
-      ->capture_default_str()
-      ->check(kUnsigned);
-  spray_cmd->add_option("--kmeans-seed", so.spray.seed, "seed of k-means on the embedding")
-      ->capture_default_str()
-      ->check(kUnsigned);
-  spray_cmd->add_option("--causal-images", so.causal_images, "members (and others) re-scored per cluster (0 = no test)")
-      ->capture_default_str();
-  spray_cmd->add_option("--causal-share", so.causal_share, "share of a cluster's positive mean relevance in its region")
-      ->capture_default_str();
-  spray_cmd->add_option("--fill", spray.fill, "how the causal region is erased: mean | noise")->capture_default_str();
+  spray.options.add_to(spray_cmd);
   spray_cmd->add_option("--members", spray.members, "typical members shown per cluster")->capture_default_str();
   spray_cmd->add_option("paths", spray.paths, "images or folders (without --voc)");
   add_run_flags(spray_cmd, spray.run);

@@ -17,7 +17,7 @@
 //     explanation = relevance of dimensions + features + pixels for one class (the top one),
 //   both on the path the tool takes (direct S x V kernel), plus explanation / decision alone.
 
-#include <bowlrp/core/option_text.h>
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/fit.h>
@@ -100,14 +100,14 @@ struct Args {
   int threads = 0;          // training stages (<= 0: all cores)
   int flip_steps = 100;
   std::string json_path = "bench.json";
-  model::FitOptions fit;    // the pipeline flags' values
-  std::string bin_sizes = core::format_int_list(model::FitOptions().pipeline.dsift.bin_sizes);  // --bin-sizes
-  std::string pyramid = core::format_pyramid(model::FitOptions().pipeline.pooling.pyramid);     // --pyramid
+  /// the fit options' flags given (any flag of model::FitOptions::schema(): --words, --step,
+  /// --bin-sizes, --pyramid, --max-side, ...; a switch takes true / false), in order
+  std::vector<std::pair<const core::OptionSpec<model::FitOptions>*, std::string>> fit_flags;
   /// The fit options of the flags (throws std::invalid_argument naming a bad flag).
   model::FitOptions fit_options() const {
-    model::FitOptions o = fit;
-    o.pipeline.dsift.bin_sizes = core::parse_int_list(bin_sizes, "--bin-sizes");
-    o.pipeline.pooling.pyramid = core::parse_pyramid(pyramid, "--pyramid");
+    model::FitOptions o;
+    for (const auto& [spec, text] : fit_flags) spec->set(o, text, spec->flag);
+    o.pipeline.validate();
     o.validate();
     return o;
   }
@@ -118,9 +118,16 @@ struct Args {
                "bowlrp_bench: %s\n"
                "usage: bowlrp_bench [--voc ROOT] [--images N] [--train-images M] [--repeats R]\n"
                "                    [--train-repeats R] [--kmeans-repeats R]\n                    [--threads T] [--flip-steps L] [--json FILE]\n"
-               "                    [--words K] [--step S] [--bin-sizes a,b,..] [--pyramid 1x1,2x2] [--max-side PX]\n",
+               "                    [any fit flag of bowlrp train: --words K --step S --bin-sizes a,b,.. --pyramid 1x1,2x2 ...]\n",
                why.c_str());
   std::exit(2);
+}
+
+// The fit option whose flag is `flag` (the library's schema), or nullptr.
+const core::OptionSpec<model::FitOptions>* fit_flag(const std::string& flag) {
+  for (const auto& spec : model::FitOptions::schema())
+    if (!spec.flag.empty() && spec.flag == flag) return &spec;
+  return nullptr;
 }
 
 Args parse(int argc, char** argv) {
@@ -146,11 +153,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = to_int(0);
     else if (k == "--flip-steps") a.flip_steps = to_int(1);
     else if (k == "--json") a.json_path = v;
-    else if (k == "--words") a.fit.pipeline.kmeans.words = to_int(2);
-    else if (k == "--step") a.fit.pipeline.dsift.step = to_int(1);
-    else if (k == "--bin-sizes") a.bin_sizes = v;
-    else if (k == "--pyramid") a.pyramid = v;
-    else if (k == "--max-side") a.fit.pipeline.image.max_side = to_int(0);
+    else if (const auto* spec = fit_flag(k)) a.fit_flags.emplace_back(spec, v);
     else usage("unknown flag " + k);
   }
   return a;
@@ -523,7 +526,8 @@ int main(int argc, char** argv) try {
               "(training, %d threads)\n",
               N, R, M, threads);
   std::printf("K = %d, step %d, bin sizes %s, pyramid %s, V = %zu, S = %zu; %s (after: %s)\n", K, opts.dsift.step,
-              args.bin_sizes.c_str(), args.pyramid.c_str(), V, S, load_before.c_str(),
+              core::format_int_list(opts.dsift.bin_sizes).c_str(), core::format_pyramid(opts.pooling.pyramid).c_str(), V, S,
+              load_before.c_str(),
               load_after.c_str());
   std::printf("whole run: %.0f s wall, %.0f s CPU (%.2f cores busy on average), peak RSS %.0f MiB\n", wall_s, cpu_s,
               cpu_s / wall_s, peak_rss_mib);
@@ -552,7 +556,7 @@ int main(int argc, char** argv) try {
             {"words", K},
             {"step", opts.dsift.step},
             {"bin_sizes", opts.dsift.bin_sizes},
-            {"pyramid", args.pyramid},
+            {"pyramid", core::format_pyramid(opts.pooling.pyramid)},
             {"dimension", V},
             {"support_vectors", S},
             {"descriptors_per_image", double(L) / n},

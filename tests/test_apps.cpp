@@ -354,7 +354,7 @@ BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
   BOOST_TEST(out.find("'ig' unknown") != std::string::npos, out);
   BOOST_TEST(run_cli("explain --quiet --ig-nodes 0 --model '" + model + "' --out '" + (dir / "bad") + "' '" + image + "'",
                      &out) == 1);
-  BOOST_TEST(out.find("nodes = 0") != std::string::npos, out);
+  BOOST_TEST(out.find("--ig-nodes '0': expected a value 1 .. 64") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_CASE(json_strings_survive_any_bytes) {
@@ -601,7 +601,7 @@ BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
   BOOST_REQUIRE(run_cli(base + "--clusters 2 '" + root + "/circle'", &out) == 0);
   BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"))["clusters"].get<int>() == 2);
   BOOST_TEST(run_cli(base + "--fill paint '" + root + "/circle'", &out) == 1);
-  BOOST_TEST(out.find("--fill 'paint'") != std::string::npos, out);
+  BOOST_TEST(out.find("--fill: fill 'paint': expected mean or noise") != std::string::npos, out);
   BOOST_TEST(run_cli("spray --model '" + model + "' --class circle --out '" + report + "' --neighbours 0 --quiet '" + root +
                          "/circle'", &out) == 1);
   BOOST_TEST(out.find("neighbours") != std::string::npos, out);
@@ -651,7 +651,7 @@ BOOST_AUTO_TEST_CASE(malformed_values_exit_1_before_any_work) {
   // voc: checked before the root is read or the output folder made.
   const std::string voc = "voc --root '" + (dir / "no-voc") + "' --out '" + (dir / "v") + "' --quiet ";
   for (const auto& [flags, named] : std::vector<std::pair<std::string, std::string>>{
-           {"--max-images -1", "-1"}, {"--fisher-epsilon 0", "FisherRule::epsilon"}, {"--rule 'input='", "network composite 'input='"},
+           {"--max-images -1", "-1"}, {"--fisher-epsilon 0", "--fisher-epsilon '0': expected a value > 0"}, {"--rule 'input='", "network composite 'input='"},
            {"--rule 'epsilon:-1'", "'epsilon:-1'"}, {"--rule 'alpha-beta:1:1'", "'alpha-beta:1:1'"},
            {"--rule ''", "network composite ''"}, {"--bias everywhere", "bias policy 'everywhere'"},
            {"--head mlp --hidden 4 --rule 'z;z;z'", "the network has 2 layers"},

@@ -3,6 +3,7 @@
 #include <bowlrp/core/digest.h>
 #include <bowlrp/core/dot.h>
 #include <bowlrp/core/lapack.h>
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/core/option_text.h>
 
 #include <boost/test/unit_test.hpp>
@@ -205,6 +206,94 @@ BOOST_AUTO_TEST_CASE(quoted_values_are_shortened_and_lists_refuse_empty_items) {
                text);
   BOOST_TEST(bc::parse_int_list("4,6", "x") == std::vector<int>({4, 6}));
   BOOST_TEST(bc::parse_pyramid("1x1,2x2").size() == 2u);
+}
+
+// The option schema's text forms: one parser and one printer per type, ranges described as they
+// are checked, lists refused whole, nested options reached through their lens.
+namespace {
+struct Inner {
+  int n = 3;
+  std::vector<int> sizes = {4, 6};
+};
+struct Outer {
+  Inner inner;
+  double x = 0.5;
+  std::uint64_t seed = 0;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(option_schema_text_round_trips_and_refusals_name_the_option) {
+  using bc::OptionRange;
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  // Numbers read back exactly from their shortest text.
+  for (double v : {0.005, 0.1, 1e-9, 3.0, 1.0 / 3.0, 2.5e300, -0.0, 123456789.125})
+    BOOST_TEST(bc::parse_real(bc::format_real(v), "x") == v);
+  BOOST_TEST(bc::format_real(0.005) == "0.005");
+  BOOST_TEST(bc::format_real(std::numeric_limits<double>::infinity()) == "inf");
+  BOOST_TEST(bc::parse_unsigned("18446744073709551615", "--seed") == 18446744073709551615ull);
+  BOOST_TEST(message([] { bc::parse_unsigned("18446744073709551616", "--seed"); }).find("--seed '18446744073709551616'") == 0);
+  BOOST_TEST(message([] { bc::parse_unsigned("-1", "--seed"); }) == "--seed '-1': expected a whole number >= 0");
+  BOOST_TEST(message([] { bc::parse_integer("12x", "--words", 0, 10); }) == "--words '12x': expected a whole number");
+  BOOST_TEST(message([] { bc::parse_integer(" 1", "--words", 0, 10); }) == "--words ' 1': expected a whole number");
+  BOOST_TEST(message([] { bc::parse_real("1,5", "--C"); }) == "--C '1,5': expected a number");
+  BOOST_TEST(bc::parse_bool("true", "x"));
+  BOOST_TEST(!bc::parse_bool("off", "x"));
+  BOOST_TEST(message([] { bc::parse_bool("maybe", "--fast"); }) == "--fast 'maybe': expected true or false");
+  BOOST_TEST(bc::parse_real_list("none", "x").empty());
+  BOOST_TEST(bc::format_real_list({1.5, 2.0}) == "1.5,2");
+  BOOST_TEST(message([] { bc::parse_real_list("1,,2", "--class-C"); }).find("--class-C '1,,2'") == 0);
+  // Ranges say what they check.
+  BOOST_TEST(OptionRange::at_least(1).describe() == ">= 1");
+  BOOST_TEST(OptionRange::above(0).describe() == "> 0");
+  BOOST_TEST(OptionRange::closed(1, 128).describe() == "1 .. 128");
+  BOOST_TEST(OptionRange::half_open(0, 1).describe() == "[0, 1)");
+  BOOST_TEST(OptionRange::left_open(0, 1).describe() == "(0, 1]");
+  BOOST_TEST(!OptionRange::half_open(0, 1).contains(1.0));
+  BOOST_TEST(OptionRange::left_open(0, 1).contains(1.0));
+  BOOST_TEST(!OptionRange::above(0).contains(0.0));
+  BOOST_TEST(!OptionRange{}.contains(std::nan("")));
+  BOOST_TEST(bc::python_annotation(bc::OptionType::int_list, false) == "Tuple[int, ...]");
+  BOOST_TEST(bc::python_annotation(bc::OptionType::choice, true) == "Optional[str]");
+
+  // A schema over a nested struct: get / set through the lens, with the flag named in refusals.
+  bc::OptionSchema<Inner> inner;
+  inner.push_back(bc::integer_option<Inner>("n", "--n", "a count", [](Inner& i) -> int& { return i.n; },
+                                            OptionRange::closed(1, 9)));
+  inner.push_back(bc::int_list_option<Inner>("sizes", "--sizes", "sizes", [](Inner& i) -> std::vector<int>& { return i.sizes; },
+                                             OptionRange::at_least(1), true));
+  bc::OptionSchema<Outer> outer;
+  bc::append_nested(&outer, inner, [](Outer& o) -> Inner& { return o.inner; });
+  outer.push_back(bc::real_option<Outer>("x", "--x", "a share", [](Outer& o) -> double& { return o.x; },
+                                         OptionRange::half_open(0, 1)));
+  outer.push_back(bc::integer_option<Outer>("seed", "--seed", "a seed", [](Outer& o) -> std::uint64_t& { return o.seed; }));
+  Outer o;
+  for (const auto& spec : outer) spec.set(o, spec.get(o), spec.flag);  // every default reads back as itself
+  BOOST_TEST(o.inner.n == 3);
+  BOOST_TEST((o.inner.sizes == std::vector<int>{4, 6}));
+  BOOST_TEST(bc::find_option(outer, "sizes")->get(o).value() == "4,6");
+  bc::find_option(outer, "sizes")->set(o, std::string("none"), "--sizes");
+  BOOST_TEST(o.inner.sizes.empty());
+  BOOST_TEST(bc::find_option(outer, "sizes")->get(o).value() == "none");
+  bc::find_option(outer, "n")->set(o, std::string("9"), "--n");
+  BOOST_TEST(o.inner.n == 9);
+  BOOST_TEST(message([&] { bc::find_option(outer, "n")->set(o, std::string("10"), "--n"); }) ==
+             "--n '10': expected a value 1 .. 9");
+  BOOST_TEST(message([&] { bc::find_option(outer, "sizes")->set(o, std::string("4,0"), "--sizes"); }) ==
+             "--sizes '4,0': expected whole numbers >= 1 separated by commas, or none, e.g. 4,6,8");
+  BOOST_TEST(message([&] { bc::find_option(outer, "x")->set(o, std::string("1"), "option x"); }) ==
+             "option x '1': expected a value [0, 1)");
+  BOOST_TEST(message([&] { bc::find_option(outer, "x")->set(o, std::nullopt, "option x"); }).find("cannot be left unset") !=
+             std::string::npos);
+  BOOST_TEST(o.inner.n == 9);  // a refused value changes nothing
+  bc::find_option(outer, "seed")->set(o, std::string("18446744073709551615"), "--seed");
+  BOOST_TEST(o.seed == 18446744073709551615ull);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -65,6 +65,45 @@ Classifier load_classifier(const std::string& path) {
 
 BOOST_AUTO_TEST_SUITE(model)
 
+// Every option of the fit schema reads back as itself, from the defaults and from values chosen
+// away from them, and each option has a keyword, help and (where it is a flag) a -- flag of its own.
+BOOST_AUTO_TEST_CASE(fit_option_schema_round_trips_every_option) {
+  const auto& schema = bowlrp::model::FitOptions::schema();
+  std::set<std::string> names, flags;
+  bowlrp::model::FitOptions o;
+  for (const auto& spec : schema) {
+    BOOST_TEST(names.insert(spec.name).second, spec.name);
+    if (!spec.flag.empty()) BOOST_TEST(flags.insert(spec.flag).second, spec.flag);
+    BOOST_TEST(!spec.help.empty(), spec.name);
+    const std::optional<std::string> before = spec.get(o);
+    spec.set(o, before, spec.name);
+    BOOST_TEST((spec.get(o) == before), spec.name);
+  }
+  const std::vector<std::pair<std::string, std::string>> chosen = {
+      {"encoding", "fisher"}, {"head", "mlp"},          {"seed", "12345678901234567890"}, {"bin_sizes", "3,5"},
+      {"pyramid", "1x1,3x1"}, {"pooling", "pmean:2.5"}, {"magnif", "0.1"},               {"hidden", "none"},
+      {"class_C", "1.5,2"},   {"mirror_training", "false"}, {"kernel", "expchi2"},        {"rule", "epsilon:0.5"}};
+  for (const auto& [name, text] : chosen) {
+    const auto* spec = bowlrp::core::find_option(schema, name);
+    if (!spec) continue;  // "rule" is not a fit option
+    spec->set(o, text, name);
+    const std::optional<std::string> got = spec->get(o);
+    bowlrp::model::FitOptions again;
+    spec->set(again, got, name);
+    BOOST_TEST((spec->get(again) == got), name);
+  }
+  BOOST_TEST(o.encoding == "fisher-vector");  // aliases read as the kind name
+  BOOST_TEST(o.head.value() == "mlp");
+  BOOST_TEST(o.fisher.seed == 12345678901234567890ull);  // the seed seeds every random choice
+  BOOST_TEST(o.network.seed == o.pipeline.kmeans.seed);
+  BOOST_TEST(o.pipeline.pooling.p == 2.5);
+  BOOST_TEST(o.network.hidden.empty());
+  BOOST_TEST(o.mirror_training.value() == false);
+  bowlrp::core::find_option(schema, "head")->set(o, std::nullopt, "head");
+  BOOST_TEST(!o.head.has_value());
+  BOOST_TEST(!core::find_option(schema, "head")->get(o).has_value());
+}
+
 namespace {
 
 Classifier sample_classifier(KernelType t) {

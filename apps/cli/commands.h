@@ -127,9 +127,9 @@ struct SprayArgs {
   std::string voc;                            ///< --voc ROOT: images of a VOC set instead of paths
   std::string set = "val";                    ///< --set (with --voc)
   bool all_images = false;                    ///< --all-images: every image of the set, not only the class's positives
-  std::string fill = "mean";                  ///< --fill mean|noise (the causal test's erasing)
   int members = 4;                            ///< --members: typical members shown per cluster
-  evaluation::SprayImagesOptions options;     ///< --grid-width, --neighbours, --clusters, --causal-images, ...
+  /// --grid-width, --neighbours, --clusters, --causal-images, --fill, the rules, ... (SprayImagesOptions::schema())
+  SchemaFlags<evaluation::SprayImagesOptions> options;
   std::vector<std::string> paths;             ///< images or folders (without --voc)
   RunArgs run;                                ///< --threads, --quiet
 };

@@ -19,7 +19,7 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 int run_spray(const SprayArgs& args) {
-  evaluation::SprayImagesOptions o = args.options;
+  evaluation::SprayImagesOptions o;
   check_values([&] {
     if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
     if (args.class_name.empty()) throw std::invalid_argument("--class '': expected a class of the model");
@@ -28,10 +28,8 @@ int run_spray(const SprayArgs& args) {
       throw std::invalid_argument("give images or folders, or --voc ROOT (not both)");
     if (args.members < 0)
       throw std::invalid_argument("--members " + std::to_string(args.members) + ": expected a count >= 0");
+    o = args.options.options();
     o.threads = args.run.threads;
-    if (args.fill == "mean") o.fill = evaluation::SprayImagesOptions::Fill::mean;
-    else if (args.fill == "noise") o.fill = evaluation::SprayImagesOptions::Fill::noise;
-    else throw std::invalid_argument("--fill " + core::quoted(args.fill) + ": expected mean or noise");
     o.validate();
   });
   const model::Model model = model::Model::load(args.model);

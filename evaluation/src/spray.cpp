@@ -27,6 +27,85 @@ namespace {
 
 }  // namespace
 
+const core::OptionSchema<SprayOptions>& SprayOptions::schema() {
+  using O = SprayOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::integer_option<O>("grid_width", "--grid-width", "cells across of the preprocessed maps",
+                                        [](O& o) -> int& { return o.grid_width; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("grid_height", "--grid-height", "cells down of the preprocessed maps",
+                                        [](O& o) -> int& { return o.grid_height; }, OptionRange::at_least(1)));
+    s.push_back(core::bool_option<O>("normalise", "--no-normalise", "divide each preprocessed map by its largest |value|",
+                                     [](O& o) -> bool& { return o.normalise; }, true));
+    s.push_back(core::integer_option<O>("neighbours", "--neighbours", "k of the symmetric k-nearest-neighbour graph (capped at n - 1)",
+                                        [](O& o) -> int& { return o.neighbours; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("eigenvalues", "--eigenvalues",
+                                        "m, leading eigenpairs of the normalised Laplacian (capped at n)",
+                                        [](O& o) -> int& { return o.eigenvalues; }, OptionRange::at_least(2)));
+    s.push_back(core::integer_option<O>("clusters", "--clusters", "number of clusters (0: from the eigengap)",
+                                        [](O& o) -> int& { return o.clusters; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("min_clusters", "--min-clusters", "fewest clusters the eigengap may give (< eigenvalues)",
+                                        [](O& o) -> int& { return o.min_clusters; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("restarts", "--restarts", "k-means restarts (the lowest within-cluster sum is kept)",
+                                        [](O& o) -> int& { return o.restarts; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("max_iterations", "--max-iterations", "Lloyd iterations per k-means restart",
+                                        [](O& o) -> int& { return o.max_iterations; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("seed", "--seed", "seed of k-means", [](O& o) -> std::uint64_t& { return o.seed; }));
+    return s;
+  }();
+  return schema;
+}
+
+std::string to_string(SprayImagesOptions::Fill fill) {
+  return fill == SprayImagesOptions::Fill::noise ? "noise" : "mean";
+}
+
+SprayImagesOptions::Fill spray_fill_from_string(const std::string& name) {
+  if (name == "mean") return SprayImagesOptions::Fill::mean;
+  if (name == "noise") return SprayImagesOptions::Fill::noise;
+  throw std::invalid_argument("fill " + core::quoted(name) + ": expected mean or noise");
+}
+
+const core::OptionSchema<SprayImagesOptions>& SprayImagesOptions::schema() {
+  using O = SprayImagesOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    core::append_nested(&s, SprayOptions::schema(), [](O& o) -> SprayOptions& { return o.spray; });
+    for (core::OptionSpec<O>& spec : s)
+      if (spec.name == "seed") {  // this struct's own seed is the noise's
+        spec.name = "kmeans_seed";
+        spec.flag = "--kmeans-seed";
+        spec.help = "seed of k-means on the embedding";
+      }
+    s.push_back(core::integer_option<O>("thumbnail", "--thumbnail",
+                                        "side of the grey thumbnails averaged into each cluster's mean image, px",
+                                        [](O& o) -> int& { return o.thumbnail; }, OptionRange::at_least(1)));
+    s.push_back(core::real_option<O>("causal_share", "--causal-share",
+                                     "share of a cluster's positive mean relevance its causal region holds",
+                                     [](O& o) -> double& { return o.causal_share; }, OptionRange::left_open(0, 1)));
+    s.push_back(core::choice_option<O>("fill", "--fill",
+                                       "how the causal region is erased: mean (flat fill with the image's mean grey) | "
+                                       "noise (the flipping noise)",
+                                       {"mean", "noise"}, [](O& o) -> Fill& { return o.fill; },
+                                       [](Fill f) { return to_string(f); }, &spray_fill_from_string));
+    s.push_back(core::integer_option<O>("causal_images", "--causal-images",
+                                        "members (and as many others) re-scored per cluster (0: no causal test)",
+                                        [](O& o) -> int& { return o.causal_images; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("flip_region", "--flip-region",
+                                        "side of the flipping regions the causal region is made of, working px",
+                                        [](O& o) -> int& { return o.flip_region; }, OptionRange::at_least(1)));
+    s.push_back(core::integer_option<O>("seed", "--seed", "seed of the flipping noise and of the choice of re-scored images",
+                                        [](O& o) -> std::uint64_t& { return o.seed; }));
+    core::append_nested(&s, decompose::Composite::schema(), [](O& o) -> decompose::Composite& { return o.composite; });
+    s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores)",
+                                        [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
+    return s;
+  }();
+  return schema;
+}
+
 void SprayOptions::validate() const {
   if (grid_width < 1) bad("grid_width", grid_width, "a cell count >= 1");
   if (grid_height < 1) bad("grid_height", grid_height, "a cell count >= 1");

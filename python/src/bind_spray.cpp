@@ -6,6 +6,7 @@
 // on; the Python objects below hold the grid (and thumbnail) sides beside them and flatten the maps
 // once, so every array property is a read-only view of a buffer the object owns.
 #include "bindings.h"
+#include "schema_knobs.h"
 #include "options.h"
 
 #include <bowlrp/evaluation/spray.h>
@@ -26,62 +27,13 @@ using SIO = evaluation::SprayImagesOptions;
 // ---------------------------------------------------------------------------------------------
 // Knobs
 
-/// The knobs of SprayOptions; `seed_name` names the k-means seed (SprayImagesOptions has a seed of its own).
-Knobs<SO> make_spray_knob_list(const std::string& seed_name) {
-  Knobs<SO> k;
-  k.push_back(field_knob<SO>("grid_width", "cells across of the preprocessed maps (>= 1)", [](SO& o) -> int& { return o.grid_width; }));
-  k.push_back(field_knob<SO>("grid_height", "cells down of the preprocessed maps (>= 1)", [](SO& o) -> int& { return o.grid_height; }));
-  k.push_back(field_knob<SO>("normalise", "divide each preprocessed map by its largest |value|", [](SO& o) -> bool& { return o.normalise; }));
-  k.push_back(field_knob<SO>("neighbours", "k of the symmetric k-nearest-neighbour graph (>= 1; capped at n - 1)",
-                             [](SO& o) -> int& { return o.neighbours; }));
-  k.push_back(field_knob<SO>("eigenvalues", "m, leading eigenpairs of the normalised Laplacian (>= 2; capped at n)",
-                             [](SO& o) -> int& { return o.eigenvalues; }));
-  k.push_back(field_knob<SO>("clusters", "number of clusters (0: from the eigengap)", [](SO& o) -> int& { return o.clusters; }));
-  k.push_back(field_knob<SO>("min_clusters", "fewest clusters the eigengap may give (>= 1, < eigenvalues)",
-                             [](SO& o) -> int& { return o.min_clusters; }));
-  k.push_back(field_knob<SO>("restarts", "k-means restarts (>= 1; the lowest within-cluster sum is kept)",
-                             [](SO& o) -> int& { return o.restarts; }));
-  k.push_back(field_knob<SO>("max_iterations", "Lloyd iterations per k-means restart (>= 1)",
-                             [](SO& o) -> int& { return o.max_iterations; }));
-  k.push_back(field_knob<SO>(seed_name, "seed of k-means", [](SO& o) -> std::uint64_t& { return o.seed; }));
-  return k;
-}
-
 std::shared_ptr<const Knobs<SO>> spray_knobs() {
-  static const auto knobs = std::make_shared<const Knobs<SO>>(make_spray_knob_list("seed"));
+  static const auto knobs = std::make_shared<const Knobs<SO>>(schema_knobs(SO::schema()));
   return knobs;
 }
 
-// The library has no names for SprayImagesOptions::Fill; these are the CLI's (--fill mean|noise).
-std::string fill_name(SIO::Fill f) { return f == SIO::Fill::noise ? "noise" : "mean"; }
-SIO::Fill fill_from_name(const std::string& s) {
-  if (s == "mean") return SIO::Fill::mean;
-  if (s == "noise") return SIO::Fill::noise;
-  throw std::invalid_argument("SprayImagesOptions.fill '" + s + "': expected mean or noise");
-}
-
-std::shared_ptr<const Knobs<SIO>> make_images_knobs() {
-  Knobs<SIO> k = lens_knobs<SIO, SO>(make_spray_knob_list("kmeans_seed"), [](SIO& o) -> SO& { return o.spray; });
-  k.push_back(field_knob<SIO>("thumbnail", "side of the grey thumbnails averaged into each cluster's mean image (px, >= 1)",
-                              [](SIO& o) -> int& { return o.thumbnail; }));
-  k.push_back(field_knob<SIO>("causal_share", "share of a cluster's positive mean relevance its causal region holds, in (0, 1]",
-                              [](SIO& o) -> double& { return o.causal_share; }));
-  k.push_back(enum_knob<SIO>("fill", "how the causal region is erased: 'mean' (flat fill with the image's mean grey) or 'noise' (the flipping noise)",
-                             [](SIO& o) -> SIO::Fill& { return o.fill; }, &fill_name, &fill_from_name));
-  k.push_back(field_knob<SIO>("causal_images", "members (and as many others) re-scored per cluster (0: no causal test)",
-                              [](SIO& o) -> int& { return o.causal_images; }));
-  k.push_back(field_knob<SIO>("flip_region", "side of the flipping regions the causal region is made of (working px)",
-                              [](SIO& o) -> int& { return o.flip_region; }));
-  k.push_back(field_knob<SIO>("seed", "seed of the flipping noise and of the choice of re-scored images",
-                              [](SIO& o) -> std::uint64_t& { return o.seed; }));
-  for (Knob<SIO>& c : lens_knobs<SIO, decompose::Composite>(*composite_knobs(), [](SIO& o) -> decompose::Composite& { return o.composite; }))
-    k.push_back(std::move(c));
-  k.push_back(field_knob<SIO>("threads", "worker threads (0: all cores)", [](SIO& o) -> int& { return o.threads; }));
-  return std::make_shared<const Knobs<SIO>>(std::move(k));
-}
-
 std::shared_ptr<const Knobs<SIO>> images_knobs() {
-  static const auto knobs = make_images_knobs();
+  static const auto knobs = std::make_shared<const Knobs<SIO>>(schema_knobs(SIO::schema()));
   return knobs;
 }
 
@@ -276,11 +228,12 @@ std::vector<std::string> read_paths(py::handle paths) {
 }  // namespace
 
 void BindSpray(py::module_& m) {
-  bind_options<SO>(m, "SprayOptions",
+  auto spray_cls = bind_options<SO>(m, "SprayOptions",
                    "Options of spray(): the grid the maps are area-averaged onto, the k-nearest-neighbour graph, the "
                    "eigenpairs of its normalised Laplacian, the number of clusters (0: from the eigengap) and the seeded "
                    "k-means on the spectral embedding.",
                    spray_knobs(), [](const SO& o) { o.validate(); });
+  bind_schema(spray_cls, SO::schema());
 
   auto images_cls = bind_options<SIO>(
       m, "SprayImagesOptions",
@@ -288,6 +241,7 @@ void BindSpray(py::module_& m) {
       "causal test and the relevance rules. A whole SprayOptions can be given as spray=...; flat knobs given with it "
       "override it.",
       images_knobs(), [](const SIO& o) { o.validate(); });
+  bind_schema(images_cls, SIO::schema());
   images_cls.def(py::init([](const py::kwargs& kw) {
                    SIO o{};
                    apply_images_knobs(o, kw, "SprayImagesOptions");

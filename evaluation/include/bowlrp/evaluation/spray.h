@@ -66,6 +66,8 @@ struct SprayOptions {
   std::uint64_t seed = 0;     ///< seed of k-means
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option, described once (core/option_schema.h).
+  static const core::OptionSchema<SprayOptions>& schema();
 };
 
 /// What SpRAy found.
@@ -108,7 +110,15 @@ struct SprayImagesOptions {
   int threads = 0;                  ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
+  /// Every option (SprayOptions::schema() with its seed named kmeans_seed, the thumbnails, the causal
+  /// test, the rules of decompose::Composite::schema(), threads), described once.
+  static const core::OptionSchema<SprayImagesOptions>& schema();
 };
+
+/// "mean" or "noise".
+std::string to_string(SprayImagesOptions::Fill fill);
+/// Parses "mean" or "noise"; throws std::invalid_argument naming them.
+SprayImagesOptions::Fill spray_fill_from_string(const std::string& name);
 
 /// The causal test of one cluster.
 struct SprayCausal {
