@@ -601,7 +601,7 @@ BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
   BOOST_REQUIRE(run_cli(base + "--clusters 2 '" + root + "/circle'", &out) == 0);
   BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(report + "/report.json"))["clusters"].get<int>() == 2);
   BOOST_TEST(run_cli(base + "--fill paint '" + root + "/circle'", &out) == 1);
-  BOOST_TEST(out.find("--fill: fill 'paint': expected mean or noise") != std::string::npos, out);
+  BOOST_TEST(out.find("--fill: unknown fill 'paint': expected mean or noise") != std::string::npos, out);
   BOOST_TEST(run_cli("spray --model '" + model + "' --class circle --out '" + report + "' --neighbours 0 --quiet '" + root +
                          "/circle'", &out) == 1);
   BOOST_TEST(out.find("neighbours") != std::string::npos, out);

@@ -64,7 +64,7 @@ std::string to_string(SprayImagesOptions::Fill fill) {
 SprayImagesOptions::Fill spray_fill_from_string(const std::string& name) {
   if (name == "mean") return SprayImagesOptions::Fill::mean;
   if (name == "noise") return SprayImagesOptions::Fill::noise;
-  throw std::invalid_argument("fill " + core::quoted(name) + ": expected mean or noise");
+  throw std::invalid_argument("unknown fill " + core::quoted(name) + ": expected mean or noise");
 }
 
 const core::OptionSchema<SprayImagesOptions>& SprayImagesOptions::schema() {
