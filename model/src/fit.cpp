@@ -326,27 +326,11 @@ const core::OptionSchema<FitOptions>& FitOptions::schema() {
                                        "bag-of-words (bow) | fisher-vector (fisher) | vlad", encoding_kind_names(),
                                        [](O& o) -> std::string& { return o.encoding; },
                                        [](const std::string& e) { return e; }, &encoding_kind_from_string));
-    core::OptionSpec<O> head;
-    head.name = "head";
-    head.flag = "--head";
-    head.help = "kernel-svm (kernel) | linear-svm (linear) | mlp (network); unset: the encoding's default "
-                "(kernel SVMs for bag-of-words, linear SVMs for Fisher vectors and VLAD)";
-    head.type = core::OptionType::choice;
-    head.nullable = true;
-    head.choices = head_kind_names();
-    head.get = [](const O& o) { return o.head; };
-    head.set = [](O& o, const std::optional<std::string>& text, const std::string& what) {
-      if (!text) {
-        o.head.reset();
-        return;
-      }
-      try {
-        o.head = head_kind_from_string(*text);
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(what + ": " + e.what());
-      }
-    };
-    s.push_back(std::move(head));
+    s.push_back(core::optional_choice_option<O>(
+        "head", "--head",
+        "kernel-svm (kernel) | linear-svm (linear) | mlp (network); unset: the encoding's default (kernel SVMs for "
+        "bag-of-words, linear SVMs for Fisher vectors and VLAD)",
+        head_kind_names(), [](O& o) -> std::optional<std::string>& { return o.head; }, &head_kind_from_string));
     // One seed for every random choice, so that a run is named by one number.
     s.push_back(core::integer_option<O>("seed", "--seed",
                                         "seed of every random choice (descriptor samples, k-means, EM start, network)",
@@ -364,24 +348,11 @@ const core::OptionSchema<FitOptions>& FitOptions::schema() {
     core::append_nested(&s, svm::Kernel::schema(), [](O& o) -> svm::Kernel& { return o.kernel; });
     core::append_nested(&s, svm::TrainOptions::schema(), [](O& o) -> svm::TrainOptions& { return o.svm; });
     core::append_nested(&s, nn::TrainOptions::schema(), [](O& o) -> nn::TrainOptions& { return o.network; });
-    core::OptionSpec<O> mirror;
-    mirror.name = "mirror_training";
-    mirror.flag = "--mirror-training";
-    mirror.help = "also train on every training image mirrored left-right (labels kept); unset: on for Fisher "
-                  "vectors, off for bag-of-words and VLAD";
-    mirror.type = core::OptionType::boolean;
-    mirror.nullable = true;
-    mirror.get = [](const O& o) -> std::optional<std::string> {
-      if (!o.mirror_training) return std::nullopt;
-      return core::format_bool(*o.mirror_training);
-    };
-    mirror.set = [](O& o, const std::optional<std::string>& text, const std::string& what) {
-      if (text)
-        o.mirror_training = core::parse_bool(*text, what);
-      else
-        o.mirror_training.reset();
-    };
-    s.push_back(std::move(mirror));
+    s.push_back(core::optional_bool_option<O>(
+        "mirror_training", "--mirror-training",
+        "also train on every training image mirrored left-right (labels kept); unset: on for Fisher vectors, off "
+        "for bag-of-words and VLAD",
+        [](O& o) -> std::optional<bool>& { return o.mirror_training; }));
     s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores); results do not depend on it",
                                         [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
     s.push_back(core::text_option<O>("cache_dir", "",

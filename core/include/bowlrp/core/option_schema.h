@@ -151,6 +151,15 @@ void check_range(double v, const OptionRange& range, const std::string& what, co
 namespace detail {
 template <class S, class Access>
 using FieldOf = std::remove_reference_t<decltype(std::declval<Access>()(std::declval<S&>()))>;
+template <class S>
+OptionSpec<S> make_spec(std::string name, std::string flag, std::string help, OptionType type) {
+  OptionSpec<S> o;
+  o.name = std::move(name);
+  o.flag = std::move(flag);
+  o.help = std::move(help);
+  o.type = type;
+  return o;
+}
 [[noreturn]] void refuse_unset(const std::string& what);
 [[noreturn]] void refuse_list(const std::string& what, const std::string& text, const OptionRange& range, bool allow_empty);
 }  // namespace detail
@@ -158,12 +167,8 @@ using FieldOf = std::remove_reference_t<decltype(std::declval<Access>()(std::dec
 /// A boolean field; the flag sets true, or false when `negated_flag`.
 template <class S, class Access>
 OptionSpec<S> bool_option(std::string name, std::string flag, std::string help, Access access, bool negated_flag = false) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::boolean);
   o.negated_flag = negated_flag;
-  o.help = std::move(help);
-  o.type = OptionType::boolean;
   o.get = [access](const S& s) -> std::optional<std::string> { return format_bool(access(const_cast<S&>(s))); };
   o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
     if (!text) detail::refuse_unset(what);
@@ -176,11 +181,7 @@ OptionSpec<S> bool_option(std::string name, std::string flag, std::string help, 
 template <class S, class Access>
 OptionSpec<S> integer_option(std::string name, std::string flag, std::string help, Access access, OptionRange range = {}) {
   using T = detail::FieldOf<S, Access>;
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::integer;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::integer);
   o.range = range;
   o.get = [access](const S& s) -> std::optional<std::string> { return std::to_string(access(const_cast<S&>(s))); };
   o.set = [access, range](S& s, const std::optional<std::string>& text, const std::string& what) {
@@ -202,11 +203,7 @@ OptionSpec<S> integer_option(std::string name, std::string flag, std::string hel
 /// A double field with a range.
 template <class S, class Access>
 OptionSpec<S> real_option(std::string name, std::string flag, std::string help, Access access, OptionRange range = {}) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::real;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::real);
   o.range = range;
   o.get = [access](const S& s) -> std::optional<std::string> { return format_real(access(const_cast<S&>(s))); };
   o.set = [access, range](S& s, const std::optional<std::string>& text, const std::string& what) {
@@ -221,11 +218,7 @@ OptionSpec<S> real_option(std::string name, std::string flag, std::string help, 
 /// A std::string field taken as given (a path).
 template <class S, class Access>
 OptionSpec<S> text_option(std::string name, std::string flag, std::string help, Access access) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::text;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::text);
   o.get = [access](const S& s) -> std::optional<std::string> { return access(const_cast<S&>(s)); };
   o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
     if (!text) detail::refuse_unset(what);
@@ -240,11 +233,7 @@ OptionSpec<S> text_option(std::string name, std::string flag, std::string help, 
 template <class S, class Access, class ToText, class FromText>
 OptionSpec<S> choice_option(std::string name, std::string flag, std::string help, std::vector<std::string> choices,
                             Access access, ToText to_text, FromText from_text) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::choice;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::choice);
   o.choices = std::move(choices);
   o.get = [access, to_text](const S& s) -> std::optional<std::string> { return to_text(access(const_cast<S&>(s))); };
   o.set = [access, from_text](S& s, const std::optional<std::string>& text, const std::string& what) {
@@ -264,11 +253,7 @@ template <class S, class Access>
 OptionSpec<S> int_list_option(std::string name, std::string flag, std::string help, Access access, OptionRange range,
                               bool allow_empty) {
   using T = typename detail::FieldOf<S, Access>::value_type;
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::int_list;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::int_list);
   o.range = range;
   o.get = [access](const S& s) -> std::optional<std::string> {
     const auto& v = access(const_cast<S&>(s));
@@ -300,11 +285,7 @@ OptionSpec<S> int_list_option(std::string name, std::string flag, std::string he
 /// A list of doubles ("none": empty), each inside `range`.
 template <class S, class Access>
 OptionSpec<S> real_list_option(std::string name, std::string flag, std::string help, Access access, OptionRange range = {}) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::real_list;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::real_list);
   o.range = range;
   o.get = [access](const S& s) -> std::optional<std::string> { return format_real_list(access(const_cast<S&>(s))); };
   o.set = [access, range](S& s, const std::optional<std::string>& text, const std::string& what) {
@@ -319,11 +300,7 @@ OptionSpec<S> real_list_option(std::string name, std::string flag, std::string h
 /// Spatial pyramid levels (std::vector<PyramidLevel>).
 template <class S, class Access>
 OptionSpec<S> pyramid_option(std::string name, std::string flag, std::string help, Access access) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::pyramid;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::pyramid);
   o.get = [access](const S& s) -> std::optional<std::string> { return format_pyramid(access(const_cast<S&>(s))); };
   o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
     if (!text) detail::refuse_unset(what);
@@ -335,15 +312,54 @@ OptionSpec<S> pyramid_option(std::string name, std::string flag, std::string hel
 /// The p-means exponent (double) written as sum, max or pmean:P.
 template <class S, class Access>
 OptionSpec<S> pooling_option(std::string name, std::string flag, std::string help, Access access) {
-  OptionSpec<S> o;
-  o.name = std::move(name);
-  o.flag = std::move(flag);
-  o.help = std::move(help);
-  o.type = OptionType::pooling;
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::pooling);
   o.get = [access](const S& s) -> std::optional<std::string> { return format_pooling(access(const_cast<S&>(s))); };
   o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
     if (!text) detail::refuse_unset(what);
     access(s) = parse_pooling(*text, what);
+  };
+  return o;
+}
+
+/// A std::optional<std::string> field holding a name (from_text parses a name or an alias; its
+/// message is prefixed with `what`); unset (nullopt) leaves the choice to a documented rule.
+template <class S, class Access, class FromText>
+OptionSpec<S> optional_choice_option(std::string name, std::string flag, std::string help,
+                                     std::vector<std::string> choices, Access access, FromText from_text) {
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::choice);
+  o.nullable = true;
+  o.choices = std::move(choices);
+  o.get = [access](const S& s) -> std::optional<std::string> { return access(const_cast<S&>(s)); };
+  o.set = [access, from_text](S& s, const std::optional<std::string>& text, const std::string& what) {
+    if (!text) {
+      access(s).reset();
+      return;
+    }
+    try {
+      access(s) = from_text(*text);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(what + ": " + e.what());
+    }
+  };
+  return o;
+}
+
+/// A std::optional<bool> field; unset (nullopt) leaves the choice to a documented rule. On the
+/// command line: --x sets true, --no-x false.
+template <class S, class Access>
+OptionSpec<S> optional_bool_option(std::string name, std::string flag, std::string help, Access access) {
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::boolean);
+  o.nullable = true;
+  o.get = [access](const S& s) -> std::optional<std::string> {
+    const std::optional<bool>& v = access(const_cast<S&>(s));
+    if (!v) return std::nullopt;
+    return format_bool(*v);
+  };
+  o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
+    if (text)
+      access(s) = parse_bool(*text, what);
+    else
+      access(s).reset();
   };
   return o;
 }
