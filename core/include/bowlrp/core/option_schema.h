@@ -71,9 +71,8 @@ struct OptionRange {
   bool contains(double v) const;
 };
 
-/// One option of an options struct S.
-template <class S>
-struct OptionSpec {
+/// What an option is, apart from the struct it reaches into.
+struct OptionInfo {
   std::string name;        ///< snake_case keyword (Python) and the option's name in messages
   std::string flag;        ///< command-line flag ("--words"); empty: not on the command line
   bool negated_flag = false;  ///< boolean: the flag sets false (--no-xy for append_xy)
@@ -82,6 +81,11 @@ struct OptionSpec {
   bool nullable = false;   ///< may be unset (Python None; on the command line neither --x nor --no-x)
   OptionRange range;       ///< numbers: the valid range
   std::vector<std::string> choices;  ///< choice: the canonical names
+};
+
+/// One option of an options struct S.
+template <class S>
+struct OptionSpec : OptionInfo {
   std::function<std::optional<std::string>(const S&)> get;  ///< canonical text; nullopt: unset
   /// Parses `text` (nullopt: unset, nullable options only), checks it and assigns; throws
   /// std::invalid_argument naming `what`.
@@ -105,14 +109,7 @@ template <class Outer, class Inner, class Lens>
 void append_nested(OptionSchema<Outer>* out, const OptionSchema<Inner>& inner, Lens lens) {
   for (const OptionSpec<Inner>& o : inner) {
     OptionSpec<Outer> n;
-    n.name = o.name;
-    n.flag = o.flag;
-    n.negated_flag = o.negated_flag;
-    n.help = o.help;
-    n.type = o.type;
-    n.nullable = o.nullable;
-    n.range = o.range;
-    n.choices = o.choices;
+    static_cast<OptionInfo&>(n) = o;
     n.get = [lens, g = o.get](const Outer& s) { return g(lens(const_cast<Outer&>(s))); };
     n.set = [lens, f = o.set](Outer& s, const std::optional<std::string>& text, const std::string& what) {
       f(lens(s), text, what);
@@ -297,28 +294,32 @@ OptionSpec<S> real_list_option(std::string name, std::string flag, std::string h
   return o;
 }
 
-/// Spatial pyramid levels (std::vector<PyramidLevel>).
-template <class S, class Access>
-OptionSpec<S> pyramid_option(std::string name, std::string flag, std::string help, Access access) {
-  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::pyramid);
-  o.get = [access](const S& s) -> std::optional<std::string> { return format_pyramid(access(const_cast<S&>(s))); };
-  o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
+/// A field written in a text form of its own: format(value) gives the text, parse(text, what) reads
+/// it (throwing std::invalid_argument naming `what`).
+template <class S, class Access, class Format, class Parse>
+OptionSpec<S> text_form_option(std::string name, std::string flag, std::string help, OptionType type, Access access,
+                               Format format, Parse parse) {
+  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), type);
+  o.get = [access, format](const S& s) -> std::optional<std::string> { return format(access(const_cast<S&>(s))); };
+  o.set = [access, parse](S& s, const std::optional<std::string>& text, const std::string& what) {
     if (!text) detail::refuse_unset(what);
-    access(s) = parse_pyramid(*text, what);
+    access(s) = parse(*text, what);
   };
   return o;
+}
+
+/// Spatial pyramid levels (std::vector<PyramidLevel>) written 1x1,2x2.
+template <class S, class Access>
+OptionSpec<S> pyramid_option(std::string name, std::string flag, std::string help, Access access) {
+  return text_form_option<S>(std::move(name), std::move(flag), std::move(help), OptionType::pyramid, access,
+                             &format_pyramid, &parse_pyramid);
 }
 
 /// The p-means exponent (double) written as sum, max or pmean:P.
 template <class S, class Access>
 OptionSpec<S> pooling_option(std::string name, std::string flag, std::string help, Access access) {
-  OptionSpec<S> o = detail::make_spec<S>(std::move(name), std::move(flag), std::move(help), OptionType::pooling);
-  o.get = [access](const S& s) -> std::optional<std::string> { return format_pooling(access(const_cast<S&>(s))); };
-  o.set = [access](S& s, const std::optional<std::string>& text, const std::string& what) {
-    if (!text) detail::refuse_unset(what);
-    access(s) = parse_pooling(*text, what);
-  };
-  return o;
+  return text_form_option<S>(std::move(name), std::move(flag), std::move(help), OptionType::pooling, access,
+                             &format_pooling, &parse_pooling);
 }
 
 /// A std::optional<std::string> field holding a name (from_text parses a name or an alias; its
