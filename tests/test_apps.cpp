@@ -134,6 +134,30 @@ BOOST_AUTO_TEST_CASE(argument_parsing_names_the_flag) {
              "--mirror-training and --no-mirror-training: expected at most one of them");
 }
 
+// Every option with a flag in the library's schemas is on the commands that take those options, with
+// its help line, and a flag value is checked by the schema's parser and range (exit 1, flag named).
+BOOST_AUTO_TEST_CASE(commands_offer_every_schema_flag) {
+  std::string out;
+  const auto offers = [&](const std::string& command, const auto& schema) {
+    BOOST_REQUIRE(run_cli(command + " --help", &out) == 0);
+    for (const auto& o : schema) {
+      if (o.flag.empty()) continue;
+      BOOST_TEST(out.find(o.flag) != std::string::npos, command << " lacks " << o.flag);
+      BOOST_TEST(out.find(o.help) != std::string::npos, command << " lacks the help of " << o.flag);
+    }
+  };
+  offers("train", bowlrp::model::FitOptions::schema());
+  offers("voc", bowlrp::model::FitOptions::schema());
+  offers("voc", bowlrp::evaluation::QualityOptions::schema());
+  offers("evaluate", bowlrp::evaluation::QualityOptions::schema());
+  offers("explain", bowlrp::model::ExplainOptions::schema());
+  offers("spray", bowlrp::evaluation::SprayImagesOptions::schema());
+  BOOST_TEST(run_cli("train --data x --out y --magnif 0", &out) == 1);
+  BOOST_TEST(out.find("--magnif '0': expected a value >= 0.01") != std::string::npos, out);
+  BOOST_TEST(run_cli("spray --model m --class c --out o --grid-width 0 x", &out) == 1);
+  BOOST_TEST(out.find("--grid-width '0': expected a value >= 1") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_CASE(train_predict_round_trip_gives_identical_scores) {
   TempDir dir;
   const std::string root = make_shapes(dir, 12);
