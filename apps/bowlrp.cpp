@@ -128,26 +128,12 @@ int main(int argc, char** argv) {
   add_run_flags(demo_cmd, demo.run);
 
   bowlrp::apps::VocArgs voc;
-  bowlrp::evaluation::VocProtocolOptions& vp = voc.protocol;
   CLI::App* voc_cmd = app.add_subcommand("voc", "PASCAL VOC evaluation: AP, explanation quality, HTML report");
-  voc_cmd->add_option("--root", vp.root, "VOC2007 folder (.../VOCdevkit/VOC2007)")->required();
-  voc_cmd->add_option("--train-set", vp.train_set, "image set to train on")->capture_default_str();
-  voc_cmd->add_option("--test-set", vp.test_set, "image set to evaluate on")->capture_default_str();
-  voc_cmd->add_option("--classes", voc.classes, "classes a,b,... (default all 20, or the model's)");
-  voc_cmd->add_option("--max-images", vp.max_images, "cap on each split, seeded stratified choice (0 = all)")
-      ->capture_default_str()
-      ->check(kUnsigned);
-  voc_cmd->add_option("--explain", vp.explain, "positive test images per class explained and flipped (0 = skip)")
-      ->capture_default_str();
   voc_cmd->add_option("--model", voc.model, "evaluate this model file instead of training");
   voc_cmd->add_option("--out", voc.out, "output folder")->required();
   voc_cmd->add_option("--cache", voc.cache, "histogram/codebook cache folder (default OUT/cache)");
   voc_cmd->add_flag("--no-cache", voc.no_cache, "do not read or write the cache");
-  voc_cmd->add_option("--person-boxes-missing", vp.person_boxes_missing,
-                      "ids of images whose people have no box (default ROOT/../../person_boxes_missing.txt)");
-  voc.quality.add_to(voc_cmd);
-  voc_cmd->add_option("--gallery", vp.gallery, "report images per group and class")->capture_default_str();
-  add_pipeline_flags(voc_cmd, voc.pipeline);
+  voc.protocol.add_to(voc_cmd);
   add_run_flags(voc_cmd, voc.run);
 
   bowlrp::apps::EvaluateArgs evaluate;
@@ -157,14 +143,7 @@ int main(int argc, char** argv) {
   evaluate_cmd->add_option("--model", evaluate.model, "model file")->required();
   evaluate_cmd->add_option("--data", evaluate.data, "folder with one sub-folder of images per class")->required();
   evaluate_cmd->add_option("--out", evaluate.out, "output folder (report.json, index.html)")->required();
-  evaluate_cmd->add_option("--masks", evaluate.options.masks,
-                           "object masks MASKS/<class>/<stem>.png, non-zero = object (default: DATA/../masks when "
-                           "DATA is named images)");
-  evaluate_cmd->add_flag("--no-masks", evaluate.options.no_masks, "do not localise in masks");
-  evaluate_cmd->add_option("--explain", evaluate.options.explain, "images per class measured by pixel flipping")
-      ->capture_default_str();
-  evaluate_cmd->add_option("--gallery", evaluate.options.gallery, "report heatmaps per class")->capture_default_str();
-  evaluate.quality.add_to(evaluate_cmd);
+  evaluate.options.add_to(evaluate_cmd);
   add_run_flags(evaluate_cmd, evaluate.run);
 
   bowlrp::apps::SprayArgs spray;

@@ -147,9 +147,8 @@ BOOST_AUTO_TEST_CASE(commands_offer_every_schema_flag) {
     }
   };
   offers("train", bowlrp::model::FitOptions::schema());
-  offers("voc", bowlrp::model::FitOptions::schema());
-  offers("voc", bowlrp::evaluation::QualityOptions::schema());
-  offers("evaluate", bowlrp::evaluation::QualityOptions::schema());
+  offers("voc", bowlrp::evaluation::VocProtocolOptions::schema());  // the fit and quality options among them
+  offers("evaluate", bowlrp::evaluation::FolderEvaluationOptions::schema());
   offers("explain", bowlrp::model::ExplainOptions::schema());
   offers("spray", bowlrp::evaluation::SprayImagesOptions::schema());
   BOOST_TEST(run_cli("train --data x --out y --magnif 0", &out) == 1);

@@ -58,6 +58,7 @@ std::string type_name(const core::OptionSpec<S>& o) {
     case core::OptionType::pyramid: return "CxR,...";
     case core::OptionType::pooling: return "POOLING";
     case core::OptionType::choice: return "NAME";
+    case core::OptionType::text_list: return "NAME,...";
     default: return "TEXT";
   }
 }
@@ -85,6 +86,7 @@ void SchemaFlags<S>::add_to(CLI::App* app) {
     CLI::Option* opt = app->add_option_function<std::string>(
         o.flag, [this, name](const std::string& v) { given_[name] = v; }, o.help);
     opt->type_name(type_name(o));
+    if (o.required) opt->required();
     if (const std::optional<std::string> d = o.get(defaults_)) opt->default_str(*d);
   }
 }

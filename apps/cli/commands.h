@@ -96,8 +96,9 @@ struct EvaluateArgs {
   std::string model;                               ///< --model MODEL
   std::string data;                                ///< --data DIR (folder per class)
   std::string out;                                 ///< --out DIR (report.json, index.html)
-  evaluation::FolderEvaluationOptions options;     ///< --masks, --no-masks, --explain, --gallery
-  SchemaFlags<evaluation::QualityOptions> quality;  ///< pixel flipping, occlusion and the rules (--bias refused for network heads)
+  /// --masks, --no-masks, --explain, --gallery, pixel flipping, occlusion and the rules
+  /// (FolderEvaluationOptions::schema(); --bias refused for network heads)
+  SchemaFlags<evaluation::FolderEvaluationOptions> options;
   RunArgs run;                                     ///< --threads, --quiet
 };
 /// Evaluates a model on a folder-per-class test set; prints accuracy, AP and explanation quality.
@@ -105,14 +106,13 @@ int run_evaluate(const EvaluateArgs& args);
 
 /// `bowlrp voc`.
 struct VocArgs {
-  evaluation::VocProtocolOptions protocol;  ///< --root, --train-set, --test-set, --max-images, --explain, ...
-  std::string classes;                      ///< --classes a,b,...
+  /// --root, --train-set, --test-set, --classes, --max-images, --explain, the fit flags, the quality
+  /// flags (VocProtocolOptions::schema(); --bias refused for a given network head)
+  SchemaFlags<evaluation::VocProtocolOptions> protocol;
   std::string model;                        ///< --model MODEL: evaluate it instead of training
   std::string out;                          ///< --out DIR
   std::string cache;                        ///< --cache DIR (empty: DIR/cache)
   bool no_cache = false;                    ///< --no-cache
-  SchemaFlags<evaluation::QualityOptions> quality;  ///< pixel flipping, occlusion and the rules (--bias refused for network heads)
-  PipelineArgs pipeline;                    ///< pipeline flags (ignored with --model)
   RunArgs run;                              ///< --threads, --quiet
 };
 /// Runs the protocol; writes DIR/model.bowlrp, DIR/results/, DIR/report.json, DIR/index.html and

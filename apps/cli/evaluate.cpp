@@ -29,18 +29,18 @@ using core::seconds_since;
 }  // namespace
 
 int run_evaluate(const EvaluateArgs& args) {
-  evaluation::FolderEvaluationOptions o = args.options;
+  evaluation::FolderEvaluationOptions o;
   check_values([&] {
     if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
     if (args.data.empty()) throw std::invalid_argument("--data DIR is required");
     if (args.out.empty()) throw std::invalid_argument("--out DIR is required");
+    o = args.options.options();
     o.threads = args.run.threads;
-    o.quality = args.quality.options();
     o.validate();
   });
   const model::Model model = model::Model::load(args.model);
   check_values([&] {
-    refuse_bias_for_network(args.quality.text("bias"), model);
+    refuse_bias_for_network(args.options.text("bias"), model);
     (void)model.explainer(o.quality.composite);  // the rules against the head
   });
   const evaluation::FolderEvaluation ev =

@@ -19,14 +19,13 @@ namespace bowlrp::apps {
 namespace fs = std::filesystem;
 
 int run_voc_command(const VocArgs& args) {
-  evaluation::VocProtocolOptions o = args.protocol;
+  evaluation::VocProtocolOptions o;
   const fs::path out = fs::u8path(args.out);
   check_values([&] {
     if (args.out.empty()) throw std::invalid_argument("--out '': expected an output folder");
-    o.classes = split_csv(args.classes);
-    o.fit = args.pipeline.fit_options();
+    o = args.protocol.options();
+    o.fit.pipeline.validate();
     o.fit.threads = args.run.threads;
-    o.quality = args.quality.options();
     if (!args.no_cache) o.fit.cache_dir = args.cache.empty() ? (out / "cache").u8string() : args.cache;
     o.validate();
   });
@@ -37,7 +36,7 @@ int run_voc_command(const VocArgs& args) {
     given = model::Model::load(args.model);
     load_seconds = core::seconds_since(t0);
     check_values([&] {
-      refuse_bias_for_network(args.quality.text("bias"), *given);
+      refuse_bias_for_network(args.protocol.text("bias"), *given);
       (void)given->explainer(o.quality.composite);  // the rules against the head
     });
   }

@@ -32,6 +32,7 @@ std::string python_annotation(OptionType type, bool nullable) {
     case OptionType::pooling: t = "str"; break;
     case OptionType::int_list: t = "Tuple[int, ...]"; break;
     case OptionType::real_list: t = "Tuple[float, ...]"; break;
+    case OptionType::text_list: t = "List[str]"; break;
   }
   return nullable ? "Optional[" + t + "]" : t;
 }

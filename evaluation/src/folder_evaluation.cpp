@@ -37,6 +37,31 @@ std::string default_masks(const std::string& data) {
 
 }  // namespace
 
+const core::OptionSchema<FolderEvaluationOptions>& FolderEvaluationOptions::schema() {
+  using O = FolderEvaluationOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::text_option<O>("masks", "--masks",
+                                     "object masks MASKS/<class>/<stem>.png, non-zero = object (empty: DATA/../masks when "
+                                     "DATA is named images)",
+                                     [](O& o) -> std::string& { return o.masks; }));
+    s.push_back(core::bool_option<O>("no_masks", "--no-masks", "do not localise in masks, even where found",
+                                     [](O& o) -> bool& { return o.no_masks; }));
+    s.push_back(core::integer_option<O>("explain", "--explain", "images per class measured by pixel flipping (0: none)",
+                                        [](O& o) -> int& { return o.explain; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("gallery", "--gallery", "images per class whose heatmaps are kept",
+                                        [](O& o) -> int& { return o.gallery; }, OptionRange::at_least(0)));
+    core::append_nested(&s, QualityOptions::schema(), [](O& o) -> QualityOptions& { return o.quality; });
+    s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores)",
+                                        [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
+    s.push_back(core::text_option<O>("cache_dir", "", "histogram cache ('': none)",
+                                     [](O& o) -> std::string& { return o.cache_dir; }));
+    return s;
+  }();
+  return schema;
+}
+
 void FolderEvaluationOptions::validate() const {
   core::check_path_text(cache_dir, "FolderEvaluationOptions.cache_dir");
   if (explain < 0)

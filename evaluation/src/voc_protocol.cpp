@@ -53,6 +53,38 @@ datasets::VocSet subset(const datasets::VocSet& set, const std::vector<std::size
 
 }  // namespace
 
+const core::OptionSchema<VocProtocolOptions>& VocProtocolOptions::schema() {
+  using O = VocProtocolOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::text_option<O>("root", "--root", "VOC2007 folder (.../VOCdevkit/VOC2007)",
+                                     [](O& o) -> std::string& { return o.root; }));
+    s.back().required = true;
+    s.push_back(core::text_option<O>("train_set", "--train-set", "image set to fit on (unused with a given model)",
+                                     [](O& o) -> std::string& { return o.train_set; }));
+    s.push_back(core::text_option<O>("test_set", "--test-set", "image set to evaluate on",
+                                     [](O& o) -> std::string& { return o.test_set; }));
+    s.push_back(core::text_list_option<O>("classes", "--classes", "classes a,b,... (empty: all 20, or the given model's)",
+                                          [](O& o) -> std::vector<std::string>& { return o.classes; }));
+    s.push_back(core::integer_option<O>("max_images", "--max-images", "cap on each split, a seeded stratified choice (0: all)",
+                                        [](O& o) -> std::size_t& { return o.max_images; }));
+    s.push_back(core::integer_option<O>("explain", "--explain", "positive test images per class explained and flipped (0: none)",
+                                        [](O& o) -> int& { return o.explain; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("gallery", "--gallery", "report images per group and class (0: none)",
+                                        [](O& o) -> int& { return o.gallery; }, OptionRange::at_least(0)));
+    s.push_back(core::text_option<O>("person_boxes_missing", "--person-boxes-missing",
+                                     "ids of images whose people have no box (empty: ROOT/../../person_boxes_missing.txt "
+                                     "if present)",
+                                     [](O& o) -> std::string& { return o.person_boxes_missing; }));
+    core::append_nested(&s, model::FitOptions::schema(), [](O& o) -> model::FitOptions& { return o.fit; });
+    core::append_nested(&s, QualityOptions::schema(), [](O& o) -> QualityOptions& { return o.quality; },
+                        {"flip_seed", "occlusion_seed"});
+    return s;
+  }();
+  return schema;
+}
+
 void VocProtocolOptions::validate() const {
   auto bad = [](const std::string& field, const std::string& value, const std::string& expected) {
     throw std::invalid_argument(field + " " + core::quoted(value) + ": expected " + expected);

@@ -26,45 +26,6 @@ using FEO = evaluation::FolderEvaluationOptions;
 using VO = evaluation::VocProtocolOptions;
 
 
-std::shared_ptr<const Knobs<FEO>> make_folder_knobs() {
-  Knobs<FEO> k;
-  k.push_back(field_knob<FEO>("masks", "mask folder MASKS/<class>/<stem>.png ('': DATA/../masks when DATA is named images)",
-                              [](FEO& o) -> std::string& { return o.masks; }));
-  k.push_back(field_knob<FEO>("no_masks", "ignore masks even where found", [](FEO& o) -> bool& { return o.no_masks; }));
-  k.push_back(field_knob<FEO>("explain", "images per class explained and measured (0: none)", [](FEO& o) -> int& { return o.explain; }));
-  k.push_back(field_knob<FEO>("gallery", "images per class whose heatmaps are kept", [](FEO& o) -> int& { return o.gallery; }));
-  for (Knob<FEO>& q : lens_knobs<FEO, QO>(*quality_knobs(), [](FEO& o) -> QO& { return o.quality; })) k.push_back(std::move(q));
-  k.push_back(field_knob<FEO>("threads", "worker threads (0: all cores)", [](FEO& o) -> int& { return o.threads; }));
-  k.push_back(field_knob<FEO>("cache_dir", "histogram cache ('': none)", [](FEO& o) -> std::string& { return o.cache_dir; }));
-  return std::make_shared<const Knobs<FEO>>(std::move(k));
-}
-
-std::shared_ptr<const Knobs<VO>> make_voc_knobs() {
-  Knobs<VO> k;
-  k.push_back(field_knob<VO>("root", ".../VOCdevkit/VOC2007", [](VO& o) -> std::string& { return o.root; }));
-  k.push_back(field_knob<VO>("train_set", "image set to fit on (unused with a given model)", [](VO& o) -> std::string& { return o.train_set; }));
-  k.push_back(field_knob<VO>("test_set", "image set to evaluate on", [](VO& o) -> std::string& { return o.test_set; }));
-  k.push_back(Knob<VO>{"classes", "classes (empty: all 20, or the given model's)",
-                       [](const VO& o) { return py::object(py::cast(o.classes)); },
-                       [](VO& o, py::handle h) {
-                         if (py::isinstance<py::str>(h)) throw py::type_error("option classes: expected a list of class names, got a str");
-                         o.classes = h.cast<std::vector<std::string>>();
-                       }});
-  k.push_back(field_knob<VO>("max_images", "images per split (0: all), a seeded stratified choice",
-                             [](VO& o) -> std::size_t& { return o.max_images; }));
-  k.push_back(field_knob<VO>("explain", "positive test images per class explained and flipped (0: none)",
-                             [](VO& o) -> int& { return o.explain; }));
-  k.push_back(field_knob<VO>("gallery", "gallery images per group and class (0: none)", [](VO& o) -> int& { return o.gallery; }));
-  k.push_back(field_knob<VO>("person_boxes_missing", "ids whose people have no box ('': ROOT/../../person_boxes_missing.txt if present)",
-                             [](VO& o) -> std::string& { return o.person_boxes_missing; }));
-  for (Knob<VO>& f : lens_knobs<VO, model::FitOptions>(*fit_knobs(), [](VO& o) -> model::FitOptions& { return o.fit; }))
-    k.push_back(std::move(f));
-  // The protocol derives the quality seeds from the fit seed.
-  for (Knob<VO>& q : lens_knobs<VO, QO>(*quality_knobs(), [](VO& o) -> QO& { return o.quality; }, {"flip_seed", "occlusion_seed"}))
-    k.push_back(std::move(q));
-  return std::make_shared<const Knobs<VO>>(std::move(k));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Regions from numpy masks and boxes
 
@@ -254,11 +215,15 @@ void BindEvaluation(py::module_& m) {
                                    "Settings of the explanation-quality measurements (pixel flipping, occlusion, rules).",
                                    quality_knobs(), [](const QO& o) { o.validate(); });
   bind_schema(quality, QO::schema());
-  static const auto folder_knobs = make_folder_knobs();
-  bind_options<FEO>(m, "FolderEvaluationOptions", "Options of evaluate_folder.", folder_knobs, [](const FEO& o) { o.validate(); });
-  static const auto voc_knobs = make_voc_knobs();
-  bind_options<VO>(m, "VocProtocolOptions", "Options of run_voc_protocol: the sets, the fit and the quality settings.", voc_knobs,
-                   [](const VO& o) { o.validate(); });
+  static const auto folder_knobs = std::make_shared<const Knobs<FEO>>(schema_knobs(FEO::schema()));
+  auto folder_cls = bind_options<FEO>(m, "FolderEvaluationOptions", "Options of evaluate_folder.", folder_knobs,
+                                      [](const FEO& o) { o.validate(); });
+  bind_schema(folder_cls, FEO::schema());
+  static const auto voc_knobs = std::make_shared<const Knobs<VO>>(schema_knobs(VO::schema()));
+  auto voc_cls = bind_options<VO>(m, "VocProtocolOptions",
+                                  "Options of run_voc_protocol: the sets, the fit and the quality settings.", voc_knobs,
+                                  [](const VO& o) { o.validate(); });
+  bind_schema(voc_cls, VO::schema());
 
   py::class_<evaluation::Localisation>(m, "Localisation", "Scores of one relevance map against one region.")
       .def_readonly("relevance_share", &evaluation::Localisation::relevance_share, "Positive relevance inside / overall (0 if undefined).")

@@ -60,6 +60,18 @@ std::optional<std::string> option_text(py::handle h, const core::OptionSpec<S>& 
       for (py::handle x : py::iter(h)) t += (t.empty() ? "" : ",") + whole(x);
       return t.empty() ? std::string("none") : t;
     }
+    case core::OptionType::text_list: {
+      sequence("names");
+      std::string t;
+      for (py::handle x : py::iter(h)) {
+        const std::string item = cast_value<std::string>(x, name);
+        if (item.empty() || item.find(',') != std::string::npos)
+          throw py::value_error("option " + name + ": " + py::repr(x).cast<std::string>() +
+                                " is not a name (empty, or holding a comma)");
+        t += (t.empty() ? "" : ",") + item;
+      }
+      return t;
+    }
     case core::OptionType::real_list: {
       sequence("numbers");
       std::vector<double> v;
@@ -95,6 +107,7 @@ py::object option_value(const std::optional<std::string>& text, const core::Opti
       for (std::size_t i = 0; i < v.size(); ++i) t[i] = py::float_(v[i]);
       return std::move(t);
     }
+    case core::OptionType::text_list: return py::cast(core::split_csv(*text));
     default: return py::str(*text);
   }
 }
@@ -126,6 +139,7 @@ void bind_schema(Class& cls, const core::OptionSchema<S>& schema) {
       d["nullable"] = o.nullable;
       d["range"] = o.range.describe();
       d["choices"] = o.choices;
+      d["required"] = o.required;
       d["default"] = option_value(o.get(defaults), o);
       out.append(d);
     }

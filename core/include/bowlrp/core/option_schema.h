@@ -22,6 +22,7 @@
 
 #include <bowlrp/core/option_text.h>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -44,6 +45,7 @@ enum class OptionType {
   real_list,  ///< numbers separated by commas
   pyramid,    ///< pyramid levels COLSxROWS separated by commas
   pooling,    ///< sum, max or pmean:P
+  text_list,  ///< names separated by commas (none may hold a comma)
 };
 
 /// The stub annotation of a type ("int", "Tuple[int, ...]", "Optional[str]" when nullable).
@@ -81,6 +83,7 @@ struct OptionInfo {
   bool nullable = false;   ///< may be unset (Python None; on the command line neither --x nor --no-x)
   OptionRange range;       ///< numbers: the valid range
   std::vector<std::string> choices;  ///< choice: the canonical names
+  bool required = false;   ///< the command line must give the flag
 };
 
 /// One option of an options struct S.
@@ -104,10 +107,13 @@ const OptionSpec<S>* find_option(const OptionSchema<S>& schema, const std::strin
   return nullptr;
 }
 
-/// The options of Inner seen from Outer through lens(Outer&) -> Inner&, appended to *out.
+/// The options of Inner seen from Outer through lens(Outer&) -> Inner&, appended to *out, but for
+/// those named in `except` (which Outer sets itself).
 template <class Outer, class Inner, class Lens>
-void append_nested(OptionSchema<Outer>* out, const OptionSchema<Inner>& inner, Lens lens) {
+void append_nested(OptionSchema<Outer>* out, const OptionSchema<Inner>& inner, Lens lens,
+                   const std::vector<std::string>& except = {}) {
   for (const OptionSpec<Inner>& o : inner) {
+    if (std::find(except.begin(), except.end(), o.name) != except.end()) continue;
     OptionSpec<Outer> n;
     static_cast<OptionInfo&>(n) = o;
     n.get = [lens, g = o.get](const Outer& s) { return g(lens(const_cast<Outer&>(s))); };
@@ -320,6 +326,19 @@ template <class S, class Access>
 OptionSpec<S> pooling_option(std::string name, std::string flag, std::string help, Access access) {
   return text_form_option<S>(std::move(name), std::move(flag), std::move(help), OptionType::pooling, access,
                              &format_pooling, &parse_pooling);
+}
+
+/// A list of names (std::vector<std::string>) written a,b,c; the empty text is the empty list.
+template <class S, class Access>
+OptionSpec<S> text_list_option(std::string name, std::string flag, std::string help, Access access) {
+  return text_form_option<S>(
+      std::move(name), std::move(flag), std::move(help), OptionType::text_list, access,
+      [](const std::vector<std::string>& v) {
+        std::string t;
+        for (const std::string& x : v) t += (t.empty() ? "" : ",") + x;
+        return t;
+      },
+      [](const std::string& text, const std::string&) { return split_csv(text); });
 }
 
 /// A std::optional<std::string> field holding a name (from_text parses a name or an alias; its

@@ -41,6 +41,8 @@ struct FolderEvaluationOptions {
   std::string cache_dir;    ///< histogram cache (empty: none)
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
+  /// Every option (QualityOptions::schema() nested), described once.
+  static const core::OptionSchema<FolderEvaluationOptions>& schema();
 };
 
 /// What a folder evaluation measured.

@@ -39,6 +39,9 @@ struct VocProtocolOptions {
   model::FitOptions fit;               ///< fitting (its cache_dir and threads serve the whole protocol)
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
+  /// The protocol's own options, then model::FitOptions::schema() and QualityOptions::schema()
+  /// (without the quality seeds, which the protocol sets from the fit seed), described once.
+  static const core::OptionSchema<VocProtocolOptions>& schema();
 };
 
 /// One gallery picture: an image and its heatmap, full size.
