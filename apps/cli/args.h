@@ -6,8 +6,6 @@
 #pragma once
 
 #include <bowlrp/core/option_schema.h>
-#include <bowlrp/evaluation/quality.h>
-#include <bowlrp/model/explain.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
@@ -80,7 +78,7 @@ void SchemaFlags<S>::add_to(CLI::App* app) {
                              o.negated_flag ? o.help + " (on unless this flag is given)" : o.help);
       if (o.nullable)
         app->add_flag_callback(no_flag, [set, conflict] { set("false", conflict); },
-                               "(the opposite of " + o.flag + "; neither: " + o.help.substr(o.help.find("unset: ") + 7) + ")");
+                               "the opposite of " + o.flag + " (neither: see " + o.flag + ")");
       continue;
     }
     CLI::Option* opt = app->add_option_function<std::string>(

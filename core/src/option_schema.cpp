@@ -12,12 +12,6 @@ namespace {
   throw std::invalid_argument(what + " " + quoted(value) + ": expected " + expected);
 }
 
-std::string number_text(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 }  // namespace
 
 std::string python_annotation(OptionType type, bool nullable) {
@@ -38,11 +32,11 @@ std::string python_annotation(OptionType type, bool nullable) {
 }
 
 std::string OptionRange::describe() const {
-  if (min && max && !min_exclusive && !max_exclusive) return number_text(*min) + " .. " + number_text(*max);
+  if (min && max && !min_exclusive && !max_exclusive) return format_real(*min) + " .. " + format_real(*max);
   if (min && max)
-    return std::string(min_exclusive ? "(" : "[") + number_text(*min) + ", " + number_text(*max) + (max_exclusive ? ")" : "]");
-  if (min) return (min_exclusive ? "> " : ">= ") + number_text(*min);
-  if (max) return (max_exclusive ? "< " : "<= ") + number_text(*max);
+    return std::string(min_exclusive ? "(" : "[") + format_real(*min) + ", " + format_real(*max) + (max_exclusive ? ")" : "]");
+  if (min) return (min_exclusive ? "> " : ">= ") + format_real(*min);
+  if (max) return (max_exclusive ? "< " : "<= ") + format_real(*max);
   return "";
 }
 
@@ -70,7 +64,8 @@ std::string format_real(double v) {
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     if (std::strtod(buf, nullptr) == v) return buf;
   }
-  return number_text(v);
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 long long parse_integer(const std::string& text, const std::string& what, long long lo, long long hi) {

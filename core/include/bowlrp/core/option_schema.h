@@ -164,6 +164,15 @@ OptionSpec<S> make_spec(std::string name, std::string flag, std::string help, Op
   return o;
 }
 [[noreturn]] void refuse_unset(const std::string& what);
+/// f(), its std::invalid_argument prefixed with `what` ("--kernel: unknown kernel 'x': ...").
+template <class F>
+auto prefixed(const std::string& what, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(what + ": " + e.what());
+  }
+}
 [[noreturn]] void refuse_list(const std::string& what, const std::string& text, const OptionRange& range, bool allow_empty);
 }  // namespace detail
 
@@ -241,11 +250,7 @@ OptionSpec<S> choice_option(std::string name, std::string flag, std::string help
   o.get = [access, to_text](const S& s) -> std::optional<std::string> { return to_text(access(const_cast<S&>(s))); };
   o.set = [access, from_text](S& s, const std::optional<std::string>& text, const std::string& what) {
     if (!text) detail::refuse_unset(what);
-    try {
-      access(s) = from_text(*text);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(what + ": " + e.what());
-    }
+    access(s) = detail::prefixed(what, [&] { return from_text(*text); });
   };
   return o;
 }
@@ -355,11 +360,7 @@ OptionSpec<S> optional_choice_option(std::string name, std::string flag, std::st
       access(s).reset();
       return;
     }
-    try {
-      access(s) = from_text(*text);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(what + ": " + e.what());
-    }
+    access(s) = detail::prefixed(what, [&] { return from_text(*text); });
   };
   return o;
 }
