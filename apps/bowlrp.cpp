@@ -106,11 +106,7 @@ int main(int argc, char** argv) {
   auto* class_opt = add_optional(explain_cmd, "--class", explain.class_name, "class to explain");
   explain_cmd->add_flag("--top", "explain each image's top-scoring class (the default)")->excludes(class_opt);
   explain.options.add_to(explain_cmd);
-  explain_cmd->add_option("--view", explain.view, "heatmap | edges | mask | all")->capture_default_str();
-  explain_cmd->add_option("--colormap", explain.colormap, "diverging colour map (bwr, seismic, hot-cold)")
-      ->capture_default_str();
-  explain_cmd->add_option("--clip", explain.clip, "percentile of |R| shown at full colour (100 = max |R|)")
-      ->capture_default_str();
+  explain.heatmaps.add_to(explain_cmd);
   explain_cmd->add_option("paths", explain.paths, "images or folders")->required();
   add_run_flags(explain_cmd, explain.run);
 

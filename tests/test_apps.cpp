@@ -10,11 +10,13 @@
 #include <bowlrp/model/model.h>
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/utf8.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/model/explain.h>
 #include <bowlrp/model/predict.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -150,6 +152,7 @@ BOOST_AUTO_TEST_CASE(commands_offer_every_schema_flag) {
   offers("voc", bowlrp::evaluation::VocProtocolOptions::schema());  // the fit and quality options among them
   offers("evaluate", bowlrp::evaluation::FolderEvaluationOptions::schema());
   offers("explain", bowlrp::model::ExplainOptions::schema());
+  offers("explain", bowlrp::render::HeatmapFileOptions::schema());
   offers("spray", bowlrp::evaluation::SprayImagesOptions::schema());
   BOOST_TEST(run_cli("train --data x --out y --magnif 0", &out) == 1);
   BOOST_TEST(out.find("--magnif '0': expected a value >= 0.01") != std::string::npos, out);
@@ -382,6 +385,9 @@ BOOST_AUTO_TEST_CASE(explain_reports_the_svm_layer_of_rbf_models_honestly) {
 
 BOOST_AUTO_TEST_CASE(json_strings_survive_any_bytes) {
   using namespace bowlrp::apps;
+  using bowlrp::core::hex_bytes;
+  using bowlrp::core::is_utf8;
+  using bowlrp::core::utf8_display;
   BOOST_TEST(is_utf8("plain \xc3\xa9t\xc3\xa9 \xe7\x8c\xab \xf0\x9f\x90\x88"));
   for (const std::string& bad : {std::string("\xff"), std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
                                 std::string("\xf4\x90\x80\x80"), std::string("\xe7\x8c"), std::string("a\x80")})
@@ -418,7 +424,7 @@ BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
     BOOST_TEST(item.contains("scores"));
     if (!item.contains("image_hex")) continue;
     ++with_hex;
-    BOOST_TEST(item["image_hex"].get<std::string>() == bowlrp::apps::hex_bytes(odd));
+    BOOST_TEST(item["image_hex"].get<std::string>() == bowlrp::core::hex_bytes(odd));
     BOOST_TEST(item["image"].get<std::string>().find("caf\xef\xbf\xbd.png") != std::string::npos);
   }
   BOOST_TEST(with_hex == 1u);
@@ -427,7 +433,7 @@ BOOST_AUTO_TEST_CASE(non_utf8_file_names_keep_every_result) {
   const std::string ej = (fs::path(dir / "ex") / "caf\xff.json").string();
   BOOST_REQUIRE(fs::exists(ej));
   BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(ej))["image_hex"].get<std::string>() ==
-             bowlrp::apps::hex_bytes(odd));
+             bowlrp::core::hex_bytes(odd));
 }
 
 BOOST_AUTO_TEST_CASE(explain_gives_each_input_its_own_outputs) {
@@ -689,8 +695,11 @@ BOOST_AUTO_TEST_CASE(malformed_values_exit_1_before_any_work) {
   const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
   const std::string explain = "explain --quiet --model '" + m + "' --out '" + (dir / "e") + "' ";
   for (const auto& [flags, named] : std::vector<std::pair<std::string, std::string>>{
-           {"--class ''", "--class ''"}, {"--class zebra", "unknown class 'zebra'"}, {"--clip nan", "--clip"},
-           {"--clip 101", "--clip 101"}, {"--clip 0", "--clip 0"}, {"--view pie", "heatmap view 'pie'"},
+           {"--class ''", "--class ''"}, {"--class zebra", "unknown class 'zebra'"}, {"--percentile nan", "--percentile"},
+           {"--percentile 101", "--percentile '101'"}, {"--percentile 0", "--percentile '0'"},
+           {"--view pie", "heatmap view 'pie'"}, {"--view heatmap,heatmap", "heatmap twice"},
+           {"--colormap jet", "colour map 'jet'"}, {"--scaling sqrt", "heatmap scaling 'sqrt'"},
+           {"--edge-low 9 --edge-high 8", "edge_low/edge_high"},
            {"--rule 'input='", "network composite 'input='"}, {"--fisher-epsilon 0", "epsilon"},
            {"--bias sideways", "bias policy 'sideways'"}}) {
     BOOST_TEST(run_cli(explain + flags + " '" + image + "'", &out) == 1, flags << "\n" << out);

@@ -12,6 +12,7 @@
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/explain.h>
+#include <bowlrp/render/heatmap.h>
 
 #include <optional>
 #include <stdexcept>
@@ -80,14 +81,12 @@ struct ExplainArgs {
   /// --rule, --residual-warning, --tolerance) from model::ExplainOptions::schema(); --bias is refused
   /// for network heads
   SchemaFlags<model::ExplainOptions> options;
-  std::string view = "heatmap";     ///< --view heatmap|edges|mask|all
-  std::string colormap;             ///< --colormap (default: the library's)
-  double clip = 100;                ///< --clip PERCENTILE of |R| mapped to full colour (100 = max)
+  /// --view, --colormap, --scaling, --percentile, --mask-*, --edge-* (render::HeatmapFileOptions::schema())
+  SchemaFlags<render::HeatmapFileOptions> heatmaps;
   std::vector<std::string> paths;   ///< images or folders
   RunArgs run;                      ///< --threads, --quiet
-  ExplainArgs();
 };
-/// Writes DIR/<name>.heatmap.png, .relevance.npy and .json per image (names from
+/// Writes DIR/<name>.<view>.png, .relevance.npy and .json per image (names from
 /// datasets::unique_output_stems). kExitSomeFailed when an input failed or was not conserved.
 int run_explain(const ExplainArgs& args);
 

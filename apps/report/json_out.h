@@ -11,17 +11,8 @@
 
 namespace bowlrp::apps {
 
-/// Whether `s` is well-formed UTF-8 (shortest forms, no surrogates, at most U+10FFFF).
-bool is_utf8(const std::string& s);
-
-/// `s` with each byte that is not part of a well-formed UTF-8 sequence replaced by U+FFFD.
-std::string utf8_display(const std::string& s);
-
-/// The bytes of `s` as lowercase hex, two digits each.
-std::string hex_bytes(const std::string& s);
-
-/// j[key] = path when it is UTF-8; otherwise j[key] = utf8_display(path) and j[key + "_hex"] =
-/// hex_bytes(path), so the exact name can be recovered.
+/// j[key] = path when it is UTF-8; otherwise j[key] = core::utf8_display(path) and j[key + "_hex"] =
+/// core::hex_bytes(path) (core/utf8.h), so the exact name can be recovered.
 void set_path(nlohmann::json& j, const std::string& key, const std::string& path);
 
 /// j.dump(indent) that never throws: any remaining invalid UTF-8 is replaced by U+FFFD.

@@ -3,6 +3,8 @@
 
 #include "report/json_out.h"
 
+#include <bowlrp/core/utf8.h>
+
 #include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
@@ -132,7 +134,7 @@ nlohmann::json spray_json(const evaluation::SprayAnalysis& a, const std::vector<
     cj["mean_map"] = r.mean_maps[c];
     nlohmann::json typical = nlohmann::json::array();
     for (std::size_t q = 0; q < std::min(members, r.ranked_members[c].size()); ++q)
-      typical.push_back(utf8_display(a.paths[a.analysed[r.ranked_members[c][q]]]));
+      typical.push_back(core::utf8_display(a.paths[a.analysed[r.ranked_members[c][q]]]));
     cj["typical"] = typical;
     if (!a.causal.empty()) {
       const evaluation::SprayCausal& sc = a.causal[c];
@@ -199,7 +201,7 @@ std::string spray_html(const evaluation::SprayAnalysis& a, const std::string& ti
       for (std::size_t q = 0; q < member_pictures[c].size(); ++q) {
         const std::size_t k = r.ranked_members[c][q];
         s += "<figure>" + img(member_pictures[c][q].first, "image") + img(member_pictures[c][q].second, "heatmap") +
-             "<figcaption>" + html_escape(utf8_display(a.paths[a.analysed[k]])) + ", f = " + fixed(a.scores[k], 3) +
+             "<figcaption>" + html_escape(core::utf8_display(a.paths[a.analysed[k]])) + ", f = " + fixed(a.scores[k], 3) +
              "</figcaption></figure>";
       }
     s += "</div>\n";

@@ -154,6 +154,8 @@ class HeatmapOptions(_Options):
     edge_low: float
     edge_high: float
     def __init__(self, *, colormap: str = ..., scaling: str = ..., percentile: float = ..., view: str = ..., mask_top_percent: float = ..., mask_dim: float = ..., edge_low: float = ..., edge_high: float = ...) -> None: ...
+    @staticmethod
+    def schema() -> List[Dict[str, Any]]: ...
 
 class QualityOptions(_Options):
     """Settings of the explanation-quality measurements (pixel flipping, occlusion, rules)."""
@@ -392,6 +394,7 @@ class Explanation:
     network_layers: List[Dict[str, Any]]
     totals: Dict[str, float]
     def check_conservation(self, rel_tol: float = ...) -> ConservationReport: ...
+    def to_json(self) -> str: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
 class Model:

@@ -59,11 +59,13 @@ py::object explain(const model::Model& m, py::handle images, py::handle cls, py:
       }
       out[i].result.index = i;
       if (!in.arrays) out[i].result.path = in.paths[i];
+      if (out[i].result.error.empty()) out[i].record = model::explanation_json(m, out[i].result, o);
     });
     return 0;
   });
   if (in.single) {
     if (!in.arrays) out[0].result.path = in.paths[0];
+    out[0].record = model::explanation_json(m, out[0].result, o);
     return py::cast(std::move(out[0]));
   }
   py::list l;
@@ -293,29 +295,21 @@ void BindExplain(py::module_& m) {
         d["pixels"] = ex(e).pixels.total();
         return d;
       }, "Σ R at every layer.")
+      .def("to_json", [](const PyExplanation& e) {
+        if (!e.result.error.empty()) throw py::value_error("to_json: the explanation failed: " + e.result.error);
+        return e.record;
+      }, "The JSON text `bowlrp explain` writes beside the maps (model::explanation_json): class, score, bias and its "
+         "policy, relevance sums per layer, what was absorbed, the verdict per layer, the head's and each network "
+         "layer's check, size and feature count (no arrays).")
       .def("to_dict", [](const PyExplanation& e) {
         py::dict d;
+        if (e.result.error.empty()) d = py::module_::import("json").attr("loads")(e.record);
         d["path"] = e.result.path;
         d["error"] = e.result.error;
         if (!e.result.error.empty()) return d;
-        d["class"] = ex(e).class_name;
-        d["score"] = ex(e).dimensions.f;
-        d["bias"] = ex(e).dimensions.bias;
-        d["method"] = decompose::to_string(ex(e).dimensions.method);
-        d["relevance_sum"] = py::dict(py::arg("dimensions") = ex(e).dimensions.total(),
-                                      py::arg("features") = ex(e).features.total(), py::arg("pixels") = ex(e).pixels.total());
-        d["absorbed"] = ex(e).dimensions.absorbed;
-        d["residual"] = ex(e).dimensions.residual;
-        d["unassigned"] = py::dict(py::arg("features") = ex(e).features.unassigned, py::arg("pixels") = ex(e).pixels.unassigned);
-        d["absorbed_features"] = ex(e).features.absorbed;
-        if (!ex(e).dimensions.layers.empty()) d["network_layers"] = layer_totals_list(ex(e).dimensions.layers, false);
         d["conservation"] = conservation_dict(e.result.conservation);
         d["warning"] = e.result.warning;
-        d["width"] = ex(e).pixels.width;
-        d["height"] = ex(e).pixels.height;
-        d["features"] = e.result.features;
-        return d;
-      }, "A summary like the JSON of `bowlrp explain` (no arrays).")
+        return d;      }, "to_json() as a dict, with path, error, warning and the whole conservation report (no arrays).")
       .def("__repr__", [](const PyExplanation& e) {
         if (!e.result.error.empty()) return "Explanation(error=" + py::repr(py::str(e.result.error)).cast<std::string>() + ")";
         return "Explanation(class_name=" + py::repr(py::str(ex(e).class_name)).cast<std::string>() + ", score=" +

@@ -3,6 +3,7 @@
 #include "bindings.h"
 #include "explanation.h"
 #include "options.h"
+#include "schema_knobs.h"
 
 #include <bowlrp/render/heatmap.h>
 
@@ -15,25 +16,6 @@ namespace bowlrp::python {
 namespace {
 
 using HO = render::HeatmapOptions;
-
-std::shared_ptr<const Knobs<HO>> make_heatmap_knobs() {
-  Knobs<HO> k;
-  k.push_back(field_knob<HO>("colormap", "diverging colour map: 'bwr', 'seismic' or 'hot-cold'", [](HO& o) -> std::string& { return o.colormap; }));
-  k.push_back(enum_knob<HO>("scaling", "divisor s of R: 'max_abs' (max |R|) or 'percentile' (of |R|)",
-                            [](HO& o) -> render::HeatmapScaling& { return o.scaling; },
-                            [](render::HeatmapScaling s) { return render::to_string(s); }, &render::heatmap_scaling_from_string));
-  k.push_back(field_knob<HO>("percentile", "percentile of |R| used as s with scaling='percentile', (0, 100]",
-                             [](HO& o) -> double& { return o.percentile; }));
-  k.push_back(enum_knob<HO>("view", "'heatmap' (colours), 'edges' (image edges over the colours) or 'mask' (image where R is in the top q%)",
-                            [](HO& o) -> render::HeatmapView& { return o.view; },
-                            [](render::HeatmapView v) { return render::to_string(v); }, &render::heatmap_view_from_string));
-  k.push_back(field_knob<HO>("mask_top_percent", "mask view: keep the top q% pixels with R > 0, (0, 100]",
-                             [](HO& o) -> double& { return o.mask_top_percent; }));
-  k.push_back(field_knob<HO>("mask_dim", "mask view: brightness kept elsewhere, [0, 1]", [](HO& o) -> double& { return o.mask_dim; }));
-  k.push_back(field_knob<HO>("edge_low", "edges view: Canny low threshold", [](HO& o) -> double& { return o.edge_low; }));
-  k.push_back(field_knob<HO>("edge_high", "edges view: Canny high threshold", [](HO& o) -> double& { return o.edge_high; }));
-  return std::make_shared<const Knobs<HO>>(std::move(k));
-}
 
 /// A relevance map to render: the explanation's own (no copy) or a copy of a float array.
 struct Relevance {
@@ -100,13 +82,14 @@ py::array_t<unsigned char> render(py::handle relevance, py::handle image, py::ha
 }  // namespace
 
 std::shared_ptr<const Knobs<HO>> heatmap_knobs() {
-  static const auto knobs = make_heatmap_knobs();
+  static const auto knobs = std::make_shared<const Knobs<HO>>(schema_knobs(HO::schema()));
   return knobs;
 }
 
 void BindRender(py::module_& m) {
-  bind_options<HO>(m, "HeatmapOptions", "Options of the library's heatmap rendering (the CLI's PNGs).", heatmap_knobs(),
-                   [](const HO& o) { o.validate(); });
+  auto heatmap_cls = bind_options<HO>(m, "HeatmapOptions", "Options of the library's heatmap rendering (the CLI's PNGs).",
+                                      heatmap_knobs(), [](const HO& o) { o.validate(); });
+  bind_schema(heatmap_cls, HO::schema());
 
   m.def("render_heatmap", &render, py::arg("relevance"), py::arg("image") = py::none(), py::kw_only(),
         py::arg("options") = py::none(),

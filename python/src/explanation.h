@@ -5,6 +5,7 @@
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/model/explain.h>
 
+#include <string>
 #include <vector>
 
 namespace bowlrp::python {
@@ -13,6 +14,7 @@ namespace bowlrp::python {
 struct PyExplanation {
   model::ImageExplanation result;  ///< relevance at every layer, scores, conservation, verdict
   std::vector<bow::Frame> frames;  ///< L frames, the order of result.explanation.features.R
+  std::string record;              ///< model::explanation_json (empty when the explanation failed)
 };
 
 }  // namespace bowlrp::python

@@ -1,5 +1,6 @@
 """Python and the command-line tool give the same numbers: scores equal to `bowlrp predict --json`
-bit for bit, relevance equal to the `.npy` of `bowlrp explain` (float32, as the CLI writes it), and
+bit for bit, relevance equal to the `.npy` of `bowlrp explain` (float32, as the CLI writes it) and its
+JSON summary equal to Explanation.to_json() byte for byte, and
 the model file of `bowlrp.fit` byte-identical to `bowlrp train` with the same options."""
 
 import json
@@ -57,6 +58,10 @@ def test_relevance_equals_the_cli_npy(scratch, model, paths):
         assert npy.dtype == np.float32
         assert npy.shape == e.relevance.shape
         assert np.array_equal(npy, np.asarray(e.relevance, dtype=np.float32)), p
-        cli_json = json.loads((out / (pathlib.Path(p).stem + ".json")).read_text())
+        cli_text = (out / (pathlib.Path(p).stem + ".json")).read_text()
+        assert e.to_json() == cli_text, p  # one summary, written by the library for both
+        cli_json = json.loads(cli_text)
         assert cli_json["score"] == e.score
         assert cli_json["class"] == e.class_name
+        d = e.to_dict()
+        assert {k: d[k] for k in cli_json} == cli_json and d["path"] == p and d["conservation"]["ok"]

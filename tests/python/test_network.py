@@ -272,7 +272,8 @@ def assert_layer_wise(e, model, rule):
     assert e.check_conservation(1e-9).ok
     d = e.to_dict()
     assert d["method"] == "layer-wise"
-    assert d["network_layers"] == [{k: l[k] for k in ("rule", "upper", "lower", "absorbed")} for l in layers]
+    assert d["network"]["layers"] == [{"layer": n + 1, **l, "relative_residual": c.network_layers[n]["relative_residual"],
+                                       "conserved": c.network_layers[n]["conserved"]} for n, l in enumerate(layers)]
     assert d["conservation"]["network_conserved"] and d["conservation"]["network_layers"] == c.network_layers
     assert c.to_dict()["network_conserved"] and c.to_dict()["network_layers"] == c.network_layers
 
@@ -386,7 +387,7 @@ def test_svm_heads_have_no_network_layers(shapes):
     e = svm.explain(X[0], rule="flat;z;z")  # the network rule is not used by SVM heads
     assert e.network_layers == [] and e.method == "exact"
     assert e.conservation.network_conserved and e.conservation.network_layers == []
-    assert "network_layers" not in e.to_dict() and e.to_dict()["conservation"]["network_layers"] == []
+    assert "network" not in e.to_dict() and e.to_dict()["conservation"]["network_layers"] == []
 
 
 # ---------------------------------------------------------------------------------------------

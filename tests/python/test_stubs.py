@@ -63,7 +63,7 @@ def fields(cls_node, src):
 def test_option_stubs_match_the_library_schema_field_by_field():
     """Each options class made from a library schema (FitOptions: model::FitOptions::schema(); Rules:
     decompose::Composite::schema(); ExplainOptions; QualityOptions; SprayOptions; SprayImagesOptions;
-    VocProtocolOptions; FolderEvaluationOptions) lists exactly its schema in the stub: the same names in the
+    VocProtocolOptions; FolderEvaluationOptions; HeatmapOptions: render::HeatmapOptions::schema()) lists exactly its schema in the stub: the same names in the
     same order with the annotation of each option's type, as attributes and as keywords."""
     path = PACKAGE / "_bowlrp.pyi"
     src = path.read_text()
@@ -72,7 +72,7 @@ def test_option_stubs_match_the_library_schema_field_by_field():
     own = {"FitOptions": core.FitOptions, "Rules": core.Rules, "ExplainOptions": core.ExplainOptions,
            "QualityOptions": core.QualityOptions, "SprayOptions": core.SprayOptions,
            "SprayImagesOptions": core.SprayImagesOptions, "VocProtocolOptions": core.VocProtocolOptions,
-           "FolderEvaluationOptions": core.FolderEvaluationOptions}
+           "FolderEvaluationOptions": core.FolderEvaluationOptions, "HeatmapOptions": core.HeatmapOptions}
     for name, cls in own.items():
         schema = [(o["name"], o["type"]) for o in cls.schema()]
         assert [n for n, _ in schema] == cls.names(), name

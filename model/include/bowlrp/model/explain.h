@@ -63,6 +63,15 @@ std::string conservation_verdict(const decompose::ConservationReport& report, do
 /// Receives each explanation as soon as it is done.
 using ExplanationSink = std::function<void(ImageExplanation&&)>;
 
+/// The summary of one explanation that `bowlrp explain` writes as <name>.json and Python's
+/// Explanation.to_json() returns (JSON text, one-space indent, a final newline; no arrays): image
+/// (plus image_hex when the path is not UTF-8, core/utf8.h), class, score, bias, the bias policy
+/// applied (null for network heads), method, relevance_sum per layer, absorbed, residual, unassigned,
+/// absorbed_features, encoding and its rule's fields, conserved and the per-layer verdicts, the head
+/// layer's check (svm), each network layer's totals and check (network), width, height, features.
+/// `options` are those the explanation was made with. Throws std::invalid_argument for a failed one.
+std::string explanation_json(const Model& model, const ImageExplanation& result, const ExplainOptions& options);
+
 /// Explains image files in parallel; each result goes to sink.
 void explain_files(const Model& model, const std::vector<std::string>& paths, const ExplainOptions& options,
                    const ExplanationSink& sink, const core::ProgressFn& progress = {});

@@ -12,6 +12,7 @@
 // are written atomically (core::write_file_atomic), so non-ASCII paths work.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 
 #include <array>
@@ -59,7 +60,26 @@ struct HeatmapOptions {
   double edge_high = 150.0;                         ///< edges: Canny high threshold (>= edge_low)
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option above, described once (core/option_schema.h): the keywords of Python's
+  /// HeatmapOptions and, but for view, the flags of `bowlrp explain`.
+  static const core::OptionSchema<HeatmapOptions>& schema();
 };
+
+/// The heatmap files of one explained image: one PNG per view, all drawn with the same options.
+struct HeatmapFileOptions {
+  std::vector<HeatmapView> views{HeatmapView::heatmap};  ///< one PNG each, in this order, no view twice
+  HeatmapOptions heatmap;  ///< how they are drawn (its view is replaced by each of views)
+  /// Throws std::invalid_argument naming the bad field and what was expected.
+  void validate() const;
+  /// views (--view: a list of views, or all of them as "all"), then heatmap's options but view.
+  static const core::OptionSchema<HeatmapFileOptions>& schema();
+};
+
+/// Writes <base>.<view>.png for each of options.views (the image is needed by the edges and mask
+/// views) and the map itself as <base>.relevance.npy, each atomically; every view is drawn before
+/// the first file is written.
+void write_heatmap_files(const std::string& base, const decompose::PixelRelevance& relevance,
+                         const HeatmapFileOptions& options, const Bgr8Image* image);
 
 /// Renders a relevance map; the edges and mask views need the image (same size as the map),
 /// otherwise std::invalid_argument says what is missing or mismatched.
