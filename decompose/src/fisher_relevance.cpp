@@ -1,9 +1,12 @@
 #include <bowlrp/decompose/fisher_relevance.h>
 
+#include "local_sum_share.h"
+
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace bowlrp::decompose {
 
@@ -32,39 +35,24 @@ FeatureRelevance relevance_fisher_features(const bow::FisherPipeline& pipeline, 
       for (std::size_t lv = 0; lv < levels; ++lv)
         used[static_cast<std::size_t>(t.feature_cells[l * levels + lv]) * K + t.posteriors.components[e]] = 1;
 
-  FeatureRelevance out;
-  out.R.assign(L, 0.0);
-  out.per_word.assign(K, 0.0);
-  out.per_cell.assign(cells, 0.0);
-  // Coefficients a_d, the even share of unused components per cell, and the absorbed part.
-  std::vector<double> a(V, 0.0), spread(cells, 0.0);
-  const double eps = rule.epsilon;
+  // Coefficients a_d and the bookkeeping of every block (local_sum_share.h).
+  detail::LocalSumShare share(L, K, cells);
+  std::vector<double> a(V, 0.0);
   for (std::size_t c = 0; c < cells; ++c) {
     const double N = static_cast<double>(t.cell_counts[c]);
     for (std::size_t k = 0; k < K; ++k) {
       const std::size_t base_u = c * cell_dim + k * G, base_v = c * cell_dim + K * G + k * G;
       double rk = 0;
       for (std::size_t j = 0; j < G; ++j) rk += R_d[base_u + j] + R_d[base_v + j];
-      out.per_word[k] += rk;
-      out.per_cell[c] += rk;
-      if (!used[c * K + k]) {
-        if (N > 0)
-          spread[c] += rk;
-        else
-          out.unassigned += rk;
-        continue;
-      }
+      if (!share.block(c, k, rk, used[c * K + k], static_cast<std::size_t>(t.cell_counts[c]))) continue;
       const double su = 1.0 / (N * std::sqrt(p.priors[k])), sv = 1.0 / (N * std::sqrt(2.0 * p.priors[k]));
       for (std::size_t j = 0; j < G; ++j) {
-        for (const auto& [d, s] : {std::pair<std::size_t, double>{base_u + j, su}, {base_v + j, sv}}) {
-          const double z = t.unnormalised[d];
-          const double den = z + (z >= 0 ? eps : -eps);
-          a[d] = R_d[d] * s / den;
-          out.absorbed += R_d[d] * eps / (std::abs(z) + eps);
-        }
+        a[base_u + j] = share.coefficient(R_d[base_u + j], t.unnormalised[base_u + j], su, rule.epsilon);
+        a[base_v + j] = share.coefficient(R_d[base_v + j], t.unnormalised[base_v + j], sv, rule.epsilon);
       }
     }
   }
+  FeatureRelevance& out = share.result();
   std::vector<double> inv_sigma(K * G), dev(G);
   for (std::size_t i = 0; i < K * G; ++i) inv_sigma[i] = 1.0 / std::sqrt(p.variances[i]);  // as the forward pass
   for (std::size_t l = 0; l < L; ++l) {
@@ -85,13 +73,9 @@ FeatureRelevance relevance_fisher_features(const bow::FisherPipeline& pipeline, 
         r += g * s;
       }
     }
-    for (std::size_t lv = 0; lv < levels; ++lv) {
-      const std::size_t c = static_cast<std::size_t>(t.feature_cells[l * levels + lv]);
-      if (spread[c] != 0) r += spread[c] / static_cast<double>(t.cell_counts[c]);
-    }
-    out.R[l] = r;
+    out.R[l] = share.plus_spread(r, t.feature_cells.data() + l * levels, levels, t.cell_counts);
   }
-  return out;
+  return std::move(out);
 }
 
 FeatureRelevance relevance_encoding(const bow::FisherPipeline* pipeline, const bow::FisherTrace& trace,

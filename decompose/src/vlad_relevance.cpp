@@ -1,8 +1,11 @@
 #include <bowlrp/decompose/vlad_relevance.h>
 
+#include "local_sum_share.h"
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace bowlrp::decompose {
 
@@ -33,35 +36,19 @@ FeatureRelevance relevance_vlad_features(const bow::VladPipeline& pipeline, cons
       fail("feature " + std::to_string(i / levels) + " lies in cell " + std::to_string(t.feature_cells[i]) + " of " +
            std::to_string(cells));
 
-  FeatureRelevance out;
-  out.R.assign(L, 0.0);
-  out.per_word.assign(K, 0.0);
-  out.per_cell.assign(cells, 0.0);
-  // Coefficients a_d, the even share of empty blocks per cell, and the absorbed part.
-  std::vector<double> a(V, 0.0), spread(cells, 0.0);
-  const double eps = rule.epsilon;
+  // Coefficients a_d and the bookkeeping of every block (local_sum_share.h).
+  detail::LocalSumShare share(L, K, cells);
+  std::vector<double> a(V, 0.0);
   for (std::size_t c = 0; c < cells; ++c) {
     for (std::size_t k = 0; k < K; ++k) {
       const std::size_t base = c * cell_dim + k * D;
       double rk = 0;
       for (std::size_t j = 0; j < D; ++j) rk += R_d[base + j];
-      out.per_word[k] += rk;
-      out.per_cell[c] += rk;
-      if (t.word_counts[c * K + k] == 0) {
-        if (t.cell_counts[c] > 0)
-          spread[c] += rk;
-        else
-          out.unassigned += rk;
-        continue;
-      }
-      for (std::size_t j = 0; j < D; ++j) {
-        const std::size_t d = base + j;
-        const double z = t.unnormalised[d];
-        a[d] = R_d[d] / (z + (z >= 0 ? eps : -eps));
-        out.absorbed += R_d[d] * eps / (std::abs(z) + eps);
-      }
+      if (!share.block(c, k, rk, t.word_counts[c * K + k] != 0, static_cast<std::size_t>(t.cell_counts[c]))) continue;
+      for (std::size_t j = 0; j < D; ++j) a[base + j] = share.coefficient(R_d[base + j], t.unnormalised[base + j], 1.0, rule.epsilon);
     }
   }
+  FeatureRelevance& out = share.result();
   for (std::size_t l = 0; l < L; ++l) {
     double r = 0;
     if (t.assignment[l] >= 0) {
@@ -74,13 +61,9 @@ FeatureRelevance relevance_vlad_features(const bow::VladPipeline& pipeline, cons
         for (std::size_t j = 0; j < D; ++j) r += ad[j] * (static_cast<double>(s[j]) - static_cast<double>(ck[j]));
       }
     }
-    for (std::size_t lv = 0; lv < levels; ++lv) {
-      const std::size_t c = static_cast<std::size_t>(t.feature_cells[l * levels + lv]);
-      if (spread[c] != 0) r += spread[c] / static_cast<double>(t.cell_counts[c]);
-    }
-    out.R[l] = r;
+    out.R[l] = share.plus_spread(r, t.feature_cells.data() + l * levels, levels, t.cell_counts);
   }
-  return out;
+  return std::move(out);
 }
 
 FeatureRelevance relevance_encoding(const bow::VladPipeline* pipeline, const bow::VladTrace& trace,
