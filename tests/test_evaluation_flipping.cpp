@@ -1,10 +1,13 @@
 // Suite evaluation/flipping: pixel flipping / AOPC (evaluation/pixel_flipping.h): the region grid, orders
-// and noise, a toy classifier in closed form, the summaries, and the incremental flipper against full
-// re-extraction (bit-identical, on VOC2007 and in memory).
+// and noise, a toy classifier in closed form, the summaries, the incremental flipper against full
+// re-extraction (bit-identical, on VOC2007 and in memory), and the occlusion baseline against naive full
+// re-runs.
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
+#include <bowlrp/evaluation/quality.h>
 #include <bowlrp/svm/svm.h>
 
+#include "bow_fixtures.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -17,6 +20,7 @@
 #include <vector>
 
 namespace bb = bowlrp::bow;
+using bowlrp::test::random_codebook;
 
 namespace {
 
@@ -240,6 +244,69 @@ BOOST_AUTO_TEST_CASE(incremental_rejects_foreign_trace) {
   o.steps = 15;
   o.random_orders = 1;
   check_incremental_equals_full(m, o);
+}
+
+BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
+  // A small pipeline (working image 48x36 from an 80x60 original) and a hand-made hik SVM.
+  bowlrp::bow::PipelineOptions o;
+  o.image.max_side = 48;
+  o.dsift.bin_sizes = {4};
+  o.dsift.step = 4;
+  o.pooling.pyramid = {{1, 1}, {2, 1}};
+  const bowlrp::bow::Codebook cb = random_codebook(6, 11);
+  const bowlrp::bow::Pipeline pipeline(o, cb);
+  const std::size_t V = pipeline.dimension();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0, 0.2);
+  std::vector<double> support(3 * V);
+  for (double& v : support) v = u(rng);
+  bowlrp::svm::Kernel kernel;
+  kernel.type = bowlrp::svm::KernelType::intersection;
+  const bowlrp::svm::KernelSvm model(kernel, V, support, {{"a", -0.1, {1.0, -0.5, 0.7}}, {"b", 0.2, {-0.3, 0.4, 0.1}}});
+  std::vector<float> px(80 * 60);
+  for (int y = 0; y < 60; ++y)
+    for (int x = 0; x < 80; ++x)
+      px[y * 80 + x] = static_cast<float>(0.5 + 0.3 * std::sin(x * 0.4) * std::cos(y * 0.3) + 0.1 * ((x * 7 + y * 3) % 5) / 5.0);
+  const bowlrp::bow::GrayImage image = pipeline.loader().from_gray(px.data(), 80, 60);
+  BOOST_REQUIRE(image.width == 48);
+  const bowlrp::bow::EncodeTrace trace = pipeline.encode(image);
+  const int patch = 16;
+  const std::uint64_t seed = 3;
+  for (std::size_t cls : {0u, 1u}) {
+    const bowlrp::evaluation::IncrementalFlipper flipper(std::make_shared<const bowlrp::bow::Pipeline>(pipeline),
+                                                        std::make_shared<const bowlrp::svm::KernelSvm>(model), cls);
+    const std::vector<double> map = bowlrp::evaluation::occlusion_map(flipper, image, trace, patch, seed);
+    BOOST_REQUIRE(map.size() == 80u * 60u);
+    // Naive: paste the noise over each patch, re-encode the whole image, score.
+    const std::vector<float> noise = bowlrp::evaluation::flip_noise(48, 36, seed);
+    const double f0 = model.decision(cls, trace.histogram().data());
+    const int cols = 3, rows = 3;  // ceil(48/16), ceil(36/16)
+    std::vector<double> drop(cols * rows);
+    for (int r = 0; r < cols * rows; ++r) {
+      bowlrp::bow::GrayImage x = image;
+      const int x0 = (r % cols) * patch, y0 = (r / cols) * patch;
+      for (int y = y0; y < std::min(36, y0 + patch); ++y)
+        for (int xx = x0; xx < std::min(48, x0 + patch); ++xx) x.pixels[y * 48 + xx] = noise[y * 48 + xx];
+      drop[r] = f0 - model.decision(cls, pipeline.encode(x).histogram().data());
+    }
+    // Each original pixel belongs to the patch holding the working pixel under its centre.
+    std::vector<int> owner(80 * 60), count(cols * rows, 0);
+    for (int y = 0; y < 60; ++y)
+      for (int x = 0; x < 80; ++x) {
+        const int wx = static_cast<int>((x + 0.5) * 48 / 80), wy = static_cast<int>((y + 0.5) * 36 / 60);
+        owner[y * 80 + x] = (wy / patch) * cols + wx / patch;
+        ++count[owner[y * 80 + x]];
+      }
+    double max_err = 0, sum = 0, sum_drop = 0;
+    for (int q = 0; q < 80 * 60; ++q) {
+      max_err = std::max(max_err, std::fabs(map[q] - drop[owner[q]] / count[owner[q]]));
+      sum += map[q];
+    }
+    for (double d : drop) sum_drop += d;
+    BOOST_TEST(max_err < 1e-12);
+    BOOST_TEST(std::fabs(sum - sum_drop) < 1e-9);
+    BOOST_TEST(std::any_of(drop.begin(), drop.end(), [](double d) { return std::fabs(d) > 1e-6; }));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
