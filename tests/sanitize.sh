@@ -2,7 +2,7 @@
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI's second job).
 # Builds build-asan/ (BOWLRP_SANITIZE=ON, RelWithDebInfo) and runs every ctest entry there. Any report
 # fails it: UB is not recoverable (-fno-sanitize-recover=all), leaks are checked, the sanitizers' exit
-# code is 86 (distinct from every code bowlrp returns), and reports of the CLI children the apps and voc
+# code is 86 (distinct from every code bowlrp returns), and reports of the CLI children the apps
 # suites start are caught in their captured output by run_cli (tests/test_util.h).
 # Usage: tests/sanitize.sh [ctest arguments...]
 set -euo pipefail

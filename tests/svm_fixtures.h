@@ -1,5 +1,6 @@
-// Fixtures shared by the svm and model suites: random histograms with many exact zeros, labelled
-// class data, kernels, naive kernel references and a table CRC-32.
+// Fixtures shared by the svm and model suites (and by decompose/fisher and evaluation/fisher): random
+// histograms with many exact zeros, labelled class data, kernels, naive kernel references, a table CRC-32
+// and random linear heads.
 #pragma once
 
 #include <bowlrp/svm/kernel.h>
@@ -7,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <libsvm/svm.h>
 #include <bowlrp/svm/svm.h>
+#include <bowlrp/svm/linear_svm.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bowlrp::test {
@@ -156,6 +159,20 @@ inline std::vector<double> class_data(std::size_t n, std::size_t dim, std::size_
     for (std::size_t d = c * 4; d < c * 4 + 4 && d < dim; ++d) X[i * dim + d] += 0.4;
   }
   return X;
+}
+
+/// A linear head of random weights of both signs and a bias per class.
+inline LinearSvm random_linear_head(std::size_t V, std::size_t classes, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<LinearClass> cls(classes);
+  for (std::size_t c = 0; c < classes; ++c) {
+    cls[c].name = "class" + std::to_string(c);
+    cls[c].bias = 0.5 * u(rng);
+    cls[c].weights.resize(V);
+    for (double& w : cls[c].weights) w = u(rng);
+  }
+  return LinearSvm(V, std::move(cls));
 }
 
 }  // namespace bowlrp::test

@@ -6,6 +6,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "report/json_out.h"
+#include "report/report.h"
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
@@ -861,6 +862,74 @@ BOOST_AUTO_TEST_CASE(train_with_a_cache_that_cannot_be_written_warns_once_and_lo
   for (std::size_t at = out.find("warning: "); at != std::string::npos; at = out.find("warning: ", at + 1)) ++warnings;
   BOOST_TEST(warnings == 2u, out);
   BOOST_TEST((bowlrp::core::read_file(model) == bowlrp::core::read_file(plain)));
+}
+
+// The HTML / JSON report of `bowlrp voc` (report/report.h): base64, escaping, AP, AOPC, localisation,
+// gallery and timings in both forms.
+BOOST_AUTO_TEST_CASE(report_json_and_html) {
+  namespace ap = bowlrp::apps;
+  BOOST_CHECK_EQUAL(ap::base64(""), "");
+  BOOST_CHECK_EQUAL(ap::base64("f"), "Zg==");
+  BOOST_CHECK_EQUAL(ap::base64("fo"), "Zm8=");
+  BOOST_CHECK_EQUAL(ap::base64("foo"), "Zm9v");
+  BOOST_CHECK_EQUAL(ap::base64("foobar"), "Zm9vYmFy");
+  BOOST_CHECK_EQUAL(ap::base64(std::string("\xff\x00\x10", 3)), "/wAQ");
+  BOOST_CHECK_EQUAL(ap::html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+
+  ap::ReportData d;
+  d.title = "test <report>";
+  d.settings = {{"codebook", "1024 words"}};
+  d.classes.push_back(ap::report_class("cat", {0.9, 0.8, 0.7, 0.6}, {1, -1, 1, -1}));
+  d.classes.push_back(ap::report_class("dog", {0.9, 0.1}, {1, -1}));
+  BOOST_CHECK_CLOSE(d.classes[0].ap, 28.0 / 33.0, 1e-12);
+  BOOST_CHECK_CLOSE(d.classes[0].ap_area, 5.0 / 6.0, 1e-12);
+  BOOST_CHECK_EQUAL(d.classes[0].recall.size(), 4u);
+  bowlrp::evaluation::FlipSummary fs;
+  fs.add({{"random", {1.0, 0.9, 0.8}}, {"lrp", {1.0, 0.5, 0.0}}, {"occlusion", {1.0, 0.7, 0.4}}});
+  d.flipping = ap::report_curves(fs);
+  BOOST_REQUIRE_EQUAL(d.flipping.size(), 3u);
+  BOOST_CHECK_EQUAL(d.flipping.front().name, "lrp");
+  BOOST_CHECK_EQUAL(d.flipping.back().name, "random");
+  BOOST_CHECK_CLOSE(d.flipping.front().aopc, 0.5, 1e-12);
+  bowlrp::evaluation::LocalisationSummary ls;
+  ls.images = 4;
+  ls.mean_relevance_share = 0.6;
+  ls.pointing_accuracy = 0.75;
+  d.localisation = ap::report_localisation("box", ls);
+  ap::ReportGalleryItem g;
+  g.group = "top-scoring";
+  g.id = "000005";
+  g.class_name = "cat";
+  g.score = 1.5;
+  g.label = 1;
+  g.heatmap.bytes = "foo";
+  d.gallery.push_back(g);
+  d.timings.push_back({"encode", 2.5, 10});
+
+  const nlohmann::json j = ap::report_json(d);
+  BOOST_CHECK_EQUAL(j.at("ap_definition").get<std::string>(), "voc07-11pt");
+  BOOST_CHECK_CLOSE(j.at("ap").at("cat").get<double>(), 28.0 / 33.0, 1e-12);
+  BOOST_CHECK_CLOSE(j.at("ap_area").at("cat").get<double>(), 5.0 / 6.0, 1e-12);
+  BOOST_CHECK_CLOSE(j.at("map").get<double>(), (28.0 / 33.0 + 1.0) / 2, 1e-12);
+  BOOST_CHECK_CLOSE(j.at("aopc").at("lrp").get<double>(), 0.5, 1e-12);
+  BOOST_CHECK(j.at("aopc").contains("random"));
+  BOOST_CHECK_CLOSE(j.at("localisation").at("box_pointing").get<double>(), 0.75, 1e-12);
+  BOOST_CHECK_EQUAL(j.at("timings").at("encode").get<double>(), 2.5);
+  BOOST_CHECK(ap::report_json(ap::ReportData{}).at("map").is_null());
+
+  const std::string html = ap::report_html(d);
+  BOOST_CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+  BOOST_CHECK(html.find("<script") == std::string::npos);
+  BOOST_CHECK(html.find("http://") == html.find("http://www.w3.org/2000/svg"));  // no other link
+  BOOST_CHECK(html.find("test &lt;report&gt;") != std::string::npos);
+  BOOST_CHECK(html.find("data:image/png;base64,Zm9v") != std::string::npos);
+  BOOST_CHECK(html.find("<polyline") != std::string::npos);
+  BOOST_CHECK(html.find("84.85") != std::string::npos);  // AP 28/33 in percent
+  bowlrp::test::TempDir tmp;
+  ap::write_report_html(tmp / "r/report.html", d);
+  ap::write_report_json(tmp / "r/report.json", d);
+  BOOST_CHECK_EQUAL(bowlrp::core::read_file(tmp / "r/report.html"), html);
+  BOOST_CHECK(nlohmann::json::parse(bowlrp::core::read_file(tmp / "r/report.json")) == j);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

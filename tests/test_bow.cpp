@@ -2,6 +2,7 @@
 // mapping (against naive nearest-word searches), pooling (against the formulas), pipeline.
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/dsift.h>
+#include <bowlrp/bow/fingerprint.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
@@ -1302,6 +1303,30 @@ BOOST_AUTO_TEST_CASE(pipeline_encodes_voc_image) {
   BOOST_TEST(pipe.encode_bytes(bowlrp::core::read_file(voc_image(4)), voc_image(4)).histogram() == t.histogram());
   BOOST_TEST(throws_with<std::invalid_argument>(
       [&] { bw::Pipeline(o, bw::Codebook(16, random_descriptors(4, 16, 1))); }, {"16", "128"}));
+}
+
+BOOST_AUTO_TEST_CASE(canonical_options_see_every_encoding_change) {
+  bowlrp::bow::PipelineOptions o;
+  const std::string base = bowlrp::bow::canonical_encoding_options(o);
+  BOOST_TEST(base == bowlrp::bow::canonical_encoding_options(bowlrp::bow::PipelineOptions{}));
+  std::vector<bowlrp::bow::PipelineOptions> changed(9, o);
+  changed[0].image.max_side = 400;
+  changed[1].dsift.step = 5;
+  changed[2].dsift.bin_sizes = {4, 6, 8};
+  changed[3].dsift.magnif = 5.5;
+  changed[4].mapping.kind = bowlrp::bow::MappingKind::soft;
+  changed[5].pooling.p = 2;
+  changed[6].pooling.pyramid = {{1, 1}};
+  changed[7].pooling.hellinger = true;
+  changed[8].pooling.normalisation = bowlrp::bow::Normalisation::l2;
+  std::set<std::string> all{base};
+  for (const auto& c : changed) all.insert(bowlrp::bow::canonical_encoding_options(c));
+  BOOST_TEST(all.size() == 10u);
+  // k-means settings change codebooks, not histograms (given the codebook).
+  bowlrp::bow::PipelineOptions k = o;
+  k.kmeans.words = 17;
+  BOOST_TEST(bowlrp::bow::canonical_encoding_options(k) == base);
+  BOOST_TEST(bowlrp::bow::canonical_codebook_options(k) != bowlrp::bow::canonical_codebook_options(o));
 }
 
 // Sum pooling (p = 1, the default) is the plain formula bit for bit: sum of the weights in feature

@@ -1,7 +1,8 @@
 // Tests of the nn module's training (libtorch): it learns, it is reproducible (same data, options,
 // seed and threads -> the same weights bit for bit), the input scale is folded into the first layer
 // (the trained Network alone reproduces the scores), and bad input is refused with a message.
-// The Network's forward pass, gradient and the relevance rules are tested in the network suite.
+// The Network's forward pass and gradient are tested in nn/network (test_nn_network.cpp), its relevance
+// rules in decompose/network (test_decompose_network.cpp).
 #include <bowlrp/nn/network.h>
 #include <bowlrp/nn/training.h>
 

@@ -1,34 +1,23 @@
-// Suite `voc`: the `bowlrp voc` evaluation — its on-disk feature cache (digests, entries, corruption),
-// the seeded image choices, the occlusion baseline against a naive full re-run, and the command end
-// to end on the real VOC2007 data (report structure and ranges, devkit results files, cache reuse
-// on a second run, recomputation of a corrupt cache entry).
-#include "test_util.h"
-
-#ifdef BOWLRP_CLI  // needs the CLI library (complete builds)
-
-#include <bowlrp/bow/fingerprint.h>
-#include <bowlrp/evaluation/voc_protocol.h>
-#include <bowlrp/model/feature_cache.h>
-#include <bowlrp/model/model.h>
-
+// Suite apps/voc: the `bowlrp voc` command (the VOC protocol through the CLI): its flags, and end to end on
+// the real VOC2007 data: report structure and ranges, devkit results files, cache reuse on a second run,
+// recomputation of a corrupt cache entry; the network head and Fisher vectors conserving layer by layer;
+// unreadable images named and counted (exit code 3).
 #include <bowlrp/core/io.h>
-#include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/datasets/voc_eval.h>
-#include <bowlrp/evaluation/pixel_flipping.h>
-#include <bowlrp/svm/svm.h>
+#include <bowlrp/evaluation/voc_protocol.h>
+#include <bowlrp/model/fit.h>
+
+#include "test_util.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,17 +25,8 @@
 namespace fs = std::filesystem;
 using bowlrp::test::run_cli;
 using bowlrp::test::TempDir;
-using bowlrp::test::random_bytes;
 
 namespace {
-
-bowlrp::bow::Codebook random_codebook(int words, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 0.2f);
-  std::vector<float> c(static_cast<std::size_t>(words) * 128);
-  for (float& v : c) v = u(rng);
-  return bowlrp::bow::Codebook(128, std::move(c));
-}
 
 // All files below a folder.
 std::vector<fs::path> files_under(const fs::path& dir) {
@@ -59,223 +39,8 @@ std::vector<fs::path> files_under(const fs::path& dir) {
 
 }  // namespace
 
+BOOST_AUTO_TEST_SUITE(apps)
 BOOST_AUTO_TEST_SUITE(voc)
-
-BOOST_AUTO_TEST_CASE(canonical_options_see_every_encoding_change) {
-  bowlrp::bow::PipelineOptions o;
-  const std::string base = bowlrp::bow::canonical_encoding_options(o);
-  BOOST_TEST(base == bowlrp::bow::canonical_encoding_options(bowlrp::bow::PipelineOptions{}));
-  std::vector<bowlrp::bow::PipelineOptions> changed(9, o);
-  changed[0].image.max_side = 400;
-  changed[1].dsift.step = 5;
-  changed[2].dsift.bin_sizes = {4, 6, 8};
-  changed[3].dsift.magnif = 5.5;
-  changed[4].mapping.kind = bowlrp::bow::MappingKind::soft;
-  changed[5].pooling.p = 2;
-  changed[6].pooling.pyramid = {{1, 1}};
-  changed[7].pooling.hellinger = true;
-  changed[8].pooling.normalisation = bowlrp::bow::Normalisation::l2;
-  std::set<std::string> all{base};
-  for (const auto& c : changed) all.insert(bowlrp::bow::canonical_encoding_options(c));
-  BOOST_TEST(all.size() == 10u);
-  // k-means settings change codebooks, not histograms (given the codebook).
-  bowlrp::bow::PipelineOptions k = o;
-  k.kmeans.words = 17;
-  BOOST_TEST(bowlrp::bow::canonical_encoding_options(k) == base);
-  BOOST_TEST(bowlrp::bow::canonical_codebook_options(k) != bowlrp::bow::canonical_codebook_options(o));
-}
-
-BOOST_AUTO_TEST_CASE(histogram_cache_round_trip_and_corruption) {
-  TempDir dir;
-  const bowlrp::bow::PipelineOptions o;
-  const bowlrp::bow::Codebook cb = random_codebook(8, 2), other = random_codebook(8, 3);
-  const std::size_t V = 40;
-  const bowlrp::model::HistogramCache cache(dir / "cache", o, cb, V);
-  const std::string image = random_bytes(5000, 4);
-  const bowlrp::core::Digest key = cache.key(image);
-  // Keys: same inputs agree; another codebook, option or image disagrees.
-  BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o, cb, V).key(image) == key));
-  BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o, other, V).key(image) != key));
-  bowlrp::bow::PipelineOptions o2 = o;
-  o2.dsift.step = 3;
-  BOOST_TEST((bowlrp::model::HistogramCache(dir / "cache", o2, cb, V).key(image) != key));
-  BOOST_TEST((cache.key(image + "x") != key));
-
-  std::vector<double> h(V), back(V, -1.0);
-  for (std::size_t d = 0; d < V; ++d) h[d] = std::sqrt(double(d) + 0.1) / 7.0;
-  BOOST_TEST(!cache.load(key, back.data()));
-  BOOST_TEST(cache.stats().misses.load() == 1u);
-  cache.store(key, h.data());
-  BOOST_TEST(cache.load(key, back.data()));
-  BOOST_TEST(back == h);  // bit for bit
-  BOOST_TEST(cache.stats().hits.load() == 1u);
-
-  const std::string good = bowlrp::core::read_file(cache.path(key));
-  // Every single-byte change, a truncation and an extension are rejected (and counted).
-  std::size_t rejected = 0;
-  for (std::size_t i = 0; i < good.size(); i += 7) {
-    std::string bad = good;
-    bad[i] = static_cast<char>(bad[i] ^ 0x20);
-    bowlrp::core::write_file_atomic(cache.path(key), bad);
-    rejected += !cache.load(key, back.data());
-  }
-  BOOST_TEST(rejected == (good.size() + 6) / 7);
-  bowlrp::core::write_file_atomic(cache.path(key), good.substr(0, good.size() - 1));
-  BOOST_TEST(!cache.load(key, back.data()));
-  bowlrp::core::write_file_atomic(cache.path(key), good + "0");
-  BOOST_TEST(!cache.load(key, back.data()));
-  BOOST_TEST(cache.stats().corrupt.load() == rejected + 2);
-  // A valid entry of another key placed at this key's path is not trusted.
-  const bowlrp::core::Digest key2 = cache.key(image + "y");
-  cache.store(key2, h.data());
-  fs::copy_file(cache.path(key2), cache.path(key), fs::copy_options::overwrite_existing);
-  BOOST_TEST(!cache.load(key, back.data()));
-  // An entry of another length is rejected by a cache of length V.
-  const bowlrp::model::HistogramCache shorter(dir / "cache", o, cb, V - 1);
-  // same key prefix differs (dim is part of it): write a V-entry under the shorter cache's key.
-  const bowlrp::core::Digest ks = shorter.key(image);
-  cache.store(ks, h.data());
-  BOOST_TEST(!shorter.load(ks, back.data()));
-  // Rewriting restores it.
-  cache.store(key, h.data());
-  BOOST_TEST(cache.load(key, back.data()));
-  BOOST_TEST(back == h);
-}
-
-BOOST_AUTO_TEST_CASE(codebook_cache_round_trip) {
-  TempDir dir;
-  bowlrp::bow::PipelineOptions o;
-  const std::vector<std::string> paths = {dir / "a.jpg", dir / "b.jpg"};
-  bowlrp::core::write_file_atomic(paths[0], "aaaa");
-  bowlrp::core::write_file_atomic(paths[1], "bbbbbb");
-  const bowlrp::core::Digest key = bowlrp::model::codebook_key(o, paths);
-  BOOST_TEST((bowlrp::model::codebook_key(o, paths) == key));
-  BOOST_TEST((bowlrp::model::codebook_key(o, {paths[0]}) != key));
-  o.kmeans.seed = 5;
-  BOOST_TEST((bowlrp::model::codebook_key(o, paths) != key));
-  BOOST_TEST(!bowlrp::model::load_cached_codebook(dir / "cache", key).has_value());
-  const bowlrp::bow::Codebook cb = random_codebook(5, 9);
-  bowlrp::model::store_cached_codebook(dir / "cache", key, cb);
-  const auto back = bowlrp::model::load_cached_codebook(dir / "cache", key);
-  BOOST_REQUIRE(back.has_value());
-  BOOST_TEST(back->size() == 5);
-  BOOST_TEST(back->dim() == 128);
-  BOOST_TEST(back->centres() == cb.centres());
-  // A changed training file (size) changes the key.
-  bowlrp::core::write_file_atomic(paths[1], "bbbbbbb");
-  o.kmeans.seed = 0;
-  BOOST_TEST((bowlrp::model::codebook_key(o, paths) != key));
-}
-
-BOOST_AUTO_TEST_CASE(image_choice_is_seeded_sorted_and_stratified) {
-  // 200 images, 3 classes: class 2 is rare (4 positives).
-  const std::size_t N = 200, C = 3;
-  std::vector<int> labels(N * C, -1);
-  for (std::size_t i = 0; i < N; ++i) {
-    labels[i * C + 0] = i % 2 ? 1 : -1;
-    labels[i * C + 1] = i % 5 == 0 ? 1 : (i % 5 == 1 ? 0 : -1);
-    labels[i * C + 2] = (i == 17 || i == 101 || i == 150 || i == 199) ? 1 : -1;
-  }
-  const auto a = bowlrp::evaluation::choose_images(labels, C, 30, 7);
-  BOOST_TEST(a == bowlrp::evaluation::choose_images(labels, C, 30, 7));
-  BOOST_TEST(a != bowlrp::evaluation::choose_images(labels, C, 30, 8));
-  BOOST_TEST(a.size() == 30u);
-  BOOST_TEST(std::is_sorted(a.begin(), a.end()));
-  BOOST_TEST((std::adjacent_find(a.begin(), a.end()) == a.end()));
-  BOOST_TEST(a.back() < N);
-  // Quota max(1, 30 / 6) = 5 per class: the rare class keeps all 4 of its positives.
-  std::vector<std::size_t> pos(C, 0);
-  for (std::size_t i : a)
-    for (std::size_t c = 0; c < C; ++c) pos[c] += labels[i * C + c] == 1;
-  BOOST_TEST(pos[0] >= 5u);
-  BOOST_TEST(pos[1] >= 5u);
-  BOOST_TEST(pos[2] == 4u);
-  // n = 0 or n >= N: everything.
-  BOOST_TEST(bowlrp::evaluation::choose_images(labels, C, 0, 7).size() == N);
-  BOOST_TEST(bowlrp::evaluation::choose_images(labels, C, 500, 7).size() == N);
-  BOOST_CHECK_THROW(bowlrp::evaluation::choose_images(labels, 7, 3, 1), std::invalid_argument);
-
-  std::vector<char> usable(N, 1);
-  usable[101] = 0;
-  const auto p = bowlrp::evaluation::choose_positives(labels, C, 2, usable, 10, 3);
-  BOOST_TEST(p == std::vector<std::size_t>({17, 150, 199}));
-  const auto q = bowlrp::evaluation::choose_positives(labels, C, 0, usable, 10, 3);
-  BOOST_TEST(q.size() == 10u);
-  BOOST_TEST(std::is_sorted(q.begin(), q.end()));
-  for (std::size_t i : q) BOOST_TEST(labels[i * C] == 1);
-  BOOST_TEST(q == bowlrp::evaluation::choose_positives(labels, C, 0, usable, 10, 3));
-  BOOST_TEST(q != bowlrp::evaluation::choose_positives(labels, C, 0, usable, 10, 4));
-}
-
-BOOST_AUTO_TEST_CASE(id_list_ignores_blank_lines_and_spaces) {
-  TempDir dir;
-  bowlrp::core::write_file_atomic(dir / "ids.txt", "000021\r\n\n  000162 \n000278");
-  BOOST_TEST(bowlrp::evaluation::read_id_list(dir / "ids.txt") == std::vector<std::string>({"000021", "000162", "000278"}));
-  BOOST_CHECK_THROW(bowlrp::evaluation::read_id_list(dir / "missing.txt"), std::runtime_error);
-}
-
-BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {
-  // A small pipeline (working image 48x36 from an 80x60 original) and a hand-made hik SVM.
-  bowlrp::bow::PipelineOptions o;
-  o.image.max_side = 48;
-  o.dsift.bin_sizes = {4};
-  o.dsift.step = 4;
-  o.pooling.pyramid = {{1, 1}, {2, 1}};
-  const bowlrp::bow::Codebook cb = random_codebook(6, 11);
-  const bowlrp::bow::Pipeline pipeline(o, cb);
-  const std::size_t V = pipeline.dimension();
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<double> u(0, 0.2);
-  std::vector<double> support(3 * V);
-  for (double& v : support) v = u(rng);
-  bowlrp::svm::Kernel kernel;
-  kernel.type = bowlrp::svm::KernelType::intersection;
-  const bowlrp::svm::KernelSvm model(kernel, V, support, {{"a", -0.1, {1.0, -0.5, 0.7}}, {"b", 0.2, {-0.3, 0.4, 0.1}}});
-  std::vector<float> px(80 * 60);
-  for (int y = 0; y < 60; ++y)
-    for (int x = 0; x < 80; ++x)
-      px[y * 80 + x] = static_cast<float>(0.5 + 0.3 * std::sin(x * 0.4) * std::cos(y * 0.3) + 0.1 * ((x * 7 + y * 3) % 5) / 5.0);
-  const bowlrp::bow::GrayImage image = pipeline.loader().from_gray(px.data(), 80, 60);
-  BOOST_REQUIRE(image.width == 48);
-  const bowlrp::bow::EncodeTrace trace = pipeline.encode(image);
-  const int patch = 16;
-  const std::uint64_t seed = 3;
-  for (std::size_t cls : {0u, 1u}) {
-    const bowlrp::evaluation::IncrementalFlipper flipper(std::make_shared<const bowlrp::bow::Pipeline>(pipeline),
-                                                        std::make_shared<const bowlrp::svm::KernelSvm>(model), cls);
-    const std::vector<double> map = bowlrp::evaluation::occlusion_map(flipper, image, trace, patch, seed);
-    BOOST_REQUIRE(map.size() == 80u * 60u);
-    // Naive: paste the noise over each patch, re-encode the whole image, score.
-    const std::vector<float> noise = bowlrp::evaluation::flip_noise(48, 36, seed);
-    const double f0 = model.decision(cls, trace.histogram().data());
-    const int cols = 3, rows = 3;  // ceil(48/16), ceil(36/16)
-    std::vector<double> drop(cols * rows);
-    for (int r = 0; r < cols * rows; ++r) {
-      bowlrp::bow::GrayImage x = image;
-      const int x0 = (r % cols) * patch, y0 = (r / cols) * patch;
-      for (int y = y0; y < std::min(36, y0 + patch); ++y)
-        for (int xx = x0; xx < std::min(48, x0 + patch); ++xx) x.pixels[y * 48 + xx] = noise[y * 48 + xx];
-      drop[r] = f0 - model.decision(cls, pipeline.encode(x).histogram().data());
-    }
-    // Each original pixel belongs to the patch holding the working pixel under its centre.
-    std::vector<int> owner(80 * 60), count(cols * rows, 0);
-    for (int y = 0; y < 60; ++y)
-      for (int x = 0; x < 80; ++x) {
-        const int wx = static_cast<int>((x + 0.5) * 48 / 80), wy = static_cast<int>((y + 0.5) * 36 / 60);
-        owner[y * 80 + x] = (wy / patch) * cols + wx / patch;
-        ++count[owner[y * 80 + x]];
-      }
-    double max_err = 0, sum = 0, sum_drop = 0;
-    for (int q = 0; q < 80 * 60; ++q) {
-      max_err = std::max(max_err, std::fabs(map[q] - drop[owner[q]] / count[owner[q]]));
-      sum += map[q];
-    }
-    for (double d : drop) sum_drop += d;
-    BOOST_TEST(max_err < 1e-12);
-    BOOST_TEST(std::fabs(sum - sum_drop) < 1e-9);
-    BOOST_TEST(std::any_of(drop.begin(), drop.end(), [](double d) { return std::fabs(d) > 1e-6; }));
-  }
-}
 
 BOOST_AUTO_TEST_CASE(bad_arguments_name_the_flag) {
   bowlrp::evaluation::VocProtocolOptions a;
@@ -471,8 +236,8 @@ BOOST_AUTO_TEST_CASE(network_head_end_to_end_on_voc_conserves_layer_by_layer) {
   BOOST_TEST(html.find("000005") != std::string::npos);
 }
 
-// One unreadable test image and one unreadable training image: the run goes on without them, names
-// each on stderr, counts them in report.json and exits 3 (ran to the end, some inputs failed).
+// `voc --encoding fisher` on real images beside Bag-of-Words: conserved explanations, a version 2 model
+// file whose explanations report the absorbed part, and `compare` of the two runs.
 BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_bag_of_words) {
   if (!bowlrp::test::have_voc()) return;
   TempDir dir;
@@ -527,6 +292,8 @@ BOOST_AUTO_TEST_CASE(fisher_vectors_end_to_end_on_voc_conserve_and_compare_with_
   BOOST_TEST(html.find("Explanation quality") != std::string::npos);
 }
 
+// One unreadable test image and one unreadable training image: the run goes on without them, names
+// each on stderr, counts them in report.json and exits 3 (ran to the end, some inputs failed).
 BOOST_AUTO_TEST_CASE(unreadable_images_are_named_and_exit_code_is_3) {
   if (!bowlrp::test::have_voc()) return;
   TempDir dir;
@@ -578,5 +345,4 @@ BOOST_AUTO_TEST_CASE(unreadable_images_are_named_and_exit_code_is_3) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
-
-#endif  // BOWLRP_CLI
+BOOST_AUTO_TEST_SUITE_END()

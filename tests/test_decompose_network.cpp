@@ -1,15 +1,17 @@
-// Tests of the network head (nn::Network) and of its layer rules (decompose/network_relevance.h):
-// every rule against a naive reference written here from the explicit messages matrix R_{i<-j},
-// conservation per layer and end to end for every rule and composite, the z rule = gradient x input
-// identity of bias-free ReLU networks, an αβ example computed by hand, the network layers of the
-// conservation checker (and that it can fail), the Network class, and the rule and composite texts.
+// Suite decompose/network: the layer rules of the network head (decompose/network_relevance.h): every
+// rule against a naive reference written here from the explicit messages matrix R_{i<-j}, conservation
+// per layer and end to end for every rule and composite, the z rule = gradient x input identity of
+// bias-free ReLU networks, an αβ example computed by hand, the network layers of the conservation
+// checker (and that it can fail), the rule and composite texts, and the Explainer's refusal of rules
+// that do not fit the network (network_fixtures.h).
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/conservation.h>
+#include <bowlrp/decompose/explain.h>
 #include <bowlrp/decompose/network_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/nn/network.h>
 
-#include <bowlrp/decompose/explain.h>
+#include "network_fixtures.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -25,50 +27,9 @@
 
 namespace bd = bowlrp::decompose;
 namespace bn = bowlrp::nn;
+using namespace bowlrp::test::network;
 
 namespace {
-
-using Vec = std::vector<double>;
-
-// Worst errors seen, relative to each comparison's scale (printed at the end of the tests that set them).
-struct Worst {
-  double value = 0.0;
-  void see(double error, double scale) { value = std::max(value, error / scale); }
-};
-
-// A random layer: weights and biases N(0, 1) (biases 0 when !biases); rows listed in zero_rows get
-// all-zero weights.
-bn::DenseLayer random_layer(std::mt19937_64& rng, std::size_t n_in, std::size_t n_out, bool biases,
-                            const std::vector<std::size_t>& zero_rows = {}) {
-  std::normal_distribution<double> g(0.0, 1.0);
-  bn::DenseLayer layer;
-  layer.inputs = n_in;
-  layer.outputs = n_out;
-  layer.weights.resize(n_in * n_out);
-  layer.biases.assign(n_out, 0.0);
-  for (double& w : layer.weights) w = g(rng);
-  if (biases)
-    for (double& b : layer.biases) b = g(rng);
-  for (std::size_t j : zero_rows)
-    if (j < n_out) std::fill_n(layer.weights.begin() + j * n_in, n_in, 0.0);
-  return layer;
-}
-
-// A random network n[0] -> n[1] -> ... with the given bias setting; class names c0, c1, ...
-bn::Network random_network(std::mt19937_64& rng, const std::vector<std::size_t>& n, bool biases) {
-  std::vector<bn::DenseLayer> layers;
-  for (std::size_t l = 0; l + 1 < n.size(); ++l) layers.push_back(random_layer(rng, n[l], n[l + 1], biases));
-  std::vector<std::string> names;
-  for (std::size_t c = 0; c < n.back(); ++c) names.push_back("c" + std::to_string(c));
-  return bn::Network(std::move(layers), std::move(names));
-}
-
-Vec random_vector(std::mt19937_64& rng, std::size_t n, bool positive) {
-  std::normal_distribution<double> g(0.0, 1.0);
-  Vec v(n);
-  for (double& x : v) x = positive ? std::abs(g(rng)) : g(rng);
-  return v;
-}
 
 Vec dense(const bn::DenseLayer& layer, const Vec& a) {
   Vec z(layer.outputs);
@@ -149,23 +110,6 @@ std::vector<bd::LayerRule> all_rules() {
           bd::WSquareRule{}};
 }
 
-// Runs f and checks that it throws E with every part in its message.
-template <class E>
-void check_throws(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    BOOST_ERROR("no exception; expected one saying '" << parts.front() << "'");
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const std::string& p : parts)
-      BOOST_TEST(what.find(p) != std::string::npos, "message '" << what << "' lacks '" << p << "'");
-  }
-}
-
-bool same_bits(const Vec& a, const Vec& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-
 // An Explanation of a network head whose lower layers are trivially consistent (one feature, one
 // pixel holding Σ R_d), so that check_conservation judges the head.
 bd::Explanation explanation_of(const bd::DimensionRelevance& d, std::size_t cls) {
@@ -181,6 +125,7 @@ bd::Explanation explanation_of(const bd::DimensionRelevance& d, std::size_t cls)
 
 }  // namespace
 
+BOOST_AUTO_TEST_SUITE(decompose)
 BOOST_AUTO_TEST_SUITE(network)
 
 // ---------------------------------------------------------------------------------------------
@@ -600,124 +545,6 @@ BOOST_AUTO_TEST_CASE(relevance_network_refusals) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// nn::Network.
-
-BOOST_AUTO_TEST_CASE(forward_decision_and_batch_give_the_same_bits) {
-  std::mt19937_64 rng(7000);
-  const bn::Network net = random_network(rng, {37, 21, 13, 5}, true);
-  BOOST_TEST(net.dim() == 37u);
-  BOOST_TEST(net.classes() == 5u);
-  BOOST_TEST(net.hidden_sizes() == std::vector<std::size_t>({21, 13}));
-  const std::size_t n = 203;
-  const Vec X = random_vector(rng, n * net.dim(), false);
-  const Vec batch1 = net.decision_batch(X.data(), n, 1);
-  const Vec batch2 = net.decision_batch(X.data(), n, 2);
-  const Vec batch0 = net.decision_batch(X.data(), n);
-  BOOST_TEST(same_bits(batch1, batch2));  // the thread count changes nothing
-  BOOST_TEST(same_bits(batch1, batch0));
-  for (std::size_t r = 0; r < n; ++r) {
-    const double* x = X.data() + r * net.dim();
-    const bn::NetworkTrace t = net.forward(x);
-    const Vec f = net.decision(x);
-    BOOST_REQUIRE(same_bits(t.scores(), f));
-    BOOST_REQUIRE(same_bits(f, Vec(batch1.begin() + r * 5, batch1.begin() + (r + 1) * 5)));
-    for (std::size_t c = 0; c < 5; ++c) BOOST_REQUIRE(net.decision(c, x) == f[c]);
-    // The trace holds the rectified inputs of every layer.
-    BOOST_REQUIRE_EQUAL(t.inputs.size(), 3u);
-    BOOST_REQUIRE(same_bits(t.inputs[0], Vec(x, x + net.dim())));
-    for (std::size_t l = 1; l < 3; ++l)
-      for (std::size_t j = 0; j < t.inputs[l].size(); ++j) BOOST_REQUIRE(t.inputs[l][j] == std::max(0.0, t.pre_activations[l - 1][j]));
-  }
-  BOOST_TEST(net.decision_batch(X.data(), 0, 2).empty());
-}
-
-BOOST_AUTO_TEST_CASE(gradient_matches_central_differences) {
-  Worst worst;
-  int checked = 0;
-  for (int seed = 0; seed < 20; ++seed) {
-    std::mt19937_64 rng(8000 + seed);
-    const bn::Network net = random_network(rng, {6, 8, 7, 3}, true);
-    const Vec x = random_vector(rng, 6, false);
-    const bn::NetworkTrace t = net.forward(x.data());
-    double margin = std::numeric_limits<double>::infinity();  // distance of the hidden units from their kink
-    for (std::size_t l = 0; l + 1 < t.pre_activations.size(); ++l)
-      for (double z : t.pre_activations[l]) margin = std::min(margin, std::abs(z));
-    if (margin < 1e-3) continue;  // a step of 1e-6 could cross a kink
-    const double h = 1e-6;
-    for (std::size_t cls = 0; cls < 3; ++cls) {
-      const Vec g = net.gradient(cls, t);
-      BOOST_REQUIRE_EQUAL(g.size(), 6u);
-      for (std::size_t d = 0; d < 6; ++d) {
-        Vec xp = x, xm = x;
-        xp[d] += h;
-        xm[d] -= h;
-        const double fd = (net.decision(cls, xp.data()) - net.decision(cls, xm.data())) / (xp[d] - xm[d]);
-        const double err = std::abs(fd - g[d]);
-        BOOST_TEST(err <= 1e-7 * std::max(1.0, std::abs(g[d])), "seed " << seed << " class " << cls << " d " << d
-                                                                       << ": " << fd << " vs " << g[d]);
-        worst.see(err, std::max(1.0, std::abs(g[d])));
-      }
-    }
-    ++checked;
-  }
-  BOOST_TEST(checked >= 5);
-  BOOST_TEST_MESSAGE("gradient vs central differences (h = 1e-6, " << checked << " points): worst error " << worst.value);
-}
-
-BOOST_AUTO_TEST_CASE(network_refuses_bad_shapes_values_and_names) {
-  const auto layer = [](std::size_t in, std::size_t out) {
-    return bn::DenseLayer{in, out, Vec(in * out, 0.5), Vec(out, 0.1)};
-  };
-  using Names = std::vector<std::string>;
-  check_throws<std::invalid_argument>([] { bn::Network({}, {}); }, {"no layers", "at least one"});
-  check_throws<std::invalid_argument>([&] { bn::Network({layer(3, 4), layer(5, 2)}, {"a", "b"}); },
-                                      {"layer 2 of 2 has 5 inputs but layer 1 has 4 outputs"});
-  check_throws<std::invalid_argument>([&] { bn::Network({bn::DenseLayer{0, 2, {}, {0, 0}}}, {"a", "b"}); },
-                                      {"layer 1 of 1 has 0 inputs", "expected both >= 1"});
-  bn::DenseLayer short_weights = layer(3, 2);
-  short_weights.weights.pop_back();
-  check_throws<std::invalid_argument>([&] { bn::Network({short_weights}, {"a", "b"}); },
-                                      {"5 weights and 2 biases", "expected 6 (outputs x inputs) and 2"});
-  bn::DenseLayer long_biases = layer(3, 2);
-  long_biases.biases.push_back(0.0);
-  check_throws<std::invalid_argument>([&] { bn::Network({long_biases}, {"a", "b"}); }, {"6 weights and 3 biases"});
-  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
-    bn::DenseLayer w = layer(3, 2), b = layer(3, 2);
-    w.weights[4] = bad;
-    b.biases[1] = -bad;
-    check_throws<std::invalid_argument>([&] { bn::Network({layer(2, 3), w}, {"a", "b"}); },
-                                        {"layer 2 of 2 has a non-finite weight or bias"});
-    check_throws<std::invalid_argument>([&] { bn::Network({b}, {"a", "b"}); }, {"non-finite"});
-  }
-  check_throws<std::invalid_argument>([&] { bn::Network({layer(3, 2)}, Names{"a"}); },
-                                      {"2 outputs but there are 1 class names", "one output per class"});
-  check_throws<std::invalid_argument>([&] { bn::Network({layer(3, 2)}, Names{"a", "a"}); },
-                                      {"class name 'a' is empty or repeated"});
-  check_throws<std::invalid_argument>([&] { bn::Network({layer(3, 2)}, Names{"a", ""}); },
-                                      {"class name '' is empty or repeated"});
-
-  const bn::Network net({layer(3, 4), layer(4, 2)}, {"cat", "dog"});
-  BOOST_TEST(net.class_index("dog") == 1u);
-  check_throws<std::invalid_argument>([&] { net.class_index("zebra"); },
-                                      {"unknown class 'zebra'", "the model knows cat, dog"});
-  const Vec x = {1, 2, 3};
-  check_throws<std::out_of_range>([&] { net.decision(2, x.data()); }, {"class index 2 out of range", "2 classes"});
-  const bn::NetworkTrace t = net.forward(x.data());
-  check_throws<std::out_of_range>([&] { net.gradient(7, t); }, {"class index 7"});
-  bn::NetworkTrace bad_trace = t;
-  bad_trace.inputs[1].pop_back();
-  check_throws<std::invalid_argument>([&] { net.gradient(0, bad_trace); }, {"trace's layer 2"});
-  bad_trace.inputs.pop_back();
-  check_throws<std::invalid_argument>([&] { net.gradient(0, bad_trace); }, {"trace has 1 layers, the network 2"});
-  check_throws<std::invalid_argument>([&] { net.decision_batch(x.data(), 1, -1); }, {"threads -1", "expected 0"});
-  check_throws<std::invalid_argument>([&] { net.decision_batch(x.data(), 1, bowlrp::core::kMaxThreads + 1); },
-                                      {"threads 1025"});
-  const bn::Network empty;
-  BOOST_TEST(empty.dim() == 0u);
-  check_throws<std::invalid_argument>([&] { empty.forward(x.data()); }, {"empty"});
-}
-
-// ---------------------------------------------------------------------------------------------
 // Rule and composite texts.
 
 BOOST_AUTO_TEST_CASE(layer_rules_round_trip_and_parse) {
@@ -897,4 +724,5 @@ BOOST_AUTO_TEST_CASE(explainer_refuses_rules_that_do_not_fit_the_network) {
   }
 }
 
+BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE_END()
