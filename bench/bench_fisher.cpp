@@ -88,12 +88,13 @@ int main(int argc, char** argv) try {
   {
     const std::vector<std::size_t> pick = evaluation::choose_images(train.labels, C, args.train_images, 0);
     model::LabelledImages sub = data;
-    sub.paths.clear();
+    std::vector<std::string> paths;
     sub.labels.clear();
     for (std::size_t i : pick) {
-      sub.paths.push_back(data.paths[i]);
+      paths.push_back(data.images.paths()[i]);
       sub.labels.insert(sub.labels.end(), data.labels.begin() + i * C, data.labels.begin() + (i + 1) * C);
     }
+    sub.images = std::move(paths);
     // Classes without a positive in the subset are left out of both models alike.
     model::LabelledImages kept = sub;
     kept.class_names.clear();
@@ -101,14 +102,14 @@ int main(int argc, char** argv) try {
     std::vector<std::size_t> cls;
     for (std::size_t c = 0; c < C; ++c) {
       bool pos = false;
-      for (std::size_t i = 0; i < sub.paths.size(); ++i) pos |= sub.labels[i * C + c] > 0;
+      for (std::size_t i = 0; i < sub.images.size(); ++i) pos |= sub.labels[i * C + c] > 0;
       if (pos) cls.push_back(c), kept.class_names.push_back(sub.class_names[c]);
     }
-    for (std::size_t i = 0; i < sub.paths.size(); ++i)
+    for (std::size_t i = 0; i < sub.images.size(); ++i)
       for (std::size_t c : cls) kept.labels.push_back(sub.labels[i * C + c]);
     data = kept;
   }
-  std::printf("fitting on %zu VOC train images, %zu classes (threads %d)\n", data.paths.size(),
+  std::printf("fitting on %zu VOC train images, %zu classes (threads %d)\n", data.images.size(),
               data.class_names.size(), args.threads);
   model::FitOptions bow_options, fisher_options;
   bow_options.threads = fisher_options.threads = args.threads;

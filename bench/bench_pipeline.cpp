@@ -277,13 +277,15 @@ int main(int argc, char** argv) try {
       evaluation::choose_images(val_full.labels, val_full.classes.size(), static_cast<std::size_t>(args.images), 0x7e57);
   model::LabelledImages data;
   data.class_names = train_full.classes;
+  std::vector<std::string> train_paths;
   for (std::size_t i : train_pick) {
-    data.paths.push_back(train_full.image_path(train_full.ids[i]));
+    train_paths.push_back(train_full.image_path(train_full.ids[i]));
     for (std::size_t c = 0; c < train_full.classes.size(); ++c) data.labels.push_back(train_full.label(i, c));
   }
+  data.images = train_paths;
   std::vector<std::string> val_paths;
   for (std::size_t i : val_pick) val_paths.push_back(val_full.image_path(val_full.ids[i]));
-  const std::size_t M = data.paths.size(), N = val_paths.size(), C = data.class_names.size();
+  const std::size_t M = train_paths.size(), N = val_paths.size(), C = data.class_names.size();
 
   // ---- floors: SGEMM and bandwidth ------------------------------------------------------------------
   std::fprintf(stderr, "floors...\n");
@@ -308,7 +310,7 @@ int main(int argc, char** argv) try {
     const std::size_t per = (opts.kmeans.samples + from - 1) / from;
     std::mt19937_64 rng(7);
     for (std::size_t i = 0; i < from; ++i) {
-      const bow::FeatureTrace f = sift.extract(loader.load(data.paths[i]));
+      const bow::FeatureTrace f = sift.extract(loader.load(train_paths[i]));
       std::vector<std::size_t> idx(f.size());
       std::iota(idx.begin(), idx.end(), 0);
       std::shuffle(idx.begin(), idx.end(), rng);
@@ -322,10 +324,11 @@ int main(int argc, char** argv) try {
   sample = {};
   add("train", "k-means (" + std::to_string(n_sample) + " x 128, K " + std::to_string(K) + ")", kmeans_s, "s");
 
-  const bow::Pipeline pipe(opts, codebook);
+  const auto shared_pipe = std::make_shared<const bow::Pipeline>(opts, codebook);
+  const bow::Pipeline& pipe = *shared_pipe;
   const std::size_t V = pipe.dimension();
   auto t0 = Clock::now();
-  const model::EncodedSet enc = model::encode_images(pipe, data.paths, args.threads);
+  const model::EncodedSet enc = model::encode_images(shared_pipe, train_paths, args.threads);
   const double encode_s = since(t0);
   add("train", "encode, " + std::to_string(threads) + " threads", 1e3 * encode_s / M, "ms/image",
       std::to_string(M / encode_s) + " images/s");
@@ -445,7 +448,6 @@ int main(int argc, char** argv) try {
     traces[i].pool = pools[i];
   }
   const auto shared_model = std::make_shared<const svm::KernelSvm>(model);
-  const auto shared_pipe = std::make_shared<const bow::Pipeline>(pipe);
   for (std::size_t i = 0; i < N; ++i) traces[i].pipeline = pipe.fingerprint();
   const decompose::Explainer explainer(shared_model, pipe.fingerprint(), composite);
   const double explain_s = median_seconds(R, [&] {

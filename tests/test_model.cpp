@@ -871,7 +871,7 @@ BOOST_AUTO_TEST_CASE(fit_without_keep_encoded_releases_the_training_rows_only) {
   // keep_encoded = false empties FitReport::encoded.histograms and changes nothing else (same head
   // bits, same ok flags and dimension).
   const bowlrp::model::LabelledImages data = two_disc_images();
-  const std::vector<bow::GrayImage>& images = data.images;
+  const std::vector<bow::GrayImage>& images = data.images.decoded();
   bowlrp::model::FitOptions o = tiny_fisher_fit_options();
   bowlrp::model::FitReport kept, released;
   const bowlrp::model::Model a = bowlrp::model::fit(data, o, {}, &kept);
@@ -928,8 +928,8 @@ BOOST_AUTO_TEST_CASE(mirror_training_adds_each_images_mirror_with_its_labels) {
   BOOST_TEST(mirrored.skipped.empty());
   const auto& fisher = *std::get<std::shared_ptr<const bow::FisherPipeline>>(b.encoding());
   for (std::size_t i = 0; i < n; ++i) {
-    const std::vector<double> original = fisher.encode(data.images[i]).fisher;
-    const std::vector<double> mirror = fisher.encode(bow::mirror_left_right(data.images[i])).fisher;
+    const std::vector<double> original = fisher.encode(data.images.decoded()[i]).fisher;
+    const std::vector<double> mirror = fisher.encode(bow::mirror_left_right(data.images.decoded()[i])).fisher;
     BOOST_TEST(std::equal(original.begin(), original.end(), mirrored.encoded.row(i)));
     BOOST_TEST(std::equal(mirror.begin(), mirror.end(), mirrored.encoded.row(n + i)));
     BOOST_TEST(mirror != original);
@@ -962,7 +962,7 @@ BOOST_AUTO_TEST_CASE(mirrors_are_cached_under_keys_of_their_own_and_failures_nam
   const std::size_t n = data.images.size();
   std::vector<std::string> paths;
   for (std::size_t i = 0; i < n; ++i) {
-    const bow::GrayImage& g = data.images[i];
+    const bow::GrayImage& g = data.images.decoded()[i];
     std::string pgm = "P5\n" + std::to_string(g.width) + " " + std::to_string(g.height) + "\n255\n";
     for (float v : g.pixels) pgm += static_cast<char>(static_cast<unsigned char>(std::lround(v * 255)));
     paths.push_back(tmp / ("img" + std::to_string(i) + ".pgm"));
@@ -995,14 +995,15 @@ namespace {
 // The images of two_disc_images() as PGM files in dir, and the same set naming them.
 bowlrp::model::LabelledImages two_disc_files(const TempDir& dir) {
   bowlrp::model::LabelledImages data = two_disc_images();
+  std::vector<std::string> paths(data.images.size());
   for (std::size_t i = 0; i < data.images.size(); ++i) {
-    const bow::GrayImage& g = data.images[i];
+    const bow::GrayImage& g = data.images.decoded()[i];
     std::string pgm = "P5\n" + std::to_string(g.width) + " " + std::to_string(g.height) + "\n255\n";
     for (float v : g.pixels) pgm += static_cast<char>(static_cast<unsigned char>(std::lround(v * 255)));
-    data.paths[i] = dir / ("img" + std::to_string(i) + ".pgm");
-    core::write_file_atomic(data.paths[i], pgm);
+    paths[i] = dir / ("img" + std::to_string(i) + ".pgm");
+    core::write_file_atomic(paths[i], pgm);
   }
-  data.images.clear();
+  data.images = paths;
   return data;
 }
 
@@ -1025,7 +1026,7 @@ void expect_unwritable_cache_changes_nothing(const bowlrp::model::LabelledImages
   const bowlrp::model::Model cached = bowlrp::model::fit(data, o, progress, &report);
   BOOST_TEST(report.skipped.empty(), report.skipped.size() << " images skipped, the first: "
                                                           << (report.skipped.empty() ? "" : report.skipped[0].reason));
-  BOOST_TEST(report.used == data.paths.size());
+  BOOST_TEST(report.used == data.images.size());
   cached.save(out / "cached.bowlrp");
   BOOST_TEST((core::read_file(out / "cached.bowlrp") == core::read_file(out / "plain.bowlrp")));
   BOOST_TEST(notes.size() == 2u);  // the mixture's stage and the encoding's, once each

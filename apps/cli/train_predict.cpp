@@ -38,7 +38,7 @@ int run_train(const TrainArgs& args) {
     data = model::LabelledImages::from_voc(datasets::VocSet::load(args.voc, args.set, split_csv(args.classes)));
   }
   if (!args.run.quiet)
-    std::fprintf(stderr, "training on %zu images, %zu classes, K = %d, kernel %s\n", data.paths.size(),
+    std::fprintf(stderr, "training on %zu images, %zu classes, K = %d, kernel %s\n", data.images.size(),
                  data.class_names.size(), options.pipeline.kmeans.words, svm::to_string(options.kernel.type).c_str());
   model::FitReport report;
   const model::Model model = model::fit(data, options, progress_display(args.run.quiet), &report);

@@ -201,9 +201,9 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     const datasets::VocSet train =
         subset(full, choose_images(full.labels, full.classes.size(), options.max_images, seed));
     const model::LabelledImages data = model::LabelledImages::from_voc(train);
-    ev.train_images = data.paths.size();
+    ev.train_images = data.images.size();
     core::progress_note(progress, "fit",
-                       "training on " + std::to_string(data.paths.size()) + " '" + options.train_set + "' images, " +
+                       "training on " + std::to_string(data.images.size()) + " '" + options.train_set + "' images, " +
                            std::to_string(train.classes.size()) + " classes, " +
                            options.fit.encoding_summary() +
                            (options.fit.mirrors() ? ", each also mirrored" : ""));
@@ -216,9 +216,9 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     timing("codebook sample", fr.times.codebook_extract, 0);
     timing("k-means", fr.times.kmeans, 0);
     if (fopts.mirrors())
-      timing("encode train + mirrors", fr.times.encode, 2 * data.paths.size());
+      timing("encode train + mirrors", fr.times.encode, 2 * data.images.size());
     else
-      timing("encode train", fr.times.encode, data.paths.size());
+      timing("encode train", fr.times.encode, data.images.size());
     timing(options.fit.head_training_stage(), fr.times.svm,
            train.classes.size());
   }

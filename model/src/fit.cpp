@@ -200,17 +200,16 @@ std::vector<Skipped> to_skipped(const std::vector<datasets::WalkProblem>& proble
   return out;
 }
 
-LabelledImages from_names(const std::vector<std::string>& names, const std::vector<std::string>& labels,
-                          const std::string& what) {
-  if (names.size() != labels.size())
-    throw std::invalid_argument(what + ": " + std::to_string(names.size()) + " images but " +
-                                std::to_string(labels.size()) + " labels; expected one label per image");
+// The labels of n images with one class name each; classes are the sorted distinct names.
+LabelledImages from_labels(std::size_t n, const std::vector<std::string>& labels, const std::string& what) {
+  if (n != labels.size())
+    throw std::invalid_argument(what + ": " + std::to_string(n) + " images but " + std::to_string(labels.size()) +
+                                " labels; expected one label per image");
   const std::set<std::string> distinct(labels.begin(), labels.end());
   if (distinct.size() < 2)
     throw std::invalid_argument(what + ": " + std::to_string(distinct.size()) +
                                 " distinct label(s); one-vs-rest training needs at least two classes");
   LabelledImages out;
-  out.paths = names;
   out.class_names.assign(distinct.begin(), distinct.end());
   for (const std::string& label : labels)
     for (const std::string& c : out.class_names) out.labels.push_back(c == label ? 1 : -1);
@@ -227,10 +226,12 @@ LabelledImages LabelledImages::from_folder(const datasets::FolderDataset& set) {
   LabelledImages data;
   data.class_names = set.classes;
   data.unlisted = to_skipped(set.problems);
+  std::vector<std::string> paths;
   for (const auto& im : set.images) {
-    data.paths.push_back(im.path);
+    paths.push_back(im.path);
     for (std::size_t c = 0; c < set.classes.size(); ++c) data.labels.push_back(int(c) == im.label ? 1 : -1);
   }
+  data.images = std::move(paths);
   return data;
 }
 
@@ -245,34 +246,33 @@ LabelledImages LabelledImages::from_folder(const std::string& dir) {
 LabelledImages LabelledImages::from_voc(const datasets::VocSet& set) {
   LabelledImages data;
   data.class_names = set.classes;
-  for (const std::string& id : set.ids) data.paths.push_back(set.image_path(id));
+  std::vector<std::string> paths;
+  for (const std::string& id : set.ids) paths.push_back(set.image_path(id));
+  data.images = std::move(paths);
   data.labels = set.labels;  // 0 = difficult only: left out of that class's training
   data.single_label = false;
   return data;
 }
 
 LabelledImages LabelledImages::from_paths(const std::vector<std::string>& paths, const std::vector<std::string>& labels) {
-  return from_names(paths, labels, "from_paths");
+  LabelledImages out = from_labels(paths.size(), labels, "from_paths");
+  out.images = paths;
+  return out;
 }
 
 LabelledImages LabelledImages::from_images(std::vector<bow::GrayImage> images, const std::vector<std::string>& labels) {
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < images.size(); ++i) names.push_back("image-" + std::to_string(i));
-  LabelledImages out = from_names(names, labels, "from_images");
+  LabelledImages out = from_labels(images.size(), labels, "from_images");
   out.images = std::move(images);
   return out;
 }
 
 void LabelledImages::validate() const {
-  const std::size_t n = paths.size(), C = class_names.size();
+  const std::size_t n = images.size(), C = class_names.size();
   if (C == 0) throw std::invalid_argument("labelled images: no class to train");
   validate_class_names(class_names);  // what the model file can hold, before any training
   if (labels.size() != n * C)
     throw std::invalid_argument("labelled images: " + std::to_string(labels.size()) + " labels for " +
                                 std::to_string(n) + " images x " + std::to_string(C) + " classes");
-  if (!images.empty() && images.size() != n)
-    throw std::invalid_argument("labelled images: " + std::to_string(images.size()) + " decoded images for " +
-                                std::to_string(n) + " names; expected one per name");
   for (std::size_t k = 0; k < labels.size(); ++k)
     if (labels[k] != 1 && labels[k] != -1 && labels[k] != 0)
       throw std::invalid_argument("labelled images: label " + std::to_string(labels[k]) + " of image " +
@@ -387,15 +387,16 @@ void FitOptions::validate() const {
   visit_head_kind(head_kind(), [&](auto tag) { HeadTraits<typename decltype(tag)::type>::validate(*this); });
 }
 
-bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
+bow::Codebook train_codebook(const bow::PipelineOptions& options, const ImageSource& images, int threads,
                              const std::string& cache_dir, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times) {
   options.validate();
-  if (paths.empty()) throw std::invalid_argument("cannot train a codebook: no training images");
-  // Cached codebook of the same options and training images (a corrupt entry is retrained).
+  if (images.empty()) throw std::invalid_argument("cannot train a codebook: no training images");
+  // Cached codebook of the same options and training files (a corrupt entry is retrained).
+  const bool cached_here = !cache_dir.empty() && images.files();
   Digest cache_key;
-  if (!cache_dir.empty()) {
-    cache_key = codebook_key(options, paths);
+  if (cached_here) {
+    cache_key = codebook_key(options, images.paths());
     if (std::optional<bow::Codebook> cached = load_cached_codebook(cache_dir, cache_key);
         cached && cached->size() == options.kmeans.words && cached->dim() == bow::FeatureTrace::kDim) {
       core::progress_note(progress, "codebook", "codebook: " + std::to_string(cached->size()) + " words from the cache");
@@ -404,9 +405,9 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
   }
   const bow::ImageLoader loader(options.image);
   bow::Codebook codebook = sample_and_cluster(
-      options, paths.size(), [&](std::size_t i) { return loader.load(paths[i]); },
-      [&](std::size_t i) { return paths[i]; }, threads, progress, failures, times);
-  if (!cache_dir.empty()) {
+      options, images.size(), [&](std::size_t i) { return images.load(i, loader); },
+      [&](std::size_t i) { return images.name(i); }, threads, progress, failures, times);
+  if (cached_here) {
     CacheWriteFailure write_failure;
     write_failure.attempt([&] { store_cached_codebook(cache_dir, cache_key, codebook); });
     write_failure.note(progress, "codebook");
@@ -415,32 +416,19 @@ bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vec
 }
 
 std::vector<float> sample_training_descriptors(const bow::ImageOptions& image, const bow::DsiftOptions& dsift,
-                                               const LabelledImages& data, std::size_t samples, std::uint64_t seed,
+                                               const ImageSource& images, std::size_t samples, std::uint64_t seed,
                                                int threads, const core::ProgressFn& progress,
                                                std::vector<Skipped>* failures, StageTimes* times,
                                                std::size_t* images_used) {
   const auto t0 = Clock::now();
   const bow::ImageLoader loader(image);
-  const bool in_memory = !data.images.empty();
   std::size_t used = 0;
   std::vector<float> all = sample_descriptors(
-      dsift, data.paths.size(), samples, seed,
-      [&](std::size_t i) { return in_memory ? data.images[i] : loader.load(data.paths[i]); },
-      [&](std::size_t i) { return data.paths[i]; }, threads, progress, failures, nullptr, &used);
+      dsift, images.size(), samples, seed, [&](std::size_t i) { return images.load(i, loader); },
+      [&](std::size_t i) { return images.name(i); }, threads, progress, failures, nullptr, &used);
   if (times) times->codebook_extract = seconds_since(t0);
   if (images_used) *images_used = used;
   return all;
-}
-
-bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
-                             const std::vector<std::string>& names, int threads, const core::ProgressFn& progress,
-                             std::vector<Skipped>* failures, StageTimes* times) {
-  if (names.size() != images.size())
-    throw std::invalid_argument("train_codebook: " + std::to_string(names.size()) + " names for " +
-                                std::to_string(images.size()) + " images");
-  return sample_and_cluster(
-      options, images.size(), [&](std::size_t i) { return images[i]; }, [&](std::size_t i) { return names[i]; },
-      threads, progress, failures, times);
 }
 
 const double* EncodedSet::rows(const std::vector<std::size_t>& kept, std::vector<double>* storage) const {
@@ -478,28 +466,27 @@ void drop_repeated_failures(EncodedSet& set, std::size_t n) {
   set.failures = std::move(failures);
 }
 
-// Rows of image files through an optional cache: row i < n is image i, row n + i (with_mirrors)
-// its left-right mirror, cached under a key of its own.
+// Rows of the images, through an optional cache when they are files: row i < n is image i, row
+// n + i (with_mirrors) its left-right mirror, cached under a key of its own.
 template <class Pipeline>
-EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                            const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage,
-                            bool with_mirrors) {
-  const std::size_t n = paths.size();
-  const std::optional<HistogramCache> cache = make_cache(pipeline, cache_dir);
+EncodedSet encode_rows_of(const Pipeline& pipeline, const ImageSource& images, int threads,
+                          const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage,
+                          bool with_mirrors) {
+  const std::size_t n = images.size();
+  const std::optional<HistogramCache> cache = images.files() ? make_cache(pipeline, cache_dir) : std::nullopt;
   CacheWriteFailure write_failure;
   EncodedSet out = encode_rows(
       with_mirrors ? 2 * n : n, pipeline.dimension(), threads, progress, stage,
-      [&](std::size_t i) { return row_name(paths[i % n], i >= n); },
+      [&](std::size_t i) { return row_name(images.name(i % n), i >= n); },
       [&](std::size_t i, double* row) {
         const bool mirrored = i >= n;
-        const std::string& path = paths[i % n];
-        const std::string bytes = core::read_file(path);
+        const std::optional<std::string> bytes = images.file_bytes(i % n);  // one read for the key and the image
         Digest key;
         if (cache) {
-          key = cache->key(bytes, mirrored);
+          key = cache->key(*bytes, mirrored);
           if (cache->load(key, row)) return;
         }
-        const bow::GrayImage image = pipeline.loader().decode(bytes, path);
+        const bow::GrayImage image = images.load(i % n, pipeline.loader(), bytes ? &*bytes : nullptr);
         const auto trace = pipeline.encode(mirrored ? bow::mirror_left_right(image) : image);
         std::copy(trace.histogram().begin(), trace.histogram().end(), row);
         if (cache) write_failure.attempt([&] { cache->store(key, row); });
@@ -513,81 +500,30 @@ EncodedSet encode_file_rows(const Pipeline& pipeline, const std::vector<std::str
   if (with_mirrors) drop_repeated_failures(out, n);
   return out;
 }
-
-std::string image_name(const std::vector<bow::GrayImage>& images, std::size_t i) {
-  return images[i].source.empty() ? "image-" + std::to_string(i) : images[i].source;
-}
-
-// Rows of decoded images, as encode_file_rows without a cache.
-template <class Pipeline>
-EncodedSet encode_image_rows(const Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                             const core::ProgressFn& progress, const std::string& stage, bool with_mirrors) {
-  const std::size_t n = images.size();
-  EncodedSet out = encode_rows(
-      with_mirrors ? 2 * n : n, pipeline.dimension(), threads, progress, stage,
-      [&](std::size_t i) { return row_name(image_name(images, i % n), i >= n); },
-      [&](std::size_t i, double* row) {
-        const auto trace = i >= n ? pipeline.encode(bow::mirror_left_right(images[i - n])) : pipeline.encode(images[i]);
-        std::copy(trace.histogram().begin(), trace.histogram().end(), row);
-      });
-  if (with_mirrors) drop_repeated_failures(out, n);
-  return out;
-}
 }  // namespace
 
-EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
-  return encode_file_rows(pipeline, paths, threads, cache_dir, progress, stage, false);
-}
-
-EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
+EncodedSet encode_images(const Encoding& encoding, const ImageSource& images, int threads, const std::string& cache_dir,
                          const core::ProgressFn& progress, const std::string& stage) {
-  return encode_image_rows(pipeline, images, threads, progress, stage, false);
+  return std::visit(
+      [&](const auto& e) { return encode_rows_of(*e, images, threads, cache_dir, progress, stage, false); }, encoding);
 }
 
-EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
-  return encode_file_rows(pipeline, paths, threads, cache_dir, progress, stage, false);
-}
-
-EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const core::ProgressFn& progress, const std::string& stage) {
-  return encode_image_rows(pipeline, images, threads, progress, stage, false);
-}
-
-EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
+EncodedSet encode_with_mirrors(const Encoding& encoding, const ImageSource& images, int threads,
                                const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
   return std::visit(
-      [&](const auto& e) { return encode_file_rows(*e, paths, threads, cache_dir, progress, stage, true); }, encoding);
+      [&](const auto& e) { return encode_rows_of(*e, images, threads, cache_dir, progress, stage, true); }, encoding);
 }
 
-EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                               const core::ProgressFn& progress, const std::string& stage) {
-  return std::visit([&](const auto& e) { return encode_image_rows(*e, images, threads, progress, stage, true); },
-                    encoding);
-}
-
-EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir, const core::ProgressFn& progress, const std::string& stage) {
-  return std::visit(
-      [&](const auto& e) { return encode_file_rows(*e, paths, threads, cache_dir, progress, stage, false); }, encoding);
-}
-
-EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                         const core::ProgressFn& progress, const std::string& stage) {
-  return std::visit([&](const auto& e) { return encode_image_rows(*e, images, threads, progress, stage, false); },
-                    encoding);
-}
-
-bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
-                                              const std::vector<std::string>& paths, int threads,
-                                              const std::string& cache_dir, const core::ProgressFn& progress,
-                                              std::vector<Skipped>* failures, StageTimes* times) {
+bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options, const ImageSource& images,
+                                              int threads, const std::string& cache_dir,
+                                              const core::ProgressFn& progress, std::vector<Skipped>* failures,
+                                              StageTimes* times) {
   options.validate();
-  if (paths.empty()) throw std::invalid_argument("cannot train a Fisher-vector mixture: no training images");
+  if (images.empty()) throw std::invalid_argument("cannot train a Fisher-vector mixture: no training images");
+  const bool cached_here = !cache_dir.empty() && images.files();
   Digest cache_key;
-  if (!cache_dir.empty()) {
-    cache_key = fisher_parameters_key(options, paths);
+  if (cached_here) {
+    cache_key = fisher_parameters_key(options, images.paths());
     if (std::optional<bow::FisherParameters> cached = load_cached_fisher_parameters(cache_dir, cache_key, options.fisher)) {
       core::progress_note(progress, "gmm",
                          "PCA + GMM: " + std::to_string(cached->components()) + " Gaussians from the cache");
@@ -596,27 +532,14 @@ bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& 
   }
   const bow::ImageLoader loader(options.image);
   bow::FisherParameters p = sample_and_fit_mixture(
-      options, paths.size(), [&](std::size_t i) { return loader.load(paths[i]); },
-      [&](std::size_t i) { return paths[i]; }, threads, progress, failures, times);
-  if (!cache_dir.empty()) {
+      options, images.size(), [&](std::size_t i) { return images.load(i, loader); },
+      [&](std::size_t i) { return images.name(i); }, threads, progress, failures, times);
+  if (cached_here) {
     CacheWriteFailure write_failure;
     write_failure.attempt([&] { store_cached_fisher_parameters(cache_dir, cache_key, p); });
     write_failure.note(progress, "gmm");
   }
   return p;
-}
-
-bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
-                                              const std::vector<bow::GrayImage>& images,
-                                              const std::vector<std::string>& names, int threads,
-                                              const core::ProgressFn& progress, std::vector<Skipped>* failures,
-                                              StageTimes* times) {
-  if (names.size() != images.size())
-    throw std::invalid_argument("train_fisher_parameters: " + std::to_string(names.size()) + " names for " +
-                                std::to_string(images.size()) + " images");
-  return sample_and_fit_mixture(
-      options, images.size(), [&](std::size_t i) { return images[i]; }, [&](std::size_t i) { return names[i]; },
-      threads, progress, failures, times);
 }
 
 double sign_accuracy(const std::vector<double>& scores, const std::vector<int>& labels, const std::vector<char>& ok,
@@ -649,11 +572,10 @@ double top1_accuracy(const std::vector<double>& scores, const std::vector<int>& 
 Model fit(const LabelledImages& data, const FitOptions& options, const core::ProgressFn& progress, FitReport* report) {
   data.validate();
   options.validate();
-  const std::size_t n = data.paths.size(), C = data.class_names.size();
+  const std::size_t n = data.images.size(), C = data.class_names.size();
   FitReport local;
   FitReport& r = report ? *report : local;
   r = FitReport{};
-  const bool in_memory = !data.images.empty();
   std::vector<Skipped> failures;
   const Encoding encoding = visit_encoding_kind(options.encoding, [&](auto tag) -> Encoding {
     return EncodingTraits<typename decltype(tag)::type>::train(options, data, progress, &failures, &r.times);
@@ -662,12 +584,8 @@ Model fit(const LabelledImages& data, const FitOptions& options, const core::Pro
   const auto t0 = Clock::now();
   // With mirror_training, rows n .. 2n-1 are the images' mirrors, with their images' labels.
   const bool mirrors = options.mirrors();
-  EncodedSet set = in_memory ? (mirrors ? encode_with_mirrors(encoding, data.images, options.threads, progress, "encode train")
-                                        : encode_images(encoding, data.images, options.threads, progress, "encode train"))
-                             : (mirrors ? encode_with_mirrors(encoding, data.paths, options.threads, options.cache_dir,
-                                                              progress, "encode train")
-                                        : encode_images(encoding, data.paths, options.threads, options.cache_dir,
-                                                        progress, "encode train"));
+  EncodedSet set = (mirrors ? encode_with_mirrors : encode_images)(encoding, data.images, options.threads,
+                                                                   options.cache_dir, progress, "encode train");
   r.times.encode = seconds_since(t0);
   // Keep the rows that were encoded; failures of the codebook pass are failures of this pass too.
   std::vector<std::size_t> kept;

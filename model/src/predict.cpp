@@ -37,10 +37,11 @@ Predictions predict_files(const Model& model, const std::vector<std::string>& pa
   return score_set(model, set, options.threads);
 }
 
-Predictions predict_images(const Model& model, const std::vector<bow::GrayImage>& images,
-                           const PredictOptions& options, const core::ProgressFn& progress) {
+Predictions predict_images(const Model& model, std::vector<bow::GrayImage> images, const PredictOptions& options,
+                           const core::ProgressFn& progress) {
   options.validate();
-  const EncodedSet set = encode_images(model.encoding(), images, options.threads, progress, "predict");
+  const EncodedSet set =
+      encode_images(model.encoding(), std::move(images), options.threads, options.cache_dir, progress, "predict");
   return score_set(model, set, options.threads);
 }
 

@@ -89,12 +89,10 @@ py::object fit(py::handle data, py::handle labels, py::handle class_names, py::h
                               std::to_string(set.class_names.size()) + ")");
       set.labels.assign(lab.data(), lab.data() + lab.size());
       set.single_label = false;
-      if (in.arrays) {
-        for (std::size_t i = 0; i < n; ++i) set.paths.push_back("image-" + std::to_string(i));
+      if (in.arrays)
         set.images = std::move(grey);
-      } else {
-        set.paths = in.paths;
-      }
+      else
+        set.images = in.paths;
       set.validate();
     } else {
       if (!class_names.is_none()) throw py::value_error("fit: class_names goes with a label matrix only");
@@ -136,7 +134,7 @@ PyPredictions predict(const model::Model& m, py::handle images, int threads, con
     std::vector<bow::GrayImage> grey;
     grey.reserve(in.images.size());
     for (const ArrayImage& a : in.images) grey.push_back(a.convert(m.loader()));
-    return model::predict_images(m, grey, o, fn);
+    return model::predict_images(m, std::move(grey), o, fn);
   });
   return out;
 }

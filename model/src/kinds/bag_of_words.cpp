@@ -39,9 +39,7 @@ std::shared_ptr<const bow::Pipeline> EncodingTraits<bow::Pipeline>::train(const 
                                                                           std::vector<Skipped>* failures,
                                                                           StageTimes* times) {
   bow::Codebook codebook =
-      data.images.empty()
-          ? train_codebook(options.pipeline, data.paths, options.threads, options.cache_dir, progress, failures, times)
-          : train_codebook(options.pipeline, data.images, data.paths, options.threads, progress, failures, times);
+      train_codebook(options.pipeline, data.images, options.threads, options.cache_dir, progress, failures, times);
   return std::make_shared<const bow::Pipeline>(options.pipeline, std::move(codebook));
 }
 

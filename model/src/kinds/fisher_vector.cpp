@@ -47,9 +47,7 @@ std::shared_ptr<const bow::FisherPipeline> EncodingTraits<bow::FisherPipeline>::
     std::vector<Skipped>* failures, StageTimes* times) {
   const bow::FisherPipelineOptions fo = options.fisher_pipeline();
   bow::FisherParameters parameters =
-      data.images.empty()
-          ? train_fisher_parameters(fo, data.paths, options.threads, options.cache_dir, progress, failures, times)
-          : train_fisher_parameters(fo, data.images, data.paths, options.threads, progress, failures, times);
+      train_fisher_parameters(fo, data.images, options.threads, options.cache_dir, progress, failures, times);
   return std::make_shared<const bow::FisherPipeline>(fo, std::move(parameters));
 }
 

@@ -53,10 +53,10 @@ std::shared_ptr<const bow::VladPipeline> EncodingTraits<bow::VladPipeline>::trai
                                                                                   StageTimes* times) {
   const bow::VladPipelineOptions o = pipeline_options(options);
   o.validate();
-  if (data.paths.empty()) throw std::invalid_argument("cannot train a VLAD codebook: no training images");
+  if (data.images.empty()) throw std::invalid_argument("cannot train a VLAD codebook: no training images");
   std::size_t used = 0;
   const std::vector<float> sample =
-      sample_training_descriptors(o.image, o.dsift, data, o.vlad.samples, o.vlad.seed, options.threads, progress,
+      sample_training_descriptors(o.image, o.dsift, data.images, o.vlad.samples, o.vlad.seed, options.threads, progress,
                                   failures, times, &used);
   const std::size_t n = sample.size() / bow::FeatureTrace::kDim;
   const auto t0 = std::chrono::steady_clock::now();

@@ -19,6 +19,7 @@
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/datasets/folder.h>
 #include <bowlrp/datasets/voc.h>
+#include <bowlrp/model/image_source.h>
 #include <bowlrp/model/model.h>
 #include <bowlrp/nn/training.h>
 #include <bowlrp/svm/kernel.h>
@@ -41,14 +42,11 @@ struct Skipped {
 /// Labelled training images: labels is images x classes row-major in {1, -1, 0 = leave out of that
 /// class's training, e.g. VOC "difficult"}.
 struct LabelledImages {
-  std::vector<std::string> paths;        ///< image files
+  ImageSource images;                    ///< image files, or decoded images (e.g. numpy arrays; never cached)
   std::vector<std::string> class_names;  ///< one binary SVM each
-  std::vector<int> labels;               ///< paths.size() x class_names.size()
+  std::vector<int> labels;               ///< images.size() x class_names.size()
   bool single_label = true;              ///< every image has exactly one class (accuracy is top-1)
   std::vector<Skipped> unlisted;         ///< entries of a folder that could not be listed (reported, not trained on)
-  /// Decoded images instead of files (e.g. numpy arrays); when given, one per path, and the paths
-  /// only name them (no cache is used for in-memory images).
-  std::vector<bow::GrayImage> images;
 
   /// A folder-per-class set; throws std::invalid_argument for fewer than two classes.
   static LabelledImages from_folder(const datasets::FolderDataset& set);
@@ -58,7 +56,8 @@ struct LabelledImages {
   static LabelledImages from_voc(const datasets::VocSet& set);
   /// Paths with one class name each; classes are the sorted distinct names (at least two).
   static LabelledImages from_paths(const std::vector<std::string>& paths, const std::vector<std::string>& labels);
-  /// Decoded images with one class name each (named "image-<i>" in messages); as from_paths.
+  /// Decoded images with one class name each (named by their source, or "image-<i>", in messages); as
+  /// from_paths.
   static LabelledImages from_images(std::vector<bow::GrayImage> images, const std::vector<std::string>& labels);
   /// Throws std::invalid_argument naming what does not fit (sizes, labels outside {1, -1, 0}, no class).
   void validate() const;
@@ -159,71 +158,42 @@ struct FitReport {
   EncodedSet encoded;
 };
 
-/// The seeded descriptor sample of the training protocol from labelled images (the files, read
-/// with `image`, or the decoded images): about samples / min(N, 400) non-zero SIFT descriptors from
-/// each of a seeded subset of at most 400 images, n x 128 floats; failures of images are appended
-/// to *failures and times->codebook_extract is set. What an encoding kind's training clusters.
+/// The seeded descriptor sample of the training protocol (the files read with `image`, or the
+/// decoded images): about samples / min(N, 400) non-zero SIFT descriptors from each of a seeded subset
+/// of at most 400 images, n x 128 floats; failures of images are appended to *failures and
+/// times->codebook_extract is set. What an encoding kind's training clusters.
 std::vector<float> sample_training_descriptors(const bow::ImageOptions& image, const bow::DsiftOptions& dsift,
-                                               const LabelledImages& data, std::size_t samples, std::uint64_t seed,
+                                               const ImageSource& images, std::size_t samples, std::uint64_t seed,
                                                int threads, const core::ProgressFn& progress,
                                                std::vector<Skipped>* failures, StageTimes* times = nullptr,
                                                std::size_t* images_used = nullptr);
 
-/// Samples descriptors from a seeded subset of `paths` and runs k-means (options.kmeans); failures
-/// of images are appended to *failures. Throws std::invalid_argument when too few descriptors exist.
-bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<std::string>& paths, int threads,
+/// Samples descriptors from a seeded subset of the images and runs k-means (options.kmeans); cached
+/// in cache_dir when set and the images are files. Failures of images are appended to *failures.
+/// Throws std::invalid_argument when too few descriptors exist.
+bow::Codebook train_codebook(const bow::PipelineOptions& options, const ImageSource& images, int threads,
                              const std::string& cache_dir, const core::ProgressFn& progress,
                              std::vector<Skipped>* failures, StageTimes* times = nullptr);
 
-/// Same from decoded images (no cache); `names` name them in failures.
-bow::Codebook train_codebook(const bow::PipelineOptions& options, const std::vector<bow::GrayImage>& images,
-                             const std::vector<std::string>& names, int threads, const core::ProgressFn& progress,
-                             std::vector<Skipped>* failures, StageTimes* times = nullptr);
-
 /// Samples descriptors as train_codebook does and trains the Fisher-vector PCA and mixture
-/// (bow::train_fisher); cached in cache_dir when set. Throws std::invalid_argument when too few
-/// descriptors exist.
-bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
-                                              const std::vector<std::string>& paths, int threads,
-                                              const std::string& cache_dir, const core::ProgressFn& progress,
-                                              std::vector<Skipped>* failures, StageTimes* times = nullptr);
-/// Same from decoded images (no cache); `names` name them in failures.
-bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options,
-                                              const std::vector<bow::GrayImage>& images,
-                                              const std::vector<std::string>& names, int threads,
+/// (bow::train_fisher); cached in cache_dir when set and the images are files. Throws
+/// std::invalid_argument when too few descriptors exist.
+bow::FisherParameters train_fisher_parameters(const bow::FisherPipelineOptions& options, const ImageSource& images,
+                                              int threads, const std::string& cache_dir,
                                               const core::ProgressFn& progress, std::vector<Skipped>* failures,
                                               StageTimes* times = nullptr);
 
-/// Encodes every image with the pipeline in parallel (progress stage named `stage`), through the
-/// histogram cache when cache_dir is set.
-EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<std::string>& paths, int threads,
+/// Encodes every image with a model's encoding in parallel (progress stage named `stage`), through
+/// the histogram cache when cache_dir is set and the images are files (keyed by the encoding's
+/// options and learned parameters and the file's bytes).
+EncodedSet encode_images(const Encoding& encoding, const ImageSource& images, int threads,
                          const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
                          const std::string& stage = "encode");
-/// Same for decoded images (no cache).
-EncodedSet encode_images(const bow::Pipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const core::ProgressFn& progress = {}, const std::string& stage = "encode");
-/// Fisher vectors of image files (cached by the pipeline's fingerprint and the file bytes).
-EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
-                         const std::string& stage = "encode");
-/// Fisher vectors of decoded images (no cache).
-EncodedSet encode_images(const bow::FisherPipeline& pipeline, const std::vector<bow::GrayImage>& images, int threads,
-                         const core::ProgressFn& progress = {}, const std::string& stage = "encode");
-/// Either encoding of a model, image files.
-EncodedSet encode_images(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
-                         const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
-                         const std::string& stage = "encode");
-/// Either encoding of a model, decoded images.
-EncodedSet encode_images(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                         const core::ProgressFn& progress = {}, const std::string& stage = "encode");
 /// The images and their left-right mirrors (bow::mirror_left_right) in one pass: 2n rows, row i < n
 /// image i, row n + i its mirror (cached under a key of its own). An image that fails is named once.
-EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<std::string>& paths, int threads,
+EncodedSet encode_with_mirrors(const Encoding& encoding, const ImageSource& images, int threads,
                                const std::string& cache_dir = {}, const core::ProgressFn& progress = {},
                                const std::string& stage = "encode");
-/// Same for decoded images (no cache).
-EncodedSet encode_with_mirrors(const Encoding& encoding, const std::vector<bow::GrayImage>& images, int threads,
-                               const core::ProgressFn& progress = {}, const std::string& stage = "encode");
 
 /// Fits a model: codebook, histograms, one-vs-rest SVMs.
 Model fit(const LabelledImages& data, const FitOptions& options = {}, const core::ProgressFn& progress = {},

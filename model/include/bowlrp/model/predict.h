@@ -41,8 +41,8 @@ struct Predictions {
 /// Encodes and scores image files.
 Predictions predict_files(const Model& model, const std::vector<std::string>& paths, const PredictOptions& options = {},
                           const core::ProgressFn& progress = {});
-/// Encodes and scores decoded images (e.g. from numpy).
-Predictions predict_images(const Model& model, const std::vector<bow::GrayImage>& images,
+/// Encodes and scores decoded images (e.g. from numpy; never cached).
+Predictions predict_images(const Model& model, std::vector<bow::GrayImage> images,
                            const PredictOptions& options = {}, const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::model
