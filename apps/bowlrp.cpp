@@ -2,11 +2,13 @@
 // binds the command line to the library's options structs; the commands live in cli/.
 #include "cli/commands.h"
 
+#include <bowlrp/core/option_schema.h>
 #include <bowlrp/core/option_text.h>
 #include <bowlrp/core/parallel.h>
 
 #include <CLI/CLI.hpp>
 
+#include <climits>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -19,40 +21,23 @@ using bowlrp::apps::PipelineArgs;
 using bowlrp::apps::RunArgs;
 
 void add_run_flags(CLI::App* app, RunArgs& run) {
+  // The library's parser and range, its message without the flag (CLI11 names it).
   const CLI::Validator thread_count(
       [](std::string& value) -> std::string {
-        int threads = -1;
         try {
-          std::size_t pos = 0;
-          threads = std::stoi(value, &pos);
-          if (pos != value.size()) threads = -1;
-        } catch (const std::exception&) {
-          threads = -1;
-        }
-        try {
-          bowlrp::core::validate_threads(threads, "--threads");
+          bowlrp::core::validate_threads(static_cast<int>(bowlrp::core::parse_integer(value, "", INT_MIN, INT_MAX)), "");
         } catch (const std::invalid_argument& e) {
-          return std::string(e.what()).substr(std::string("--threads ").size());
+          return std::string(e.what()).substr(1);
         }
         return {};
       },
-      "0..1024");
+      "0.." + std::to_string(bowlrp::core::kMaxThreads));
   app->add_option("--threads", run.threads,
                   "worker threads: 0 = all cores, at most " + std::to_string(bowlrp::core::kMaxThreads) +
                       "; results do not depend on it")
       ->check(thread_count);
   app->add_flag("--quiet,-q", run.quiet, "no progress display");
 }
-
-// Unsigned options (counts, sizes, seeds): CLI11 would wrap "-5" to 2^64 - 5, so a sign is refused
-// as a malformed value.
-const CLI::Validator kUnsigned(
-    [](std::string& value) -> std::string {
-      if (value.find('-') != std::string::npos)
-        return "expected an integer >= 0, not " + bowlrp::core::quoted(value);
-      return {};
-    },
-    "UINT");
 
 // A text option that is either given (a value, possibly empty, which is then checked) or not (the
 // library's default).
