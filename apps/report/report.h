@@ -20,6 +20,7 @@
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
+#include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/evaluation/localisation.h>
@@ -126,6 +127,12 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
                          const std::string& title);
 /// report.json of a folder evaluation: report_json plus accuracy, confusion and localisation.
 nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEvaluation& ev);
+/// Creates DIR and writes DIR/report.json (folder_json) and DIR/index.html of a folder evaluation.
+void write_folder_report(const std::string& dir, const ReportData& report, const evaluation::FolderEvaluation& ev);
+/// The report of `bowlrp demo`: folder_report of the test half, led by the generator's and the fit's
+/// timings and the data, encoding and head settings, and closed by the total time `total_seconds`.
+ReportData shapes_report(const evaluation::ShapesExperiment& ex, const evaluation::ShapesExperimentOptions& options,
+                         double total_seconds);
 
 /// Several runs' report.json side by side: accuracy, AOPC, localisation, settings and timings of each
 /// (throws std::invalid_argument unless there is one name per report and at least one report).
