@@ -124,36 +124,18 @@ int run_compare(const CompareArgs& args) {
                                   std::to_string(heatmaps.size()) + " folders for " +
                                   std::to_string(args.reports.size()) + " reports; give one per report or none");
   });
-  std::vector<nlohmann::json> runs;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < args.reports.size(); ++i) {
-    fs::path p = fs::u8path(args.reports[i]);
-    if (fs::is_directory(p)) p /= "report.json";
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(core::read_file(p.u8string()));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error("compare: '" + p.u8string() + "' is not a report.json (" + e.what() + ")");
-    }
-    if (!j.is_object() || !j.contains("ap"))
-      throw std::runtime_error("compare: '" + p.u8string() + "' has no \"ap\": expected the report.json of bowlrp voc or evaluate");
-    runs.push_back(std::move(j));
-    names.push_back(given.empty() ? p.parent_path().filename().u8string() : given[i]);
-  }
-  const fs::path out = fs::u8path(args.out);
-  fs::create_directories(out);
-  core::write_file_atomic((out / "compare.json").u8string(), compare_json(names, runs).dump(1) + "\n");
-  core::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs, heatmaps));
+  const CompareRuns c = read_compare_runs(args.reports, given);
+  write_compare(args.out, c, heatmaps);
   std::printf("%-28s", "");
-  for (const auto& n : names) std::printf(" %14s", n.c_str());
+  for (const auto& n : c.names) std::printf(" %14s", n.c_str());
   std::printf("\n%-28s", "mAP");
-  for (const auto& r : runs) std::printf(" %14.4f", r.value("map", 0.0));
+  for (const auto& r : c.runs) std::printf(" %14.4f", r.value("map", 0.0));
   for (const char* o : {"lrp", "occlusion", "sensitivity", "random"}) {
     std::printf("\n%-28s", (std::string("AOPC ") + o).c_str());
-    for (const auto& r : runs)
+    for (const auto& r : c.runs)
       std::printf(" %14s", r.contains("aopc") && r["aopc"].contains(o) ? fixed(r["aopc"][o].get<double>(), 4).c_str() : "-");
   }
-  std::printf("\nreport     %s\n", (out / "index.html").u8string().c_str());
+  std::printf("\nreport     %s\n", (fs::u8path(args.out) / "index.html").u8string().c_str());
   return kExitOk;
 }
 

@@ -140,6 +140,17 @@ nlohmann::json compare_json(const std::vector<std::string>& names, const std::ve
 /// The same as a page (the best value of each row in bold).
 std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs,
                          const std::vector<std::string>& heatmap_dirs = {});
+/// The report.json files of several runs and the name of each.
+struct CompareRuns {
+  std::vector<std::string> names;   ///< one per run
+  std::vector<nlohmann::json> runs;  ///< each run's report.json
+};
+/// Reads each report (a report.json, or a folder holding one), named by `names` (one per report) or,
+/// when `names` is empty, by its folder; throws std::runtime_error naming a file that is not the
+/// report.json of bowlrp voc or evaluate.
+CompareRuns read_compare_runs(const std::vector<std::string>& reports, const std::vector<std::string>& names);
+/// Creates DIR and writes DIR/compare.json (compare_json) and DIR/index.html (compare_html).
+void write_compare(const std::string& dir, const CompareRuns& runs, const std::vector<std::string>& heatmap_dirs);
 /// The heatmaps of `bowlrp explain` output folders (one per run) side by side: one row per image stem that every
 /// folder holds (<stem>.heatmap.png with its <stem>.json), sorted, at most max_rows; throws std::runtime_error
 /// naming a folder that is missing or holds no heatmap.
