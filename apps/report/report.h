@@ -166,5 +166,14 @@ nlohmann::json spray_json(const evaluation::SprayAnalysis& a, const std::vector<
 /// (`member_pictures[c]` holds (image, heatmap) pictures of ranked_members[c], in that order).
 std::string spray_html(const evaluation::SprayAnalysis& a, const std::string& title,
                        const std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>>& member_pictures);
+/// The pictures of spray_html: the `members` most typical members of each cluster, explained again
+/// (the rules and threads of `options`) and drawn as (image, heatmap at the 99.5th percentile), 200 px.
+std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>> spray_member_pictures(
+    const model::Model& model, const evaluation::SprayAnalysis& a, const evaluation::SprayImagesOptions& options,
+    std::size_t members);
+/// Creates DIR and writes DIR/report.json (spray_json) and DIR/index.html (spray_html with
+/// spray_member_pictures), titled by the class and the number of images.
+void write_spray_report(const std::string& dir, const model::Model& model, const evaluation::SprayAnalysis& a,
+                        const evaluation::SprayImagesOptions& options, std::size_t members);
 
 }  // namespace bowlrp::apps
