@@ -9,6 +9,7 @@
 #include "cli/args.h"
 
 #include <bowlrp/evaluation/folder_evaluation.h>
+#include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/explain.h>
@@ -158,15 +159,7 @@ struct DemoArgs {
 /// Fit defaults suited to 160 px synthetic images (a smaller codebook than for VOC).
 model::FitOptions demo_defaults();
 /// What the demo measured (also printed and written to DIR/demo.json).
-struct DemoResult {
-  std::size_t train_images = 0, test_images = 0;  ///< split sizes
-  double test_accuracy = 0;                       ///< top-1 on the held-out half
-  double positive_in_mask = 0;                    ///< mean share of positive pixel relevance on the object
-  double mask_area = 0;                           ///< mean share of the image the object covers
-  double max_conservation_error = 0;              ///< max |f - sum R_q - absorbed| / max(1,|f|)
-  double map = 0;                                 ///< mean one-vs-rest AP (VOC07 11-point) on the test half
-  std::map<std::string, double> aopc;             ///< pixel-flipping AOPC per ordering
-};
+using DemoResult = evaluation::ShapesSummary;
 /// Runs the demo; writes DIR/shapes, DIR/model.bowlrp, DIR/heatmaps, DIR/demo.json, DIR/report.json
 /// and DIR/index.html.
 DemoResult run_demo(const DemoArgs& args);

@@ -2,14 +2,11 @@
 // (evaluation::evaluate_folder), reported as report.json and index.html.
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "report/json_out.h"
 #include "cli/progress.h"
 #include "report/report.h"
 
-#include <bowlrp/core/io.h>
 #include <bowlrp/core/option_text.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
-#include <bowlrp/render/heatmap.h>
 
 #include <nlohmann/json.hpp>
 
@@ -20,13 +17,7 @@
 
 namespace bowlrp::apps {
 namespace fs = std::filesystem;
-
-namespace {
-
 using Clock = std::chrono::steady_clock;
-
-using core::seconds_since;
-}  // namespace
 
 int run_evaluate(const EvaluateArgs& args) {
   evaluation::FolderEvaluationOptions o;
@@ -47,10 +38,7 @@ int run_evaluate(const EvaluateArgs& args) {
       evaluation::evaluate_folder(model, args.data, o, progress_display(args.run.quiet));
   for (const auto& f : ev.failures) print_skipped(f.path, f.reason);
   const ReportData report = folder_report(ev, o, "bowlrp evaluation: " + args.data);
-  const fs::path out = fs::u8path(args.out);
-  fs::create_directories(out);
-  core::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
-  write_report_html((out / "index.html").u8string(), report);
+  write_folder_report(args.out, report, ev);
   const std::size_t C = ev.classes.size();
   std::printf("accuracy %.4f (%zu images, %zu classes)\n", ev.accuracy, ev.paths.size(), C);
   std::printf("%-14s %8s %8s\n", "class", "AP07", "AParea");
@@ -77,8 +65,7 @@ model::FitOptions demo_defaults() { return evaluation::ShapesExperimentOptions::
 DemoResult run_demo(const DemoArgs& args) {
   const auto t_start = Clock::now();
   evaluation::ShapesExperimentOptions o = evaluation::ShapesExperimentOptions::defaults();
-  const fs::path out = fs::u8path(args.out);
-  o.folder = (out / "shapes").u8string();
+  o.folder = (fs::u8path(args.out) / "shapes").u8string();
   o.shapes.images_per_class = args.images_per_class;
   o.fit = check_values([&] { return args.pipeline.fit_options(); });
   o.fit.threads = args.run.threads;
@@ -95,61 +82,20 @@ DemoResult run_demo(const DemoArgs& args) {
   });
   const evaluation::ShapesExperiment ex = evaluation::run_shapes_experiment(o, progress_display(args.run.quiet));
   const evaluation::FolderEvaluation& ev = ex.evaluation;
-  const model::Model& model = *ex.model;
-  model.save((out / "model.bowlrp").u8string());
   for (const auto& f : ev.failures) print_skipped(f.path, f.reason);
   for (std::size_t k = 0; k < ev.quality_results.size(); ++k)
     if (!ev.quality_results[k].error.empty())
       std::fprintf(stderr, "explanation quality of %s failed: %s\n", ev.paths[ev.explained_images[k]].c_str(),
                    ev.quality_results[k].error.c_str());
-  // Heatmaps of the gallery images.
-  const fs::path heat_dir = out / "heatmaps";
-  fs::create_directories(heat_dir);
-  for (const auto& g : ev.gallery) {
-    const std::string stem = (heat_dir / fs::u8path(ev.paths[g.index]).stem()).u8string();
-    render::HeatmapOptions h;
-    render::write_png(stem + ".heatmap.png", g.relevance, h, &g.image);
-    h.view = render::HeatmapView::edges;
-    render::write_png(stem + ".edges.png", g.relevance, h, &g.image);
-    render::write_npy(stem + ".relevance.npy", g.relevance);
-  }
-  const DemoResult r{ex.train.images.size(), ex.test.images.size(), ev.accuracy, ev.mean_relevance_in_mask,
-                     ev.mean_mask_area,      ev.max_conservation_error, ev.map,   ev.quality.aopc()};
-  ReportData report = folder_report(ev, o.evaluation, "bowlrp demo: synthetic shapes");
-  const model::StageTimes& st = ex.fit.times;
-  report.timings.insert(report.timings.begin(),
-                        {{"generate shapes", ex.generate_seconds, static_cast<std::size_t>(ex.images_written)},
-                         {"codebook sample", st.codebook_extract, 0},
-                         {"k-means", st.kmeans, 0},
-                         {"encode train", st.encode, ex.train.images.size()},
-                         {"train SVMs", st.svm, static_cast<std::size_t>(C)}});
-  report.timings.push_back({"demo total", seconds_since(t_start), 0});
-  report.settings.insert(
-      report.settings.begin(),
-      {{"data", std::to_string(ex.images_written) + " synthetic images (" + std::to_string(C) +
-                    " classes), half for training, half for testing, seed " +
-                    std::to_string(o.fit.pipeline.kmeans.seed)},
-       {"encoding", model.encoding_summary()},
-       {"head", model.head_summary()}});
-  core::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
-  write_report_html((out / "index.html").u8string(), report);
-  const nlohmann::json j = {{"train_images", r.train_images},
-                            {"test_images", r.test_images},
-                            {"test_accuracy", r.test_accuracy},
-                            {"map", r.map},
-                            {"aopc", r.aopc},
-                            {"positive_relevance_in_mask", r.positive_in_mask},
-                            {"mask_area_fraction", r.mask_area},
-                            {"max_conservation_error", r.max_conservation_error},
-                            {"classes", ev.classes}};
-  core::write_file_atomic((out / "demo.json").u8string(), dump_json(j, 1) + "\n");
-  return r;
+  evaluation::write_shapes_results(ex, args.out);
+  write_folder_report(args.out, shapes_report(ex, o, core::seconds_since(t_start)), ev);
+  return ex.summary();
 }
 
 int run_demo_command(const DemoArgs& args) {
   const auto t0 = Clock::now();
   const DemoResult r = run_demo(args);
-  const double t = seconds_since(t0);
+  const double t = core::seconds_since(t0);
   std::printf("demo: %zu training and %zu test images of synthetic shapes, in %.1f s\n", r.train_images,
               r.test_images, t);
   std::printf("  test accuracy                      %.3f (mAP %.3f)\n", r.test_accuracy, r.map);
@@ -159,16 +105,10 @@ int run_demo_command(const DemoArgs& args) {
   std::printf("  worst conservation error           %.2e (relative)\n", r.max_conservation_error);
   std::printf("  report in %s/index.html, heatmaps in %s/heatmaps, model in %s/model.bowlrp\n", args.out.c_str(),
               args.out.c_str(), args.out.c_str());
-  const bool ok = r.max_conservation_error < 1e-6 && r.positive_in_mask > r.mask_area;
-  return ok ? kExitOk : kExitCheckFailed;
+  return r.checks_hold() ? kExitOk : kExitCheckFailed;
 }
 
-}  // namespace bowlrp::apps
-
-namespace bowlrp::apps {
-
 int run_compare(const CompareArgs& args) {
-  namespace fs = std::filesystem;
   const std::vector<std::string> given = args.names_csv.empty() ? std::vector<std::string>{} : split_csv(args.names_csv);
   const std::vector<std::string> heatmaps =
       args.heatmaps_csv.empty() ? std::vector<std::string>{} : split_csv(args.heatmaps_csv);
@@ -184,36 +124,18 @@ int run_compare(const CompareArgs& args) {
                                   std::to_string(heatmaps.size()) + " folders for " +
                                   std::to_string(args.reports.size()) + " reports; give one per report or none");
   });
-  std::vector<nlohmann::json> runs;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < args.reports.size(); ++i) {
-    fs::path p = fs::u8path(args.reports[i]);
-    if (fs::is_directory(p)) p /= "report.json";
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(core::read_file(p.u8string()));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error("compare: '" + p.u8string() + "' is not a report.json (" + e.what() + ")");
-    }
-    if (!j.is_object() || !j.contains("ap"))
-      throw std::runtime_error("compare: '" + p.u8string() + "' has no \"ap\": expected the report.json of bowlrp voc or evaluate");
-    runs.push_back(std::move(j));
-    names.push_back(given.empty() ? p.parent_path().filename().u8string() : given[i]);
-  }
-  const fs::path out = fs::u8path(args.out);
-  fs::create_directories(out);
-  core::write_file_atomic((out / "compare.json").u8string(), compare_json(names, runs).dump(1) + "\n");
-  core::write_file_atomic((out / "index.html").u8string(), compare_html(names, runs, heatmaps));
+  const CompareRuns c = read_compare_runs(args.reports, given);
+  write_compare(args.out, c, heatmaps);
   std::printf("%-28s", "");
-  for (const auto& n : names) std::printf(" %14s", n.c_str());
+  for (const auto& n : c.names) std::printf(" %14s", n.c_str());
   std::printf("\n%-28s", "mAP");
-  for (const auto& r : runs) std::printf(" %14.4f", r.value("map", 0.0));
+  for (const auto& r : c.runs) std::printf(" %14.4f", r.value("map", 0.0));
   for (const char* o : {"lrp", "occlusion", "sensitivity", "random"}) {
     std::printf("\n%-28s", (std::string("AOPC ") + o).c_str());
-    for (const auto& r : runs)
+    for (const auto& r : c.runs)
       std::printf(" %14s", r.contains("aopc") && r["aopc"].contains(o) ? fixed(r["aopc"][o].get<double>(), 4).c_str() : "-");
   }
-  std::printf("\nreport     %s\n", (out / "index.html").u8string().c_str());
+  std::printf("\nreport     %s\n", (fs::u8path(args.out) / "index.html").u8string().c_str());
   return kExitOk;
 }
 

@@ -2,24 +2,50 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace bowlrp::apps {
+namespace {
 
-Progress::Progress(std::string label, std::size_t total, bool quiet)
-    : label_(std::move(label)), total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+using Clock = std::chrono::steady_clock;
 
-Progress::~Progress() { finish(); }
+// Progress of one stage's loop: count, total, rate and ETA on one line of stderr.
+class Progress {
+ public:
+  Progress(std::string label, std::size_t total)
+      : label_(std::move(label)), total_(total), tty_(::isatty(STDERR_FILENO) != 0), start_(Clock::now()),
+        last_draw_(start_) {}
+  ~Progress() { finish(); }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  void tick(std::size_t n = 1);
+  void finish() {
+    if (finished_.exchange(true)) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    draw(done_.load(), true);
+  }
 
-double Progress::elapsed() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-}
+ private:
+  void draw(std::size_t done, bool final);
+  std::string label_;
+  std::size_t total_;
+  bool tty_;
+  std::atomic<std::size_t> done_{0};
+  std::atomic<bool> finished_{false};
+  std::mutex mutex_;
+  Clock::time_point start_, last_draw_;
+  std::size_t last_decile_ = 0;
+};
 
 void Progress::tick(std::size_t n) {
   const std::size_t done = done_.fetch_add(n) + n;
-  if (quiet_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   if (tty_) {
     std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
     if (!lock.owns_lock() || now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -35,14 +61,8 @@ void Progress::tick(std::size_t n) {
   }
 }
 
-void Progress::finish() {
-  if (finished_.exchange(true) || quiet_) return;
-  std::lock_guard<std::mutex> lock(mutex_);
-  draw(done_.load(), true);
-}
-
 void Progress::draw(std::size_t done, bool final) {
-  const double t = elapsed();
+  const double t = std::chrono::duration<double>(Clock::now() - start_).count();
   const double rate = t > 0 ? done / t : 0.0;
   char line[256];
   const double eta = rate > 0 && total_ > done ? (total_ - done) / rate : 0.0;
@@ -59,6 +79,8 @@ void Progress::draw(std::size_t done, bool final) {
   std::fprintf(stderr, tty_ ? "\r%s\033[K%s" : "%s%s", line, final || !tty_ ? "\n" : "");
   std::fflush(stderr);
 }
+
+}  // namespace
 
 core::ProgressFn progress_display(bool quiet) {
   if (quiet)  // warnings (e.g. a cache that cannot be written) are shown all the same

@@ -1,5 +1,4 @@
 #include "cli/commands.h"
-#include "report/json_out.h"
 #include "cli/progress.h"
 
 #include <bowlrp/core/io.h>
@@ -8,15 +7,11 @@
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/predict.h>
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <stdexcept>
 
 namespace bowlrp::apps {
-namespace fs = std::filesystem;
 
 int run_train(const TrainArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -76,52 +71,26 @@ int run_predict(const PredictArgs& args) {
   const std::vector<std::string>& paths = walk.files;
   const model::Predictions p = model::predict_files(model, paths, options, progress_display(args.run.quiet));
   const std::vector<std::string>& classes = model.class_names();
-  nlohmann::json out = nlohmann::json::array();
-  std::size_t labelled = 0, right = 0, predicted = 0;
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!p.ok[i]) continue;  // listed with its reason below
-    nlohmann::json item;
-    set_path(item, "image", paths[i]);
-    const double* f = p.row(i);
-    const std::size_t top = p.top[i];
-    nlohmann::json s = nlohmann::json::object();
-    std::printf("%s\t%s", paths[i].c_str(), classes[top].c_str());
-    for (std::size_t c = 0; c < classes.size(); ++c) {
-      s[classes[c]] = f[c];
-      std::printf("\t%s=%.17g", classes[c].c_str(), f[c]);
-    }
+    std::printf("%s\t%s", paths[i].c_str(), classes[p.top[i]].c_str());
+    for (std::size_t c = 0; c < classes.size(); ++c) std::printf("\t%s=%.17g", classes[c].c_str(), p.row(i)[c]);
     std::printf("\n");
-    item["scores"] = s;
-    item["predicted"] = classes[top];
-    out.push_back(item);
-    ++predicted;
-    // Folder-per-class input: the parent folder names the true class.
-    const std::string parent = fs::u8path(paths[i]).parent_path().filename().u8string();
-    for (std::size_t c = 0; c < classes.size(); ++c)
-      if (classes[c] == parent) {
-        ++labelled;
-        right += c == top;
-      }
   }
-  // Failures: paths the walk could not read, then images that did not decode; each in the JSON too,
-  // with its reason instead of scores, so the file accounts for every input.
-  std::vector<std::pair<std::string, std::string>> failed;
-  for (const auto& w : walk.problems) failed.emplace_back(w.path, w.reason);
-  for (std::size_t i = 0; i < paths.size(); ++i)
-    if (!p.ok[i]) failed.emplace_back(paths[i], p.errors[i]);
-  for (const auto& [path, why] : failed) {
-    print_skipped(path, why);
-    nlohmann::json item;
-    set_path(item, "image", path);
-    item["error"] = why;
-    out.push_back(item);
-  }
+  // Failures: paths the walk could not read, then images that did not decode (in the JSON too).
+  const std::vector<model::Skipped> undecoded = model::failed_rows(paths, p);
+  std::vector<model::Skipped> failed;
+  for (const auto& w : walk.problems) failed.push_back({w.path, w.reason});
+  failed.insert(failed.end(), undecoded.begin(), undecoded.end());
+  for (const auto& f : failed) print_skipped(f.path, f.reason);
+  const auto [labelled, right] = model::folder_accuracy(model, paths, p);
   if (labelled)
     std::fprintf(stderr, "accuracy %.4f (%zu/%zu images whose folder names a class)\n", double(right) / labelled, right,
                  labelled);
   if (!failed.empty())
-    std::fprintf(stderr, "predicted %zu images; %zu inputs failed (listed above)\n", predicted, failed.size());
-  if (!args.json.empty()) core::write_file_atomic(args.json, dump_json(out, 1) + "\n");
+    std::fprintf(stderr, "predicted %zu images; %zu inputs failed (listed above)\n", paths.size() - undecoded.size(),
+                 failed.size());
+  if (!args.json.empty()) core::write_file_atomic(args.json, model::predictions_json(model, paths, p, failed));
   return failed.empty() ? kExitOk : kExitSomeFailed;
 }
 

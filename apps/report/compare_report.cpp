@@ -162,4 +162,31 @@ std::string compare_html(const std::vector<std::string>& names, const std::vecto
   return h + "</body></html>\n";
 }
 
+CompareRuns read_compare_runs(const std::vector<std::string>& reports, const std::vector<std::string>& names) {
+  namespace fs = std::filesystem;
+  CompareRuns c;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    fs::path p = fs::u8path(reports[i]);
+    if (fs::is_directory(p)) p /= "report.json";
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(core::read_file(p.u8string()));
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error("compare: '" + p.u8string() + "' is not a report.json (" + e.what() + ")");
+    }
+    if (!j.is_object() || !j.contains("ap"))
+      throw std::runtime_error("compare: '" + p.u8string() + "' has no \"ap\": expected the report.json of bowlrp voc or evaluate");
+    c.runs.push_back(std::move(j));
+    c.names.push_back(names.empty() ? p.parent_path().filename().u8string() : names.at(i));
+  }
+  return c;
+}
+
+void write_compare(const std::string& dir, const CompareRuns& c, const std::vector<std::string>& heatmap_dirs) {
+  const std::filesystem::path out = std::filesystem::u8path(dir);
+  std::filesystem::create_directories(out);
+  core::write_file_atomic((out / "compare.json").u8string(), compare_json(c.names, c.runs).dump(1) + "\n");
+  core::write_file_atomic((out / "index.html").u8string(), compare_html(c.names, c.runs, heatmap_dirs));
+}
+
 }  // namespace bowlrp::apps

@@ -1,5 +1,8 @@
 #include "report/report.h"
 
+#include "report/json_out.h"
+
+#include <bowlrp/core/io.h>
 #include <bowlrp/render/heatmap.h>
 
 #include <algorithm>
@@ -81,6 +84,35 @@ nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEva
   j["conservation_max_error"] = ev.max_conservation_error;
   j["explained_images"] = ev.quality.explained;
   return j;
+}
+
+void write_folder_report(const std::string& dir, const ReportData& report, const evaluation::FolderEvaluation& ev) {
+  const fs::path out = fs::u8path(dir);
+  fs::create_directories(out);
+  core::write_file_atomic((out / "report.json").u8string(), dump_json(folder_json(report, ev), 1) + "\n");
+  write_report_html((out / "index.html").u8string(), report);
+}
+
+ReportData shapes_report(const evaluation::ShapesExperiment& ex, const evaluation::ShapesExperimentOptions& options,
+                         double total_seconds) {
+  ReportData report = folder_report(ex.evaluation, options.evaluation, "bowlrp demo: synthetic shapes");
+  const model::StageTimes& st = ex.fit.times;
+  const std::size_t C = options.shapes.classes.size();
+  report.timings.insert(report.timings.begin(),
+                        {{"generate shapes", ex.generate_seconds, static_cast<std::size_t>(ex.images_written)},
+                         {"codebook sample", st.codebook_extract, 0},
+                         {"k-means", st.kmeans, 0},
+                         {"encode train", st.encode, ex.train.images.size()},
+                         {"train SVMs", st.svm, C}});
+  report.timings.push_back({"demo total", total_seconds, 0});
+  report.settings.insert(
+      report.settings.begin(),
+      {{"data", std::to_string(ex.images_written) + " synthetic images (" + std::to_string(C) +
+                    " classes), half for training, half for testing, seed " +
+                    std::to_string(options.fit.pipeline.kmeans.seed)},
+       {"encoding", ex.model->encoding_summary()},
+       {"head", ex.model->head_summary()}});
+  return report;
 }
 
 }  // namespace bowlrp::apps

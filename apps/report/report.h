@@ -20,6 +20,7 @@
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
+#include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/evaluation/localisation.h>
@@ -126,6 +127,12 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
                          const std::string& title);
 /// report.json of a folder evaluation: report_json plus accuracy, confusion and localisation.
 nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEvaluation& ev);
+/// Creates DIR and writes DIR/report.json (folder_json) and DIR/index.html of a folder evaluation.
+void write_folder_report(const std::string& dir, const ReportData& report, const evaluation::FolderEvaluation& ev);
+/// The report of `bowlrp demo`: folder_report of the test half, led by the generator's and the fit's
+/// timings and the data, encoding and head settings, and closed by the total time `total_seconds`.
+ReportData shapes_report(const evaluation::ShapesExperiment& ex, const evaluation::ShapesExperimentOptions& options,
+                         double total_seconds);
 
 /// Several runs' report.json side by side: accuracy, AOPC, localisation, settings and timings of each
 /// (throws std::invalid_argument unless there is one name per report and at least one report).
@@ -133,6 +140,17 @@ nlohmann::json compare_json(const std::vector<std::string>& names, const std::ve
 /// The same as a page (the best value of each row in bold).
 std::string compare_html(const std::vector<std::string>& names, const std::vector<nlohmann::json>& runs,
                          const std::vector<std::string>& heatmap_dirs = {});
+/// The report.json files of several runs and the name of each.
+struct CompareRuns {
+  std::vector<std::string> names;   ///< one per run
+  std::vector<nlohmann::json> runs;  ///< each run's report.json
+};
+/// Reads each report (a report.json, or a folder holding one), named by `names` (one per report) or,
+/// when `names` is empty, by its folder; throws std::runtime_error naming a file that is not the
+/// report.json of bowlrp voc or evaluate.
+CompareRuns read_compare_runs(const std::vector<std::string>& reports, const std::vector<std::string>& names);
+/// Creates DIR and writes DIR/compare.json (compare_json) and DIR/index.html (compare_html).
+void write_compare(const std::string& dir, const CompareRuns& runs, const std::vector<std::string>& heatmap_dirs);
 /// The heatmaps of `bowlrp explain` output folders (one per run) side by side: one row per image stem that every
 /// folder holds (<stem>.heatmap.png with its <stem>.json), sorted, at most max_rows; throws std::runtime_error
 /// naming a folder that is missing or holds no heatmap.
@@ -148,5 +166,14 @@ nlohmann::json spray_json(const evaluation::SprayAnalysis& a, const std::vector<
 /// (`member_pictures[c]` holds (image, heatmap) pictures of ranked_members[c], in that order).
 std::string spray_html(const evaluation::SprayAnalysis& a, const std::string& title,
                        const std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>>& member_pictures);
+/// The pictures of spray_html: the `members` most typical members of each cluster, explained again
+/// (the rules and threads of `options`) and drawn as (image, heatmap at the 99.5th percentile), 200 px.
+std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>> spray_member_pictures(
+    const model::Model& model, const evaluation::SprayAnalysis& a, const evaluation::SprayImagesOptions& options,
+    std::size_t members);
+/// Creates DIR and writes DIR/report.json (spray_json) and DIR/index.html (spray_html with
+/// spray_member_pictures), titled by the class and the number of images.
+void write_spray_report(const std::string& dir, const model::Model& model, const evaluation::SprayAnalysis& a,
+                        const evaluation::SprayImagesOptions& options, std::size_t members);
 
 }  // namespace bowlrp::apps

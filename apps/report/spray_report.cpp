@@ -6,6 +6,8 @@
 #include <bowlrp/core/utf8.h>
 
 #include <bowlrp/bow/imgcodecs.h>
+#include <bowlrp/core/io.h>
+#include <bowlrp/model/explain.h>
 #include <bowlrp/render/heatmap.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 
@@ -15,6 +17,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <mutex>
 #include <numeric>
 
 namespace bowlrp::apps {
@@ -210,6 +214,52 @@ std::string spray_html(const evaluation::SprayAnalysis& a, const std::string& ti
   for (const auto& [stage, sec] : a.timings) s += "<tr><th class=\"l\">" + html_escape(stage) + "</th><td>" + fixed(sec, 1) + " s</td></tr>";
   s += "</table></body></html>\n";
   return s;
+}
+
+std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>> spray_member_pictures(
+    const model::Model& model, const evaluation::SprayAnalysis& a, const evaluation::SprayImagesOptions& options,
+    std::size_t members) {
+  const evaluation::SprayResult& r = a.result;
+  const std::size_t C = static_cast<std::size_t>(r.clusters);
+  std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>> pictures(C);
+  std::vector<std::string> shown;
+  std::vector<std::pair<std::size_t, std::size_t>> slot;  // (cluster, rank) of each shown image
+  for (std::size_t c = 0; c < C; ++c) {
+    pictures[c].resize(std::min(members, r.ranked_members[c].size()));
+    for (std::size_t q = 0; q < pictures[c].size(); ++q) {
+      shown.push_back(a.paths[a.analysed[r.ranked_members[c][q]]]);
+      slot.emplace_back(c, q);
+    }
+  }
+  model::ExplainOptions eo;
+  eo.composite = options.composite;
+  eo.class_index = a.cls;
+  eo.threads = options.threads;
+  render::HeatmapOptions hopts;
+  hopts.scaling = render::HeatmapScaling::percentile;
+  hopts.percentile = 99.5;
+  std::mutex mutex;
+  model::explain_files(model, shown, eo, [&](model::ImageExplanation&& e) {
+    if (!e.error.empty()) return;
+    const render::Bgr8Image image = render::decode_bgr8(e.bytes, e.path);
+    std::pair<ReportPicture, ReportPicture> p{encode_picture(image, 200, true),
+                                              encode_picture(render::render_heatmap(e.explanation.pixels, hopts, &image), 200, false)};
+    const std::lock_guard<std::mutex> lock(mutex);
+    pictures[slot[e.index].first][slot[e.index].second] = std::move(p);
+  });
+  return pictures;
+}
+
+void write_spray_report(const std::string& dir, const model::Model& model, const evaluation::SprayAnalysis& a,
+                        const evaluation::SprayImagesOptions& options, std::size_t members) {
+  const std::filesystem::path out = std::filesystem::u8path(dir);
+  const std::string title =
+      "bowlrp spray: class " + model.class_names().at(a.cls) + ", " + std::to_string(a.result.images) + " images";
+  const auto pictures = spray_member_pictures(model, a, options, members);
+  std::filesystem::create_directories(out);
+  core::write_file_atomic((out / "report.json").u8string(),
+                          dump_json(spray_json(a, model.class_names(), members), 1) + "\n");
+  core::write_file_atomic((out / "index.html").u8string(), spray_html(a, title, pictures));
 }
 
 }  // namespace bowlrp::apps

@@ -1,5 +1,10 @@
 #include <bowlrp/evaluation/shapes_experiment.h>
 
+#include <bowlrp/core/io.h>
+#include <bowlrp/render/heatmap.h>
+
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
@@ -54,6 +59,42 @@ ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, c
   eo.quality.seed = seed;
   ex.evaluation = evaluate_folder(*ex.model, ex.test, images, eo, progress);
   return ex;
+}
+
+ShapesSummary ShapesExperiment::summary() const {
+  const FolderEvaluation& ev = evaluation;
+  return {train.images.size(), test.images.size(), ev.accuracy, ev.mean_relevance_in_mask, ev.mean_mask_area,
+          ev.max_conservation_error, ev.map, ev.quality.aopc(), ev.classes};
+}
+
+std::string ShapesSummary::json() const {
+  const nlohmann::json j = {{"train_images", train_images},
+                            {"test_images", test_images},
+                            {"test_accuracy", test_accuracy},
+                            {"map", map},
+                            {"aopc", aopc},
+                            {"positive_relevance_in_mask", positive_in_mask},
+                            {"mask_area_fraction", mask_area},
+                            {"max_conservation_error", max_conservation_error},
+                            {"classes", classes}};
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void write_shapes_results(const ShapesExperiment& ex, const std::string& dir) {
+  const fs::path out = fs::u8path(dir);
+  const fs::path heat_dir = out / "heatmaps";
+  fs::create_directories(heat_dir);
+  ex.model->save((out / "model.bowlrp").u8string());
+  const FolderEvaluation& ev = ex.evaluation;
+  for (const auto& g : ev.gallery) {
+    const std::string stem = (heat_dir / fs::u8path(ev.paths[g.index]).stem()).u8string();
+    render::HeatmapOptions h;
+    render::write_png(stem + ".heatmap.png", g.relevance, h, &g.image);
+    h.view = render::HeatmapView::edges;
+    render::write_png(stem + ".edges.png", g.relevance, h, &g.image);
+    render::write_npy(stem + ".relevance.npy", g.relevance);
+  }
+  core::write_file_atomic((out / "demo.json").u8string(), ex.summary().json());
 }
 
 }  // namespace bowlrp::evaluation

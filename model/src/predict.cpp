@@ -1,6 +1,11 @@
 #include <bowlrp/model/predict.h>
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/utf8.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
 
 namespace bowlrp::model {
 namespace {
@@ -43,6 +48,60 @@ Predictions predict_images(const Model& model, std::vector<bow::GrayImage> image
   const EncodedSet set =
       encode_images(model.encoding(), std::move(images), options.threads, options.cache_dir, progress, "predict");
   return score_set(model, set, options.threads);
+}
+
+FolderAccuracy folder_accuracy(const Model& model, const std::vector<std::string>& paths,
+                               const Predictions& predictions) {
+  FolderAccuracy a;
+  const std::vector<std::string>& classes = model.class_names();
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (!predictions.ok.at(i)) continue;
+    const std::string parent = std::filesystem::u8path(paths[i]).parent_path().filename().u8string();
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      if (classes[c] == parent) {
+        ++a.labelled;
+        a.right += c == predictions.top[i];
+      }
+  }
+  return a;
+}
+
+std::vector<Skipped> failed_rows(const std::vector<std::string>& paths, const Predictions& predictions) {
+  std::vector<Skipped> failed;
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    if (!predictions.ok.at(i)) failed.push_back({paths[i], predictions.errors[i]});
+  return failed;
+}
+
+std::string predictions_json(const Model& model, const std::vector<std::string>& paths,
+                             const Predictions& predictions, const std::vector<Skipped>& failures) {
+  const auto set_image = [](nlohmann::json& item, const std::string& path) {
+    if (core::is_utf8(path)) {
+      item["image"] = path;
+    } else {  // the exact bytes beside a display form
+      item["image"] = core::utf8_display(path);
+      item["image_hex"] = core::hex_bytes(path);
+    }
+  };
+  const std::vector<std::string>& classes = model.class_names();
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (!predictions.ok.at(i)) continue;
+    nlohmann::json item;
+    set_image(item, paths[i]);
+    nlohmann::json s = nlohmann::json::object();
+    for (std::size_t c = 0; c < classes.size(); ++c) s[classes[c]] = predictions.row(i)[c];
+    item["scores"] = s;
+    item["predicted"] = classes[predictions.top[i]];
+    out.push_back(item);
+  }
+  for (const Skipped& f : failures) {
+    nlohmann::json item;
+    set_image(item, f.path);
+    item["error"] = f.reason;
+    out.push_back(item);
+  }
+  return out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bowlrp::model

@@ -11,8 +11,11 @@
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bowlrp::evaluation {
 
@@ -31,6 +34,22 @@ struct ShapesExperimentOptions {
   void validate() const;
 };
 
+/// The headline numbers of an experiment (what `bowlrp demo` prints and writes as demo.json).
+struct ShapesSummary {
+  std::size_t train_images = 0, test_images = 0;  ///< split sizes
+  double test_accuracy = 0;                       ///< top-1 on the held-out half
+  double positive_in_mask = 0;                    ///< mean share of positive pixel relevance on the object
+  double mask_area = 0;                           ///< mean share of the image the object covers
+  double max_conservation_error = 0;              ///< max |f - sum R_q - absorbed| / max(1,|f|)
+  double map = 0;                                 ///< mean one-vs-rest AP (VOC07 11-point) on the test half
+  std::map<std::string, double> aopc;             ///< pixel-flipping AOPC per ordering
+  std::vector<std::string> classes;               ///< the model's classes
+  /// The built-in sanity checks: conserved (error < 1e-6) and more relevance on the objects than their area.
+  bool checks_hold() const { return max_conservation_error < 1e-6 && positive_in_mask > mask_area; }
+  /// demo.json: the numbers above as one JSON object (one-space indent, a final newline).
+  std::string json() const;
+};
+
 /// What the experiment produced.
 struct ShapesExperiment {
   int images_written = 0;             ///< images generated
@@ -40,9 +59,15 @@ struct ShapesExperiment {
   std::optional<model::Model> model;  ///< the fitted model
   model::FitReport fit;               ///< what fitting saw
   FolderEvaluation evaluation;        ///< of the test half
+  /// Its headline numbers.
+  ShapesSummary summary() const;
 };
 
 /// Runs the experiment.
 ShapesExperiment run_shapes_experiment(const ShapesExperimentOptions& options, const core::ProgressFn& progress = {});
+
+/// Writes DIR/model.bowlrp, DIR/heatmaps/<stem>.heatmap.png, .edges.png and .relevance.npy of each
+/// gallery image, and DIR/demo.json (ShapesSummary::json), each atomically; creates DIR.
+void write_shapes_results(const ShapesExperiment& experiment, const std::string& dir);
 
 }  // namespace bowlrp::evaluation

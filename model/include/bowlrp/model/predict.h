@@ -38,6 +38,25 @@ struct Predictions {
   std::size_t size() const { return ok.size(); }
 };
 
+/// Top-1 accuracy over the scored images whose parent folder names a class of the model.
+struct FolderAccuracy {
+  std::size_t labelled = 0;  ///< scored images whose parent folder is named after a class
+  std::size_t right = 0;     ///< of those, the images whose top class is that class
+};
+/// Scores `predictions` (of `paths`) against the classes their parent folders name.
+FolderAccuracy folder_accuracy(const Model& model, const std::vector<std::string>& paths,
+                               const Predictions& predictions);
+
+/// The inputs of a batch that failed: the rows of `predictions` (of `paths`) that are not ok, with their reasons.
+std::vector<Skipped> failed_rows(const std::vector<std::string>& paths, const Predictions& predictions);
+
+/// The JSON of `bowlrp predict --json` (one-space indent, a final newline): an array with, per scored
+/// image of `paths` in order, {"image", "scores": {class: f}, "predicted"}, then per entry of `failures`
+/// {"image", "error"}, so the file accounts for every input (`image_hex` beside `image` when a path is
+/// not UTF-8, core/utf8.h).
+std::string predictions_json(const Model& model, const std::vector<std::string>& paths,
+                             const Predictions& predictions, const std::vector<Skipped>& failures);
+
 /// Encodes and scores image files.
 Predictions predict_files(const Model& model, const std::vector<std::string>& paths, const PredictOptions& options = {},
                           const core::ProgressFn& progress = {});
