@@ -96,16 +96,9 @@ int main(int argc, char** argv) {
   add_run_flags(explain_cmd, explain.run);
 
   bowlrp::apps::DemoArgs demo;
-  demo.pipeline = PipelineArgs(bowlrp::apps::demo_defaults());
   CLI::App* demo_cmd = app.add_subcommand("demo", "generate synthetic shapes, train, predict and explain them");
   demo_cmd->add_option("--out", demo.out, "output folder")->capture_default_str();
-  demo_cmd->add_option("--images-per-class", demo.images_per_class, "synthetic images per class")
-      ->capture_default_str();
-  demo_cmd->add_option("--explain", demo.explain, "heatmaps written (and shown in the report)")->capture_default_str();
-  demo_cmd->add_option("--flip", demo.flip_per_class, "test images per class measured by pixel flipping")
-      ->capture_default_str();
-  demo_cmd->add_option("--flip-steps", demo.flip_steps, "pixel-flipping steps")->capture_default_str();
-  add_pipeline_flags(demo_cmd, demo.pipeline);
+  demo.options.add_to(demo_cmd);
   add_run_flags(demo_cmd, demo.run);
 
   bowlrp::apps::VocArgs voc;

@@ -51,7 +51,7 @@ echo "load before: $(uptime)"
 first="${builds[-1]}/apps/bowlrp"
 # A small model on generated shapes, and one PNG and one JPEG to predict.
 if [ ! -f "$work/model.bowlrp" ]; then
-  "$first" demo --out "$work/demo" --images-per-class 20 --explain 0 --flip 0 --words 64 --threads 2 > "$work/demo.log" 2>&1 ||
+  "$first" demo --out "$work/demo" --images-per-class 20 --gallery 0 --explain 0 --words 64 --threads 2 > "$work/demo.log" 2>&1 ||
     { cat "$work/demo.log" >&2; exit 1; }
   "$first" train --data "$work/demo/shapes/images" --words 64 --threads 2 --out "$work/model.bowlrp" \
     > "$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }

@@ -16,6 +16,7 @@
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/datasets/voc.h>
 #include <bowlrp/model/explain.h>
+#include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/model/predict.h>
 #include <bowlrp/render/heatmap.h>
 
@@ -155,6 +156,7 @@ BOOST_AUTO_TEST_CASE(commands_offer_every_schema_flag) {
   offers("explain", bowlrp::model::ExplainOptions::schema());
   offers("explain", bowlrp::render::HeatmapFileOptions::schema());
   offers("spray", bowlrp::evaluation::SprayImagesOptions::schema());
+  offers("demo", bowlrp::evaluation::ShapesExperimentOptions::schema());
   BOOST_TEST(run_cli("train --data x --out y --magnif 0", &out) == 1);
   BOOST_TEST(out.find("--magnif '0': expected a value >= 0.01") != std::string::npos, out);
   BOOST_TEST(run_cli("spray --model m --class c --out o --grid-width 0 x", &out) == 1);
@@ -322,11 +324,10 @@ BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
   TempDir dir;
   bowlrp::apps::DemoArgs args;
   args.out = dir / "demo";
-  args.images_per_class = 30;
-  args.explain = 2;
-  args.pipeline = bowlrp::apps::PipelineArgs(bowlrp::apps::demo_defaults());
-  args.pipeline.flags.give("words", "128");
-  args.pipeline.flags.give("samples", "20000");
+  args.options.give("images_per_class", "30");
+  args.options.give("gallery", "1");
+  args.options.give("words", "128");
+  args.options.give("samples", "20000");
   args.run.quiet = true;
   const bowlrp::apps::DemoResult r = bowlrp::apps::run_demo(args);
   BOOST_TEST(r.test_images == 60u);

@@ -2,7 +2,10 @@
 // preprocessing against hand-computed values, the graph identity behind the eigengap (as many zero
 // eigenvalues of the normalised Laplacian as the graph has components), determinism and refusals.
 #include <bowlrp/datasets/shapes.h>
+#include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
+#include <bowlrp/evaluation/shapes_experiment.h>
+#include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/model/fit.h>
 
@@ -73,6 +76,34 @@ std::string write_marked(const bowlrp::datasets::ShapesOptions& o, int index, bo
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(evaluation)
+
+// The schemas composed of others (the demo's, the protocols') name each option and flag once, and
+// the demo's defaults read back through it: 16 heatmaps over 4 classes, 5 flipped images per class.
+BOOST_AUTO_TEST_CASE(composed_schemas_name_each_option_once) {
+  const auto unique = [](const auto& schema, const std::string& what) {
+    std::set<std::string> names, flags;
+    for (const auto& o : schema) {
+      BOOST_TEST(names.insert(o.name).second, what << ": option " << o.name << " twice");
+      if (!o.flag.empty()) BOOST_TEST(flags.insert(o.flag).second, what << ": flag " << o.flag << " twice");
+    }
+  };
+  using bowlrp::evaluation::ShapesExperimentOptions;
+  unique(ShapesExperimentOptions::schema(), "ShapesExperimentOptions");
+  unique(bowlrp::evaluation::VocProtocolOptions::schema(), "VocProtocolOptions");
+  unique(bowlrp::evaluation::FolderEvaluationOptions::schema(), "FolderEvaluationOptions");
+  const ShapesExperimentOptions d = ShapesExperimentOptions::defaults();
+  const auto text = [&](const std::string& name) { return *bowlrp::core::find_option(ShapesExperimentOptions::schema(), name)->get(d); };
+  BOOST_TEST(text("images_per_class") == "200");
+  BOOST_TEST(text("gallery") == "4");
+  BOOST_TEST(text("explain") == "5");
+  BOOST_TEST(text("words") == "512");
+  BOOST_TEST(!bowlrp::core::find_option(ShapesExperimentOptions::schema(), "masks"));
+  ShapesExperimentOptions o = d;
+  bowlrp::core::find_option(ShapesExperimentOptions::schema(), "images_per_class")->set(o, "7", "--images-per-class");
+  BOOST_TEST(o.shapes.images_per_class == 7);
+  BOOST_CHECK_THROW(bowlrp::core::find_option(ShapesExperimentOptions::schema(), "test_fraction")->set(o, "1", "t"),
+                    std::invalid_argument);
+}
 
 BOOST_AUTO_TEST_CASE(spray_finds_a_planted_clever_hans_strategy_and_the_causal_test_confirms_it) {
   // Training: every circle carries a corner marker, no square does; the model can answer "circle"

@@ -10,6 +10,7 @@
 
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
+#include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/model/explain.h>
@@ -136,7 +137,6 @@ struct SprayArgs {
 /// Clusters the relevance maps of one class over many images (SpRAy) and writes the report.
 int run_spray(const SprayArgs& args);
 
-/// `bowlrp demo` arguments.
 /// bowlrp compare: several runs' report.json side by side.
 struct CompareArgs {
   std::vector<std::string> reports;  ///< report.json files or the folders holding them
@@ -147,17 +147,14 @@ struct CompareArgs {
 /// Runs `bowlrp compare`; returns the exit code.
 int run_compare(const CompareArgs& args);
 
+/// `bowlrp demo`.
 struct DemoArgs {
   std::string out = "bowlrp-demo";  ///< --out DIR
-  int images_per_class = 200;       ///< --images-per-class
-  int explain = 16;                 ///< --explain N heatmaps written and gallery images (test images)
-  int flip_per_class = 5;           ///< --flip N test images per class measured by pixel flipping (0: none)
-  int flip_steps = 100;             ///< --flip-steps L
-  PipelineArgs pipeline;            ///< pipeline flags (demo defaults: demo_defaults())
+  /// --images-per-class, --test-fraction, the fit flags, --explain, --gallery and the quality flags
+  /// (evaluation::ShapesExperimentOptions::schema(), over its defaults())
+  SchemaFlags<evaluation::ShapesExperimentOptions> options{evaluation::ShapesExperimentOptions::defaults()};
   RunArgs run;                      ///< --threads, --quiet
 };
-/// Fit defaults suited to 160 px synthetic images (a smaller codebook than for VOC).
-model::FitOptions demo_defaults();
 /// What the demo measured (also printed and written to DIR/demo.json).
 using DemoResult = evaluation::ShapesSummary;
 /// Runs the demo; writes DIR/shapes, DIR/model.bowlrp, DIR/heatmaps, DIR/demo.json, DIR/report.json

@@ -60,24 +60,14 @@ int run_evaluate(const EvaluateArgs& args) {
   return ev.failures.empty() ? kExitOk : kExitSomeFailed;
 }
 
-model::FitOptions demo_defaults() { return evaluation::ShapesExperimentOptions::defaults().fit; }
-
 DemoResult run_demo(const DemoArgs& args) {
   const auto t_start = Clock::now();
-  evaluation::ShapesExperimentOptions o = evaluation::ShapesExperimentOptions::defaults();
-  o.folder = (fs::u8path(args.out) / "shapes").u8string();
-  o.shapes.images_per_class = args.images_per_class;
-  o.fit = check_values([&] { return args.pipeline.fit_options(); });
-  o.fit.threads = args.run.threads;
-  o.fit.training_accuracy = false;
-  o.evaluation.explain = args.flip_per_class;
-  const int C = static_cast<int>(o.shapes.classes.size());
-  o.evaluation.gallery = (args.explain + C - 1) / C;
-  o.evaluation.quality.flip.steps = args.flip_steps;
+  evaluation::ShapesExperimentOptions o;
   check_values([&] {
-    if (args.images_per_class < 1)
-      throw std::invalid_argument("--images-per-class " + std::to_string(args.images_per_class) + ": expected >= 1");
-    if (args.explain < 0) throw std::invalid_argument("--explain " + std::to_string(args.explain) + ": expected >= 0");
+    o = args.options.options();
+    o.folder = (fs::u8path(args.out) / "shapes").u8string();
+    o.fit.threads = args.run.threads;
+    o.fit.pipeline.validate();
     o.validate();
   });
   const evaluation::ShapesExperiment ex = evaluation::run_shapes_experiment(o, progress_display(args.run.quiet));

@@ -21,7 +21,27 @@ ShapesExperimentOptions ShapesExperimentOptions::defaults() {
   o.fit.pipeline.image.max_side = 0;
   o.fit.training_accuracy = false;
   o.evaluation.quality.occlusion_patch = 16;
+  o.evaluation.gallery = 4;
   return o;
+}
+
+const core::OptionSchema<ShapesExperimentOptions>& ShapesExperimentOptions::schema() {
+  using O = ShapesExperimentOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::integer_option<O>("images_per_class", "--images-per-class", "synthetic images per class",
+                                        [](O& o) -> int& { return o.shapes.images_per_class; },
+                                        OptionRange::at_least(1)));
+    s.push_back(core::real_option<O>("test_fraction", "--test-fraction", "share of each class held out for testing",
+                                     [](O& o) -> double& { return o.test_fraction; }, OptionRange{0, true, 1, true}));
+    core::append_nested(&s, model::FitOptions::schema(), [](O& o) -> model::FitOptions& { return o.fit; },
+                        {"threads", "cache_dir"});
+    core::append_nested(&s, FolderEvaluationOptions::schema(), [](O& o) -> FolderEvaluationOptions& { return o.evaluation; },
+                        {"masks", "no_masks", "threads", "cache_dir"});
+    return s;
+  }();
+  return schema;
 }
 
 void ShapesExperimentOptions::validate() const {

@@ -108,6 +108,29 @@ void BindRender(py::module_& m) {
     render::write_png(p, *r.map, o, bg ? &*bg : nullptr);
   }, py::arg("path"), py::arg("relevance"), py::arg("image") = py::none(), py::kw_only(), py::arg("options") = py::none(),
      "Renders as render_heatmap and writes the PNG atomically (the same bytes as `bowlrp explain`).");
+  m.def("write_heatmap_files", [](py::object base, py::handle relevance, py::handle image, py::handle views,
+                                  py::handle options, const py::kwargs& kw) {
+    const std::string b = to_path(base);
+    render::HeatmapFileOptions f;
+    f.heatmap = options_from(options, kw, *heatmap_knobs(), "write_heatmap_files");
+    const auto& view_option = *core::find_option(render::HeatmapFileOptions::schema(), "views");
+    // One name (or "all") as a str, or a sequence of names.
+    const std::optional<std::string> text =
+        py::isinstance<py::str>(views) ? std::optional<std::string>(views.cast<std::string>()) : option_text(views, view_option);
+    if (text) view_option.set(f, *text, "views");
+    f.validate();
+    const Relevance r = relevance_arg(relevance);
+    HO needs = f.heatmap;  // the image is read when a view needs it
+    for (const render::HeatmapView v : f.views)
+      if (v != render::HeatmapView::heatmap) needs.view = v;
+    const std::optional<render::Bgr8Image> bg = image_arg(image, r, needs);
+    py::gil_scoped_release release;
+    render::write_heatmap_files(b, *r.map, f, bg ? &*bg : nullptr);
+  }, py::arg("base"), py::arg("relevance"), py::arg("image") = py::none(), py::kw_only(),
+     py::arg("views") = "heatmap", py::arg("options") = py::none(),
+     "Writes what `bowlrp explain` writes for one image: <base>.<view>.png for each view ('heatmap', 'edges', "
+     "'mask', a list of them, or 'all'; every view is drawn before the first file is written) and "
+     "<base>.relevance.npy, atomically (render::write_heatmap_files). Keyword knobs: see HeatmapOptions.");
   m.def("write_npy", [](py::object path, py::handle relevance) {
     const std::string p = to_path(path);
     const Relevance r = relevance_arg(relevance);

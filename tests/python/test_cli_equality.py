@@ -65,3 +65,18 @@ def test_relevance_equals_the_cli_npy(scratch, model, paths):
         assert cli_json["class"] == e.class_name
         d = e.to_dict()
         assert {k: d[k] for k in cli_json} == cli_json and d["path"] == p and d["conservation"]["ok"]
+        # The same files through the library's writer: the CLI's bytes.
+        base = scratch / ("py_" + pathlib.Path(p).stem)
+        bowlrp._bowlrp.write_heatmap_files(base, e)
+        stem = out / pathlib.Path(p).stem
+        for suffix in (".heatmap.png", ".relevance.npy"):
+            assert pathlib.Path(str(base) + suffix).read_bytes() == pathlib.Path(str(stem) + suffix).read_bytes(), suffix
+    views = scratch / "views"
+    run("explain", "--model", model_file, "--out", views, "--quiet", "--view", "all", "--colormap", "seismic", chosen[0])
+    e = model.explain(chosen[0])
+    bowlrp._bowlrp.write_heatmap_files(scratch / "py_views", e, views="all", colormap="seismic")
+    for suffix in (".heatmap.png", ".edges.png", ".mask.png", ".relevance.npy"):
+        cli = views / (pathlib.Path(chosen[0]).stem + suffix)
+        assert (scratch / ("py_views" + suffix)).read_bytes() == cli.read_bytes(), suffix
+    with pytest.raises(ValueError, match="twice"):
+        bowlrp._bowlrp.write_heatmap_files(scratch / "bad", e, views=["mask", "mask"])

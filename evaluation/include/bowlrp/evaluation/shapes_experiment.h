@@ -28,10 +28,15 @@ struct ShapesExperimentOptions {
   FolderEvaluationOptions evaluation;   ///< evaluation of the test half (masks: FOLDER/masks)
   /// The defaults measured for 160 px shapes: K = 512, no pyramid (the objects sit anywhere; K = 256
   /// with a 1x1 + 2x2 pyramid reached only 0.53), 50 000 k-means samples, no size cap, 16 px
-  /// occlusion patches (a 10 x 10 grid).
+  /// occlusion patches (a 10 x 10 grid), 4 gallery images per class.
   static ShapesExperimentOptions defaults();
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
+  /// The options of `bowlrp demo`, described once (core/option_schema.h): images_per_class,
+  /// test_fraction, the fit options (FitOptions::schema()) and the evaluation's (explain, gallery,
+  /// quality; FolderEvaluationOptions::schema() but its masks, made here); folder, threads and caches
+  /// are the caller's.
+  static const core::OptionSchema<ShapesExperimentOptions>& schema();
 };
 
 /// The headline numbers of an experiment (what `bowlrp demo` prints and writes as demo.json).
