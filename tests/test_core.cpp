@@ -5,12 +5,18 @@
 #include <bowlrp/core/lapack.h>
 #include <bowlrp/core/option_schema.h>
 #include <bowlrp/core/option_text.h>
+#include <bowlrp/core/progress_display.h>
+#include <bowlrp/core/io.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include "test_util.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -294,6 +300,48 @@ BOOST_AUTO_TEST_CASE(option_schema_text_round_trips_and_refusals_name_the_option
   BOOST_TEST(o.inner.n == 9);  // a refused value changes nothing
   bc::find_option(outer, "seed")->set(o, std::string("18446744073709551615"), "--seed");
   BOOST_TEST(o.seed == 18446744073709551615ull);
+}
+
+namespace {
+
+// What `events` make the display print on stderr (stderr redirected to a file meanwhile).
+std::string displayed(bool quiet, const std::vector<bowlrp::core::ProgressEvent>& events) {
+  bowlrp::test::TempDir dir;
+  const std::string path = dir / "stderr.txt";
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ::dup2(fd, 2);
+  ::close(fd);
+  {
+    const bowlrp::core::ProgressFn show = bowlrp::core::progress_display(quiet);
+    for (const auto& e : events) show(e);
+  }
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  return bowlrp::core::read_file(path);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(progress_display_draws_stages_and_notes) {
+  using Kind = bowlrp::core::ProgressEvent::Kind;
+  std::vector<bowlrp::core::ProgressEvent> events{{Kind::start, "encode", 0, 20, ""}};
+  for (std::size_t k = 1; k <= 20; ++k) events.push_back({Kind::step, "encode", k, 20, ""});
+  events.push_back({Kind::finish, "encode", 20, 20, ""});
+  events.push_back({Kind::note, "cache", 0, 0, "cache: 3 read"});
+  events.push_back({Kind::note, "cache", 0, 0, "warning: the cache cannot be written"});
+  const std::string shown = displayed(false, events);
+  // Not a terminal: a line per 10% and the final one, which says how long it took.
+  BOOST_TEST(shown.find("encode") != std::string::npos, shown);
+  BOOST_TEST(shown.find("20/20") != std::string::npos, shown);
+  BOOST_TEST(shown.find("took") != std::string::npos, shown);
+  BOOST_TEST(shown.find("[##") != std::string::npos, shown);
+  BOOST_TEST(std::count(shown.begin(), shown.end(), '\n') <= 13, shown);
+  BOOST_TEST(shown.find("cache: 3 read\n") != std::string::npos, shown);
+  // Quiet: only the warnings.
+  BOOST_TEST(displayed(true, events) == "warning: the cache cannot be written\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

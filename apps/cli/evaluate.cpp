@@ -39,24 +39,7 @@ int run_evaluate(const EvaluateArgs& args) {
   for (const auto& f : ev.failures) print_skipped(f.path, f.reason);
   const ReportData report = folder_report(ev, o, "bowlrp evaluation: " + args.data);
   write_folder_report(args.out, report, ev);
-  const std::size_t C = ev.classes.size();
-  std::printf("accuracy %.4f (%zu images, %zu classes)\n", ev.accuracy, ev.paths.size(), C);
-  std::printf("%-14s %8s %8s\n", "class", "AP07", "AParea");
-  for (std::size_t c = 0; c < C; ++c) std::printf("%-14s %8.4f %8.4f\n", ev.classes[c].c_str(), ev.ap[c], ev.ap_area[c]);
-  std::printf("%-14s %8.4f %8.4f\n", "mAP", ev.map, ev.map_area);
-  std::printf("confusion (rows: true, columns: predicted)\n");
-  for (std::size_t t = 0; t < C; ++t) {
-    std::printf("  %-12s", ev.classes[t].c_str());
-    for (std::size_t p = 0; p < C; ++p) std::printf(" %5zu", ev.confusion[t * C + p]);
-    std::printf("\n");
-  }
-  for (const auto& [name, v] : ev.quality.aopc()) std::printf("AOPC %-10s %.4f\n", name.c_str(), v);
-  for (const auto& [key, v] : report.localisation) std::printf("%-32s %.4f\n", key.c_str(), v);
-  if (ev.masked_images)
-    std::printf("positive relevance on the objects %.4f (objects cover %.4f; %zu images with masks)\n",
-                ev.mean_relevance_in_mask, ev.mean_mask_area, ev.masked_images);
-  std::printf("worst conservation error %.2e (relative)\n", ev.max_conservation_error);
-  std::printf("report: %s/index.html, %s/report.json\n", args.out.c_str(), args.out.c_str());
+  std::fputs(folder_summary_text(report, ev, args.out).c_str(), stdout);
   return ev.failures.empty() ? kExitOk : kExitSomeFailed;
 }
 

@@ -1,15 +1,10 @@
 // `bowlrp voc`: runs evaluation::run_voc_protocol and writes what it measured: the devkit's results
 // files, the model, report.json and index.html.
 #include "cli/commands.h"
-#include "report/json_out.h"
 #include "cli/progress.h"
 #include "report/report.h"
 
 #include <bowlrp/core/io.h>
-#include <bowlrp/core/option_text.h>
-#include <bowlrp/datasets/voc_eval.h>
-
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -49,21 +44,9 @@ int run_voc_command(const VocArgs& args) {
   for (const auto& [what, why] : ev.quality_failures)
     std::fprintf(stderr, "explanation of %s failed: %s\n", what.c_str(), why.c_str());
 
-  const std::size_t C = ev.classes.size(), N = ev.test_ids.size();
-  for (std::size_t c = 0; c < C; ++c)
-    datasets::write_voc_results((out / "results").u8string(), o.test_set, ev.classes[c], ev.test_ids, ev.scores[c]);
   const ReportData report = voc_report(ev, o, args.model, load_seconds);
-  core::write_file_atomic((out / "report.json").u8string(), dump_json(voc_json(report, ev, o), 1) + "\n");
-  write_report_html((out / "index.html").u8string(), report);
-
-  std::printf("%-14s %8s %8s\n", "class", "AP07", "AParea");
-  for (std::size_t c = 0; c < C; ++c)
-    std::printf("%-14s %8.4f %8.4f\n", ev.classes[c].c_str(), ev.ap[c], ev.ap_area[c]);
-  std::printf("%-14s %8.4f %8.4f   (%zu test images)\n", "mAP", ev.map, ev.map_area, N);
-  for (const auto& [name, v] : ev.quality.aopc()) std::printf("AOPC %-10s %.4f\n", name.c_str(), v);
-  for (const auto& [key, v] : report.localisation) std::printf("%-32s %.4f\n", key.c_str(), v);
-  for (const auto& t : report.timings) std::printf("time %-26s %.1f s\n", t.stage.c_str(), t.seconds);
-  std::printf("report: %s/index.html, %s/report.json\n", args.out.c_str(), args.out.c_str());
+  write_voc_report(args.out, report, ev, o);
+  std::fputs(voc_summary_text(report, ev, args.out).c_str(), stdout);
   return ev.failed_test.size() || ev.skipped_train.size() ? kExitSomeFailed : kExitOk;
 }
 

@@ -122,6 +122,12 @@ ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::Voc
 /// report.json of the VOC protocol: report_json plus the protocol's counts and settings.
 nlohmann::json voc_json(const ReportData& report, const evaluation::VocEvaluation& ev,
                         const evaluation::VocProtocolOptions& options);
+/// Writes the devkit's results files DIR/results/comp1_cls_<set>_<class>.txt, DIR/report.json
+/// (voc_json) and DIR/index.html of the VOC protocol.
+void write_voc_report(const std::string& dir, const ReportData& report, const evaluation::VocEvaluation& ev,
+                      const evaluation::VocProtocolOptions& options);
+/// What `bowlrp voc` prints: the AP table, AOPC, localisation, timings and where the report is.
+std::string voc_summary_text(const ReportData& report, const evaluation::VocEvaluation& ev, const std::string& dir);
 /// The report of a folder evaluation: AP table, flipping curves, localisation, gallery, confusion.
 ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluation::FolderEvaluationOptions& options,
                          const std::string& title);
@@ -129,6 +135,10 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
 nlohmann::json folder_json(const ReportData& report, const evaluation::FolderEvaluation& ev);
 /// Creates DIR and writes DIR/report.json (folder_json) and DIR/index.html of a folder evaluation.
 void write_folder_report(const std::string& dir, const ReportData& report, const evaluation::FolderEvaluation& ev);
+/// What `bowlrp evaluate` prints: accuracy, the AP table, the confusion matrix, AOPC, localisation,
+/// the worst conservation error and where the report is.
+std::string folder_summary_text(const ReportData& report, const evaluation::FolderEvaluation& ev,
+                                const std::string& dir);
 /// The report of `bowlrp demo`: folder_report of the test half, led by the generator's and the fit's
 /// timings and the data, encoding and head settings, and closed by the total time `total_seconds`.
 ReportData shapes_report(const evaluation::ShapesExperiment& ex, const evaluation::ShapesExperimentOptions& options,
