@@ -63,6 +63,21 @@ std::vector<double> jacobi_eigenvalues(std::vector<double> a, int n) {
 
 }  // namespace
 
+namespace {
+
+// A list of counts as the schemas parse them (--bin-sizes, --hidden): the one int-list parser.
+std::vector<int> int_list(const std::string& text, const std::string& flag) {
+  struct Counts {
+    std::vector<int> v;
+  } c;
+  bowlrp::core::int_list_option<Counts>("v", flag, "", [](Counts& x) -> std::vector<int>& { return x.v; },
+                                        bowlrp::core::OptionRange::at_least(1), false)
+      .set(c, text, flag);
+  return c.v;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(core)
 
 BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
@@ -100,7 +115,7 @@ BOOST_AUTO_TEST_CASE(digest_depends_on_bytes_not_on_how_they_are_split) {
 }
 
 BOOST_AUTO_TEST_CASE(option_text_parses_formats_and_names_the_flag) {
-  BOOST_TEST(bc::parse_int_list("4,6,8", "--bin-sizes") == std::vector<int>({4, 6, 8}));
+  BOOST_TEST(int_list("4,6,8", "--bin-sizes") == std::vector<int>({4, 6, 8}));
   const auto levels = bc::parse_pyramid("1x1,2x2,3x1");
   BOOST_TEST(levels.size() == 3u);
   BOOST_TEST(levels[2].cols == 3);
@@ -116,7 +131,7 @@ BOOST_AUTO_TEST_CASE(option_text_parses_formats_and_names_the_flag) {
     }
     return std::string();
   };
-  BOOST_TEST(message([] { bc::parse_int_list("4,x", "--bin-sizes"); }).find("--bin-sizes '4,x'") != std::string::npos);
+  BOOST_TEST(message([] { int_list("4,x", "--bin-sizes"); }).find("--bin-sizes '4,x'") != std::string::npos);
   BOOST_TEST(message([] { bc::parse_pyramid("2by2", "--pyramid"); }).find("--pyramid") != std::string::npos);
   BOOST_TEST(message([] { bc::parse_pooling("pmean:-1"); }).find("pmean:P with P > 0") != std::string::npos);
   BOOST_TEST(bc::format_pyramid(bc::parse_pyramid("1x1,2x2,3x1")) == "1x1,2x2,3x1");
@@ -199,18 +214,18 @@ BOOST_AUTO_TEST_CASE(quoted_values_are_shortened_and_lists_refuse_empty_items) {
     return std::string("no exception");
   };
   const std::string long_list = std::string(50000, '4') + ",x";
-  const std::string m = message([&] { bc::parse_int_list(long_list, "--bin-sizes"); });
+  const std::string m = message([&] { int_list(long_list, "--bin-sizes"); });
   BOOST_TEST(m.size() < 300u, m.size());
   BOOST_TEST(m.find("(50002 characters)") != std::string::npos, m);
   // An empty item is malformed, not skipped ("16," was read as 16).
   for (const std::string text : {"16,", ",16", "4,,6", ""})
-    BOOST_TEST(message([&] { bc::parse_int_list(text, "--hidden"); }).find("--hidden '" + text + "'") != std::string::npos,
+    BOOST_TEST(message([&] { int_list(text, "--hidden"); }).find("--hidden '" + text + "'") != std::string::npos,
                text);
   for (const std::string text : {"1x1,", "1x1,,2x2", ",1x1", ""})
     BOOST_TEST(message([&] { bc::parse_pyramid(text, "--fisher-pyramid"); }).find("--fisher-pyramid '" + text + "'") !=
                    std::string::npos,
                text);
-  BOOST_TEST(bc::parse_int_list("4,6", "x") == std::vector<int>({4, 6}));
+  BOOST_TEST(int_list("4,6", "x") == std::vector<int>({4, 6}));
   BOOST_TEST(bc::parse_pyramid("1x1,2x2").size() == 2u);
 }
 

@@ -59,18 +59,6 @@ std::vector<std::string> split_csv(const std::string& text) {
   return out;
 }
 
-std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
-  std::vector<int> out;
-  if (text.empty()) bad(flag, text, "at least one integer");
-  for (const std::string& item : split(text, ',')) {
-    const int v = to_int(item, flag, text, "a comma-separated list of positive integers, e.g. 4,6,8,10");
-    if (v <= 0) bad(flag, text, "positive integers");
-    out.push_back(v);
-  }
-  if (out.empty()) bad(flag, text, "at least one integer");
-  return out;
-}
-
 std::vector<PyramidLevel> parse_pyramid(const std::string& text, const std::string& what) {
   const std::string expected = "levels COLSxROWS separated by commas, e.g. 1x1,2x2 or 1x1,2x2,3x1";
   std::vector<PyramidLevel> out;

@@ -1,5 +1,5 @@
 // Text forms of the list- and number-valued options, as command lines and Python keywords give them:
-// bin sizes "4,6,8,10", pyramids "1x1,2x2" (COLSxROWS per level), pooling "sum" | "max" | "pmean:P"
+// pyramids "1x1,2x2" (COLSxROWS per level), pooling "sum" | "max" | "pmean:P"
 // (the p-means exponent: sum is p = 1, max is p = inf). Each parser names `what` (a flag or keyword),
 // the value and what was expected when it refuses; format_* give back the text parse_* reads.
 #pragma once
@@ -21,8 +21,6 @@ constexpr std::size_t kQuotedLength = 60;
 
 /// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_csv(const std::string& text);
-/// Parses "4,6,8" into positive integers (no empty item: "4,,6" and "4," are refused); throws std::invalid_argument naming `what`.
-std::vector<int> parse_int_list(const std::string& text, const std::string& what);
 /// Parses "1x1,2x2,3x1" into pyramid levels (no empty level: "1x1," is refused); throws std::invalid_argument naming `what`.
 std::vector<PyramidLevel> parse_pyramid(const std::string& text, const std::string& what = "pyramid");
 /// Parses "sum" (p = 1), "pmean:P" (P > 0) or "max" (p = inf); throws std::invalid_argument naming `what`.
