@@ -1,9 +1,8 @@
 #include <bowlrp/evaluation/shapes_experiment.h>
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/json_text.h>
 #include <bowlrp/render/heatmap.h>
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -97,7 +96,7 @@ std::string ShapesSummary::json() const {
                             {"mask_area_fraction", mask_area},
                             {"max_conservation_error", max_conservation_error},
                             {"classes", classes}};
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return core::dump_json(j, 1) + "\n";
 }
 
 void write_shapes_results(const ShapesExperiment& ex, const std::string& dir) {
@@ -106,13 +105,11 @@ void write_shapes_results(const ShapesExperiment& ex, const std::string& dir) {
   fs::create_directories(heat_dir);
   ex.model->save((out / "model.bowlrp").u8string());
   const FolderEvaluation& ev = ex.evaluation;
+  render::HeatmapFileOptions gallery_files;  // <stem>.heatmap.png, <stem>.edges.png, <stem>.relevance.npy
+  gallery_files.views = {render::HeatmapView::heatmap, render::HeatmapView::edges};
   for (const auto& g : ev.gallery) {
     const std::string stem = (heat_dir / fs::u8path(ev.paths[g.index]).stem()).u8string();
-    render::HeatmapOptions h;
-    render::write_png(stem + ".heatmap.png", g.relevance, h, &g.image);
-    h.view = render::HeatmapView::edges;
-    render::write_png(stem + ".edges.png", g.relevance, h, &g.image);
-    render::write_npy(stem + ".relevance.npy", g.relevance);
+    render::write_heatmap_files(stem, g.relevance, gallery_files, &g.image);
   }
   core::write_file_atomic((out / "demo.json").u8string(), ex.summary().json());
 }

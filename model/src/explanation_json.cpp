@@ -2,9 +2,7 @@
 // returned by Python's Explanation.to_json().
 #include <bowlrp/model/explain.h>
 
-#include <bowlrp/core/utf8.h>
-
-#include <nlohmann/json.hpp>
+#include <bowlrp/core/json_text.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -19,12 +17,7 @@ std::string explanation_json(const Model& model, const ImageExplanation& r, cons
   const decompose::ConservationReport& report = r.conservation;
   const bool exact = e.dimensions.method == decompose::SvmMethod::exact;
   nlohmann::json j;
-  if (core::is_utf8(r.path)) {
-    j["image"] = r.path;
-  } else {  // the exact bytes beside a display form
-    j["image"] = core::utf8_display(r.path);
-    j["image_hex"] = core::hex_bytes(r.path);
-  }
+  core::set_path(j, "image", r.path);
   j["class"] = e.class_name;
   j["score"] = e.dimensions.f;
   j["bias"] = e.dimensions.bias;
@@ -86,7 +79,7 @@ std::string explanation_json(const Model& model, const ImageExplanation& r, cons
     j["f_root"] = e.dimensions.f_root;
   }
   // Never throws on text: any other invalid UTF-8 (a class name) is replaced by U+FFFD.
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return core::dump_json(j, 1) + "\n";
 }
 
 }  // namespace bowlrp::model

@@ -486,8 +486,11 @@ EncodedSet encode_rows_of(const Pipeline& pipeline, const ImageSource& images, i
           key = cache->key(*bytes, mirrored);
           if (cache->load(key, row)) return;
         }
-        const bow::GrayImage image = images.load(i % n, pipeline.loader(), bytes ? &*bytes : nullptr);
-        const auto trace = pipeline.encode(mirrored ? bow::mirror_left_right(image) : image);
+        // A decoded image is encoded where it is stored (no copy per image); a file is decoded here.
+        bow::GrayImage decoded;
+        const bow::GrayImage& image =
+            images.files() ? (decoded = images.load(i % n, pipeline.loader(), &*bytes)) : images.decoded()[i % n];
+        const auto trace = mirrored ? pipeline.encode(bow::mirror_left_right(image)) : pipeline.encode(image);
         std::copy(trace.histogram().begin(), trace.histogram().end(), row);
         if (cache) write_failure.attempt([&] { cache->store(key, row); });
       });

@@ -1,7 +1,7 @@
 #include <bowlrp/model/predict.h>
 
 #include <bowlrp/core/io.h>
-#include <bowlrp/core/utf8.h>
+#include <bowlrp/core/json_text.h>
 
 #include <nlohmann/json.hpp>
 
@@ -75,20 +75,12 @@ std::vector<Skipped> failed_rows(const std::vector<std::string>& paths, const Pr
 
 std::string predictions_json(const Model& model, const std::vector<std::string>& paths,
                              const Predictions& predictions, const std::vector<Skipped>& failures) {
-  const auto set_image = [](nlohmann::json& item, const std::string& path) {
-    if (core::is_utf8(path)) {
-      item["image"] = path;
-    } else {  // the exact bytes beside a display form
-      item["image"] = core::utf8_display(path);
-      item["image_hex"] = core::hex_bytes(path);
-    }
-  };
   const std::vector<std::string>& classes = model.class_names();
   nlohmann::json out = nlohmann::json::array();
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!predictions.ok.at(i)) continue;
     nlohmann::json item;
-    set_image(item, paths[i]);
+    core::set_path(item, "image", paths[i]);
     nlohmann::json s = nlohmann::json::object();
     for (std::size_t c = 0; c < classes.size(); ++c) s[classes[c]] = predictions.row(i)[c];
     item["scores"] = s;
@@ -97,11 +89,11 @@ std::string predictions_json(const Model& model, const std::vector<std::string>&
   }
   for (const Skipped& f : failures) {
     nlohmann::json item;
-    set_image(item, f.path);
+    core::set_path(item, "image", f.path);
     item["error"] = f.reason;
     out.push_back(item);
   }
-  return out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return core::dump_json(out, 1) + "\n";
 }
 
 }  // namespace bowlrp::model
