@@ -3,6 +3,7 @@
 #include <bowlrp/bow/codebook.h>
 #include <bowlrp/bow/dsift.h>
 #include <bowlrp/bow/fingerprint.h>
+#include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/imgcodecs.h>
 #include <bowlrp/core/io.h>
@@ -10,6 +11,7 @@
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/pooling.h>
+#include <bowlrp/bow/vlad.h>
 #include <bowlrp/core/shared_library.h>
 
 #include <bowlrp/core/option_text.h>
@@ -316,6 +318,46 @@ BOOST_AUTO_TEST_CASE(image_size_cap_and_scale_recorded) {
     BOOST_TEST_REQUIRE(f.support.area() > 0);
     BOOST_TEST_REQUIRE(std::fabs(f.size - 4.0 * f.bin_size * 1001.0 / 500.0) < 1e-3);
   }
+}
+
+// The digest texts are generated from the schemas (core::record_text); they name the pipelines'
+// fingerprints and every cache key, so their form is fixed: these are the texts written since
+// format_version 1.
+BOOST_AUTO_TEST_CASE(fingerprint_texts_keep_their_form) {
+  namespace bb = bowlrp::bow;
+  const std::string image_dsift =
+      "image.max_side=500;dsift.bin_sizes=4,6,8,10,;dsift.step=4;dsift.magnif=6;dsift.contrast_threshold=0.0050000000000000001;"
+      "dsift.window_size=1.5;dsift.fast=1;";
+  bb::PipelineOptions p;
+  const std::string words = image_dsift +
+                            "mapping.kind=hard;mapping.neighbours=5;mapping.beta=1;mapping.rank_decay=0.5;pooling.p=1;"
+                            "pooling.pyramid=1x1,2x2,;pooling.normalisation=l1;pooling.hellinger=0;";
+  BOOST_TEST(bb::canonical_encoding_options(p) == words);
+  BOOST_TEST(bb::canonical_codebook_options(p) ==
+             words + "kmeans.words=1024;kmeans.samples=100000;kmeans.max_iterations=100;kmeans.seed=0;"
+                     "kmeans.algorithm=lloyd_gemm;kmeans.tolerance=0.001;");
+  p.pooling.p = std::numeric_limits<double>::infinity();
+  p.mapping.beta = 0.1;
+  p.dsift.bin_sizes = {4};
+  BOOST_TEST(bb::canonical_encoding_options(p).find("dsift.bin_sizes=4,;") != std::string::npos);
+  BOOST_TEST(bb::canonical_encoding_options(p).find("mapping.beta=0.10000000000000001;") != std::string::npos);
+  BOOST_TEST(bb::canonical_encoding_options(p).find("pooling.p=inf;") != std::string::npos);
+
+  bb::FisherPipelineOptions f;
+  const std::string fisher = image_dsift +
+                             "fisher.pca_dimension=80;fisher.root_sift=1;fisher.append_xy=1;fisher.components=256;"
+                             "fisher.posterior_threshold=0.0001;fisher.pyramid=1x1,;";
+  BOOST_TEST(bb::canonical_encoding_options(f) == fisher + "fisher.skip_zeroed=1;");
+  BOOST_TEST(bb::canonical_training_options(f) ==
+             fisher + "fisher.skip_zeroed=1;fisher.samples=100000;fisher.max_iterations=40;fisher.seed=0;");
+  f.fisher.skip_zeroed = false;  // absent, as in the text of the models written before the option
+  BOOST_TEST(bb::canonical_encoding_options(f) == fisher);
+
+  bb::VladPipelineOptions v;
+  const std::string vlad = image_dsift +
+                           "vlad.words=256;vlad.root_sift=1;vlad.signed_sqrt=1;vlad.intra_normalisation=1;vlad.pyramid=1x1,;";
+  BOOST_TEST(bb::canonical_encoding_options(v) == vlad);
+  BOOST_TEST(bb::canonical_training_options(v) == vlad + "vlad.samples=100000;vlad.max_iterations=100;vlad.seed=0;");
 }
 
 BOOST_AUTO_TEST_CASE(options_validate_reject_bad_values) {

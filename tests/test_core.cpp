@@ -340,6 +340,73 @@ std::string displayed(bool quiet, const std::vector<bowlrp::core::ProgressEvent>
 
 }  // namespace
 
+// Every recordable type in its digest form, nested keys, the encoding part before the training
+// part, a when_true option left out while false, and unrecorded options absent.
+BOOST_AUTO_TEST_CASE(option_record_text_writes_each_type_in_its_digest_form) {
+  using bc::OptionRange;
+  using bc::Recorded;
+  struct Stage {
+    bool on = true;
+    int n = 7;
+    std::uint64_t seed = 18446744073709551615ull;
+    double x = 0.1;
+    std::vector<int> sizes{4, 6};
+    std::vector<bc::PyramidLevel> pyramid{{1, 1}, {2, 3}};
+    double p = std::numeric_limits<double>::infinity();
+    std::string kind = "hik";
+    bool extra = false;
+    int threads = 2;
+  };
+  struct Whole {
+    Stage stage;
+    double tolerance = 1.0 / 3.0;
+  };
+  bc::OptionSchema<Stage> st;
+  st.push_back(bc::record_as(bc::integer_option<Stage>("seed", "", "", [](Stage& s) -> std::uint64_t& { return s.seed; }),
+                             "seed", Recorded::training));
+  st.push_back(bc::record_as(bc::bool_option<Stage>("on", "--on", "", [](Stage& s) -> bool& { return s.on; }), "on",
+                             Recorded::encoding));
+  st.push_back(bc::record_as(bc::integer_option<Stage>("n", "--n", "", [](Stage& s) -> int& { return s.n; }), "count",
+                             Recorded::encoding));
+  st.push_back(bc::record_as(bc::real_option<Stage>("x", "--x", "", [](Stage& s) -> double& { return s.x; }), "x",
+                             Recorded::encoding));
+  st.push_back(bc::record_as(bc::int_list_option<Stage>("sizes", "--sizes", "", [](Stage& s) -> std::vector<int>& { return s.sizes; },
+                                                        OptionRange::at_least(1), false),
+                             "sizes", Recorded::encoding));
+  st.push_back(bc::record_as(bc::pyramid_option<Stage>("pyramid", "--pyramid", "",
+                                                       [](Stage& s) -> std::vector<bc::PyramidLevel>& { return s.pyramid; }),
+                             "pyramid", Recorded::encoding));
+  st.push_back(bc::record_as(bc::pooling_option<Stage>("pooling", "--pooling", "", [](Stage& s) -> double& { return s.p; }),
+                             "p", Recorded::encoding));
+  st.push_back(bc::record_as(bc::text_option<Stage>("kind", "--kind", "", [](Stage& s) -> std::string& { return s.kind; }),
+                             "kind", Recorded::encoding));
+  st.push_back(bc::record_as(bc::bool_option<Stage>("extra", "--extra", "", [](Stage& s) -> bool& { return s.extra; }),
+                             "extra", Recorded::encoding, bc::InFile::when_true));
+  st.push_back(bc::integer_option<Stage>("threads", "--threads", "", [](Stage& s) -> int& { return s.threads; }));
+  bc::OptionSchema<Whole> whole;
+  bc::append_nested(&whole, st, [](Whole& w) -> Stage& { return w.stage; }, {"threads"}, "stage");
+  whole.push_back(bc::record_as(bc::real_option<Whole>("tolerance", "--tolerance", "", [](Whole& w) -> double& { return w.tolerance; }),
+                                "tolerance", Recorded::training, bc::InFile::optional));
+  BOOST_TEST(whole.size() == 10u);
+  BOOST_TEST(whole[0].key == "stage.seed");
+  BOOST_TEST(st[0].key == "seed");  // the inner schema is not changed by nesting it
+  Whole w;
+  const std::string encoding =
+      "stage.on=1;stage.count=7;stage.x=0.10000000000000001;stage.sizes=4,6,;stage.pyramid=1x1,2x3,;stage.p=inf;"
+      "stage.kind=hik;";
+  BOOST_TEST(bc::record_text(whole, w, Recorded::encoding) == encoding);
+  BOOST_TEST(bc::record_text(whole, w, Recorded::training) ==
+             encoding + "stage.seed=18446744073709551615;tolerance=0.33333333333333331;");
+  w.stage.extra = true;
+  w.stage.on = false;
+  w.stage.p = 1;
+  BOOST_TEST(bc::record_text(whole, w, Recorded::encoding) ==
+             "stage.on=0;stage.count=7;stage.x=0.10000000000000001;stage.sizes=4,6,;stage.pyramid=1x1,2x3,;stage.p=1;"
+             "stage.kind=hik;stage.extra=1;");
+  w.stage.p = 2.5;
+  BOOST_TEST(bc::record_text(whole, w, Recorded::encoding).find(";stage.p=2.5;") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(progress_display_draws_stages_and_notes) {
   using Kind = bowlrp::core::ProgressEvent::Kind;
   std::vector<bowlrp::core::ProgressEvent> events{{Kind::start, "encode", 0, 20, ""}};

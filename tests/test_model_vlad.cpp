@@ -71,6 +71,43 @@ BOOST_AUTO_TEST_CASE(a_vlad_model_round_trips_through_its_model_file) {
       {"words x 128 x pyramid cells"}));
 }
 
+// Every recorded VLAD option (VladPipelineOptions::schema(), written and read by the model file's
+// generic record) survives the model file, changes the fingerprint where it changes the encoding,
+// and comes back through FitOptions::from_model.
+BOOST_AUTO_TEST_CASE(every_recorded_vlad_option_survives_the_model_file) {
+  bb::VladPipelineOptions o = fixture().options;
+  o.vlad.root_sift = false;
+  o.vlad.signed_sqrt = false;
+  o.vlad.intra_normalisation = false;
+  o.vlad.max_iterations = 9;
+  o.vlad.seed = 18446744073709551615ull;
+  o.vlad.samples = 1234;
+  o.dsift.contrast_threshold = 0.0125;
+  auto pipeline = std::make_shared<const bb::VladPipeline>(o, fixture().codebook);
+  BOOST_TEST((pipeline->fingerprint() != fixture().pipeline->fingerprint()));
+  const std::size_t V = pipeline->dimension();
+  const std::vector<bowlrp::svm::LinearClass> head = {{"a", 0.5, std::vector<double>(V, 0.01)},
+                                                      {"b", -0.5, std::vector<double>(V, -0.01)}};
+  const bowlrp::model::Model m(pipeline, std::make_shared<const bowlrp::svm::LinearSvm>(V, head));
+  bowlrp::test::TempDir tmp;
+  m.save(tmp / "v.bowlrp");
+  const std::string bytes = file_bytes(tmp / "v.bowlrp");
+  for (const char* field : {"\"signed_sqrt\":false", "\"intra_normalisation\":false", "\"root_sift\":false",
+                            "\"max_iterations\":9", "\"seed\":18446744073709551615", "\"samples\":1234",
+                            "\"contrast_threshold\":0.0125"})
+    BOOST_TEST(bytes.find(field) != std::string::npos, field);
+  const bowlrp::model::Model back = bowlrp::model::Model::load(tmp / "v.bowlrp");
+  BOOST_TEST((back.fingerprint() == m.fingerprint()));
+  const bb::VladPipelineOptions& r = back.encoding_as<bb::VladPipeline>().options();
+  for (const auto& spec : bb::VladPipelineOptions::schema())
+    BOOST_TEST(spec.get(r).value_or("(unset)") == spec.get(o).value_or("(unset)"), spec.name);
+  const bowlrp::model::FitOptions f = bowlrp::model::FitOptions::from_model(back);
+  BOOST_TEST(!f.vlad.signed_sqrt);
+  BOOST_TEST(!f.vlad.intra_normalisation);
+  BOOST_TEST(!f.vlad.root_sift);
+  BOOST_TEST(f.vlad.max_iterations == 9);
+}
+
 // The model's explainer chains the linear head's rule and the VLAD ε rule: every layer conserves,
 // the absorbed part of the VLAD layer reported; the sensitivity map covers the image.
 BOOST_AUTO_TEST_CASE(a_vlad_model_explains_conserving_at_every_layer) {

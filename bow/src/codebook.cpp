@@ -263,6 +263,44 @@ KMeansAlgorithm kmeans_algorithm_from_string(const std::string& name) {
   throw std::invalid_argument("k-means algorithm " + core::quoted(name) + ": expected lloyd_gemm, vlfeat_elkan or vlfeat_ann");
 }
 
+const core::OptionSchema<KMeansOptions>& KMeansOptions::schema() {
+  using O = KMeansOptions;
+  using core::OptionRange;
+  using core::Recorded;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::record_as(core::integer_option<O>("words", "--words", "K, visual words of the codebook",
+                                                        [](O& o) -> int& { return o.words; }, OptionRange::at_least(1)),
+                                "words", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("samples", "--kmeans-samples", "descriptors sampled for k-means",
+                                                        [](O& o) -> std::size_t& { return o.samples; },
+                                                        OptionRange::at_least(1)),
+                                "samples", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("kmeans_iterations", "--kmeans-iterations", "k-means iteration cap",
+                                                        [](O& o) -> int& { return o.max_iterations; },
+                                                        OptionRange::at_least(1)),
+                                "max_iterations", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("kmeans_seed", "",
+                                                        "seed of the k-means sample and start (model::FitOptions' seed sets it)",
+                                                        [](O& o) -> std::uint64_t& { return o.seed; }),
+                                "seed", Recorded::training));
+    // How the codebook was trained is a record, not needed to use it: model files written before
+    // algorithm and tolerance existed read as the defaults.
+    s.push_back(core::record_as(
+        core::choice_option<O>("kmeans_algorithm", "--kmeans-algorithm", "k-means: lloyd_gemm | vlfeat_elkan | vlfeat_ann",
+                               {"lloyd_gemm", "vlfeat_elkan", "vlfeat_ann"},
+                               [](O& o) -> KMeansAlgorithm& { return o.algorithm; },
+                               [](KMeansAlgorithm a) { return to_string(a); }, &kmeans_algorithm_from_string),
+        "algorithm", Recorded::training, core::InFile::optional));
+    s.push_back(core::record_as(core::real_option<O>("kmeans_tolerance", "--kmeans-tolerance",
+                                                     "lloyd_gemm: k-means stops below this relative energy decrease",
+                                                     [](O& o) -> double& { return o.tolerance; }, OptionRange::at_least(0)),
+                                "tolerance", Recorded::training, core::InFile::optional));
+    return s;
+  }();
+  return schema;
+}
+
 void KMeansOptions::validate() const {
   if (words < 1)
     throw std::invalid_argument("KMeansOptions::words = " + std::to_string(words) + ": expected >= 1 visual words");

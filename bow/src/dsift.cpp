@@ -7,6 +7,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -262,6 +263,43 @@ double Frame::weighted_area() const {
   const double wx = (support.x1 - support.x0) - (1.0 - cover.x0) - (1.0 - cover.x1);
   const double wy = (support.y1 - support.y0) - (1.0 - cover.y0) - (1.0 - cover.y1);
   return wx * wy;
+}
+
+const core::OptionSchema<DsiftOptions>& DsiftOptions::schema() {
+  using O = DsiftOptions;
+  using core::OptionRange;
+  using core::Recorded;
+  // Dense SIFT converts contrast_threshold and window_size to float: beyond FLT_MAX the conversion
+  // overflows, and a window below the smallest normal float becomes a zero width (NaN descriptors).
+  // The smoothing has sigma = bin size / magnif <= 256 / magnif px and 2 ceil(3 sigma) + 1 taps:
+  // magnif >= 0.01 keeps it below 160k taps.
+  static const core::OptionSchema<O> schema = [] {
+    constexpr double kFloatMax = std::numeric_limits<float>::max(), kFloatMin = std::numeric_limits<float>::min();
+    core::OptionSchema<O> s;
+    s.push_back(core::record_as(
+        core::int_list_option<O>("bin_sizes", "--bin-sizes", "dense SIFT bin sizes in working px, one scale each",
+                                 [](O& o) -> std::vector<int>& { return o.bin_sizes; }, OptionRange::closed(1, 256), false),
+        "bin_sizes", Recorded::encoding));
+    s.push_back(core::record_as(core::integer_option<O>("step", "--step", "dense SIFT grid step in working px",
+                                                        [](O& o) -> int& { return o.step; }, OptionRange::at_least(1)),
+                                "step", Recorded::encoding));
+    s.push_back(core::record_as(core::real_option<O>("magnif", "--magnif", "dense SIFT pre-smoothing sigma = bin size / magnif",
+                                                     [](O& o) -> double& { return o.magnif; }, OptionRange::at_least(0.01)),
+                                "magnif", Recorded::encoding));
+    s.push_back(core::record_as(
+        core::real_option<O>("contrast_threshold", "--contrast-threshold", "dense SIFT descriptors of smaller norm are zeroed",
+                             [](O& o) -> double& { return o.contrast_threshold; }, OptionRange::closed(0, kFloatMax)),
+        "contrast_threshold", Recorded::encoding));
+    s.push_back(core::record_as(
+        core::real_option<O>("window_size", "--window-size", "dense SIFT: VLFeat's Gaussian window, in bins",
+                             [](O& o) -> double& { return o.window_size; }, OptionRange::closed(kFloatMin, kFloatMax)),
+        "window_size", Recorded::encoding));
+    s.push_back(core::record_as(core::bool_option<O>("fast", "--fast", "flat-window approximation of dense SIFT",
+                                                     [](O& o) -> bool& { return o.fast; }),
+                                "fast", Recorded::encoding));
+    return s;
+  }();
+  return schema;
 }
 
 void DsiftOptions::validate() const {

@@ -68,32 +68,53 @@ int FisherOptions::cells() const {
 const core::OptionSchema<FisherOptions>& FisherOptions::schema() {
   using O = FisherOptions;
   using core::OptionRange;
+  using core::Recorded;
   static const core::OptionSchema<O> schema = [] {
     core::OptionSchema<O> s;
-    s.push_back(core::integer_option<O>("pca", "--pca", "fisher: D, SIFT dimensions kept by PCA",
-                                        [](O& o) -> int& { return o.pca_dimension; }, OptionRange::closed(1, 128)));
-    s.push_back(core::bool_option<O>("root_sift", "--no-root-sift", "fisher: RootSIFT map of each descriptor before PCA",
-                                     [](O& o) -> bool& { return o.root_sift; }, true));
-    s.push_back(core::bool_option<O>("append_xy", "--no-xy",
-                                     "fisher: append the frame centre's normalised position to each descriptor",
-                                     [](O& o) -> bool& { return o.append_xy; }, true));
-    s.push_back(core::integer_option<O>("components", "--components", "fisher: K, Gaussians of the mixture",
-                                        [](O& o) -> int& { return o.components; }, OptionRange::closed(1, 4096)));
-    s.push_back(core::integer_option<O>("fisher_samples", "--fisher-samples",
-                                        "fisher: descriptors sampled for PCA and the mixture",
-                                        [](O& o) -> std::size_t& { return o.samples; }, OptionRange::at_least(1)));
-    s.push_back(core::bool_option<O>("skip_zeroed", "--keep-zeroed",
-                                     "fisher: zeroed (low-contrast) descriptors add no Fisher term",
-                                     [](O& o) -> bool& { return o.skip_zeroed; }, true));
-    s.push_back(core::integer_option<O>("fisher_iterations", "--fisher-iterations", "fisher: EM iteration cap",
-                                        [](O& o) -> int& { return o.max_iterations; }, OptionRange::at_least(1)));
-    s.push_back(core::real_option<O>("posterior_threshold", "--posterior-threshold",
-                                     "fisher: posteriors below are set to 0",
-                                     [](O& o) -> double& { return o.posterior_threshold; },
-                                     OptionRange::half_open(0, 1)));
-    s.push_back(core::pyramid_option<O>("fisher_pyramid", "--fisher-pyramid",
-                                        "fisher: spatial pyramid levels COLSxROWS,...",
-                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }));
+    s.push_back(core::record_as(core::integer_option<O>("pca", "--pca", "fisher: D, SIFT dimensions kept by PCA",
+                                                        [](O& o) -> int& { return o.pca_dimension; },
+                                                        OptionRange::closed(1, 128)),
+                                "pca_dimension", Recorded::encoding));
+    s.push_back(core::record_as(core::bool_option<O>("root_sift", "--no-root-sift",
+                                                     "fisher: RootSIFT map of each descriptor before PCA",
+                                                     [](O& o) -> bool& { return o.root_sift; }, true),
+                                "root_sift", Recorded::encoding));
+    s.push_back(core::record_as(core::bool_option<O>("append_xy", "--no-xy",
+                                                     "fisher: append the frame centre's normalised position to each descriptor",
+                                                     [](O& o) -> bool& { return o.append_xy; }, true),
+                                "append_xy", Recorded::encoding));
+    s.push_back(core::record_as(core::integer_option<O>("components", "--components", "fisher: K, Gaussians of the mixture",
+                                                        [](O& o) -> int& { return o.components; },
+                                                        OptionRange::closed(1, 4096)),
+                                "components", Recorded::encoding));
+    s.push_back(core::record_as(core::integer_option<O>("fisher_samples", "--fisher-samples",
+                                                        "fisher: descriptors sampled for PCA and the mixture",
+                                                        [](O& o) -> std::size_t& { return o.samples; },
+                                                        OptionRange::at_least(1)),
+                                "samples", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("fisher_iterations", "--fisher-iterations", "fisher: EM iteration cap",
+                                                        [](O& o) -> int& { return o.max_iterations; },
+                                                        OptionRange::at_least(1)),
+                                "max_iterations", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("fisher_seed", "",
+                                                        "fisher: seed of the sample and of EM's start (model::FitOptions' seed sets it)",
+                                                        [](O& o) -> std::uint64_t& { return o.seed; }),
+                                "seed", Recorded::training));
+    s.push_back(core::record_as(core::real_option<O>("posterior_threshold", "--posterior-threshold",
+                                                     "fisher: posteriors below are set to 0",
+                                                     [](O& o) -> double& { return o.posterior_threshold; },
+                                                     OptionRange::half_open(0, 1)),
+                                "posterior_threshold", Recorded::encoding));
+    s.push_back(core::record_as(core::pyramid_option<O>("fisher_pyramid", "--fisher-pyramid",
+                                                        "fisher: spatial pyramid levels COLSxROWS,...",
+                                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }),
+                                "pyramid", Recorded::encoding));
+    // Written only when on: files of the earlier behaviour keep their bytes (and digests), and a
+    // file without the field reads as off.
+    s.push_back(core::record_as(core::bool_option<O>("skip_zeroed", "--keep-zeroed",
+                                                     "fisher: zeroed (low-contrast) descriptors add no Fisher term",
+                                                     [](O& o) -> bool& { return o.skip_zeroed; }, true),
+                                "skip_zeroed", Recorded::encoding, core::InFile::when_true));
     return s;
   }();
   return schema;
@@ -113,6 +134,18 @@ void FisherOptions::validate() const {
           "1..64 cells across and down");
 }
 
+const core::OptionSchema<FisherPipelineOptions>& FisherPipelineOptions::schema() {
+  using O = FisherPipelineOptions;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    core::append_nested(&s, ImageOptions::schema(), [](O& o) -> ImageOptions& { return o.image; }, {}, "image");
+    core::append_nested(&s, DsiftOptions::schema(), [](O& o) -> DsiftOptions& { return o.dsift; }, {}, "dsift");
+    core::append_nested(&s, FisherOptions::schema(), [](O& o) -> FisherOptions& { return o.fisher; }, {}, "fisher");
+    return s;
+  }();
+  return schema;
+}
+
 void FisherPipelineOptions::validate() const {
   image.validate();
   dsift.validate();
@@ -120,22 +153,11 @@ void FisherPipelineOptions::validate() const {
 }
 
 std::string canonical_encoding_options(const FisherPipelineOptions& o) {
-  std::ostringstream s;
-  s << canonical_image_dsift_options(o.image, o.dsift) << ";fisher.pca_dimension=" << o.fisher.pca_dimension
-    << ";fisher.root_sift=" << o.fisher.root_sift << ";fisher.append_xy=" << o.fisher.append_xy
-    << ";fisher.components=" << o.fisher.components << ";fisher.posterior_threshold=" << num(o.fisher.posterior_threshold)
-    << ";fisher.pyramid=";
-  for (const auto& l : o.fisher.pyramid) s << l.cols << 'x' << l.rows << ',';
-  s << ';';
-  if (o.fisher.skip_zeroed) s << "fisher.skip_zeroed=1;";  // absent: the text (and keys) of earlier models
-  return s.str();
+  return core::record_text(FisherPipelineOptions::schema(), o, core::Recorded::encoding);
 }
 
 std::string canonical_training_options(const FisherPipelineOptions& o) {
-  std::ostringstream s;
-  s << canonical_encoding_options(o) << "fisher.samples=" << o.fisher.samples
-    << ";fisher.max_iterations=" << o.fisher.max_iterations << ";fisher.seed=" << o.fisher.seed << ';';
-  return s.str();
+  return core::record_text(FisherPipelineOptions::schema(), o, core::Recorded::training);
 }
 
 void FisherParameters::validate(const FisherOptions& o) const {

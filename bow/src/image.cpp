@@ -15,6 +15,23 @@
 
 namespace bowlrp::bow {
 
+const core::OptionSchema<ImageOptions>& ImageOptions::schema() {
+  using O = ImageOptions;
+  using core::OptionRange;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::record_as(
+        core::integer_option<O>("max_side", "--max-side", "cap on the longer image side in px (0: never resize)",
+                                [](O& o) -> int& { return o.max_side; }, OptionRange::at_least(0)),
+        "max_side", core::Recorded::encoding));
+    s.push_back(core::integer_option<O>("max_pixels", "--max-pixels",
+                                        "largest width x height an image file may declare (0: no limit)",
+                                        [](O& o) -> long long& { return o.max_pixels; }, OptionRange::at_least(0)));
+    return s;
+  }();
+  return schema;
+}
+
 void ImageOptions::validate() const {
   if (max_side < 0)
     throw std::invalid_argument("ImageOptions::max_side = " + std::to_string(max_side) +

@@ -36,6 +36,31 @@ MappingKind mapping_kind_from_string(const std::string& name) {
   throw std::invalid_argument("mapping kind " + core::quoted(name) + ": expected hard, soft or rank");
 }
 
+const core::OptionSchema<MappingOptions>& MappingOptions::schema() {
+  using O = MappingOptions;
+  using core::OptionRange;
+  using core::Recorded;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::record_as(
+        core::choice_option<O>("mapping", "--mapping", "feature-to-word mapping: hard | soft | rank", {"hard", "soft", "rank"},
+                               [](O& o) -> MappingKind& { return o.kind; }, [](MappingKind k) { return to_string(k); },
+                               &mapping_kind_from_string),
+        "kind", Recorded::encoding));
+    s.push_back(core::record_as(core::integer_option<O>("neighbours", "--neighbours", "soft / rank mapping: words kept per feature",
+                                                        [](O& o) -> int& { return o.neighbours; }, OptionRange::at_least(1)),
+                                "neighbours", Recorded::encoding));
+    s.push_back(core::record_as(core::real_option<O>("beta", "--beta", "soft mapping: kernel sharpness",
+                                                     [](O& o) -> double& { return o.beta; }, OptionRange::above(0)),
+                                "beta", Recorded::encoding));
+    s.push_back(core::record_as(core::real_option<O>("rank_decay", "--rank-decay", "rank mapping: weight ratio between ranks",
+                                                     [](O& o) -> double& { return o.rank_decay; }, OptionRange::left_open(0, 1)),
+                                "rank_decay", Recorded::encoding));
+    return s;
+  }();
+  return schema;
+}
+
 void MappingOptions::validate() const {
   if (kind != MappingKind::hard && kind != MappingKind::soft && kind != MappingKind::rank)
     throw std::invalid_argument("MappingOptions::kind is not hard, soft or rank");

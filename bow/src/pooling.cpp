@@ -31,6 +31,30 @@ int PoolingOptions::cells() const {
   return c;
 }
 
+const core::OptionSchema<PoolingOptions>& PoolingOptions::schema() {
+  using O = PoolingOptions;
+  using core::Recorded;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    s.push_back(core::record_as(core::pooling_option<O>("pooling", "--pooling", "sum | pmean:P | max",
+                                                        [](O& o) -> double& { return o.p; }),
+                                "p", Recorded::encoding));
+    s.push_back(core::record_as(core::pyramid_option<O>("pyramid", "--pyramid", "bag-of-words: spatial pyramid levels COLSxROWS,...",
+                                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }),
+                                "pyramid", Recorded::encoding));
+    s.push_back(core::record_as(
+        core::choice_option<O>("normalisation", "--normalisation", "of the histogram: l1 | l2 | none", {"l1", "l2", "none"},
+                               [](O& o) -> Normalisation& { return o.normalisation; },
+                               [](Normalisation n) { return to_string(n); }, &normalisation_from_string),
+        "normalisation", Recorded::encoding));
+    s.push_back(core::record_as(core::bool_option<O>("hellinger", "--hellinger", "square-root map before normalisation",
+                                                     [](O& o) -> bool& { return o.hellinger; }),
+                                "hellinger", Recorded::encoding));
+    return s;
+  }();
+  return schema;
+}
+
 void PoolingOptions::validate() const {
   if (!(p > 0) || std::isnan(p))
     throw std::invalid_argument("PoolingOptions::p = " + std::to_string(p) +

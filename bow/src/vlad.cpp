@@ -44,14 +44,40 @@ KMeansOptions VladOptions::kmeans_options() const {
 const core::OptionSchema<VladOptions>& VladOptions::schema() {
   using O = VladOptions;
   using core::OptionRange;
+  using core::Recorded;
   static const core::OptionSchema<O> schema = [] {
     core::OptionSchema<O> s;
-    s.push_back(core::integer_option<O>("vlad_words", "--vlad-words", "vlad: K, codebook centres",
-                                        [](O& o) -> int& { return o.words; }, OptionRange::closed(1, 4096)));
-    s.push_back(core::integer_option<O>("vlad_samples", "--vlad-samples", "vlad: descriptors sampled for k-means",
-                                        [](O& o) -> std::size_t& { return o.samples; }, OptionRange::at_least(1)));
-    s.push_back(core::pyramid_option<O>("vlad_pyramid", "--vlad-pyramid", "vlad: spatial pyramid levels COLSxROWS,...",
-                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }));
+    s.push_back(core::record_as(core::integer_option<O>("vlad_words", "--vlad-words", "vlad: K, codebook centres",
+                                                        [](O& o) -> int& { return o.words; }, OptionRange::closed(1, 4096)),
+                                "words", Recorded::encoding));
+    s.push_back(core::record_as(core::integer_option<O>("vlad_samples", "--vlad-samples", "vlad: descriptors sampled for k-means",
+                                                        [](O& o) -> std::size_t& { return o.samples; },
+                                                        OptionRange::at_least(1)),
+                                "samples", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("vlad_iterations", "--vlad-iterations", "vlad: k-means iteration cap",
+                                                        [](O& o) -> int& { return o.max_iterations; },
+                                                        OptionRange::at_least(1)),
+                                "max_iterations", Recorded::training));
+    s.push_back(core::record_as(core::integer_option<O>("vlad_seed", "",
+                                                        "vlad: seed of the k-means sample and start (model::FitOptions' seed sets it)",
+                                                        [](O& o) -> std::uint64_t& { return o.seed; }),
+                                "seed", Recorded::training));
+    s.push_back(core::record_as(core::bool_option<O>("vlad_root_sift", "--no-vlad-root-sift",
+                                                     "vlad: RootSIFT map of each descriptor before assignment",
+                                                     [](O& o) -> bool& { return o.root_sift; }, true),
+                                "root_sift", Recorded::encoding));
+    s.push_back(core::record_as(core::bool_option<O>("signed_sqrt", "--no-signed-sqrt",
+                                                     "vlad: signed square root of every dimension",
+                                                     [](O& o) -> bool& { return o.signed_sqrt; }, true),
+                                "signed_sqrt", Recorded::encoding));
+    s.push_back(core::record_as(core::bool_option<O>("intra_normalisation", "--no-intra-normalisation",
+                                                     "vlad: L2-normalise each cell's block of each word",
+                                                     [](O& o) -> bool& { return o.intra_normalisation; }, true),
+                                "intra_normalisation", Recorded::encoding));
+    s.push_back(core::record_as(core::pyramid_option<O>("vlad_pyramid", "--vlad-pyramid",
+                                                        "vlad: spatial pyramid levels COLSxROWS,...",
+                                                        [](O& o) -> std::vector<core::PyramidLevel>& { return o.pyramid; }),
+                                "pyramid", Recorded::encoding));
     return s;
   }();
   return schema;
@@ -68,6 +94,18 @@ void VladOptions::validate() const {
           "1..64 cells across and down");
 }
 
+const core::OptionSchema<VladPipelineOptions>& VladPipelineOptions::schema() {
+  using O = VladPipelineOptions;
+  static const core::OptionSchema<O> schema = [] {
+    core::OptionSchema<O> s;
+    core::append_nested(&s, ImageOptions::schema(), [](O& o) -> ImageOptions& { return o.image; }, {}, "image");
+    core::append_nested(&s, DsiftOptions::schema(), [](O& o) -> DsiftOptions& { return o.dsift; }, {}, "dsift");
+    core::append_nested(&s, VladOptions::schema(), [](O& o) -> VladOptions& { return o.vlad; }, {}, "vlad");
+    return s;
+  }();
+  return schema;
+}
+
 void VladPipelineOptions::validate() const {
   image.validate();
   dsift.validate();
@@ -75,20 +113,11 @@ void VladPipelineOptions::validate() const {
 }
 
 std::string canonical_encoding_options(const VladPipelineOptions& o) {
-  std::ostringstream s;
-  s << canonical_image_dsift_options(o.image, o.dsift) << ";vlad.words=" << o.vlad.words
-    << ";vlad.root_sift=" << o.vlad.root_sift << ";vlad.signed_sqrt=" << o.vlad.signed_sqrt
-    << ";vlad.intra_normalisation=" << o.vlad.intra_normalisation << ";vlad.pyramid=";
-  for (const auto& l : o.vlad.pyramid) s << l.cols << 'x' << l.rows << ',';
-  s << ';';
-  return s.str();
+  return core::record_text(VladPipelineOptions::schema(), o, core::Recorded::encoding);
 }
 
 std::string canonical_training_options(const VladPipelineOptions& o) {
-  std::ostringstream s;
-  s << canonical_encoding_options(o) << "vlad.samples=" << o.vlad.samples
-    << ";vlad.max_iterations=" << o.vlad.max_iterations << ";vlad.seed=" << o.vlad.seed << ';';
-  return s.str();
+  return core::record_text(VladPipelineOptions::schema(), o, core::Recorded::training);
 }
 
 std::vector<float> vlad_local_descriptors(const VladOptions& o, const float* descriptors, std::size_t n) {

@@ -31,6 +31,37 @@ std::string python_annotation(OptionType type, bool nullable) {
   return nullable ? "Optional[" + t + "]" : t;
 }
 
+std::string record_value_text(const OptionInfo& option, const std::string& text) {
+  auto digits = [](double v) {  // %.17g, as the digests have always been written
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(buf);
+  };
+  const std::string& what = option.key;
+  switch (option.type) {
+    case OptionType::boolean: return parse_bool(text, what) ? "1" : "0";
+    case OptionType::real: return digits(parse_real(text, what));
+    case OptionType::pooling: return digits(parse_pooling(text, what));
+    case OptionType::real_list: {
+      std::string t;
+      for (double v : parse_real_list(text, what)) t += digits(v) + ",";
+      return t;
+    }
+    case OptionType::int_list:
+    case OptionType::pyramid:
+    case OptionType::text_list: {
+      std::string t;
+      if (text != "none" || option.type != OptionType::int_list)
+        for (const std::string& item : split_csv(text)) t += item + ",";
+      return t;
+    }
+    case OptionType::integer:
+    case OptionType::text:
+    case OptionType::choice: return text;
+  }
+  return text;
+}
+
 std::string OptionRange::describe() const {
   if (min && max && !min_exclusive && !max_exclusive) return format_real(*min) + " .. " + format_real(*max);
   if (min && max)

@@ -340,11 +340,13 @@ const core::OptionSchema<FitOptions>& FitOptions::schema() {
       set_seed(o, text, what);
       o.fisher.seed = o.vlad.seed = o.network.seed = o.pipeline.kmeans.seed;
     };
-    core::append_nested(&s, bow::PipelineOptions::schema(), [](O& o) -> bow::PipelineOptions& { return o.pipeline; });
-    core::append_nested(&s, bow::FisherOptions::schema(), [](O& o) -> bow::FisherOptions& { return o.fisher; });
+    core::append_nested(&s, bow::PipelineOptions::schema(), [](O& o) -> bow::PipelineOptions& { return o.pipeline; },
+                        {"kmeans_seed"});
+    core::append_nested(&s, bow::FisherOptions::schema(), [](O& o) -> bow::FisherOptions& { return o.fisher; },
+                        {"fisher_seed"});
     s.push_back(core::real_option<O>("fisher_C", "--fisher-C", "fisher: SVM soft-margin C (replaces C for Fisher vectors)",
                                      [](O& o) -> double& { return o.fisher_C; }, OptionRange::above(0)));
-    core::append_nested(&s, bow::VladOptions::schema(), [](O& o) -> bow::VladOptions& { return o.vlad; });
+    core::append_nested(&s, bow::VladOptions::schema(), [](O& o) -> bow::VladOptions& { return o.vlad; }, {"vlad_seed"});
     core::append_nested(&s, svm::Kernel::schema(), [](O& o) -> svm::Kernel& { return o.kernel; });
     core::append_nested(&s, svm::TrainOptions::schema(), [](O& o) -> svm::TrainOptions& { return o.svm; });
     core::append_nested(&s, nn::TrainOptions::schema(), [](O& o) -> nn::TrainOptions& { return o.network; });

@@ -57,17 +57,6 @@ inline json pyramid_to_json(const std::vector<core::PyramidLevel>& levels) {
   return pyramid;
 }
 
-inline json image_to_json(const bow::ImageOptions& o) { return {{"max_side", o.max_side}}; }
-
-inline json dsift_to_json(const bow::DsiftOptions& o) {
-  return {{"bin_sizes", o.bin_sizes},
-          {"step", o.step},
-          {"magnif", o.magnif},
-          {"contrast_threshold", o.contrast_threshold},
-          {"window_size", o.window_size},
-          {"fast", o.fast}};
-}
-
 // An array as the writer lays it out: its table entry and its bytes, as contiguous pieces in order.
 struct OutArray {
   std::string name, dtype;
@@ -170,21 +159,26 @@ inline std::string brief(const json& v) {
 // Checks that j is an object with every required key and no key beyond the required and optional
 // ones; `scope` says who defines the fields ("format_version 1", ...).
 inline const json& object(const json& j, const std::string& name, const std::string& scope,
-                   std::initializer_list<const char*> required, std::initializer_list<const char*> optional = {}) {
+                          const std::vector<std::string>& required, const std::vector<std::string>& optional) {
   const std::string prefix = name.empty() ? "" : name + ".";
   if (!j.is_object()) throw HeaderError((name.empty() ? "a header" : name) + " that is " + brief(j) + ": expected a JSON object");
-  auto listed = [](std::initializer_list<const char*> keys, const std::string& k) {
-    return std::any_of(keys.begin(), keys.end(), [&](const char* x) { return k == x; });
-  };
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (!listed(required, it.key()) && !listed(optional, it.key())) {
+    if (std::find(required.begin(), required.end(), it.key()) == required.end() &&
+        std::find(optional.begin(), optional.end(), it.key()) == optional.end()) {
       const std::string key = escaped(it.key());
       throw HeaderError("an unknown field " + prefix + key.substr(1, key.size() - 2) + " (" + scope +
                         " defines no such field)");
     }
-  for (const char* k : required)
+  for (const std::string& k : required)
     if (!j.contains(k)) throw HeaderError("the required field " + prefix + k + " missing");
   return j;
+}
+
+// object() with the names listed in place.
+inline const json& object(const json& j, const std::string& name, const std::string& scope,
+                          std::initializer_list<const char*> required, std::initializer_list<const char*> optional = {}) {
+  return object(j, name, scope, std::vector<std::string>(required.begin(), required.end()),
+                std::vector<std::string>(optional.begin(), optional.end()));
 }
 
 inline std::string scope_of(const Fields& f) { return "format_version " + std::to_string(f.version); }
@@ -239,28 +233,6 @@ auto read_enum(const json& v, const std::string& name, F from_string) {
 
 inline std::string at(const std::string& name, std::size_t i) { return name + "[" + std::to_string(i) + "]"; }
 
-// The "image" and "dsift" objects of a pipeline, shared by every encoding.
-inline void read_image_dsift(const json& j, const std::string& name, const std::string& scope, bow::ImageOptions& image,
-                      bow::DsiftOptions& dsift) {
-  const json& im = object(j.at("image"), name + ".image", scope, {"max_side"});
-  image.max_side = read_int(im.at("max_side"), name + ".image.max_side", 0);
-  const std::string dn = name + ".dsift";
-  const json& d = object(j.at("dsift"), dn, scope, {"bin_sizes", "step", "magnif", "contrast_threshold", "window_size", "fast"});
-  const json& bins = read_array(d.at("bin_sizes"), dn + ".bin_sizes", 1);
-  dsift.bin_sizes.clear();
-  for (std::size_t i = 0; i < bins.size(); ++i) dsift.bin_sizes.push_back(read_int(bins[i], at(dn + ".bin_sizes", i), 1));
-  dsift.step = read_int(d.at("step"), dn + ".step", 1);
-  // The smoothing of dense SIFT has sigma = bin size / magnif <= 256 / magnif pixels and 2 ceil(3 sigma) + 1
-  // taps: magnif >= 0.01 keeps it below 160k taps (and ceil(3 sigma) far inside an int).
-  dsift.magnif = read_number(d.at("magnif"), dn + ".magnif", 0.01);
-  // Dense SIFT converts these two to float: beyond FLT_MAX the conversion overflows, and a window below
-  // the smallest normal float becomes a zero width, which makes descriptors NaN.
-  constexpr double kFloatMax = std::numeric_limits<float>::max(), kFloatMin = std::numeric_limits<float>::min();
-  dsift.contrast_threshold = read_number(d.at("contrast_threshold"), dn + ".contrast_threshold", 0, kFloatMax);
-  dsift.window_size = read_number(d.at("window_size"), dn + ".window_size", kFloatMin, kFloatMax);
-  dsift.fast = read_bool(d.at("fast"), dn + ".fast");
-}
-
 // A spatial pyramid, [{"cols", "rows"}], with its total cell count checked to fit an int (the
 // options' cells() are ints; each level has at most 64 x 64 cells once validated, but not yet).
 inline std::vector<core::PyramidLevel> read_pyramid(const json& j, const std::string& name, const std::string& scope) {
@@ -282,6 +254,153 @@ inline void check_cells(const std::vector<core::PyramidLevel>& levels, const std
     throw HeaderError(name + " of " + std::to_string(cells) + " cells: expected at most " +
                       std::to_string(std::numeric_limits<int>::max()));
 }
+
+// ---- an options struct's record (core/option_schema.h): its schema's recorded options ----
+// Each option with a key is the JSON field `key` (dotted: nested objects), in the form of its type:
+//   boolean true | false     integer 12     real 0.5     choice "hik"     int_list [4, 6, 8]
+//   pyramid [{"cols": 1, "rows": 1}, ...]   pooling the exponent p, or "inf" for max pooling
+// Reading is strict: every object must hold exactly the schema's fields (InFile::optional and
+// when_true ones may be missing), and each value is checked by the schema's own setter and range,
+// with the refusal naming the field as the file spells it.
+
+// The JSON value of a recorded option from its canonical text.
+inline json record_json_value(const core::OptionInfo& o, const std::string& text) {
+  switch (o.type) {
+    case core::OptionType::boolean: return core::parse_bool(text, o.key);
+    case core::OptionType::integer:
+      if (!text.empty() && text[0] == '-') return static_cast<std::int64_t>(core::parse_integer(text, o.key, std::numeric_limits<long long>::min(), std::numeric_limits<long long>::max()));
+      return static_cast<std::uint64_t>(core::parse_unsigned(text, o.key));
+    case core::OptionType::real: return core::parse_real(text, o.key);
+    case core::OptionType::choice: return text;
+    case core::OptionType::int_list: {
+      json a = json::array();
+      if (text != "none")
+        for (const std::string& item : core::split_csv(text)) a.push_back(core::parse_integer(item, o.key, std::numeric_limits<long long>::min(), std::numeric_limits<long long>::max()));
+      return a;
+    }
+    case core::OptionType::pyramid: return pyramid_to_json(core::parse_pyramid(text, o.key));
+    case core::OptionType::pooling: {
+      const double p = core::parse_pooling(text, o.key);
+      return std::isinf(p) ? json("inf") : json(p);
+    }
+    default: throw std::logic_error("model file: the option " + o.name + " has a type no record holds");
+  }
+}
+
+// A recorded option's canonical text from its JSON value `v`, the field `name` of the file; throws
+// HeaderError naming it unless v has the type's form and lies in the option's range.
+inline std::string record_text_from_json(const core::OptionInfo& o, const json& v, const std::string& name,
+                                     const std::string& scope) {
+  const core::OptionRange& r = o.range;
+  const std::string range = r.describe().empty() ? "" : " " + r.describe();
+  switch (o.type) {
+    case core::OptionType::boolean: return core::format_bool(read_bool(v, name));
+    case core::OptionType::integer:
+      if (!v.is_number_integer()) throw HeaderError(name + " = " + brief(v) + ": expected an integer" + range);
+      if (!r.contains(v.get<double>())) throw HeaderError(name + " = " + brief(v) + ": expected an integer" + range);
+      return v.dump();
+    case core::OptionType::real: {
+      const double x = read_number(v, name);
+      if (!r.contains(x)) throw HeaderError(name + " = " + brief(v) + ": expected a number" + range);
+      return core::format_real(x);
+    }
+    case core::OptionType::choice: return read_string(v, name);
+    case core::OptionType::int_list: {
+      const json& a = read_array(v, name, 1);
+      const auto lo = static_cast<std::uint64_t>(r.min.value_or(0));
+      const auto hi = static_cast<std::uint64_t>(r.max.value_or(std::numeric_limits<int>::max()));
+      std::string t;
+      for (std::size_t i = 0; i < a.size(); ++i) t += (i ? "," : "") + std::to_string(read_uint(a[i], at(name, i), lo, hi));
+      return t;
+    }
+    case core::OptionType::pyramid: return core::format_pyramid(read_pyramid(v, name, scope));
+    case core::OptionType::pooling:
+      if (v.is_string()) {
+        if (v.get<std::string>() != "inf") throw HeaderError(name + " = " + brief(v) + ": expected a number or \"inf\"");
+        return core::format_pooling(std::numeric_limits<double>::infinity());
+      }
+      return core::format_pooling(read_number(v, name, 0));
+    default: throw std::logic_error("model file: the option " + o.name + " has a type no record holds");
+  }
+}
+
+// Checks that j holds exactly the objects and fields of `keys` (dotted; each with how the file
+// holds it) below `name`.
+inline void check_record_objects(const json& j, const std::string& name, const std::string& scope,
+                                 const std::vector<std::pair<std::string, core::InFile>>& keys) {
+  std::vector<std::string> required, optional;  // this level's names, first-seen order
+  std::map<std::string, std::vector<std::pair<std::string, core::InFile>>> below;
+  auto note = [](std::vector<std::string>& list, const std::string& k) {
+    if (std::find(list.begin(), list.end(), k) == list.end()) list.push_back(k);
+  };
+  for (const auto& [key, in_file] : keys) {
+    const std::size_t dot = key.find('.');
+    const std::string head = key.substr(0, dot);
+    const bool needed = in_file == core::InFile::always;
+    if (dot != std::string::npos) below[head].emplace_back(key.substr(dot + 1), in_file);
+    if (needed) note(required, head);
+  }
+  for (const auto& [key, in_file] : keys) {
+    const std::string head = key.substr(0, key.find('.'));
+    if (std::find(required.begin(), required.end(), head) == required.end()) note(optional, head);
+  }
+  object(j, name, scope, required, optional);
+  for (const auto& [head, inner] : below)
+    if (j.contains(head)) check_record_objects(j.at(head), name + "." + head, scope, inner);
+}
+
+// The JSON record of s: its schema's recorded options.
+template <class S>
+json record_json(const core::OptionSchema<S>& schema, const S& s) {
+  json j = json::object();
+  for (const core::OptionSpec<S>& o : schema) {
+    if (o.key.empty()) continue;
+    const std::optional<std::string> text = o.get(s);
+    if (!text || (o.in_file == core::InFile::when_true && *text == core::format_bool(false))) continue;
+    json* at = &j;
+    std::size_t from = 0;
+    for (std::size_t dot; (dot = o.key.find('.', from)) != std::string::npos; from = dot + 1)
+      at = &(*at)[o.key.substr(from, dot - from)];
+    (*at)[o.key.substr(from)] = record_json_value(o, *text);
+  }
+  return j;
+}
+
+// Options read from the record j (the field `name` of the file), strictly; missing InFile::optional
+// fields keep S's defaults, missing when_true ones read as false.
+template <class S>
+S read_record(const core::OptionSchema<S>& schema, const json& j, const std::string& name, const std::string& scope) {
+  std::vector<std::pair<std::string, core::InFile>> keys;
+  for (const core::OptionSpec<S>& o : schema)
+    if (!o.key.empty()) keys.emplace_back(o.key, o.in_file);
+  check_record_objects(j, name, scope, keys);
+  S s;
+  for (const core::OptionSpec<S>& o : schema) {
+    if (o.key.empty()) continue;
+    const json* v = &j;
+    std::size_t from = 0;
+    for (std::size_t dot = 0; v && from != std::string::npos; from = dot == std::string::npos ? dot : dot + 1) {
+      dot = o.key.find('.', from);
+      const std::string part = o.key.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+      v = v->contains(part) ? &v->at(part) : nullptr;
+    }
+    const std::string field = name + "." + o.key;
+    if (!v) {
+      if (o.in_file == core::InFile::when_true) o.set(s, core::format_bool(false), field);
+      continue;
+    }
+    const std::string text = record_text_from_json(o, *v, field, scope);
+    // A choice's setter names what it expected after "<what>: "; the others name the value.
+    const std::string what = o.type == core::OptionType::choice ? field + " = " + brief(*v) : field;
+    try {
+      o.set(s, text, what);
+    } catch (const std::invalid_argument& e) {
+      throw HeaderError(e.what());
+    }
+  }
+  return s;
+}
+
 
 // One array a layout holds: the table entry it must have.
 struct ArraySpec {

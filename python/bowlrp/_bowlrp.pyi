@@ -75,13 +75,17 @@ class FitOptions(_Options):
     append_xy: bool
     components: int
     fisher_samples: int
-    skip_zeroed: bool
     fisher_iterations: int
     posterior_threshold: float
     fisher_pyramid: str
+    skip_zeroed: bool
     fisher_C: float
     vlad_words: int
     vlad_samples: int
+    vlad_iterations: int
+    vlad_root_sift: bool
+    signed_sqrt: bool
+    intra_normalisation: bool
     vlad_pyramid: str
     kernel: str
     gamma: float
@@ -100,7 +104,7 @@ class FitOptions(_Options):
     threads: int
     cache_dir: str
     training_accuracy: bool
-    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
+    def __init__(self, *, encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -252,13 +256,17 @@ class VocProtocolOptions(_Options):
     append_xy: bool
     components: int
     fisher_samples: int
-    skip_zeroed: bool
     fisher_iterations: int
     posterior_threshold: float
     fisher_pyramid: str
+    skip_zeroed: bool
     fisher_C: float
     vlad_words: int
     vlad_samples: int
+    vlad_iterations: int
+    vlad_root_sift: bool
+    signed_sqrt: bool
+    intra_normalisation: bool
     vlad_pyramid: str
     kernel: str
     gamma: float
@@ -294,7 +302,7 @@ class VocProtocolOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., skip_zeroed: bool = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 class FitReport:

@@ -9,29 +9,7 @@ namespace {
 
 constexpr InputDomain kHistograms{0, kMaxHistogram, "histograms in [0, 1]^dim", "a histogram value in [0, 1]", nullptr};
 
-json pipeline_to_json(const bow::PipelineOptions& o) {
-  return {
-      {"image", image_to_json(o.image)},
-      {"dsift", dsift_to_json(o.dsift)},
-      {"kmeans",
-       {{"words", o.kmeans.words},
-        {"samples", o.kmeans.samples},
-        {"max_iterations", o.kmeans.max_iterations},
-        {"seed", o.kmeans.seed},
-        {"algorithm", bow::to_string(o.kmeans.algorithm)},
-        {"tolerance", o.kmeans.tolerance}}},
-      {"mapping",
-       {{"kind", bow::to_string(o.mapping.kind)},
-        {"neighbours", o.mapping.neighbours},
-        {"beta", o.mapping.beta},
-        {"rank_decay", o.mapping.rank_decay}}},
-      {"pooling",
-       {{"p", o.pooling.is_max() ? json("inf") : json(o.pooling.p)},
-        {"pyramid", pyramid_to_json(o.pooling.pyramid)},
-        {"normalisation", bow::to_string(o.pooling.normalisation)},
-        {"hellinger", o.pooling.hellinger}}},
-  };
-}
+json pipeline_to_json(const bow::PipelineOptions& o) { return record_json(bow::PipelineOptions::schema(), o); }
 
 void check_codebook(const std::vector<float>& centres) {
   check_range(centres, "codebook_centres", kSift, 0, kMaxCentre,
@@ -60,38 +38,7 @@ void check_bag_of_words(const bow::PipelineOptions& options, const bow::Codebook
 
 bow::PipelineOptions read_pipeline(const json& j, const Fields& f) {
   const std::string& pn = f.pipeline;
-  const std::string scope = scope_of(f);
-  object(j, pn, scope, {"image", "dsift", "kmeans", "mapping", "pooling"});
-  bow::PipelineOptions o;
-  read_image_dsift(j, pn, scope, o.image, o.dsift);
-  // How the codebook was trained is a record, not needed to use it: files written before
-  // algorithm and tolerance existed read as the defaults.
-  const json& k = object(j.at("kmeans"), pn + ".kmeans", scope, {"words", "samples", "max_iterations", "seed"},
-                         {"algorithm", "tolerance"});
-  o.kmeans.words = read_int(k.at("words"), pn + ".kmeans.words", 1);
-  o.kmeans.samples = read_uint(k.at("samples"), pn + ".kmeans.samples", 0, std::numeric_limits<std::size_t>::max());
-  o.kmeans.max_iterations = read_int(k.at("max_iterations"), pn + ".kmeans.max_iterations", 1);
-  o.kmeans.seed = read_uint(k.at("seed"), pn + ".kmeans.seed", 0, std::numeric_limits<std::uint64_t>::max());
-  if (k.contains("algorithm"))
-    o.kmeans.algorithm = read_enum(k.at("algorithm"), pn + ".kmeans.algorithm", bow::kmeans_algorithm_from_string);
-  if (k.contains("tolerance")) o.kmeans.tolerance = read_number(k.at("tolerance"), pn + ".kmeans.tolerance", 0);
-  const json& m = object(j.at("mapping"), pn + ".mapping", scope, {"kind", "neighbours", "beta", "rank_decay"});
-  o.mapping.kind = read_enum(m.at("kind"), pn + ".mapping.kind", bow::mapping_kind_from_string);
-  o.mapping.neighbours = read_int(m.at("neighbours"), pn + ".mapping.neighbours", 1);
-  o.mapping.beta = read_number(m.at("beta"), pn + ".mapping.beta", 0);
-  o.mapping.rank_decay = read_number(m.at("rank_decay"), pn + ".mapping.rank_decay", 0, 1);
-  const json& p = object(j.at("pooling"), pn + ".pooling", scope, {"p", "pyramid", "normalisation", "hellinger"});
-  const json& pj = p.at("p");
-  if (pj.is_string()) {
-    if (pj.get<std::string>() != "inf")
-      throw HeaderError(pn + ".pooling.p = " + brief(pj) + ": expected a number or \"inf\"");
-    o.pooling.p = std::numeric_limits<double>::infinity();
-  } else {
-    o.pooling.p = read_number(pj, pn + ".pooling.p", 0);
-  }
-  o.pooling.pyramid = read_pyramid(p.at("pyramid"), pn + ".pooling.pyramid", scope);
-  o.pooling.normalisation = read_enum(p.at("normalisation"), pn + ".pooling.normalisation", bow::normalisation_from_string);
-  o.pooling.hellinger = read_bool(p.at("hellinger"), pn + ".pooling.hellinger");
+  bow::PipelineOptions o = read_record(bow::PipelineOptions::schema(), j, pn, scope_of(f));
   try {
     o.validate();
   } catch (const std::invalid_argument& e) {

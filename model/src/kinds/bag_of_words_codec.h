@@ -1,5 +1,6 @@
 // The Bag-of-Words encoding's part of the model file: "pipeline" = PIPELINE_BOW and the array
 // "codebook_centres" <f4 [K, 128] (model/model_file.h); format_version 1 holds it with a kernel-SVM head.
+// The "pipeline" object is the record of bow::PipelineOptions::schema() (file_format::record_json / read_record).
 #pragma once
 
 #include "../model_file_format.h"

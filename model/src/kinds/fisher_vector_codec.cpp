@@ -11,25 +11,7 @@ constexpr InputDomain kFisherVectors{-kMaxHistogram, kMaxHistogram, "Fisher vect
                                      "a Fisher-vector value in [-1, 1]", "Fisher vectors"};
 
 json fisher_pipeline_to_json(const bow::FisherPipelineOptions& o) {
-  const bow::FisherOptions& f = o.fisher;
-  json j = {
-      {"image", image_to_json(o.image)},
-      {"dsift", dsift_to_json(o.dsift)},
-      {"fisher",
-       {{"pca_dimension", f.pca_dimension},
-        {"root_sift", f.root_sift},
-        {"append_xy", f.append_xy},
-        {"components", f.components},
-        {"samples", f.samples},
-        {"max_iterations", f.max_iterations},
-        {"seed", f.seed},
-        {"posterior_threshold", f.posterior_threshold},
-        {"pyramid", pyramid_to_json(f.pyramid)}}},
-  };
-  // Written only when on: files of the earlier behaviour keep their bytes, and a file without the
-  // field reads as off.
-  if (f.skip_zeroed) j["fisher"]["skip_zeroed"] = true;
-  return j;
+  return record_json(bow::FisherPipelineOptions::schema(), o);
 }
 
 // FisherParameters::validate (sizes, finite values, variances and priors > 0, priors summing to 1),
@@ -68,32 +50,13 @@ void check_fisher(const bow::FisherOptions& options, const bow::FisherParameters
 
 bow::FisherPipelineOptions read_fisher_pipeline(const json& j, const Fields& f) {
   const std::string& pn = f.pipeline;
-  const std::string scope = scope_of(f);
-  object(j, pn, scope, {"image", "dsift", "fisher"});
-  bow::FisherPipelineOptions o;
-  read_image_dsift(j, pn, scope, o.image, o.dsift);
-  const std::string fn = pn + ".fisher";
-  const json& fj = object(j.at("fisher"), fn, scope,
-                          {"pca_dimension", "root_sift", "append_xy", "components", "samples", "max_iterations", "seed",
-                           "posterior_threshold", "pyramid"},
-                          {"skip_zeroed"});
-  bow::FisherOptions& fo = o.fisher;
-  fo.pca_dimension = read_int(fj.at("pca_dimension"), fn + ".pca_dimension", 1);
-  fo.root_sift = read_bool(fj.at("root_sift"), fn + ".root_sift");
-  fo.append_xy = read_bool(fj.at("append_xy"), fn + ".append_xy");
-  fo.components = read_int(fj.at("components"), fn + ".components", 1);
-  fo.samples = read_uint(fj.at("samples"), fn + ".samples", 1, std::numeric_limits<std::size_t>::max());
-  fo.max_iterations = read_int(fj.at("max_iterations"), fn + ".max_iterations", 1);
-  fo.seed = read_uint(fj.at("seed"), fn + ".seed", 0, std::numeric_limits<std::uint64_t>::max());
-  fo.posterior_threshold = read_number(fj.at("posterior_threshold"), fn + ".posterior_threshold", 0, 1);
-  fo.pyramid = read_pyramid(fj.at("pyramid"), fn + ".pyramid", scope);
-  fo.skip_zeroed = fj.contains("skip_zeroed") && read_bool(fj.at("skip_zeroed"), fn + ".skip_zeroed");
+  bow::FisherPipelineOptions o = read_record(bow::FisherPipelineOptions::schema(), j, pn, scope_of(f));
   try {
     o.validate();
   } catch (const std::invalid_argument& e) {
     throw HeaderError(pn + " options that are invalid: " + std::string(e.what()));
   }
-  check_cells(fo.pyramid, fn + ".pyramid");
+  check_cells(o.fisher.pyramid, pn + ".fisher.pyramid");
   return o;
 }
 

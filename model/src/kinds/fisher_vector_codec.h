@@ -1,5 +1,6 @@
 // The Fisher-vector encoding's part of the model file: "pipeline" = {"image", "dsift", "fisher"} and
 // the arrays pca_mean, pca_projection, gmm_means, gmm_variances, gmm_priors (model/model_file.h).
+// The "pipeline" object is the record of bow::FisherPipelineOptions::schema() (file_format::record_json / read_record).
 #pragma once
 
 #include "../model_file_format.h"

@@ -7,46 +7,17 @@ namespace {
 constexpr InputDomain kVladVectors{-kMaxHistogram, kMaxHistogram, "VLAD vectors in [-1, 1]^dim",
                                    "a VLAD value in [-1, 1]", "VLAD vectors"};
 
-json vlad_pipeline_to_json(const bow::VladPipelineOptions& o) {
-  const bow::VladOptions& v = o.vlad;
-  return {{"image", image_to_json(o.image)},
-          {"dsift", dsift_to_json(o.dsift)},
-          {"vlad",
-           {{"words", v.words},
-            {"samples", v.samples},
-            {"max_iterations", v.max_iterations},
-            {"seed", v.seed},
-            {"root_sift", v.root_sift},
-            {"signed_sqrt", v.signed_sqrt},
-            {"intra_normalisation", v.intra_normalisation},
-            {"pyramid", pyramid_to_json(v.pyramid)}}}};
-}
+json vlad_pipeline_to_json(const bow::VladPipelineOptions& o) { return record_json(bow::VladPipelineOptions::schema(), o); }
 
 bow::VladPipelineOptions read_vlad_pipeline(const json& j, const Fields& f) {
   const std::string& pn = f.pipeline;
-  const std::string scope = scope_of(f);
-  object(j, pn, scope, {"image", "dsift", "vlad"});
-  bow::VladPipelineOptions o;
-  read_image_dsift(j, pn, scope, o.image, o.dsift);
-  const std::string vn = pn + ".vlad";
-  const json& vj = object(j.at("vlad"), vn, scope,
-                          {"words", "samples", "max_iterations", "seed", "root_sift", "signed_sqrt",
-                           "intra_normalisation", "pyramid"});
-  bow::VladOptions& v = o.vlad;
-  v.words = read_int(vj.at("words"), vn + ".words", 1);
-  v.samples = read_uint(vj.at("samples"), vn + ".samples", 1, std::numeric_limits<std::size_t>::max());
-  v.max_iterations = read_int(vj.at("max_iterations"), vn + ".max_iterations", 1);
-  v.seed = read_uint(vj.at("seed"), vn + ".seed", 0, std::numeric_limits<std::uint64_t>::max());
-  v.root_sift = read_bool(vj.at("root_sift"), vn + ".root_sift");
-  v.signed_sqrt = read_bool(vj.at("signed_sqrt"), vn + ".signed_sqrt");
-  v.intra_normalisation = read_bool(vj.at("intra_normalisation"), vn + ".intra_normalisation");
-  v.pyramid = read_pyramid(vj.at("pyramid"), vn + ".pyramid", scope);
+  bow::VladPipelineOptions o = read_record(bow::VladPipelineOptions::schema(), j, pn, scope_of(f));
   try {
     o.validate();
   } catch (const std::invalid_argument& e) {
     throw HeaderError(pn + " options that are invalid: " + std::string(e.what()));
   }
-  check_cells(v.pyramid, vn + ".pyramid");
+  check_cells(o.vlad.pyramid, pn + ".vlad.pyramid");
   return o;
 }
 

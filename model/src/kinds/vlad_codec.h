@@ -4,6 +4,7 @@
 //                         "intra_normalisation", "pyramid": [{"cols", "rows"}]}}}
 //   array "vlad_centres" <f4 [K, 128]: the codebook in the space of the local descriptors (RootSIFT
 //   with root_sift), every value in [0, 1]; dim = K x 128 x pyramid cells; VLAD vectors lie in [-1, 1]^dim.
+// The "pipeline" object is the record of bow::VladPipelineOptions::schema() (file_format::record_json / read_record).
 #pragma once
 
 #include "../model_file_format.h"

@@ -24,6 +24,8 @@
 // K * dim float32.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,6 +55,9 @@ struct KMeansOptions {
   double tolerance = 1e-3;
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option, described once, each recorded under its field's name (the seed, kmeans_seed,
+  /// has no flag: model::FitOptions' seed sets it).
+  static const core::OptionSchema<KMeansOptions>& schema();
 };
 
 /// What a training run did (optional output of Codebook::train / Codebook::refine).

@@ -46,6 +46,8 @@ struct DsiftOptions {
   bool fast = true;                         ///< flat-window approximation (vl_dsift_set_flat_window)
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option, described once, each recorded under its field's name.
+  static const core::OptionSchema<DsiftOptions>& schema();
 };
 
 /// Axis-aligned pixel box, half-open [x0, x1) x [y0, y1), in original image pixels.

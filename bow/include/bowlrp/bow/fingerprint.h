@@ -13,11 +13,9 @@
 namespace bowlrp::bow {
 
 struct PipelineOptions;
-/// The text of the image and dense SIFT options that every encoding's canonical text starts with
-/// ("image.max_side=...;dsift.bin_sizes=...;...;dsift.fast=..."), round-trip numbers.
-std::string canonical_image_dsift_options(const ImageOptions& image, const DsiftOptions& dsift);
-/// Text naming every option that changes a histogram (image cap, dense SIFT, mapping, pooling),
-/// with round-trip number formatting; equal options give equal text.
+/// Text naming every option that changes a histogram (image cap, dense SIFT, mapping, pooling):
+/// core::record_text of PipelineOptions::schema(), "image.max_side=500;dsift.bin_sizes=4,6,8,10,;...";
+/// equal options give equal text.
 std::string canonical_encoding_options(const PipelineOptions& options);
 /// Same plus the k-means options (what changes a trained codebook).
 std::string canonical_codebook_options(const PipelineOptions& options);

@@ -74,7 +74,8 @@ struct FisherOptions {
   int cells() const;
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
-  /// The user-facing options (not the seed, which model::FitOptions sets), described once.
+  /// Every option, described once, each recorded under its field's name (the seed, fisher_seed, has
+  /// no flag: model::FitOptions' seed sets it).
   static const core::OptionSchema<FisherOptions>& schema();
 };
 
@@ -85,6 +86,8 @@ struct FisherPipelineOptions {
   FisherOptions fisher;  ///< PCA, GMM, normalisation, pyramid
   /// Validates every stage's options (throws std::invalid_argument).
   void validate() const;
+  /// The image's, dense SIFT's and the Fisher stages' schemas, recorded under "image", "dsift" and "fisher".
+  static const core::OptionSchema<FisherPipelineOptions>& schema();
 };
 
 /// Text naming every option that changes a Fisher vector (image cap, dense SIFT, the Fisher stages

@@ -19,6 +19,8 @@
 // error instead of an image with grey blocks.
 #pragma once
 
+#include <bowlrp/core/option_schema.h>
+
 #include <string>
 #include <vector>
 
@@ -32,6 +34,8 @@ struct ImageOptions {
   long long max_pixels = 50'000'000;
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option, described once (max_side recorded as "max_side"; max_pixels, a safety cap, not recorded).
+  static const core::OptionSchema<ImageOptions>& schema();
 };
 
 /// A grey image in working resolution, with the geometry of the original file.

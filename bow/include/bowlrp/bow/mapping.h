@@ -56,6 +56,8 @@ struct MappingOptions {
   double rank_decay = 0.5;               ///< rank: weight ratio between ranks, in (0, 1]
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option, described once, each recorded under its field's name.
+  static const core::OptionSchema<MappingOptions>& schema();
 };
 
 /// Sparse feature x word weights in compressed-row form: feature l owns entries

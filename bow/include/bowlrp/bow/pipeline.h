@@ -33,8 +33,8 @@ struct PipelineOptions {
   static PoolingOptions default_pooling();
   /// Validates every stage's options (throws std::invalid_argument).
   void validate() const;
-  /// The user-facing options (image, dense SIFT, codebook, mapping, pooling; not the seed, which
-  /// model::FitOptions sets for every random choice), described once (core/option_schema.h).
+  /// Every option: the codebook's, the image's, dense SIFT's, the mapping's and pooling's schemas,
+  /// recorded under "kmeans", "image", "dsift", "mapping" and "pooling" (core/option_schema.h).
   static const core::OptionSchema<PipelineOptions>& schema();
 };
 

@@ -51,6 +51,8 @@ struct PoolingOptions {
   int cells() const;
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
+  /// Every option, described once, each recorded under its field's name.
+  static const core::OptionSchema<PoolingOptions>& schema();
 };
 
 /// What pooling computed and what the feature relevance step needs.

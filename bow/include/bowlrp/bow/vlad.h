@@ -63,7 +63,8 @@ struct VladOptions {
   KMeansOptions kmeans_options() const;
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
-  /// The user-facing options (codebook size, sample, pyramid), described once.
+  /// Every option, described once, each recorded under its field's name (the seed, vlad_seed, has no
+  /// flag: model::FitOptions' seed sets it).
   static const core::OptionSchema<VladOptions>& schema();
 };
 
@@ -74,6 +75,8 @@ struct VladPipelineOptions {
   VladOptions vlad;    ///< codebook, normalisations, pyramid
   /// Validates every stage's options (throws std::invalid_argument).
   void validate() const;
+  /// The image's, dense SIFT's and the VLAD stages' schemas, recorded under "image", "dsift" and "vlad".
+  static const core::OptionSchema<VladPipelineOptions>& schema();
 };
 
 /// Text naming every option that changes a VLAD vector (image cap, dense SIFT, the VLAD stages

@@ -18,6 +18,20 @@
 // "a,b,c", None -> unset) and `get`'s text back into int, float, tuple or str; the stubs are checked
 // field by field against the schema (tests/python/test_stubs.py). Cross-field rules stay in each
 // struct's validate().
+//
+// Options that change what an encoding computes are also recorded: in a model file, as the JSON
+// field `key` (dotted by nesting: "dsift.step" is {"dsift": {"step": ...}}), and in the digest text
+// that names a pipeline (its fingerprint and cache keys). OptionInfo::recorded says which digest
+// text names an option: `encoding` options change an encoding of given trained parameters (the
+// fingerprint's text), `training` options change only what training makes (the codebook or
+// mixture key, whose text is the encoding text followed by them). record_text writes, in schema
+// order, "key=value;" per option, the value in its digest form:
+//
+//   boolean 1 | 0      integer 12      real %.17g      choice hik      int_list 4,6,8,
+//   pyramid 1x1,2x2,   pooling the exponent p, %.17g (sum 1, max inf)
+//
+// (the form of the digests since format_version 1, so that equal options keep their digests). The
+// model file's JSON form, and the strict reading back, are model/src/model_file_format.h's.
 #pragma once
 
 #include <bowlrp/core/option_text.h>
@@ -73,6 +87,20 @@ struct OptionRange {
   bool contains(double v) const;
 };
 
+/// Which digest text of a pipeline names an option (every recorded option is in the model file).
+enum class Recorded {
+  no,        ///< not recorded: a run setting (threads, a size cap, a rule)
+  encoding,  ///< changes the encoding of given trained parameters: the fingerprint's text
+  training,  ///< changes only what training makes (codebook, mixture): the training key's text
+};
+
+/// How a recorded option sits in a model file.
+enum class InFile {
+  always,     ///< written always, required when read
+  optional,   ///< written always; a file without it (an earlier format) reads as the default
+  when_true,  ///< a boolean written only when true; a file without it reads as false (and the digest text omits it when false)
+};
+
 /// What an option is, apart from the struct it reaches into.
 struct OptionInfo {
   std::string name;        ///< snake_case keyword (Python) and the option's name in messages
@@ -84,6 +112,9 @@ struct OptionInfo {
   OptionRange range;       ///< numbers: the valid range
   std::vector<std::string> choices;  ///< choice: the canonical names
   bool required = false;   ///< the command line must give the flag
+  std::string key;         ///< field in a model file and digest text, dotted by nesting; empty: not recorded
+  Recorded recorded = Recorded::no;  ///< which digest text names it (recorded options have a key)
+  InFile in_file = InFile::always;   ///< how a model file holds it
 };
 
 /// One option of an options struct S.
@@ -108,14 +139,16 @@ const OptionSpec<S>* find_option(const OptionSchema<S>& schema, const std::strin
 }
 
 /// The options of Inner seen from Outer through lens(Outer&) -> Inner&, appended to *out, but for
-/// those named in `except` (which Outer sets itself).
+/// those named in `except` (which Outer sets itself); recorded keys get `key_prefix` + "." in front
+/// (Inner is the JSON object `key_prefix` of Outer's record).
 template <class Outer, class Inner, class Lens>
 void append_nested(OptionSchema<Outer>* out, const OptionSchema<Inner>& inner, Lens lens,
-                   const std::vector<std::string>& except = {}) {
+                   const std::vector<std::string>& except = {}, const std::string& key_prefix = "") {
   for (const OptionSpec<Inner>& o : inner) {
     if (std::find(except.begin(), except.end(), o.name) != except.end()) continue;
     OptionSpec<Outer> n;
     static_cast<OptionInfo&>(n) = o;
+    if (!key_prefix.empty() && !n.key.empty()) n.key = key_prefix + "." + n.key;
     n.get = [lens, g = o.get](const Outer& s) { return g(lens(const_cast<Outer&>(s))); };
     n.set = [lens, f = o.set](Outer& s, const std::optional<std::string>& text, const std::string& what) {
       f(lens(s), text, what);
@@ -147,6 +180,40 @@ std::string format_real_list(const std::vector<double>& values);
 std::vector<std::string> split_items(const std::string& text, const std::string& what);
 /// Throws std::invalid_argument "what 'text': expected <range>" unless range.contains(v).
 void check_range(double v, const OptionRange& range, const std::string& what, const std::string& text);
+
+// ---------------------------------------------------------------------------------------------
+// Records: the model file's fields and the digest text.
+
+/// `spec` recorded as `key` (the field's name in its struct's record) in the `recorded` digest text.
+template <class S>
+OptionSpec<S> record_as(OptionSpec<S> spec, std::string key, Recorded recorded, InFile in_file = InFile::always) {
+  spec.key = std::move(key);
+  spec.recorded = recorded;
+  spec.in_file = in_file;
+  return spec;
+}
+
+/// The digest form of an option's canonical text (see the top of this header).
+std::string record_value_text(const OptionInfo& option, const std::string& text);
+
+/// The digest text of s: "key=value;" for each option recorded as `encoding`, in schema order, then,
+/// when `which` is Recorded::training, for each recorded as `training`. An InFile::when_true option
+/// that is false is left out.
+template <class S>
+std::string record_text(const OptionSchema<S>& schema, const S& s, Recorded which) {
+  std::string text;
+  auto add = [&](Recorded part) {
+    for (const OptionSpec<S>& o : schema) {
+      if (o.recorded != part) continue;
+      const std::optional<std::string> value = o.get(s);
+      if (o.in_file == InFile::when_true && value == format_bool(false)) continue;
+      text += o.key + "=" + (value ? record_value_text(o, *value) : std::string()) + ";";
+    }
+  };
+  add(Recorded::encoding);
+  if (which == Recorded::training) add(Recorded::training);
+  return text;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Specs of common field types: access(S&) returns a reference to the field.
