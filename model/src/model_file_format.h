@@ -367,12 +367,15 @@ json record_json(const core::OptionSchema<S>& schema, const S& s) {
 }
 
 // Options read from the record j (the field `name` of the file), strictly; missing InFile::optional
-// fields keep S's defaults, missing when_true ones read as false.
+// fields keep S's defaults, missing when_true ones read as false. `own`: further required fields of
+// j that the caller reads itself.
 template <class S>
-S read_record(const core::OptionSchema<S>& schema, const json& j, const std::string& name, const std::string& scope) {
+S read_record(const core::OptionSchema<S>& schema, const json& j, const std::string& name, const std::string& scope,
+              const std::vector<std::string>& own = {}) {
   std::vector<std::pair<std::string, core::InFile>> keys;
   for (const core::OptionSpec<S>& o : schema)
     if (!o.key.empty()) keys.emplace_back(o.key, o.in_file);
+  for (const std::string& k : own) keys.emplace_back(k, core::InFile::always);
   check_record_objects(j, name, scope, keys);
   S s;
   for (const core::OptionSpec<S>& o : schema) {

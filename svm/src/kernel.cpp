@@ -382,12 +382,15 @@ const core::OptionSchema<Kernel>& Kernel::schema() {
   using O = Kernel;
   static const core::OptionSchema<O> schema = [] {
     core::OptionSchema<O> s;
-    s.push_back(core::choice_option<O>("kernel", "--kernel", "kernel-SVM heads: hik | chi2 | hellinger | linear | rbf | expchi2",
-                                       {"hik", "chi2", "hellinger", "linear", "rbf", "expchi2"},
-                                       [](O& o) -> KernelType& { return o.type; },
-                                       [](KernelType t) { return to_string(t); }, &kernel_type_from_string));
-    s.push_back(core::real_option<O>("gamma", "--gamma", "rbf / expchi2 width (0: 1 / mean pairwise distance)",
-                                     [](O& o) -> double& { return o.gamma; }, core::OptionRange::at_least(0)));
+    s.push_back(core::record_as(
+        core::choice_option<O>("kernel", "--kernel", "kernel-SVM heads: hik | chi2 | hellinger | linear | rbf | expchi2",
+                               {"hik", "chi2", "hellinger", "linear", "rbf", "expchi2"},
+                               [](O& o) -> KernelType& { return o.type; }, [](KernelType t) { return to_string(t); },
+                               &kernel_type_from_string),
+        "type", core::Recorded::file));
+    s.push_back(core::record_as(core::real_option<O>("gamma", "--gamma", "rbf / expchi2 width (0: 1 / mean pairwise distance)",
+                                                     [](O& o) -> double& { return o.gamma; }, core::OptionRange::at_least(0)),
+                                "gamma", core::Recorded::file));
     return s;
   }();
   return schema;

@@ -9,12 +9,12 @@ namespace {
 constexpr std::uint64_t kAnySize = std::numeric_limits<std::uint64_t>::max();
 
 json kernel_to_json(const Kernel& k) {
-  json blocks = json::array();
+  json j = record_json(Kernel::schema(), k);
+  json& blocks = j["blocks"] = json::array();
   for (const KernelBlock& b : k.blocks) blocks.push_back({{"begin", b.begin}, {"end", b.end}, {"weight", b.weight}});
-  return {{"type", to_string(k.type)}, {"gamma", k.gamma}, {"blocks", blocks}};
+  return j;
 }
 
-// The rows of one value per class (coefficients, weights) as one C x n array.
 // The values of a kernel head (support vectors, coefficients, biases, kernel parameters) against
 // the bounds above, over the inputs of its encoding. Fields are named as the file spells them.
 void check_kernel_head(const Kernel& kernel, std::size_t V, const std::vector<double>& support,
@@ -73,10 +73,7 @@ void check_support_size(std::size_t S) {
 
 Kernel HeadCodec<KernelSvm>::read_kernel(const json& j, const Fields& f) {
   const std::string& kn = f.kernel;
-  object(j, kn, scope_of(f), {"type", "gamma", "blocks"});
-  Kernel kernel;
-  kernel.type = read_enum(j.at("type"), kn + ".type", kernel_type_from_string);
-  kernel.gamma = read_number(j.at("gamma"), kn + ".gamma", 0);
+  Kernel kernel = read_record(Kernel::schema(), j, kn, scope_of(f), {"blocks"});
   const json& blocks = read_array(j.at("blocks"), kn + ".blocks", 0);
   for (std::size_t u = 0; u < blocks.size(); ++u) {
     const std::string name = at(kn + ".blocks", u);

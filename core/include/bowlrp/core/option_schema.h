@@ -87,11 +87,13 @@ struct OptionRange {
   bool contains(double v) const;
 };
 
-/// Which digest text of a pipeline names an option (every recorded option is in the model file).
+/// Where an option is recorded: which digest text of a pipeline names it (every recorded option is
+/// in the model file).
 enum class Recorded {
   no,        ///< not recorded: a run setting (threads, a size cap, a rule)
   encoding,  ///< changes the encoding of given trained parameters: the fingerprint's text
   training,  ///< changes only what training makes (codebook, mixture): the training key's text
+  file,      ///< in the model file only (a head's options: heads have no digest)
 };
 
 /// How a recorded option sits in a model file.

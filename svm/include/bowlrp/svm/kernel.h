@@ -60,7 +60,8 @@ struct Kernel {
   double term(double a, double b) const;
   /// Block weight of dimension d (1 when there are no blocks, 0 outside every block).
   double weight(std::size_t d) const;
-  /// The user-facing options (family and gamma; blocks are set by code), described once.
+  /// The user-facing options (family and gamma, recorded in the model file as "type" and "gamma";
+  /// blocks are set by code), described once.
   static const core::OptionSchema<Kernel>& schema();
 };
 
