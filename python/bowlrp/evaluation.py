@@ -5,6 +5,9 @@
   localisation in your own masks or boxes;
 - :class:`QualityTotals`: their aggregate (``aopc()``, ``localisation_summaries()``);
 - :func:`localise`: localisation of any relevance map in a mask or boxes;
+- metrics of one relevance map: :func:`sparseness`, :func:`complexity` (how concentrated it is),
+  :func:`relevance_mass_accuracy`, :func:`relevance_rank_accuracy`, :func:`mask_auc`,
+  :func:`pointing_game` (TorchRay's) against a mask, and :func:`lerf_morf_area` of two flipping curves;
 - :func:`evaluate_folder`: accuracy, confusion, AP and explanation quality on DATA/<class>/<image>;
 - :func:`run_voc_protocol`: the PASCAL VOC protocol of ``bowlrp voc``.
 """
@@ -21,11 +24,18 @@ from ._bowlrp import (
     VocEvaluation,
     VocProtocolOptions,
     aopc,
+    complexity,
     evaluate_explanation,
     evaluate_explanations,
     evaluate_folder,
+    lerf_morf_area,
     localise,
+    mask_auc,
+    pointing_game,
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
     run_voc_protocol,
+    sparseness,
     summarise,
 )
 
@@ -45,10 +55,17 @@ __all__ = [
     "VocEvaluation",
     "VocProtocolOptions",
     "aopc",
+    "complexity",
     "evaluate_explanation",
     "evaluate_explanations",
     "evaluate_folder",
+    "lerf_morf_area",
     "localise",
+    "mask_auc",
+    "pointing_game",
+    "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
     "run_voc_protocol",
+    "sparseness",
     "summarise",
 ]

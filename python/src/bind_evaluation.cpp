@@ -1,11 +1,13 @@
 // Evaluation: explanation quality of (image, class) pairs (pixel-flipping curves and AOPC of the LRP,
 // occlusion, sensitivity and random orderings; localisation in the user's masks or boxes), its
-// aggregation (QualityTotals), the folder-per-class evaluation and the PASCAL VOC protocol.
+// aggregation (QualityTotals), the metrics of one relevance map (map_metrics.h), the folder-per-class
+// evaluation and the PASCAL VOC protocol.
 #include "bindings.h"
 #include "options.h"
 #include "schema_knobs.h"
 
 #include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
@@ -98,6 +100,57 @@ UserRegions user_regions(py::handle mask, py::handle boxes, bool voc_boxes, py::
   }
   if (!void_mask.is_none()) r.void_mask = region_mask(void_mask, "void");
   return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments of the map metrics (evaluation/map_metrics.h)
+
+using MapArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+/// A relevance map: an Explanation (its .relevance) or anything numpy turns into a float array H x W.
+/// Non-finite values and empty maps are refused by the library (ValueError).
+MapArray map_array(py::handle relevance, const std::string& fn) {
+  auto r = MapArray::ensure(py::hasattr(relevance, "relevance") ? relevance.attr("relevance")
+                                                                 : py::reinterpret_borrow<py::object>(relevance));
+  if (!r || r.ndim() != 2) throw py::value_error(fn + ": expected an Explanation or a float array H x W");
+  return r;
+}
+
+/// The mask of a map metric: non-zero = inside, and the pixels where `void_mask` is non-zero left out.
+evaluation::RegionMask metric_mask(py::handle mask, py::handle void_mask, const std::string& fn) {
+  evaluation::RegionMask m = region_mask(mask, fn + ": mask");
+  if (!void_mask.is_none()) {
+    const evaluation::RegionMask v = region_mask(void_mask, fn + ": void");
+    if (v.width != m.width || v.height != m.height)
+      throw py::value_error(fn + ": the void mask is " + std::to_string(v.width) + "x" + std::to_string(v.height) +
+                            " (W x H), the mask " + std::to_string(m.width) + "x" + std::to_string(m.height));
+    for (std::size_t i = 0; i < m.values.size(); ++i)
+      if (v.values[i]) m.values[i] = 255;
+  }
+  return m;
+}
+
+/// Binds f(relevance) -> float of a map metric without a mask.
+template <class F>
+void def_map_metric(py::module_& m, const char* name, F f, const char* doc) {
+  m.def(name, [name, f](py::handle relevance) {
+    const MapArray r = map_array(relevance, name);
+    const int h = static_cast<int>(r.shape(0)), w = static_cast<int>(r.shape(1));
+    py::gil_scoped_release release;
+    return f(r.data(), w, h);
+  }, py::arg("relevance"), doc);
+}
+
+/// Binds f(relevance, mask) -> float of a map metric against a mask.
+template <class F>
+void def_mask_metric(py::module_& m, const char* name, F f, const char* doc) {
+  m.def(name, [name, f](py::handle relevance, py::handle mask, py::handle void_mask) {
+    const MapArray r = map_array(relevance, name);
+    const evaluation::RegionMask region = metric_mask(mask, void_mask, name);
+    const int h = static_cast<int>(r.shape(0)), w = static_cast<int>(r.shape(1));
+    py::gil_scoped_release release;
+    return f(r.data(), w, h, region);
+  }, py::arg("relevance"), py::arg("mask"), py::kw_only(), py::arg("void") = py::none(), doc);
 }
 
 evaluation::RegionsFn regions_fn(UserRegions r) {
@@ -320,6 +373,42 @@ void BindEvaluation(py::module_& m) {
      "Localisation of a relevance map (Explanation or H x W array) in a region: mask (H x W, non-zero = inside) or "
      "boxes [(xmin, ymin, xmax, ymax)] (0-based half-open pixels; voc_boxes=True: VOC 1-based inclusive). void: "
      "pixels left out of every sum. sigma/tolerance: the pointing game's smoothing and hit radius (px).");
+
+  // Metrics of one relevance map: numpy H x W arrays (or an Explanation) in, a float out.
+  using evaluation::RegionMask;
+  def_map_metric(m, "sparseness", [](const double* r, int w, int h) { return evaluation::sparseness(r, w, h); },
+                 "Gini index of |R| (Chalasani et al. 2020; Quantus Sparseness): 0 for an even map, (n-1)/n when one "
+                 "pixel holds all; 0 for the all-zero map. relevance: Explanation or H x W array.");
+  def_map_metric(m, "complexity", [](const double* r, int w, int h) { return evaluation::complexity(r, w, h); },
+                 "Shannon entropy (nats) of |R| / Σ|R| (Bhatt et al. 2020; Quantus Complexity): 0 when one pixel "
+                 "holds all, ln n for an even map and for the all-zero map.");
+  def_mask_metric(m, "relevance_mass_accuracy",
+                  [](const double* r, int w, int h, const RegionMask& k) { return evaluation::relevance_mass_accuracy(r, w, h, k); },
+                  "Σ R+ inside the mask / Σ R+ (Arras et al. 2022); 0 without positive relevance. mask: H x W, non-zero "
+                  "= inside (at least one pixel); void: pixels left out.");
+  def_mask_metric(m, "relevance_rank_accuracy",
+                  [](const double* r, int w, int h, const RegionMask& k) { return evaluation::relevance_rank_accuracy(r, w, h, k); },
+                  "Share of the K most relevant pixels (K = mask size) inside the mask (Arras et al. 2022); ties at the "
+                  "K-th value split evenly.");
+  def_mask_metric(m, "mask_auc",
+                  [](const double* r, int w, int h, const RegionMask& k) { return evaluation::mask_auc(r, w, h, k); },
+                  "ROC AUC of the relevance as a score for the mask's pixels, ties counted half; 0.5 when every "
+                  "non-void pixel is inside.");
+  m.def("pointing_game", [](py::handle relevance, py::handle mask, double tolerance, py::handle void_mask) {
+    const MapArray r = map_array(relevance, "pointing_game");
+    const RegionMask region = metric_mask(mask, void_mask, "pointing_game");
+    const int h = static_cast<int>(r.shape(0)), w = static_cast<int>(r.shape(1));
+    evaluation::PointingGameOptions o;
+    o.tolerance = tolerance;
+    py::gil_scoped_release release;
+    return evaluation::pointing_game(r.data(), w, h, region, o).hit;
+  }, py::arg("relevance"), py::arg("mask"), py::kw_only(), py::arg("tolerance") = evaluation::PointingGameOptions{}.tolerance,
+     py::arg("void") = py::none(),
+     "TorchRay's pointing game: True when the map's first maximum (row-major) lies strictly closer than "
+     "`tolerance` px to a mask pixel. No smoothing.");
+  m.def("lerf_morf_area", &evaluation::lerf_morf_area, py::arg("fractions"), py::arg("lerf"), py::arg("morf"),
+        "Area between the LeRF and MoRF flipping curves over the removal fractions (trapezoid rule), divided by "
+        "the fraction range: the mean of LeRF - MoRF, in score units.");
 
   m.def("evaluate_explanation", &evaluate_one, py::arg("model"), py::arg("image"), py::arg("class_") = py::none(), py::kw_only(),
         py::arg("mask") = py::none(), py::arg("boxes") = py::none(), py::arg("voc_boxes") = false, py::arg("void") = py::none(),
