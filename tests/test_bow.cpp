@@ -77,22 +77,7 @@ std::string voc_image(std::size_t i) {
   return bowlrp::test::voc_root() + "/JPEGImages/" + id + ".jpg";
 }
 
-// Whether calling f throws E whose message contains every needle.
-template <class E, class F>
-bool throws_with(F&& f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles)
-      if (msg.find(n) == std::string::npos) {
-        BOOST_TEST_MESSAGE("message '" << msg << "' lacks '" << n << "'");
-        return false;
-      }
-    return true;
-  }
-  return false;
-}
+using bowlrp::test::throws_with;
 
 // SIFT-like random descriptors: non-negative, unit norm.
 std::vector<float> random_descriptors(std::size_t n, int dim, std::uint32_t seed) {

@@ -22,22 +22,6 @@ namespace be = bowlrp::evaluation;
 
 namespace {
 
-// Whether calling f throws std::invalid_argument whose message contains every needle.
-template <class F>
-bool throws_with(F&& f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles)
-      if (msg.find(n) == std::string::npos) {
-        BOOST_TEST_MESSAGE("message '" << msg << "' lacks '" << n << "'");
-        return false;
-      }
-    return true;
-  }
-  return false;
-}
 
 be::RegionMask make_mask(int w, int h, std::vector<unsigned char> values) {
   return be::RegionMask{w, h, std::move(values)};
@@ -481,55 +465,55 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_message) {
   const std::vector<double> r{1.0, 2.0, 3.0, 4.0};
   const be::RegionMask m = make_mask(2, 2, {1, 0, 0, 0});
   // Empty maps.
-  BOOST_TEST((throws_with([&] { be::sparseness(nullptr, 2, 2); }, {"sparseness", "empty"})));
-  BOOST_TEST((throws_with([&] { be::complexity(r.data(), 0, 4); }, {"complexity", "0x4", "empty"})));
-  BOOST_TEST((throws_with([&] { be::mask_auc(r.data(), 2, -1, m); }, {"mask_auc", "empty"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::sparseness(nullptr, 2, 2); }, {"sparseness", "empty"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::complexity(r.data(), 0, 4); }, {"complexity", "0x4", "empty"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::mask_auc(r.data(), 2, -1, m); }, {"mask_auc", "empty"})));
   // Non-finite values name the pixel.
   for (double bad : {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
     std::vector<double> b = r;
     b[3] = bad;
-    BOOST_TEST((throws_with([&] { be::sparseness(b.data(), 2, 2); }, {"(x 1, y 1)", "finite"})));
-    BOOST_TEST((throws_with([&] { be::complexity(b.data(), 2, 2); }, {"finite"})));
-    BOOST_TEST((throws_with([&] { be::relevance_mass_accuracy(b.data(), 2, 2, m); }, {"finite"})));
-    BOOST_TEST((throws_with([&] { be::relevance_rank_accuracy(b.data(), 2, 2, m); }, {"finite"})));
-    BOOST_TEST((throws_with([&] { be::mask_auc(b.data(), 2, 2, m); }, {"finite"})));
-    BOOST_TEST((throws_with([&] { be::pointing_game(b.data(), 2, 2, m); }, {"finite"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::sparseness(b.data(), 2, 2); }, {"(x 1, y 1)", "finite"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::complexity(b.data(), 2, 2); }, {"finite"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::relevance_mass_accuracy(b.data(), 2, 2, m); }, {"finite"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::relevance_rank_accuracy(b.data(), 2, 2, m); }, {"finite"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::mask_auc(b.data(), 2, 2, m); }, {"finite"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::pointing_game(b.data(), 2, 2, m); }, {"finite"})));
   }
   // Mask size mismatch, bad values, nothing inside.
   const be::RegionMask wide = make_mask(4, 1, {1, 0, 0, 0});
-  BOOST_TEST((throws_with([&] { be::relevance_mass_accuracy(r.data(), 2, 2, wide); }, {"4x1", "2x2", "size"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::relevance_mass_accuracy(r.data(), 2, 2, wide); }, {"4x1", "2x2", "size"})));
   const be::RegionMask short_values = make_mask(2, 2, {1, 0, 0});
-  BOOST_TEST((throws_with([&] { be::mask_auc(r.data(), 2, 2, short_values); }, {"3 values"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::mask_auc(r.data(), 2, 2, short_values); }, {"3 values"})));
   const be::RegionMask odd = make_mask(2, 2, {1, 0, 2, 0});
-  BOOST_TEST((throws_with([&] { be::relevance_rank_accuracy(r.data(), 2, 2, odd); }, {"mask value 2", "(x 0, y 1)", "255"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::relevance_rank_accuracy(r.data(), 2, 2, odd); }, {"mask value 2", "(x 0, y 1)", "255"})));
   const be::RegionMask empty = make_mask(2, 2, {0, 0, 255, 0});
   const be::RegionMask all_void = make_mask(2, 2, {255, 255, 255, 255});
   for (const be::RegionMask* e : {&empty, &all_void}) {
-    BOOST_TEST((throws_with([&] { be::relevance_mass_accuracy(r.data(), 2, 2, *e); }, {"no inside pixel"})));
-    BOOST_TEST((throws_with([&] { be::relevance_rank_accuracy(r.data(), 2, 2, *e); }, {"no inside pixel"})));
-    BOOST_TEST((throws_with([&] { be::mask_auc(r.data(), 2, 2, *e); }, {"no inside pixel"})));
-    BOOST_TEST((throws_with([&] { be::pointing_game(r.data(), 2, 2, *e); }, {"no inside pixel"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::relevance_mass_accuracy(r.data(), 2, 2, *e); }, {"no inside pixel"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::relevance_rank_accuracy(r.data(), 2, 2, *e); }, {"no inside pixel"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::mask_auc(r.data(), 2, 2, *e); }, {"no inside pixel"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::pointing_game(r.data(), 2, 2, *e); }, {"no inside pixel"})));
   }
   // Tolerance.
   for (double t : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
     be::PointingGameOptions o;
     o.tolerance = t;
-    BOOST_TEST((throws_with([&] { o.validate(); }, {"PointingGameOptions.tolerance", "> 0"})));
-    BOOST_TEST((throws_with([&] { be::pointing_game(r.data(), 2, 2, m, o); }, {"tolerance"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { o.validate(); }, {"PointingGameOptions.tolerance", "> 0"})));
+    BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::pointing_game(r.data(), 2, 2, m, o); }, {"tolerance"})));
   }
   // A PixelRelevance whose values do not fill its size.
   bowlrp::decompose::PixelRelevance pr;
   pr.width = 3;
   pr.height = 2;
   pr.R = {1.0, 2.0};
-  BOOST_TEST((throws_with([&] { be::sparseness(pr); }, {"2 values", "3x2"})));
-  BOOST_TEST((throws_with([&] { be::pointing_game(pr, m); }, {"2 values"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::sparseness(pr); }, {"2 values", "3x2"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([&] { be::pointing_game(pr, m); }, {"2 values"})));
   // Curves.
-  BOOST_TEST((throws_with([] { be::lerf_morf_area({0.0, 1.0}, {1.0, 0.5}, {1.0}); }, {"1 MoRF", "same number"})));
-  BOOST_TEST((throws_with([] { be::lerf_morf_area({0.0}, {1.0}, {1.0}); }, {">= 2"})));
-  BOOST_TEST((throws_with([] { be::lerf_morf_area({0.0, 0.6, 0.5}, {1, 1, 1}, {1, 1, 1}); }, {"fractions[2]", "non-decreasing"})));
-  BOOST_TEST((throws_with([] { be::lerf_morf_area({0.5, 0.5}, {1, 1}, {1, 1}); }, {"no range"})));
-  BOOST_TEST((throws_with([] { be::lerf_morf_area({0.0, 1.0}, {1, std::nan("")}, {1, 1}); }, {"lerf[1]", "finite"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.0, 1.0}, {1.0, 0.5}, {1.0}); }, {"1 MoRF", "same number"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.0}, {1.0}, {1.0}); }, {">= 2"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.0, 0.6, 0.5}, {1, 1, 1}, {1, 1, 1}); }, {"fractions[2]", "non-decreasing"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.5, 0.5}, {1, 1}, {1, 1}); }, {"no range"})));
+  BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.0, 1.0}, {1, std::nan("")}, {1, 1}); }, {"lerf[1]", "finite"})));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

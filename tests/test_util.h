@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <sys/wait.h>
 #include <iostream>
@@ -13,6 +14,25 @@
 #include <string>
 
 namespace bowlrp::test {
+
+/// Whether calling f throws E whose message contains every needle (a missing needle is logged).
+template <class E, class F>
+inline bool throws_with(F&& f, std::initializer_list<std::string> needles) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string m = e.what();
+    for (const std::string& n : needles)
+      if (m.find(n) == std::string::npos) {
+        BOOST_TEST_MESSAGE("message '" + m + "' lacks '" + n + "'");
+        return false;
+      }
+    return true;
+  } catch (...) {
+    return false;
+  }
+  return false;
+}
 
 /// VOC2007 root: $BOWLRP_VOC_ROOT, else the CMake option BOWLRP_VOC_ROOT
 /// (default ../shared/datasets/voc2007/VOCdevkit/VOC2007 beside the source tree).

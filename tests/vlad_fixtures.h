@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -144,24 +146,7 @@ inline double abs_sum(const std::vector<double>& v) {
   return s;
 }
 
-/// Whether calling f throws E whose message contains every needle.
-template <class E, class F>
-inline bool throws_with(F&& f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-  } catch (const E& e) {
-    const std::string m = e.what();
-    for (const std::string& n : needles)
-      if (m.find(n) == std::string::npos) {
-        BOOST_TEST_MESSAGE("message '" + m + "' lacks '" + n + "'");
-        return false;
-      }
-    return true;
-  } catch (...) {
-    return false;
-  }
-  return false;
-}
+using bowlrp::test::throws_with;
 
 /// A pipeline of the fixture's codebook with other normalisation flags and pyramid.
 inline bowlrp::bow::VladPipeline variant(bool ssr, bool intra, std::vector<bowlrp::core::PyramidLevel> pyramid) {

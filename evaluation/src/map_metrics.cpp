@@ -1,5 +1,7 @@
 #include <bowlrp/evaluation/map_metrics.h>
 
+#include <bowlrp/core/option_schema.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -13,12 +15,6 @@ namespace bowlrp::evaluation {
 
 namespace {
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 std::string size_text(int width, int height) { return std::to_string(width) + "x" + std::to_string(height); }
 
 /// Checks a W x H map (non-empty, finite) and returns its pixel count.
@@ -31,7 +27,7 @@ std::size_t check_map(const char* fn, const double* relevance, int width, int he
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(relevance[i])) {
       throw std::invalid_argument(std::string(fn) + ": relevance at pixel (x " + std::to_string(i % width) + ", y " +
-                                  std::to_string(i / width) + ") is " + num(relevance[i]) +
+                                  std::to_string(i / width) + ") is " + core::format_real(relevance[i]) +
                                   "; expected finite values (replace NaN/inf before scoring)");
     }
   }
@@ -222,7 +218,7 @@ double mask_auc(const decompose::PixelRelevance& relevance, const RegionMask& ma
 
 void PointingGameOptions::validate() const {
   if (!(tolerance > 0.0) || !std::isfinite(tolerance)) {
-    throw std::invalid_argument("PointingGameOptions.tolerance = " + num(tolerance) +
+    throw std::invalid_argument("PointingGameOptions.tolerance = " + core::format_real(tolerance) +
                                 "; expected a finite hit radius > 0 px (the test is strict: distance < tolerance; "
                                 "TorchRay uses 15)");
   }
@@ -275,7 +271,7 @@ double lerf_morf_area(const std::vector<double>& fractions, const std::vector<do
     for (std::size_t k = 0; k < v.size(); ++k) {
       if (!std::isfinite(v[k])) {
         throw std::invalid_argument(std::string("lerf_morf_area: ") + what + "[" + std::to_string(k) + "] is " +
-                                    num(v[k]) + "; expected finite values");
+                                    core::format_real(v[k]) + "; expected finite values");
       }
     }
   };
@@ -284,14 +280,14 @@ double lerf_morf_area(const std::vector<double>& fractions, const std::vector<do
   check(morf, "morf");
   for (std::size_t k = 1; k < fractions.size(); ++k) {
     if (fractions[k] < fractions[k - 1]) {
-      throw std::invalid_argument("lerf_morf_area: fractions[" + std::to_string(k) + "] = " + num(fractions[k]) +
-                                  " < fractions[" + std::to_string(k - 1) + "] = " + num(fractions[k - 1]) +
+      throw std::invalid_argument("lerf_morf_area: fractions[" + std::to_string(k) + "] = " + core::format_real(fractions[k]) +
+                                  " < fractions[" + std::to_string(k - 1) + "] = " + core::format_real(fractions[k - 1]) +
                                   "; expected non-decreasing removal fractions");
     }
   }
   const double range = fractions.back() - fractions.front();
   if (!(range > 0.0)) {
-    throw std::invalid_argument("lerf_morf_area: the fractions span no range (all " + num(fractions.front()) +
+    throw std::invalid_argument("lerf_morf_area: the fractions span no range (all " + core::format_real(fractions.front()) +
                                 "); expected the last above the first");
   }
   double area = 0.0;
