@@ -1,5 +1,7 @@
 // Explanations: the rules (Composite) and ExplainOptions as knobs, Model.explain, Explanation with
-// numpy views of every relevance layer, and the per-layer ConservationReport.
+// numpy views of every relevance layer, the per-layer ConservationReport, and the training-image
+// attribution of kernel-SVM heads (Model.support_contributions, support_dimension_relevance,
+// support_pixel_maps; decompose/support_attribution.h).
 //
 // Model.explain runs model::explain_image per image in a core::for_each_index loop (images decoded or
 // converted from numpy inside the loop, in parallel), so a batch of paths or arrays gets the library's
@@ -11,6 +13,7 @@
 
 #include <bowlrp/decompose/conservation.h>
 #include <bowlrp/decompose/explain.h>
+#include <bowlrp/decompose/support_attribution.h>
 #include <bowlrp/model/explain.h>
 #include <bowlrp/model/model.h>
 
@@ -126,6 +129,61 @@ py::dict conservation_dict(const decompose::ConservationReport& r) {
 }
 
 const decompose::Explanation& ex(const PyExplanation& e) { return e.result.explanation; }
+
+// ---------------------------------------------------------------------------------------------
+// Training-image (support-vector) attribution
+
+/// The kernel-SVM head of a model; ValueError for other heads (saying why nothing is offered).
+const svm::KernelSvm& kernel_head(const model::Model& m, const char* what) {
+  if (const auto h = m.head_if<svm::KernelSvm>()) return *h;
+  throw py::value_error(std::string(what) + ": needs a kernel-SVM head (the support vectors and their coefficients); "
+                        "this model's head is " + m.head_kind() +
+                        (m.head_kind() == "linear-svm"
+                             ? ", which keeps only w_c = Σ_i α_i y_i s_i, not the training images it came from"
+                             : ", which has no support vectors"));
+}
+
+/// A 1-D float64 encoding Φ(x) of length V; ValueError otherwise (the library checks the values).
+std::vector<double> encoding_argument(const model::Model& m, py::handle x, const char* what) {
+  const auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(x);
+  if (!a || a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != m.dimension())
+    throw py::value_error(std::string(what) + ": expected an encoding Φ(x) of shape (" + std::to_string(m.dimension()) +
+                          ",) (e.g. from Model.encode)");
+  return std::vector<double>(a.data(), a.data() + a.shape(0));
+}
+
+/// A support-vector index argument (an int >= 0; the library checks the range).
+std::size_t support_argument(py::handle i) {
+  if (py::isinstance<py::bool_>(i) || !py::hasattr(i, "__index__"))
+    throw py::type_error("support_index: expected an int, got " + py::repr(i).cast<std::string>());
+  const long long v = i.attr("__index__")().cast<long long>();
+  if (v < 0) throw py::index_error("support_index " + std::to_string(v) + " is negative");
+  return static_cast<std::size_t>(v);
+}
+
+/// A SupportContributions with the model's class names.
+struct PySupportContributions {
+  decompose::SupportContributions result;
+  std::string class_name;
+};
+
+/// One image (path or numpy array) encoded by the model.
+model::Trace encode_one(const model::Model& m, py::handle image, const char* what) {
+  const Inputs in = read_inputs(image, what);
+  if (!in.single) throw py::type_error(std::string(what) + ": expected one image path or numpy image");
+  py::gil_scoped_release release;
+  return in.arrays ? m.encode(in.images[0].convert(m.loader())) : m.encode_file(in.paths[0]);
+}
+
+py::dict feature_dict(const decompose::FeatureRelevance& f, const decompose::PixelRelevance& p) {
+  py::dict d;
+  d["relevance"] = copy_array(p.R, {p.height, p.width});
+  d["feature_relevance"] = copy_array(f.R);
+  d["feature_unassigned"] = f.unassigned;
+  d["absorbed_features"] = f.absorbed;
+  d["pixel_unassigned"] = p.unassigned;
+  return d;
+}
 
 }  // namespace
 
@@ -317,6 +375,37 @@ void BindExplain(py::module_& m) {
                "x" + std::to_string(ex(e).pixels.height) + ", ok=" + (e.result.ok() ? "True" : "False") + ")";
       });
 
+
+  py::class_<PySupportContributions>(
+      m, "SupportContributions",
+      "A kernel-SVM decision split over the shared support vectors (the training images they are): "
+      "score = bias + Σ_i contributions[i], c_i = coef_ci k(s_i, Φ(x)), exact for every kernel.")
+      .def_property_readonly("class_name", [](const PySupportContributions& s) { return s.class_name; }, "Explained class.")
+      .def_property_readonly("class_index", [](const PySupportContributions& s) { return s.result.cls; }, "Its index.")
+      .def_property_readonly("contributions", [](py::object self) {
+        const auto& c = self.cast<const PySupportContributions&>().result.contributions;
+        return view(c.data(), {static_cast<py::ssize_t>(c.size())}, self);
+      }, "c_i, one per shared support vector (S values, the order of the model file's support_vectors; read-only "
+         "view). 0 for a support vector of other classes only.")
+      .def_property_readonly("bias", [](const PySupportContributions& s) { return s.result.bias; },
+                             "b_c, which no training image carries.")
+      .def_property_readonly("score", [](const PySupportContributions& s) { return s.result.f; },
+                             "f_c(x) = bias + Σ_i c_i (the bits Model.decision gives).")
+      .def("total", [](const PySupportContributions& s) { return s.result.total(); }, "Σ_i c_i.")
+      .def("top_supporting", [](const PySupportContributions& s, std::size_t k) {
+        const auto t = s.result.top_supporting(k);
+        return copy_array(std::vector<std::int64_t>(t.begin(), t.end()));
+      }, py::arg("k") = 10, "At most k support indices with c_i > 0, largest first, ties by smaller index.")
+      .def("top_opposing", [](const PySupportContributions& s, std::size_t k) {
+        const auto t = s.result.top_opposing(k);
+        return copy_array(std::vector<std::int64_t>(t.begin(), t.end()));
+      }, py::arg("k") = 10, "At most k support indices with c_i < 0, most negative first, ties by smaller index.")
+      .def("__repr__", [](const PySupportContributions& s) {
+        return "SupportContributions(class_name=" + py::repr(py::str(s.class_name)).cast<std::string>() + ", score=" +
+               py::repr(py::float_(s.result.f)).cast<std::string>() + ", support_size=" +
+               std::to_string(s.result.contributions.size()) + ")";
+      });
+
   auto model_cls = py::reinterpret_borrow<py::class_<model::Model>>(m.attr("Model"));
   model_cls.def("explain", &explain, py::arg("images"), py::arg("class_") = py::none(), py::kw_only(),
                 py::arg("options") = py::none(), py::arg("progress") = py::none(),
@@ -324,6 +413,61 @@ void BindExplain(py::module_& m) {
                 "numpy array: returns an Explanation, raising on error) or of a list of them (returns a list; failed "
                 "images carry .error). options: an ExplainOptions; keyword knobs (bias=..., svm_rule=..., "
                 "fisher_epsilon=..., threads=...) override it. The same numbers as `bowlrp explain`. Releases the GIL.");
+
+  model_cls.def("support_contributions", [](const model::Model& self, py::handle encoding, py::handle cls) {
+    const svm::KernelSvm& head = kernel_head(self, "support_contributions");
+    const std::size_t c = class_argument(self, cls);
+    const std::vector<double> x = encoding_argument(self, encoding, "support_contributions");
+    PySupportContributions out;
+    {
+      py::gil_scoped_release release;
+      out.result = decompose::support_contributions(head, x, c);
+    }
+    out.class_name = self.class_names()[c];
+    return out;
+  }, py::arg("encoding"), py::arg("class_"),
+     "The score of class `class_` (name or index) for an encoding Φ(x) (Model.encode) split over the support "
+     "vectors: a SupportContributions, score = bias + Σ_i c_i exactly, for every kernel. Kernel-SVM heads only "
+     "(ValueError otherwise: a linear head keeps only w = Σ_i α_i y_i s_i).");
+  model_cls.def("support_dimension_relevance", [](const model::Model& self, py::handle encoding, py::handle cls,
+                                                  py::handle support_index) {
+    const svm::KernelSvm& head = kernel_head(self, "support_dimension_relevance");
+    const std::size_t c = class_argument(self, cls);
+    const std::vector<double> x = encoding_argument(self, encoding, "support_dimension_relevance");
+    return copy_array(decompose::support_dimension_relevance(head, x, c, support_argument(support_index)));
+  }, py::arg("encoding"), py::arg("class_"), py::arg("support_index"),
+     "R_{i,d} = coef_ci w_d k_d(s_id, x_d) for every dimension d (V values, summing to c_i): what dimension d "
+     "of the test image and of training image i contribute to c_i. Sum-decomposable kernels (linear, hik, chi2, "
+     "hellinger) only: ValueError for rbf / expchi2.");
+  model_cls.def("support_pixel_maps", [](const model::Model& self, py::handle image, py::handle training_image,
+                                         py::handle cls, py::handle support_index, py::handle options,
+                                         const py::kwargs& kw) {
+    const svm::KernelSvm& head = kernel_head(self, "support_pixel_maps");
+    const std::size_t c = class_argument(self, cls);
+    const std::size_t i = support_argument(support_index);
+    const Composite composite = options_from(options, kw, *composite_knobs(), "support_pixel_maps");
+    const model::Trace test = encode_one(self, image, "image");
+    const model::Trace training = encode_one(self, training_image, "training_image");
+    decompose::SupportPixelMaps r;
+    {
+      py::gil_scoped_release release;
+      r = decompose::support_pixel_maps(head, self.encoding(), test, training, c, i, composite);
+    }
+    py::dict d;
+    d["support_index"] = r.support_index;
+    d["contribution"] = r.contribution;
+    d["dimension_relevance"] = copy_array(r.dimensions);
+    d["test"] = feature_dict(r.test_features, r.test_pixels);
+    d["training"] = feature_dict(r.training_features, r.training_pixels);
+    return d;
+  }, py::arg("image"), py::arg("training_image"), py::arg("class_"), py::arg("support_index"), py::kw_only(),
+     py::arg("rules") = py::none(),
+     "The matching maps of support vector i: its R_{i,d} pushed down the test image's and the training image's "
+     "own traces. training_image must be the training image (path or numpy) whose encoding became support vector i "
+     "(ValueError otherwise). Returns a dict: support_index, contribution (c_i), dimension_relevance (V), and "
+     "'test' / 'training' dicts with relevance (H x W), feature_relevance, feature_unassigned, absorbed_features and "
+     "pixel_unassigned. rules: a Rules; its keyword knobs (fisher_epsilon=...) override it. Sum-decomposable "
+     "kernel-SVM heads only.");
 }
 
 }  // namespace bowlrp::python
