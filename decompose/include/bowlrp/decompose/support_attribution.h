@@ -20,12 +20,13 @@
 // per-dimension term and are refused.
 // k_d is symmetric, so R_{i,d} is at once what dimension d of the test image and what dimension d
 // of training image i contribute to c_i: the "matching map". Pushed down the test image's trace
-// (Eqs 14-16: relevance_encoding, then relevance_pixels) it shows where in the test image the
-// resemblance to training image i lies; pushed down training image i's own trace, where in the
-// training image. support_pixel_maps() does both; the caller re-encodes the training image with the
-// model's pipeline (the model keeps the support vectors, not which images they came from), and the
-// re-encoded histogram must equal s_i (checked) - a support vector may also be a training image's
-// left-right mirror when training used mirrored copies.
+// (the encoding's backward rule, relevance_encoding: Eqs 14-15 for Bag-of-Words; then the pixel
+// split, relevance_pixels) it shows where in the test image the resemblance to training image i
+// lies; pushed down training image i's own trace, where in the training image. support_pixel_maps()
+// does both; the caller re-encodes the training image with the model's pipeline (the model keeps
+// the support vectors, not which images they came from), and the re-encoded histogram must equal
+// s_i (checked) - a support vector may also be a training image's left-right mirror when training
+// used mirrored copies.
 //
 // Linear heads (svm::LinearSvm) keep only w_c = Σ_i α_i y_i s_i (collapsed at training, linear_svm.h):
 // the support vectors and their coefficients are not in the model, so nothing per training image can
