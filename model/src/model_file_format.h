@@ -349,6 +349,13 @@ inline void check_record_objects(const json& j, const std::string& name, const s
     if (j.contains(head)) check_record_objects(j.at(head), name + "." + head, scope, inner);
 }
 
+// Where a recorded key sits in its record: "dsift.step" is /dsift/step.
+inline json::json_pointer record_pointer(const std::string& key) {
+  std::string path = "/" + key;
+  std::replace(path.begin(), path.end(), '.', '/');
+  return json::json_pointer(path);
+}
+
 // The JSON record of s: its schema's recorded options.
 template <class S>
 json record_json(const core::OptionSchema<S>& schema, const S& s) {
@@ -357,11 +364,7 @@ json record_json(const core::OptionSchema<S>& schema, const S& s) {
     if (o.key.empty()) continue;
     const std::optional<std::string> text = o.get(s);
     if (!text || (o.in_file == core::InFile::when_true && *text == core::format_bool(false))) continue;
-    json* at = &j;
-    std::size_t from = 0;
-    for (std::size_t dot; (dot = o.key.find('.', from)) != std::string::npos; from = dot + 1)
-      at = &(*at)[o.key.substr(from, dot - from)];
-    (*at)[o.key.substr(from)] = record_json_value(o, *text);
+    j[record_pointer(o.key)] = record_json_value(o, *text);
   }
   return j;
 }
@@ -380,13 +383,8 @@ S read_record(const core::OptionSchema<S>& schema, const json& j, const std::str
   S s;
   for (const core::OptionSpec<S>& o : schema) {
     if (o.key.empty()) continue;
-    const json* v = &j;
-    std::size_t from = 0;
-    for (std::size_t dot = 0; v && from != std::string::npos; from = dot == std::string::npos ? dot : dot + 1) {
-      dot = o.key.find('.', from);
-      const std::string part = o.key.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-      v = v->contains(part) ? &v->at(part) : nullptr;
-    }
+    const json::json_pointer at = record_pointer(o.key);
+    const json* v = j.contains(at) ? &j.at(at) : nullptr;
     const std::string field = name + "." + o.key;
     if (!v) {
       if (o.in_file == core::InFile::when_true) o.set(s, core::format_bool(false), field);
