@@ -3,7 +3,9 @@
 // eigenvalues of the normalised Laplacian as the graph has components), determinism and refusals.
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
+#include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
+#include <bowlrp/evaluation/quality.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/evaluation/spray.h>
@@ -330,6 +332,79 @@ BOOST_AUTO_TEST_CASE(spray_refuses_what_it_cannot_cluster) {
   std::vector<std::vector<double>> many(10, m);
   for (std::size_t i = 0; i < many.size(); ++i) many[i][i] += 1.0;
   BOOST_CHECK_THROW(be::spray(many, b), std::invalid_argument);
+}
+
+// evaluate_explanation's per-image metrics are the curves' AOPCs, the area between LeRF and MoRF and
+// the map metrics of each method's own map (recomputed here from the maps), and QualityTotals
+// summarises each over images as mean_interval does.
+BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
+  bowlrp::bow::PipelineOptions options;
+  options.kmeans.words = 5;
+  options.dsift.bin_sizes = {4};
+  options.dsift.step = 4;
+  options.pooling.pyramid = {{1, 1}};
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> centres(5 * 128);
+  for (float& c : centres) c = u(rng);
+  std::vector<int> labels;
+  std::vector<double> X = bowlrp::test::class_data(30, 5, 2, labels, 17);
+  for (double& x : X) x /= 1.4;
+  const bowlrp::model::Model m(
+      bowlrp::bow::Pipeline(options, bowlrp::bow::Codebook(128, std::move(centres))),
+      bowlrp::svm::train_one_vs_rest(X.data(), 30, 5, labels, {"a", "b"},
+                                     bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), {}));
+  be::QualityOptions q;
+  q.flip.steps = 6;
+  q.flip.random_orders = 1;
+  q.flip.lerf = true;
+  q.occlusion_patch = 16;
+  const be::IncrementalFlipper flipper(m, 1);
+  const auto explainer = m.explainer(q.composite);
+  const be::RegionsFn regions = [](int w, int h) {
+    return std::vector<std::pair<std::string, be::RegionMask>>{
+        {"boxes", be::mask_from_boxes(w, h, {bowlrp::bow::Box{8, 4, 40, 30}})},
+        {"empty", be::mask_from_boxes(w, h, {})}};  // no inside pixel: skipped
+  };
+  be::QualityTotals totals;
+  std::vector<double> lrp_sparseness;
+  for (int i = 0; i < 2; ++i) {
+    std::vector<float> px(64 * 48);
+    for (std::size_t p = 0; p < px.size(); ++p) px[p] = static_cast<float>(((p + 13 * i) * 37 % 101) / 101.0);
+    const bowlrp::bow::GrayImage image = m.loader().from_gray(px.data(), 64, 48);
+    const be::QualityResult r = be::evaluate_explanation(m, explainer, flipper, image, 1, q, regions);
+    BOOST_REQUIRE_MESSAGE(r.error.empty(), r.error);
+    const bowlrp::bow::Trace trace = m.encode(image);
+    const std::vector<double> lrp = explainer.explain(trace, 1).pixels.R;
+    const std::vector<double> sens = be::sensitivity_map(m, 1, trace);
+    const std::vector<double> occ = be::occlusion_map(flipper, image, trace, q.occlusion_patch, q.seed);
+    const be::RegionMask box = regions(64, 48)[0].second;
+    const std::vector<double> x = be::flip_fractions(be::RegionGrid(64, 48, q.flip.region_size).size(), q.flip);
+    for (const auto& [name, map] : std::vector<std::pair<std::string, const std::vector<double>*>>{
+             {"lrp", &lrp}, {"sensitivity", &sens}, {"occlusion", &occ}}) {
+      BOOST_TEST(r.metrics.at("sparseness").at(name) == be::sparseness(map->data(), 64, 48));
+      BOOST_TEST(r.metrics.at("complexity").at(name) == be::complexity(map->data(), 64, 48));
+      BOOST_TEST(r.metrics.at("mass_accuracy_boxes").at(name) == be::relevance_mass_accuracy(map->data(), 64, 48, box));
+      BOOST_TEST(r.metrics.at("rank_accuracy_boxes").at(name) == be::relevance_rank_accuracy(map->data(), 64, 48, box));
+      BOOST_TEST(r.metrics.at("auc_boxes").at(name) == be::mask_auc(map->data(), 64, 48, box));
+      BOOST_TEST(r.metrics.at("aopc").at(name) == be::aopc(r.curves.at(name)));
+      BOOST_TEST(r.metrics.at("aopc_lerf").at(name) == be::aopc(r.curves.at(name + "_lerf")));
+      BOOST_TEST(r.metrics.at("abc").at(name) ==
+                 be::lerf_morf_area(x, r.curves.at(name + "_lerf"), r.curves.at(name)));
+    }
+    BOOST_TEST(r.metrics.at("aopc").at("random") == be::aopc(r.curves.at("random")));
+    BOOST_TEST(!r.metrics.at("sparseness").count("random"));
+    BOOST_TEST(!r.metrics.count("auc_empty"));
+    BOOST_TEST(r.metrics.size() == 8u);
+    lrp_sparseness.push_back(r.metrics.at("sparseness").at("lrp"));
+    totals.add(r);
+  }
+  const auto summaries = totals.metric_summaries();
+  const be::MeanInterval s = summaries.at("sparseness").at("lrp");
+  const be::MeanInterval direct = be::mean_interval(lrp_sparseness);
+  BOOST_TEST(s.n == 2u);
+  BOOST_TEST(s.mean == direct.mean);
+  BOOST_TEST(s.half_width == direct.half_width);
 }
 
 BOOST_AUTO_TEST_CASE(flippers_keep_their_model_alive) {

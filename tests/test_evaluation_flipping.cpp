@@ -1,8 +1,9 @@
 // Suite evaluation/flipping: pixel flipping / AOPC (evaluation/pixel_flipping.h): the region grid, orders
-// and noise, a toy classifier in closed form, the summaries, the incremental flipper against full
+// and noise, a toy classifier in closed form (most and least relevant first), the summaries, the incremental flipper against full
 // re-extraction (bit-identical, on VOC2007 and in memory), and the occlusion baseline against naive full
 // re-runs.
 #include <bowlrp/bow/pipeline.h>
+#include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/svm/svm.h>
@@ -82,6 +83,20 @@ void check_incremental_equals_full(const SmallModel& m, const bowlrp::evaluation
       changed += a[k] != a[0];
     }
     BOOST_CHECK_GT(changed, a.size() / 2);  // the perturbation does move the score
+  }
+  if (o.lerf) {
+    // LeRF: regions by increasing summed relevance, ties by index, written out here; full re-runs.
+    const std::vector<double> sums = grid.aggregate(R.data(), W, H);
+    std::vector<int> order(sums.size());
+    for (std::size_t r = 0; r < order.size(); ++r) order[r] = static_cast<int>(r);
+    for (std::size_t i = 1; i < order.size(); ++i)  // insertion sort: stable
+      for (std::size_t j = i; j > 0 && sums[order[j]] < sums[order[j - 1]]; --j) std::swap(order[j], order[j - 1]);
+    const std::vector<double> naive = bowlrp::evaluation::flip_curve(m.image, order, o, full);
+    const std::vector<double>& a = inc.at("lrp_lerf");
+    BOOST_CHECK_EQUAL_COLLECTIONS(a.begin(), a.end(), naive.begin(), naive.end());
+    BOOST_CHECK(ref.at("lrp_lerf") == naive);
+  } else {
+    BOOST_CHECK(!inc.count("lrp_lerf"));
   }
 }
 
@@ -188,6 +203,66 @@ BOOST_AUTO_TEST_CASE(aopc_toy_classifier_closed_form) {
   BOOST_CHECK_THROW(bowlrp::evaluation::aopc({}), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(lerf_keeps_a_marker_model_flat_and_the_area_between_is_closed_form) {
+  // The toy above: f = share of region set A (m = 4 of 54 regions, relevance 1; the rest 0) still
+  // intact. LeRF flips the 50 zero regions first (by index), so for L = 10 < 50 it never touches A:
+  // f = 1 throughout. MoRF gives 1 - min(k, m)/m. The fractions are k/54, evenly spaced, so the area
+  // between the curves is (1/L) sum_{k=1..L} (d_{k-1} + d_k)/2 with d_k = min(k, m)/m.
+  const int W = 27, H = 18, S = 3;
+  bb::GrayImage img;
+  img.width = img.original_width = W;
+  img.height = img.original_height = H;
+  img.pixels.assign(W * H, 1.0f);
+  const bowlrp::evaluation::RegionGrid grid(W, H, S);
+  const std::vector<int> A{4, 10, 11, 40};
+  std::vector<unsigned char> in_a(W * H, 0);
+  for (int r : A) {
+    const auto b = grid.box(r);
+    for (int y = b.y0; y < b.y1; ++y)
+      for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
+  }
+  const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
+  const bowlrp::evaluation::ImageScore f = [&](const bb::GrayImage& x) {
+    double n = 0;
+    for (int i = 0; i < W * H; ++i) n += in_a[i] && x.pixels[i] == 1.0f;
+    return n / area;
+  };
+  std::vector<double> R(in_a.begin(), in_a.end());
+  bowlrp::evaluation::PixelFlipOptions o;
+  o.region_size = S;
+  o.steps = 10;
+  o.random_orders = 0;
+  o.lerf = true;
+  const auto curves = bowlrp::evaluation::pixel_flip(f, img, {{"lrp", W, H, R.data()}}, o);
+  BOOST_REQUIRE_EQUAL(curves.size(), 2u);  // lrp, lrp_lerf; no random orders
+  const auto& lerf = curves.at("lrp_lerf");
+  const auto& morf = curves.at("lrp");
+  for (double v : lerf) BOOST_CHECK_EQUAL(v, 1.0);
+  BOOST_CHECK_EQUAL(bowlrp::evaluation::aopc(lerf), 0.0);
+  const double m = A.size();
+  double expect = 0;
+  for (int k = 1; k <= o.steps; ++k) expect += (std::min<double>(k - 1, m) / m + std::min<double>(k, m) / m) / 2;
+  expect /= o.steps;
+  const std::vector<double> x = bowlrp::evaluation::flip_fractions(grid.size(), o);
+  BOOST_REQUIRE_EQUAL(x.size(), 11u);
+  BOOST_CHECK_EQUAL(x[0], 0.0);
+  BOOST_CHECK_CLOSE(x[10], 10.0 / 54, 1e-12);
+  BOOST_CHECK_CLOSE(bowlrp::evaluation::lerf_morf_area(x, lerf, morf), expect, 1e-12);
+  // Fractions stop at 1 once every region is flipped.
+  o.regions_per_step = 7;
+  const std::vector<double> capped = bowlrp::evaluation::flip_fractions(grid.size(), o);
+  BOOST_CHECK_CLOSE(capped[7], 49.0 / 54, 1e-12);
+  BOOST_CHECK_EQUAL(capped[8], 1.0);
+  BOOST_CHECK_EQUAL(capped[10], 1.0);
+  BOOST_CHECK_THROW(bowlrp::evaluation::flip_fractions(0, o), std::invalid_argument);
+  // Least relevant first: increasing sums, ties by index.
+  const auto lo = bowlrp::evaluation::least_relevant_order({1.0, 3.0, 3.0, -1.0, 2.0, 1.0});
+  const std::vector<int> lo_expect{3, 0, 5, 4, 1, 2};
+  BOOST_CHECK_EQUAL_COLLECTIONS(lo.begin(), lo.end(), lo_expect.begin(), lo_expect.end());
+  // "<name>_lerf" is the LeRF curve's name: refused as a method name.
+  BOOST_CHECK_THROW(bowlrp::evaluation::pixel_flip(f, img, {{"lrp_lerf", W, H, R.data()}}, o), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(flip_summary_means) {
   bowlrp::evaluation::FlipSummary s;
   s.add({{"lrp", {1.0, 0.0, -1.0}}, {"random", {1.0, 1.0, 0.0}}});
@@ -239,10 +314,11 @@ BOOST_AUTO_TEST_CASE(incremental_rejects_foreign_trace) {
   const bb::GrayImage other = loader.from_gray(px.data(), 48, 64);
   BOOST_CHECK_THROW(flipper.flip_curve(other, m.trace, {0}, {}), std::invalid_argument);
   BOOST_CHECK_THROW(bowlrp::evaluation::IncrementalFlipper(m.pipeline, m.shared(), 1), std::invalid_argument);
-  // In-memory image without resizing: incremental = full as well.
+  // In-memory image without resizing: incremental = full as well, least relevant first too.
   bowlrp::evaluation::PixelFlipOptions o;
   o.steps = 15;
   o.random_orders = 1;
+  o.lerf = true;
   check_incremental_equals_full(m, o);
 }
 

@@ -4,6 +4,7 @@
 // scan of all mask pixels), hand-computed tiny cases, invariances, edge cases and refusals.
 #include <bowlrp/evaluation/localisation.h>
 #include <bowlrp/evaluation/map_metrics.h>
+#include <bowlrp/evaluation/mean_interval.h>
 
 #include "test_util.h"
 
@@ -514,6 +515,24 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_message) {
   BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.0, 0.6, 0.5}, {1, 1, 1}, {1, 1, 1}); }, {"fractions[2]", "non-decreasing"})));
   BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.5, 0.5}, {1, 1}, {1, 1}); }, {"no range"})));
   BOOST_TEST((bowlrp::test::throws_with<std::invalid_argument>([] { be::lerf_morf_area({0.0, 1.0}, {1, std::nan("")}, {1, 1}); }, {"lerf[1]", "finite"})));
+}
+
+// mean_interval against the plain formulas: {1, 2, 3, 4} has mean 2.5, sd sqrt(5/3) and the 95% t
+// quantile with 3 degrees of freedom is 3.182446305284263 (tables); one value has no spread.
+BOOST_AUTO_TEST_CASE(mean_interval_is_the_student_t_interval) {
+  const be::MeanInterval m = be::mean_interval({1.0, 2.0, 3.0, 4.0});
+  BOOST_TEST(m.n == 4u);
+  BOOST_TEST(m.mean == 2.5);
+  BOOST_TEST(m.sd == std::sqrt(5.0 / 3.0), boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(m.half_width == 3.182446305284263 * std::sqrt(5.0 / 3.0) / 2.0, boost::test_tools::tolerance(1e-12));
+  const be::MeanInterval wide = be::mean_interval({1.0, 2.0, 3.0, 4.0}, 0.99);  // t = 5.840909309733
+  BOOST_TEST(wide.half_width == 5.840909309733 * std::sqrt(5.0 / 3.0) / 2.0, boost::test_tools::tolerance(1e-11));
+  const be::MeanInterval one = be::mean_interval({7.0});
+  BOOST_TEST(one.mean == 7.0);
+  BOOST_TEST(std::isnan(one.half_width));
+  BOOST_TEST(std::isnan(be::mean_interval({}).mean));
+  BOOST_CHECK_THROW(be::mean_interval({1.0, std::nan("")}), std::invalid_argument);
+  BOOST_CHECK_THROW(be::mean_interval({1.0, 2.0}, 1.0), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

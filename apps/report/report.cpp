@@ -26,6 +26,39 @@ std::string picture(const ReportPicture& p, const std::string& alt) {
          "\">";
 }
 
+// Table metric x method: mean ± the 95% half width (one image: the mean alone).
+std::string metrics_table(const std::map<std::string, std::map<std::string, evaluation::MeanInterval>>& metrics) {
+  std::vector<std::string> methods;
+  for (const auto& [metric, per_method] : metrics)
+    for (const auto& kv : per_method)
+      if (std::find(methods.begin(), methods.end(), kv.first) == methods.end()) methods.push_back(kv.first);
+  auto rank = [](const std::string& n) { return n == "lrp" ? 0 : n == "random" ? 2 : 1; };
+  std::sort(methods.begin(), methods.end(),
+            [&](const std::string& a, const std::string& b) { return rank(a) != rank(b) ? rank(a) < rank(b) : a < b; });
+  std::string s = "<h2>Explanation metrics</h2><p class=\"note\">Mean over the explained (image, class) pairs ± the "
+                  "half width of its 95% Student-t interval. aopc: most relevant first (higher = faithful); "
+                  "aopc_lerf: least relevant first (lower = faithful); abc: area between the LeRF and MoRF curves "
+                  "(higher = faithful); sparseness: Gini of |R| (higher = sparser); complexity: entropy of "
+                  "|R| / sum |R| in nats (lower = simpler); mass_accuracy, rank_accuracy, auc: against the named "
+                  "regions (higher = on the object).</p><table><tr><th class=\"l\">metric</th>";
+  for (const std::string& m : methods) s += "<th>" + html_escape(m) + "</th>";
+  s += "</tr>";
+  for (const auto& [metric, per_method] : metrics) {
+    s += "<tr><td class=\"l\">" + html_escape(metric) + "</td>";
+    for (const std::string& m : methods) {
+      const auto it = per_method.find(m);
+      s += "<td>";
+      if (it != per_method.end()) {
+        s += fixed(it->second.mean, 4);
+        if (std::isfinite(it->second.half_width)) s += " ± " + fixed(it->second.half_width, 4);
+      }
+      s += "</td>";
+    }
+    s += "</tr>";
+  }
+  return s + "</table>\n";
+}
+
 std::string label_text(int label) { return label == 1 ? "positive" : label == -1 ? "negative" : "difficult"; }
 
 }  // namespace
@@ -118,6 +151,8 @@ std::string report_html(const ReportData& data) {
     s += "</table>\n";
   }
 
+  if (!data.metrics.empty()) s += metrics_table(data.metrics);
+
   if (!data.localisation.empty()) {
     s += "<h2>Localisation</h2><table><tr><th class=\"l\">measure</th><th>value</th></tr>";
     for (const auto& [k, v] : data.localisation) {
@@ -192,6 +227,7 @@ ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg
 void fill_quality(ReportData* report, const evaluation::QualityTotals& totals) {
   if (!totals.explained) return;
   report->flipping = report_curves(totals.flips);
+  report->metrics = totals.metric_summaries();
   for (const auto& [key, summary] : totals.localisation_summaries()) {
     const auto entries = report_localisation(key, summary);
     report->localisation.insert(report->localisation.end(), entries.begin(), entries.end());

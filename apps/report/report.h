@@ -6,6 +6,7 @@
 // carries the numbers a script or a regression test compares:
 //   {"ap": {class: AP}, "ap_area": {class: AP}, "map": mAP, "map_area": mAP,
 //    "ap_definition": "voc07-11pt", "aopc": {ordering: AOPC}, "localisation": {key: value},
+//    "metrics": {metric: {method: {"mean", "ci95", "sd", "n"}}} (quality.h; ci95: the half width),
 //    "timings": {stage: seconds}, ...}
 // where "ap"/"map" use the VOC2007 11-point AP and "ap_area"/"map_area" the VOC2010+ area AP.
 //
@@ -29,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,6 +90,7 @@ struct ReportData {
   std::vector<ReportCurve> flipping;                            ///< pixel-flipping curves (may be empty)
   std::string flipping_note;                                    ///< e.g. "MoRF, 9x9 px regions, 100 steps"
   std::vector<std::pair<std::string, double>> localisation;     ///< localisation scores (may be empty)
+  std::map<std::string, std::map<std::string, evaluation::MeanInterval>> metrics;  ///< metric -> method (may be empty)
   std::vector<ReportGalleryItem> gallery;                       ///< grouped by `group`, in order
   std::vector<ReportTiming> timings;                            ///< stage timings
   std::vector<std::string> notes;                               ///< free remarks shown at the end
@@ -113,7 +116,7 @@ void write_report_json(const std::string& path, const ReportData& data);
 
 /// A picture for the report, longer side capped at `side` px, as JPEG or PNG bytes.
 ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg);
-/// Fills report.flipping and report.localisation from the aggregate of many explanations.
+/// Fills report.flipping, report.localisation and report.metrics from the aggregate of many explanations.
 void fill_quality(ReportData* report, const evaluation::QualityTotals& totals);
 
 /// The report of the VOC protocol (`model_path`: the given model, empty when it was fitted).

@@ -36,6 +36,12 @@ nlohmann::json report_json(const ReportData& data) {
   }
   j["localisation"] = nlohmann::json::object();
   for (const auto& [k, v] : data.localisation) j["localisation"][k] = v;
+  if (!data.metrics.empty()) {
+    j["metrics"] = nlohmann::json::object();
+    for (const auto& [metric, methods] : data.metrics)
+      for (const auto& [method, m] : methods)
+        j["metrics"][metric][method] = {{"mean", m.mean}, {"ci95", m.half_width}, {"sd", m.sd}, {"n", m.n}};
+  }
   j["timings"] = nlohmann::json::object();
   for (const auto& t : data.timings) j["timings"][t.stage] = t.seconds;
   j["settings"] = nlohmann::json::object();

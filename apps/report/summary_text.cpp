@@ -38,6 +38,10 @@ void add_ap_table(std::string* out, const std::vector<std::string>& classes, con
 
 void add_quality(std::string* out, const ReportData& report, const evaluation::QualityTotals& quality) {
   for (const auto& [name, v] : quality.aopc()) add(out, "AOPC %-10s %.4f\n", name.c_str(), v);
+  const auto abc = report.metrics.find("abc");
+  if (abc != report.metrics.end())
+    for (const auto& [name, m] : abc->second)
+      add(out, "area LeRF-MoRF %-12s %.4f +- %.4f (95%%)\n", name.c_str(), m.mean, m.half_width);
   for (const auto& [key, v] : report.localisation) add(out, "%-32s %.4f\n", key.c_str(), v);
 }
 

@@ -108,6 +108,24 @@ std::vector<int> relevance_order(const std::vector<double>& region_relevance) {
   return order;
 }
 
+std::vector<int> least_relevant_order(const std::vector<double>& region_relevance) {
+  std::vector<int> order(region_relevance.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return region_relevance[a] < region_relevance[b]; });
+  return order;
+}
+
+std::vector<double> flip_fractions(int regions, const PixelFlipOptions& options) {
+  options.validate();
+  if (regions < 1)
+    throw std::invalid_argument("flip_fractions: a grid of " + std::to_string(regions) + " regions; expected >= 1");
+  std::vector<double> x(static_cast<std::size_t>(options.steps) + 1);
+  for (std::size_t k = 0; k < x.size(); ++k)
+    x[k] = std::min(1.0, static_cast<double>(k) * options.regions_per_step / regions);
+  return x;
+}
+
 std::vector<int> random_order(int regions, std::uint64_t seed) {
   std::vector<int> order(static_cast<std::size_t>(std::max(regions, 0)));
   std::iota(order.begin(), order.end(), 0);
@@ -348,16 +366,23 @@ Plan make_plan(const bow::GrayImage& image, const std::vector<FlipMethod>& metho
   options.validate();
   const RegionGrid grid(image.width, image.height, options.region_size);
   Plan plan;
+  const std::string lerf = "_lerf";
   for (const FlipMethod& m : methods) {
-    if (m.name == "random" || m.name.empty()) {
+    if (m.name == "random" || m.name.empty() ||
+        (m.name.size() >= lerf.size() && m.name.compare(m.name.size() - lerf.size(), lerf.size(), lerf) == 0)) {
       throw std::invalid_argument("pixel_flip: method name '" + m.name +
                                   "' is reserved or empty; expected e.g. \"lrp\" or \"occlusion\"");
     }
     if (std::find(plan.names.begin(), plan.names.end(), m.name) != plan.names.end()) {
       throw std::invalid_argument("pixel_flip: method '" + m.name + "' given twice");
     }
+    const std::vector<double> sums = grid.aggregate(m.relevance, m.width, m.height);
     plan.names.push_back(m.name);
-    plan.orders.push_back(relevance_order(grid.aggregate(m.relevance, m.width, m.height)));
+    plan.orders.push_back(relevance_order(sums));
+    if (options.lerf) {
+      plan.names.push_back(m.name + lerf);
+      plan.orders.push_back(least_relevant_order(sums));
+    }
   }
   for (int r = 0; r < options.random_orders; ++r) {
     plan.orders.push_back(random_order(grid.size(), order_seed(options.seed, r)));

@@ -6,6 +6,7 @@
 #include <bowlrp/decompose/fisher_relevance.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/svm_relevance.h>
+#include <bowlrp/evaluation/map_metrics.h>
 
 #include <tbb/parallel_for.h>
 
@@ -48,6 +49,10 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
                                         [](O& o) -> int& { return o.flip.random_orders; }, OptionRange::at_least(0)));
     s.push_back(core::integer_option<O>("flip_seed", "--flip-seed", "seed of the flipping noise and of the random orders",
                                         [](O& o) -> std::uint64_t& { return o.flip.seed; }));
+    s.push_back(core::bool_option<O>("lerf", "--lerf",
+                                     "pixel flipping: also flip least relevant first (LeRF) and report the area "
+                                     "between the LeRF and MoRF curves",
+                                     [](O& o) -> bool& { return o.flip.lerf; }));
     s.push_back(core::integer_option<O>("occlusion_patch", "--occlusion-patch", "occlusion baseline: patch side, working px",
                                         [](O& o) -> int& { return o.occlusion_patch; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("occlusion_seed", "--occlusion-seed", "seed of the occlusion noise",
@@ -120,14 +125,29 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
                                                         {to_string(Ordering::sensitivity), W, H, sens.data()},
                                                         {to_string(Ordering::occlusion), W, H, occ.data()}};
     res.curves = evaluation::pixel_flip(flipper, image, trace, methods, options.flip);
+    for (const auto& [name, curve] : res.curves) {
+      const bool lerf = name.size() > 5 && name.compare(name.size() - 5, 5, "_lerf") == 0;
+      res.metrics[lerf ? "aopc_lerf" : "aopc"][lerf ? name.substr(0, name.size() - 5) : name] = evaluation::aopc(curve);
+    }
+    if (options.flip.lerf) {
+      const std::vector<double> x =
+          flip_fractions(RegionGrid(image.width, image.height, options.flip.region_size).size(), options.flip);
+      for (const evaluation::FlipMethod& m : methods)
+        res.metrics["abc"][m.name] = lerf_morf_area(x, res.curves.at(m.name + "_lerf"), res.curves.at(m.name));
+    }
+    for (const evaluation::FlipMethod& m : methods) {
+      res.metrics["sparseness"][m.name] = sparseness(m.relevance, W, H);
+      res.metrics["complexity"][m.name] = complexity(m.relevance, W, H);
+    }
     if (regions)
       for (const auto& [name, mask] : regions(W, H)) {
         if (std::count(mask.values.begin(), mask.values.end(), 1) == 0) continue;
-        res.localisation[to_string(Ordering::lrp) + "_" + name].push_back(evaluation::localise(e.pixels, mask));
-        res.localisation[to_string(Ordering::sensitivity) + "_" + name].push_back(
-            evaluation::localise(sens.data(), W, H, mask));
-        res.localisation[to_string(Ordering::occlusion) + "_" + name].push_back(
-            evaluation::localise(occ.data(), W, H, mask));
+        for (const evaluation::FlipMethod& m : methods) {
+          res.localisation[m.name + "_" + name].push_back(evaluation::localise(m.relevance, W, H, mask));
+          res.metrics["mass_accuracy_" + name][m.name] = relevance_mass_accuracy(m.relevance, W, H, mask);
+          res.metrics["rank_accuracy_" + name][m.name] = relevance_rank_accuracy(m.relevance, W, H, mask);
+          res.metrics["auc_" + name][m.name] = mask_auc(m.relevance, W, H, mask);
+        }
       }
   } catch (const std::exception& ex) {
     res.error = ex.what();
@@ -176,6 +196,15 @@ void QualityTotals::add(const QualityResult& result) {
   flips.add(result.curves);
   for (const auto& [key, v] : result.localisation) localisation[key].insert(localisation[key].end(), v.begin(), v.end());
   max_conservation_error = std::max(max_conservation_error, result.conservation_error);
+  for (const auto& [metric, values] : result.metrics)
+    for (const auto& [method, v] : values) metrics[metric][method].push_back(v);
+}
+
+std::map<std::string, std::map<std::string, evaluation::MeanInterval>> QualityTotals::metric_summaries() const {
+  std::map<std::string, std::map<std::string, evaluation::MeanInterval>> out;
+  for (const auto& [metric, values] : metrics)
+    for (const auto& [method, v] : values) out[metric][method] = mean_interval(v);
+  return out;
 }
 
 std::map<std::string, double> QualityTotals::aopc() const {
@@ -192,7 +221,8 @@ std::map<std::string, evaluation::LocalisationSummary> QualityTotals::localisati
 }
 
 std::string flipping_note(const QualityOptions& o, std::size_t explained) {
-  return "MoRF of the explained class, " + std::to_string(o.flip.region_size) + "x" +
+  return std::string(o.flip.lerf ? "MoRF and LeRF" : "MoRF") + " of the explained class, " +
+         std::to_string(o.flip.region_size) + "x" +
          std::to_string(o.flip.region_size) + " working-px regions replaced by uniform noise, " +
          std::to_string(o.flip.steps) + " steps, " + std::to_string(explained) +
          " (image, class) pairs; random = mean of " + std::to_string(o.flip.random_orders) +

@@ -168,6 +168,7 @@ class QualityOptions(_Options):
     regions_per_step: int
     random_orders: int
     flip_seed: int
+    lerf: bool
     occlusion_patch: int
     occlusion_seed: int
     bias: str
@@ -182,7 +183,7 @@ class QualityOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -197,6 +198,7 @@ class FolderEvaluationOptions(_Options):
     regions_per_step: int
     random_orders: int
     flip_seed: int
+    lerf: bool
     occlusion_patch: int
     occlusion_seed: int
     bias: str
@@ -213,7 +215,7 @@ class FolderEvaluationOptions(_Options):
     rule: str
     threads: int
     cache_dir: str
-    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
+    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -289,6 +291,7 @@ class VocProtocolOptions(_Options):
     steps: int
     regions_per_step: int
     random_orders: int
+    lerf: bool
     occlusion_patch: int
     bias: str
     svm_rule: str
@@ -302,7 +305,7 @@ class VocProtocolOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., lerf: bool = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 class FitReport:
@@ -507,10 +510,20 @@ class LocalisationSummary:
     pointing_accuracy: float
     def to_dict(self) -> Dict[str, Any]: ...
 
+class MeanInterval:
+    n: int
+    mean: float
+    sd: float
+    half_width: float
+    level: float
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> MeanInterval: ...
+
 class QualityResult:
     curves: Dict[str, npt.NDArray[np.float64]]
     aopc: Dict[str, float]
     localisation: Dict[str, Localisation]
+    metrics: Dict[str, Dict[str, float]]
     conservation_error: float
     error: str
     ok: bool
@@ -522,6 +535,7 @@ class QualityTotals:
     def add(self, result: QualityResult) -> None: ...
     def aopc(self) -> Dict[str, float]: ...
     def localisation_summaries(self) -> Dict[str, LocalisationSummary]: ...
+    def metric_summaries(self) -> Dict[str, Dict[str, MeanInterval]]: ...
     def names(self) -> List[str]: ...
     def mean_curve(self, name: str) -> npt.NDArray[np.float64]: ...
     def count(self, name: str) -> int: ...

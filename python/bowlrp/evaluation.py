@@ -2,8 +2,11 @@
 
 - :func:`evaluate_explanation` / :func:`evaluate_explanations`: pixel-flipping curves and AOPC of
   the LRP, occlusion, sensitivity and random orderings for (image, class) pairs, conservation, and
-  localisation in your own masks or boxes;
-- :class:`QualityTotals`: their aggregate (``aopc()``, ``localisation_summaries()``);
+  localisation in your own masks or boxes (``lerf=True``: also least relevant first); per image,
+  ``QualityResult.metrics`` (metric -> method -> value);
+- :class:`QualityTotals`: their aggregate (``aopc()``, ``localisation_summaries()``,
+  ``metric_summaries()``: mean and 95% interval, :class:`MeanInterval`, of every metric per method);
+- :func:`mean_interval`: mean and Student-t interval of per-image values;
 - :func:`localise`: localisation of any relevance map in a mask or boxes;
 - metrics of one relevance map: :func:`sparseness`, :func:`complexity` (how concentrated it is),
   :func:`relevance_mass_accuracy`, :func:`relevance_rank_accuracy`, :func:`mask_auc`,
@@ -18,6 +21,7 @@ from ._bowlrp import (
     GalleryItem,
     Localisation,
     LocalisationSummary,
+    MeanInterval,
     QualityOptions,
     QualityResult,
     QualityTotals,
@@ -31,6 +35,7 @@ from ._bowlrp import (
     lerf_morf_area,
     localise,
     mask_auc,
+    mean_interval,
     pointing_game,
     relevance_mass_accuracy,
     relevance_rank_accuracy,
@@ -49,6 +54,7 @@ __all__ = [
     "GalleryItem",
     "Localisation",
     "LocalisationSummary",
+    "MeanInterval",
     "QualityOptions",
     "QualityResult",
     "QualityTotals",
@@ -62,6 +68,7 @@ __all__ = [
     "lerf_morf_area",
     "localise",
     "mask_auc",
+    "mean_interval",
     "pointing_game",
     "relevance_mass_accuracy",
     "relevance_rank_accuracy",

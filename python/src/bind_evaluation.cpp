@@ -300,6 +300,20 @@ void BindEvaluation(py::module_& m) {
       .def("to_dict", &summary_dict)
       .def("__repr__", [](const evaluation::LocalisationSummary& s) { return "LocalisationSummary(" + py::repr(summary_dict(s)).cast<std::string>() + ")"; });
 
+  py::class_<evaluation::MeanInterval>(m, "MeanInterval", "A mean over images and its Student-t interval mean ± half_width.")
+      .def_readonly("n", &evaluation::MeanInterval::n, "Values averaged.")
+      .def_readonly("mean", &evaluation::MeanInterval::mean, "Their mean (NaN when n = 0).")
+      .def_readonly("sd", &evaluation::MeanInterval::sd, "Sample standard deviation (NaN when n < 2).")
+      .def_readonly("half_width", &evaluation::MeanInterval::half_width, "t quantile * sd / sqrt(n) (NaN when n < 2).")
+      .def_readonly("level", &evaluation::MeanInterval::level, "Coverage of the interval.")
+      .def("__repr__", [](const evaluation::MeanInterval& i) {
+        return "MeanInterval(n=" + std::to_string(i.n) + ", mean=" + py::repr(py::float_(i.mean)).cast<std::string>() +
+               ", half_width=" + py::repr(py::float_(i.half_width)).cast<std::string>() + ")";
+      });
+  m.def("mean_interval", &evaluation::mean_interval, py::arg("values"), py::arg("level") = 0.95,
+        "Mean, sample standard deviation and Student-t interval at `level` of the values (ValueError for a "
+        "non-finite value or a level outside (0, 1)).");
+
   py::class_<evaluation::QualityResult>(m, "QualityResult", "What one (image, class) pair gave.")
       .def_property_readonly("curves", [](const evaluation::QualityResult& r) { return curves_dict(r.curves); },
                              "Flipping curve f(x^0) .. f(x^L) per ordering ('lrp', 'occlusion', 'sensitivity', 'random').")
@@ -314,6 +328,9 @@ void BindEvaluation(py::module_& m) {
           if (!v.empty()) d[py::str(key)] = v.front();
         return d;
       }, "Localisation per '<ordering>_<region>' (regions: 'mask' or the mask dict's names, 'boxes').")
+      .def_readonly("metrics", &evaluation::QualityResult::metrics,
+                    "Per-image metrics: metric -> method -> value ('aopc', 'aopc_lerf', 'abc', 'sparseness', "
+                    "'complexity', 'mass_accuracy_<region>', 'rank_accuracy_<region>', 'auc_<region>').")
       .def_readonly("conservation_error", &evaluation::QualityResult::conservation_error,
                     "|f - Σ R_q - absorbed - unassigned| / max(1, |f|).")
       .def_readonly("error", &evaluation::QualityResult::error, "Non-empty when the pair could not be processed.")
@@ -335,6 +352,8 @@ void BindEvaluation(py::module_& m) {
       .def("aopc", &evaluation::QualityTotals::aopc, "AOPC of the mean curve per ordering.")
       .def("localisation_summaries", &evaluation::QualityTotals::localisation_summaries,
            "LocalisationSummary per '<ordering>_<region>'.")
+      .def("metric_summaries", &evaluation::QualityTotals::metric_summaries,
+           "MeanInterval (95%) of every per-image metric: metric -> method -> MeanInterval.")
       .def("names", [](const evaluation::QualityTotals& t) { return t.flips.names(); }, "Orderings seen.")
       .def("mean_curve", [](const evaluation::QualityTotals& t, const std::string& name) { return copy_array(t.flips.mean_curve(name)); },
            py::arg("name"), "Mean flipping curve of an ordering.")

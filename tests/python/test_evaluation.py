@@ -99,3 +99,32 @@ def test_quality_options():
     assert d["steps"] == bowlrp.QualityOptions().steps and "bias" in d and "occlusion_patch" in d
     with pytest.raises(ValueError):
         bowlrp.QualityOptions(steps=0).validate()
+
+
+def test_lerf_metrics_and_their_intervals(model, paths):
+    path = paths[1]
+    mask = object_mask(path)
+    q = bowlrp.evaluate_explanation(model, path, "circle", mask=mask, lerf=True, **FAST)
+    assert set(q.curves) == {"lrp", "lrp_lerf", "occlusion", "occlusion_lerf", "sensitivity", "sensitivity_lerf",
+                             "random"}
+    m = q.metrics
+    assert set(m) == {"aopc", "aopc_lerf", "abc", "sparseness", "complexity", "mass_accuracy_mask",
+                      "rank_accuracy_mask", "auc_mask"}
+    R = model.explain(path, "circle").relevance
+    assert m["sparseness"]["lrp"] == bowlrp.sparseness(R)
+    assert m["auc_mask"]["lrp"] == bowlrp.mask_auc(R, mask)
+    assert m["aopc_lerf"]["lrp"] == bowlrp.aopc(q.curves["lrp_lerf"])
+    # numpy reference of the area between the curves: evenly spaced fractions (fewer steps than regions)
+    gap = q.curves["lrp_lerf"] - q.curves["lrp"]
+    assert m["abc"]["lrp"] == pytest.approx(np.mean((gap[1:] + gap[:-1]) / 2), rel=1e-12)
+    t = bowlrp.QualityTotals()
+    t.add(q)
+    t.add(bowlrp.evaluate_explanation(model, paths[2], "circle", lerf=True, **FAST))
+    s = t.metric_summaries()["sparseness"]["lrp"]
+    assert s.n == 2
+    values = [m["sparseness"]["lrp"], t.metric_summaries()["sparseness"]["lrp"].mean * 2 - m["sparseness"]["lrp"]]
+    assert s.half_width == pytest.approx(12.706204736174704 * np.std(values, ddof=1) / np.sqrt(2), rel=1e-9)
+    i = bowlrp.mean_interval([1.0, 2.0, 3.0, 4.0])
+    assert (i.n, i.mean) == (4, 2.5) and i.half_width == pytest.approx(3.182446305284263 * np.sqrt(5 / 3) / 2)
+    with pytest.raises(ValueError, match="finite"):
+        bowlrp.mean_interval([1.0, float("nan")])

@@ -13,6 +13,9 @@
 // averaged over images (the mean of per-image AOPCs equals the AOPC of the mean curve). A large
 // AOPC means the order found the evidence. The same order drawn at random (several seeds, curves
 // averaged) is the reference; other explainers (occlusion, sensitivity...) enter as further maps.
+// With `lerf`, each map is also flipped least relevant first (LeRF: increasing summed relevance,
+// ties by increasing index; curve "<name>_lerf"): a faithful map keeps the score up there, and the
+// area between the LeRF and MoRF curves (map_metrics.h, lerf_morf_area over flip_fractions) is large.
 // The noise is one fixed image per (seed, size), drawn row-major from a seeded std::mt19937_64, so
 // every order, and both the full and the incremental path, paste exactly the same values. When all
 // regions are flipped before step L, later steps repeat the last score (nothing is left to flip),
@@ -56,6 +59,7 @@ struct PixelFlipOptions {
   int regions_per_step = 1;  ///< regions replaced by noise at each step
   int random_orders = 3;     ///< random orders averaged into the "random" curve (0: none)
   std::uint64_t seed = 0;    ///< seeds the noise image and the random orders
+  bool lerf = false;         ///< also flip each map least relevant first (curve "<name>_lerf")
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
 };
@@ -83,6 +87,10 @@ class RegionGrid {
 
 /// Regions by decreasing summed relevance (MoRF), ties by increasing index.
 std::vector<int> relevance_order(const std::vector<double>& region_relevance);
+/// Regions by increasing summed relevance (LeRF), ties by increasing index.
+std::vector<int> least_relevant_order(const std::vector<double>& region_relevance);
+/// Share of the grid's regions flipped after each step k = 0 .. L: min(1, k * regions_per_step / regions).
+std::vector<double> flip_fractions(int regions, const PixelFlipOptions& options);
 /// A seeded uniformly random permutation of 0 .. regions-1 (portable: own integer mapping).
 std::vector<int> random_order(int regions, std::uint64_t seed);
 /// The noise image: width * height values uniform in [0, 1), row-major, from the seed.
@@ -187,12 +195,13 @@ std::vector<double> IncrementalFlipper::flip_curve(const bow::GrayImage& image, 
 
 /// A relevance map to be evaluated, not owned (must outlive the call).
 struct FlipMethod {
-  std::string name;                ///< curve name, e.g. "lrp"; not "random"
+  std::string name;                ///< curve name, e.g. "lrp"; not "random" nor ending in "_lerf"
   int width = 0, height = 0;       ///< map size (original or working resolution)
   const double* relevance = nullptr;  ///< width * height row-major values
 };
 
-/// Curves of one image: one per method plus "random" (mean over the random orders).
+/// Curves of one image: one per method, "<method>_lerf" per method with options.lerf, and "random"
+/// (mean over the random orders).
 using FlipCurves = std::map<std::string, std::vector<double>>;
 
 /// Incremental evaluation of every method and the random orders on one image; the curves run in

@@ -10,12 +10,24 @@
 // f(x) - f(x with the patch replaced by the flipping noise), spread uniformly over the original
 // pixels whose centres fall in it, measured with the same noise and incremental re-extraction as the
 // flipping itself.
+//
+// Per-image metrics (QualityResult::metrics, metric -> method -> value; the maps' metrics are those
+// of map_metrics.h, computed on the original-size maps):
+//   "aopc"        AOPC of the method's MoRF curve (every method, "random" included);
+//   "aopc_lerf"   AOPC of its LeRF curve, and "abc" the area between its LeRF and MoRF curves over
+//                 the flipped fractions (lerf_morf_area, flip_fractions), with flip.lerf;
+//   "sparseness", "complexity"                                  of each map (not "random");
+//   "mass_accuracy_<region>", "rank_accuracy_<region>", "auc_<region>"   of each map against each
+//                 region with an inside pixel (RegionsFn names, e.g. boxes, masks).
+// QualityTotals gathers them over images in job order and summarises each as a mean with a 95%
+// Student-t interval (mean_interval.h).
 #pragma once
 
 #include <bowlrp/bow/image.h>
 #include <bowlrp/core/parallel.h>
 #include <bowlrp/decompose/explain.h>
 #include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/mean_interval.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/model/model.h>
 
@@ -57,6 +69,7 @@ struct QualityResult {
   evaluation::FlipCurves curves;  ///< per ordering name: f(x^0) .. f(x^L)
   std::map<std::string, std::vector<evaluation::Localisation>> localisation;  ///< "<ordering>_<region>" -> 0 or 1 entry
   double conservation_error = 0;  ///< |f - Σ R_q - absorbed - unassigned| / max(1, |f|)
+  std::map<std::string, std::map<std::string, double>> metrics;  ///< metric -> method -> value (header note)
   std::string error;              ///< non-empty when the image could not be processed
 };
 
@@ -99,12 +112,15 @@ struct QualityTotals {
   std::map<std::string, std::vector<evaluation::Localisation>> localisation;  ///< per key, all pairs
   double max_conservation_error = 0;                                         ///< worst pair
   std::size_t explained = 0;                                                 ///< pairs without error
+  std::map<std::string, std::map<std::string, std::vector<double>>> metrics;  ///< metric -> method -> per pair
   /// Adds one pair (pairs with an error are not counted).
   void add(const QualityResult& result);
   /// AOPC of the mean curve per ordering name.
   std::map<std::string, double> aopc() const;
   /// Localisation summary per key ("<ordering>_<region>").
   std::map<std::string, evaluation::LocalisationSummary> localisation_summaries() const;
+  /// Mean and 95% interval of every metric per method (metric -> method -> summary).
+  std::map<std::string, std::map<std::string, evaluation::MeanInterval>> metric_summaries() const;
 };
 
 /// One-line description of the flipping settings, for reports.
