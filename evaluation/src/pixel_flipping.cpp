@@ -1,6 +1,7 @@
 #include <bowlrp/evaluation/pixel_flipping.h>
 
 #include <bowlrp/core/digest.h>
+#include <bowlrp/core/random.h>
 
 #include <tbb/parallel_for.h>
 
@@ -127,18 +128,8 @@ std::vector<double> flip_fractions(int regions, const PixelFlipOptions& options)
 }
 
 std::vector<int> random_order(int regions, std::uint64_t seed) {
-  std::vector<int> order(static_cast<std::size_t>(std::max(regions, 0)));
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 engine(core::mix_seed(seed));
-  // Fisher-Yates with an exact integer draw (rejection of the biased tail).
-  for (std::size_t i = order.size(); i > 1; --i) {
-    const std::uint64_t n = i;
-    const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % n + 1) % n;
-    std::uint64_t r;
-    do r = engine(); while (r > limit);
-    std::swap(order[i - 1], order[r % n]);
-  }
-  return order;
+  const std::vector<std::size_t> p = core::random_permutation(static_cast<std::size_t>(std::max(regions, 0)), seed);
+  return std::vector<int>(p.begin(), p.end());
 }
 
 std::vector<float> flip_noise(int width, int height, std::uint64_t seed) {

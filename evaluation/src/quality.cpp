@@ -7,6 +7,7 @@
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/svm_relevance.h>
 #include <bowlrp/evaluation/map_metrics.h>
+#include <bowlrp/evaluation/randomisation.h>
 
 #include <tbb/parallel_for.h>
 
@@ -57,6 +58,10 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
                                         [](O& o) -> int& { return o.occlusion_patch; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("occlusion_seed", "--occlusion-seed", "seed of the occlusion noise",
                                         [](O& o) -> std::uint64_t& { return o.seed; }));
+    s.push_back(core::bool_option<O>("randomisation", "--randomisation",
+                                     "sanity checks: each map against the map under a randomised head and of a "
+                                     "random other class (Spearman, SSIM; seeded by the flip seed)",
+                                     [](O& o) -> bool& { return o.randomisation; }));
     core::append_nested(&s, decompose::Composite::schema(), [](O& o) -> decompose::Composite& { return o.composite; });
     return s;
   }();
@@ -138,6 +143,19 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
     for (const evaluation::FlipMethod& m : methods) {
       res.metrics["sparseness"][m.name] = sparseness(m.relevance, W, H);
       res.metrics["complexity"][m.name] = complexity(m.relevance, W, H);
+    }
+    if (options.randomisation) {
+      const std::map<std::string, std::vector<double>> original = {
+          {to_string(Ordering::lrp), e.pixels.R}, {to_string(Ordering::sensitivity), sens},
+          {to_string(Ordering::occlusion), occ}};
+      for (const RandomisationLevel& level : randomisation_check(model, image, cls, options, options.flip.seed, original)) {
+        if (level.layers != 0 && level.layers != model.head_parameter_layers()) continue;  // the cascade's end only
+        const std::string key = level.layers ? "randomisation_" : "random_logit_";
+        for (const auto& [name, sim] : level.methods) {
+          res.metrics[key + "spearman"][name] = sim.spearman;
+          res.metrics[key + "ssim"][name] = sim.ssim;
+        }
+      }
     }
     if (regions)
       for (const auto& [name, mask] : regions(W, H)) {

@@ -87,6 +87,17 @@ std::string Model::encoding_training_stage() const {
       encoding_);
 }
 
+std::size_t Model::head_parameter_layers() const {
+  return std::visit([](const auto& h) { return HeadTraitsOf<std::decay_t<decltype(h)>>::parameter_layers(*h); }, head_);
+}
+
+Model Model::with_randomised_head(std::size_t layers, std::uint64_t seed) const {
+  Head head = std::visit(
+      [&](const auto& h) -> Head { return HeadTraitsOf<std::decay_t<decltype(h)>>::randomised(*h, layers, seed); },
+      head_);
+  return Model(encoding_, std::move(head));
+}
+
 std::vector<double> Model::sensitivity_map(std::size_t cls, const Trace& trace) const {
   const std::vector<double>& h = head_input(trace);
   const std::vector<double> g = std::visit(

@@ -171,6 +171,7 @@ class QualityOptions(_Options):
     lerf: bool
     occlusion_patch: int
     occlusion_seed: int
+    randomisation: bool
     bias: str
     svm_rule: str
     ig_nodes: int
@@ -183,7 +184,7 @@ class QualityOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., randomisation: bool = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -201,6 +202,7 @@ class FolderEvaluationOptions(_Options):
     lerf: bool
     occlusion_patch: int
     occlusion_seed: int
+    randomisation: bool
     bias: str
     svm_rule: str
     ig_nodes: int
@@ -215,7 +217,7 @@ class FolderEvaluationOptions(_Options):
     rule: str
     threads: int
     cache_dir: str
-    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
+    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., randomisation: bool = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -293,6 +295,7 @@ class VocProtocolOptions(_Options):
     random_orders: int
     lerf: bool
     occlusion_patch: int
+    randomisation: bool
     bias: str
     svm_rule: str
     ig_nodes: int
@@ -305,7 +308,7 @@ class VocProtocolOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., lerf: bool = ..., occlusion_patch: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., lerf: bool = ..., occlusion_patch: int = ..., randomisation: bool = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 class FitReport:
@@ -447,7 +450,9 @@ class Model:
     layers: List[Dict[str, npt.NDArray[np.float64]]]
     hidden_sizes: Tuple[int, ...]  # mlp
     biases: npt.NDArray[np.float64]  # b_c of every class (the output layer's biases for mlp)
+    head_parameter_layers: int  # layers cascading randomisation replaces (SVMs 1; mlp its layers)
     fingerprint: str
+    def with_randomised_head(self, layers: int, seed: int = 0) -> Model: ...
     def class_index(self, name: str) -> int: ...
     def fit_options(self) -> FitOptions: ...
     def predict(self, images: Union[Image, Sequence[Image]], *, threads: int = 0, cache_dir: str = "",
@@ -518,6 +523,18 @@ class MeanInterval:
     level: float
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> MeanInterval: ...
+def spearman_correlation(a: npt.ArrayLike, b: npt.ArrayLike) -> float: ...
+def map_ssim(a: npt.ArrayLike, b: npt.ArrayLike) -> float: ...
+
+class RandomisationLevel:
+    name: str
+    layers: int
+    compared_class: int
+    spearman: Dict[str, float]
+    ssim: Dict[str, float]
+
+def randomisation_check(model: Model, image: Image, class_: ClassArg = None, *, seed: int = 0,
+                        options: Optional[QualityOptions] = None, **options_kw: Any) -> List[RandomisationLevel]: ...
 
 class QualityResult:
     curves: Dict[str, npt.NDArray[np.float64]]

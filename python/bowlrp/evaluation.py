@@ -7,6 +7,9 @@
 - :class:`QualityTotals`: their aggregate (``aopc()``, ``localisation_summaries()``,
   ``metric_summaries()``: mean and 95% interval, :class:`MeanInterval`, of every metric per method);
 - :func:`mean_interval`: mean and Student-t interval of per-image values;
+- :func:`randomisation_check`: sanity checks (the head randomised layer by layer, a random other class) with
+  :func:`spearman_correlation` and :func:`map_ssim` of each method's map against the original
+  (``Model.with_randomised_head`` gives the randomised model itself);
 - :func:`localise`: localisation of any relevance map in a mask or boxes;
 - metrics of one relevance map: :func:`sparseness`, :func:`complexity` (how concentrated it is),
   :func:`relevance_mass_accuracy`, :func:`relevance_rank_accuracy`, :func:`mask_auc`,
@@ -25,6 +28,7 @@ from ._bowlrp import (
     QualityOptions,
     QualityResult,
     QualityTotals,
+    RandomisationLevel,
     VocEvaluation,
     VocProtocolOptions,
     aopc,
@@ -36,11 +40,14 @@ from ._bowlrp import (
     localise,
     mask_auc,
     mean_interval,
+    map_ssim,
     pointing_game,
+    randomisation_check,
     relevance_mass_accuracy,
     relevance_rank_accuracy,
     run_voc_protocol,
     sparseness,
+    spearman_correlation,
     summarise,
 )
 
@@ -58,6 +65,7 @@ __all__ = [
     "QualityOptions",
     "QualityResult",
     "QualityTotals",
+    "RandomisationLevel",
     "VocEvaluation",
     "VocProtocolOptions",
     "aopc",
@@ -69,10 +77,13 @@ __all__ = [
     "localise",
     "mask_auc",
     "mean_interval",
+    "map_ssim",
     "pointing_game",
+    "randomisation_check",
     "relevance_mass_accuracy",
     "relevance_rank_accuracy",
     "run_voc_protocol",
     "sparseness",
+    "spearman_correlation",
     "summarise",
 ]

@@ -7,6 +7,7 @@
 #include "schema_knobs.h"
 
 #include <bowlrp/evaluation/localisation.h>
+#include <bowlrp/evaluation/randomisation.h>
 #include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
@@ -310,6 +311,53 @@ void BindEvaluation(py::module_& m) {
         return "MeanInterval(n=" + std::to_string(i.n) + ", mean=" + py::repr(py::float_(i.mean)).cast<std::string>() +
                ", half_width=" + py::repr(py::float_(i.half_width)).cast<std::string>() + ")";
       });
+  m.def("spearman_correlation", [](py::handle a, py::handle b) {
+    const MapArray x = map_array(a, "spearman_correlation"), y = map_array(b, "spearman_correlation");
+    if (x.shape(0) != y.shape(0) || x.shape(1) != y.shape(1))
+      throw py::value_error("spearman_correlation: the maps differ in shape");
+    py::gil_scoped_release release;
+    return evaluation::spearman_correlation(x.data(), y.data(), static_cast<std::size_t>(x.size()));
+  }, py::arg("a"), py::arg("b"), "Spearman rank correlation of |a| and |b| (ties: average ranks; 0 if either is constant).");
+  m.def("map_ssim", [](py::handle a, py::handle b) {
+    const MapArray x = map_array(a, "map_ssim"), y = map_array(b, "map_ssim");
+    if (x.shape(0) != y.shape(0) || x.shape(1) != y.shape(1)) throw py::value_error("map_ssim: the maps differ in shape");
+    py::gil_scoped_release release;
+    return evaluation::map_ssim(x.data(), y.data(), static_cast<int>(x.shape(1)), static_cast<int>(x.shape(0)));
+  }, py::arg("a"), py::arg("b"),
+        "SSIM of |a| / max|a| and |b| / max|b| (7 x 7 uniform windows, data range 1, the valid windows only).");
+  py::class_<evaluation::RandomisationLevel>(m, "RandomisationLevel",
+                                             "One step of the sanity checks and each method's similarity to the original.")
+      .def_readonly("name", &evaluation::RandomisationLevel::name, "'head k/L' or 'random logit'.")
+      .def_readonly("layers", &evaluation::RandomisationLevel::layers, "Head layers randomised (0: random logit).")
+      .def_readonly("compared_class", &evaluation::RandomisationLevel::compared_class, "Class whose map was compared.")
+      .def_property_readonly("spearman", [](const evaluation::RandomisationLevel& l) {
+        std::map<std::string, double> d;
+        for (const auto& [k, v] : l.methods) d[k] = v.spearman;
+        return d;
+      }, "Method -> Spearman correlation of |R| with the original map.")
+      .def_property_readonly("ssim", [](const evaluation::RandomisationLevel& l) {
+        std::map<std::string, double> d;
+        for (const auto& [k, v] : l.methods) d[k] = v.ssim;
+        return d;
+      }, "Method -> SSIM with the original map.")
+      .def("__repr__", [](const evaluation::RandomisationLevel& l) { return "RandomisationLevel(" + py::repr(py::str(l.name)).cast<std::string>() + ")"; });
+  m.def("randomisation_check", [](const model::Model& mo, py::handle image, py::handle cls, std::uint64_t seed,
+                                  py::handle options, const py::kwargs& kw) {
+    const QO o = options_from(options, kw, *quality_knobs(), "randomisation_check");
+    o.validate();
+    const Inputs in = read_inputs(image, "image");
+    if (!in.single) throw py::type_error("randomisation_check: expected one image");
+    std::optional<std::size_t> c;
+    if (!cls.is_none()) c = class_argument(mo, cls);
+    py::gil_scoped_release release;
+    const bow::GrayImage g = in.arrays ? in.images[0].convert(mo.loader()) : mo.load_image(in.paths[0]);
+    if (!c) c = model::top_class(mo.scores(mo.encode(g)));
+    return evaluation::randomisation_check(mo, g, *c, o, seed);
+  }, py::arg("model"), py::arg("image"), py::arg("class_") = py::none(), py::kw_only(), py::arg("seed") = 0,
+        py::arg("options") = py::none(),
+        "Sanity checks (Adebayo et al. 2018) of the LRP, sensitivity and occlusion maps of one image and class "
+        "(default: the top class): the head randomised layer by layer from the output, then a random other class; "
+        "a list of RandomisationLevel. options / keyword knobs: QualityOptions (rules, occlusion patch).");
   m.def("mean_interval", &evaluation::mean_interval, py::arg("values"), py::arg("level") = 0.95,
         "Mean, sample standard deviation and Student-t interval at `level` of the values (ValueError for a "
         "non-finite value or a level outside (0, 1)).");

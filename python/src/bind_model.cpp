@@ -310,6 +310,13 @@ void BindModel(py::module_& m) {
       .def_property_readonly("biases", [](const model::Model& s) {
         return copy_array(s.biases());
       }, "b_c of every class (the output layer's biases for mlp heads).")
+      .def_property_readonly("head_parameter_layers", &model::Model::head_parameter_layers,
+                             "Parameter layers of the head that cascading randomisation replaces, output first "
+                             "(kernel / linear SVM: 1; mlp: its dense layers).")
+      .def("with_randomised_head", &model::Model::with_randomised_head, py::arg("layers"), py::arg("seed") = 0,
+           "This model with the top `layers` parameter layers of its head randomised (each output's incoming "
+           "weights shuffled by a seeded permutation, biases kept; the encoding shared): Adebayo et al.'s "
+           "cascading model-parameter randomisation. ValueError for more layers than head_parameter_layers.")
       .def_property_readonly("layers", [](py::object self) {
         const model::Model& s = self.cast<const model::Model&>();
         py::list out;

@@ -128,3 +128,28 @@ def test_lerf_metrics_and_their_intervals(model, paths):
     assert (i.n, i.mean) == (4, 2.5) and i.half_width == pytest.approx(3.182446305284263 * np.sqrt(5 / 3) / 2)
     with pytest.raises(ValueError, match="finite"):
         bowlrp.mean_interval([1.0, float("nan")])
+
+
+def test_randomisation_checks(model, paths):
+    path = paths[1]
+    levels = bowlrp.randomisation_check(model, path, "circle", seed=3, occlusion_patch=32)
+    assert [l.name for l in levels] == ["head 1/1", "random logit"]
+    assert model.head_parameter_layers == 1
+    assert levels[1].compared_class != 0 and levels[0].layers == 1
+    # the first level is the randomised model's LRP map against the original, recomputed here
+    original = model.explain(path, "circle").relevance
+    randomised = model.with_randomised_head(1, seed=3).explain(path, "circle").relevance
+    assert levels[0].spearman["lrp"] == pytest.approx(bowlrp.spearman_correlation(original, randomised), abs=1e-12)
+    assert levels[0].ssim["lrp"] == pytest.approx(bowlrp.map_ssim(original, randomised), abs=1e-12)
+    assert levels[0].spearman["lrp"] < 0.95
+    # numpy reference of Spearman on magnitudes: average ranks of ties, then Pearson
+    def ranks(v):
+        _, inverse, counts = np.unique(np.abs(v).ravel(), return_inverse=True, return_counts=True)
+        end = np.cumsum(counts)
+        return ((end - counts + 1 + end) / 2)[inverse]
+    assert bowlrp.spearman_correlation(original, randomised) == pytest.approx(
+        np.corrcoef(ranks(original), ranks(randomised))[0, 1], abs=1e-9)
+    with pytest.raises(ValueError, match="parameter layer"):
+        model.with_randomised_head(2)
+    q = bowlrp.evaluate_explanation(model, path, "circle", randomisation=True, flip_seed=3, **FAST)
+    assert q.metrics["randomisation_spearman"]["lrp"] == levels[0].spearman["lrp"]

@@ -1,5 +1,6 @@
 #include <bowlrp/model/kinds/kernel_svm.h>
 
+#include <bowlrp/core/random.h>
 #include <bowlrp/decompose/svm_relevance.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/kinds.h>
@@ -45,6 +46,18 @@ std::vector<double> HeadTraits<svm::KernelSvm>::sensitivity(const svm::KernelSvm
     for (double& v : g) v = std::fabs(v);
   }
   return g;
+}
+
+std::size_t HeadTraits<svm::KernelSvm>::parameter_layers(const svm::KernelSvm&) { return 1; }
+
+std::shared_ptr<const svm::KernelSvm> HeadTraits<svm::KernelSvm>::randomised(const svm::KernelSvm& head,
+                                                                              std::size_t layers, std::uint64_t seed) {
+  check_randomised_layers(layers, 1);
+  std::vector<svm::BinarySvm> classes = head.classes();
+  if (layers == 1)
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      classes[c].coef = core::shuffled(classes[c].coef, core::derived_seed(core::derived_seed(seed, 0), c));
+  return std::make_shared<const svm::KernelSvm>(head.kernel(), head.dim(), head.support(), std::move(classes));
 }
 
 std::vector<double> HeadTraits<svm::KernelSvm>::biases(const svm::KernelSvm& head) {

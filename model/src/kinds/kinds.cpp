@@ -51,6 +51,12 @@ std::vector<std::string> head_kind_names() { return names<Head, HeadTraits>(); }
 std::string encoding_kind_from_string(const std::string& name) {
   return canonical<Encoding, EncodingTraits>(name, "encoding");
 }
+void check_randomised_layers(std::size_t layers, std::size_t available) {
+  if (layers > available)
+    throw std::invalid_argument("randomised head: " + std::to_string(layers) + " layers asked for; the head has " +
+                                std::to_string(available) + " parameter layer" + (available == 1 ? "" : "s"));
+}
+
 std::string head_kind_from_string(const std::string& name) { return canonical<Head, HeadTraits>(name, "head"); }
 
 }  // namespace bowlrp::model

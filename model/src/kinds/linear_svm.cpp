@@ -1,5 +1,6 @@
 #include <bowlrp/model/kinds/linear_svm.h>
 
+#include <bowlrp/core/random.h>
 #include <bowlrp/model/fit.h>
 
 #include <cmath>
@@ -18,6 +19,18 @@ std::vector<double> HeadTraits<svm::LinearSvm>::sensitivity(const svm::LinearSvm
   std::vector<double> g(w.size());
   for (std::size_t d = 0; d < w.size(); ++d) g[d] = std::fabs(w[d]);
   return g;
+}
+
+std::size_t HeadTraits<svm::LinearSvm>::parameter_layers(const svm::LinearSvm&) { return 1; }
+
+std::shared_ptr<const svm::LinearSvm> HeadTraits<svm::LinearSvm>::randomised(const svm::LinearSvm& head,
+                                                                              std::size_t layers, std::uint64_t seed) {
+  check_randomised_layers(layers, 1);
+  std::vector<svm::LinearClass> classes = head.classes();
+  if (layers == 1)
+    for (std::size_t c = 0; c < classes.size(); ++c)
+      classes[c].weights = core::shuffled(classes[c].weights, core::derived_seed(core::derived_seed(seed, 0), c));
+  return std::make_shared<const svm::LinearSvm>(head.dim(), std::move(classes));
 }
 
 std::vector<double> HeadTraits<svm::LinearSvm>::biases(const svm::LinearSvm& head) {

@@ -1,5 +1,6 @@
 #include <bowlrp/model/kinds/network.h>
 
+#include <bowlrp/core/random.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/nn/training.h>
 
@@ -23,6 +24,24 @@ std::vector<double> HeadTraits<nn::Network>::sensitivity(const nn::Network& head
   std::vector<double> g = head.gradient(cls, head.forward(h.data()));
   for (double& v : g) v = std::fabs(v);
   return g;
+}
+
+std::size_t HeadTraits<nn::Network>::parameter_layers(const nn::Network& head) { return head.layers().size(); }
+
+std::shared_ptr<const nn::Network> HeadTraits<nn::Network>::randomised(const nn::Network& head, std::size_t layers,
+                                                                      std::uint64_t seed) {
+  check_randomised_layers(layers, head.layers().size());
+  std::vector<nn::DenseLayer> all = head.layers();
+  for (std::size_t t = 0; t < layers; ++t) {  // t = 0: the output layer
+    nn::DenseLayer& l = all[all.size() - 1 - t];
+    for (std::size_t j = 0; j < l.outputs; ++j) {
+      const auto row = l.weights.begin() + static_cast<std::ptrdiff_t>(j * l.inputs);
+      const std::vector<double> in(row, row + static_cast<std::ptrdiff_t>(l.inputs));
+      const std::vector<double> out = core::shuffled(in, core::derived_seed(core::derived_seed(seed, t), j));
+      std::copy(out.begin(), out.end(), row);
+    }
+  }
+  return std::make_shared<const nn::Network>(std::move(all), head.class_names());
 }
 
 std::vector<double> HeadTraits<nn::Network>::biases(const nn::Network& head) {

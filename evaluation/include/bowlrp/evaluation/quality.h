@@ -19,6 +19,10 @@
 //   "sparseness", "complexity"                                  of each map (not "random");
 //   "mass_accuracy_<region>", "rank_accuracy_<region>", "auc_<region>"   of each map against each
 //                 region with an inside pixel (RegionsFn names, e.g. boxes, masks).
+//   with `randomisation` (randomisation.h; low = the map depends on what the model learned):
+//   "randomisation_spearman", "randomisation_ssim"   each map against the same method's map under the
+//                 model with every head layer randomised; "random_logit_spearman", "random_logit_ssim"
+//                 against its map of another class (models with two or more classes).
 // QualityTotals gathers them over images in job order and summarises each as a mean with a 95%
 // Student-t interval (mean_interval.h).
 #pragma once
@@ -52,6 +56,7 @@ Ordering ordering_from_string(const std::string& name);
 struct QualityOptions {
   evaluation::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
   int occlusion_patch = 32;          ///< occlusion baseline patch side in working px (> 0)
+  bool randomisation = false;        ///< also run the sanity checks of randomisation.h (seeded by flip.seed)
   std::uint64_t seed = 0;            ///< seed of the occlusion noise
   decompose::Composite composite;    ///< rules of the LRP explanation
   /// Throws std::invalid_argument naming the bad field.

@@ -27,9 +27,11 @@
 //   validate(FitOptions), svm_C(FitOptions), fit_summary(FitOptions), train(...), restore(S, FitOptions)
 // HeadTraits<S> members:
 //   name, alias, summary(S, classes), check(S), applies_svm_bias, training_stage, sensitivity(S, cls, h),
+//   parameter_layers(S), randomised(S, layers, seed)   cascading randomisation (Model::with_randomised_head)
 //   validate(FitOptions), train(...), restore(S, FitOptions)
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -50,6 +52,9 @@ struct EncodingTraits;
 /// The model layer's knowledge of one head kind (specialised per kind in model/kinds/).
 template <class Stage>
 struct HeadTraits;
+
+/// Refuses a cascading-randomisation depth beyond a head's parameter layers (std::invalid_argument).
+void check_randomised_layers(std::size_t layers, std::size_t available);
 
 /// The stage type held by a shared pointer (std::shared_ptr<const S> -> S).
 template <class Shared>

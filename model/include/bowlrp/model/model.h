@@ -30,6 +30,7 @@
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -138,6 +139,16 @@ class Model {
   bool head_applies_svm_bias() const;
   /// What the encoding trains after the descriptor sample ("k-means", "PCA + GMM").
   std::string encoding_training_stage() const;
+  /// Parameter layers of the head that cascading randomisation replaces, output first (a kernel or
+  /// linear SVM: 1, its coefficients or weights; a network: its dense layers).
+  std::size_t head_parameter_layers() const;
+  /// This model with the top `layers` parameter layers of its head randomised (Adebayo et al. 2018's
+  /// cascading model-parameter randomisation; the encoding and the biases are kept, shared): in each
+  /// randomised layer every output's incoming weights (a class's α_ci y_i over the support vectors, a
+  /// class's w_c, a network neuron's row of W) are shuffled by their own seeded permutation
+  /// (core/random.h), so each layer keeps its weight distribution and loses what it learned. Throws
+  /// std::invalid_argument for more layers than head_parameter_layers().
+  Model with_randomised_head(std::size_t layers, std::uint64_t seed) const;
   /// The pixel map of the sensitivity |∂f_cls/∂Φ| of a trace, split down as the encoding's backward
   /// pass splits relevance (evaluation's sensitivity order); throws std::invalid_argument for another
   /// model's trace.

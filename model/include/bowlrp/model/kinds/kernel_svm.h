@@ -8,6 +8,7 @@
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ struct HeadTraits<svm::KernelSvm> {
   static void check(const svm::KernelSvm& head);
   /// |df_cls/dΦ| at h: for sum-decomposable kernels the per-dimension slope of k, else the analytic gradient.
   static std::vector<double> sensitivity(const svm::KernelSvm& head, std::size_t cls, const std::vector<double>& h);
+  /// Parameter layers cascading randomisation replaces, output first (1: the coefficients α_ci y_i).
+  static std::size_t parameter_layers(const svm::KernelSvm& head);
+  /// The head with its top `layers` parameter layers randomised (Model::with_randomised_head); throws
+  /// std::invalid_argument for more layers than parameter_layers.
+  static std::shared_ptr<const svm::KernelSvm> randomised(const svm::KernelSvm& head, std::size_t layers, std::uint64_t seed);
   /// b_c of every class (a network's output-layer biases).
   static std::vector<double> biases(const svm::KernelSvm& head);
   /// Checks rules against the head a fit will train, before training (std::invalid_argument).

@@ -9,6 +9,7 @@
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,11 @@ struct HeadTraits<svm::LinearSvm> {
   static void check(const svm::LinearSvm& head);
   /// |w_cls|.
   static std::vector<double> sensitivity(const svm::LinearSvm& head, std::size_t cls, const std::vector<double>& h);
+  /// Parameter layers cascading randomisation replaces, output first (1: the weights w_c).
+  static std::size_t parameter_layers(const svm::LinearSvm& head);
+  /// The head with its top `layers` parameter layers randomised (Model::with_randomised_head); throws
+  /// std::invalid_argument for more layers than parameter_layers.
+  static std::shared_ptr<const svm::LinearSvm> randomised(const svm::LinearSvm& head, std::size_t layers, std::uint64_t seed);
   /// b_c of every class (a network's output-layer biases).
   static std::vector<double> biases(const svm::LinearSvm& head);
   /// Checks rules against the head a fit will train, before training (std::invalid_argument).

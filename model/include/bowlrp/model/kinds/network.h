@@ -9,6 +9,7 @@
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ struct HeadTraits<nn::Network> {
   static void check(const nn::Network& head);
   /// |df_cls/dΦ| at h (backpropagated through the ReLUs).
   static std::vector<double> sensitivity(const nn::Network& head, std::size_t cls, const std::vector<double>& h);
+  /// Parameter layers cascading randomisation replaces, output first (its dense layers).
+  static std::size_t parameter_layers(const nn::Network& head);
+  /// The head with its top `layers` parameter layers randomised (Model::with_randomised_head); throws
+  /// std::invalid_argument for more layers than parameter_layers.
+  static std::shared_ptr<const nn::Network> randomised(const nn::Network& head, std::size_t layers, std::uint64_t seed);
   /// b_c of every class (a network's output-layer biases).
   static std::vector<double> biases(const nn::Network& head);
   /// Checks rules against the head a fit will train, before training (std::invalid_argument).
