@@ -3,6 +3,7 @@
 // eigenvalues of the normalised Laplacian as the graph has components), determinism and refusals.
 #include <bowlrp/datasets/shapes.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
+#include <bowlrp/evaluation/faithfulness_correlation.h>
 #include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/quality.h>
@@ -359,6 +360,8 @@ BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
   q.flip.random_orders = 1;
   q.flip.lerf = true;
   q.occlusion_patch = 16;
+  q.faithfulness_subsets = 5;
+  q.faithfulness_regions = 4;
   const be::IncrementalFlipper flipper(m, 1);
   const auto explainer = m.explainer(q.composite);
   const be::RegionsFn regions = [](int w, int h) {
@@ -380,6 +383,8 @@ BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
     const std::vector<double> occ = be::occlusion_map(flipper, image, trace, q.occlusion_patch, q.seed);
     const be::RegionMask box = regions(64, 48)[0].second;
     const std::vector<double> x = be::flip_fractions(be::RegionGrid(64, 48, q.flip.region_size).size(), q.flip);
+    const be::SubsetDrops drops = be::subset_drops(flipper, image, trace, q.flip, {5, 4, q.flip.seed});
+    const be::RegionGrid grid(64, 48, q.flip.region_size);
     for (const auto& [name, map] : std::vector<std::pair<std::string, const std::vector<double>*>>{
              {"lrp", &lrp}, {"sensitivity", &sens}, {"occlusion", &occ}}) {
       BOOST_TEST(r.metrics.at("sparseness").at(name) == be::sparseness(map->data(), 64, 48));
@@ -389,13 +394,15 @@ BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
       BOOST_TEST(r.metrics.at("auc_boxes").at(name) == be::mask_auc(map->data(), 64, 48, box));
       BOOST_TEST(r.metrics.at("aopc").at(name) == be::aopc(r.curves.at(name)));
       BOOST_TEST(r.metrics.at("aopc_lerf").at(name) == be::aopc(r.curves.at(name + "_lerf")));
+      BOOST_TEST(r.metrics.at("faithfulness_correlation").at(name) ==
+                 be::faithfulness_correlation(drops, grid, map->data(), 64, 48));
       BOOST_TEST(r.metrics.at("abc").at(name) ==
                  be::lerf_morf_area(x, r.curves.at(name + "_lerf"), r.curves.at(name)));
     }
     BOOST_TEST(r.metrics.at("aopc").at("random") == be::aopc(r.curves.at("random")));
     BOOST_TEST(!r.metrics.at("sparseness").count("random"));
     BOOST_TEST(!r.metrics.count("auc_empty"));
-    BOOST_TEST(r.metrics.size() == 8u);
+    BOOST_TEST(r.metrics.size() == 9u);
     lrp_sparseness.push_back(r.metrics.at("sparseness").at("lrp"));
     totals.add(r);
   }

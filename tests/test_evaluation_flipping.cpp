@@ -3,6 +3,7 @@
 // re-extraction (bit-identical, on VOC2007 and in memory), and the occlusion baseline against naive full
 // re-runs.
 #include <bowlrp/bow/pipeline.h>
+#include <bowlrp/evaluation/faithfulness_correlation.h>
 #include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
 #include <bowlrp/evaluation/quality.h>
@@ -85,6 +86,14 @@ void check_incremental_equals_full(const SmallModel& m, const bowlrp::evaluation
     BOOST_CHECK_GT(changed, a.size() / 2);  // the perturbation does move the score
   }
   if (o.lerf) {
+    // Faithfulness subsets: the incremental drops are the full re-runs' (bit for bit).
+    bowlrp::evaluation::FaithfulnessOptions fo;
+    fo.subsets = 4;
+    fo.regions = 5;
+    const auto di = bowlrp::evaluation::subset_drops(flipper, m.image, bb::Trace(m.trace), o, fo);
+    const auto dr = bowlrp::evaluation::subset_drops(full, m.image, o, fo);
+    BOOST_CHECK(di.subsets == dr.subsets);
+    BOOST_CHECK(di.drops == dr.drops);
     // LeRF: regions by increasing summed relevance, ties by index, written out here; full re-runs.
     const std::vector<double> sums = grid.aggregate(R.data(), W, H);
     std::vector<int> order(sums.size());
@@ -261,6 +270,64 @@ BOOST_AUTO_TEST_CASE(lerf_keeps_a_marker_model_flat_and_the_area_between_is_clos
   BOOST_CHECK_EQUAL_COLLECTIONS(lo.begin(), lo.end(), lo_expect.begin(), lo_expect.end());
   // "<name>_lerf" is the LeRF curve's name: refused as a method name.
   BOOST_CHECK_THROW(bowlrp::evaluation::pixel_flip(f, img, {{"lrp_lerf", W, H, R.data()}}, o), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(faithfulness_correlation_of_a_marker_model) {
+  // The toy marker model: f = share of A intact. Removing subset S drops f by |S ∩ A| / m, and the
+  // indicator map of A sums to |S ∩ A| * 9 px there (at the working resolution): a perfect affine
+  // relation, correlation 1; the negated map gives -1; a constant map 0.
+  const int W = 27, H = 18, S = 3;
+  bb::GrayImage img;
+  img.width = img.original_width = W;
+  img.height = img.original_height = H;
+  img.pixels.assign(W * H, 1.0f);
+  const bowlrp::evaluation::RegionGrid grid(W, H, S);
+  const std::vector<int> A{4, 10, 11, 40, 41, 42, 50};
+  std::vector<unsigned char> in_a(W * H, 0);
+  for (int r : A) {
+    const auto b = grid.box(r);
+    for (int y = b.y0; y < b.y1; ++y)
+      for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
+  }
+  const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
+  const bowlrp::evaluation::ImageScore f = [&](const bb::GrayImage& x) {
+    double n = 0;
+    for (int i = 0; i < W * H; ++i) n += in_a[i] && x.pixels[i] == 1.0f;
+    return n / area;
+  };
+  bowlrp::evaluation::PixelFlipOptions flip;
+  flip.region_size = S;
+  bowlrp::evaluation::FaithfulnessOptions fo;
+  fo.subsets = 30;
+  fo.regions = 12;
+  fo.seed = 5;
+  const auto drops = bowlrp::evaluation::subset_drops(f, img, flip, fo);
+  BOOST_REQUIRE_EQUAL(drops.subsets.size(), 30u);
+  for (std::size_t s = 0; s < drops.subsets.size(); ++s) {
+    BOOST_REQUIRE_EQUAL(drops.subsets[s].size(), 12u);
+    BOOST_TEST(std::set<int>(drops.subsets[s].begin(), drops.subsets[s].end()).size() == 12u);  // no repeats
+    double hit = 0;
+    for (int r : drops.subsets[s]) hit += std::count(A.begin(), A.end(), r);
+    BOOST_TEST(drops.drops[s] == hit / A.size(), boost::test_tools::tolerance(1e-12));
+  }
+  std::vector<double> R(in_a.begin(), in_a.end()), neg(R.size()), flat(R.size(), 1.0);
+  for (std::size_t i = 0; i < R.size(); ++i) neg[i] = -R[i];
+  BOOST_TEST(bowlrp::evaluation::faithfulness_correlation(drops, grid, R.data(), W, H) == 1.0,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(bowlrp::evaluation::faithfulness_correlation(drops, grid, neg.data(), W, H) == -1.0,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(bowlrp::evaluation::faithfulness_correlation(drops, grid, flat.data(), W, H) == 0.0);
+  // Pearson by its plain formula on a small series.
+  const std::vector<double> a{1, 2, 3, 5}, b{2, 1, 4, 4};
+  // means 2.75, 2.75; sab = 3.25... computed: (-1.75)(-0.75)+(-0.75)(-1.75)+(0.25)(1.25)+(2.25)(1.25) = 5.75
+  // saa = 3.0625+0.5625+0.0625+5.0625 = 8.75, sbb = 0.5625+3.0625+1.5625+1.5625 = 6.75
+  BOOST_TEST(bowlrp::evaluation::pearson_correlation(a, b) == 5.75 / std::sqrt(8.75 * 6.75),
+             boost::test_tools::tolerance(1e-14));
+  fo.regions = 55;  // more than the 54 regions
+  BOOST_CHECK_THROW(bowlrp::evaluation::subset_drops(f, img, flip, fo), std::invalid_argument);
+  fo.regions = 3;
+  fo.subsets = 1;
+  BOOST_CHECK_THROW(fo.validate(), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(flip_summary_means) {

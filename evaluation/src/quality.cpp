@@ -6,6 +6,7 @@
 #include <bowlrp/decompose/fisher_relevance.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/svm_relevance.h>
+#include <bowlrp/evaluation/faithfulness_correlation.h>
 #include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/randomisation.h>
 
@@ -58,6 +59,12 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
                                         [](O& o) -> int& { return o.occlusion_patch; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("occlusion_seed", "--occlusion-seed", "seed of the occlusion noise",
                                         [](O& o) -> std::uint64_t& { return o.seed; }));
+    s.push_back(core::integer_option<O>("faithfulness_subsets", "--faithfulness-subsets",
+                                        "faithfulness correlation: random region subsets per image (0: off, else >= 2)",
+                                        [](O& o) -> int& { return o.faithfulness_subsets; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>("faithfulness_regions", "--faithfulness-regions",
+                                        "faithfulness correlation: flipping-grid regions per subset",
+                                        [](O& o) -> int& { return o.faithfulness_regions; }, OptionRange::at_least(1)));
     s.push_back(core::bool_option<O>("randomisation", "--randomisation",
                                      "sanity checks: each map against the map under a randomised head and of a "
                                      "random other class (Spearman, SSIM; seeded by the flip seed)",
@@ -73,6 +80,10 @@ void QualityOptions::validate() const {
   if (occlusion_patch < 1)
     throw std::invalid_argument("QualityOptions.occlusion_patch = " + std::to_string(occlusion_patch) +
                                 ": expected a side in px >= 1");
+  if (faithfulness_subsets != 0) FaithfulnessOptions{faithfulness_subsets, faithfulness_regions, 0}.validate();
+  if (faithfulness_regions < 1)
+    throw std::invalid_argument("QualityOptions.faithfulness_regions = " + std::to_string(faithfulness_regions) +
+                                ": expected >= 1");
   composite.validate();
 }
 
@@ -143,6 +154,13 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
     for (const evaluation::FlipMethod& m : methods) {
       res.metrics["sparseness"][m.name] = sparseness(m.relevance, W, H);
       res.metrics["complexity"][m.name] = complexity(m.relevance, W, H);
+    }
+    if (options.faithfulness_subsets > 0) {
+      const FaithfulnessOptions fo{options.faithfulness_subsets, options.faithfulness_regions, options.flip.seed};
+      const SubsetDrops drops = subset_drops(flipper, image, trace, options.flip, fo);
+      const RegionGrid grid(image.width, image.height, options.flip.region_size);
+      for (const evaluation::FlipMethod& m : methods)
+        res.metrics["faithfulness_correlation"][m.name] = faithfulness_correlation(drops, grid, m.relevance, W, H);
     }
     if (options.randomisation) {
       const std::map<std::string, std::vector<double>> original = {

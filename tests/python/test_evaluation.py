@@ -151,5 +151,10 @@ def test_randomisation_checks(model, paths):
         np.corrcoef(ranks(original), ranks(randomised))[0, 1], abs=1e-9)
     with pytest.raises(ValueError, match="parameter layer"):
         model.with_randomised_head(2)
-    q = bowlrp.evaluate_explanation(model, path, "circle", randomisation=True, flip_seed=3, **FAST)
+    q = bowlrp.evaluate_explanation(model, path, "circle", randomisation=True, flip_seed=3, faithfulness_subsets=6,
+                                    faithfulness_regions=8, **FAST)
     assert q.metrics["randomisation_spearman"]["lrp"] == levels[0].spearman["lrp"]
+    assert set(q.metrics["faithfulness_correlation"]) == {"lrp", "sensitivity", "occlusion"}
+    assert all(-1 <= v <= 1 for v in q.metrics["faithfulness_correlation"].values())
+    with pytest.raises(ValueError, match="at least 2"):
+        bowlrp.evaluate_explanation(model, path, "circle", faithfulness_subsets=1, **FAST)

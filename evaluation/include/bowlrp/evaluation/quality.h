@@ -19,6 +19,8 @@
 //   "sparseness", "complexity"                                  of each map (not "random");
 //   "mass_accuracy_<region>", "rank_accuracy_<region>", "auc_<region>"   of each map against each
 //                 region with an inside pixel (RegionsFn names, e.g. boxes, masks).
+//   "faithfulness_correlation"   of each map with faithfulness_subsets > 0 (faithfulness_correlation.h;
+//                 subsets seeded by flip.seed, drops shared by the methods);
 //   with `randomisation` (randomisation.h; low = the map depends on what the model learned):
 //   "randomisation_spearman", "randomisation_ssim"   each map against the same method's map under the
 //                 model with every head layer randomised; "random_logit_spearman", "random_logit_ssim"
@@ -57,6 +59,8 @@ struct QualityOptions {
   evaluation::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
   int occlusion_patch = 32;          ///< occlusion baseline patch side in working px (> 0)
   bool randomisation = false;        ///< also run the sanity checks of randomisation.h (seeded by flip.seed)
+  int faithfulness_subsets = 0;      ///< N random region subsets of the faithfulness correlation (0: off, else >= 2)
+  int faithfulness_regions = 16;     ///< k, flipping-grid regions per subset (faithfulness_correlation.h)
   std::uint64_t seed = 0;            ///< seed of the occlusion noise
   decompose::Composite composite;    ///< rules of the LRP explanation
   /// Throws std::invalid_argument naming the bad field.
