@@ -27,7 +27,8 @@
 //   validate(FitOptions), svm_C(FitOptions), fit_summary(FitOptions), train(...), restore(S, FitOptions)
 // HeadTraits<S> members:
 //   name, alias, summary(S, classes), check(S), applies_svm_bias, training_stage, sensitivity(S, cls, h),
-//   validate(FitOptions), train(...), restore(S, FitOptions)
+//   validate(FitOptions), train(..., support_rows) (the training row of each support vector the head
+//   keeps: its training images, model.h TrainingImage; none for heads that keep none), restore(S, FitOptions)
 #pragma once
 
 #include <memory>
