@@ -37,6 +37,7 @@ int run_explain(const ExplainArgs& args) {
   check_values([&] {
     if (args.class_name) options.class_index = model.class_index(*args.class_name);
     refuse_bias_for_network(args.options.text("bias"), model);
+    model::check_training_images(model, options, "--training-images " + args.options.text("training_images").value_or(""));
     (void)model.explainer(options.composite);  // the rules against the head (one rule per layer, ...)
   });
 
@@ -65,6 +66,11 @@ int run_explain(const ExplainArgs& args) {
       const render::Bgr8Image image = render::decode_bgr8(r.bytes, paths[i]);
       writing = true;
       render::write_heatmap_files(base, r.explanation.pixels, heatmaps, &image);
+      // --training-images: each listed training image's matching map on this image, by rank.
+      for (const auto& [side, listed] : {std::pair{"supporting", &r.supporting}, std::pair{"opposing", &r.opposing}})
+        for (std::size_t k = 0; k < listed->size(); ++k)
+          if (!(*listed)[k].test_pixels.R.empty())
+            render::write_npy(base + "." + side + "-" + std::to_string(k + 1) + ".npy", (*listed)[k].test_pixels);
       core::write_file_atomic(base + ".json", model::explanation_json(model, r, options));
     } catch (const std::exception& ex) {
       if (writing) throw;

@@ -1,6 +1,7 @@
 #include <bowlrp/model/explain.h>
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/decompose/support_attribution.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -8,6 +9,31 @@
 
 namespace bowlrp::model {
 namespace {
+
+// More listed training images than any report can show; the bound keeps K a plain count.
+constexpr std::size_t kMaxListedTrainingImages = 1000000;
+
+// The top K supporting and opposing training images of class cls on a trace (explain.h).
+void list_training_images(const Model& model, const Trace& trace, std::size_t cls, const ExplainOptions& options,
+                          ImageExplanation& out) {
+  const svm::KernelSvm& head = decompose::require_attribution_head(model.head(), "ExplainOptions.training_images");
+  const decompose::SupportContributions c = decompose::support_contributions(head, bow::head_input(trace), cls);
+  const bool maps = head.kernel().sum_decomposable();
+  const auto list = [&](const std::vector<std::size_t>& top, std::vector<ListedTrainingImage>& to) {
+    for (std::size_t i : top) {
+      ListedTrainingImage t;
+      t.support_index = i;
+      t.contribution = c.contributions[i];
+      if (!model.training_images().empty()) t.image = model.training_images()[i];
+      if (maps)
+        t.test_pixels =
+            std::move(decompose::support_test_map(head, model.encoding(), trace, cls, i, options.composite).test_pixels);
+      to.push_back(std::move(t));
+    }
+  };
+  list(c.top_supporting(options.training_images), out.supporting);
+  list(c.top_opposing(options.training_images), out.opposing);
+}
 
 // The explanation of one decoded image, without the bytes or the path.
 ImageExplanation explain_decoded(const Model& model, const decompose::Explainer& explainer, const bow::GrayImage& image,
@@ -19,6 +45,7 @@ ImageExplanation explain_decoded(const Model& model, const decompose::Explainer&
   out.explanation = explainer.explain(trace, cls);
   out.conservation = decompose::check_conservation(out.explanation, options.tolerance);
   out.warning = conservation_verdict(out.conservation, options.residual_warning);
+  if (options.training_images > 0) list_training_images(model, trace, cls, options, out);
   std::visit([&](auto& t) {
     out.features = t.features.size();
     out.frames = std::move(t.features.frames);  // the trace ends here
@@ -27,6 +54,7 @@ ImageExplanation explain_decoded(const Model& model, const decompose::Explainer&
 }
 
 void check_class(const Model& model, const ExplainOptions& options) {
+  check_training_images(model, options, "ExplainOptions.training_images");
   if (options.class_index && *options.class_index >= model.classes())
     throw std::out_of_range("ExplainOptions.class_index " + std::to_string(*options.class_index) +
                             " out of range: the model has " + std::to_string(model.classes()) + " classes");
@@ -47,6 +75,11 @@ const core::OptionSchema<ExplainOptions>& ExplainOptions::schema() {
                                      [](O& o) -> double& { return o.tolerance; }, OptionRange::at_least(0)));
     s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores)",
                                         [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>(
+        "training_images", "--training-images",
+        "list the top K supporting and K opposing training images of each decision (their exact shares of f; "
+        "kernel-SVM heads only), with their matching maps for sum-decomposable kernels; 0: none",
+        [](O& o) -> std::size_t& { return o.training_images; }, OptionRange::closed(0, kMaxListedTrainingImages)));
     return s;
   }();
   return schema;
@@ -61,6 +94,13 @@ void ExplainOptions::validate() const {
     throw std::invalid_argument("ExplainOptions.tolerance = " + std::to_string(tolerance) +
                                 ": expected a finite value >= 0");
   core::validate_threads(threads, "ExplainOptions.threads");
+  if (training_images > kMaxListedTrainingImages)
+    throw std::invalid_argument("ExplainOptions.training_images = " + std::to_string(training_images) +
+                                ": expected at most " + std::to_string(kMaxListedTrainingImages));
+}
+
+void check_training_images(const Model& model, const ExplainOptions& options, const std::string& what) {
+  if (options.training_images > 0) (void)decompose::require_attribution_head(model.head(), what);
 }
 
 std::string conservation_verdict(const decompose::ConservationReport& report, double residual_warning) {
