@@ -801,6 +801,8 @@ BOOST_AUTO_TEST_CASE(explain_lists_training_images_and_refuses_them_for_a_linear
     BOOST_TEST(supporting[r].at("image").get<std::string>().rfind(root, 0) == 0);
     const std::string npy = bowlrp::core::read_file(dir / ("e/circle_0000.supporting-" + std::to_string(r + 1) + ".npy"));
     BOOST_TEST(npy.find("'shape': (48, 48)") != std::string::npos);
+    BOOST_TEST(supporting[r].at("training_map") == true);
+    BOOST_TEST(fs::is_regular_file(dir.path() / ("e/circle_0000.supporting-" + std::to_string(r + 1) + ".training.npy")));
   }
   BOOST_TEST(run_cli("explain --quiet --training-images 2 --model '" + linear + "' --out '" + (dir / "l") + "' '" + image +
                          "'", &out) == 1, out);

@@ -3,6 +3,7 @@
 // training images listed for a decision (ExplainOptions::training_images, explanation_json), against
 // a naive reference: the explicit per-support-vector kernel sums coef_ci k(s_i, x), sorted. Eight
 // 40 x 32 PNG files and a Bag-of-Words model of 6 words keep it cheap.
+#include <bowlrp/decompose/support_attribution.h>
 #include <bowlrp/model/explain.h>
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -259,6 +261,47 @@ BOOST_AUTO_TEST_CASE(explain_lists_the_training_images_of_the_naive_reference) {
     BOOST_TEST(plain.supporting.empty());
     BOOST_TEST(!json::parse(bm::explanation_json(f.model, plain, {})).contains("training_images"));
   }
+}
+
+BOOST_AUTO_TEST_CASE(listed_training_images_get_their_own_maps_from_their_files) {
+  // Every support vector listed (K = S): each file re-encoded gives its own map, summing to c_i; a
+  // mirror's is the map on the mirrored image flipped back onto the file. A file gone since training
+  // costs only its own map, the reason kept.
+  const Fixture f;
+  const auto& head = f.model.head_as<bowlrp::svm::KernelSvm>();
+  bm::ExplainOptions o;
+  o.training_images = head.support_size();
+  o.threads = 1;
+  const bb::GrayImage g = f.model.load_image(f.paths[3]);
+  const bm::Trace test = f.model.encode(g);
+  const bm::ImageExplanation e = bm::explain_image(f.model, g, o);
+  std::size_t mirrored = 0;
+  for (const auto* side : {&e.supporting, &e.opposing})
+    for (const bm::ListedTrainingImage& t : *side) {
+      BOOST_TEST_REQUIRE(t.training_error.empty(), t.training_error);
+      const bb::GrayImage file = f.model.load_image(t.image->path);
+      BOOST_TEST(t.training_pixels.width == file.original_width);
+      BOOST_TEST(bowlrp::test::close(t.training_pixels.total() + t.training_pixels.unassigned, t.contribution, 1e-9));
+      if (!t.image->mirrored) continue;
+      ++mirrored;
+      const bowlrp::decompose::SupportPixelMaps m = bowlrp::decompose::support_pixel_maps(
+          head, f.model.encoding(), test, f.model.encode(bb::mirror_left_right(file)), e.explanation.cls, t.support_index);
+      const int W = m.training_pixels.width;
+      bool flipped = true;
+      for (int y = 0; y < m.training_pixels.height; ++y)
+        for (int x = 0; x < W; ++x) flipped &= t.training_pixels.at(x, y) == m.training_pixels.at(W - 1 - x, y);
+      BOOST_TEST(flipped);
+    }
+  BOOST_TEST(mirrored > 0);
+  const bm::ListedTrainingImage& first = e.supporting.at(0);
+  std::filesystem::remove(first.image->path);
+  const bm::ImageExplanation gone = bm::explain_image(f.model, g, o);
+  BOOST_TEST(gone.supporting.at(0).training_pixels.R.empty());
+  BOOST_TEST(gone.supporting.at(0).training_error.find(first.image->path) != std::string::npos);
+  BOOST_TEST((gone.supporting.at(0).test_pixels.R == first.test_pixels.R));
+  const json row = json::parse(bm::explanation_json(f.model, gone, o)).at("training_images").at("supporting").at(0);
+  BOOST_TEST(row.at("training_map") == false);
+  BOOST_TEST(row.at("training_map_error").get<std::string>() == gone.supporting.at(0).training_error);
 }
 
 BOOST_AUTO_TEST_CASE(training_images_are_refused_for_a_linear_head) {

@@ -66,11 +66,14 @@ int run_explain(const ExplainArgs& args) {
       const render::Bgr8Image image = render::decode_bgr8(r.bytes, paths[i]);
       writing = true;
       render::write_heatmap_files(base, r.explanation.pixels, heatmaps, &image);
-      // --training-images: each listed training image's matching map on this image, by rank.
+      // --training-images: each listed training image's matching maps, on this image and on it, by rank.
       for (const auto& [side, listed] : {std::pair{"supporting", &r.supporting}, std::pair{"opposing", &r.opposing}})
-        for (std::size_t k = 0; k < listed->size(); ++k)
-          if (!(*listed)[k].test_pixels.R.empty())
-            render::write_npy(base + "." + side + "-" + std::to_string(k + 1) + ".npy", (*listed)[k].test_pixels);
+        for (std::size_t k = 0; k < listed->size(); ++k) {
+          const std::string name = base + "." + side + "-" + std::to_string(k + 1);
+          if (!(*listed)[k].test_pixels.R.empty()) render::write_npy(name + ".npy", (*listed)[k].test_pixels);
+          if (!(*listed)[k].training_pixels.R.empty())
+            render::write_npy(name + ".training.npy", (*listed)[k].training_pixels);
+        }
       core::write_file_atomic(base + ".json", model::explanation_json(model, r, options));
     } catch (const std::exception& ex) {
       if (writing) throw;

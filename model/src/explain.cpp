@@ -3,6 +3,7 @@
 #include <bowlrp/core/io.h>
 #include <bowlrp/decompose/support_attribution.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,33 @@ namespace {
 
 // More listed training images than any report can show; the bound keeps K a plain count.
 constexpr std::size_t kMaxListedTrainingImages = 1000000;
+
+// The matching maps of a listed training image: on the test image always; on the training image when
+// its file is known, readable and still encodes to s_i (support_pixel_maps checks it), else why not.
+// A mirrored support vector's map is made on the mirror and flipped back onto the file as stored.
+void training_image_maps(const Model& model, const svm::KernelSvm& head, const Trace& trace, std::size_t cls,
+                         const decompose::Composite& composite, ListedTrainingImage& t) {
+  if (t.image) {
+    try {
+      const bow::GrayImage file = model.load_image(t.image->path);
+      const Trace training = model.encode(t.image->mirrored ? bow::mirror_left_right(file) : file);
+      decompose::SupportPixelMaps m =
+          decompose::support_pixel_maps(head, model.encoding(), trace, training, cls, t.support_index, composite);
+      t.test_pixels = std::move(m.test_pixels);
+      t.training_pixels = std::move(m.training_pixels);
+      if (t.image->mirrored)
+        for (std::size_t row = 0; row < static_cast<std::size_t>(t.training_pixels.height); ++row) {
+          const auto begin = t.training_pixels.R.begin() + static_cast<std::ptrdiff_t>(row * t.training_pixels.width);
+          std::reverse(begin, begin + t.training_pixels.width);
+        }
+      return;
+    } catch (const std::exception& e) {
+      t.training_error = e.what();
+    }
+  }
+  t.test_pixels =
+      std::move(decompose::support_test_map(head, model.encoding(), trace, cls, t.support_index, composite).test_pixels);
+}
 
 // The top K supporting and opposing training images of class cls on a trace (explain.h).
 void list_training_images(const Model& model, const Trace& trace, std::size_t cls, const ExplainOptions& options,
@@ -25,9 +53,7 @@ void list_training_images(const Model& model, const Trace& trace, std::size_t cl
       t.support_index = i;
       t.contribution = c.contributions[i];
       if (!model.training_images().empty()) t.image = model.training_images()[i];
-      if (maps)
-        t.test_pixels =
-            std::move(decompose::support_test_map(head, model.encoding(), trace, cls, i, options.composite).test_pixels);
+      if (maps) training_image_maps(model, head, trace, cls, options.composite, t);
       to.push_back(std::move(t));
     }
   };

@@ -29,6 +29,8 @@ nlohmann::json training_images_json(const Model& model, const ImageExplanation& 
         e["image"] = nullptr;
         e["mirrored"] = nullptr;
       }
+      e["training_map"] = !t.training_pixels.R.empty();
+      if (!t.training_error.empty()) e["training_map_error"] = t.training_error;
       out.push_back(std::move(e));
     }
     return out;

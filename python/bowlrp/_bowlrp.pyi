@@ -402,7 +402,8 @@ class Explanation:
     # upper = lower + absorbed and score = Σ dimension_relevance + Σ absorbed (empty for SVM heads)
     network_layers: List[Dict[str, Any]]
     # training_images=K (kernel-SVM heads): dicts support_index, contribution, share, path, mirrored, relevance
-    # (H x W matching map, None for rbf / expchi2); [] otherwise
+    # (H x W matching map, None for rbf / expchi2), training_relevance (on the training file, or None) and
+    # training_error (why not, or None); [] otherwise
     supporting: List[Dict[str, Any]]
     opposing: List[Dict[str, Any]]
     totals: Dict[str, float]

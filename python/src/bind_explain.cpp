@@ -158,6 +158,9 @@ py::list listed_training_images(const PyExplanation& e, const std::vector<model:
     d["mirrored"] = t.image ? py::object(py::bool_(t.image->mirrored)) : py::object(py::none());
     d["relevance"] = t.test_pixels.R.empty() ? py::object(py::none())
                                              : py::object(copy_array(t.test_pixels.R, {t.test_pixels.height, t.test_pixels.width}));
+    const decompose::PixelRelevance& p = t.training_pixels;
+    d["training_relevance"] = p.R.empty() ? py::object(py::none()) : py::object(copy_array(p.R, {p.height, p.width}));
+    d["training_error"] = t.training_error.empty() ? py::object(py::none()) : py::object(py::str(t.training_error));
     out.append(std::move(d));
   }
   return out;
@@ -370,7 +373,10 @@ void BindExplain(py::module_& m) {
                              "With training_images=K (kernel-SVM heads): the top K training images with c_i > 0, "
                              "largest first, as dicts: support_index, contribution (c_i), share (c_i / score; None "
                              "when the score is 0), path and mirrored (None when the model does not record them), "
-                             "relevance (the matching map on this image, H x W; None for rbf / expchi2). Else [].")
+                             "relevance (the matching map on this image, H x W; None for rbf / expchi2), "
+                             "training_relevance (the matching map on the training file as stored, when its file is "
+                             "readable and still encodes to the support vector, else None) and training_error (why "
+                             "not, or None). Else [].")
       .def_property_readonly("opposing", [](const PyExplanation& e) { return listed_training_images(e, e.result.opposing); },
                              "As supporting, for the top K training images with c_i < 0, most negative first.")
       .def_property_readonly("totals", [](const PyExplanation& e) {

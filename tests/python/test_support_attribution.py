@@ -170,13 +170,14 @@ def test_explain_lists_the_training_images_of_a_numpy_reference(model, paths, sc
         assert len(top) > 0
         assert [d["support_index"] for d in listed] == list(top)
         for rank, d in enumerate(listed):
-            i = d["support_index"]
+            i, row = d["support_index"], record[side][rank]
             assert d["contribution"] == pytest.approx(ref[i], rel=1e-12, abs=1e-12)
             assert d["share"] == d["contribution"] / e.score
             assert d["path"] == model.training_images[i]["path"] and d["mirrored"] is False
             assert d["relevance"].shape == (e.height, e.width)
             assert d["relevance"].sum() == pytest.approx(d["contribution"], rel=1e-9, abs=1e-12)
-            row = record[side][rank]
+            assert d["training_error"] is None and row["training_map"] is True
+            assert d["training_relevance"].sum() == pytest.approx(d["contribution"], rel=1e-9, abs=1e-12)
             assert (row["rank"], row["support_index"], row["image"]) == (rank + 1, i, d["path"])
             assert row["contribution"] == d["contribution"]
     plain = model.explain(paths[7])
@@ -196,6 +197,7 @@ def test_training_images_from_arrays_and_for_a_linear_head(listing, rgb_images):
     assert arrays.training_images == []
     e = arrays.explain(images[0], training_images=1)
     assert e.supporting and e.supporting[0]["path"] is None and e.supporting[0]["mirrored"] is None
+    assert e.supporting[0]["training_relevance"] is None and e.supporting[0]["training_error"] is None
     assert json.loads(e.to_json())["training_images"]["supporting"][0]["image"] is None
     linear = bowlrp.fit(images, labels, words=8, pyramid="1x1", head="linear", training_accuracy=False)
     assert linear.training_images == []

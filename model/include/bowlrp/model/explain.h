@@ -16,7 +16,11 @@
 // is its mirror. For sum-decomposable kernels (linear, hik, chi2, hellinger) each listed one also
 // carries its matching map on the test image: R_{i,d} = coef_ci w_d k_d(s_id, x_d) pushed down the
 // test image's trace (decompose::support_test_map; Σ = c_i, minus what the encoding's rule
-// absorbs). Linear-SVM and network heads keep no support vectors: nothing exact is offered for them,
+// absorbs), and, when the training image's file is known and readable, the same R_{i,·} pushed down
+// that file's re-encoded trace (decompose::support_pixel_maps, which checks that it still encodes to
+// s_i; a mirror's map is flipped back onto the file as stored): one more image read and encoded per
+// listed image. A file that cannot be read or no longer encodes to s_i costs only that map (its
+// reason is kept). Linear-SVM and network heads keep no support vectors: nothing exact is offered for them,
 // and asking is refused (std::invalid_argument naming the head and why) before any image is read.
 // Results are handed to a callback as soon as each image is done (from worker threads, concurrently
 // for different images: the sink must be thread-safe), so a batch of thousands never holds all
@@ -61,6 +65,10 @@ struct ListedTrainingImage {
   double contribution = 0.0;             ///< c_i = coef_ci k(s_i, Φ(x)), its exact part of f - b
   std::optional<TrainingImage> image;    ///< the training image it is (Model::training_images), when known
   decompose::PixelRelevance test_pixels;  ///< its matching map on the test image (sum-decomposable kernels; else empty)
+  /// its matching map on the training image file (as stored, also for a mirror), when made: the file
+  /// known, readable and still encoding to s_i; else empty
+  decompose::PixelRelevance training_pixels;
+  std::string training_error;  ///< why training_pixels was not made although the file is known (else empty)
 };
 
 /// One explained image.
@@ -96,7 +104,9 @@ using ExplanationSink = std::function<void(ImageExplanation&&)>;
 /// with options.training_images > 0 also training_images: {"k", "support_size", "maps" (whether
 /// matching maps were made), "supporting" and "opposing": [{"rank" (from 1), "support_index",
 /// "contribution", "share" (c_i / score; null when the score is 0), "image" (the path, or null when
-/// not recorded; plus image_hex when not UTF-8), "mirrored" (null when not recorded)}]}.
+/// not recorded; plus image_hex when not UTF-8), "mirrored" (null when not recorded), "training_map"
+/// (whether the map on the training image was made) and "training_map_error" (why not, when its file
+/// is known)}]}.
 /// `options` are those the explanation was made with. Throws std::invalid_argument for a failed one.
 std::string explanation_json(const Model& model, const ImageExplanation& result, const ExplainOptions& options);
 
