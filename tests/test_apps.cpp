@@ -804,6 +804,14 @@ BOOST_AUTO_TEST_CASE(explain_lists_training_images_and_refuses_them_for_a_linear
     BOOST_TEST(supporting[r].at("training_map") == true);
     BOOST_TEST(fs::is_regular_file(dir.path() / ("e/circle_0000.supporting-" + std::to_string(r + 1) + ".training.npy")));
   }
+  // The page lists the explained image and each listed training image with its three pictures.
+  const std::string page = bowlrp::core::read_file(dir / "e/training-images.html");
+  BOOST_TEST(page.find("<h2>" + image + "</h2>") != std::string::npos);
+  BOOST_TEST(page.find(supporting[0].at("image").get<std::string>()) != std::string::npos);
+  const std::size_t listed = supporting.size() + j.at("training_images").at("opposing").size();
+  std::size_t pictures = 0;
+  for (std::size_t at = page.find("<img"); at != std::string::npos; at = page.find("<img", at + 1)) ++pictures;
+  BOOST_TEST(pictures == 2 + 3 * listed);
   BOOST_TEST(run_cli("explain --quiet --training-images 2 --model '" + linear + "' --out '" + (dir / "l") + "' '" + image +
                          "'", &out) == 1, out);
   BOOST_TEST(out.find("--training-images 2: training-image attribution needs a kernel-SVM head") != std::string::npos, out);

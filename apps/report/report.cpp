@@ -18,13 +18,13 @@
 
 namespace bowlrp::apps {
 
-namespace {
-
 std::string picture(const ReportPicture& p, const std::string& alt) {
   if (p.bytes.empty()) return "";
   return "<img alt=\"" + html_escape(alt) + "\" src=\"data:" + html_escape(p.mime) + ";base64," + base64(p.bytes) +
          "\">";
 }
+
+namespace {
 
 std::string label_text(int label) { return label == 1 ? "positive" : label == -1 ? "negative" : "difficult"; }
 
