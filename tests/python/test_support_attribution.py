@@ -130,6 +130,10 @@ def test_rbf_contributions_and_refusal(paths, scratch):
     assert sc.total() + sc.bias == pytest.approx(m.decision(h[None, :])[0, 0], rel=1e-12, abs=1e-12)
     with pytest.raises(ValueError, match="not sum-decomposable"):
         m.support_dimension_relevance(h, 0, 0)
+    e = m.explain(paths[2], 0, training_images=2)  # listed with c_i, but no maps
+    assert [d["support_index"] for d in e.supporting] == list(numpy_top(ref, 2, 1.0))
+    assert all(d["relevance"] is None and d["training_relevance"] is None for d in e.supporting + e.opposing)
+    assert json.loads(e.to_json())["training_images"]["maps"] is False
 
 
 def test_linear_head_is_refused(paths):
@@ -139,6 +143,9 @@ def test_linear_head_is_refused(paths):
                  lambda: m.support_pixel_maps(paths[0], paths[1], 0, 0)):
         with pytest.raises(ValueError, match="kernel-SVM head.*linear-svm"):
             call()
+    assert m.training_images == []
+    with pytest.raises(ValueError, match="training_images.*linear-svm.*nothing exact"):
+        m.explain(paths[0], training_images=1)
 
 
 def test_model_records_the_training_image_of_each_support_vector(model, paths, scratch):
@@ -188,9 +195,8 @@ def test_explain_lists_the_training_images_of_a_numpy_reference(model, paths, sc
         bowlrp.ExplainOptions(training_images=-1)
 
 
-def test_training_images_from_arrays_and_for_a_linear_head(listing, rgb_images):
-    """A model trained from arrays records no files (path None in the listing); a linear head offers
-    nothing exact and is refused, saying why."""
+def test_training_images_of_a_model_trained_from_arrays(listing, rgb_images):
+    """A model trained from arrays records no files: path None in the listing, no map on a training image."""
     keep = list(range(0, len(rgb_images), 3))
     images, labels = [rgb_images[i] for i in keep], [listing["labels"][i] for i in keep]
     arrays = bowlrp.fit(images, labels, words=8, pyramid="1x1", training_accuracy=False)
@@ -199,9 +205,3 @@ def test_training_images_from_arrays_and_for_a_linear_head(listing, rgb_images):
     assert e.supporting and e.supporting[0]["path"] is None and e.supporting[0]["mirrored"] is None
     assert e.supporting[0]["training_relevance"] is None and e.supporting[0]["training_error"] is None
     assert json.loads(e.to_json())["training_images"]["supporting"][0]["image"] is None
-    linear = bowlrp.fit(images, labels, words=8, pyramid="1x1", head="linear", training_accuracy=False)
-    assert linear.training_images == []
-    with pytest.raises(ValueError, match="linear-svm.*nothing exact"):
-        linear.explain(images[0], training_images=1)
-    with pytest.raises(ValueError, match="nothing exact"):
-        linear.support_contributions(linear.encode(images[0]), 0)
