@@ -3,8 +3,9 @@
 // Python/numpy). Two versions: format_version 1 holds a Bag-of-Words + kernel-SVM model,
 // format_version 2 any encoding (bag-of-words, fisher-vector, vlad) with any head (kernel-svm,
 // linear-svm, mlp). Each kind's fields are read and written by its codec (model/src/kinds/). A Bag-of-Words + kernel-SVM model is always written as version 1 (byte for
-// byte as before version 2 existed, so version-1 readers keep reading it); every other one as
-// version 2.
+// byte as before version 2 existed, so version-1 readers keep reading it; one trained from image
+// files adds the optional "training_images" below, which readers older than it refuse); every other
+// one as version 2.
 //
 // Layout of both versions (all integers little-endian):
 //   bytes [0, 13)        magic "BOWLRP-MODEL\n"
