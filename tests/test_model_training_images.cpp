@@ -84,6 +84,12 @@ struct Fixture {
   }
 };
 
+// One fixture for the cases that leave its files as they are (the model is fitted once).
+const Fixture& shared_fixture() {
+  static const Fixture f;
+  return f;
+}
+
 // A model file's header and data section, and the file again from an edited header (padding,
 // length and checksum as the writer makes them), so that an edit reaches the content checks.
 json header_of(const std::string& buf) {
@@ -112,7 +118,7 @@ BOOST_AUTO_TEST_SUITE(training_images)
 
 BOOST_AUTO_TEST_CASE(fit_records_the_training_image_of_each_support_vector) {
   // Support vector i is, bit for bit, the encoding of the recorded file (mirrored when flagged).
-  const Fixture f;
+  const Fixture& f = shared_fixture();
   const auto& head = f.model.head_as<bowlrp::svm::KernelSvm>();
   const std::vector<bm::TrainingImage>& t = f.model.training_images();
   BOOST_TEST_REQUIRE(t.size() == head.support_size());
@@ -139,7 +145,7 @@ BOOST_AUTO_TEST_CASE(fit_records_the_training_image_of_each_support_vector) {
 }
 
 BOOST_AUTO_TEST_CASE(training_images_round_trip_through_the_model_file_and_bad_ones_are_refused) {
-  const Fixture f;
+  const Fixture& f = shared_fixture();
   const std::string path = (f.dir.path() / "m.bowlrp").string();
   f.model.save(path);
   const bm::Model loaded = bm::Model::load(path);
@@ -204,7 +210,7 @@ BOOST_AUTO_TEST_CASE(explain_lists_the_training_images_of_the_naive_reference) {
   // The listed training images are the naive reference's: c_i = coef_ci k(s_i, x) summed explicitly
   // per support vector, sorted by c_i (ties by index); shares c_i / f; paths and mirror flags as
   // recorded; each matching map sums to c_i (Bag-of-Words absorbs nothing below the head).
-  const Fixture f;
+  const Fixture& f = shared_fixture();
   const auto& head = f.model.head_as<bowlrp::svm::KernelSvm>();
   const std::size_t S = head.support_size(), K = 2;
   bm::ExplainOptions o;
