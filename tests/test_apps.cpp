@@ -769,6 +769,56 @@ BOOST_AUTO_TEST_CASE(network_heads_refuse_bias_and_rule_lists_of_another_length)
   BOOST_TEST(nlohmann::json::parse(bowlrp::core::read_file(dir / "e2/circle_0000.json")).at("bias_policy") == "absorbed");
 }
 
+BOOST_AUTO_TEST_CASE(explain_lists_training_images_and_refuses_them_for_a_linear_head) {
+  // --training-images K: the listed training images are files training was given, each with its
+  // matching map as <stem>.supporting-<rank>.npy (H x W, summing to c_i); a linear head has no support
+  // vectors: exit 1 naming the flag and why, nothing written. Tiny models (4 images, 8 words).
+  TempDir dir;
+  bowlrp::datasets::ShapesOptions o;
+  o.classes = {"circle", "cross"};
+  o.images_per_class = 2;
+  o.width = o.height = 48;
+  bowlrp::datasets::write_shapes(o, dir / "shapes");
+  const std::string root = dir / "shapes/images";
+  const std::string tiny = "--words 8 --step 4 --bin-sizes 4 --pyramid 1x1 --kmeans-samples 500 --quiet ";
+  const std::string image = (fs::path(root) / "circle" / "circle_0000.png").string();
+  std::string out;
+  const std::string kernel = dir / "k.bowlrp", linear = dir / "l.bowlrp";
+  BOOST_REQUIRE_MESSAGE(run_cli("train --data '" + root + "' --out '" + kernel + "' " + tiny, &out) == 0, out);
+  // The same encoding under a linear head (no training needed to be refused).
+  const bowlrp::model::Model k = bowlrp::model::Model::load(kernel);
+  const std::vector<double> w(k.dimension(), 0.5);
+  bowlrp::model::Model(k.encoding(), bowlrp::model::Head(std::make_shared<const bowlrp::svm::LinearSvm>(
+                                          k.dimension(), std::vector<bowlrp::svm::LinearClass>{{"circle", 0.1, w},
+                                                                                               {"cross", -0.1, w}})))
+      .save(linear);
+  BOOST_REQUIRE_MESSAGE(run_cli("explain --quiet --training-images 2 --model '" + kernel + "' --out '" + (dir / "e") +
+                                    "' '" + image + "'", &out) == 0, out);
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(dir / "e/circle_0000.json"));
+  const nlohmann::json& supporting = j.at("training_images").at("supporting");
+  BOOST_TEST_REQUIRE(!supporting.empty());
+  for (std::size_t r = 0; r < supporting.size(); ++r) {
+    BOOST_TEST(supporting[r].at("image").get<std::string>().rfind(root, 0) == 0);
+    const std::string npy = bowlrp::core::read_file(dir / ("e/circle_0000.supporting-" + std::to_string(r + 1) + ".npy"));
+    BOOST_TEST(npy.find("'shape': (48, 48)") != std::string::npos);
+    BOOST_TEST(supporting[r].at("training_map") == true);
+    BOOST_TEST(fs::is_regular_file(dir.path() / ("e/circle_0000.supporting-" + std::to_string(r + 1) + ".training.npy")));
+  }
+  // The page lists the explained image and each listed training image with its three pictures.
+  const std::string page = bowlrp::core::read_file(dir / "e/training-images.html");
+  BOOST_TEST(page.find("<h2>" + image + "</h2>") != std::string::npos);
+  BOOST_TEST(page.find(supporting[0].at("image").get<std::string>()) != std::string::npos);
+  const std::size_t listed = supporting.size() + j.at("training_images").at("opposing").size();
+  std::size_t pictures = 0;
+  for (std::size_t at = page.find("<img"); at != std::string::npos; at = page.find("<img", at + 1)) ++pictures;
+  BOOST_TEST(pictures == 2 + 3 * listed);
+  BOOST_TEST(run_cli("explain --quiet --training-images 2 --model '" + linear + "' --out '" + (dir / "l") + "' '" + image +
+                         "'", &out) == 1, out);
+  BOOST_TEST(out.find("--training-images 2: training-image attribution needs a kernel-SVM head") != std::string::npos, out);
+  BOOST_TEST(out.find("linear-svm") != std::string::npos, out);
+  BOOST_TEST(!fs::exists(dir.path() / "l"));
+}
+
 // ---- outputs and caches that are not ours to break (issue 25) ----
 
 BOOST_AUTO_TEST_CASE(train_refuses_an_output_that_is_a_folder_before_training) {

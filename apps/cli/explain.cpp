@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "report/report.h"
 
 #include <bowlrp/core/io.h>
 #include <bowlrp/core/option_text.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -37,6 +39,7 @@ int run_explain(const ExplainArgs& args) {
   check_values([&] {
     if (args.class_name) options.class_index = model.class_index(*args.class_name);
     refuse_bias_for_network(args.options.text("bias"), model);
+    model::check_training_images(model, options, "--training-images " + args.options.text("training_images").value_or(""));
     (void)model.explainer(options.composite);  // the rules against the head (one rule per layer, ...)
   });
 
@@ -50,6 +53,9 @@ int run_explain(const ExplainArgs& args) {
   fs::create_directories(fs::u8path(args.out));
   std::vector<std::string> errors(paths.size());
   std::vector<std::string> warnings(paths.size());
+  // --training-images: each explained image's row of the page training-images.html.
+  std::vector<std::optional<TrainingImagesRow>> rows(options.training_images > 0 ? paths.size() : 0);
+  std::mutex rows_mutex;
   const auto write = [&](model::ImageExplanation&& r) {
     const std::size_t i = r.index;
     if (!r.error.empty()) {
@@ -65,13 +71,33 @@ int run_explain(const ExplainArgs& args) {
       const render::Bgr8Image image = render::decode_bgr8(r.bytes, paths[i]);
       writing = true;
       render::write_heatmap_files(base, r.explanation.pixels, heatmaps, &image);
+      // --training-images: each listed training image's matching maps, on this image and on it, by rank.
+      for (const auto& [side, listed] : {std::pair{"supporting", &r.supporting}, std::pair{"opposing", &r.opposing}})
+        for (std::size_t k = 0; k < listed->size(); ++k) {
+          const std::string name = base + "." + side + "-" + std::to_string(k + 1);
+          if (!(*listed)[k].test_pixels.R.empty()) render::write_npy(name + ".npy", (*listed)[k].test_pixels);
+          if (!(*listed)[k].training_pixels.R.empty())
+            render::write_npy(name + ".training.npy", (*listed)[k].training_pixels);
+        }
       core::write_file_atomic(base + ".json", model::explanation_json(model, r, options));
+      if (!rows.empty()) {
+        TrainingImagesRow row = training_images_row(r, image, 200);
+        const std::lock_guard<std::mutex> lock(rows_mutex);
+        rows[i] = std::move(row);
+      }
     } catch (const std::exception& ex) {
       if (writing) throw;
       errors[i] = ex.what();
     }
   };
   model::explain_files(model, paths, options, write, progress_display(args.run.quiet));
+  if (!rows.empty()) {
+    std::vector<TrainingImagesRow> page;
+    for (auto& row : rows)
+      if (row) page.push_back(std::move(*row));
+    core::write_file_atomic((fs::u8path(args.out) / "training-images.html").u8string(),
+                            training_images_html(page, "Training images behind the decisions of " + args.model));
+  }
   std::size_t failed = 0, broken = 0;
   for (const auto& p : walk.problems) print_skipped(p.path, p.reason);
   for (std::size_t i = 0; i < paths.size(); ++i) {

@@ -18,13 +18,13 @@
 
 namespace bowlrp::apps {
 
-namespace {
-
 std::string picture(const ReportPicture& p, const std::string& alt) {
   if (p.bytes.empty()) return "";
   return "<img alt=\"" + html_escape(alt) + "\" src=\"data:" + html_escape(p.mime) + ";base64," + base64(p.bytes) +
          "\">";
 }
+
+namespace {
 
 // Table metric x method: mean ± the 95% half width (one image: the mean alone).
 std::string metrics_table(const std::map<std::string, std::map<std::string, evaluation::MeanInterval>>& metrics) {

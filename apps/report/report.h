@@ -26,6 +26,7 @@
 #include <bowlrp/evaluation/voc_protocol.h>
 #include <bowlrp/evaluation/localisation.h>
 #include <bowlrp/evaluation/pixel_flipping.h>
+#include <bowlrp/model/explain.h>
 
 #include <nlohmann/json.hpp>
 
@@ -116,6 +117,8 @@ void write_report_json(const std::string& path, const ReportData& data);
 
 /// A picture for the report, longer side capped at `side` px, as JPEG or PNG bytes.
 ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg);
+/// The <img> of a picture as a data URI ("" for an empty picture), `alt` escaped.
+std::string picture(const ReportPicture& p, const std::string& alt);
 /// Fills report.flipping, report.localisation and report.metrics from the aggregate of many explanations.
 void fill_quality(ReportData* report, const evaluation::QualityTotals& totals);
 
@@ -188,5 +191,36 @@ std::vector<std::vector<std::pair<ReportPicture, ReportPicture>>> spray_member_p
 /// spray_member_pictures), titled by the class and the number of images.
 void write_spray_report(const std::string& dir, const model::Model& model, const evaluation::SprayAnalysis& a,
                         const evaluation::SprayImagesOptions& options, std::size_t members);
+
+/// One training image listed for a decision (`bowlrp explain --training-images`), as its page shows it.
+struct TrainingImageCard {
+  std::size_t rank = 0;           ///< 1 = the largest |c_i| of its side
+  std::size_t support_index = 0;  ///< i
+  double contribution = 0.0;      ///< c_i
+  double share = 0.0;             ///< c_i / f (NaN when f = 0)
+  std::string path;               ///< the training image file ("" when the model does not record it)
+  bool mirrored = false;          ///< the support vector is the file's left-right mirror
+  ReportPicture image;            ///< the training image (empty when not recorded or unreadable)
+  ReportPicture training_map;     ///< its matching map on itself (empty when not made)
+  ReportPicture test_map;         ///< its matching map on the explained image (empty for rbf / expchi2)
+  std::string note;               ///< why a map is missing, when known
+};
+/// One explained image with its supporting and opposing training images.
+struct TrainingImagesRow {
+  std::string image;                        ///< the explained file
+  std::string class_name;                   ///< explained class
+  double score = 0.0;                       ///< f
+  double bias = 0.0;                        ///< b, which no training image carries
+  ReportPicture explained;                  ///< the explained image
+  ReportPicture heatmap;                    ///< its relevance map
+  std::vector<TrainingImageCard> supporting;  ///< c_i > 0, largest first
+  std::vector<TrainingImageCard> opposing;    ///< c_i < 0, most negative first
+};
+/// The row of one explanation made with ExplainOptions::training_images (`image`: the explained image
+/// decoded; training images read from their recorded files, pictures `side` px).
+TrainingImagesRow training_images_row(const model::ImageExplanation& r, const render::Bgr8Image& image, int side);
+/// The page: per explained image its picture and heatmap, then its supporting and opposing training
+/// images, each with c_i, its share of f, the file, and its matching maps on both images.
+std::string training_images_html(const std::vector<TrainingImagesRow>& rows, const std::string& title);
 
 }  // namespace bowlrp::apps

@@ -82,7 +82,37 @@ void push_down(const bow::Encoding& encoding, const bow::Trace& trace, const std
       encoding, trace);
 }
 
+// Which heads keep support vectors, and why the others offer nothing exact.
+const svm::KernelSvm* kernel_of(const svm::KernelSvm& h) { return &h; }
+const svm::KernelSvm* kernel_of(const svm::LinearSvm&) { return nullptr; }
+const svm::KernelSvm* kernel_of(const nn::Network&) { return nullptr; }
+std::string why_none(const svm::KernelSvm&) { return {}; }
+std::string why_none(const svm::LinearSvm&) {
+  return "a linear-svm head, which keeps only w_c = Σ_i α_i y_i s_i (collapsed at training), not the support "
+         "vectors and so not the training images it came from";
+}
+std::string why_none(const nn::Network&) {
+  return "an mlp head, which has no support vectors: its decision is no sum over training images";
+}
+
 }  // namespace
+
+const svm::KernelSvm* attribution_head(const Head& head) {
+  return std::visit(
+      [](const auto& h) -> const svm::KernelSvm* {
+        if (!h) throw std::invalid_argument("no classifier head given (null pointer)");
+        return kernel_of(*h);
+      },
+      head);
+}
+
+const svm::KernelSvm& require_attribution_head(const Head& head, const std::string& what) {
+  if (const svm::KernelSvm* k = attribution_head(head)) return *k;
+  const std::string why = std::visit([](const auto& h) { return why_none(*h); }, head);
+  throw std::invalid_argument(what + ": training-image attribution needs a kernel-SVM head, whose decision is a "
+                              "sum over its support vectors (training images); this model has " + why +
+                              ", so nothing exact is offered for it");
+}
 
 double SupportContributions::total() const {
   return std::accumulate(contributions.begin(), contributions.end(), 0.0);
@@ -140,9 +170,8 @@ std::vector<double> support_dimension_relevance(const svm::KernelSvm& model, con
   return R;
 }
 
-SupportPixelMaps support_pixel_maps(const svm::KernelSvm& model, const bow::Encoding& encoding,
-                                    const bow::Trace& test, const bow::Trace& training, std::size_t cls, std::size_t i,
-                                    const Composite& composite) {
+SupportPixelMaps support_test_map(const svm::KernelSvm& model, const bow::Encoding& encoding, const bow::Trace& test,
+                                  std::size_t cls, std::size_t i, const Composite& composite) {
   composite.validate();
   if (std::visit([](const auto& e) { return !e; }, encoding))
     throw std::invalid_argument("support_pixel_maps: no encoding given (null pointer)");
@@ -154,7 +183,14 @@ SupportPixelMaps support_pixel_maps(const svm::KernelSvm& model, const bow::Enco
   out.support_index = i;
   out.dimensions = support_dimension_relevance(model, bow::head_input(test), cls, i);
   out.contribution = std::accumulate(out.dimensions.begin(), out.dimensions.end(), 0.0);
+  push_down(encoding, test, out.dimensions, composite, "test", out.test_features, out.test_pixels);
+  return out;
+}
 
+SupportPixelMaps support_pixel_maps(const svm::KernelSvm& model, const bow::Encoding& encoding,
+                                    const bow::Trace& test, const bow::Trace& training, std::size_t cls, std::size_t i,
+                                    const Composite& composite) {
+  SupportPixelMaps out = support_test_map(model, encoding, test, cls, i, composite);
   const std::vector<double>& h = bow::head_input(training);
   if (h.size() != model.dim())
     throw std::invalid_argument("support_pixel_maps: the training trace has " + std::to_string(h.size()) +
@@ -181,7 +217,6 @@ SupportPixelMaps support_pixel_maps(const svm::KernelSvm& model, const bow::Enco
                                 std::to_string(worst) + "): pass the trace of the training image that became it "
                                 "(or of its left-right mirror, if training used mirrored copies)");
 
-  push_down(encoding, test, out.dimensions, composite, "test", out.test_features, out.test_pixels);
   push_down(encoding, training, out.dimensions, composite, "training", out.training_features, out.training_pixels);
   return out;
 }

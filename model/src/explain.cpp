@@ -1,13 +1,65 @@
 #include <bowlrp/model/explain.h>
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/decompose/support_attribution.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 namespace bowlrp::model {
 namespace {
+
+// More listed training images than any report can show; the bound keeps K a plain count.
+constexpr std::size_t kMaxListedTrainingImages = 1000000;
+
+// The matching maps of a listed training image: on the test image always; on the training image when
+// its file is known, readable and still encodes to s_i (support_pixel_maps checks it), else why not.
+// A mirrored support vector's map is made on the mirror and flipped back onto the file as stored.
+void training_image_maps(const Model& model, const svm::KernelSvm& head, const Trace& trace, std::size_t cls,
+                         const decompose::Composite& composite, ListedTrainingImage& t) {
+  if (t.image) {
+    try {
+      const bow::GrayImage file = model.load_image(t.image->path);
+      const Trace training = model.encode(t.image->mirrored ? bow::mirror_left_right(file) : file);
+      decompose::SupportPixelMaps m =
+          decompose::support_pixel_maps(head, model.encoding(), trace, training, cls, t.support_index, composite);
+      t.test_pixels = std::move(m.test_pixels);
+      t.training_pixels = std::move(m.training_pixels);
+      if (t.image->mirrored)
+        for (std::size_t row = 0; row < static_cast<std::size_t>(t.training_pixels.height); ++row) {
+          const auto begin = t.training_pixels.R.begin() + static_cast<std::ptrdiff_t>(row * t.training_pixels.width);
+          std::reverse(begin, begin + t.training_pixels.width);
+        }
+      return;
+    } catch (const std::exception& e) {
+      t.training_error = e.what();
+    }
+  }
+  t.test_pixels =
+      std::move(decompose::support_test_map(head, model.encoding(), trace, cls, t.support_index, composite).test_pixels);
+}
+
+// The top K supporting and opposing training images of class cls on a trace (explain.h).
+void list_training_images(const Model& model, const Trace& trace, std::size_t cls, const ExplainOptions& options,
+                          ImageExplanation& out) {
+  const svm::KernelSvm& head = decompose::require_attribution_head(model.head(), "ExplainOptions.training_images");
+  const decompose::SupportContributions c = decompose::support_contributions(head, bow::head_input(trace), cls);
+  const bool maps = head.kernel().sum_decomposable();
+  const auto list = [&](const std::vector<std::size_t>& top, std::vector<ListedTrainingImage>& to) {
+    for (std::size_t i : top) {
+      ListedTrainingImage t;
+      t.support_index = i;
+      t.contribution = c.contributions[i];
+      if (!model.training_images().empty()) t.image = model.training_images()[i];
+      if (maps) training_image_maps(model, head, trace, cls, options.composite, t);
+      to.push_back(std::move(t));
+    }
+  };
+  list(c.top_supporting(options.training_images), out.supporting);
+  list(c.top_opposing(options.training_images), out.opposing);
+}
 
 // The explanation of one decoded image, without the bytes or the path.
 ImageExplanation explain_decoded(const Model& model, const decompose::Explainer& explainer, const bow::GrayImage& image,
@@ -19,6 +71,7 @@ ImageExplanation explain_decoded(const Model& model, const decompose::Explainer&
   out.explanation = explainer.explain(trace, cls);
   out.conservation = decompose::check_conservation(out.explanation, options.tolerance);
   out.warning = conservation_verdict(out.conservation, options.residual_warning);
+  if (options.training_images > 0) list_training_images(model, trace, cls, options, out);
   std::visit([&](auto& t) {
     out.features = t.features.size();
     out.frames = std::move(t.features.frames);  // the trace ends here
@@ -27,6 +80,7 @@ ImageExplanation explain_decoded(const Model& model, const decompose::Explainer&
 }
 
 void check_class(const Model& model, const ExplainOptions& options) {
+  check_training_images(model, options, "ExplainOptions.training_images");
   if (options.class_index && *options.class_index >= model.classes())
     throw std::out_of_range("ExplainOptions.class_index " + std::to_string(*options.class_index) +
                             " out of range: the model has " + std::to_string(model.classes()) + " classes");
@@ -47,6 +101,11 @@ const core::OptionSchema<ExplainOptions>& ExplainOptions::schema() {
                                      [](O& o) -> double& { return o.tolerance; }, OptionRange::at_least(0)));
     s.push_back(core::integer_option<O>("threads", "", "worker threads (0: all cores)",
                                         [](O& o) -> int& { return o.threads; }, OptionRange::at_least(0)));
+    s.push_back(core::integer_option<O>(
+        "training_images", "--training-images",
+        "list the top K supporting and K opposing training images of each decision (their exact shares of f; "
+        "kernel-SVM heads only), with their matching maps for sum-decomposable kernels; 0: none",
+        [](O& o) -> std::size_t& { return o.training_images; }, OptionRange::closed(0, kMaxListedTrainingImages)));
     return s;
   }();
   return schema;
@@ -61,6 +120,13 @@ void ExplainOptions::validate() const {
     throw std::invalid_argument("ExplainOptions.tolerance = " + std::to_string(tolerance) +
                                 ": expected a finite value >= 0");
   core::validate_threads(threads, "ExplainOptions.threads");
+  if (training_images > kMaxListedTrainingImages)
+    throw std::invalid_argument("ExplainOptions.training_images = " + std::to_string(training_images) +
+                                ": expected at most " + std::to_string(kMaxListedTrainingImages));
+}
+
+void check_training_images(const Model& model, const ExplainOptions& options, const std::string& what) {
+  if (options.training_images > 0) (void)decompose::require_attribution_head(model.head(), what);
 }
 
 std::string conservation_verdict(const decompose::ConservationReport& report, double residual_warning) {

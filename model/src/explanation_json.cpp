@@ -3,11 +3,47 @@
 #include <bowlrp/model/explain.h>
 
 #include <bowlrp/core/json_text.h>
+#include <bowlrp/decompose/support_attribution.h>
 
 #include <cmath>
 #include <stdexcept>
 
 namespace bowlrp::model {
+namespace {
+
+// The listed training images of a decision (ExplainOptions::training_images), ranked from 1.
+nlohmann::json training_images_json(const Model& model, const ImageExplanation& r, std::size_t k) {
+  const double f = r.explanation.dimensions.f;
+  const auto list = [&](const std::vector<ListedTrainingImage>& listed) {
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t rank = 0; rank < listed.size(); ++rank) {
+      const ListedTrainingImage& t = listed[rank];
+      nlohmann::json e = {{"rank", rank + 1},
+                          {"support_index", t.support_index},
+                          {"contribution", t.contribution},
+                          {"share", f != 0 ? nlohmann::json(t.contribution / f) : nlohmann::json(nullptr)}};
+      if (t.image) {
+        core::set_path(e, "image", t.image->path);
+        e["mirrored"] = t.image->mirrored;
+      } else {
+        e["image"] = nullptr;
+        e["mirrored"] = nullptr;
+      }
+      e["training_map"] = !t.training_pixels.R.empty();
+      if (!t.training_error.empty()) e["training_map_error"] = t.training_error;
+      out.push_back(std::move(e));
+    }
+    return out;
+  };
+  const bool maps = decompose::require_attribution_head(model.head(), "explanation_json").kernel().sum_decomposable();
+  return {{"k", k},
+          {"support_size", model.support_size()},
+          {"maps", maps},
+          {"supporting", list(r.supporting)},
+          {"opposing", list(r.opposing)}};
+}
+
+}  // namespace
 
 std::string explanation_json(const Model& model, const ImageExplanation& r, const ExplainOptions& options) {
   if (!r.error.empty())
@@ -78,6 +114,7 @@ std::string explanation_json(const Model& model, const ImageExplanation& r, cons
     j["root_found"] = e.dimensions.root_found;
     j["f_root"] = e.dimensions.f_root;
   }
+  if (options.training_images > 0) j["training_images"] = training_images_json(model, r, options.training_images);
   // Never throws on text: any other invalid UTF-8 (a class name) is replaced by U+FFFD.
   return core::dump_json(j, 1) + "\n";
 }

@@ -618,13 +618,22 @@ Model fit(const LabelledImages& data, const FitOptions& options, const core::Pro
   topts.threads = options.threads;
   topts.C = std::visit([&](const auto& e) { return EncodingTraitsOf<std::decay_t<decltype(e)>>::svm_C(options); },
                         encoding);
+  std::vector<std::size_t> support_rows;  // the kept row of each support vector (kernel heads)
   Head head = visit_head_kind(options.head_kind(), [&](auto tag) -> Head {
     return HeadTraits<typename decltype(tag)::type>::train(rows, kept.size(), set.dim, labels, data.class_names,
-                                                           options, topts, progress);
+                                                           options, topts, progress, &support_rows);
   });
   std::vector<double>().swap(X);
   r.times.svm = seconds_since(t1);
   Model model(std::move(encoding), std::move(head));
+  // Provenance: which image file (or its mirror, rows n .. 2n-1) each support vector is. Decoded
+  // images have no path to keep.
+  if (data.images.files() && !support_rows.empty()) {
+    std::vector<TrainingImage> provenance;
+    provenance.reserve(support_rows.size());
+    for (std::size_t k : support_rows) provenance.push_back({data.images.paths()[kept[k] % n], kept[k] >= n});
+    model = model.with_training_images(std::move(provenance));
+  }
   if (options.training_accuracy) {
     const std::vector<double> F = model.scores_batch(set.histograms.data(), n, options.threads);
     const std::vector<char> ok(set.ok.begin(), set.ok.begin() + n);  // the images, not their mirrors

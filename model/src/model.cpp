@@ -1,6 +1,7 @@
 #include <bowlrp/model/model.h>
 #include <bowlrp/core/option_text.h>
 
+#include <bowlrp/decompose/support_attribution.h>
 #include <bowlrp/model/model_file.h>
 
 #include <algorithm>
@@ -37,6 +38,31 @@ void Model::check() const {
     for (std::size_t d = 0; d < c; ++d)
       if (class_names_[c] == class_names_[d])
         throw std::invalid_argument("Model: the class name '" + class_names_[c] + "' is given twice");
+}
+
+Model Model::with_training_images(std::vector<TrainingImage> images) const {
+  const std::size_t S = support_size();
+  if (!images.empty() && images.size() != S)
+    throw std::invalid_argument("Model: " + std::to_string(images.size()) + " training images given for " +
+                                std::to_string(S) + " support vectors of the " + head_kind() +
+                                " head: expected one per support vector" + (S ? "" : " (none: it keeps none)"));
+  for (std::size_t i = 0; i < images.size(); ++i)
+    if (images[i].path.empty() || images[i].path.find('\0') != std::string::npos)
+      throw std::invalid_argument("Model: training image " + std::to_string(i) +
+                                  " has no file path (empty, or holding a NUL byte)");
+  Model m = *this;
+  m.training_images_ = images.empty() ? nullptr : std::make_shared<const std::vector<TrainingImage>>(std::move(images));
+  return m;
+}
+
+const std::vector<TrainingImage>& Model::training_images() const {
+  static const std::vector<TrainingImage> none;
+  return training_images_ ? *training_images_ : none;
+}
+
+std::size_t Model::support_size() const {
+  const svm::KernelSvm* k = decompose::attribution_head(head_);
+  return k ? k->support_size() : 0;
 }
 
 Model Model::load(const std::string& path) { return load_model(path); }

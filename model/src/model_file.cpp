@@ -4,6 +4,7 @@
 #include "model_file_format.h"
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/json_text.h>
 #include <bowlrp/bow/mapping.h>
 #include <bowlrp/bow/pooling.h>
 #include <bowlrp/nn/network.h>
@@ -19,6 +20,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -186,7 +188,8 @@ void read_common(const json& h, Layout& l) {
 
 Layout read_header_v1(const json& h) {
   Layout l;
-  object(h, "", scope_of(l.fields), {"format_version", "pipeline", "kernel", "dim", "support_size", "classes", "data_bytes", "arrays"});
+  object(h, "", scope_of(l.fields), {"format_version", "pipeline", "kernel", "dim", "support_size", "classes", "data_bytes", "arrays"},
+         {"training_images"});
   // format_version 1 is Bag-of-Words with a kernel SVM
   l.encoding = EncodingTraits<bow::Pipeline>::name;
   l.options = EncodingCodec<bow::Pipeline>::read_options(h.at("pipeline"), l.fields);
@@ -201,7 +204,8 @@ Layout read_header_v2(const json& h) {
   Layout l;
   l.fields = Fields::of(2);
   const std::string scope = scope_of(l.fields);
-  object(h, "", scope, {"format_version", "encoding", "head", "dim", "classes", "data_bytes", "arrays"});
+  object(h, "", scope, {"format_version", "encoding", "head", "dim", "classes", "data_bytes", "arrays"},
+         {"training_images"});
   const json& e = object(h.at("encoding"), "encoding", scope, {"kind", "pipeline"});
   const std::string encoding = read_string(e.at("kind"), "encoding.kind");
   std::vector<std::string> kinds;
@@ -385,6 +389,64 @@ Model build_model(Layout& l, const DataSection& data) {
   return Model(std::move(encoding), std::move(head));
 }
 
+// ---- the optional field "training_images": the provenance of a kernel head's support vectors ----
+// [{"path": P, "mirrored": bool}] with one entry per support vector, in the order of the support set;
+// a path that is not UTF-8 is written as its display form (U+FFFD for each bad byte) with its exact
+// bytes in "path_hex" (core/json_text.h, as explain's "image_hex").
+
+json training_images_json(const std::vector<TrainingImage>& images) {
+  json out = json::array();
+  for (const TrainingImage& t : images) {
+    json e = {{"mirrored", t.mirrored}};
+    core::set_path(e, "path", t.path);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The bytes of lowercase hex text (two digits a byte), or nullopt when it is not such text.
+std::optional<std::string> from_hex(const std::string& hex) {
+  if (hex.size() % 2) return std::nullopt;
+  const auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::vector<TrainingImage> read_training_images(const json& j, const Model& model, const Fields& fields) {
+  const std::string name = "training_images";
+  const std::size_t S = model.support_size();
+  if (S == 0)
+    throw HeaderError("a field " + name + " with a " + model.head_kind() +
+                      " head: expected none (it has no support vectors for it to describe)");
+  if (!j.is_array() || j.size() != S)
+    throw HeaderError(name + " = " + brief(j) + ": expected an array of " + std::to_string(S) +
+                      " values, one per support vector (" + fields.support_size + ")");
+  std::vector<TrainingImage> out(S);
+  for (std::size_t i = 0; i < S; ++i) {
+    const std::string entry = at(name, i);
+    const json& e = object(j[i], entry, scope_of(fields), {"path", "mirrored"}, {"path_hex"});
+    out[i].path = read_string(e.at("path"), entry + ".path");
+    out[i].mirrored = read_bool(e.at("mirrored"), entry + ".mirrored");
+    if (e.contains("path_hex")) {
+      const std::string hex = read_string(e.at("path_hex"), entry + ".path_hex");
+      const std::optional<std::string> bytes = from_hex(hex);
+      if (!bytes || core::is_utf8(*bytes) || core::utf8_display(*bytes) != out[i].path)
+        throw HeaderError(entry + ".path_hex = " + brief(e.at("path_hex")) +
+                          ": expected the lowercase hex bytes of a path that is not UTF-8, whose display form is " +
+                          entry + ".path");
+      out[i].path = *bytes;
+    }
+    if (out[i].path.empty() || out[i].path.find('\0') != std::string::npos)
+      throw HeaderError(entry + ".path = " + brief(e.at("path")) + ": expected a file path (not empty, no NUL)");
+  }
+  return out;
+}
+
 // Parses the header, refusing a key repeated within an object: JSON readers disagree on which copy
 // counts, so such a file means different models to different readers.
 json parse_header(const std::string& buf, std::size_t begin, std::size_t end, std::string& repeated) {
@@ -447,6 +509,7 @@ void save_model(const std::string& path, const Model& model) {
   }
   header["dim"] = V;
   header["classes"] = classes;
+  if (!model.training_images().empty()) header["training_images"] = training_images_json(model.training_images());
   core::write_file_atomic(path, assemble(std::move(header), arrays));
 }
 
@@ -525,7 +588,10 @@ Model load_model(const std::string& path) {
     check_sizes(layout, specs, arrays, data_bytes);
     const char* data = buf.data() + D;
     check_tiling(specs, arrays, data, data_bytes);
-    return build_model(layout, DataSection{data, specs, arrays});
+    Model model = build_model(layout, DataSection{data, specs, arrays});
+    if (header.contains("training_images"))
+      model = model.with_training_images(read_training_images(header.at("training_images"), model, layout.fields));
+    return model;
   } catch (const HeaderError& e) {
     fail(path, "has " + std::string(e.what()));
   } catch (const json::exception& e) {

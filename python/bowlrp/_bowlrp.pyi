@@ -143,7 +143,8 @@ class ExplainOptions(_Options):
     residual_warning: float
     tolerance: float
     threads: int
-    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ...) -> None: ...
+    training_images: int
+    def __init__(self, *, bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., residual_warning: float = ..., tolerance: float = ..., threads: int = ..., training_images: int = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -412,6 +413,11 @@ class Explanation:
     # mlp heads, input layer first: dicts rule, inputs, outputs, upper, lower, absorbed, with
     # upper = lower + absorbed and score = Σ dimension_relevance + Σ absorbed (empty for SVM heads)
     network_layers: List[Dict[str, Any]]
+    # training_images=K (kernel-SVM heads): dicts support_index, contribution, share, path, mirrored, relevance
+    # (H x W matching map, None for rbf / expchi2), training_relevance (on the training file, or None) and
+    # training_error (why not, or None); [] otherwise
+    supporting: List[Dict[str, Any]]
+    opposing: List[Dict[str, Any]]
     totals: Dict[str, float]
     def check_conservation(self, rel_tol: float = ...) -> ConservationReport: ...
     def to_json(self) -> str: ...
@@ -473,6 +479,7 @@ class Model:
     def explain(self, images: Sequence[Image], class_: ClassArg = None, *, options: Optional[ExplainOptions] = None,
                 progress: Progress = None, **options_kw: Any) -> List[Explanation]: ...
     # Training-image attribution, kernel-SVM heads only (ValueError otherwise).
+    training_images: List[Dict[str, Any]]  # per support vector: {"path", "mirrored"}; [] when not recorded
     def support_contributions(self, encoding: npt.ArrayLike, class_: Union[str, int]) -> SupportContributions: ...
     def support_dimension_relevance(self, encoding: npt.ArrayLike, class_: Union[str, int],
                                     support_index: int) -> npt.NDArray[np.float64]: ...

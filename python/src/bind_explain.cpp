@@ -133,14 +133,37 @@ const decompose::Explanation& ex(const PyExplanation& e) { return e.result.expla
 // ---------------------------------------------------------------------------------------------
 // Training-image (support-vector) attribution
 
-/// The kernel-SVM head of a model; ValueError for other heads (saying why nothing is offered).
+/// The kernel-SVM head of a model; ValueError for other heads (the library says why nothing is offered).
 const svm::KernelSvm& kernel_head(const model::Model& m, const char* what) {
-  if (const auto h = m.head_if<svm::KernelSvm>()) return *h;
-  throw py::value_error(std::string(what) + ": needs a kernel-SVM head (the support vectors and their coefficients); "
-                        "this model's head is " + m.head_kind() +
-                        (m.head_kind() == "linear-svm"
-                             ? ", which keeps only w_c = Σ_i α_i y_i s_i, not the training images it came from"
-                             : ", which has no support vectors"));
+  try {
+    return decompose::require_attribution_head(m.head(), what);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+}
+
+/// A file path as Python's str, exact for any bytes (os.fsdecode: undecodable bytes as surrogates).
+py::object path_object(const std::string& path) { return py::module_::import("os").attr("fsdecode")(py::bytes(path)); }
+
+/// The training images listed for a decision (ExplainOptions.training_images), as dicts.
+py::list listed_training_images(const PyExplanation& e, const std::vector<model::ListedTrainingImage>& listed) {
+  py::list out;
+  const double f = ex(e).dimensions.f;
+  for (const model::ListedTrainingImage& t : listed) {
+    py::dict d;
+    d["support_index"] = t.support_index;
+    d["contribution"] = t.contribution;
+    d["share"] = f != 0 ? py::object(py::float_(t.contribution / f)) : py::object(py::none());
+    d["path"] = t.image ? py::object(path_object(t.image->path)) : py::object(py::none());
+    d["mirrored"] = t.image ? py::object(py::bool_(t.image->mirrored)) : py::object(py::none());
+    d["relevance"] = t.test_pixels.R.empty() ? py::object(py::none())
+                                             : py::object(copy_array(t.test_pixels.R, {t.test_pixels.height, t.test_pixels.width}));
+    const decompose::PixelRelevance& p = t.training_pixels;
+    d["training_relevance"] = p.R.empty() ? py::object(py::none()) : py::object(copy_array(p.R, {p.height, p.width}));
+    d["training_error"] = t.training_error.empty() ? py::object(py::none()) : py::object(py::str(t.training_error));
+    out.append(std::move(d));
+  }
+  return out;
 }
 
 /// A 1-D float64 encoding Φ(x) of length V; ValueError otherwise (the library checks the values).
@@ -346,6 +369,16 @@ void BindExplain(py::module_& m) {
       }, "mlp heads: every dense layer, input layer first: its rule, sizes, the relevance that came in (upper), went "
          "down (lower) and what the rule absorbed, so that upper = lower + absorbed and f = dimension total + Σ "
          "absorbed (empty for SVM heads).")
+      .def_property_readonly("supporting", [](const PyExplanation& e) { return listed_training_images(e, e.result.supporting); },
+                             "With training_images=K (kernel-SVM heads): the top K training images with c_i > 0, "
+                             "largest first, as dicts: support_index, contribution (c_i), share (c_i / score; None "
+                             "when the score is 0), path and mirrored (None when the model does not record them), "
+                             "relevance (the matching map on this image, H x W; None for rbf / expchi2), "
+                             "training_relevance (the matching map on the training file as stored, when its file is "
+                             "readable and still encodes to the support vector, else None) and training_error (why "
+                             "not, or None). Else [].")
+      .def_property_readonly("opposing", [](const PyExplanation& e) { return listed_training_images(e, e.result.opposing); },
+                             "As supporting, for the top K training images with c_i < 0, most negative first.")
       .def_property_readonly("totals", [](const PyExplanation& e) {
         py::dict d;
         d["dimensions"] = ex(e).dimensions.total();
@@ -414,6 +447,19 @@ void BindExplain(py::module_& m) {
                 "images carry .error). options: an ExplainOptions; keyword knobs (bias=..., svm_rule=..., "
                 "fisher_epsilon=..., threads=...) override it. The same numbers as `bowlrp explain`. Releases the GIL.");
 
+  model_cls.def_property_readonly("training_images", [](const model::Model& self) {
+    py::list out;
+    for (const model::TrainingImage& t : self.training_images()) {
+      py::dict d;
+      d["path"] = path_object(t.path);
+      d["mirrored"] = t.mirrored;
+      out.append(std::move(d));
+    }
+    return out;
+  }, "The training image each support vector is the encoding of (kernel-SVM heads trained from image files), one "
+     "dict per support vector in the order of support_contributions: path (as training was given it) and mirrored "
+     "(the support vector is its left-right mirror). [] when not known: trained from arrays, a file written before "
+     "the field, or a head without support vectors.");
   model_cls.def("support_contributions", [](const model::Model& self, py::handle encoding, py::handle cls) {
     const svm::KernelSvm& head = kernel_head(self, "support_contributions");
     const std::size_t c = class_argument(self, cls);

@@ -319,7 +319,8 @@ OneVsRest train_binary_svms(const double* X, std::size_t n, std::size_t dim, con
 
 KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                            const std::vector<std::string>& class_names, Kernel kernel,
-                           const TrainOptions& options, const ProgressFn& progress) {
+                           const TrainOptions& options, const ProgressFn& progress,
+                           std::vector<std::size_t>* support_rows) {
   const std::size_t C = class_names.size();
   detail::OneVsRest ovr = detail::train_binary_svms(X, n, dim, labels, class_names, std::move(kernel), options, progress);
   const std::vector<detail::BinaryResult>& trained = ovr.classes;
@@ -330,8 +331,12 @@ KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, con
     for (std::size_t i : t.index) used[i] = 1;
   std::vector<std::size_t> slot(n, n);  // position in S, n = not a support vector
   std::size_t S = 0;
+  if (support_rows) support_rows->clear();
   for (std::size_t i = 0; i < n; ++i)
-    if (used[i]) slot[i] = S++;
+    if (used[i]) {
+      slot[i] = S++;
+      if (support_rows) support_rows->push_back(i);
+    }
   std::vector<double> support(S * dim);
   for (std::size_t i = 0; i < n; ++i)
     if (slot[i] < n) std::copy_n(X + i * dim, dim, support.data() + slot[i] * dim);

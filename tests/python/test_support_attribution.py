@@ -1,6 +1,9 @@
 """Training-image (support-vector) attribution of kernel-SVM heads (Model.support_contributions,
 support_dimension_relevance, support_pixel_maps) against a numpy re-implementation over the model
-file's support vectors and coefficients."""
+file's support vectors and coefficients; the provenance of each support vector (Model.training_images) and
+the training images listed by explain(training_images=K)."""
+
+import json
 
 import numpy as np
 import pytest
@@ -127,6 +130,10 @@ def test_rbf_contributions_and_refusal(paths, scratch):
     assert sc.total() + sc.bias == pytest.approx(m.decision(h[None, :])[0, 0], rel=1e-12, abs=1e-12)
     with pytest.raises(ValueError, match="not sum-decomposable"):
         m.support_dimension_relevance(h, 0, 0)
+    e = m.explain(paths[2], 0, training_images=2)  # listed with c_i, but no maps
+    assert [d["support_index"] for d in e.supporting] == list(numpy_top(ref, 2, 1.0))
+    assert all(d["relevance"] is None and d["training_relevance"] is None for d in e.supporting + e.opposing)
+    assert json.loads(e.to_json())["training_images"]["maps"] is False
 
 
 def test_linear_head_is_refused(paths):
@@ -136,3 +143,65 @@ def test_linear_head_is_refused(paths):
                  lambda: m.support_pixel_maps(paths[0], paths[1], 0, 0)):
         with pytest.raises(ValueError, match="kernel-SVM head.*linear-svm"):
             call()
+    assert m.training_images == []
+    with pytest.raises(ValueError, match="training_images.*linear-svm.*nothing exact"):
+        m.explain(paths[0], training_images=1)
+
+
+def test_model_records_the_training_image_of_each_support_vector(model, paths, scratch):
+    """bowlrp.fit on files keeps, per support vector, the file it is the encoding of (the model file's
+    "training_images"); it loads back the same."""
+    path = scratch / "provenance.bowlrp"
+    S, _, _, _, header = head_arrays(model, path)
+    recorded = model.training_images
+    assert len(recorded) == model.support_size == len(header["training_images"]) == S.shape[0]
+    given = set(map(str, paths))
+    for i, t in enumerate(recorded):
+        assert t["path"] in given and t["mirrored"] is False  # Bag-of-Words trains without mirrors by default
+        np.testing.assert_array_equal(model.encode(t["path"]), S[i])
+    assert bowlrp.load(path).training_images == recorded
+
+
+def test_explain_lists_the_training_images_of_a_numpy_reference(model, paths, scratch):
+    """training_images=K: the top K supporting / opposing support vectors of numpy's c_i, their shares,
+    recorded files and matching maps (summing to c_i); in to_json() too. Without it nothing is listed."""
+    S, coef, _, w, _ = head_arrays(model, scratch / "provenance-explain.bowlrp")
+    e = model.explain(paths[7], training_images=3)
+    h = model.encode(paths[7])
+    ref = coef[e.class_index] * (w[None, :] * np.minimum(S, h[None, :])).sum(axis=1)
+    record = json.loads(e.to_json())["training_images"]
+    assert record["k"] == 3 and record["support_size"] == S.shape[0] and record["maps"] is True
+    for side, sign in (("supporting", 1.0), ("opposing", -1.0)):
+        listed = getattr(e, side)
+        top = numpy_top(ref, 3, sign)
+        assert len(top) > 0
+        assert [d["support_index"] for d in listed] == list(top)
+        for rank, d in enumerate(listed):
+            i, row = d["support_index"], record[side][rank]
+            assert d["contribution"] == pytest.approx(ref[i], rel=1e-12, abs=1e-12)
+            assert d["share"] == d["contribution"] / e.score
+            assert d["path"] == model.training_images[i]["path"] and d["mirrored"] is False
+            assert d["relevance"].shape == (e.height, e.width)
+            assert d["relevance"].sum() == pytest.approx(d["contribution"], rel=1e-9, abs=1e-12)
+            assert d["training_error"] is None and row["training_map"] is True
+            assert d["training_relevance"].sum() == pytest.approx(d["contribution"], rel=1e-9, abs=1e-12)
+            assert (row["rank"], row["support_index"], row["image"]) == (rank + 1, i, d["path"])
+            assert row["contribution"] == d["contribution"]
+    plain = model.explain(paths[7])
+    assert plain.supporting == [] and plain.opposing == []
+    assert "training_images" not in json.loads(plain.to_json())
+    assert bowlrp.ExplainOptions(training_images=2).training_images == 2
+    with pytest.raises(ValueError, match="training_images"):
+        bowlrp.ExplainOptions(training_images=-1)
+
+
+def test_training_images_of_a_model_trained_from_arrays(listing, rgb_images):
+    """A model trained from arrays records no files: path None in the listing, no map on a training image."""
+    keep = list(range(0, len(rgb_images), 3))
+    images, labels = [rgb_images[i] for i in keep], [listing["labels"][i] for i in keep]
+    arrays = bowlrp.fit(images, labels, words=8, pyramid="1x1", training_accuracy=False)
+    assert arrays.training_images == []
+    e = arrays.explain(images[0], training_images=1)
+    assert e.supporting and e.supporting[0]["path"] is None and e.supporting[0]["mirrored"] is None
+    assert e.supporting[0]["training_relevance"] is None and e.supporting[0]["training_error"] is None
+    assert json.loads(e.to_json())["training_images"]["supporting"][0]["image"] is None

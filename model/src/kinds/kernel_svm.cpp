@@ -83,14 +83,14 @@ void HeadTraits<svm::KernelSvm>::validate(const FitOptions& options) {
 std::shared_ptr<const svm::KernelSvm> HeadTraits<svm::KernelSvm>::train(
     const double* rows, std::size_t n, std::size_t dim, const std::vector<int>& labels,
     const std::vector<std::string>& class_names, const FitOptions& options, const svm::TrainOptions& svm_options,
-    const core::ProgressFn& progress) {
+    const core::ProgressFn& progress, std::vector<std::size_t>* support_rows) {
   const std::size_t C = class_names.size();
   if (progress) progress({core::ProgressEvent::Kind::start, training_stage, 0, C, {}});
   const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {
     if (progress) progress({core::ProgressEvent::Kind::step, training_stage, done, total, {}});
   };
   auto head = std::make_shared<const svm::KernelSvm>(
-      svm::train_one_vs_rest(rows, n, dim, labels, class_names, options.kernel, svm_options, step));
+      svm::train_one_vs_rest(rows, n, dim, labels, class_names, options.kernel, svm_options, step, support_rows));
   if (progress) progress({core::ProgressEvent::Kind::finish, training_stage, C, C, {}});
   return head;
 }

@@ -46,7 +46,8 @@ void HeadTraits<svm::LinearSvm>::validate(const FitOptions&) {}
 std::shared_ptr<const svm::LinearSvm> HeadTraits<svm::LinearSvm>::train(
     const double* rows, std::size_t n, std::size_t dim, const std::vector<int>& labels,
     const std::vector<std::string>& class_names, const FitOptions&, const svm::TrainOptions& svm_options,
-    const core::ProgressFn& progress) {
+    const core::ProgressFn& progress, std::vector<std::size_t>* support_rows) {
+  if (support_rows) support_rows->clear();  // w_c is kept, not the support vectors
   const std::size_t C = class_names.size();
   if (progress) progress({core::ProgressEvent::Kind::start, training_stage, 0, C, {}});
   const svm::ProgressFn step = [&](std::size_t done, std::size_t total) {

@@ -64,7 +64,9 @@ std::shared_ptr<const nn::Network> HeadTraits<nn::Network>::train(const double* 
                                                                   const std::vector<int>& labels,
                                                                   const std::vector<std::string>& class_names,
                                                                   const FitOptions& options, const svm::TrainOptions&,
-                                                                  const core::ProgressFn& progress) {
+                                                                  const core::ProgressFn& progress,
+                                                                  std::vector<std::size_t>* support_rows) {
+  if (support_rows) support_rows->clear();  // no support vectors
   return std::make_shared<const nn::Network>(
       nn::train_network(rows, n, dim, labels, class_names, options.network_training(), progress));
 }

@@ -31,7 +31,10 @@
 // Linear heads (svm::LinearSvm) keep only w_c = Σ_i α_i y_i s_i (collapsed at training, linear_svm.h):
 // the support vectors and their coefficients are not in the model, so nothing per training image can
 // be computed from the model file alone, and nothing is offered here. (Per dimension, the linear
-// head's own R_d = w_cd x_d is relevance_dimensions of svm_relevance.h.)
+// head's own R_d = w_cd x_d is relevance_dimensions of svm_relevance.h.) Network heads (nn::Network)
+// have no support vectors: their decision is no sum over training images, and nothing exact is
+// offered either (no approximation such as representer points is implemented). attribution_head()
+// is the one place that says which heads offer what.
 //
 // Cost: one kernel row (S x V terms, the cost of one prediction) for support_contributions, V terms
 // for one support vector's R_{i,·}.
@@ -39,11 +42,13 @@
 
 #include <bowlrp/bow/trace.h>
 #include <bowlrp/decompose/feature_relevance.h>
+#include <bowlrp/decompose/head.h>
 #include <bowlrp/decompose/pixel_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/svm/svm.h>
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace bowlrp::decompose {
@@ -61,6 +66,13 @@ struct SupportContributions {
   /// At most k indices with c_i < 0, most negative c_i first, ties by smaller index (deterministic).
   std::vector<std::size_t> top_opposing(std::size_t k) const;
 };
+
+/// The support vectors of a head, for training-image attribution: the kernel SVMs themselves, or null
+/// for a head that keeps none (linear SVMs, networks). Throws std::invalid_argument for a null head.
+const svm::KernelSvm* attribution_head(const Head& head);
+/// attribution_head(head), or std::invalid_argument naming `what` (the option or call that asked),
+/// the head's kind and why nothing exact is offered for it.
+const svm::KernelSvm& require_attribution_head(const Head& head, const std::string& what);
 
 /// c_i of every shared support vector for class cls at x (size model.dim()); any kernel type. Throws
 /// std::out_of_range for a bad class, std::invalid_argument for an empty model, a wrong length, a
@@ -84,6 +96,12 @@ struct SupportPixelMaps {
   FeatureRelevance training_features;  ///< R_{i,·} split over the training image's local features
   PixelRelevance training_pixels;      ///< ... and over its pixels: where the training image resembles x
 };
+
+/// Support vector i's matching map on the test image only: R_{i,·} from the test trace's histogram,
+/// split down it as support_pixel_maps does (its training_* members left empty; no training trace
+/// needed). Throws as support_pixel_maps.
+SupportPixelMaps support_test_map(const svm::KernelSvm& model, const bow::Encoding& encoding, const bow::Trace& test,
+                                  std::size_t cls, std::size_t i, const Composite& composite = {});
 
 /// The matching maps of support vector i for class cls: R_{i,·} from the test trace's histogram, then
 /// the encoding's backward rule (the composite's, e.g. the Fisher ε) and the pixel split on each trace.

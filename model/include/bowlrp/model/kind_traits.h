@@ -28,7 +28,8 @@
 // HeadTraits<S> members:
 //   name, alias, summary(S, classes), check(S), applies_svm_bias, training_stage, sensitivity(S, cls, h),
 //   parameter_layers(S), randomised(S, layers, seed)   cascading randomisation (Model::with_randomised_head)
-//   validate(FitOptions), train(...), restore(S, FitOptions)
+//   validate(FitOptions), train(..., support_rows) (the training row of each support vector the head
+//   keeps: its training images, model.h TrainingImage; none for heads that keep none), restore(S, FitOptions)
 #pragma once
 
 #include <cstddef>

@@ -15,6 +15,12 @@
 // A trace (Trace) is the forward record of one image through the encoding, one alternative per
 // encoding kind; it carries the encoding's fingerprint, and the backward pass refuses traces of
 // another model's encoding.
+//
+// Provenance (kernel heads trained from image files): support vector i is the encoding of
+// training_images()[i].path (as training was given it), or of its left-right mirror when `mirrored`
+// (FitOptions::mirror_training). The model file keeps it as the optional field "training_images"
+// (model_file.h). Models trained from decoded images, heads without support vectors, and files
+// written before the field have none: training_images() is empty.
 #pragma once
 
 #include <bowlrp/core/digest.h>
@@ -39,6 +45,14 @@
 #include <vector>
 
 namespace bowlrp::model {
+
+/// The training image a support vector is the encoding of.
+struct TrainingImage {
+  std::string path;       ///< the image file, as training was given it
+  bool mirrored = false;  ///< the support vector is the encoding of its left-right mirror
+  /// Same path and mirror flag.
+  bool operator==(const TrainingImage& o) const { return path == o.path && mirrored == o.mirrored; }
+};
 
 /// Encoding + head + class names; immutable, thread-safe, cheap to copy (the stages are shared).
 class Model {
@@ -85,6 +99,16 @@ class Model {
     if (const auto* p = std::get_if<std::shared_ptr<const S>>(&head_)) return **p;
     throw std::logic_error("Model: the head is " + head_kind() + ", not " + HeadTraits<S>::name);
   }
+  /// This model with each support vector's training image (one per support vector of the head, in
+  /// the order of its support set; empty: none known). Throws std::invalid_argument for another count
+  /// (heads without support vectors take none) or a path that is empty or holds a NUL byte.
+  Model with_training_images(std::vector<TrainingImage> images) const;
+  /// The training image of each support vector (empty when not known; see above).
+  const std::vector<TrainingImage>& training_images() const;
+  /// The number of support vectors of the head (0 for heads that keep none:
+  /// decompose::attribution_head).
+  std::size_t support_size() const;
+
   /// The encoding, shared.
   const Encoding& encoding() const { return encoding_; }
   /// The head, shared.
@@ -159,6 +183,7 @@ class Model {
   Encoding encoding_;
   Head head_;
   std::vector<std::string> class_names_;
+  std::shared_ptr<const std::vector<TrainingImage>> training_images_;  // null: none known
 };
 
 /// The top-scoring class of C scores (first of ties); throws std::invalid_argument for C = 0.

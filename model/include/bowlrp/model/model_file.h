@@ -3,8 +3,9 @@
 // Python/numpy). Two versions: format_version 1 holds a Bag-of-Words + kernel-SVM model,
 // format_version 2 any encoding (bag-of-words, fisher-vector, vlad) with any head (kernel-svm,
 // linear-svm, mlp). Each kind's fields are read and written by its codec (model/src/kinds/). A Bag-of-Words + kernel-SVM model is always written as version 1 (byte for
-// byte as before version 2 existed, so version-1 readers keep reading it); every other one as
-// version 2.
+// byte as before version 2 existed, so version-1 readers keep reading it; one trained from image
+// files adds the optional "training_images" below, which readers older than it refuse); every other
+// one as version 2.
 //
 // Layout of both versions (all integers little-endian):
 //   bytes [0, 13)        magic "BOWLRP-MODEL\n"
@@ -64,6 +65,15 @@
 //                    "biases_<l>"       "<f8" [n_l]           b_l
 //                    z_l = W_l a_{l-1} + b_l, a_0 = x, a_l = max(0, z_l) for l < L; f_c(x) = z_{L,c}
 //                    (nn/network.h, which also fixes the summation order)
+// Both versions: the optional top-level field
+//   "training_images": [{"path": P, "mirrored": bool}] (S entries, the order of support_vectors)
+// says which training image file each support vector of a kernel-svm head is the encoding of (or of
+// its left-right mirror, with mirror_training), the path as training was given it; a path that is
+// not UTF-8 is written in its display form (U+FFFD per bad byte) with its exact bytes in "path_hex"
+// (lowercase hex). fit() writes it for models trained from image files; models trained from decoded
+// images, other heads and files written before it have none (Model::training_images() is empty). A
+// file that has it is read strictly: S entries exactly, each an object of exactly those fields with
+// a non-empty path, and no such field with a head that has no support vectors.
 // JSON numbers are written with round-trip precision, so a loaded model gives bit-identical decisions.
 // A reader refuses what no writer produces, even under a valid checksum: other or repeated keys (a
 // version-1 field in a version-2 header too, a "bias" in an mlp head's classes), other kinds,

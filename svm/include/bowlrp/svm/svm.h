@@ -85,10 +85,13 @@ using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 /// Trains one binary SVM per class. X: n x dim histograms; labels: n x classes row-major in
 /// {+1, -1, 0} (0 = leave this example out of this class, e.g. VOC "difficult"). A kernel gamma of
 /// 0 is replaced by default_gamma(). Throws std::invalid_argument if a class has no positive or no
-/// negative example (naming it).
+/// negative example (naming it). `support_rows`, when given, receives the row of X each shared
+/// support vector is (size S, ascending: the support set keeps training order), so that a caller can
+/// name the training image behind each one.
 KernelSvm train_one_vs_rest(const double* X, std::size_t n, std::size_t dim, const std::vector<int>& labels,
                            const std::vector<std::string>& class_names, Kernel kernel,
-                           const TrainOptions& options, const ProgressFn& progress = {});
+                           const TrainOptions& options, const ProgressFn& progress = {},
+                           std::vector<std::size_t>* support_rows = nullptr);
 
 /// Routes libsvm's printing to a callback (empty: silent). Global, as libsvm's own setting is.
 void set_libsvm_logger(std::function<void(const std::string&)> logger);

@@ -40,11 +40,13 @@ struct HeadTraits<svm::KernelSvm> {
   /// Validates the kernel options of a fit.
   static void validate(const FitOptions& options);
   /// Trains the one-vs-rest SVMs (svm::train_one_vs_rest) on n rows; reports "train SVMs" progress.
+  /// Its `support_rows`: the training row of each shared support vector.
   static std::shared_ptr<const svm::KernelSvm> train(const double* rows, std::size_t n, std::size_t dim,
                                                      const std::vector<int>& labels,
                                                      const std::vector<std::string>& class_names,
                                                      const FitOptions& options, const svm::TrainOptions& svm_options,
-                                                     const core::ProgressFn& progress);
+                                                     const core::ProgressFn& progress,
+                                                     std::vector<std::size_t>* support_rows);
   /// Sets the options of a fit that rebuilds this head (the kernel).
   static void restore(const svm::KernelSvm& head, FitOptions& options);
 };

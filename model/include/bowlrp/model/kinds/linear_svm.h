@@ -41,11 +41,13 @@ struct HeadTraits<svm::LinearSvm> {
   /// Nothing beyond FitOptions::validate.
   static void validate(const FitOptions& options);
   /// Trains the one-vs-rest linear SVMs (svm::train_linear_one_vs_rest); reports "train SVMs" progress.
+  /// Keeps no support vectors: `support_rows` is left empty.
   static std::shared_ptr<const svm::LinearSvm> train(const double* rows, std::size_t n, std::size_t dim,
                                                      const std::vector<int>& labels,
                                                      const std::vector<std::string>& class_names,
                                                      const FitOptions& options, const svm::TrainOptions& svm_options,
-                                                     const core::ProgressFn& progress);
+                                                     const core::ProgressFn& progress,
+                                                     std::vector<std::size_t>* support_rows);
   /// Nothing to restore.
   static void restore(const svm::LinearSvm& head, FitOptions& options);
 };

@@ -42,11 +42,13 @@ struct HeadTraits<nn::Network> {
   /// Validates the network training options of a fit.
   static void validate(const FitOptions& options);
   /// Trains the network (nn::train_network; progress from the trainer).
+  /// Has no support vectors: `support_rows` is left empty.
   static std::shared_ptr<const nn::Network> train(const double* rows, std::size_t n, std::size_t dim,
                                                   const std::vector<int>& labels,
                                                   const std::vector<std::string>& class_names,
                                                   const FitOptions& options, const svm::TrainOptions& svm_options,
-                                                  const core::ProgressFn& progress);
+                                                  const core::ProgressFn& progress,
+                                                  std::vector<std::size_t>* support_rows);
   /// Sets the options of a fit that rebuilds this head (the hidden sizes).
   static void restore(const nn::Network& head, FitOptions& options);
 };
