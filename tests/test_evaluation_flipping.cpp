@@ -330,6 +330,39 @@ BOOST_AUTO_TEST_CASE(faithfulness_correlation_of_a_marker_model) {
   BOOST_CHECK_THROW(fo.validate(), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(flip_fills_mean_and_blur_by_hand) {
+  // 13 x 9 image; mean fill = the mean; blur fill = a separable Gaussian, reflect-101 border, written here.
+  bb::GrayImage img;
+  img.width = img.original_width = 13;
+  img.height = img.original_height = 9;
+  for (int i = 0; i < 13 * 9; ++i) img.pixels.push_back(static_cast<float>((i * 29 % 17) / 17.0));
+  bowlrp::evaluation::PixelFlipOptions o;
+  o.fill = bowlrp::evaluation::FlipFill::mean;
+  double sum = 0;
+  for (float p : img.pixels) sum += p;
+  for (float v : bowlrp::evaluation::flip_fill(img, o)) BOOST_TEST(v == static_cast<float>(sum / img.pixels.size()));
+  o.fill = bowlrp::evaluation::FlipFill::blur;
+  o.blur_sigma = 1.3;
+  const int r = static_cast<int>(std::ceil(3 * 1.3));
+  std::vector<double> w(2 * r + 1);
+  double ws = 0;
+  for (int k = -r; k <= r; ++k) ws += w[k + r] = std::exp(-k * k / (2 * 1.3 * 1.3));
+  const auto reflect = [](int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; };
+  const std::vector<float> blur = bowlrp::evaluation::flip_fill(img, o);
+  for (int y = 0; y < 9; ++y)
+    for (int x = 0; x < 13; ++x) {
+      double v = 0;
+      for (int dy = -r; dy <= r; ++dy)
+        for (int dx = -r; dx <= r; ++dx)
+          v += w[dy + r] * w[dx + r] / (ws * ws) * img.at(reflect(x + dx, 13), reflect(y + dy, 9));
+      BOOST_TEST(blur[y * 13 + x] == v, boost::test_tools::tolerance(1e-5));
+    }
+  BOOST_TEST((bowlrp::evaluation::flip_fill_from_string("blur") == bowlrp::evaluation::FlipFill::blur));
+  BOOST_CHECK_THROW(bowlrp::evaluation::flip_fill_from_string("zeros"), std::invalid_argument);
+  o.blur_sigma = 0;
+  BOOST_CHECK_THROW(o.validate(), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(flip_summary_means) {
   bowlrp::evaluation::FlipSummary s;
   s.add({{"lrp", {1.0, 0.0, -1.0}}, {"random", {1.0, 1.0, 0.0}}});
@@ -387,6 +420,13 @@ BOOST_AUTO_TEST_CASE(incremental_rejects_foreign_trace) {
   o.random_orders = 1;
   o.lerf = true;
   check_incremental_equals_full(m, o);
+  // The blur and mean fills: incremental = full as well.
+  o.lerf = false;
+  o.steps = 6;
+  for (auto fill : {bowlrp::evaluation::FlipFill::blur, bowlrp::evaluation::FlipFill::mean}) {
+    o.fill = fill;
+    check_incremental_equals_full(m, o);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(occlusion_matches_naive_full_reruns) {

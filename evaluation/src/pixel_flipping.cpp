@@ -3,6 +3,8 @@
 #include <bowlrp/core/digest.h>
 #include <bowlrp/core/random.h>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -55,6 +57,9 @@ void PixelFlipOptions::validate() const {
   if (steps < 1) bad("steps", steps, "at least 1 perturbation step");
   if (regions_per_step < 1) bad("regions_per_step", regions_per_step, ">= 1");
   if (random_orders < 0) bad("random_orders", random_orders, ">= 0 (0 = no random reference)");
+  if (!(blur_sigma > 0.0) || !std::isfinite(blur_sigma))
+    throw std::invalid_argument("PixelFlipOptions.blur_sigma = " + std::to_string(blur_sigma) +
+                                "; expected a Gaussian sigma > 0 px");
 }
 
 RegionGrid::RegionGrid(int width, int height, int region_size)
@@ -139,6 +144,44 @@ std::vector<float> flip_noise(int width, int height, std::uint64_t seed) {
   return noise;
 }
 
+std::string to_string(FlipFill fill) {
+  switch (fill) {
+    case FlipFill::noise: return "noise";
+    case FlipFill::mean: return "mean";
+    case FlipFill::blur: return "blur";
+  }
+  throw std::invalid_argument("FlipFill: unknown value " + std::to_string(static_cast<int>(fill)));
+}
+
+FlipFill flip_fill_from_string(const std::string& name) {
+  for (FlipFill f : {FlipFill::noise, FlipFill::mean, FlipFill::blur})
+    if (to_string(f) == name) return f;
+  throw std::invalid_argument("unknown flipping fill '" + name + "': expected noise, mean or blur");
+}
+
+std::vector<float> flip_fill(const bow::GrayImage& image, const PixelFlipOptions& options) {
+  options.validate();
+  switch (options.fill) {
+    case FlipFill::noise: return flip_noise(image.width, image.height, options.seed);
+    case FlipFill::mean: {
+      double sum = 0.0;
+      for (float p : image.pixels) sum += p;
+      const float mean = image.pixels.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(image.pixels.size()));
+      return std::vector<float>(image.pixels.size(), mean);
+    }
+    case FlipFill::blur: {
+      std::vector<float> out(image.pixels.size());
+      if (out.empty()) return out;
+      const cv::Mat src(image.height, image.width, CV_32F, const_cast<float*>(image.pixels.data()));
+      cv::Mat dst(image.height, image.width, CV_32F, out.data());
+      const int side = 2 * static_cast<int>(std::ceil(3.0 * options.blur_sigma)) + 1;
+      cv::GaussianBlur(src, dst, cv::Size(side, side), options.blur_sigma, options.blur_sigma, cv::BORDER_REFLECT_101);
+      return out;
+    }
+  }
+  throw std::invalid_argument("flip_fill: unknown fill");
+}
+
 double aopc(const std::vector<double>& curve) {
   if (curve.empty()) throw std::invalid_argument("aopc: empty curve; expected f(x^0) .. f(x^L)");
   double s = 0.0;
@@ -151,7 +194,7 @@ std::vector<double> flip_curve(const bow::GrayImage& image, const std::vector<in
   options.validate();
   const RegionGrid grid(image.width, image.height, options.region_size);
   check_order(order, grid.size());
-  const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
+  const std::vector<float> noise = flip_fill(image, options);
   bow::GrayImage x = image;
   std::vector<double> curve;
   curve.reserve(static_cast<std::size_t>(options.steps) + 1);
@@ -230,7 +273,7 @@ std::vector<double> run_steps(const bow::GrayImage& image, const bow::DenseSift&
                               const PixelFlipOptions& options, double f0, Update&& update, Rescore&& rescore) {
   const RegionGrid grid(image.width, image.height, options.region_size);
   check_order(order, grid.size());
-  const std::vector<float> noise = flip_noise(image.width, image.height, options.seed);
+  const std::vector<float> noise = flip_fill(image, options);
   bow::GrayImage x = image;
   std::vector<double> curve;
   curve.reserve(static_cast<std::size_t>(options.steps) + 1);

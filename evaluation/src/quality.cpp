@@ -9,6 +9,7 @@
 #include <bowlrp/evaluation/faithfulness_correlation.h>
 #include <bowlrp/evaluation/map_metrics.h>
 #include <bowlrp/evaluation/randomisation.h>
+#include <bowlrp/evaluation/robustness.h>
 
 #include <tbb/parallel_for.h>
 
@@ -51,6 +52,14 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
                                         [](O& o) -> int& { return o.flip.random_orders; }, OptionRange::at_least(0)));
     s.push_back(core::integer_option<O>("flip_seed", "--flip-seed", "seed of the flipping noise and of the random orders",
                                         [](O& o) -> std::uint64_t& { return o.flip.seed; }));
+    s.push_back(core::choice_option<O>("flip_fill", "--flip-fill",
+                                       "pixel flipping: what a flipped region receives: noise (uniform, seeded) | "
+                                       "mean (the image's mean grey) | blur (the image blurred)",
+                                       {"noise", "mean", "blur"}, [](O& o) -> FlipFill& { return o.flip.fill; },
+                                       [](FlipFill f) { return to_string(f); }, &flip_fill_from_string));
+    s.push_back(core::real_option<O>("flip_blur_sigma", "--flip-blur-sigma",
+                                     "pixel flipping: Gaussian sigma of the blur fill, working px",
+                                     [](O& o) -> double& { return o.flip.blur_sigma; }, OptionRange::above(0.0)));
     s.push_back(core::bool_option<O>("lerf", "--lerf",
                                      "pixel flipping: also flip least relevant first (LeRF) and report the area "
                                      "between the LeRF and MoRF curves",
@@ -69,6 +78,16 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
                                      "sanity checks: each map against the map under a randomised head and of a "
                                      "random other class (Spearman, SSIM; seeded by the flip seed)",
                                      [](O& o) -> bool& { return o.randomisation; }));
+    s.push_back(core::integer_option<O>("robustness_samples", "--robustness-samples",
+                                        "robustness: noisy copies per image for max-sensitivity and the local Lipschitz "
+                                        "estimate, plus the mirror and constant-shift checks (0: off)",
+                                        [](O& o) -> int& { return o.robustness_samples; }, OptionRange::at_least(0)));
+    s.push_back(core::real_option<O>("robustness_noise", "--robustness-noise",
+                                     "robustness: half width of the uniform per-pixel noise (grey values in [0, 1])",
+                                     [](O& o) -> double& { return o.robustness_noise; }, OptionRange::left_open(0.0, 1.0)));
+    s.push_back(core::real_option<O>("robustness_shift", "--robustness-shift",
+                                     "robustness: constant added to every pixel for the input-invariance check",
+                                     [](O& o) -> double& { return o.robustness_shift; }));
     core::append_nested(&s, decompose::Composite::schema(), [](O& o) -> decompose::Composite& { return o.composite; });
     return s;
   }();
@@ -81,6 +100,10 @@ void QualityOptions::validate() const {
     throw std::invalid_argument("QualityOptions.occlusion_patch = " + std::to_string(occlusion_patch) +
                                 ": expected a side in px >= 1");
   if (faithfulness_subsets != 0) FaithfulnessOptions{faithfulness_subsets, faithfulness_regions, 0}.validate();
+  RobustnessOptions{std::max(robustness_samples, 1), robustness_noise, robustness_shift, 0}.validate();
+  if (robustness_samples < 0)
+    throw std::invalid_argument("QualityOptions.robustness_samples = " + std::to_string(robustness_samples) +
+                                ": expected >= 0 (0: off)");
   if (faithfulness_regions < 1)
     throw std::invalid_argument("QualityOptions.faithfulness_regions = " + std::to_string(faithfulness_regions) +
                                 ": expected >= 1");
@@ -162,10 +185,17 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
       for (const evaluation::FlipMethod& m : methods)
         res.metrics["faithfulness_correlation"][m.name] = faithfulness_correlation(drops, grid, m.relevance, W, H);
     }
+    const std::map<std::string, std::vector<double>> original = {
+        {to_string(Ordering::lrp), e.pixels.R}, {to_string(Ordering::sensitivity), sens},
+        {to_string(Ordering::occlusion), occ}};
+    if (options.robustness_samples > 0) {
+      const RobustnessOptions ro{options.robustness_samples, options.robustness_noise, options.robustness_shift,
+                                 options.flip.seed};
+      for (const auto& [metric, values] : robustness(model, image, cls, options, ro, original))
+        for (const auto& [name, v] : values)
+          if (std::isfinite(v)) res.metrics[metric][name] = v;
+    }
     if (options.randomisation) {
-      const std::map<std::string, std::vector<double>> original = {
-          {to_string(Ordering::lrp), e.pixels.R}, {to_string(Ordering::sensitivity), sens},
-          {to_string(Ordering::occlusion), occ}};
       for (const RandomisationLevel& level : randomisation_check(model, image, cls, options, options.flip.seed, original)) {
         if (level.layers != 0 && level.layers != model.head_parameter_layers()) continue;  // the cascade's end only
         const std::string key = level.layers ? "randomisation_" : "random_logit_";
@@ -257,9 +287,12 @@ std::map<std::string, evaluation::LocalisationSummary> QualityTotals::localisati
 }
 
 std::string flipping_note(const QualityOptions& o, std::size_t explained) {
+  const std::string fill = o.flip.fill == FlipFill::noise ? "uniform noise"
+                           : o.flip.fill == FlipFill::mean ? "the image's mean grey"
+                                                           : "the image blurred (sigma " + core::format_real(o.flip.blur_sigma) + " px)";
   return std::string(o.flip.lerf ? "MoRF and LeRF" : "MoRF") + " of the explained class, " +
          std::to_string(o.flip.region_size) + "x" +
-         std::to_string(o.flip.region_size) + " working-px regions replaced by uniform noise, " +
+         std::to_string(o.flip.region_size) + " working-px regions replaced by " + fill + ", " +
          std::to_string(o.flip.steps) + " steps, " + std::to_string(explained) +
          " (image, class) pairs; random = mean of " + std::to_string(o.flip.random_orders) +
          " seeded orders; sensitivity = |df/dh| passed down like LRP; occlusion = " + std::to_string(o.occlusion_patch) +

@@ -158,3 +158,15 @@ def test_randomisation_checks(model, paths):
     assert all(-1 <= v <= 1 for v in q.metrics["faithfulness_correlation"].values())
     with pytest.raises(ValueError, match="at least 2"):
         bowlrp.evaluate_explanation(model, path, "circle", faithfulness_subsets=1, **FAST)
+
+
+def test_robustness_metrics(model, paths):
+    q = bowlrp.evaluate_explanation(model, paths[1], "circle", robustness_samples=2, robustness_noise=0.02,
+                                    occlusion_patch=48, **FAST)
+    for metric in ("max_sensitivity", "local_lipschitz", "mirror_spearman", "mirror_difference", "shift_difference"):
+        assert set(q.metrics[metric]) == {"lrp", "sensitivity", "occlusion"}
+    assert q.metrics["shift_difference"]["lrp"] < 1e-3  # dense SIFT reads gradients: a constant shift changes nothing
+    assert q.metrics["max_sensitivity"]["lrp"] > 0
+    assert -1 <= q.metrics["mirror_spearman"]["lrp"] <= 1
+    with pytest.raises(ValueError, match="robustness_noise"):
+        bowlrp.evaluate_explanation(model, paths[1], "circle", robustness_samples=1, robustness_noise=2.0, **FAST)

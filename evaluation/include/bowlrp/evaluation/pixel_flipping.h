@@ -13,6 +13,12 @@
 // averaged over images (the mean of per-image AOPCs equals the AOPC of the mean curve). A large
 // AOPC means the order found the evidence. The same order drawn at random (several seeds, curves
 // averaged) is the reference; other explainers (occlusion, sensitivity...) enter as further maps.
+// What a flipped region receives (`fill`; region perturbation, Samek et al. 2017): `noise`, the
+// seeded uniform noise image (the default, described above); `mean`, the image's mean grey (sum of
+// the working pixels in row-major order / their count); `blur`, the image blurred by a Gaussian of
+// `blur_sigma` px (OpenCV GaussianBlur, kernel side 2 ceil(3 sigma) + 1, reflected border), which
+// removes the fine gradients dense SIFT reads while keeping the coarse shading. The fill image is
+// made once per image (flip_fill) and both the full and the incremental path paste it.
 // With `lerf`, each map is also flipped least relevant first (LeRF: increasing summed relevance,
 // ties by increasing index; curve "<name>_lerf"): a faithful map keeps the score up there, and the
 // area between the LeRF and MoRF curves (map_metrics.h, lerf_morf_area over flip_fractions) is large.
@@ -52,6 +58,13 @@
 
 namespace bowlrp::evaluation {
 
+/// What a flipped region is replaced by.
+enum class FlipFill { noise, mean, blur };
+/// "noise", "mean", "blur".
+std::string to_string(FlipFill fill);
+/// Parses the names above; throws std::invalid_argument listing them.
+FlipFill flip_fill_from_string(const std::string& name);
+
 /// Options of pixel flipping.
 struct PixelFlipOptions {
   int region_size = 9;       ///< side of a square region, working px (Samek et al.: 9)
@@ -60,6 +73,8 @@ struct PixelFlipOptions {
   int random_orders = 3;     ///< random orders averaged into the "random" curve (0: none)
   std::uint64_t seed = 0;    ///< seeds the noise image and the random orders
   bool lerf = false;         ///< also flip each map least relevant first (curve "<name>_lerf")
+  FlipFill fill = FlipFill::noise;  ///< what a flipped region receives (header note)
+  double blur_sigma = 5.0;   ///< Gaussian sigma of the blur fill, working px (> 0)
   /// Throws std::invalid_argument naming the bad field and what was expected.
   void validate() const;
 };
@@ -95,6 +110,8 @@ std::vector<double> flip_fractions(int regions, const PixelFlipOptions& options)
 std::vector<int> random_order(int regions, std::uint64_t seed);
 /// The noise image: width * height values uniform in [0, 1), row-major, from the seed.
 std::vector<float> flip_noise(int width, int height, std::uint64_t seed);
+/// The fill image of an image under the options (noise, mean grey or blur; header note), working size.
+std::vector<float> flip_fill(const bow::GrayImage& image, const PixelFlipOptions& options);
 
 /// 1/(L+1) sum_k (f_0 - f_k) of a curve f_0 .. f_L; throws std::invalid_argument if empty.
 double aopc(const std::vector<double>& curve);

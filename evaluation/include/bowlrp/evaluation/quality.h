@@ -21,6 +21,9 @@
 //                 region with an inside pixel (RegionsFn names, e.g. boxes, masks).
 //   "faithfulness_correlation"   of each map with faithfulness_subsets > 0 (faithfulness_correlation.h;
 //                 subsets seeded by flip.seed, drops shared by the methods);
+//   with robustness_samples > 0 (robustness.h; noise seeded by flip.seed): "max_sensitivity",
+//                 "local_lipschitz", "mirror_spearman", "mirror_difference", "shift_difference" of each
+//                 map (a value that is not finite, e.g. max-sensitivity of an all-zero map, is left out);
 //   with `randomisation` (randomisation.h; low = the map depends on what the model learned):
 //   "randomisation_spearman", "randomisation_ssim"   each map against the same method's map under the
 //                 model with every head layer randomised; "random_logit_spearman", "random_logit_ssim"
@@ -59,6 +62,9 @@ struct QualityOptions {
   evaluation::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
   int occlusion_patch = 32;          ///< occlusion baseline patch side in working px (> 0)
   bool randomisation = false;        ///< also run the sanity checks of randomisation.h (seeded by flip.seed)
+  int robustness_samples = 0;        ///< N noisy images of robustness.h (0: off; also turns on mirror and shift)
+  double robustness_noise = 0.02;    ///< half width of the per-pixel uniform noise (robustness.h)
+  double robustness_shift = 0.1;     ///< constant added for the input-invariance check (robustness.h)
   int faithfulness_subsets = 0;      ///< N random region subsets of the faithfulness correlation (0: off, else >= 2)
   int faithfulness_regions = 16;     ///< k, flipping-grid regions per subset (faithfulness_correlation.h)
   std::uint64_t seed = 0;            ///< seed of the occlusion noise
