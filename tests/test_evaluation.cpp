@@ -76,6 +76,26 @@ std::string write_marked(const bowlrp::datasets::ShapesOptions& o, int index, bo
   return path;
 }
 
+// A small Bag-of-Words (5 random words, one cell) + hik model of two classes, trained on random histograms.
+bowlrp::model::Model small_bow_model() {
+  bowlrp::bow::PipelineOptions options;
+  options.kmeans.words = 5;
+  options.dsift.bin_sizes = {4};
+  options.dsift.step = 4;
+  options.pooling.pyramid = {{1, 1}};
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> centres(5 * 128);
+  for (float& c : centres) c = u(rng);
+  std::vector<int> labels;
+  std::vector<double> X = bowlrp::test::class_data(30, 5, 2, labels, 17);
+  for (double& x : X) x /= 1.4;
+  return bowlrp::model::Model(
+      bowlrp::bow::Pipeline(options, bowlrp::bow::Codebook(128, std::move(centres))),
+      bowlrp::svm::train_one_vs_rest(X.data(), 30, 5, labels, {"a", "b"},
+                                     bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), {}));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(evaluation)
@@ -339,22 +359,7 @@ BOOST_AUTO_TEST_CASE(spray_refuses_what_it_cannot_cluster) {
 // the map metrics of each method's own map (recomputed here from the maps), and QualityTotals
 // summarises each over images as mean_interval does.
 BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
-  bowlrp::bow::PipelineOptions options;
-  options.kmeans.words = 5;
-  options.dsift.bin_sizes = {4};
-  options.dsift.step = 4;
-  options.pooling.pyramid = {{1, 1}};
-  std::mt19937_64 rng(9);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<float> centres(5 * 128);
-  for (float& c : centres) c = u(rng);
-  std::vector<int> labels;
-  std::vector<double> X = bowlrp::test::class_data(30, 5, 2, labels, 17);
-  for (double& x : X) x /= 1.4;
-  const bowlrp::model::Model m(
-      bowlrp::bow::Pipeline(options, bowlrp::bow::Codebook(128, std::move(centres))),
-      bowlrp::svm::train_one_vs_rest(X.data(), 30, 5, labels, {"a", "b"},
-                                     bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), {}));
+  const bowlrp::model::Model m = small_bow_model();
   be::QualityOptions q;
   q.flip.steps = 6;
   q.flip.random_orders = 1;
@@ -422,22 +427,7 @@ BOOST_AUTO_TEST_CASE(flippers_keep_their_model_alive) {
   for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>((i * 37 % 101) / 101.0);
   double f = 0;
   {
-    bowlrp::bow::PipelineOptions options;
-    options.kmeans.words = 5;
-    options.dsift.bin_sizes = {4};
-    options.dsift.step = 4;
-    options.pooling.pyramid = {{1, 1}};
-    std::mt19937_64 rng(9);
-    std::uniform_real_distribution<float> u(0.0f, 1.0f);
-    std::vector<float> centres(5 * 128);
-    for (float& c : centres) c = u(rng);
-    std::vector<int> labels;
-    std::vector<double> X = bowlrp::test::class_data(30, 5, 2, labels, 17);
-    for (double& x : X) x /= 1.4;
-    const bowlrp::model::Model m(
-        bowlrp::bow::Pipeline(options, bowlrp::bow::Codebook(128, std::move(centres))),
-        bowlrp::svm::train_one_vs_rest(X.data(), 30, 5, labels, {"a", "b"},
-                                       bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), {}));
+    const bowlrp::model::Model m = small_bow_model();
     flipper.emplace(m, 1);
     trace = std::get<bowlrp::bow::EncodeTrace>(m.encode(m.encoding_as<bowlrp::bow::Pipeline>().loader().from_gray(px.data(), 64, 48)));
     f = m.scores(trace)[1];

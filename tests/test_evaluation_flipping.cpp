@@ -109,6 +109,34 @@ void check_incremental_equals_full(const SmallModel& m, const bowlrp::evaluation
   }
 }
 
+// The toy marker model on a 27 x 18 image of ones with 3 px regions (54 regions): f = share of the
+// pixels of region set A still exactly 1 (the noise is < 1); `indicator` is 1 on A, 0 elsewhere.
+struct MarkerToy {
+  static constexpr int W = 27, H = 18, S = 3;
+  bb::GrayImage img;
+  bowlrp::evaluation::RegionGrid grid{W, H, S};
+  std::vector<int> A;
+  std::vector<unsigned char> in_a;
+  bowlrp::evaluation::ImageScore f;
+  explicit MarkerToy(std::vector<int> regions) : A(std::move(regions)), in_a(W * H, 0) {
+    img.width = img.original_width = W;
+    img.height = img.original_height = H;
+    img.pixels.assign(W * H, 1.0f);
+    for (int r : A) {
+      const auto b = grid.box(r);
+      for (int y = b.y0; y < b.y1; ++y)
+        for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
+    }
+    const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
+    f = [in = in_a, area](const bb::GrayImage& x) {
+      double n = 0;
+      for (int i = 0; i < W * H; ++i) n += in[i] && x.pixels[i] == 1.0f;
+      return n / area;
+    };
+  }
+  std::vector<double> indicator() const { return std::vector<double>(in_a.begin(), in_a.end()); }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(evaluation)
@@ -166,25 +194,13 @@ BOOST_AUTO_TEST_CASE(aopc_toy_classifier_closed_form) {
   // Image of ones; f = fraction of pixels of A still exactly 1 (noise is < 1). A = m whole regions,
   // relevance 1 on A and 0 elsewhere, so MoRF flips A first: f(x^k) = 1 - min(k, m)/m and
   //   AOPC = 1/(L+1) sum_k min(k, m)/m = ((m+1)/2 + L - m) / (L+1).
-  const int W = 27, H = 18, S = 3;
-  bb::GrayImage img;
-  img.width = img.original_width = W;
-  img.height = img.original_height = H;
-  img.pixels.assign(W * H, 1.0f);
-  const bowlrp::evaluation::RegionGrid grid(W, H, S);
-  const std::vector<int> A{4, 10, 11, 40};
-  std::vector<unsigned char> in_a(W * H, 0);
-  for (int r : A) {
-    const auto b = grid.box(r);
-    for (int y = b.y0; y < b.y1; ++y)
-      for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
-  }
-  const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
-  const bowlrp::evaluation::ImageScore f = [&](const bb::GrayImage& x) {
-    double n = 0;
-    for (int i = 0; i < W * H; ++i) n += in_a[i] && x.pixels[i] == 1.0f;
-    return n / area;
-  };
+  const MarkerToy toy({4, 10, 11, 40});
+  const int W = toy.W, H = toy.H, S = toy.S;
+  const auto& img = toy.img;
+  const auto& grid = toy.grid;
+  const auto& A = toy.A;
+  const auto& in_a = toy.in_a;
+  const auto& f = toy.f;
   // Relevance given at twice the resolution, as an original-size map would be.
   std::vector<double> R(4 * W * H, 0.0);
   for (int y = 0; y < 2 * H; ++y)
@@ -217,25 +233,13 @@ BOOST_AUTO_TEST_CASE(lerf_keeps_a_marker_model_flat_and_the_area_between_is_clos
   // intact. LeRF flips the 50 zero regions first (by index), so for L = 10 < 50 it never touches A:
   // f = 1 throughout. MoRF gives 1 - min(k, m)/m. The fractions are k/54, evenly spaced, so the area
   // between the curves is (1/L) sum_{k=1..L} (d_{k-1} + d_k)/2 with d_k = min(k, m)/m.
-  const int W = 27, H = 18, S = 3;
-  bb::GrayImage img;
-  img.width = img.original_width = W;
-  img.height = img.original_height = H;
-  img.pixels.assign(W * H, 1.0f);
-  const bowlrp::evaluation::RegionGrid grid(W, H, S);
-  const std::vector<int> A{4, 10, 11, 40};
-  std::vector<unsigned char> in_a(W * H, 0);
-  for (int r : A) {
-    const auto b = grid.box(r);
-    for (int y = b.y0; y < b.y1; ++y)
-      for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
-  }
-  const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
-  const bowlrp::evaluation::ImageScore f = [&](const bb::GrayImage& x) {
-    double n = 0;
-    for (int i = 0; i < W * H; ++i) n += in_a[i] && x.pixels[i] == 1.0f;
-    return n / area;
-  };
+  const MarkerToy toy({4, 10, 11, 40});
+  const int W = toy.W, H = toy.H, S = toy.S;
+  const auto& img = toy.img;
+  const auto& grid = toy.grid;
+  const auto& A = toy.A;
+  const auto& in_a = toy.in_a;
+  const auto& f = toy.f;
   std::vector<double> R(in_a.begin(), in_a.end());
   bowlrp::evaluation::PixelFlipOptions o;
   o.region_size = S;
@@ -276,25 +280,13 @@ BOOST_AUTO_TEST_CASE(faithfulness_correlation_of_a_marker_model) {
   // The toy marker model: f = share of A intact. Removing subset S drops f by |S ∩ A| / m, and the
   // indicator map of A sums to |S ∩ A| * 9 px there (at the working resolution): a perfect affine
   // relation, correlation 1; the negated map gives -1; a constant map 0.
-  const int W = 27, H = 18, S = 3;
-  bb::GrayImage img;
-  img.width = img.original_width = W;
-  img.height = img.original_height = H;
-  img.pixels.assign(W * H, 1.0f);
-  const bowlrp::evaluation::RegionGrid grid(W, H, S);
-  const std::vector<int> A{4, 10, 11, 40, 41, 42, 50};
-  std::vector<unsigned char> in_a(W * H, 0);
-  for (int r : A) {
-    const auto b = grid.box(r);
-    for (int y = b.y0; y < b.y1; ++y)
-      for (int x = b.x0; x < b.x1; ++x) in_a[y * W + x] = 1;
-  }
-  const double area = static_cast<double>(std::count(in_a.begin(), in_a.end(), 1));
-  const bowlrp::evaluation::ImageScore f = [&](const bb::GrayImage& x) {
-    double n = 0;
-    for (int i = 0; i < W * H; ++i) n += in_a[i] && x.pixels[i] == 1.0f;
-    return n / area;
-  };
+  const MarkerToy toy({4, 10, 11, 40, 41, 42, 50});
+  const int W = toy.W, H = toy.H, S = toy.S;
+  const auto& img = toy.img;
+  const auto& grid = toy.grid;
+  const auto& A = toy.A;
+  const auto& in_a = toy.in_a;
+  const auto& f = toy.f;
   bowlrp::evaluation::PixelFlipOptions flip;
   flip.region_size = S;
   bowlrp::evaluation::FaithfulnessOptions fo;

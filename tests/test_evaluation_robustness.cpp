@@ -8,7 +8,7 @@
 #include <bowlrp/evaluation/robustness.h>
 #include <bowlrp/model/model.h>
 
-#include "svm_fixtures.h"
+#include "evaluation_fixtures.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -22,40 +22,10 @@ namespace be = bowlrp::evaluation;
 
 namespace {
 
-// An 80 x 60 image with structure everywhere and a 16-word codebook of its own descriptors, 2 x 2 pyramid.
-bowlrp::bow::GrayImage textured_image(const bowlrp::bow::ImageLoader& loader) {
-  std::vector<float> px(80 * 60);
-  for (int y = 0; y < 60; ++y)
-    for (int x = 0; x < 80; ++x) {
-      const double blob = std::exp(-((x - 50.0) * (x - 50.0) + (y - 25.0) * (y - 25.0)) / 80.0);
-      px[y * 80 + x] = static_cast<float>(0.35 + 0.25 * std::sin(x * 0.8 + y * 0.3) * std::cos(y * 0.6) + 0.3 * blob);
-    }
-  return loader.from_gray(px.data(), 80, 60);
-}
-
-bowlrp::model::Model textured_model() {
-  bowlrp::bow::PipelineOptions options;
-  options.dsift.bin_sizes = {4};
-  options.dsift.step = 3;
-  options.pooling.pyramid = {{1, 1}, {2, 2}};
-  const bowlrp::bow::GrayImage image = textured_image(bowlrp::bow::ImageLoader(options.image));
-  const bowlrp::bow::FeatureTrace ft = bowlrp::bow::DenseSift(options.dsift).extract(image);
-  std::vector<float> centres;
-  for (std::size_t k = 0; k < 16; ++k) {
-    const std::size_t l = (k * 7919) % ft.size();
-    centres.insert(centres.end(), ft.descriptor(l), ft.descriptor(l) + 128);
-  }
-  auto pipeline = std::make_shared<const bowlrp::bow::Pipeline>(options, bowlrp::bow::Codebook(128, std::move(centres)));
-  const std::size_t V = pipeline->dimension();
-  std::mt19937_64 rng(5);
-  std::uniform_real_distribution<double> u(0.0, 2.0 / V);
-  std::vector<double> support(6 * V);
-  for (double& v : support) v = u(rng);
+bowlrp::model::Model structured_model() {
+  const auto pipeline = bowlrp::test::evaluation::structured_pipeline();
   return bowlrp::model::Model(
-      pipeline, std::make_shared<const bowlrp::svm::KernelSvm>(
-                    bowlrp::test::make_kernel(bowlrp::svm::KernelType::intersection), V, support,
-                    std::vector<bowlrp::svm::BinarySvm>{{"a", 0.1, {1.0, -0.7, 0.4, -0.2, 0.8, -0.5}},
-                                                        {"b", -0.2, {-0.6, 0.9, -0.3, 0.5, -0.8, 0.2}}}));
+      pipeline, bowlrp::test::evaluation::hand_made_svm(pipeline->dimension(), bowlrp::svm::KernelType::intersection));
 }
 
 double dist(const std::vector<double>& a, const std::vector<double>& b) {
@@ -93,8 +63,8 @@ BOOST_AUTO_TEST_CASE(mirror_and_noise_helpers) {
 }
 
 BOOST_AUTO_TEST_CASE(robustness_metrics_against_naive_recomputation) {
-  const bowlrp::model::Model m = textured_model();
-  const bowlrp::bow::GrayImage image = textured_image(m.loader());
+  const bowlrp::model::Model m = structured_model();
+  const bowlrp::bow::GrayImage image = bowlrp::test::evaluation::structured_image(m.loader());
   be::QualityOptions q;
   q.occlusion_patch = 16;
   const be::RobustnessOptions ro{3, 0.03, 0.1, 11};
