@@ -21,8 +21,7 @@
 #include <bowlrp/model/fit.h>
 #include <bowlrp/model/model.h>
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include "planted_hans_fixtures.h"  // tests/: the marked images and the model's fit options, as the tests use them
 
 #include <algorithm>
 #include <chrono>
@@ -85,21 +84,6 @@ Set synthetic(int n, double share, int block, double strength, std::uint64_t see
   return c;
 }
 
-// A shapes image with a 16 x 16 checkerboard in its top-left corner if marked (as the test suite's fixture).
-// (marker = 16 px of 4 px squares; 8 px: of 2 px squares).
-std::string write_marked(const bowlrp::datasets::ShapesOptions& o, int index, bool marked, int marker, const std::string& path) {
-  bowlrp::datasets::ShapeImage im = bowlrp::datasets::generate_shape(o, index);
-  const int square = marker / 4;
-  if (marked)
-    for (int y = 2; y < 2 + marker; ++y)
-      for (int x = 2; x < 2 + marker; ++x)
-        for (int ch = 0; ch < 3; ++ch)
-          im.bgr[(static_cast<std::size_t>(y) * im.width + x) * 3 + ch] = ((x / square + y / square) % 2) ? 255 : 0;
-  const cv::Mat m(im.height, im.width, CV_8UC3, im.bgr.data());
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  cv::imwrite(path, m);
-  return path;
-}
 
 // The real case: grid maps (32 x 32) of "circle" on 80 test circles, every fifth marked with a
 // checkerboard of side `marker` px (as the training circles).
@@ -117,21 +101,16 @@ Set real_set(int marker, std::uint64_t seed, int threads) {
     const bool circle = i % 2 == 0;
     const int k = i / 2;
     if (k < 30) {
-      train_paths.push_back(write_marked(so, i, circle, marker, (dir / ("train/" + std::to_string(i) + ".png")).string()));
+      train_paths.push_back(bowlrp::test::write_marked(so, i, circle, (dir / ("train/" + std::to_string(i) + ".png")).string(), marker));
       train_labels.push_back(circle ? "circle" : "square");
     } else if (circle) {
       const bool m = tests % 5 == 0;
-      test_paths.push_back(write_marked(so, i, m, marker, (dir / ("test/" + std::to_string(i) + ".png")).string()));
+      test_paths.push_back(bowlrp::test::write_marked(so, i, m, (dir / ("test/" + std::to_string(i) + ".png")).string(), marker));
       c.marked.push_back(m);
       ++tests;
     }
   }
-  bowlrp::model::FitOptions fo;
-  fo.pipeline.kmeans.words = 64;
-  fo.pipeline.kmeans.samples = 20000;
-  fo.pipeline.dsift.step = 3;
-  fo.pipeline.image.max_side = 0;
-  fo.training_accuracy = false;
+  bowlrp::model::FitOptions fo = bowlrp::test::planted_fit_options();
   fo.threads = threads;
   const bowlrp::model::Model model =
       bowlrp::model::fit(bowlrp::model::LabelledImages::from_paths(train_paths, train_labels), fo);

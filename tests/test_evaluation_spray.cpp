@@ -8,10 +8,8 @@
 #include <bowlrp/evaluation/spray.h>
 #include <bowlrp/model/fit.h>
 
+#include "planted_hans_fixtures.h"
 #include "test_util.h"
-
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <array>
@@ -22,6 +20,7 @@
 #include <vector>
 
 namespace be = bowlrp::evaluation;
+using bowlrp::test::write_marked;
 
 namespace {
 
@@ -55,19 +54,6 @@ double purity(const std::vector<int>& labels, const std::vector<int>& truth, int
   return double(right) / labels.size();
 }
 
-// Writes a shapes image, with a 16 x 16 black-and-white checkerboard in its top-left corner if marked.
-std::string write_marked(const bowlrp::datasets::ShapesOptions& o, int index, bool marked, const std::string& path) {
-  bowlrp::datasets::ShapeImage im = bowlrp::datasets::generate_shape(o, index);
-  if (marked)
-    for (int y = 2; y < 18; ++y)
-      for (int x = 2; x < 18; ++x)
-        for (int ch = 0; ch < 3; ++ch)
-          im.bgr[(static_cast<std::size_t>(y) * im.width + x) * 3 + ch] = ((x / 4 + y / 4) % 2) ? 255 : 0;
-  const cv::Mat m(im.height, im.width, CV_8UC3, im.bgr.data());
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  cv::imwrite(path, m);
-  return path;
-}
 
 
 // The planted Clever-Hans model, trained once for the cases that use it: 30 training circles, each
@@ -105,13 +91,7 @@ struct PlantedHans {
       paths.push_back(write_marked(so, i, circle, dir / ("train/" + std::to_string(i) + ".png")));
       labels.push_back(circle ? "circle" : "square");
     }
-    bowlrp::model::FitOptions fo;
-    fo.pipeline.kmeans.words = 64;
-    fo.pipeline.kmeans.samples = 20000;
-    fo.pipeline.dsift.step = 3;
-    fo.pipeline.image.max_side = 0;
-    fo.training_accuracy = false;
-    return bowlrp::model::fit(bowlrp::model::LabelledImages::from_paths(paths, labels), fo);
+    return bowlrp::model::fit(bowlrp::model::LabelledImages::from_paths(paths, labels), bowlrp::test::planted_fit_options());
   }
 };
 
