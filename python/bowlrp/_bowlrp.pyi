@@ -660,7 +660,7 @@ def run_voc_protocol(root: Optional[PathLike] = None, *, model: Optional[Model] 
                      **options_kw: Any) -> VocEvaluation: ...
 
 class SprayOptions(_Options):
-    """Options of spray(): grid, k-nearest-neighbour graph, Laplacian eigenpairs, clusters (0: eigengap), seeded k-means."""
+    """Options of spray(): grid, preprocessing (positive part, normalisation), k-nearest-neighbour graph, Laplacian eigenpairs, clusters (0: eigengap), seeded k-means."""
     grid_width: int
     grid_height: int
     normalisation: str

@@ -229,7 +229,8 @@ std::vector<std::string> read_paths(py::handle paths) {
 
 void BindSpray(py::module_& m) {
   auto spray_cls = bind_options<SO>(m, "SprayOptions",
-                   "Options of spray(): the grid the maps are area-averaged onto, the k-nearest-neighbour graph, the "
+                   "Options of spray(): the grid the maps are area-averaged onto, their preprocessing (positive part, "
+                   "normalisation max | l1 | l2 | none), the k-nearest-neighbour graph, the "
                    "eigenpairs of its normalised Laplacian, the number of clusters (0: from the eigengap) and the seeded "
                    "k-means on the spectral embedding.",
                    spray_knobs(), [](const SO& o) { o.validate(); });
