@@ -1,7 +1,7 @@
 // bowlrp_bench_spray_preprocessing: which SpRAy preprocessing isolates a planted strategy with the
 // cluster count SpRAy picks itself (eigengap, clusters = 0)? Not a test: it prints, for every
 // variant (normalisation max | l1 | l2 | none, signed or positive part; grid sizes and k of the graph
-// for the normalisations that work) and every planted case, the number of clusters and the precision
+// for the default and for l2 of the signed maps) and every planted case, the number of clusters and the precision
 // and recall of the cluster holding most marked maps (precision = marked members / cluster size,
 // recall = marked members in it / all marked), as a markdown table (README, SpRAy section).
 //
@@ -228,19 +228,23 @@ int main(int argc, char** argv) {
       o.positive = positive;
       variants.push_back({to_string(n) + (positive ? ", R+" : ", signed"), o, 32});
     }
-  // The graph's k and the grid, for today's max and for l2 (both signed).
-  for (be::MapNormalisation n : {be::MapNormalisation::max, be::MapNormalisation::l2}) {
+  // The graph's k and the grid, for the default (max of R+) and for l2 of the signed maps.
+  for (const bool positive : {true, false}) {
+    const be::MapNormalisation n = positive ? be::MapNormalisation::max : be::MapNormalisation::l2;
+    const std::string name = to_string(n) + (positive ? ", R+" : ", signed");
     for (int k : {5, 20}) {
       be::SprayOptions o;
       o.normalisation = n;
+      o.positive = positive;
       o.neighbours = k;
-      variants.push_back({to_string(n) + ", signed, k " + std::to_string(k), o, 32});
+      variants.push_back({name + ", k " + std::to_string(k), o, 32});
     }
     for (int g : {16, 8}) {
       be::SprayOptions o;
       o.normalisation = n;
+      o.positive = positive;
       o.grid_width = o.grid_height = g;
-      variants.push_back({to_string(n) + ", signed, grid " + std::to_string(g), o, g});
+      variants.push_back({name + ", grid " + std::to_string(g), o, g});
     }
   }
   std::printf("| variant |");

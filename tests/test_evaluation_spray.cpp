@@ -267,9 +267,9 @@ BOOST_AUTO_TEST_CASE(preprocessing_variants_match_plain_formulas) {
   }
   be::SprayOptions parsed;
   bowlrp::core::find_option(be::SprayOptions::schema(), "normalisation")->set(parsed, "l1", "--normalisation");
-  bowlrp::core::find_option(be::SprayOptions::schema(), "positive")->set(parsed, "true", "--positive");
+  bowlrp::core::find_option(be::SprayOptions::schema(), "positive")->set(parsed, "false", "--no-positive");
   BOOST_TEST((parsed.normalisation == be::MapNormalisation::l1));
-  BOOST_TEST(parsed.positive);
+  BOOST_TEST(!parsed.positive);
 }
 
 BOOST_AUTO_TEST_CASE(planted_strategies_are_separated_by_the_eigengap) {

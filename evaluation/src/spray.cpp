@@ -41,9 +41,9 @@ const core::OptionSchema<SprayOptions>& SprayOptions::schema() {
                                        "|values|) | l2 (its Euclidean norm) | none",
                                        {"max", "l1", "l2", "none"}, [](O& o) -> MapNormalisation& { return o.normalisation; },
                                        [](MapNormalisation n) { return to_string(n); }, &map_normalisation_from_string));
-    s.push_back(core::bool_option<O>("positive", "--positive",
+    s.push_back(core::bool_option<O>("positive", "--no-positive",
                                      "keep only the positive part max(0, R) of each map before normalising",
-                                     [](O& o) -> bool& { return o.positive; }));
+                                     [](O& o) -> bool& { return o.positive; }, true));
     s.push_back(core::integer_option<O>("neighbours", "--neighbours", "k of the symmetric k-nearest-neighbour graph (capped at n - 1)",
                                         [](O& o) -> int& { return o.neighbours; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("eigenvalues", "--eigenvalues",

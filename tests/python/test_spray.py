@@ -222,7 +222,7 @@ def test_preprocessing_options_reach_spray():
     maps, _ = planted(seed=6)
     grid = np.stack([bowlrp.downsize_map(m, 8, 6) for m in maps])
     grid[::7] -= 0.3  # some negative relevance
-    assert bowlrp.SprayOptions().normalisation == "l2" and bowlrp.SprayOptions().positive is False
+    assert bowlrp.SprayOptions().normalisation == "max" and bowlrp.SprayOptions().positive is True
     for normalisation in ("max", "l1", "l2", "none"):
         for positive in (False, True):
             r = bowlrp.spray(grid, normalisation=normalisation, positive=positive, **SMALL)

@@ -5,14 +5,14 @@
 // Steps, as CoRelAy's SpRAy pipeline runs them:
 //  1. preprocessing: every map is area-averaged onto a fixed grid of gw x gh cells (downsize_map; the
 //     image's aspect ratio is not kept: each map is stretched onto the same grid, so that a cell means
-//     the same relative position in every image), optionally cut to its positive part R+ = max(0, R)
-//     (positive), then normalised so that maps of different images become comparable
-//     (normalisation: divided by its largest |value| (max), by the sum of its |values| (l1), by its
-//     Euclidean norm (l2, the default), or left as it is (none); an all-zero map stays zero). Until
-//     issue 24 every map was divided by its max |value|: then a diffuse map keeps large values
-//     everywhere and a peaked one small values outside its peak, so the diffuse maps dominate the
-//     distances; with l2 every map has length 1 and the distances compare shapes (README, SpRAy,
-//     bench/spray_preprocessing.cpp for the measurement behind the default);
+//     the same relative position in every image), cut to its positive part R+ = max(0, R) (positive,
+//     the default; false keeps the signed map), then normalised so that maps of different images
+//     become comparable (normalisation: divided by its largest |value| (max, the default), by the
+//     sum of its |values| (l1), by its Euclidean norm (l2), or left as it is (none); an all-zero map
+//     stays zero). Until issue 24 the signed maps were divided by their max |value|: the negative
+//     relevance, spread over each image for reasons of its own, then weighs in every distance; on
+//     the positive part alone a map says where the evidence for the class lies (README, SpRAy, and
+//     bench/spray_preprocessing.cpp, bench/spray_horse.py for the measurements behind the defaults);
 //  2. a k-nearest-neighbour graph over the n maps (Euclidean distance; ties to the lower index),
 //     symmetrised: A_ij = 1 when j is among the k nearest of i or i among those of j, else 0;
 //  3. the normalised Laplacian L = I - D^-1/2 A D^-1/2 (D = degrees) and its m smallest eigenvalues
@@ -62,8 +62,8 @@ namespace bowlrp::evaluation {
 struct SprayOptions {
   int grid_width = 32;        ///< gw, cells across of the preprocessed maps (>= 1)
   int grid_height = 32;       ///< gh, cells down (>= 1)
-  MapNormalisation normalisation = MapNormalisation::l2;  ///< scaling of each preprocessed map (heatmap_grid.h; max until issue 24)
-  bool positive = false;      ///< keep only each map's positive part R+ = max(0, R) before normalising
+  MapNormalisation normalisation = MapNormalisation::max;  ///< scaling of each preprocessed map (heatmap_grid.h)
+  bool positive = true;       ///< keep only each map's positive part R+ = max(0, R) before normalising (signed until issue 24)
   int neighbours = 10;        ///< k of the nearest-neighbour graph (>= 1; capped at n - 1)
   int eigenvalues = 32;       ///< m, leading eigenpairs of the Laplacian (>= 2; capped at n)
   int clusters = 0;           ///< c; 0 = from the eigengap
