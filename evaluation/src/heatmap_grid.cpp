@@ -1,5 +1,7 @@
 #include <bowlrp/evaluation/heatmap_grid.h>
 
+#include <bowlrp/core/option_text.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -45,20 +47,48 @@ std::vector<double> downsize_map(const double* map, int width, int height, int g
   return out;
 }
 
-std::vector<double> stack_grid_maps(const std::vector<std::vector<double>>& maps, std::size_t size, bool normalise,
-                                    const std::string& who) {
+std::string to_string(MapNormalisation n) {
+  switch (n) {
+    case MapNormalisation::max: return "max";
+    case MapNormalisation::l1: return "l1";
+    case MapNormalisation::l2: return "l2";
+    case MapNormalisation::none: return "none";
+  }
+  return "max";
+}
+
+MapNormalisation map_normalisation_from_string(const std::string& name) {
+  for (MapNormalisation n : {MapNormalisation::max, MapNormalisation::l1, MapNormalisation::l2, MapNormalisation::none})
+    if (name == to_string(n)) return n;
+  throw std::invalid_argument("unknown map normalisation " + core::quoted(name) + ": expected max, l1, l2 or none");
+}
+
+std::vector<double> stack_grid_maps(const std::vector<std::vector<double>>& maps, std::size_t size,
+                                    MapNormalisation normalisation, bool positive, const std::string& who) {
   std::vector<double> x(maps.size() * size);
   for (std::size_t i = 0; i < maps.size(); ++i) {
     if (maps[i].size() != size)
       throw std::invalid_argument(who + ": map " + std::to_string(i) + " has " + std::to_string(maps[i].size()) +
                                   " values: expected grid_width x grid_height = " + std::to_string(size));
-    double peak = 0;
-    for (double v : maps[i]) {
+    double* row = x.data() + i * size;
+    double peak = 0, sum = 0, squares = 0;
+    for (std::size_t g = 0; g < size; ++g) {
+      const double v = maps[i][g];
       if (!std::isfinite(v)) throw std::invalid_argument(who + ": map " + std::to_string(i) + " holds a non-finite value");
-      peak = std::max(peak, std::fabs(v));
+      row[g] = positive ? std::max(0.0, v) : v;
+      peak = std::max(peak, std::fabs(row[g]));
+      sum += std::fabs(row[g]);
+      squares += row[g] * row[g];
     }
-    const double scale = normalise && peak > 0 ? 1.0 / peak : 1.0;
-    for (std::size_t g = 0; g < size; ++g) x[i * size + g] = maps[i][g] * scale;
+    double norm = 0;
+    switch (normalisation) {
+      case MapNormalisation::max: norm = peak; break;
+      case MapNormalisation::l1: norm = sum; break;
+      case MapNormalisation::l2: norm = std::sqrt(squares); break;
+      case MapNormalisation::none: norm = 0; break;
+    }
+    if (norm > 0)
+      for (std::size_t g = 0; g < size; ++g) row[g] /= norm;
   }
   return x;
 }

@@ -36,8 +36,14 @@ const core::OptionSchema<SprayOptions>& SprayOptions::schema() {
                                         [](O& o) -> int& { return o.grid_width; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("grid_height", "--grid-height", "cells down of the preprocessed maps",
                                         [](O& o) -> int& { return o.grid_height; }, OptionRange::at_least(1)));
-    s.push_back(core::bool_option<O>("normalise", "--no-normalise", "divide each preprocessed map by its largest |value|",
-                                     [](O& o) -> bool& { return o.normalise; }, true));
+    s.push_back(core::choice_option<O>("normalisation", "--normalisation",
+                                       "each preprocessed map divided by: max (its largest |value|) | l1 (the sum of "
+                                       "|values|) | l2 (its Euclidean norm) | none",
+                                       {"max", "l1", "l2", "none"}, [](O& o) -> MapNormalisation& { return o.normalisation; },
+                                       [](MapNormalisation n) { return to_string(n); }, &map_normalisation_from_string));
+    s.push_back(core::bool_option<O>("positive", "--no-positive",
+                                     "keep only the positive part max(0, R) of each map before normalising",
+                                     [](O& o) -> bool& { return o.positive; }, true));
     s.push_back(core::integer_option<O>("neighbours", "--neighbours", "k of the symmetric k-nearest-neighbour graph (capped at n - 1)",
                                         [](O& o) -> int& { return o.neighbours; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("eigenvalues", "--eigenvalues",
@@ -109,6 +115,9 @@ const core::OptionSchema<SprayImagesOptions>& SprayImagesOptions::schema() {
 void SprayOptions::validate() const {
   if (grid_width < 1) bad("grid_width", grid_width, "a cell count >= 1");
   if (grid_height < 1) bad("grid_height", grid_height, "a cell count >= 1");
+  if (normalisation != MapNormalisation::max && normalisation != MapNormalisation::l1 &&
+      normalisation != MapNormalisation::l2 && normalisation != MapNormalisation::none)
+    bad("normalisation", static_cast<long long>(normalisation), "max, l1, l2 or none");
   if (neighbours < 1) bad("neighbours", neighbours, "a count >= 1");
   if (eigenvalues < 2) bad("eigenvalues", eigenvalues, "a count >= 2 (the eigengap needs two)");
   if (clusters < 0) bad("clusters", clusters, "0 (from the eigengap) or a count >= 1");
@@ -120,7 +129,8 @@ void SprayOptions::validate() const {
 
 std::vector<double> preprocess(const std::vector<std::vector<double>>& maps, const SprayOptions& options) {
   options.validate();
-  return stack_grid_maps(maps, static_cast<std::size_t>(options.grid_width) * options.grid_height, options.normalise, "spray");
+  return stack_grid_maps(maps, static_cast<std::size_t>(options.grid_width) * options.grid_height, options.normalisation,
+                         options.positive, "spray");
 }
 
 SprayResult spray(const std::vector<std::vector<double>>& maps, const SprayOptions& options) {

@@ -675,10 +675,11 @@ def run_voc_protocol(root: Optional[PathLike] = None, *, model: Optional[Model] 
                      **options_kw: Any) -> VocEvaluation: ...
 
 class SprayOptions(_Options):
-    """Options of spray(): grid, k-nearest-neighbour graph, Laplacian eigenpairs, clusters (0: eigengap), seeded k-means."""
+    """Options of spray(): grid, preprocessing (positive part, normalisation), k-nearest-neighbour graph, Laplacian eigenpairs, clusters (0: eigengap), seeded k-means."""
     grid_width: int
     grid_height: int
-    normalise: bool
+    normalisation: str
+    positive: bool
     neighbours: int
     eigenvalues: int
     clusters: int
@@ -686,7 +687,7 @@ class SprayOptions(_Options):
     restarts: int
     max_iterations: int
     seed: int
-    def __init__(self, *, grid_width: int = ..., grid_height: int = ..., normalise: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., seed: int = ...) -> None: ...
+    def __init__(self, *, grid_width: int = ..., grid_height: int = ..., normalisation: str = ..., positive: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., seed: int = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -694,7 +695,8 @@ class SprayImagesOptions(_Options):
     """Options of spray_images(): the SpRAy options (k-means seed as kmeans_seed), thumbnails, causal test, rules, threads."""
     grid_width: int
     grid_height: int
-    normalise: bool
+    normalisation: str
+    positive: bool
     neighbours: int
     eigenvalues: int
     clusters: int
@@ -722,7 +724,7 @@ class SprayImagesOptions(_Options):
     rule: str
     threads: int
     spray: SprayOptions
-    def __init__(self, *, spray: SprayOptions = ..., grid_width: int = ..., grid_height: int = ..., normalise: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., kmeans_seed: int = ..., thumbnail: int = ..., causal_share: float = ..., fill: str = ..., causal_images: int = ..., flip_region: int = ..., seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ...) -> None: ...
+    def __init__(self, *, spray: SprayOptions = ..., grid_width: int = ..., grid_height: int = ..., normalisation: str = ..., positive: bool = ..., neighbours: int = ..., eigenvalues: int = ..., clusters: int = ..., min_clusters: int = ..., restarts: int = ..., max_iterations: int = ..., kmeans_seed: int = ..., thumbnail: int = ..., causal_share: float = ..., fill: str = ..., causal_images: int = ..., flip_region: int = ..., seed: int = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
     def replace(self, *, spray: SprayOptions = ..., **options: Any) -> SprayImagesOptions: ...

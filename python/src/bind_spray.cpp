@@ -229,7 +229,8 @@ std::vector<std::string> read_paths(py::handle paths) {
 
 void BindSpray(py::module_& m) {
   auto spray_cls = bind_options<SO>(m, "SprayOptions",
-                   "Options of spray(): the grid the maps are area-averaged onto, the k-nearest-neighbour graph, the "
+                   "Options of spray(): the grid the maps are area-averaged onto, their preprocessing (positive part, "
+                   "normalisation max | l1 | l2 | none), the k-nearest-neighbour graph, the "
                    "eigenpairs of its normalised Laplacian, the number of clusters (0: from the eigengap) and the seeded "
                    "k-means on the spectral embedding.",
                    spray_knobs(), [](const SO& o) { o.validate(); });
@@ -408,7 +409,8 @@ void BindSpray(py::module_& m) {
   }, py::arg("maps"), py::arg("options") = py::none(),
      "Spectral relevance analysis (Lapuschkin et al. 2019) of n >= 2 relevance maps: each map (a 2-D array of any size, "
      "or an Explanation) is area-averaged onto the grid (downsize_map; maps of the grid's size are taken as they are; "
-     "an n x gh x gw array is n maps), divided by its largest |value| (normalise), linked in a symmetric "
+     "an n x gh x gw array is n maps), cut to its positive part if positive=True, scaled by "
+     "normalisation (max: its largest |value|; l1: the sum of |values|; l2: its Euclidean norm; none), linked in a symmetric "
      "k-nearest-neighbour graph, embedded by the leading eigenvectors of the normalised Laplacian and clustered by "
      "seeded k-means (clusters=0: as many as the largest eigengap says, at least min_clusters). options: a SprayOptions; keyword knobs override it. "
      "Raises ValueError with the library's message for fewer than two maps, non-finite values or bad options. "

@@ -184,14 +184,14 @@ def test_gil_is_released_during_spray():
 
 def test_option_classes():
     d = bowlrp.SprayOptions.defaults()
-    assert list(d) == ["grid_width", "grid_height", "normalise", "neighbours", "eigenvalues", "clusters", "min_clusters",
+    assert list(d) == ["grid_width", "grid_height", "normalisation", "positive", "neighbours", "eigenvalues", "clusters", "min_clusters",
                        "restarts", "max_iterations", "seed"]
     assert bowlrp.SprayOptions().to_dict() == d
     o = bowlrp.SprayOptions(grid_width=8, seed=3)
     assert o.grid_width == 8 and o.seed == 3 and o.replace(seed=4).seed == 4
     assert pickle.loads(pickle.dumps(o)) == o
     names = bowlrp.SprayImagesOptions.names()
-    for n in ("grid_width", "grid_height", "normalise", "neighbours", "eigenvalues", "clusters", "min_clusters",
+    for n in ("grid_width", "grid_height", "normalisation", "positive", "neighbours", "eigenvalues", "clusters", "min_clusters",
               "restarts", "max_iterations", "kmeans_seed", "thumbnail", "causal_share", "fill", "causal_images",
               "flip_region", "seed", "threads", "bias", "svm_rule"):
         assert n in names, n
@@ -216,6 +216,28 @@ def test_option_classes():
     assert bowlrp.SprayImagesOptions(fill="noise").fill == "noise"
     with pytest.raises(ValueError, match="expected mean or noise"):
         bowlrp.SprayImagesOptions(fill="blur")
+
+
+def test_preprocessing_options_reach_spray():
+    maps, _ = planted(seed=6)
+    grid = np.stack([bowlrp.downsize_map(m, 8, 6) for m in maps])
+    grid[::7] -= 0.3  # some negative relevance
+    assert bowlrp.SprayOptions().normalisation == "max" and bowlrp.SprayOptions().positive is True
+    for normalisation in ("max", "l1", "l2", "none"):
+        for positive in (False, True):
+            r = bowlrp.spray(grid, normalisation=normalisation, positive=positive, **SMALL)
+            # The mean maps are the means of the preprocessed maps, recomputed here with numpy.
+            x = np.maximum(grid, 0) if positive else grid.copy()
+            flat = x.reshape(len(x), -1)
+            norm = {"max": np.abs(flat).max(axis=1), "l1": np.abs(flat).sum(axis=1),
+                    "l2": np.sqrt((flat ** 2).sum(axis=1)), "none": np.ones(len(x))}[normalisation]
+            x = x / norm[:, None, None]
+            for c in range(r.clusters):
+                assert np.allclose(r.mean_maps[c], x[r.labels == c].mean(axis=0), rtol=0, atol=1e-12), (normalisation, positive)
+    a = bowlrp.SprayImagesOptions(normalisation="l1", positive=True)
+    assert a.spray == bowlrp.SprayOptions(normalisation="l1", positive=True)
+    with pytest.raises(ValueError, match="expected max, l1, l2 or none"):
+        bowlrp.SprayOptions(normalisation="sum")
 
 
 SPRAY_IMAGES = dict(grid_width=8, grid_height=8, neighbours=3, eigenvalues=6, causal_images=3, thumbnail=16)

@@ -5,8 +5,14 @@
 // Steps, as CoRelAy's SpRAy pipeline runs them:
 //  1. preprocessing: every map is area-averaged onto a fixed grid of gw x gh cells (downsize_map; the
 //     image's aspect ratio is not kept: each map is stretched onto the same grid, so that a cell means
-//     the same relative position in every image), then divided by its largest |value| (maps of
-//     different images become comparable; an all-zero map stays zero);
+//     the same relative position in every image), cut to its positive part R+ = max(0, R) (positive,
+//     the default; false keeps the signed map), then normalised so that maps of different images
+//     become comparable (normalisation: divided by its largest |value| (max, the default), by the
+//     sum of its |values| (l1), by its Euclidean norm (l2), or left as it is (none); an all-zero map
+//     stays zero). Until issue 24 the signed maps were divided by their max |value|: the negative
+//     relevance, spread over each image for reasons of its own, then weighs in every distance; on
+//     the positive part alone a map says where the evidence for the class lies (README, SpRAy, and
+//     bench/spray_preprocessing.cpp, bench/spray_horse.py for the measurements behind the defaults);
 //  2. a k-nearest-neighbour graph over the n maps (Euclidean distance; ties to the lower index),
 //     symmetrised: A_ij = 1 when j is among the k nearest of i or i among those of j, else 0;
 //  3. the normalised Laplacian L = I - D^-1/2 A D^-1/2 (D = degrees) and its m smallest eigenvalues
@@ -56,7 +62,8 @@ namespace bowlrp::evaluation {
 struct SprayOptions {
   int grid_width = 32;        ///< gw, cells across of the preprocessed maps (>= 1)
   int grid_height = 32;       ///< gh, cells down (>= 1)
-  bool normalise = true;      ///< divide each preprocessed map by its largest |value|
+  MapNormalisation normalisation = MapNormalisation::max;  ///< scaling of each preprocessed map (heatmap_grid.h)
+  bool positive = true;       ///< keep only each map's positive part R+ = max(0, R) before normalising (signed until issue 24)
   int neighbours = 10;        ///< k of the nearest-neighbour graph (>= 1; capped at n - 1)
   int eigenvalues = 32;       ///< m, leading eigenpairs of the Laplacian (>= 2; capped at n)
   int clusters = 0;           ///< c; 0 = from the eigengap
@@ -88,7 +95,7 @@ struct SprayResult {
   double inertia = 0;                       ///< within-cluster sum of squares of the kept k-means run
 };
 
-/// Preprocesses maps already on the grid (normalisation only; each of grid_width x grid_height values).
+/// Preprocesses maps already on the grid (positive part and normalisation only; each of grid_width x grid_height values).
 std::vector<double> preprocess(const std::vector<std::vector<double>>& grid_maps, const SprayOptions& options);
 
 /// Runs SpRAy on n >= 2 maps already on the grid (each grid_width x grid_height values); throws
