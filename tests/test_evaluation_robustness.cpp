@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(mirror_and_noise_helpers) {
   img.width = img.original_width = 3;
   img.height = img.original_height = 2;
   img.pixels = {0.0f, 0.5f, 1.0f, 0.2f, 0.3f, 0.999f};
-  const bowlrp::bow::GrayImage m = be::mirrored(img);
+  const bowlrp::bow::GrayImage m = bowlrp::bow::mirror_left_right(img);
   BOOST_TEST(m.pixels == (std::vector<float>{1.0f, 0.5f, 0.0f, 0.999f, 0.3f, 0.2f}));
   BOOST_TEST(be::mirrored_map({1, 2, 3, 4, 5, 6}, 3, 2) == (std::vector<double>{3, 2, 1, 6, 5, 4}));
   BOOST_CHECK_THROW(be::mirrored_map({1, 2, 3}, 2, 2), std::invalid_argument);
@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(robustness_metrics_against_naive_recomputation) {
                             << r.at("mirror_spearman").at(name) << ", shift difference "
                             << r.at("shift_difference").at(name));
   }
-  const auto mirror = be::method_maps(m, be::mirrored(image), 0, q);
+  const auto mirror = be::method_maps(m, bowlrp::bow::mirror_left_right(image), 0, q);
   const std::vector<double> back = be::mirrored_map(mirror.at("lrp"), 80, 60);
   BOOST_TEST(r.at("mirror_spearman").at("lrp") == be::spearman_correlation(original.at("lrp").data(), back.data(), back.size()));
   // Input invariance: dense SIFT reads gradients, so + 0.1 everywhere keeps f and the LRP map (to rounding).

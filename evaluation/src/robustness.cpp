@@ -48,15 +48,6 @@ void RobustnessOptions::validate() const {
                                 "; expected a finite non-zero constant");
 }
 
-bow::GrayImage mirrored(const bow::GrayImage& image) {
-  bow::GrayImage out = image;
-  for (int y = 0; y < image.height; ++y) {
-    auto row = out.pixels.begin() + static_cast<std::ptrdiff_t>(y) * image.width;
-    std::reverse(row, row + image.width);
-  }
-  return out;
-}
-
 std::vector<double> mirrored_map(const std::vector<double>& map, int width, int height) {
   if (map.size() != static_cast<std::size_t>(width) * static_cast<std::size_t>(height))
     throw std::invalid_argument("mirrored_map: " + std::to_string(map.size()) + " values for " +
@@ -105,7 +96,7 @@ RobustnessResult robustness(const model::Model& model, const bow::GrayImage& ima
       if (dx > 0) lip = std::max(lip, distance(map, e) / dx);
     }
   }
-  for (const auto& [name, map] : method_maps(model, mirrored(image), cls, quality)) {
+  for (const auto& [name, map] : method_maps(model, bow::mirror_left_right(image), cls, quality)) {
     const std::vector<double> back = mirrored_map(map, W, H);
     const std::vector<double>& e = original.at(name);
     out["mirror_spearman"][name] = spearman_correlation(e.data(), back.data(), e.size());

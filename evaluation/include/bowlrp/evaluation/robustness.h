@@ -14,7 +14,8 @@
 //   every E(x_i) is zero too, else +inf; a sample with x_i = x (noise too small to change a float)
 //   is left out of the Lipschitz maximum.
 //   mirror stability  the model's own invariance: models trained with mirrored copies score a
-//                     left-right mirrored image almost as the image. With m(.) the mirror, E' =
+//                     left-right mirrored image almost as the image. With m(.) the mirror
+//                     (bow::mirror_left_right for images, mirrored_map for maps), E' =
 //                     m(E(m(x))) (the mirror's map mirrored back):
 //                     "mirror_spearman" = Spearman(|E(x)|, |E'|) (randomisation.h), higher = stabler;
 //                     "mirror_difference" = ||E' - E(x)|| / ||E(x)||, lower = stabler.
@@ -57,8 +58,6 @@ struct RobustnessOptions {
 /// "shift_difference"), per method: the value on one image.
 using RobustnessResult = std::map<std::string, std::map<std::string, double>>;
 
-/// The image left-right mirrored (working pixels; original size kept).
-bow::GrayImage mirrored(const bow::GrayImage& image);
 /// A W x H row-major map left-right mirrored.
 std::vector<double> mirrored_map(const std::vector<double>& map, int width, int height);
 /// x_i of the header note: clip(x + δ_i, 0, 1) with the seeded uniform noise of sample i.
