@@ -328,6 +328,10 @@ BOOST_AUTO_TEST_CASE(demo_runs_and_relevance_lands_on_the_objects) {
   args.options.give("gallery", "1");
   args.options.give("words", "128");
   args.options.give("samples", "20000");
+  // Two images per class through 25 flipping steps: what this case checks (accuracy, conservation,
+  // relevance on the object) is measured on every test image; flipping is tested elsewhere.
+  args.options.give("explain", "2");
+  args.options.give("steps", "25");
   args.run.quiet = true;
   const bowlrp::apps::DemoResult r = bowlrp::apps::run_demo(args);
   BOOST_TEST(r.test_images == 60u);
