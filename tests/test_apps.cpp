@@ -611,6 +611,33 @@ BOOST_AUTO_TEST_CASE(evaluate_reports_accuracy_confusion_ap_quality_and_masks) {
   BOOST_TEST(out.find("cross_0000.png") != std::string::npos, out);
 }
 
+// Every metric on: two runs, and 1 against 2 threads, give the same report.json apart from the timings.
+BOOST_AUTO_TEST_CASE(evaluate_reports_the_same_numbers_from_two_runs_and_any_thread_count) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 4);
+  const std::string model = train_small_model(dir, root);
+  auto report = [&](const std::string& name, int threads) {
+    std::string out;
+    const std::string where = dir / name;
+    BOOST_REQUIRE_MESSAGE(run_cli("evaluate --model '" + model + "' --data '" + root + "' --out '" + where +
+                                      "' --explain 1 --flip-steps 5 --lerf --flip-fill blur --faithfulness-subsets 4 "
+                                      "--randomisation --robustness-samples 2 --threads " + std::to_string(threads) +
+                                      " --quiet",
+                                  &out) == 0,
+                          out);
+    nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(where + "/report.json"));
+    BOOST_TEST(j.contains("timings"));
+    j.erase("timings");
+    return j;
+  };
+  const nlohmann::json one = report("t1", 1), two = report("t2", 2), again = report("t2b", 2);
+  for (const char* m : {"abc", "faithfulness_correlation", "randomisation_spearman", "max_sensitivity", "mirror_spearman"})
+    BOOST_TEST(one["metrics"].contains(m), m);
+  BOOST_TEST(one["explained_images"].get<int>() == 3);
+  BOOST_TEST(one == two, one.dump() << "\n" << two.dump());
+  BOOST_TEST(two == again);
+}
+
 BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
   TempDir dir;
   const std::string root = make_shapes(dir, 12);
