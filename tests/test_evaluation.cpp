@@ -79,6 +79,19 @@ BOOST_AUTO_TEST_CASE(composed_schemas_name_each_option_once) {
 // evaluate_explanation's per-image metrics are the curves' AOPCs, the area between LeRF and MoRF and
 // the map metrics of each method's own map (recomputed here from the maps), and QualityTotals
 // summarises each over images as mean_interval does.
+BOOST_AUTO_TEST_CASE(quality_methods_are_refused_when_empty_unknown_or_repeated) {
+  be::QualityOptions q;
+  BOOST_TEST(q.measures(be::Ordering::occlusion));
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{}, {"lrp", "gradcam"}, {"lrp", "random", "lrp"}}) {
+    q.methods = bad;
+    BOOST_CHECK_THROW(q.validate(), std::invalid_argument);
+  }
+  q.methods = {"random"};
+  BOOST_TEST(!q.measures(be::Ordering::lrp));
+  BOOST_CHECK_NO_THROW(q.validate());
+}
+
 BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
   const bowlrp::model::Model m = small_bow_model();
   be::QualityOptions q;
@@ -129,6 +142,25 @@ BOOST_AUTO_TEST_CASE(quality_metrics_are_each_methods_map_and_curve_metrics) {
     BOOST_TEST(!r.metrics.at("sparseness").count("random"));
     BOOST_TEST(!r.metrics.count("auc_empty"));
     BOOST_TEST(r.metrics.size() == 9u);
+    // A subset of the methods: the same values for those, nothing for the others (randomisation and
+    // robustness included, which recompute the maps).
+    be::QualityOptions only = q;
+    only.methods = {"occlusion", "lrp"};
+    only.randomisation = true;
+    only.robustness_samples = 1;
+    const be::QualityResult sub = be::evaluate_explanation(m, explainer, flipper, image, 1, only, regions);
+    BOOST_REQUIRE_MESSAGE(sub.error.empty(), sub.error);
+    BOOST_TEST(sub.curves.size() == 4u);  // lrp, occlusion and their LeRF curves
+    BOOST_TEST(sub.curves.at("lrp") == r.curves.at("lrp"));
+    BOOST_TEST(sub.curves.at("occlusion_lerf") == r.curves.at("occlusion_lerf"));
+    for (const auto& [metric, values] : sub.metrics) {
+      BOOST_TEST((values.count("sensitivity") + values.count("random")) == 0u, metric);
+      BOOST_TEST(values.count("lrp") == 1u, metric);
+      if (r.metrics.count(metric))
+        for (const auto& [name, v] : values) BOOST_TEST(v == r.metrics.at(metric).at(name), metric << " " << name);
+    }
+    BOOST_TEST(sub.metrics.count("randomisation_spearman") == 1u);
+    BOOST_TEST(sub.metrics.count("mirror_spearman") == 1u);
     lrp_sparseness.push_back(r.metrics.at("sparseness").at("lrp"));
     totals.add(r);
   }

@@ -64,6 +64,10 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
                                      "pixel flipping: also flip least relevant first (LeRF) and report the area "
                                      "between the LeRF and MoRF curves",
                                      [](O& o) -> bool& { return o.flip.lerf; }));
+    s.push_back(core::text_list_option<O>("methods", "--methods",
+                                          "explanation methods measured: lrp, sensitivity, occlusion, random "
+                                          "(random: the random flipping orders)",
+                                          [](O& o) -> std::vector<std::string>& { return o.methods; }));
     s.push_back(core::integer_option<O>("occlusion_patch", "--occlusion-patch", "occlusion baseline: patch side, working px",
                                         [](O& o) -> int& { return o.occlusion_patch; }, OptionRange::at_least(1)));
     s.push_back(core::integer_option<O>("occlusion_seed", "--occlusion-seed", "seed of the occlusion noise",
@@ -94,8 +98,25 @@ const core::OptionSchema<QualityOptions>& QualityOptions::schema() {
   return schema;
 }
 
+bool QualityOptions::measures(Ordering ordering) const {
+  return std::find(methods.begin(), methods.end(), to_string(ordering)) != methods.end();
+}
+
 void QualityOptions::validate() const {
   flip.validate();
+  if (methods.empty())
+    throw std::invalid_argument("QualityOptions.methods is empty: expected one or more of lrp, sensitivity, "
+                                "occlusion, random");
+  for (std::size_t k = 0; k < methods.size(); ++k) {
+    try {
+      (void)ordering_from_string(methods[k]);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("QualityOptions.methods: " + std::string(e.what()));
+    }
+    if (std::find(methods.begin(), methods.begin() + static_cast<std::ptrdiff_t>(k), methods[k]) !=
+        methods.begin() + static_cast<std::ptrdiff_t>(k))
+      throw std::invalid_argument("QualityOptions.methods names '" + methods[k] + "' twice");
+  }
   if (occlusion_patch < 1)
     throw std::invalid_argument("QualityOptions.occlusion_patch = " + std::to_string(occlusion_patch) +
                                 ": expected a side in px >= 1");
@@ -158,12 +179,23 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
     const decompose::ConservationReport cr = decompose::check_conservation(e);
     res.conservation_error = cr.end_to_end_error();
     const int W = e.pixels.width, H = e.pixels.height;
-    const std::vector<double> occ = occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed);
-    const std::vector<double> sens = sensitivity_map(model, cls, trace);
-    const std::vector<evaluation::FlipMethod> methods = {{to_string(Ordering::lrp), W, H, e.pixels.R.data()},
-                                                        {to_string(Ordering::sensitivity), W, H, sens.data()},
-                                                        {to_string(Ordering::occlusion), W, H, occ.data()}};
-    res.curves = evaluation::pixel_flip(flipper, image, trace, methods, options.flip);
+    std::vector<double> occ, sens;
+    if (options.measures(Ordering::occlusion))
+      occ = occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed);
+    if (options.measures(Ordering::sensitivity)) sens = sensitivity_map(model, cls, trace);
+    std::vector<evaluation::FlipMethod> methods;  // in the fixed order lrp, sensitivity, occlusion
+    std::map<std::string, std::vector<double>> original;  // the maps, for robustness and randomisation
+    auto add = [&](Ordering o, const std::vector<double>& map) {
+      if (!options.measures(o)) return;
+      methods.push_back({to_string(o), W, H, map.data()});
+      if (options.robustness_samples > 0 || options.randomisation) original.emplace(to_string(o), map);
+    };
+    add(Ordering::lrp, e.pixels.R);
+    add(Ordering::sensitivity, sens);
+    add(Ordering::occlusion, occ);
+    evaluation::PixelFlipOptions flip = options.flip;
+    if (!options.measures(Ordering::random)) flip.random_orders = 0;
+    res.curves = evaluation::pixel_flip(flipper, image, trace, methods, flip);
     for (const auto& [name, curve] : res.curves) {
       const bool lerf = name.size() > 5 && name.compare(name.size() - 5, 5, "_lerf") == 0;
       res.metrics[lerf ? "aopc_lerf" : "aopc"][lerf ? name.substr(0, name.size() - 5) : name] = evaluation::aopc(curve);
@@ -185,9 +217,6 @@ QualityResult evaluate_explanation(const model::Model& model, const decompose::E
       for (const evaluation::FlipMethod& m : methods)
         res.metrics["faithfulness_correlation"][m.name] = faithfulness_correlation(drops, grid, m.relevance, W, H);
     }
-    const std::map<std::string, std::vector<double>> original = {
-        {to_string(Ordering::lrp), e.pixels.R}, {to_string(Ordering::sensitivity), sens},
-        {to_string(Ordering::occlusion), occ}};
     if (options.robustness_samples > 0) {
       const RobustnessOptions ro{options.robustness_samples, options.robustness_noise, options.robustness_shift,
                                  options.flip.seed};

@@ -119,10 +119,14 @@ double map_ssim(const double* a, const double* b, int width, int height) {
 std::map<std::string, std::vector<double>> method_maps(const model::Model& model, const bow::GrayImage& image,
                                                        std::size_t cls, const QualityOptions& options) {
   const bow::Trace trace = model.encode(image);
-  const IncrementalFlipper flipper(model, cls);
-  return {{to_string(Ordering::lrp), model.explainer(options.composite).explain(trace, cls).pixels.R},
-          {to_string(Ordering::sensitivity), sensitivity_map(model, cls, trace)},
-          {to_string(Ordering::occlusion), occlusion_map(flipper, image, trace, options.occlusion_patch, options.seed)}};
+  std::map<std::string, std::vector<double>> maps;
+  if (options.measures(Ordering::lrp))
+    maps[to_string(Ordering::lrp)] = model.explainer(options.composite).explain(trace, cls).pixels.R;
+  if (options.measures(Ordering::sensitivity)) maps[to_string(Ordering::sensitivity)] = sensitivity_map(model, cls, trace);
+  if (options.measures(Ordering::occlusion))
+    maps[to_string(Ordering::occlusion)] =
+        occlusion_map(IncrementalFlipper(model, cls), image, trace, options.occlusion_patch, options.seed);
+  return maps;
 }
 
 std::vector<RandomisationLevel> randomisation_check(const model::Model& model, const bow::GrayImage& image,

@@ -172,6 +172,7 @@ class QualityOptions(_Options):
     flip_fill: str
     flip_blur_sigma: float
     lerf: bool
+    methods: List[str]
     occlusion_patch: int
     occlusion_seed: int
     faithfulness_subsets: int
@@ -192,7 +193,7 @@ class QualityOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., flip_fill: str = ..., flip_blur_sigma: float = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., faithfulness_subsets: int = ..., faithfulness_regions: int = ..., randomisation: bool = ..., robustness_samples: int = ..., robustness_noise: float = ..., robustness_shift: float = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., flip_fill: str = ..., flip_blur_sigma: float = ..., lerf: bool = ..., methods: List[str] = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., faithfulness_subsets: int = ..., faithfulness_regions: int = ..., randomisation: bool = ..., robustness_samples: int = ..., robustness_noise: float = ..., robustness_shift: float = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -210,6 +211,7 @@ class FolderEvaluationOptions(_Options):
     flip_fill: str
     flip_blur_sigma: float
     lerf: bool
+    methods: List[str]
     occlusion_patch: int
     occlusion_seed: int
     faithfulness_subsets: int
@@ -232,7 +234,7 @@ class FolderEvaluationOptions(_Options):
     rule: str
     threads: int
     cache_dir: str
-    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., flip_fill: str = ..., flip_blur_sigma: float = ..., lerf: bool = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., faithfulness_subsets: int = ..., faithfulness_regions: int = ..., randomisation: bool = ..., robustness_samples: int = ..., robustness_noise: float = ..., robustness_shift: float = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
+    def __init__(self, *, masks: str = ..., no_masks: bool = ..., explain: int = ..., gallery: int = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_seed: int = ..., flip_fill: str = ..., flip_blur_sigma: float = ..., lerf: bool = ..., methods: List[str] = ..., occlusion_patch: int = ..., occlusion_seed: int = ..., faithfulness_subsets: int = ..., faithfulness_regions: int = ..., randomisation: bool = ..., robustness_samples: int = ..., robustness_noise: float = ..., robustness_shift: float = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ..., threads: int = ..., cache_dir: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 
@@ -311,6 +313,7 @@ class VocProtocolOptions(_Options):
     flip_fill: str
     flip_blur_sigma: float
     lerf: bool
+    methods: List[str]
     occlusion_patch: int
     faithfulness_subsets: int
     faithfulness_regions: int
@@ -330,7 +333,7 @@ class VocProtocolOptions(_Options):
     root_scan_steps: int
     fisher_epsilon: float
     rule: str
-    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_fill: str = ..., flip_blur_sigma: float = ..., lerf: bool = ..., occlusion_patch: int = ..., faithfulness_subsets: int = ..., faithfulness_regions: int = ..., randomisation: bool = ..., robustness_samples: int = ..., robustness_noise: float = ..., robustness_shift: float = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
+    def __init__(self, *, root: str = ..., train_set: str = ..., test_set: str = ..., classes: List[str] = ..., max_images: int = ..., explain: int = ..., gallery: int = ..., person_boxes_missing: str = ..., encoding: str = ..., head: Optional[str] = ..., seed: int = ..., words: int = ..., samples: int = ..., kmeans_iterations: int = ..., kmeans_algorithm: str = ..., kmeans_tolerance: float = ..., max_side: int = ..., max_pixels: int = ..., bin_sizes: Tuple[int, ...] = ..., step: int = ..., magnif: float = ..., contrast_threshold: float = ..., window_size: float = ..., fast: bool = ..., mapping: str = ..., neighbours: int = ..., beta: float = ..., rank_decay: float = ..., pooling: str = ..., pyramid: str = ..., normalisation: str = ..., hellinger: bool = ..., pca: int = ..., root_sift: bool = ..., append_xy: bool = ..., components: int = ..., fisher_samples: int = ..., fisher_iterations: int = ..., posterior_threshold: float = ..., fisher_pyramid: str = ..., skip_zeroed: bool = ..., fisher_C: float = ..., vlad_words: int = ..., vlad_samples: int = ..., vlad_iterations: int = ..., vlad_root_sift: bool = ..., signed_sqrt: bool = ..., intra_normalisation: bool = ..., vlad_pyramid: str = ..., kernel: str = ..., gamma: float = ..., C: float = ..., class_C: Tuple[float, ...] = ..., balanced: bool = ..., epsilon: float = ..., cache_mb: float = ..., hidden: Tuple[int, ...] = ..., epochs: int = ..., batch_size: int = ..., learning_rate: float = ..., weight_decay: float = ..., dropout: float = ..., mirror_training: Optional[bool] = ..., threads: int = ..., cache_dir: str = ..., training_accuracy: bool = ..., region_size: int = ..., steps: int = ..., regions_per_step: int = ..., random_orders: int = ..., flip_fill: str = ..., flip_blur_sigma: float = ..., lerf: bool = ..., methods: List[str] = ..., occlusion_patch: int = ..., faithfulness_subsets: int = ..., faithfulness_regions: int = ..., randomisation: bool = ..., robustness_samples: int = ..., robustness_noise: float = ..., robustness_shift: float = ..., bias: str = ..., svm_rule: str = ..., ig_nodes: int = ..., ig_segments: int = ..., ig_max_segments: int = ..., ig_tolerance: float = ..., root_bisections: int = ..., root_tolerance: float = ..., root_candidates: int = ..., root_scan_steps: int = ..., fisher_epsilon: float = ..., rule: str = ...) -> None: ...
     @staticmethod
     def schema() -> List[Dict[str, Any]]: ...
 class FitReport:

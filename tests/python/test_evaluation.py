@@ -101,6 +101,18 @@ def test_quality_options():
         bowlrp.QualityOptions(steps=0).validate()
 
 
+def test_methods_pick_what_is_measured(model, paths):
+    full = bowlrp.evaluate_explanation(model, paths[1], "circle", **FAST)
+    sub = bowlrp.evaluate_explanation(model, paths[1], "circle", methods=["lrp", "random"], **FAST)
+    assert set(sub.curves) == {"lrp", "random"}
+    assert np.array_equal(sub.curves["lrp"], full.curves["lrp"])
+    assert np.array_equal(sub.curves["random"], full.curves["random"])
+    assert set(sub.metrics["aopc"]) == {"lrp", "random"}
+    assert bowlrp.QualityOptions(methods=["occlusion"]).methods == ["occlusion"]
+    with pytest.raises(ValueError, match="gradcam"):
+        bowlrp.evaluate_explanation(model, paths[1], "circle", methods=["gradcam"], **FAST)
+
+
 def test_lerf_metrics_and_their_intervals(model, paths):
     path = paths[1]
     mask = object_mask(path)

@@ -11,6 +11,8 @@
 // pixels whose centres fall in it, measured with the same noise and incremental re-extraction as the
 // flipping itself.
 //
+// QualityOptions::methods picks the methods measured (all four by default); what follows is computed
+// for those only.
 // Per-image metrics (QualityResult::metrics, metric -> method -> value; the maps' metrics are those
 // of map_metrics.h, computed on the original-size maps):
 //   "aopc"        AOPC of the method's MoRF curve (every method, "random" included);
@@ -50,7 +52,7 @@
 
 namespace bowlrp::evaluation {
 
-/// The orderings whose flipping curves are measured.
+/// The orderings whose flipping curves can be measured (QualityOptions::methods picks among them).
 enum class Ordering { lrp, sensitivity, occlusion, random };
 /// "lrp", "sensitivity", "occlusion", "random" (the curve and report names).
 std::string to_string(Ordering ordering);
@@ -60,6 +62,9 @@ Ordering ordering_from_string(const std::string& name);
 /// Settings of the explanation-quality measurements.
 struct QualityOptions {
   evaluation::PixelFlipOptions flip;  ///< grid (9 px), steps (100), random orders (3), noise seed
+  /// Methods measured, a subset of "lrp", "sensitivity", "occlusion", "random" in any order (curves,
+  /// maps and metrics of the others are not computed; without "random" no random order is flipped).
+  std::vector<std::string> methods = {"lrp", "sensitivity", "occlusion", "random"};
   int occlusion_patch = 32;          ///< occlusion baseline patch side in working px (> 0)
   bool randomisation = false;        ///< also run the sanity checks of randomisation.h (seeded by flip.seed)
   int robustness_samples = 0;        ///< N noisy images of robustness.h (0: off; also turns on mirror and shift)
@@ -69,6 +74,8 @@ struct QualityOptions {
   int faithfulness_regions = 16;     ///< k, flipping-grid regions per subset (faithfulness_correlation.h)
   std::uint64_t seed = 0;            ///< seed of the occlusion noise
   decompose::Composite composite;    ///< rules of the LRP explanation
+  /// Whether `methods` names the ordering.
+  bool measures(Ordering ordering) const;
   /// Throws std::invalid_argument naming the bad field.
   void validate() const;
   /// Pixel flipping's and occlusion's options and the rules (decompose::Composite::schema()),

@@ -59,8 +59,8 @@ struct RandomisationLevel {
   std::map<std::string, MapSimilarity> methods;    ///< "lrp", "sensitivity", "occlusion"
 };
 
-/// The maps of the quality methods ("lrp", "sensitivity", "occlusion"; original size, row-major) of
-/// class cls on an image, as evaluate_explanation measures them.
+/// The maps of the quality methods among options.methods ("lrp", "sensitivity", "occlusion"; original
+/// size, row-major) of class cls on an image, as evaluate_explanation measures them.
 std::map<std::string, std::vector<double>> method_maps(const model::Model& model, const bow::GrayImage& image,
                                                        std::size_t cls, const QualityOptions& options);
 
