@@ -636,6 +636,20 @@ BOOST_AUTO_TEST_CASE(evaluate_reports_the_same_numbers_from_two_runs_and_any_thr
   BOOST_TEST(one["explained_images"].get<int>() == 3);
   BOOST_TEST(one == two, one.dump() << "\n" << two.dump());
   BOOST_TEST(two == again);
+  // The per-class breakdown: each class's pairs, which together are every pair.
+  const nlohmann::json& per_class = one["metrics_per_class"];
+  BOOST_TEST(per_class.size() == 3u);
+  for (const auto& [metric, methods] : one["metrics"].items())
+    for (const auto& [method, all] : methods.items()) {
+      double n = 0, sum = 0;
+      for (const auto& [cls, metrics] : per_class.items()) {
+        if (!metrics.contains(metric) || !metrics[metric].contains(method)) continue;
+        n += metrics[metric][method]["n"].get<double>();
+        sum += metrics[metric][method]["n"].get<double>() * metrics[metric][method]["mean"].get<double>();
+      }
+      BOOST_TEST(n == all["n"].get<double>(), metric << " " << method);
+      BOOST_TEST(std::fabs(sum / n - all["mean"].get<double>()) <= 1e-12, metric << " " << method);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {

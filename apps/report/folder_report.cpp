@@ -23,7 +23,7 @@ ReportData folder_report(const evaluation::FolderEvaluation& ev, const evaluatio
     ev.one_vs_rest(c, &s, &y);
     report.classes.push_back(report_class(ev.classes[c], s, y));
   }
-  fill_quality(&report, ev.quality);
+  fill_quality(&report, ev.quality, ev.quality_per_class);
   report.flipping_note = evaluation::flipping_note(options.quality, ev.quality.explained);
   render::HeatmapOptions hopts;
   for (const auto& g : ev.gallery) {

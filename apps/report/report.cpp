@@ -26,29 +26,27 @@ std::string picture(const ReportPicture& p, const std::string& alt) {
 
 namespace {
 
-// Table metric x method: mean ± the 95% half width (one image: the mean alone).
-std::string metrics_table(const std::map<std::string, std::map<std::string, evaluation::MeanInterval>>& metrics) {
+using MethodIntervals = std::map<std::string, evaluation::MeanInterval>;  // method -> summary
+
+// A table of rows (a metric or a class) x methods, "lrp" first and "random" last: mean ± the 95%
+// half width (one image: the mean alone).
+std::string mean_table(const std::string& row_header, const std::vector<std::pair<std::string, const MethodIntervals*>>& rows) {
   std::vector<std::string> methods;
-  for (const auto& [metric, per_method] : metrics)
-    for (const auto& kv : per_method)
+  for (const auto& row : rows)
+    for (const auto& kv : *row.second)
       if (std::find(methods.begin(), methods.end(), kv.first) == methods.end()) methods.push_back(kv.first);
   auto rank = [](const std::string& n) { return n == "lrp" ? 0 : n == "random" ? 2 : 1; };
   std::sort(methods.begin(), methods.end(),
             [&](const std::string& a, const std::string& b) { return rank(a) != rank(b) ? rank(a) < rank(b) : a < b; });
-  std::string s = "<h2>Explanation metrics</h2><p class=\"note\">Mean over the explained (image, class) pairs ± the "
-                  "half width of its 95% Student-t interval. aopc: most relevant first (higher = faithful); "
-                  "aopc_lerf: least relevant first (lower = faithful); abc: area between the LeRF and MoRF curves "
-                  "(higher = faithful); sparseness: Gini of |R| (higher = sparser); complexity: entropy of "
-                  "|R| / sum |R| in nats (lower = simpler); mass_accuracy, rank_accuracy, auc: against the named "
-                  "regions (higher = on the object).</p><table><tr><th class=\"l\">metric</th>";
+  std::string s = "<table><tr><th class=\"l\">" + html_escape(row_header) + "</th>";
   for (const std::string& m : methods) s += "<th>" + html_escape(m) + "</th>";
   s += "</tr>";
-  for (const auto& [metric, per_method] : metrics) {
-    s += "<tr><td class=\"l\">" + html_escape(metric) + "</td>";
+  for (const auto& [name, per_method] : rows) {
+    s += "<tr><td class=\"l\">" + html_escape(name) + "</td>";
     for (const std::string& m : methods) {
-      const auto it = per_method.find(m);
+      const auto it = per_method->find(m);
       s += "<td>";
-      if (it != per_method.end()) {
+      if (it != per_method->end()) {
         s += fixed(it->second.mean, 4);
         if (std::isfinite(it->second.half_width)) s += " ± " + fixed(it->second.half_width, 4);
       }
@@ -57,6 +55,33 @@ std::string metrics_table(const std::map<std::string, std::map<std::string, eval
     s += "</tr>";
   }
   return s + "</table>\n";
+}
+
+// Table metric x method over every explained pair, then (folded) one table class x method per metric.
+std::string metrics_table(const std::map<std::string, MethodIntervals>& metrics,
+                          const std::map<std::string, std::map<std::string, MethodIntervals>>& per_class) {
+  std::string s = "<h2>Explanation metrics</h2><p class=\"note\">Mean over the explained (image, class) pairs ± the "
+                  "half width of its 95% Student-t interval. aopc: most relevant first (higher = faithful); "
+                  "aopc_lerf: least relevant first (lower = faithful); abc: area between the LeRF and MoRF curves "
+                  "(higher = faithful); sparseness: Gini of |R| (higher = sparser); complexity: entropy of "
+                  "|R| / sum |R| in nats (lower = simpler); mass_accuracy, rank_accuracy, auc: against the named "
+                  "regions (higher = on the object).</p>";
+  std::vector<std::pair<std::string, const MethodIntervals*>> rows;
+  for (const auto& [metric, per_method] : metrics) rows.emplace_back(metric, &per_method);
+  s += mean_table("metric", rows);
+  if (per_class.empty()) return s;
+  s += "<details><summary>Per class (" + std::to_string(per_class.size()) + " classes)</summary>\n";
+  for (const auto& [metric, unused] : metrics) {
+    (void)unused;
+    std::vector<std::pair<std::string, const MethodIntervals*>> by_class;
+    for (const auto& [cls, m] : per_class) {
+      const auto it = m.find(metric);
+      if (it != m.end()) by_class.emplace_back(cls, &it->second);
+    }
+    if (by_class.empty()) continue;
+    s += "<h3>" + html_escape(metric) + "</h3>" + mean_table("class", by_class);
+  }
+  return s + "</details>\n";
 }
 
 std::string label_text(int label) { return label == 1 ? "positive" : label == -1 ? "negative" : "difficult"; }
@@ -151,7 +176,7 @@ std::string report_html(const ReportData& data) {
     s += "</table>\n";
   }
 
-  if (!data.metrics.empty()) s += metrics_table(data.metrics);
+  if (!data.metrics.empty()) s += metrics_table(data.metrics, data.metrics_per_class);
 
   if (!data.localisation.empty()) {
     s += "<h2>Localisation</h2><table><tr><th class=\"l\">measure</th><th>value</th></tr>";
@@ -224,10 +249,13 @@ ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg
   return p;
 }
 
-void fill_quality(ReportData* report, const evaluation::QualityTotals& totals) {
+void fill_quality(ReportData* report, const evaluation::QualityTotals& totals,
+                  const std::map<std::string, evaluation::QualityTotals>& per_class) {
   if (!totals.explained) return;
   report->flipping = report_curves(totals.flips);
   report->metrics = totals.metric_summaries();
+  for (const auto& [name, t] : per_class)
+    if (t.explained) report->metrics_per_class[name] = t.metric_summaries();
   for (const auto& [key, summary] : totals.localisation_summaries()) {
     const auto entries = report_localisation(key, summary);
     report->localisation.insert(report->localisation.end(), entries.begin(), entries.end());

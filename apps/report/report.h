@@ -7,6 +7,7 @@
 //   {"ap": {class: AP}, "ap_area": {class: AP}, "map": mAP, "map_area": mAP,
 //    "ap_definition": "voc07-11pt", "aopc": {ordering: AOPC}, "localisation": {key: value},
 //    "metrics": {metric: {method: {"mean", "ci95", "sd", "n"}}} (quality.h; ci95: the half width),
+//    "metrics_per_class": {class: {metric: {method: {...}}}} (the same over each class's pairs),
 //    "timings": {stage: seconds}, ...}
 // where "ap"/"map" use the VOC2007 11-point AP and "ap_area"/"map_area" the VOC2010+ area AP.
 //
@@ -92,6 +93,8 @@ struct ReportData {
   std::string flipping_note;                                    ///< e.g. "MoRF, 9x9 px regions, 100 steps"
   std::vector<std::pair<std::string, double>> localisation;     ///< localisation scores (may be empty)
   std::map<std::string, std::map<std::string, evaluation::MeanInterval>> metrics;  ///< metric -> method (may be empty)
+  /// class -> metric -> method, the same over each class's explained pairs (may be empty)
+  std::map<std::string, std::map<std::string, std::map<std::string, evaluation::MeanInterval>>> metrics_per_class;
   std::vector<ReportGalleryItem> gallery;                       ///< grouped by `group`, in order
   std::vector<ReportTiming> timings;                            ///< stage timings
   std::vector<std::string> notes;                               ///< free remarks shown at the end
@@ -119,8 +122,10 @@ void write_report_json(const std::string& path, const ReportData& data);
 ReportPicture encode_picture(const render::Bgr8Image& image, int side, bool jpeg);
 /// The <img> of a picture as a data URI ("" for an empty picture), `alt` escaped.
 std::string picture(const ReportPicture& p, const std::string& alt);
-/// Fills report.flipping, report.localisation and report.metrics from the aggregate of many explanations.
-void fill_quality(ReportData* report, const evaluation::QualityTotals& totals);
+/// Fills report.flipping, report.localisation and report.metrics from the aggregate of many
+/// explanations, and report.metrics_per_class from the aggregates per class.
+void fill_quality(ReportData* report, const evaluation::QualityTotals& totals,
+                  const std::map<std::string, evaluation::QualityTotals>& per_class);
 
 /// The report of the VOC protocol (`model_path`: the given model, empty when it was fitted).
 ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::VocProtocolOptions& options,

@@ -42,6 +42,14 @@ nlohmann::json report_json(const ReportData& data) {
       for (const auto& [method, m] : methods)
         j["metrics"][metric][method] = {{"mean", m.mean}, {"ci95", m.half_width}, {"sd", m.sd}, {"n", m.n}};
   }
+  if (!data.metrics_per_class.empty()) {
+    j["metrics_per_class"] = nlohmann::json::object();
+    for (const auto& [cls, metrics] : data.metrics_per_class)
+      for (const auto& [metric, methods] : metrics)
+        for (const auto& [method, m] : methods)
+          j["metrics_per_class"][cls][metric][method] = {
+              {"mean", m.mean}, {"ci95", m.half_width}, {"sd", m.sd}, {"n", m.n}};
+  }
   j["timings"] = nlohmann::json::object();
   for (const auto& t : data.timings) j["timings"][t.stage] = t.seconds;
   j["settings"] = nlohmann::json::object();

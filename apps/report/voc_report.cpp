@@ -26,7 +26,7 @@ ReportData voc_report(const evaluation::VocEvaluation& ev, const evaluation::Voc
   ReportData report;
   report.title = "bowlrp on PASCAL VOC2007: " + o.train_set + " -> " + o.test_set;
   for (std::size_t c = 0; c < C; ++c) report.classes.push_back(report_class(ev.classes[c], ev.scores[c], ev.labels[c]));
-  fill_quality(&report, ev.quality);
+  fill_quality(&report, ev.quality, ev.quality_per_class);
   const std::size_t explained = ev.quality.explained;
   evaluation::QualityOptions qopts = o.quality;
   report.flipping_note = evaluation::flipping_note(qopts, explained);

@@ -253,7 +253,10 @@ FolderEvaluation evaluate_folder(const model::Model& model, const datasets::Fold
   t0 = Clock::now();
   ev.quality_results = evaluate_explanations(model, jobs, options.quality, options.threads, progress);
   if (!jobs.empty()) ev.timings.emplace_back("pixel flipping + occlusion", seconds_since(t0));
-  for (const QualityResult& r : ev.quality_results) ev.quality.add(r);
+  for (std::size_t k = 0; k < ev.quality_results.size(); ++k) {
+    ev.quality.add(ev.quality_results[k]);
+    ev.quality_per_class[ev.classes[ev.truth[ev.explained_images[k]]]].add(ev.quality_results[k]);
+  }
   ev.timings.emplace_back("total", seconds_since(t_start));
   return ev;
 }

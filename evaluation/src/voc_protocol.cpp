@@ -310,6 +310,7 @@ VocEvaluation run_voc_protocol(const VocProtocolOptions& options, const std::opt
     if (!results[j].error.empty())
       ev.quality_failures.emplace_back(test.ids[pairs[j].second] + " for " + classes[pairs[j].first], results[j].error);
     ev.quality.add(results[j]);
+    ev.quality_per_class[classes[pairs[j].first]].add(results[j]);
   }
 
   // --- gallery -------------------------------------------------------------------------------

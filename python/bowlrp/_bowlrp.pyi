@@ -638,6 +638,7 @@ class FolderEvaluation:
     explained_images: npt.NDArray[np.int64]
     quality_results: List[QualityResult]
     quality: QualityTotals
+    quality_per_class: Dict[str, QualityTotals]
     timings: Dict[str, float]
 
 def evaluate_folder(model: Model, data: PathLike, *, options: Optional[FolderEvaluationOptions] = None,
@@ -666,6 +667,7 @@ class VocEvaluation:
     failed_test: List[Tuple[str, str]]
     skipped_train: List[Tuple[str, str]]
     quality: QualityTotals
+    quality_per_class: Dict[str, QualityTotals]
     quality_failures: List[Tuple[str, str]]
     gallery: List[GalleryItem]
     timings: Dict[str, float]

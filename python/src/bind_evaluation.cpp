@@ -541,6 +541,8 @@ void BindEvaluation(py::module_& m) {
       })
       .def_readonly("quality_results", &evaluation::FolderEvaluation::quality_results)
       .def_readonly("quality", &evaluation::FolderEvaluation::quality)
+      .def_readonly("quality_per_class", &evaluation::FolderEvaluation::quality_per_class,
+                    "QualityTotals per class of the explained images.")
       .def_property_readonly("timings", [](const evaluation::FolderEvaluation& e) { return timings_dict(e.timings); })
       .def("__repr__", [](const evaluation::FolderEvaluation& e) {
         return "FolderEvaluation(" + std::to_string(e.paths.size()) + " images, accuracy=" +
@@ -587,6 +589,8 @@ void BindEvaluation(py::module_& m) {
       .def_property_readonly("failed_test", [](const evaluation::VocEvaluation& e) { return skipped_to_list(e.failed_test); })
       .def_property_readonly("skipped_train", [](const evaluation::VocEvaluation& e) { return skipped_to_list(e.skipped_train); })
       .def_readonly("quality", &evaluation::VocEvaluation::quality)
+      .def_readonly("quality_per_class", &evaluation::VocEvaluation::quality_per_class,
+                    "QualityTotals per explained class.")
       .def_readonly("quality_failures", &evaluation::VocEvaluation::quality_failures)
       .def_readonly("gallery", &evaluation::VocEvaluation::gallery)
       .def_property_readonly("timings", [](const evaluation::VocEvaluation& e) { return timings_dict(e.timings); })

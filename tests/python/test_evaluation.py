@@ -90,6 +90,10 @@ def test_evaluate_folder(model, shapes_dir, paths):
     assert ev.masks.endswith("masks") and ev.masked_images >= 1  # shapes' masks found beside images/
     assert len(ev.quality_results) == len(ev.explained_images) == 3
     assert set(ev.quality.aopc()) >= {"lrp", "random"}
+    per_class = ev.quality_per_class
+    assert set(per_class) == set(model.class_names) and sum(t.explained for t in per_class.values()) == 3
+    lrp = ev.quality.metric_summaries()["aopc"]["lrp"]
+    assert lrp.mean == pytest.approx(np.mean([t.metric_summaries()["aopc"]["lrp"].mean for t in per_class.values()]))
     assert ev.gallery and ev.gallery[0]["relevance"].shape == ev.gallery[0]["image"].shape[:2]
     np.testing.assert_array_equal(ev.scores, model.predict(paths).scores)
 

@@ -68,6 +68,7 @@ struct FolderEvaluation {
   std::vector<std::size_t> explained_images;  ///< indices into paths of the measured images
   std::vector<QualityResult> quality_results;  ///< per measured image, same order
   QualityTotals quality;                    ///< their aggregate
+  std::map<std::string, QualityTotals> quality_per_class;  ///< the same per class of the explained images
   std::vector<std::pair<std::string, double>> timings;  ///< stage -> wall seconds
   /// A kept heatmap: the first `gallery` images of each class.
   struct GalleryItem {

@@ -68,6 +68,7 @@ struct VocEvaluation {
   std::vector<model::Skipped> failed_test;      ///< unreadable test images
   std::vector<model::Skipped> skipped_train;    ///< unreadable training images
   QualityTotals quality;                        ///< explanation quality
+  std::map<std::string, QualityTotals> quality_per_class;  ///< the same per explained class
   std::vector<std::pair<std::string, std::string>> quality_failures;  ///< (id + class, reason) of failed explanations
   std::vector<GalleryItem> gallery;             ///< in group, class, rank order
   std::vector<std::pair<std::string, double>> timings;  ///< stage -> wall seconds
