@@ -1,0 +1,103 @@
+// Artefacts: where an artefact lies on images (regions), its erasure, its direction in the encoding
+// space, and the model with that direction projected out (P-ClArC; Anders et al. 2022, "Finding and
+// removing Clever Hans", Information Fusion 77). The stage itself and its maths are in
+// bow/artefact_projection.h, its relevance partner in decompose/projection_relevance.h; this file
+// does the parts that need images and a model.
+//
+// A region is a union of boxes on one image, in the image file's pixels (a user's regions.json) or as
+// fractions of the image's width and height (a SpRAy cluster's causal region, whose grid cells stretch
+// over each image as in spray.h). A working pixel (x, y) is in the region when its centre is: for pixel
+// boxes (x + 0.5) / scale_x in [bx, bx + bw) and likewise y; for relative boxes (x + 0.5) / width in
+// [bx, bx + bw). Erasing pastes the pixels of evaluation's fill image (pixel_flipping.h flip_fill: the
+// image's mean grey by default, as SpRAy's causal test; or blur or seeded noise) into the region.
+//
+// The direction (ClArC's concept activation vector, mean-difference variant): every region's image is
+// encoded as it is, Φ(x_i), and erased, Φ(x̃_i); v ∝ mean Φ(x_i) - mean Φ(x̃_i), z = mean Φ(x̃_i)
+// (bow::ArtefactProjection::from_encodings). Over a head that needs inputs >= 0 (χ², Hellinger,
+// exp-χ²) the projection is clamped at 0 (bow::ProjectionClamp::non_negative); elsewhere it is not,
+// unless asked (the intersection kernel takes negative inputs: min(s_d, Φ'_d) = Φ'_d there).
+#pragma once
+
+#include <bowlrp/bow/artefact_projection.h>
+#include <bowlrp/bow/image.h>
+#include <bowlrp/core/parallel.h>
+#include <bowlrp/evaluation/pixel_flipping.h>
+#include <bowlrp/model/fit.h>
+#include <bowlrp/model/model.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bowlrp::evaluation {
+
+/// One box of a region: pixels of the image file, or fractions of its width and height (relative).
+struct ArtefactBox {
+  double x = 0, y = 0;           ///< top-left corner
+  double width = 0, height = 0;  ///< size (> 0)
+};
+
+/// Where an artefact lies on one image.
+struct ArtefactRegion {
+  std::string image;               ///< the image file
+  std::vector<ArtefactBox> boxes;  ///< the region: their union
+  bool relative = false;           ///< boxes as fractions of the image's size (else file pixels)
+  /// Whether the centre of working pixel (x, y) of `image` (as decoded by a model's loader) is in the region.
+  bool contains(const bow::GrayImage& image, int x, int y) const;
+};
+
+/// Reads a user's regions file: a JSON array of {"image", "x", "y", "width", "height"} (file pixels;
+/// entries of the same image are one region, in first-appearance order; a relative "image" is taken
+/// relative to the file's folder). Throws std::runtime_error naming the file, the entry and the field.
+std::vector<ArtefactRegion> read_artefact_regions(const std::string& path);
+
+/// The regions of one SpRAy cluster from `bowlrp spray`'s spray-report.json: its causal region (grid
+/// cells, relative boxes) on every member image (assignments of that cluster; paths as the report
+/// gives them). Throws std::runtime_error naming the file for a cluster it does not have or a report
+/// without causal regions (made with --causal-images 0).
+std::vector<ArtefactRegion> spray_artefact_regions(const std::string& path, int cluster);
+
+/// Options of the artefact direction.
+struct ArtefactOptions {
+  FlipFill fill = FlipFill::mean;  ///< what the erased region receives (pixel_flipping.h)
+  double blur_sigma = 5.0;         ///< sigma of the blur fill (working px, > 0)
+  std::uint64_t seed = 0;          ///< seed of the noise fill
+  /// The projection's clamp; unset: non_negative over heads that need inputs >= 0, else none.
+  std::optional<bow::ProjectionClamp> clamp;
+  int threads = 0;                 ///< worker threads (0: all cores, else 1 .. core::kMaxThreads)
+  /// Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+/// An image with its region erased (the fill's pixels pasted in; header note).
+bow::GrayImage erase_region(const bow::GrayImage& image, const ArtefactRegion& region, const ArtefactOptions& options = {});
+
+/// The encodings of the regions' images with and without the artefact.
+struct ArtefactEncodings {
+  std::size_t V = 0;                     ///< encoding length
+  std::vector<double> with;              ///< n x V: Φ(x_i)
+  std::vector<double> without;           ///< n x V: Φ(x̃_i), the same images erased
+  std::vector<std::string> images;       ///< the n images encoded
+  std::vector<model::Skipped> failures;  ///< regions whose image could not be read (not fatal)
+  /// n.
+  std::size_t size() const { return images.size(); }
+};
+
+/// Encodes every region's image as it is and erased (parallel over images); unreadable images are
+/// reported in failures. Throws std::invalid_argument for bad options or a region without a box.
+ArtefactEncodings artefact_encodings(const model::Model& model, const std::vector<ArtefactRegion>& regions,
+                                     const ArtefactOptions& options = {}, const core::ProgressFn& progress = {});
+
+/// The artefact's projection from the encodings (mean difference; the clamp as the options say for
+/// the model's head). Throws std::invalid_argument when no image could be encoded or the erasure
+/// changed no encoding.
+bow::ArtefactProjection artefact_projection(const model::Model& model, const ArtefactEncodings& encodings,
+                                            const ArtefactOptions& options = {});
+
+/// P-ClArC: the model with the artefact of these regions projected out of its encodings.
+model::Model project_artefact(const model::Model& model, const std::vector<ArtefactRegion>& regions,
+                              const ArtefactOptions& options = {}, const core::ProgressFn& progress = {});
+
+}  // namespace bowlrp::evaluation

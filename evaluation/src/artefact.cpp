@@ -1,0 +1,219 @@
+#include <bowlrp/evaluation/artefact.h>
+
+#include <bowlrp/core/io.h>
+#include <bowlrp/core/utf8.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+namespace bowlrp::evaluation {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad_file(const std::string& path, const std::string& problem) {
+  throw std::runtime_error("'" + path + "' " + problem);
+}
+
+json parse_json_file(const std::string& path, const char* what) {
+  const std::string text = core::read_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    bad_file(path, std::string("is not a JSON ") + what + ": " + e.what());
+  }
+}
+
+double field_number(const json& e, const std::string& path, const std::string& entry, const char* key, bool positive) {
+  if (!e.contains(key) || !e.at(key).is_number())
+    bad_file(path, "has " + entry + " without a number \"" + key + "\"" +
+                       (e.contains(key) ? " (found " + e.at(key).dump() + ")" : ""));
+  const double v = e.at(key).get<double>();
+  if (!std::isfinite(v) || (positive ? v <= 0 : v < 0))
+    bad_file(path, "has " + entry + "." + key + " = " + e.at(key).dump() + ": expected a finite number " +
+                       (positive ? "> 0" : ">= 0"));
+  return v;
+}
+
+// The path of a JSON entry's "image" (or its exact bytes in "image_hex", core/json_text.h).
+std::string image_path(const json& e, const std::string& path, const std::string& entry) {
+  if (e.contains("image_hex") && e.at("image_hex").is_string()) {
+    const std::string hex = e.at("image_hex").get<std::string>();
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return out;
+  }
+  if (!e.contains("image") || !e.at("image").is_string() || e.at("image").get<std::string>().empty())
+    bad_file(path, "has " + entry + " without an image path (\"image\": a non-empty string)");
+  return e.at("image").get<std::string>();
+}
+
+}  // namespace
+
+bool ArtefactRegion::contains(const bow::GrayImage& image, int x, int y) const {
+  double px, py;
+  if (relative) {
+    px = (x + 0.5) / image.width;
+    py = (y + 0.5) / image.height;
+  } else {
+    px = (x + 0.5) / image.scale_x;
+    py = (y + 0.5) / image.scale_y;
+  }
+  for (const ArtefactBox& b : boxes)
+    if (px >= b.x && px < b.x + b.width && py >= b.y && py < b.y + b.height) return true;
+  return false;
+}
+
+std::vector<ArtefactRegion> read_artefact_regions(const std::string& path) {
+  const json j = parse_json_file(path, "regions file");
+  if (!j.is_array() || j.empty())
+    bad_file(path, "is not a regions file: expected a non-empty JSON array of {\"image\", \"x\", \"y\", \"width\", "
+                   "\"height\"} (file pixels)");
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::vector<ArtefactRegion> out;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string entry = "entry " + std::to_string(i);
+    const json& e = j[i];
+    if (!e.is_object()) bad_file(path, "has " + entry + " = " + e.dump() + ": expected an object");
+    for (const auto& item : e.items())
+      if (item.key() != "image" && item.key() != "image_hex" && item.key() != "x" && item.key() != "y" &&
+          item.key() != "width" && item.key() != "height")
+        bad_file(path, "has " + entry + " with an unknown field \"" + item.key() +
+                           "\": expected image, x, y, width, height");
+    std::string image = image_path(e, path, entry);
+    if (std::filesystem::path(image).is_relative() && !folder.empty()) image = (folder / image).string();
+    const ArtefactBox b{field_number(e, path, entry, "x", false), field_number(e, path, entry, "y", false),
+                        field_number(e, path, entry, "width", true), field_number(e, path, entry, "height", true)};
+    const auto [it, fresh] = index.emplace(image, out.size());
+    if (fresh) out.push_back(ArtefactRegion{image, {}, false});
+    out[it->second].boxes.push_back(b);
+  }
+  return out;
+}
+
+std::vector<ArtefactRegion> spray_artefact_regions(const std::string& path, int cluster) {
+  const json j = parse_json_file(path, "SpRAy report");
+  if (!j.is_object() || !j.contains("cluster_details") || !j.contains("assignments") || !j.contains("grid"))
+    bad_file(path, "is not a SpRAy report (bowlrp spray's spray-report.json): expected the fields cluster_details, "
+                   "assignments and grid");
+  const json& details = j.at("cluster_details");
+  if (cluster < 0 || !details.is_array() || static_cast<std::size_t>(cluster) >= details.size())
+    bad_file(path, "has no cluster " + std::to_string(cluster) + ": expected 0 .. " +
+                       std::to_string(details.is_array() ? static_cast<long>(details.size()) - 1 : -1));
+  const json& c = details[static_cast<std::size_t>(cluster)];
+  if (!c.contains("causal") || !c.at("causal").contains("region_cells"))
+    bad_file(path, "has no causal region for cluster " + std::to_string(cluster) +
+                       " (made with --causal-images 0?): run bowlrp spray with its causal test");
+  const int gw = j.at("grid").value("width", 0), gh = j.at("grid").value("height", 0);
+  if (gw < 1 || gh < 1) bad_file(path, "has a grid of " + j.at("grid").dump() + ": expected width and height >= 1");
+  ArtefactRegion proto;
+  proto.relative = true;
+  for (const json& g : c.at("causal").at("region_cells")) {
+    if (!g.is_number_integer() || g.get<long>() < 0 || g.get<long>() >= static_cast<long>(gw) * gh)
+      bad_file(path, "has a region cell " + g.dump() + " of cluster " + std::to_string(cluster) + ": expected 0 .. " +
+                         std::to_string(gw * gh - 1));
+    const long k = g.get<long>();
+    proto.boxes.push_back(ArtefactBox{double(k % gw) / gw, double(k / gw) / gh, 1.0 / gw, 1.0 / gh});
+  }
+  if (proto.boxes.empty()) bad_file(path, "has an empty causal region for cluster " + std::to_string(cluster));
+  std::vector<ArtefactRegion> out;
+  const json& a = j.at("assignments");
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].contains("cluster") || !a[i].at("cluster").is_number_integer() || a[i].at("cluster").get<int>() != cluster)
+      continue;
+    ArtefactRegion r = proto;
+    r.image = image_path(a[i], path, "assignments[" + std::to_string(i) + "]");
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) bad_file(path, "lists no image of cluster " + std::to_string(cluster));
+  return out;
+}
+
+void ArtefactOptions::validate() const {
+  to_string(fill);
+  if (!(blur_sigma > 0) || !std::isfinite(blur_sigma))
+    throw std::invalid_argument("ArtefactOptions.blur_sigma = " + std::to_string(blur_sigma) + ": expected a finite value > 0");
+  if (clamp) bow::to_string(*clamp);
+  core::validate_threads(threads, "ArtefactOptions.threads");
+}
+
+bow::GrayImage erase_region(const bow::GrayImage& image, const ArtefactRegion& region, const ArtefactOptions& options) {
+  options.validate();
+  PixelFlipOptions fo;
+  fo.fill = options.fill;
+  fo.blur_sigma = options.blur_sigma;
+  fo.seed = options.seed;
+  const std::vector<float> fill = flip_fill(image, fo);
+  bow::GrayImage out = image;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      if (region.contains(image, x, y)) {
+        const std::size_t q = static_cast<std::size_t>(y) * image.width + x;
+        out.pixels[q] = fill[q];
+      }
+  return out;
+}
+
+ArtefactEncodings artefact_encodings(const model::Model& model, const std::vector<ArtefactRegion>& regions,
+                                     const ArtefactOptions& options, const core::ProgressFn& progress) {
+  options.validate();
+  for (std::size_t i = 0; i < regions.size(); ++i)
+    if (regions[i].boxes.empty())
+      throw std::invalid_argument("artefact region " + std::to_string(i) + " (" + core::utf8_display(regions[i].image) +
+                                  ") has no box: expected at least one");
+  const std::size_t n = regions.size(), V = model.dimension();
+  std::vector<std::vector<double>> with(n), without(n);
+  std::vector<std::string> errors(n);
+  core::for_each_index(n, options.threads, "encode artefact images", progress, [&](std::size_t i) {
+    try {
+      const bow::GrayImage image = model.load_image(regions[i].image);
+      with[i] = bow::head_input(model.encode(image));
+      without[i] = bow::head_input(model.encode(erase_region(image, regions[i], options)));
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+      with[i].clear();
+    }
+  });
+  ArtefactEncodings out;
+  out.V = V;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!errors[i].empty()) {
+      out.failures.push_back({regions[i].image, errors[i]});
+      continue;
+    }
+    out.with.insert(out.with.end(), with[i].begin(), with[i].end());
+    out.without.insert(out.without.end(), without[i].begin(), without[i].end());
+    out.images.push_back(regions[i].image);
+  }
+  return out;
+}
+
+bow::ArtefactProjection artefact_projection(const model::Model& model, const ArtefactEncodings& e,
+                                            const ArtefactOptions& options) {
+  options.validate();
+  if (e.size() == 0)
+    throw std::invalid_argument("artefact projection: no image of the artefact could be encoded" +
+                                (e.failures.empty() ? std::string() : " (first failure: " + e.failures[0].reason + ")"));
+  if (e.V != model.dimension())
+    throw std::invalid_argument("artefact projection: encodings of " + std::to_string(e.V) + " values for a model of " +
+                                std::to_string(model.dimension()));
+  const bow::ProjectionClamp clamp =
+      options.clamp ? *options.clamp
+                    : model.head_needs_non_negative_inputs() ? bow::ProjectionClamp::non_negative : bow::ProjectionClamp::none;
+  return bow::ArtefactProjection::from_encodings(e.with.data(), e.size(), e.without.data(), e.size(), e.V, clamp);
+}
+
+model::Model project_artefact(const model::Model& model, const std::vector<ArtefactRegion>& regions,
+                              const ArtefactOptions& options, const core::ProgressFn& progress) {
+  const ArtefactEncodings e = artefact_encodings(model, regions, options, progress);
+  return model.with_artefact_projection(artefact_projection(model, e, options));
+}
+
+}  // namespace bowlrp::evaluation
