@@ -1,0 +1,84 @@
+// `bowlrp fix`: artefact compensation by projection (P-ClArC; evaluation/artefact.h), from a SpRAy
+// cluster (--artefact report.json:cluster=N) or a user's regions (--regions regions.json).
+#include "cli/commands.h"
+#include "cli/progress.h"
+
+#include <bowlrp/core/option_text.h>
+#include <bowlrp/evaluation/artefact.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace bowlrp::apps {
+
+std::pair<std::string, int> parse_artefact_spec(const std::string& spec) {
+  const std::string key = ":cluster=";
+  const std::size_t at = spec.rfind(key);
+  const std::string form = "expected REPORT.json:cluster=N (bowlrp spray's report.json and a cluster number)";
+  if (at == std::string::npos || at == 0) throw std::invalid_argument("--artefact " + core::quoted(spec) + ": " + form);
+  const std::string number = spec.substr(at + key.size());
+  std::size_t used = 0;
+  int cluster = -1;
+  try {
+    cluster = std::stoi(number, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (number.empty() || used != number.size() || cluster < 0)
+    throw std::invalid_argument("--artefact " + core::quoted(spec) + ": cluster " + core::quoted(number) +
+                                " is not a number >= 0; " + form);
+  return {spec.substr(0, at), cluster};
+}
+
+int run_fix(const FixArgs& args) {
+  evaluation::ArtefactOptions o;
+  std::pair<std::string, int> spray;
+  check_values([&] {
+    if (args.model.empty()) throw std::invalid_argument("--model MODEL is required");
+    if (args.out.empty()) throw std::invalid_argument("--out FIXED.bowlrp is required");
+    if (args.artefact.empty() == args.regions.empty())
+      throw std::invalid_argument("give the artefact as --artefact REPORT.json:cluster=N or as --regions regions.json "
+                                  "(one of them)");
+    if (args.method == "augment")
+      throw std::invalid_argument("--method augment (A-ClArC, retraining with the artefact pasted) is not available "
+                                  "yet: expected project");
+    if (args.method != "project") throw std::invalid_argument("--method " + core::quoted(args.method) + ": expected project");
+    if (!args.artefact.empty()) spray = parse_artefact_spec(args.artefact);
+    o.fill = evaluation::flip_fill_from_string(args.fill);
+    if (args.clamp != "auto") o.clamp = bow::projection_clamp_from_string(args.clamp);
+    o.seed = args.seed;
+    o.threads = args.run.threads;
+    o.validate();
+  });
+  const model::Model model = model::Model::load(args.model);
+  if (o.clamp && *o.clamp == bow::ProjectionClamp::none && model.head_needs_non_negative_inputs())
+    throw UsageError("--clamp none: the model's " + model.head_summary() +
+                     " needs inputs >= 0, which the projection can make negative; use --clamp non-negative (or auto)");
+  const std::vector<evaluation::ArtefactRegion> regions = args.regions.empty()
+                                                              ? evaluation::spray_artefact_regions(spray.first, spray.second)
+                                                              : evaluation::read_artefact_regions(args.regions);
+  const core::ProgressFn progress = progress_display(args.run.quiet);
+  const evaluation::ArtefactEncodings e = evaluation::artefact_encodings(model, regions, o, progress);
+  for (const auto& f : e.failures) print_skipped(f.path, f.reason);
+  const bow::ArtefactProjection projection = evaluation::artefact_projection(model, e, o);
+  const model::Model fixed = model.with_artefact_projection(projection);
+  fixed.save(args.out);
+
+  // What the projection removes: the artefact coordinate vᵀ(Φ - z) of the images with and without it.
+  double with = 0, without = 0;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    with += projection.coordinate(e.with.data() + i * e.V);
+    without += projection.coordinate(e.without.data() + i * e.V);
+  }
+  std::printf("artefact direction from %zu images (%zu skipped), %s\n", e.size(), e.failures.size(),
+              args.regions.empty() ? ("SpRAy cluster " + std::to_string(spray.second) + " of " + spray.first).c_str()
+                                   : ("regions of " + args.regions).c_str());
+  std::printf("  artefact coordinate v.(phi - z): %.6g with the artefact, %.6g erased (mean); projected to 0\n",
+              with / static_cast<double>(e.size()), without / static_cast<double>(e.size()));
+  std::printf("  projection clamp: %s\n", bow::to_string(projection.clamp()).c_str());
+  std::printf("fixed model: %s (P-ClArC projection before the %s)\n", args.out.c_str(), model.head_summary().c_str());
+  return e.failures.empty() ? kExitOk : kExitSomeFailed;
+}
+
+}  // namespace bowlrp::apps
