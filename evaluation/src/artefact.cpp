@@ -1,10 +1,12 @@
 #include <bowlrp/evaluation/artefact.h>
 
 #include <bowlrp/core/io.h>
+#include <bowlrp/core/random.h>
 #include <bowlrp/core/utf8.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -214,6 +216,127 @@ model::Model project_artefact(const model::Model& model, const std::vector<Artef
                               const ArtefactOptions& options, const core::ProgressFn& progress) {
   const ArtefactEncodings e = artefact_encodings(model, regions, options, progress);
   return model.with_artefact_projection(artefact_projection(model, e, options));
+}
+
+ArtefactPatch cut_artefact(const bow::GrayImage& image, const ArtefactRegion& region) {
+  int x0 = image.width, y0 = image.height, x1 = -1, y1 = -1;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      if (region.contains(image, x, y)) {
+        x0 = std::min(x0, x);
+        y0 = std::min(y0, y);
+        x1 = std::max(x1, x);
+        y1 = std::max(y1, y);
+      }
+  if (x1 < 0)
+    throw std::invalid_argument("artefact region on " + core::utf8_display(region.image) +
+                                " holds no pixel of the image (" + std::to_string(image.width) + " x " +
+                                std::to_string(image.height) + " working px): expected a region inside it");
+  ArtefactPatch p;
+  p.width = x1 - x0 + 1;
+  p.height = y1 - y0 + 1;
+  p.x = double(x0) / image.width;
+  p.y = double(y0) / image.height;
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      p.pixels.push_back(image.at(x, y));
+      p.mask.push_back(region.contains(image, x, y) ? 1 : 0);
+    }
+  return p;
+}
+
+bow::GrayImage paste_artefact(const bow::GrayImage& image, const ArtefactPatch& patch) {
+  bow::GrayImage out = image;
+  const int x0 = static_cast<int>(std::floor(patch.x * image.width + 0.5));
+  const int y0 = static_cast<int>(std::floor(patch.y * image.height + 0.5));
+  for (int v = 0; v < patch.height; ++v)
+    for (int u = 0; u < patch.width; ++u) {
+      const int x = x0 + u, y = y0 + v;
+      const std::size_t q = static_cast<std::size_t>(v) * patch.width + u;
+      if (x < 0 || y < 0 || x >= image.width || y >= image.height || !patch.mask[q]) continue;
+      out.pixels[static_cast<std::size_t>(y) * image.width + x] = patch.pixels[q];
+    }
+  return out;
+}
+
+void AugmentOptions::validate() const {
+  artefact.validate();
+  if (!(share > 0 && share <= 1))
+    throw std::invalid_argument("AugmentOptions.share = " + std::to_string(share) + ": expected a value in (0, 1]");
+}
+
+model::LabelledImages augment_artefact(const model::Model& model, const model::LabelledImages& data, std::size_t cls,
+                                       const std::vector<ArtefactRegion>& regions, const AugmentOptions& options,
+                                       std::size_t* pasted) {
+  options.validate();
+  data.validate();
+  const std::size_t C = data.class_names.size(), n = data.images.size();
+  if (cls >= C)
+    throw std::invalid_argument("augment_artefact: class " + std::to_string(cls) + " but the data has " +
+                                std::to_string(C) + " classes");
+  // The patches, from the regions' images (unreadable ones skipped; at least one needed).
+  std::vector<ArtefactPatch> patches;
+  std::string first_error;
+  for (const ArtefactRegion& r : regions) {
+    try {
+      patches.push_back(cut_artefact(model.load_image(r.image), r));
+    } catch (const std::runtime_error& e) {
+      if (first_error.empty()) first_error = e.what();
+    }
+  }
+  if (patches.empty())
+    throw std::invalid_argument("augment_artefact: no artefact could be cut from the " + std::to_string(regions.size()) +
+                                " regions" + (first_error.empty() ? "" : " (first failure: " + first_error + ")"));
+  // Which images: the seeded first share of the others, each with a seeded patch.
+  std::vector<std::size_t> others;
+  for (std::size_t i = 0; i < n; ++i)
+    if (data.labels[i * C + cls] != 1) others.push_back(i);
+  const std::vector<std::size_t> order = core::random_permutation(others.size(), options.seed);
+  const std::size_t take = static_cast<std::size_t>(std::ceil(options.share * static_cast<double>(others.size()) - 1e-9));
+  std::vector<long> patch_of(n, -1);
+  for (std::size_t k = 0; k < take; ++k)
+    patch_of[others[order[k]]] =
+        static_cast<long>(core::derived_seed(options.seed, others[order[k]]) % patches.size());
+  std::map<std::string, const ArtefactRegion*> erase;
+  for (const ArtefactRegion& r : regions) erase.emplace(r.image, &r);
+  std::vector<bow::GrayImage> images(n);
+  std::vector<std::string> errors(n);
+  core::for_each_index(n, options.artefact.threads, "augment training images", {}, [&](std::size_t i) {
+    try {
+      bow::GrayImage g = data.images.load(i, model.loader());
+      if (options.erase_own && data.images.files()) {
+        const auto it = erase.find(data.images.paths()[i]);
+        if (it != erase.end() && data.labels[i * C + cls] == 1) g = erase_region(g, *it->second, options.artefact);
+      }
+      if (patch_of[i] >= 0) g = paste_artefact(g, patches[static_cast<std::size_t>(patch_of[i])]);
+      images[i] = std::move(g);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < n; ++i)
+    if (!errors[i].empty()) throw std::runtime_error("augment_artefact: " + errors[i]);
+  if (pasted) *pasted = take;
+  model::LabelledImages out;
+  out.images = model::ImageSource(std::move(images));
+  out.class_names = data.class_names;
+  out.labels = data.labels;
+  out.single_label = data.single_label;
+  return out;
+}
+
+model::Model augment_and_refit(const model::Model& model, const model::LabelledImages& data, const std::string& class_name,
+                               const std::vector<ArtefactRegion>& regions, const AugmentOptions& options,
+                               const core::ProgressFn& progress) {
+  const auto it = std::find(data.class_names.begin(), data.class_names.end(), class_name);
+  if (it == data.class_names.end())
+    throw std::invalid_argument("augment_and_refit: the class " + core::utf8_display(class_name) +
+                                " is not one of the training data's classes");
+  const model::LabelledImages augmented =
+      augment_artefact(model, data, static_cast<std::size_t>(it - data.class_names.begin()), regions, options);
+  model::FitOptions fo = model::FitOptions::from_model(model);
+  fo.threads = options.artefact.threads;
+  return model::fit(augmented, fo, progress);
 }
 
 }  // namespace bowlrp::evaluation

@@ -16,6 +16,17 @@
 // (bow::ArtefactProjection::from_encodings). Over a head that needs inputs >= 0 (χ², Hellinger,
 // exp-χ²) the projection is clamped at 0 (bow::ProjectionClamp::non_negative); elsewhere it is not,
 // unless asked (the intersection kernel takes negative inputs: min(s_d, Φ'_d) = Φ'_d there).
+//
+// A-ClArC (augmentation): the model retrained on its training set with the artefact made useless:
+// the artefact, cut from the regions' images (the region's bounding box, only the region's pixels),
+// is pasted into a seeded share of the training images of the other classes, at the same relative
+// position (top-left corner as a fraction of the image's size, pixel size kept, clipped at the
+// border), and, with erase_own, erased (as above) from the class's training images the regions name.
+// erase_own is off by default: with the artefact pasted into every other image and erased from the
+// class's own, it becomes evidence against the class, a Clever Hans of the opposite sign (measured in
+// tests/test_evaluation_artefact.cpp); pasted alone it is in both classes and tells nothing. Which images receive a
+// patch and which patch each receives are drawn from the seed (core/random.h): the same seed gives
+// the same training set. The images are held decoded (about 4 bytes a working pixel).
 #pragma once
 
 #include <bowlrp/bow/artefact_projection.h>
@@ -99,5 +110,43 @@ bow::ArtefactProjection artefact_projection(const model::Model& model, const Art
 /// P-ClArC: the model with the artefact of these regions projected out of its encodings.
 model::Model project_artefact(const model::Model& model, const std::vector<ArtefactRegion>& regions,
                               const ArtefactOptions& options = {}, const core::ProgressFn& progress = {});
+
+/// An artefact cut from one image: the working pixels of its region's bounding box.
+struct ArtefactPatch {
+  int width = 0, height = 0;   ///< size, working px
+  std::vector<float> pixels;   ///< width x height grey values, row-major
+  std::vector<char> mask;      ///< 1 where the region is (only those pixels are pasted)
+  double x = 0, y = 0;         ///< top-left corner as fractions of the source image's width and height
+};
+
+/// The region of an image as a patch; throws std::invalid_argument when the region holds no working pixel.
+ArtefactPatch cut_artefact(const bow::GrayImage& image, const ArtefactRegion& region);
+/// The image with the patch pasted at its relative position (clipped at the border).
+bow::GrayImage paste_artefact(const bow::GrayImage& image, const ArtefactPatch& patch);
+
+/// Options of A-ClArC's augmentation.
+struct AugmentOptions {
+  ArtefactOptions artefact;  ///< the erasure's fill, threads
+  double share = 1.0;        ///< share of the other classes' training images that receive the artefact, (0, 1]
+  bool erase_own = false;    ///< also erase it from the class's training images the regions name (header note)
+  std::uint64_t seed = 0;    ///< which images receive it, and which patch each
+  /// Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+/// A-ClArC's training set: `data` decoded by the model's loader, the artefact of `regions` pasted into a
+/// seeded share of the images not labelled `cls` (index into data.class_names) and, with erase_own,
+/// erased from the class's images the regions name (header note); labels kept; `pasted`, if given,
+/// receives the number of images that received it. Throws std::invalid_argument for a bad class,
+/// no readable region image, or bad options; std::runtime_error for a training image that cannot be read.
+model::LabelledImages augment_artefact(const model::Model& model, const model::LabelledImages& data, std::size_t cls,
+                                       const std::vector<ArtefactRegion>& regions, const AugmentOptions& options = {},
+                                       std::size_t* pasted = nullptr);
+
+/// A-ClArC: the model refitted (model::FitOptions::from_model, `threads` from the options) on the
+/// augmented set of the class called `class_name`.
+model::Model augment_and_refit(const model::Model& model, const model::LabelledImages& data, const std::string& class_name,
+                               const std::vector<ArtefactRegion>& regions, const AugmentOptions& options = {},
+                               const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::evaluation
