@@ -144,11 +144,15 @@ struct FixArgs {
   std::string model;      ///< --model MODEL
   std::string artefact;   ///< --artefact REPORT.json:cluster=N, a SpRAy cluster of bowlrp spray's report.json
   std::string regions;    ///< --regions regions.json, a user's regions (instead of --artefact)
-  std::string method = "project";  ///< --method project (augment: not yet)
+  std::string method = "project";  ///< --method project (P-ClArC) | augment (A-ClArC: refit on --data)
+  std::string data;                ///< --data DIR, the training set (folder per class) for augment
+  std::string class_name;          ///< --class C, the class the artefact goes with (augment; default: the SpRAy report's)
+  double share = 1.0;              ///< --share, share of the other classes' training images that receive the artefact
+  bool erase_own = false;          ///< --erase-own: also erase it from the class's training images the regions name
   std::string fill = "mean";       ///< --fill mean|blur|noise, what the erased region receives
   std::string clamp = "auto";      ///< --clamp auto|none|non-negative
   std::string out;        ///< --out FIXED.bowlrp
-  std::uint64_t seed = 0; ///< --seed (noise fill)
+  std::uint64_t seed = 0; ///< --seed (noise fill; which images receive the artefact)
   RunArgs run;            ///< --threads, --quiet
 };
 /// The SpRAy report path and cluster of "--artefact PATH:cluster=N"; throws std::invalid_argument naming the form.

@@ -1,11 +1,14 @@
-// `bowlrp fix`: artefact compensation by projection (P-ClArC; evaluation/artefact.h), from a SpRAy
-// cluster (--artefact report.json:cluster=N) or a user's regions (--regions regions.json).
+// `bowlrp fix`: artefact compensation (evaluation/artefact.h) by projection (P-ClArC, --method project)
+// or augmentation and refitting on --data (A-ClArC, --method augment), from a SpRAy cluster (--artefact
+// report.json:cluster=N) or a user's regions (--regions regions.json).
 #include "cli/commands.h"
 #include "cli/progress.h"
 
 #include <bowlrp/core/option_text.h>
 #include <bowlrp/evaluation/artefact.h>
+#include <bowlrp/model/fit.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -31,6 +34,43 @@ std::pair<std::string, int> parse_artefact_spec(const std::string& spec) {
   return {spec.substr(0, at), cluster};
 }
 
+namespace {
+
+// A-ClArC: the artefact pasted into the other classes' training images, the model refitted.
+int run_augment(const FixArgs& args, const model::Model& model, const std::vector<evaluation::ArtefactRegion>& regions,
+                const evaluation::ArtefactOptions& o, const std::pair<std::string, int>& spray,
+                const core::ProgressFn& progress) {
+  evaluation::AugmentOptions ao;
+  ao.artefact = o;
+  ao.share = args.share;
+  ao.erase_own = args.erase_own;
+  ao.seed = args.seed;
+  check_values([&] { ao.validate(); });
+  std::string cls = args.class_name;
+  if (cls.empty()) cls = evaluation::spray_report_class(spray.first);
+  (void)check_values([&] { return model.class_index(cls); });
+  const model::LabelledImages data = model::LabelledImages::from_folder(args.data);
+  for (const auto& s : data.unlisted) print_skipped(s.path, s.reason);
+  const auto it = std::find(data.class_names.begin(), data.class_names.end(), cls);
+  if (it == data.class_names.end())
+    throw UsageError("--class " + core::quoted(cls) + ": not a class folder of --data " + core::quoted(args.data));
+  std::size_t pasted = 0;
+  const model::LabelledImages augmented = evaluation::augment_artefact(
+      model, data, static_cast<std::size_t>(it - data.class_names.begin()), regions, ao, &pasted);
+  model::FitOptions fo = model::FitOptions::from_model(model);
+  fo.threads = args.run.threads;
+  const model::Model fixed = model::fit(augmented, fo, progress);
+  fixed.save(args.out);
+  std::printf("artefact of class %s from %zu regions pasted into %zu training images of the other classes (of %zu "
+              "training images; seed %llu%s)\n",
+              cls.c_str(), regions.size(), pasted, data.images.size(), static_cast<unsigned long long>(args.seed),
+              args.erase_own ? ", erased from the class's own" : "");
+  std::printf("fixed model: %s (A-ClArC: refitted, %s)\n", args.out.c_str(), fixed.head_summary().c_str());
+  return data.unlisted.empty() ? kExitOk : kExitSomeFailed;
+}
+
+}  // namespace
+
 int run_fix(const FixArgs& args) {
   evaluation::ArtefactOptions o;
   std::pair<std::string, int> spray;
@@ -40,10 +80,14 @@ int run_fix(const FixArgs& args) {
     if (args.artefact.empty() == args.regions.empty())
       throw std::invalid_argument("give the artefact as --artefact REPORT.json:cluster=N or as --regions regions.json "
                                   "(one of them)");
-    if (args.method == "augment")
-      throw std::invalid_argument("--method augment (A-ClArC, retraining with the artefact pasted) is not available "
-                                  "yet: expected project");
-    if (args.method != "project") throw std::invalid_argument("--method " + core::quoted(args.method) + ": expected project");
+    if (args.method != "project" && args.method != "augment")
+      throw std::invalid_argument("--method " + core::quoted(args.method) + ": expected project or augment");
+    if (args.method == "augment" && args.data.empty())
+      throw std::invalid_argument("--method augment refits the model: give its training set as --data DIR (a folder per class)");
+    if (args.method == "project" && !args.data.empty())
+      throw std::invalid_argument("--data is for --method augment (the projection needs no training set)");
+    if (args.method == "augment" && args.class_name.empty() && !args.regions.empty())
+      throw std::invalid_argument("--method augment with --regions: give the artefact's class as --class C");
     if (!args.artefact.empty()) spray = parse_artefact_spec(args.artefact);
     o.fill = evaluation::flip_fill_from_string(args.fill);
     if (args.clamp != "auto") o.clamp = bow::projection_clamp_from_string(args.clamp);
@@ -59,6 +103,7 @@ int run_fix(const FixArgs& args) {
                                                               ? evaluation::spray_artefact_regions(spray.first, spray.second)
                                                               : evaluation::read_artefact_regions(args.regions);
   const core::ProgressFn progress = progress_display(args.run.quiet);
+  if (args.method == "augment") return run_augment(args, model, regions, o, spray, progress);
   const evaluation::ArtefactEncodings e = evaluation::artefact_encodings(model, regions, o, progress);
   for (const auto& f : e.failures) print_skipped(f.path, f.reason);
   const bow::ArtefactProjection projection = evaluation::artefact_projection(model, e, o);

@@ -138,6 +138,13 @@ std::vector<ArtefactRegion> spray_artefact_regions(const std::string& path, int 
   return out;
 }
 
+std::string spray_report_class(const std::string& path) {
+  const json j = parse_json_file(path, "SpRAy report");
+  if (!j.is_object() || !j.contains("class") || !j.at("class").is_string())
+    bad_file(path, "is not a SpRAy report (bowlrp spray's report.json): expected a string field class");
+  return j.at("class").get<std::string>();
+}
+
 void ArtefactOptions::validate() const {
   to_string(fill);
   if (!(blur_sigma > 0) || !std::isfinite(blur_sigma))

@@ -70,6 +70,9 @@ std::vector<ArtefactRegion> read_artefact_regions(const std::string& path);
 /// without causal regions (made with --causal-images 0).
 std::vector<ArtefactRegion> spray_artefact_regions(const std::string& path, int cluster);
 
+/// The class a SpRAy report explained (its "class"); throws std::runtime_error naming the file.
+std::string spray_report_class(const std::string& path);
+
 /// Options of the artefact direction.
 struct ArtefactOptions {
   FlipFill fill = FlipFill::mean;  ///< what the erased region receives (pixel_flipping.h)
