@@ -47,8 +47,14 @@ double field_number(const json& e, const std::string& path, const std::string& e
 std::string image_path(const json& e, const std::string& path, const std::string& entry) {
   if (e.contains("image_hex") && e.at("image_hex").is_string()) {
     const std::string hex = e.at("image_hex").get<std::string>();
+    const auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
     std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+      const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+      if (hi < 0 || lo < 0) bad_file(path, "has " + entry + ".image_hex that is not lowercase hex bytes");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    if (hex.size() % 2 || out.empty()) bad_file(path, "has " + entry + ".image_hex that is not lowercase hex bytes");
     return out;
   }
   if (!e.contains("image") || !e.at("image").is_string() || e.at("image").get<std::string>().empty())
