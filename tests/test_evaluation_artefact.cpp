@@ -249,13 +249,7 @@ BOOST_AUTO_TEST_CASE(the_non_negative_clamp_keeps_the_fix_and_chi2_heads_require
   // χ²: refused without the clamp, clamped by the fitting.
   bm::FitOptions fo = bowlrp::test::planted_fit_options();
   fo.kernel.type = bowlrp::svm::KernelType::chi2;
-  fo.pipeline.kmeans.words = 16;
-  std::vector<std::string> paths, labels;
-  for (int i = 0; i < 8; ++i) {
-    paths.push_back(i % 2 ? p.squares[i] : p.marked_circles[i]);
-    labels.push_back(i % 2 ? "square" : "circle");
-  }
-  const bm::Model chi2 = bm::fit(bm::LabelledImages::from_paths(paths, labels), fo);
+  const bm::Model chi2 = bm::fit(bm::LabelledImages::from_paths(p.train_paths, p.train_labels), fo);
   BOOST_TEST(chi2.head_needs_non_negative_inputs());
   const be::ArtefactEncodings enc = be::artefact_encodings(chi2, Planted::regions(p.artefact_images), Planted::artefact_options());
   be::ArtefactOptions none = Planted::artefact_options();
@@ -263,6 +257,12 @@ BOOST_AUTO_TEST_CASE(the_non_negative_clamp_keeps_the_fix_and_chi2_heads_require
   BOOST_CHECK_THROW(chi2.with_artefact_projection(be::artefact_projection(chi2, enc, none)), std::invalid_argument);
   const bm::Model chi2_fixed = chi2.with_artefact_projection(be::artefact_projection(chi2, enc, Planted::artefact_options()));
   BOOST_TEST((chi2_fixed.artefact_projection()->clamp() == bb::ProjectionClamp::non_negative));
+  // The clamped projection keeps the fix on χ² too.
+  const double chi2_rise0 = pasted_rise(chi2, p), chi2_rise1 = pasted_rise(chi2_fixed, p);
+  BOOST_TEST_MESSAGE("chi2, clamped projection: pasted-marker rise " << chi2_rise0 << " -> " << chi2_rise1
+                     << "; accuracy " << accuracy(chi2, p) << " -> " << accuracy(chi2_fixed, p));
+  BOOST_TEST(chi2_rise1 < 0.2 * chi2_rise0);
+  BOOST_TEST(accuracy(chi2_fixed, p) >= accuracy(chi2, p) - 0.01);
   for (const std::string& path : {p.marked_squares[0], p.squares[1]}) {
     const bd::Explanation x = chi2_fixed.explainer().explain(chi2_fixed.encode_file(path), 0);
     BOOST_TEST(std::isfinite(x.dimensions.f));
