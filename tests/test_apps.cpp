@@ -659,6 +659,15 @@ BOOST_AUTO_TEST_CASE(fix_compensates_a_spray_cluster_and_refuses_bad_values) {
   BOOST_TEST(m.artefact_projection() != nullptr);
   BOOST_TEST(!bowlrp::model::Model::load(model).artefact_projection());
   BOOST_TEST(run_cli("predict --model '" + fixed + "' --quiet '" + root + "/circle'", &out) == 0, out);
+  // explain through the projection: conserved, the projection's block in the JSON balances.
+  const std::string first = root + "/circle/circle_0000.png";
+  BOOST_REQUIRE_MESSAGE(run_cli("explain --quiet --model '" + fixed + "' --out '" + (dir / "ex") + "' '" + first + "'", &out) == 0, out);
+  const nlohmann::json e = nlohmann::json::parse(
+      bowlrp::core::read_file((fs::path(dir / "ex") / (fs::path(first).stem().string() + ".json")).string()));
+  BOOST_TEST(e["conserved"].get<bool>());
+  BOOST_TEST(e["projection"]["conserved"].get<bool>());
+  BOOST_TEST(std::abs(e["projection"]["upper"].get<double>() - e["projection"]["lower"].get<double>() -
+                      e["projection"]["absorbed"].get<double>()) < 1e-9);
   BOOST_REQUIRE_MESSAGE(run_cli("fix --model '" + model + "' --artefact '" + spec + "' --method augment --data '" + root +
                                     "' --seed 2 --out '" + refit + "' --quiet", &out) == 0, out);
   BOOST_TEST(out.find("A-ClArC") != std::string::npos, out);
