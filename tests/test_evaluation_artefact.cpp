@@ -222,6 +222,20 @@ BOOST_AUTO_TEST_CASE(projection_removes_the_planted_marker_and_keeps_accuracy) {
   BOOST_TEST_MESSAGE("P-ClArC on the planted marker: circle-score rise from pasting it into squares " << rise0 << " -> "
                      << rise1 << "; marker share of positive relevance " << share0 << " -> " << share1 << " (area "
                      << area << "); accuracy on unmarked images " << acc0 << " -> " << acc1);
+  // The library's before/after measures (artefact_effect) against the naive ones above: the exact marker box
+  // on the marked circles, the marker cut from them and pasted into the squares (the same pixels as the
+  // marked squares' files).
+  std::vector<be::ArtefactRegion> exact;
+  for (const std::string& path : p.marked_circles) exact.push_back({path, {{2, 2, double(kMarker), double(kMarker)}}, false});
+  for (const bm::Model* m : {&p.model, &p.fixed}) {
+    const be::ArtefactEffect effect = be::artefact_effect(*m, 0, exact, p.squares, 0, 1);
+    BOOST_TEST(effect.failures.empty());
+    BOOST_TEST(effect.pasted_images == p.squares.size());
+    BOOST_TEST(effect.region_images == p.marked_circles.size());
+    BOOST_TEST(std::abs(effect.pasted_rise - pasted_rise(*m, p)) < 1e-12);
+    BOOST_TEST(std::abs(effect.relevance_share - marker_share(*m, p)) < 1e-12);
+    BOOST_TEST(std::abs(effect.area_share - area) < 1e-15);
+  }
   BOOST_TEST(rise0 > 0.1);              // the strategy is there to remove
   BOOST_TEST(rise1 < 0.2 * rise0);      // pasting the marker no longer raises the score (measured 0.38 -> 0.02)
   BOOST_TEST(share0 > 2 * area);        // measured 2.5 x its area share

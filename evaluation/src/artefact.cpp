@@ -78,6 +78,14 @@ bool ArtefactRegion::contains(const bow::GrayImage& image, int x, int y) const {
   return false;
 }
 
+bool region_contains_file_pixel(const ArtefactRegion& region, int width, int height, int x, int y) {
+  const double px = region.relative ? (x + 0.5) / width : x + 0.5;
+  const double py = region.relative ? (y + 0.5) / height : y + 0.5;
+  for (const ArtefactBox& b : region.boxes)
+    if (px >= b.x && px < b.x + b.width && py >= b.y && py < b.y + b.height) return true;
+  return false;
+}
+
 std::vector<ArtefactRegion> read_artefact_regions(const std::string& path) {
   const json j = parse_json_file(path, "regions file");
   if (!j.is_array() || j.empty())
@@ -350,6 +358,88 @@ model::Model augment_and_refit(const model::Model& model, const model::LabelledI
   model::FitOptions fo = model::FitOptions::from_model(model);
   fo.threads = options.artefact.threads;
   return model::fit(augmented, fo, progress);
+}
+
+ArtefactEffect artefact_effect(const model::Model& model, std::size_t cls, const std::vector<ArtefactRegion>& regions,
+                               const std::vector<std::string>& others, std::uint64_t seed, int threads) {
+  core::validate_threads(threads, "artefact_effect threads");
+  if (cls >= model.classes())
+    throw std::invalid_argument("artefact_effect: class " + std::to_string(cls) + " but the model has " +
+                                std::to_string(model.classes()) + " classes");
+  ArtefactEffect out;
+  std::vector<ArtefactPatch> patches;
+  std::vector<std::string> region_errors(regions.size());
+  std::vector<double> share(regions.size(), 0.0), area(regions.size(), 0.0);
+  std::vector<char> region_ok(regions.size(), 0);
+  const decompose::Explainer explainer = model.explainer();
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    try {
+      const bow::GrayImage g = model.load_image(regions[i].image);
+      patches.push_back(cut_artefact(g, regions[i]));
+    } catch (const std::runtime_error& e) {
+      region_errors[i] = e.what();
+    }
+  }
+  if (patches.empty())
+    throw std::invalid_argument("artefact_effect: no artefact could be cut from the " + std::to_string(regions.size()) +
+                                " regions");
+  core::for_each_index(regions.size(), threads, "explain artefact images", {}, [&](std::size_t i) {
+    if (!region_errors[i].empty()) return;
+    try {
+      const decompose::Explanation e = explainer.explain(model.encode_file(regions[i].image), cls);
+      const decompose::PixelRelevance& p = e.pixels;
+      double in = 0, all = 0, inside = 0;
+      for (int y = 0; y < p.height; ++y)
+        for (int x = 0; x < p.width; ++x) {
+          const bool r = region_contains_file_pixel(regions[i], p.width, p.height, x, y);
+          const double v = std::max(0.0, p.at(x, y));
+          all += v;
+          if (r) {
+            in += v;
+            inside += 1;
+          }
+        }
+      share[i] = all > 0 ? in / all : 0.0;
+      area[i] = inside / (static_cast<double>(p.width) * p.height);
+      region_ok[i] = 1;
+    } catch (const std::exception& e) {
+      region_errors[i] = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    if (!region_ok[i]) {
+      out.failures.push_back({regions[i].image, region_errors[i]});
+      continue;
+    }
+    ++out.region_images;
+    out.relevance_share += share[i];
+    out.area_share += area[i];
+  }
+  if (out.region_images) {
+    out.relevance_share /= static_cast<double>(out.region_images);
+    out.area_share /= static_cast<double>(out.region_images);
+  }
+  std::vector<double> rise(others.size(), 0.0);
+  std::vector<std::string> errors(others.size());
+  core::for_each_index(others.size(), threads, "paste the artefact", {}, [&](std::size_t i) {
+    try {
+      const bow::GrayImage g = model.load_image(others[i]);
+      const ArtefactPatch& patch = patches[core::derived_seed(seed, i) % patches.size()];
+      rise[i] = model.scores(model.encode(paste_artefact(g, patch)))[cls] - model.scores(model.encode(g))[cls];
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    if (!errors[i].empty()) {
+      out.failures.push_back({others[i], errors[i]});
+      continue;
+    }
+    ++out.pasted_images;
+    out.pasted_rise += rise[i];
+  }
+  if (out.pasted_images) out.pasted_rise /= static_cast<double>(out.pasted_images);
+  return out;
 }
 
 }  // namespace bowlrp::evaluation

@@ -59,6 +59,10 @@ struct ArtefactRegion {
   bool contains(const bow::GrayImage& image, int x, int y) const;
 };
 
+/// Whether the centre of pixel (x, y) of a map at the file's size (width x height, e.g. an explanation's
+/// pixels) is in the region.
+bool region_contains_file_pixel(const ArtefactRegion& region, int width, int height, int x, int y);
+
 /// Reads a user's regions file: a JSON array of {"image", "x", "y", "width", "height"} (file pixels;
 /// entries of the same image are one region, in first-appearance order; a relative "image" is taken
 /// relative to the file's folder). Throws std::runtime_error naming the file, the entry and the field.
@@ -151,5 +155,21 @@ model::LabelledImages augment_artefact(const model::Model& model, const model::L
 model::Model augment_and_refit(const model::Model& model, const model::LabelledImages& data, const std::string& class_name,
                                const std::vector<ArtefactRegion>& regions, const AugmentOptions& options = {},
                                const core::ProgressFn& progress = {});
+
+/// What an artefact does to a model (the proof that a fix held, model before against model after).
+struct ArtefactEffect {
+  std::size_t pasted_images = 0;  ///< images of other classes the artefact was pasted into
+  double pasted_rise = 0;         ///< mean f_cls(x with the artefact pasted) - f_cls(x) over them
+  std::size_t region_images = 0;  ///< artefact images explained
+  double relevance_share = 0;     ///< mean share of the positive relevance of cls inside the region
+  double area_share = 0;          ///< mean share of the image's pixels inside the region
+  std::vector<model::Skipped> failures;  ///< images that could not be read (left out)
+};
+
+/// The artefact's effect on class cls: pasted (a seeded patch of `regions` each) into `others` (images
+/// of other classes) and as explained on the regions' own images. Throws std::invalid_argument for a
+/// bad class or no patch.
+ArtefactEffect artefact_effect(const model::Model& model, std::size_t cls, const std::vector<ArtefactRegion>& regions,
+                               const std::vector<std::string>& others, std::uint64_t seed = 0, int threads = 0);
 
 }  // namespace bowlrp::evaluation
