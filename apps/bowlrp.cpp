@@ -142,8 +142,9 @@ int main(int argc, char** argv) {
   fix_cmd->add_option("--regions", fix.regions, "the artefact as regions: a JSON list of {image, x, y, width, height} (file pixels)");
   fix_cmd->add_option("--method", fix.method, "project (P-ClArC: the direction projected out) or augment (A-ClArC: refit on --data with the artefact pasted into the other classes)")->capture_default_str();
   fix_cmd->add_option("--data", fix.data, "augment: the training set, a folder per class");
-  fix_cmd->add_option("--class", fix.class_name, "augment: the artefact's class (default: the SpRAy report's)");
+  fix_cmd->add_option("--class", fix.class_name, "the artefact's class, for augment and --check (default: the SpRAy report's)");
   fix_cmd->add_option("--share", fix.share, "augment: share of the other classes' training images that receive the artefact")->capture_default_str();
+  fix_cmd->add_option("--check", fix.check, "images or folders of other classes: print the artefact's effect before and after the fix (pasted-artefact score rise, relevance share of its region)");
   fix_cmd->add_flag("--erase-own", fix.erase_own, "augment: also erase the artefact from the class's training images the regions name");
   fix_cmd->add_option("--fill", fix.fill, "what the erased artefact region receives: mean, blur or noise")->capture_default_str();
   fix_cmd->add_option("--clamp", fix.clamp, "clamp the projected encoding at 0: auto (where the head needs it), none, non-negative")

@@ -653,8 +653,11 @@ BOOST_AUTO_TEST_CASE(fix_compensates_a_spray_cluster_and_refuses_bad_values) {
                                     root + "/circle'", &out) == 0, out);
   const std::string fixed = dir / "fixed.bowlrp", refit = dir / "refit.bowlrp";
   const std::string spec = report + "/report.json:cluster=0";
-  BOOST_REQUIRE_MESSAGE(run_cli("fix --model '" + model + "' --artefact '" + spec + "' --out '" + fixed + "' --quiet", &out) == 0, out);
+  BOOST_REQUIRE_MESSAGE(run_cli("fix --model '" + model + "' --artefact '" + spec + "' --out '" + fixed + "' --check '" + root +
+                                    "/square' --quiet", &out) == 0, out);
   BOOST_TEST(out.find("artefact direction from") != std::string::npos, out);
+  BOOST_TEST(out.find("check, class circle, before -> after the fix") != std::string::npos, out);
+  BOOST_TEST(out.find("score rise from pasting the artefact into 12 images") != std::string::npos, out);
   const bowlrp::model::Model m = bowlrp::model::Model::load(fixed);
   BOOST_TEST(m.artefact_projection() != nullptr);
   BOOST_TEST(!bowlrp::model::Model::load(model).artefact_projection());
@@ -686,6 +689,8 @@ BOOST_AUTO_TEST_CASE(fix_compensates_a_spray_cluster_and_refuses_bad_values) {
   BOOST_TEST(run_cli(base + "--artefact '" + report + "/report.json:cluster=99'", &out) == 2);
   BOOST_TEST(out.find("has no cluster 99") != std::string::npos, out);
   BOOST_TEST(run_cli(base + "--regions '" + dir / "missing.json" + "'", &out) == 2);
+  BOOST_TEST(run_cli(base + "--regions r.json --check '" + root + "'", &out) == 1);
+  BOOST_TEST(out.find("--class C") != std::string::npos, out);
   BOOST_TEST(!fs::exists(dir / "x.bowlrp"));
 }
 

@@ -149,6 +149,7 @@ struct FixArgs {
   std::string class_name;          ///< --class C, the class the artefact goes with (augment; default: the SpRAy report's)
   double share = 1.0;              ///< --share, share of the other classes' training images that receive the artefact
   bool erase_own = false;          ///< --erase-own: also erase it from the class's training images the regions name
+  std::vector<std::string> check;  ///< --check IMAGES/FOLDERS of other classes: the artefact's effect before and after
   std::string fill = "mean";       ///< --fill mean|blur|noise, what the erased region receives
   std::string clamp = "auto";      ///< --clamp auto|none|non-negative
   std::string out;        ///< --out FIXED.bowlrp

@@ -6,6 +6,7 @@
 
 #include <bowlrp/core/option_text.h>
 #include <bowlrp/evaluation/artefact.h>
+#include <bowlrp/datasets/folder.h>
 #include <bowlrp/model/fit.h>
 
 #include <algorithm>
@@ -35,6 +36,23 @@ std::pair<std::string, int> parse_artefact_spec(const std::string& spec) {
 }
 
 namespace {
+
+// The artefact's effect on class `cls` before and after the fix, on the --check images and the regions' images.
+void print_effect(const FixArgs& args, const model::Model& before, const model::Model& after, const std::string& cls,
+                  const std::vector<evaluation::ArtefactRegion>& regions) {
+  if (args.check.empty()) return;
+  const datasets::ImageWalk walk = datasets::find_images(args.check);
+  for (const auto& p : walk.problems) print_skipped(p.path, p.reason);
+  const std::size_t c = before.class_index(cls);
+  const evaluation::ArtefactEffect b = evaluation::artefact_effect(before, c, regions, walk.files, args.seed, args.run.threads);
+  const evaluation::ArtefactEffect a = evaluation::artefact_effect(after, c, regions, walk.files, args.seed, args.run.threads);
+  for (const auto& f : b.failures) print_skipped(f.path, f.reason);
+  std::printf("check, class %s, before -> after the fix:\n", cls.c_str());
+  std::printf("  score rise from pasting the artefact into %zu images   %+.4f -> %+.4f\n", b.pasted_images, b.pasted_rise,
+              a.pasted_rise);
+  std::printf("  positive relevance in the artefact region (%zu images)  %.4f -> %.4f (area %.4f)\n", b.region_images,
+              b.relevance_share, a.relevance_share, b.area_share);
+}
 
 // A-ClArC: the artefact pasted into the other classes' training images, the model refitted.
 int run_augment(const FixArgs& args, const model::Model& model, const std::vector<evaluation::ArtefactRegion>& regions,
@@ -66,6 +84,7 @@ int run_augment(const FixArgs& args, const model::Model& model, const std::vecto
               cls.c_str(), regions.size(), pasted, data.images.size(), static_cast<unsigned long long>(args.seed),
               args.erase_own ? ", erased from the class's own" : "");
   std::printf("fixed model: %s (A-ClArC: refitted, %s)\n", args.out.c_str(), fixed.head_summary().c_str());
+  print_effect(args, model, fixed, cls, regions);
   return data.unlisted.empty() ? kExitOk : kExitSomeFailed;
 }
 
@@ -86,8 +105,8 @@ int run_fix(const FixArgs& args) {
       throw std::invalid_argument("--method augment refits the model: give its training set as --data DIR (a folder per class)");
     if (args.method == "project" && !args.data.empty())
       throw std::invalid_argument("--data is for --method augment (the projection needs no training set)");
-    if (args.method == "augment" && args.class_name.empty() && !args.regions.empty())
-      throw std::invalid_argument("--method augment with --regions: give the artefact's class as --class C");
+    if ((args.method == "augment" || !args.check.empty()) && args.class_name.empty() && !args.regions.empty())
+      throw std::invalid_argument("--regions with --method augment or --check: give the artefact's class as --class C");
     if (!args.artefact.empty()) spray = parse_artefact_spec(args.artefact);
     o.fill = evaluation::flip_fill_from_string(args.fill);
     if (args.clamp != "auto") o.clamp = bow::projection_clamp_from_string(args.clamp);
@@ -123,6 +142,9 @@ int run_fix(const FixArgs& args) {
               with / static_cast<double>(e.size()), without / static_cast<double>(e.size()));
   std::printf("  projection clamp: %s\n", bow::to_string(projection.clamp()).c_str());
   std::printf("fixed model: %s (P-ClArC projection before the %s)\n", args.out.c_str(), model.head_summary().c_str());
+  if (!args.check.empty())
+    print_effect(args, model, fixed, args.class_name.empty() ? evaluation::spray_report_class(spray.first) : args.class_name,
+                 regions);
   return e.failures.empty() ? kExitOk : kExitSomeFailed;
 }
 
