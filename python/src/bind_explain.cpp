@@ -122,10 +122,12 @@ py::dict conservation_dict(const decompose::ConservationReport& r) {
   d["svm_conserved"] = r.svm_conserved;
   d["features_conserved"] = r.features_conserved;
   d["network_conserved"] = r.network_conserved;
-  d["projection"] = r.projection;
-  d["sum_projected"] = r.sum_projected;
-  d["absorbed_projection"] = r.absorbed_projection;
-  d["projection_conserved"] = r.projection_conserved;
+  if (r.projection) {  // only for a model with an artefact projection: other models' dicts are as before
+    d["projection"] = r.projection;
+    d["sum_projected"] = r.sum_projected;
+    d["absorbed_projection"] = r.absorbed_projection;
+    d["projection_conserved"] = r.projection_conserved;
+  }
   d["network_layers"] = network_checks_list(r);
   d["pixels_conserved"] = r.pixels_conserved;
   d["ok"] = r.ok();
