@@ -32,6 +32,8 @@ def test_projection_from_encodings_matches_numpy_and_the_model_applies_it(model,
     c = e.check_conservation(1e-9)
     assert c.ok and c.projection and c.projection_conserved
     assert abs(c.sum_dimensions - c.sum_projected - c.absorbed_projection) <= 1e-9 * max(1.0, abs(c.f))
+    assert c.to_dict()["projection_conserved"]
+    assert "projection" not in model.explain(paths[0]).check_conservation().to_dict()
     path = scratch / "fixed.bowlrp"
     fixed.save(path)
     loaded = bowlrp.Model.load(path)
