@@ -115,6 +115,9 @@ int run_fix(const FixArgs& args) {
     o.validate();
   });
   const model::Model model = model::Model::load(args.model);
+  if (model.artefact_projection() && args.method == "project")
+    std::fprintf(stderr, "bowlrp: note: %s already holds an artefact projection; it is replaced (one per model)\n",
+                 args.model.c_str());
   if (o.clamp && *o.clamp == bow::ProjectionClamp::none && model.head_needs_non_negative_inputs())
     throw UsageError("--clamp none: the model's " + model.head_summary() +
                      " needs inputs >= 0, which the projection can make negative; use --clamp non-negative (or auto)");
