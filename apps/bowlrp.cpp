@@ -134,6 +134,25 @@ int main(int argc, char** argv) {
   spray_cmd->add_option("paths", spray.paths, "images or folders (without --voc)");
   add_run_flags(spray_cmd, spray.run);
 
+  bowlrp::apps::FixArgs fix;
+  CLI::App* fix_cmd = app.add_subcommand(
+      "fix", "artefact compensation (P-ClArC): project an artefact's direction out of the model's encodings");
+  fix_cmd->add_option("--model", fix.model, "model file")->required();
+  fix_cmd->add_option("--artefact", fix.artefact, "the artefact as a SpRAy cluster: REPORT.json:cluster=N (bowlrp spray's report.json)");
+  fix_cmd->add_option("--regions", fix.regions, "the artefact as regions: a JSON list of {image, x, y, width, height} (file pixels)");
+  fix_cmd->add_option("--method", fix.method, "project (P-ClArC: the direction projected out) or augment (A-ClArC: refit on --data with the artefact pasted into the other classes)")->capture_default_str();
+  fix_cmd->add_option("--data", fix.data, "augment: the training set, a folder per class");
+  fix_cmd->add_option("--class", fix.class_name, "the artefact's class, for augment and --check (default: the SpRAy report's)");
+  fix_cmd->add_option("--share", fix.share, "augment: share of the other classes' training images that receive the artefact")->capture_default_str();
+  fix_cmd->add_option("--check", fix.check, "images or folders of other classes: print the artefact's effect before and after the fix (pasted-artefact score rise, relevance share of its region)");
+  fix_cmd->add_flag("--erase-own", fix.erase_own, "augment: also erase the artefact from the class's training images the regions name");
+  fix_cmd->add_option("--fill", fix.fill, "what the erased artefact region receives: mean, blur or noise")->capture_default_str();
+  fix_cmd->add_option("--clamp", fix.clamp, "clamp the projected encoding at 0: auto (where the head needs it), none, non-negative")
+      ->capture_default_str();
+  fix_cmd->add_option("--seed", fix.seed, "seed of the noise fill")->capture_default_str();
+  fix_cmd->add_option("--out", fix.out, "the fixed model file (written atomically)")->required();
+  add_run_flags(fix_cmd, fix.run);
+
   bowlrp::apps::CompareArgs compare;
   CLI::App* compare_cmd = app.add_subcommand(
       "compare", "several runs side by side (report.json of voc or evaluate): mAP, AOPC, localisation, timings");
@@ -143,7 +162,7 @@ int main(int argc, char** argv) {
                           "bowlrp explain output folders a,b,... one per report: the same images' heatmaps side by side");
   compare_cmd->add_option("reports", compare.reports, "report.json files or the run folders holding them")->required();
 
-  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd, spray_cmd, compare_cmd})
+  for (CLI::App* sub : {train_cmd, predict_cmd, explain_cmd, evaluate_cmd, demo_cmd, voc_cmd, spray_cmd, fix_cmd, compare_cmd})
     sub->footer(exit_codes);
   try {
     app.parse(argc, argv);
@@ -161,6 +180,7 @@ int main(int argc, char** argv) {
     if (voc_cmd->parsed()) return bowlrp::apps::run_voc_command(voc);
     if (evaluate_cmd->parsed()) return bowlrp::apps::run_evaluate(evaluate);
     if (spray_cmd->parsed()) return bowlrp::apps::run_spray(spray);
+    if (fix_cmd->parsed()) return bowlrp::apps::run_fix(fix);
   } catch (const bowlrp::apps::UsageError& e) {
     std::fprintf(stderr, "bowlrp: error: %s\n", e.what());
     return bowlrp::apps::kExitUsage;

@@ -685,6 +685,60 @@ BOOST_AUTO_TEST_CASE(spray_clusters_a_class_and_writes_its_report) {
   BOOST_TEST(out.find("unknown class 'boat'") != std::string::npos, out);
 }
 
+// bowlrp fix: a SpRAy cluster projected out (P-ClArC) and the model refitted with it pasted (A-ClArC);
+// the fixed models load and predict; bad values exit 1 naming the flag, a missing file exits 2.
+BOOST_AUTO_TEST_CASE(fix_compensates_a_spray_cluster_and_refuses_bad_values) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 12);
+  const std::string model = train_small_model(dir, root);
+  const std::string report = dir / "spray";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli("spray --model '" + model + "' --class circle --out '" + report +
+                                    "' --grid-width 8 --grid-height 8 --neighbours 3 --eigenvalues 6 --causal-images 3 --quiet '" +
+                                    root + "/circle'", &out) == 0, out);
+  const std::string fixed = dir / "fixed.bowlrp", refit = dir / "refit.bowlrp";
+  const std::string spec = report + "/report.json:cluster=0";
+  BOOST_REQUIRE_MESSAGE(run_cli("fix --model '" + model + "' --artefact '" + spec + "' --out '" + fixed + "' --check '" + root +
+                                    "/square' --quiet", &out) == 0, out);
+  BOOST_TEST(out.find("artefact direction from") != std::string::npos, out);
+  BOOST_TEST(out.find("check, class circle, before -> after the fix") != std::string::npos, out);
+  BOOST_TEST(out.find("score rise from pasting the artefact into 12 images") != std::string::npos, out);
+  const bowlrp::model::Model m = bowlrp::model::Model::load(fixed);
+  BOOST_TEST(m.artefact_projection() != nullptr);
+  BOOST_TEST(!bowlrp::model::Model::load(model).artefact_projection());
+  BOOST_TEST(run_cli("predict --model '" + fixed + "' --quiet '" + root + "/circle'", &out) == 0, out);
+  // explain through the projection: conserved, the projection's block in the JSON balances.
+  const std::string first = root + "/circle/circle_0000.png";
+  BOOST_REQUIRE_MESSAGE(run_cli("explain --quiet --model '" + fixed + "' --out '" + (dir / "ex") + "' '" + first + "'", &out) == 0, out);
+  const nlohmann::json e = nlohmann::json::parse(
+      bowlrp::core::read_file((fs::path(dir / "ex") / (fs::path(first).stem().string() + ".json")).string()));
+  BOOST_TEST(e["conserved"].get<bool>());
+  BOOST_TEST(e["projection"]["conserved"].get<bool>());
+  BOOST_TEST(std::abs(e["projection"]["upper"].get<double>() - e["projection"]["lower"].get<double>() -
+                      e["projection"]["absorbed"].get<double>()) < 1e-9);
+  BOOST_REQUIRE_MESSAGE(run_cli("fix --model '" + model + "' --artefact '" + spec + "' --method augment --data '" + root +
+                                    "' --seed 2 --out '" + refit + "' --quiet", &out) == 0, out);
+  BOOST_TEST(out.find("A-ClArC") != std::string::npos, out);
+  BOOST_TEST(!bowlrp::model::Model::load(refit).artefact_projection());
+  const std::string base = "fix --model '" + model + "' --out '" + dir / "x.bowlrp" + "' ";
+  BOOST_TEST(run_cli(base + "--artefact '" + report + "/report.json'", &out) == 1);
+  BOOST_TEST(out.find("expected REPORT.json:cluster=N") != std::string::npos, out);
+  BOOST_TEST(run_cli(base + "--artefact '" + report + "/report.json:cluster=x'", &out) == 1);
+  BOOST_TEST(run_cli(base + "--artefact '" + spec + "' --regions r.json", &out) == 1);
+  BOOST_TEST(out.find("one of them") != std::string::npos, out);
+  BOOST_TEST(run_cli(base + "--artefact '" + spec + "' --method paint", &out) == 1);
+  BOOST_TEST(out.find("expected project or augment") != std::string::npos, out);
+  BOOST_TEST(run_cli(base + "--artefact '" + spec + "' --method augment", &out) == 1);
+  BOOST_TEST(out.find("--data DIR") != std::string::npos, out);
+  BOOST_TEST(run_cli(base + "--artefact '" + spec + "' --fill paint", &out) == 1);
+  BOOST_TEST(run_cli(base + "--artefact '" + report + "/report.json:cluster=99'", &out) == 2);
+  BOOST_TEST(out.find("has no cluster 99") != std::string::npos, out);
+  BOOST_TEST(run_cli(base + "--regions '" + dir / "missing.json" + "'", &out) == 2);
+  BOOST_TEST(run_cli(base + "--regions r.json --check '" + root + "'", &out) == 1);
+  BOOST_TEST(out.find("--class C") != std::string::npos, out);
+  BOOST_TEST(!fs::exists(dir / "x.bowlrp"));
+}
+
 // Every value that fails the checks is a usage error (exit 1, README "exit codes") found before any
 // work, named in the message: no model, cache or output folder is written. Before, they exited 2, some
 // only after training (--hidden 1048577 failed to save; --kernel chi2 over Fisher vectors failed after

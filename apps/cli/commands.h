@@ -16,7 +16,9 @@
 #include <bowlrp/model/explain.h>
 #include <bowlrp/render/heatmap.h>
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -136,6 +138,29 @@ struct SprayArgs {
 };
 /// Clusters the relevance maps of one class over many images (SpRAy) and writes the report.
 int run_spray(const SprayArgs& args);
+
+/// `bowlrp fix`: artefact compensation (P-ClArC, evaluation/artefact.h).
+struct FixArgs {
+  std::string model;      ///< --model MODEL
+  std::string artefact;   ///< --artefact REPORT.json:cluster=N, a SpRAy cluster of bowlrp spray's report.json
+  std::string regions;    ///< --regions regions.json, a user's regions (instead of --artefact)
+  std::string method = "project";  ///< --method project (P-ClArC) | augment (A-ClArC: refit on --data)
+  std::string data;                ///< --data DIR, the training set (folder per class) for augment
+  std::string class_name;          ///< --class C, the class the artefact goes with (augment; default: the SpRAy report's)
+  double share = 1.0;              ///< --share, share of the other classes' training images that receive the artefact
+  bool erase_own = false;          ///< --erase-own: also erase it from the class's training images the regions name
+  std::vector<std::string> check;  ///< --check IMAGES/FOLDERS of other classes: the artefact's effect before and after
+  std::string fill = "mean";       ///< --fill mean|blur|noise, what the erased region receives
+  std::string clamp = "auto";      ///< --clamp auto|none|non-negative
+  std::string out;        ///< --out FIXED.bowlrp
+  std::uint64_t seed = 0; ///< --seed (noise fill; which images receive the artefact)
+  RunArgs run;            ///< --threads, --quiet
+};
+/// The SpRAy report path and cluster of "--artefact PATH:cluster=N"; throws std::invalid_argument naming the form.
+std::pair<std::string, int> parse_artefact_spec(const std::string& spec);
+/// Fits the artefact's direction, writes the fixed model atomically and prints what was done.
+/// kExitSomeFailed when some artefact images could not be read.
+int run_fix(const FixArgs& args);
 
 /// bowlrp compare: several runs' report.json side by side.
 struct CompareArgs {

@@ -17,7 +17,8 @@ std::string fmt(const char* label, double v) {
 }  // namespace
 
 double ConservationReport::end_to_end_error() const {
-  return std::abs(f - sum_pixels - absorbed - absorbed_features - unassigned_pixels - unassigned_features) /
+  return std::abs(f - sum_pixels - absorbed - absorbed_projection - absorbed_features - unassigned_pixels -
+                  unassigned_features) /
          std::max(1.0, std::abs(f));
 }
 
@@ -47,6 +48,11 @@ std::string ConservationReport::summary() const {
                   c.conserved ? "conserved" : !c.linked ? "NOT conserved (not linked)" : "NOT conserved");
     s += buf;
   }
+  if (projection) {
+    s += fmt("sum_d R_d on the encoding", sum_projected);
+    s += fmt("absorbed (projection)", absorbed_projection);
+    s += std::string("  projection ") + (projection_conserved ? "conserved" : "NOT conserved") + "\n";
+  }
   s += fmt("sum_l R_l", sum_features);
   s += fmt("unassigned (no features)", unassigned_features);
   if (absorbed_features != 0) s += fmt("absorbed (Fisher epsilon)", absorbed_features);
@@ -74,13 +80,17 @@ ConservationReport check_conservation(const Explanation& e, double rel_tol) {
   r.unassigned_features = e.features.unassigned;
   r.absorbed_features = e.features.absorbed;
   r.unassigned_pixels = e.pixels.unassigned;
+  r.projection = e.projection.applied;
+  r.sum_projected = r.projection ? e.projection.total() : r.sum_dimensions;
+  r.absorbed_projection = e.projection.absorbed();
   r.method = e.dimensions.method;
   r.root_found = e.dimensions.root_found;
   r.f_root = e.dimensions.f_root;
   r.quadrature_error = e.dimensions.quadrature_error;
   r.finite = std::isfinite(r.f) && std::isfinite(r.sum_dimensions) && std::isfinite(r.sum_features) &&
              std::isfinite(r.sum_pixels) && std::isfinite(r.absorbed) && std::isfinite(r.residual) &&
-             std::isfinite(r.unassigned_features) && std::isfinite(r.absorbed_features) && std::isfinite(r.unassigned_pixels);
+             std::isfinite(r.unassigned_features) && std::isfinite(r.absorbed_features) && std::isfinite(r.unassigned_pixels) &&
+             std::isfinite(r.sum_projected) && std::isfinite(r.absorbed_projection);
   const std::vector<LayerTotals>& layers = e.dimensions.layers;
   double layers_absorbed = 0.0;
   for (const LayerTotals& t : layers) {
@@ -93,7 +103,11 @@ ConservationReport check_conservation(const Explanation& e, double rel_tol) {
   r.tolerance = rel_tol * std::max(1.0, std::abs(r.f));
   auto agree = [&](double a, double b) { return r.finite && std::abs(a - b) <= r.tolerance; };
   r.svm_conserved = agree(r.f, r.sum_dimensions + r.absorbed);
-  r.features_conserved = agree(r.sum_dimensions, r.sum_features + r.unassigned_features + r.absorbed_features);
+  r.projection_conserved = agree(r.sum_dimensions, r.sum_projected + r.absorbed_projection);
+  r.projection_relative_residual =
+      r.finite ? std::abs(r.sum_dimensions - r.sum_projected - r.absorbed_projection) / std::max(1.0, std::abs(r.f))
+               : std::numeric_limits<double>::quiet_NaN();
+  r.features_conserved = agree(r.sum_projected, r.sum_features + r.unassigned_features + r.absorbed_features);
   r.pixels_conserved = agree(r.sum_features, r.sum_pixels + r.unassigned_pixels);
   r.network_layers.resize(layers.size());
   for (std::size_t l = 0; l < layers.size(); ++l) {

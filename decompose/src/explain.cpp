@@ -70,4 +70,25 @@ Explanation Explainer::head_layer(const core::Digest& made_by, const std::vector
   return e;
 }
 
+Explainer Explainer::with_artefact_projection(std::shared_ptr<const bow::ArtefactProjection> projection) const {
+  if (projection && projection->dimension() != head_dimension(head_))
+    throw std::invalid_argument("Explainer: the artefact projection is " + std::to_string(projection->dimension()) +
+                                "-dimensional but the head expects " + std::to_string(head_dimension(head_)) +
+                                "-dimensional inputs");
+  Explainer e = *this;
+  e.projection_ = std::move(projection);
+  return e;
+}
+
+Explanation Explainer::upper_layers(const core::Digest& made_by, const std::vector<double>& h, std::size_t cls) const {
+  if (!projection_) return head_layer(made_by, h, cls);
+  if (h.size() != projection_->dimension())
+    throw std::invalid_argument("Explainer: histogram has " + std::to_string(h.size()) + " dimensions but the model expects " +
+                                std::to_string(projection_->dimension()) + " (codebook or pyramid differs from training)");
+  const bow::ProjectionTrace t = projection_->trace(h.data());
+  Explanation e = head_layer(made_by, t.output, cls);
+  e.projection = relevance_projection(*projection_, t, e.dimensions.R);
+  return e;
+}
+
 }  // namespace bowlrp::decompose

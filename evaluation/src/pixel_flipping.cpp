@@ -216,7 +216,9 @@ IncrementalFlipper::IncrementalFlipper(std::shared_ptr<const bow::Pipeline> shar
     : IncrementalFlipper(model::Encoding(std::move(shared_pipeline)), decompose::Head(std::move(shared_model)), cls) {}
 
 IncrementalFlipper::IncrementalFlipper(const model::Model& model, std::size_t cls)
-    : IncrementalFlipper(model.encoding(), model.head(), cls) {}
+    : IncrementalFlipper(model.encoding(), model.head(), cls) {
+  projection_ = model.artefact_projection();
+}
 
 IncrementalFlipper::IncrementalFlipper(model::Encoding encoding, decompose::Head head, std::size_t cls)
     : encoding_(std::move(encoding)), head_(std::move(head)), cls_(cls) {
@@ -237,6 +239,11 @@ IncrementalFlipper::IncrementalFlipper(model::Encoding encoding, decompose::Head
 }
 
 double IncrementalFlipper::score(const std::vector<double>& histogram) const {
+  if (projection_) {
+    std::vector<double> p(histogram.size());
+    projection_->project(histogram.data(), p.data());
+    return decompose::head_decision(head_, cls_, p.data());
+  }
   return decompose::head_decision(head_, cls_, histogram.data());
 }
 

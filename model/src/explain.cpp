@@ -45,7 +45,7 @@ void training_image_maps(const Model& model, const svm::KernelSvm& head, const T
 void list_training_images(const Model& model, const Trace& trace, std::size_t cls, const ExplainOptions& options,
                           ImageExplanation& out) {
   const svm::KernelSvm& head = decompose::require_attribution_head(model.head(), "ExplainOptions.training_images");
-  const decompose::SupportContributions c = decompose::support_contributions(head, bow::head_input(trace), cls);
+  const decompose::SupportContributions c = decompose::support_contributions(head, model.head_input(trace), cls);
   const bool maps = head.kernel().sum_decomposable();
   const auto list = [&](const std::vector<std::size_t>& top, std::vector<ListedTrainingImage>& to) {
     for (std::size_t i : top) {
@@ -126,7 +126,13 @@ void ExplainOptions::validate() const {
 }
 
 void check_training_images(const Model& model, const ExplainOptions& options, const std::string& what) {
-  if (options.training_images > 0) (void)decompose::require_attribution_head(model.head(), what);
+  if (options.training_images <= 0) return;
+  (void)decompose::require_attribution_head(model.head(), what);
+  // The support vectors are encodings Φ of the training images, the test input is Φ': the split of a
+  // decision over them and its maps are not defined through the projection yet.
+  if (model.artefact_projection())
+    throw std::invalid_argument(what + ": training-image attribution is not offered for a model with an artefact "
+                                "projection (bowlrp fix --method project); explain the model before the fix");
 }
 
 std::string conservation_verdict(const decompose::ConservationReport& report, double residual_warning) {

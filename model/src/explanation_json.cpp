@@ -92,6 +92,19 @@ std::string explanation_json(const Model& model, const ImageExplanation& r, cons
     svm["quadrature_segments"] = e.dimensions.quadrature_segments;
   }
   j["svm"] = std::move(svm);
+  if (e.projection.applied) {
+    // The artefact projection between the encoding and the head (P-ClArC): the head's relevance of Φ'
+    // (upper, = relevance_sum.dimensions), that of Φ (lower, what the encoding split) and what the
+    // stage absorbed: upper = lower + absorbed. Only for a model with one (none: no field).
+    j["projection"] = {{"upper", e.projection.upper},
+                       {"lower", e.projection.total()},
+                       {"absorbed", e.projection.absorbed()},
+                       {"absorbed_bias", e.projection.absorbed_bias},
+                       {"absorbed_clamp", e.projection.absorbed_clamp},
+                       {"absorbed_zero", e.projection.absorbed_zero},
+                       {"relative_residual", report.projection_relative_residual},
+                       {"conserved", report.projection_conserved}};
+  }
   if (!report.network_layers.empty()) {
     // Every dense layer, input layer first: what came in (upper), went down (lower) and was absorbed
     // by the rule, so that f = Σ_d R_d + Σ absorbed and upper = lower + absorbed per layer.

@@ -5,6 +5,8 @@
 #include <bowlrp/model/model_file.h>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <type_traits>
 #include <stdexcept>
 
@@ -53,6 +55,42 @@ Model Model::with_training_images(std::vector<TrainingImage> images) const {
   Model m = *this;
   m.training_images_ = images.empty() ? nullptr : std::make_shared<const std::vector<TrainingImage>>(std::move(images));
   return m;
+}
+
+Model Model::with_artefact_projection(bow::ArtefactProjection projection) const {
+  if (projection.dimension() != dimension())
+    throw std::invalid_argument("Model: the artefact projection is " + std::to_string(projection.dimension()) +
+                                "-dimensional but the encoding makes " + std::to_string(dimension()) +
+                                "-dimensional vectors: fit it on this model's encodings");
+  if (projection.clamp() != bow::ProjectionClamp::non_negative && head_needs_non_negative_inputs())
+    throw std::invalid_argument("Model: the " + head_summary() +
+                                " needs inputs >= 0, which a projection can make negative: expected the clamp "
+                                "non-negative (bow::ProjectionClamp::non_negative)");
+  Model m = *this;
+  m.projection_ = std::make_shared<const bow::ArtefactProjection>(std::move(projection));
+  return m;
+}
+
+Model Model::without_artefact_projection() const {
+  Model m = *this;
+  m.projection_ = nullptr;
+  return m;
+}
+
+bool Model::head_needs_non_negative_inputs() const {
+  return std::visit([](const auto& h) { return HeadTraitsOf<std::decay_t<decltype(h)>>::needs_non_negative_inputs(*h); },
+                    head_);
+}
+
+std::vector<double> Model::head_input(const Trace& trace) const {
+  const std::vector<double>& h = bow::head_input(trace);
+  if (!projection_) return h;
+  if (h.size() != projection_->dimension())
+    throw std::invalid_argument("Model: the trace has " + std::to_string(h.size()) + " dimensions but the model expects " +
+                                std::to_string(projection_->dimension()));
+  std::vector<double> out(h.size());
+  projection_->project(h.data(), out.data());
+  return out;
 }
 
 const std::vector<TrainingImage>& Model::training_images() const {
@@ -121,13 +159,24 @@ Model Model::with_randomised_head(std::size_t layers, std::uint64_t seed) const 
   Head head = std::visit(
       [&](const auto& h) -> Head { return HeadTraitsOf<std::decay_t<decltype(h)>>::randomised(*h, layers, seed); },
       head_);
-  return Model(encoding_, std::move(head));
+  Model m(encoding_, std::move(head));
+  m.projection_ = projection_;
+  return m;
 }
 
 std::vector<double> Model::sensitivity_map(std::size_t cls, const Trace& trace) const {
-  const std::vector<double>& h = head_input(trace);
-  const std::vector<double> g = std::visit(
+  const std::vector<double>& x = bow::head_input(trace);
+  std::optional<bow::ProjectionTrace> projected;
+  if (projection_) projected = projection_->trace(x.data());
+  const std::vector<double>& h = projected ? projected->output : x;
+  std::vector<double> g = std::visit(
       [&](const auto& p) { return HeadTraitsOf<std::decay_t<decltype(p)>>::sensitivity(*p, cls, h); }, head_);
+  // |∂f/∂Φ'| back to Φ: the gradient's signs are not kept by the heads' sensitivity, so |Pᵀ|g|| is a
+  // bound on the magnitudes, not the exact |Pᵀ ∂f/∂Φ'|.
+  if (projected) {
+    g = projection_->pull_back(g, *projected);
+    for (double& v : g) v = std::abs(v);
+  }
   return std::visit(
       [&](const auto& e, const auto& t) -> std::vector<double> {
         using Stage = StageOf<std::decay_t<decltype(e)>>;
@@ -172,6 +221,11 @@ Trace Model::encode_bytes(const std::string& bytes, const std::string& path) con
 }
 
 std::vector<double> Model::scores(const double* x) const {
+  if (projection_) {
+    std::vector<double> p(projection_->dimension());
+    projection_->project(x, p.data());
+    return std::visit([&](const auto& h) { return h->decision(p.data()); }, head_);
+  }
   return std::visit([&](const auto& h) { return h->decision(x); }, head_);
 }
 
@@ -180,14 +234,19 @@ std::vector<double> Model::scores(const Trace& trace) const {
   if (made_by != fingerprint())
     throw std::invalid_argument("Model::scores: the trace was made by another encoding (fingerprint " + made_by.hex() +
                                 ", this model's is " + fingerprint().hex() + ")");
-  return scores(head_input(trace).data());
+  return scores(bow::head_input(trace).data());
 }
 
 std::vector<double> Model::scores_batch(const double* X, std::size_t n, int threads) const {
+  if (projection_) {
+    const std::vector<double> P = projection_->project_batch(X, n);
+    return std::visit([&](const auto& h) { return h->decision_batch(P.data(), n, threads); }, head_);
+  }
   return std::visit([&](const auto& h) { return h->decision_batch(X, n, threads); }, head_);
 }
 
 decompose::Explainer Model::explainer(const decompose::Composite& composite) const {
+  if (projection_) return decompose::Explainer(head_, encoding_, composite).with_artefact_projection(projection_);
   return decompose::Explainer(head_, encoding_, composite);
 }
 

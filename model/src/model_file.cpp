@@ -189,7 +189,7 @@ void read_common(const json& h, Layout& l) {
 Layout read_header_v1(const json& h) {
   Layout l;
   object(h, "", scope_of(l.fields), {"format_version", "pipeline", "kernel", "dim", "support_size", "classes", "data_bytes", "arrays"},
-         {"training_images"});
+         {"training_images", "artefact_projection"});
   // format_version 1 is Bag-of-Words with a kernel SVM
   l.encoding = EncodingTraits<bow::Pipeline>::name;
   l.options = EncodingCodec<bow::Pipeline>::read_options(h.at("pipeline"), l.fields);
@@ -205,7 +205,7 @@ Layout read_header_v2(const json& h) {
   l.fields = Fields::of(2);
   const std::string scope = scope_of(l.fields);
   object(h, "", scope, {"format_version", "encoding", "head", "dim", "classes", "data_bytes", "arrays"},
-         {"training_images"});
+         {"training_images", "artefact_projection"});
   const json& e = object(h.at("encoding"), "encoding", scope, {"kind", "pipeline"});
   const std::string encoding = read_string(e.at("kind"), "encoding.kind");
   std::vector<std::string> kinds;
@@ -447,6 +447,35 @@ std::vector<TrainingImage> read_training_images(const json& j, const Model& mode
   return out;
 }
 
+// ---- the optional field "artefact_projection": P-ClArC's stage between the encoding and the head ----
+// {"direction": [V numbers, unit length], "reference": [V numbers], "clamp": "none" | "non-negative"}
+
+json artefact_projection_json(const bow::ArtefactProjection& p) {
+  return {{"direction", p.direction()}, {"reference", p.reference()}, {"clamp", bow::to_string(p.clamp())}};
+}
+
+bow::ArtefactProjection read_artefact_projection(const json& j, const Model& model, const Fields& fields) {
+  const std::string name = "artefact_projection";
+  const json& o = object(j, name, scope_of(fields), {"direction", "reference", "clamp"});
+  const std::size_t V = model.dimension();
+  const auto numbers = [&](const char* field) {
+    const std::string what = name + "." + field;
+    const json& a = o.at(field);
+    if (!a.is_array() || a.size() != V)
+      throw HeaderError(what + " = " + brief(a) + ": expected an array of " + std::to_string(V) + " numbers (dim)");
+    std::vector<double> out(V);
+    for (std::size_t d = 0; d < V; ++d) out[d] = read_number(a[d], at(what, d));
+    return out;
+  };
+  std::vector<double> v = numbers("direction"), z = numbers("reference");
+  const bow::ProjectionClamp clamp = read_enum(o.at("clamp"), name + ".clamp", bow::projection_clamp_from_string);
+  double norm = 0;
+  for (double x : v) norm += x * x;
+  if (!(std::abs(std::sqrt(norm) - 1.0) <= 1e-9))
+    throw HeaderError(name + ".direction has length " + number_text(std::sqrt(norm)) + ": expected a unit vector");
+  return bow::ArtefactProjection(std::move(v), std::move(z), clamp);
+}
+
 // Parses the header, refusing a key repeated within an object: JSON readers disagree on which copy
 // counts, so such a file means different models to different readers.
 json parse_header(const std::string& buf, std::size_t begin, std::size_t end, std::string& repeated) {
@@ -510,6 +539,7 @@ void save_model(const std::string& path, const Model& model) {
   header["dim"] = V;
   header["classes"] = classes;
   if (!model.training_images().empty()) header["training_images"] = training_images_json(model.training_images());
+  if (model.artefact_projection()) header["artefact_projection"] = artefact_projection_json(*model.artefact_projection());
   core::write_file_atomic(path, assemble(std::move(header), arrays));
 }
 
@@ -591,6 +621,8 @@ Model load_model(const std::string& path) {
     Model model = build_model(layout, DataSection{data, specs, arrays});
     if (header.contains("training_images"))
       model = model.with_training_images(read_training_images(header.at("training_images"), model, layout.fields));
+    if (header.contains("artefact_projection"))
+      model = model.with_artefact_projection(read_artefact_projection(header.at("artefact_projection"), model, layout.fields));
     return model;
   } catch (const HeaderError& e) {
     fail(path, "has " + std::string(e.what()));

@@ -26,6 +26,7 @@ the library's (``FitOptions.defaults()``), never restated here.
 
 from ._bowlrp import (
     MAX_THREADS,
+    ArtefactProjection,
     ConservationReport,
     Explanation,
     ExplainOptions,
@@ -94,6 +95,7 @@ def __getattr__(name):  # PEP 562: NotFittedError (scikit-learn's when installed
 __all__ = [
     "MAX_THREADS",
     "BowClassifier",
+    "ArtefactProjection",
     "ConservationReport",
     "Explanation",
     "ExplainOptions",

@@ -1,6 +1,7 @@
 from . import datasets as datasets, evaluation as evaluation, render as render
 from ._bowlrp import (
     MAX_THREADS as MAX_THREADS,
+    ArtefactProjection as ArtefactProjection,
     ConservationReport as ConservationReport,
     Explanation as Explanation,
     ExplainOptions as ExplainOptions,

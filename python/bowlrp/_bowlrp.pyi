@@ -386,6 +386,10 @@ class ConservationReport:
     features_conserved: bool
     pixels_conserved: bool
     network_conserved: bool  # mlp heads (True for SVM heads)
+    projection: bool  # the model has an artefact projection (sum_dimensions is then over Φ')
+    sum_projected: float  # Σ_d R_d on the encoding Φ
+    absorbed_projection: float  # what the artefact projection absorbed
+    projection_conserved: bool
     # mlp heads, input layer first: dicts rule, inputs, outputs, upper, lower, absorbed, relative_residual,
     # conserved (empty for SVM heads)
     network_layers: List[Dict[str, Any]]
@@ -452,6 +456,16 @@ class SupportContributions:
     def top_supporting(self, k: int = 10) -> npt.NDArray[np.int64]: ...
     def top_opposing(self, k: int = 10) -> npt.NDArray[np.int64]: ...
 
+class ArtefactProjection:
+    def __init__(self, direction: npt.ArrayLike, reference: npt.ArrayLike, clamp: str = "none") -> None: ...
+    @staticmethod
+    def from_encodings(with_artefact: npt.ArrayLike, without_artefact: npt.ArrayLike, clamp: str = "none") -> ArtefactProjection: ...
+    direction: npt.NDArray[np.float64]  # v, unit length
+    reference: npt.NDArray[np.float64]  # z
+    clamp: str  # "none" | "non-negative"
+    dimension: int
+    def project(self, encodings: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+
 class Model:
     @staticmethod
     def load(path: PathLike) -> Model: ...
@@ -483,6 +497,9 @@ class Model:
     head_parameter_layers: int  # layers cascading randomisation replaces (SVMs 1; mlp its layers)
     fingerprint: str
     def with_randomised_head(self, layers: int, seed: int = 0) -> Model: ...
+    def with_artefact_projection(self, projection: ArtefactProjection) -> Model: ...
+    def without_artefact_projection(self) -> Model: ...
+    artefact_projection: Optional[ArtefactProjection]
     def class_index(self, name: str) -> int: ...
     def fit_options(self) -> FitOptions: ...
     def predict(self, images: Union[Image, Sequence[Image]], *, threads: int = 0, cache_dir: str = "",

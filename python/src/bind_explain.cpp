@@ -122,6 +122,12 @@ py::dict conservation_dict(const decompose::ConservationReport& r) {
   d["svm_conserved"] = r.svm_conserved;
   d["features_conserved"] = r.features_conserved;
   d["network_conserved"] = r.network_conserved;
+  if (r.projection) {  // only for a model with an artefact projection: other models' dicts are as before
+    d["projection"] = r.projection;
+    d["sum_projected"] = r.sum_projected;
+    d["absorbed_projection"] = r.absorbed_projection;
+    d["projection_conserved"] = r.projection_conserved;
+  }
   d["network_layers"] = network_checks_list(r);
   d["pixels_conserved"] = r.pixels_conserved;
   d["ok"] = r.ok();
@@ -263,6 +269,14 @@ void BindExplain(py::module_& m) {
       .def_readonly("network_conserved", &decompose::ConservationReport::network_conserved,
                     "mlp heads: every dense layer balanced (upper = lower + absorbed) and linked to the next (True "
                     "for SVM heads).")
+      .def_readonly("projection", &decompose::ConservationReport::projection,
+                    "The model has an artefact projection (sum_dimensions is then over the projected input Φ').")
+      .def_readonly("sum_projected", &decompose::ConservationReport::sum_projected,
+                    "With a projection: Σ_d R_d on the encoding Φ (else sum_dimensions).")
+      .def_readonly("absorbed_projection", &decompose::ConservationReport::absorbed_projection,
+                    "What the artefact projection absorbed (its bias share, clamped and zero entries).")
+      .def_readonly("projection_conserved", &decompose::ConservationReport::projection_conserved,
+                    "sum_dimensions = sum_projected + absorbed_projection (True without a projection).")
       .def_property_readonly("network_layers", &network_checks_list, "mlp heads: the check of every dense layer, input layer first (rule, sizes, upper, lower, absorbed, "
          "relative_residual, conserved); empty for SVM heads.")
       .def_property_readonly("ok", &decompose::ConservationReport::ok, "Every layer conserves.")

@@ -1,5 +1,7 @@
 // Model: load / save / fit / predict, FitOptions as keyword knobs, FitReport and Predictions.
 #include "bindings.h"
+
+#include <bowlrp/bow/artefact_projection.h>
 #include "options.h"
 #include "schema_knobs.h"
 
@@ -231,6 +233,53 @@ void BindModel(py::module_& m) {
                std::to_string(failed) + " failed)";
       });
 
+  using Rows = py::array_t<double, py::array::c_style | py::array::forcecast>;
+  py::class_<bow::ArtefactProjection, std::shared_ptr<bow::ArtefactProjection>>(
+      m, "ArtefactProjection",
+      "P-ClArC's artefact projection Φ' = Φ - v vᵀ(Φ - z) between an encoding and a head (v of unit length, "
+      "z the reference point), optionally clamped at 0 (clamp 'non-negative'). Immutable.")
+      .def(py::init([](Rows direction, Rows reference, const std::string& clamp) {
+             if (direction.ndim() != 1 || reference.ndim() != 1)
+               throw py::value_error("ArtefactProjection: expected 1-D direction and reference");
+             const double* v = direction.data();
+             const double* z = reference.data();
+             return bow::ArtefactProjection(std::vector<double>(v, v + direction.shape(0)),
+                                            std::vector<double>(z, z + reference.shape(0)),
+                                            bow::projection_clamp_from_string(clamp));
+           }),
+           py::arg("direction"), py::arg("reference"), py::arg("clamp") = "none",
+           "A projection along direction (normalised here) through reference; ValueError for a zero or non-finite "
+           "direction or lengths that differ.")
+      .def_static("from_encodings", [](Rows with_artefact, Rows without_artefact, const std::string& clamp) {
+             if (with_artefact.ndim() != 2 || without_artefact.ndim() != 2 || with_artefact.shape(1) != without_artefact.shape(1))
+               throw py::value_error("ArtefactProjection.from_encodings: expected two 2-D arrays (n, V) of encodings with the "
+                                     "same V");
+             return bow::ArtefactProjection::from_encodings(
+                 with_artefact.data(), static_cast<std::size_t>(with_artefact.shape(0)), without_artefact.data(),
+                 static_cast<std::size_t>(without_artefact.shape(0)), static_cast<std::size_t>(with_artefact.shape(1)),
+                 bow::projection_clamp_from_string(clamp));
+           }, py::arg("with_artefact"), py::arg("without_artefact"), py::arg("clamp") = "none",
+           "ClArC's mean-difference direction: v ∝ mean(with_artefact) - mean(without_artefact), z = "
+           "mean(without_artefact), from encodings Φ (Model.encode) of images with the artefact and without it (e.g. "
+           "the same images with it erased).")
+      .def_property_readonly("direction", [](const bow::ArtefactProjection& p) { return copy_array(p.direction()); },
+                             "v, of unit length (a copy).")
+      .def_property_readonly("reference", [](const bow::ArtefactProjection& p) { return copy_array(p.reference()); },
+                             "z, the reference point (a copy).")
+      .def_property_readonly("clamp", [](const bow::ArtefactProjection& p) { return bow::to_string(p.clamp()); },
+                             "'none' or 'non-negative'.")
+      .def_property_readonly("dimension", &bow::ArtefactProjection::dimension, "V.")
+      .def("project", [](const bow::ArtefactProjection& p, Rows X) {
+             if (X.ndim() != 2 || static_cast<std::size_t>(X.shape(1)) != p.dimension())
+               throw py::value_error("ArtefactProjection.project: expected encodings of shape (n, " +
+                                     std::to_string(p.dimension()) + ")");
+             return copy_array(p.project_batch(X.data(), static_cast<std::size_t>(X.shape(0))),
+                               {X.shape(0), X.shape(1)});
+           }, py::arg("encodings"), "Φ' of n encodings (n x V).")
+      .def("__repr__", [](const bow::ArtefactProjection& p) {
+        return "ArtefactProjection(V=" + std::to_string(p.dimension()) + ", clamp='" + bow::to_string(p.clamp()) + "')";
+      });
+
   py::class_<model::Model>(m, "Model",
                            "A trained model: an encoding (bag-of-words or fisher-vector: image -> Φ(x), V values) + a one-vs-rest "
                            "SVM head (kernel-svm or linear-svm: Φ(x) -> f_c(x)) + class names. Properties of one kind "
@@ -313,6 +362,16 @@ void BindModel(py::module_& m) {
       .def_property_readonly("head_parameter_layers", &model::Model::head_parameter_layers,
                              "Parameter layers of the head that cascading randomisation replaces, output first "
                              "(kernel / linear SVM: 1; mlp: its dense layers).")
+      .def("with_artefact_projection", &model::Model::with_artefact_projection, py::arg("projection"),
+           "This model with an artefact projection between its encoding and its head (P-ClArC): predict, scores, "
+           "decision, explain and every evaluation score the projected encodings. ValueError for another dimension, "
+           "or for clamp 'none' over a head that needs inputs >= 0 (chi2, hellinger, expchi2).")
+      .def("without_artefact_projection", &model::Model::without_artefact_projection,
+           "This model without its artefact projection.")
+      .def_property_readonly("artefact_projection", [](const model::Model& s) -> py::object {
+        if (!s.artefact_projection()) return py::none();
+        return py::cast(bow::ArtefactProjection(*s.artefact_projection()));
+      }, "The model's ArtefactProjection, or None.")
       .def("with_randomised_head", &model::Model::with_randomised_head, py::arg("layers"), py::arg("seed") = 0,
            "This model with the top `layers` parameter layers of its head randomised (each output's incoming "
            "weights shuffled by a seeded permutation, biases kept; the encoding shared): Adebayo et al.'s "

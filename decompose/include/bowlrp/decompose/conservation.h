@@ -2,6 +2,8 @@
 //
 // Three equalities are checked, each as |a - b| <= rel_tol * max(1, |f|):
 //   svm layer      f            = sum_d R_d + absorbed
+//   projection     sum_k R'_k   = sum_d R_d + absorbed by the projection (only with an artefact projection,
+//                                 projection_relevance.h; the svm layer's sum is then over R'_k of Φ')
 //   pooling layer  sum_d R_d    = sum_l R_l + unassigned features + absorbed by the ε rule (Fisher)
 //   pixel layer    sum_l R_l    = sum_q R_q + unassigned pixels
 // The layers below the SVM are exact for every Bag-of-Words rule; the Fisher-vector layer is exact
@@ -56,6 +58,11 @@ struct ConservationReport {
   double residual = 0.0;            ///< f - sum_d R_d - absorbed
   double unassigned_features = 0.0; ///< relevance no feature took (L = 0, empty cells)
   double absorbed_features = 0.0;   ///< relevance the Fisher layer's ε stabiliser kept (0 for Bag-of-Words)
+  bool projection = false;          ///< the model has an artefact projection (the fields below are then set)
+  double sum_projected = 0.0;       ///< with a projection: Σ_d R_d on Φ (sum_dimensions is then Σ_k R'_k on Φ')
+  double absorbed_projection = 0.0; ///< what the projection absorbed (its bias share, clamped and zero entries)
+  double projection_relative_residual = 0.0;  ///< |Σ R'_k - Σ R_d - absorbed_projection| / max(1, |f|)
+  bool projection_conserved = true; ///< Σ_k R'_k = Σ_d R_d + absorbed_projection (true without a projection)
   double unassigned_pixels = 0.0;   ///< relevance of features with empty supports
   double relative_residual = 0.0;   ///< |residual| / max(1, |f|) (NaN if not finite)
   SvmMethod method = SvmMethod::exact;  ///< rule of the SVM layer
@@ -72,10 +79,12 @@ struct ConservationReport {
   /// every network layer conserved and their absorbed parts sum to `absorbed` (true without network layers)
   bool network_conserved = true;
   /// Whether every layer conserves.
-  bool ok() const { return svm_conserved && features_conserved && pixels_conserved && network_conserved; }
+  bool ok() const {
+    return svm_conserved && projection_conserved && features_conserved && pixels_conserved && network_conserved;
+  }
   /// Whether the layers below the SVM conserve (the right question for Taylor explanations).
-  bool lower_layers_ok() const { return features_conserved && pixels_conserved; }
-  /// End to end: |f - Σ_q R_q - absorbed - absorbed features - unassigned| / max(1, |f|).
+  bool lower_layers_ok() const { return projection_conserved && features_conserved && pixels_conserved; }
+  /// End to end: |f - Σ_q R_q - absorbed - absorbed projection - absorbed features - unassigned| / max(1, |f|).
   double end_to_end_error() const;
   /// Multi-line readable summary.
   std::string summary() const;

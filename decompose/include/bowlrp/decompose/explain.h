@@ -13,8 +13,13 @@
 // construction (typically shared with the fast classifier, no second copy): the SVM layer then
 // costs O(V log S) like a fast prediction instead of the direct O(S V) loop. The explainer never
 // builds indices itself (one build costs more than many direct explanations).
+// With an artefact projection (bow/artefact_projection.h, with_artefact_projection) between the
+// encoding and the head, the head explains the projected input Φ' (Explanation::dimensions, R'_k),
+// projection_relevance.h takes it back to Φ (Explanation::projection, R_d and what it absorbed), and
+// the encoding's rule splits that R_d: f = Σ_k R'_k + absorbed = Σ_d R_d + projection absorbed + ...
 #pragma once
 
+#include <bowlrp/bow/artefact_projection.h>
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/trace.h>
@@ -23,6 +28,7 @@
 #include <bowlrp/decompose/head.h>
 #include <bowlrp/decompose/network_relevance.h>
 #include <bowlrp/decompose/pixel_relevance.h>
+#include <bowlrp/decompose/projection_relevance.h>
 #include <bowlrp/decompose/rules.h>
 #include <bowlrp/decompose/svm_relevance.h>
 #include <bowlrp/decompose/vlad_relevance.h>
@@ -43,8 +49,11 @@ namespace bowlrp::decompose {
 struct Explanation {
   std::string class_name;         ///< explained class
   std::size_t cls = 0;            ///< its index in the model
-  DimensionRelevance dimensions;  ///< R_d and f(h)
+  DimensionRelevance dimensions;  ///< the head's relevance of its input (R_d, or R'_k with a projection) and f(h)
+  ProjectionRelevance projection; ///< with an artefact projection: R_d on Φ and what the projection absorbed
   FeatureRelevance features;      ///< R_l
+  /// The relevance of the encoding Φ: projection.R with a projection, else dimensions.R.
+  const std::vector<double>& encoding_relevance() const { return projection.applied ? projection.R : dimensions.R; }
   PixelRelevance pixels;          ///< R_q
 };
 
@@ -76,6 +85,11 @@ class Explainer {
   Explanation explain(const T& trace, const std::string& name) const {
     return explain(trace, class_index(name));
   }
+  /// This explainer with an artefact projection between the encoding and the head (null: none);
+  /// throws std::invalid_argument for a projection of another dimension.
+  Explainer with_artefact_projection(std::shared_ptr<const bow::ArtefactProjection> projection) const;
+  /// The artefact projection (null: none).
+  const std::shared_ptr<const bow::ArtefactProjection>& artefact_projection() const { return projection_; }
   /// The head, shared.
   const Head& head() const { return head_; }
   /// Number of classes.
@@ -91,6 +105,8 @@ class Explainer {
   void check() const;
   // Checks a trace against this explainer and runs the head layer: class, name and R_d filled in.
   Explanation head_layer(const core::Digest& made_by, const std::vector<double>& h, std::size_t cls) const;
+  // head_layer on the projected input, then the projection's relevance (without a projection: head_layer).
+  Explanation upper_layers(const core::Digest& made_by, const std::vector<double>& h, std::size_t cls) const;
   // The encoding layer and the pixels of a trace of the encoding's own kind.
   template <class T>
   Explanation explain_one(const T& trace, std::size_t cls) const;
@@ -100,6 +116,7 @@ class Explainer {
   bow::Encoding encoding_;
   Composite composite_;
   std::shared_ptr<const std::vector<svm::IntersectionIndex>> indices_;
+  std::shared_ptr<const bow::ArtefactProjection> projection_;  // null: none
 };
 
 template <class T>
@@ -108,8 +125,8 @@ Explanation Explainer::explain_one(const T& trace, std::size_t cls) const {
       [&](const auto& stage) -> Explanation {
         using Stage = typename std::decay_t<decltype(stage)>::element_type;
         if constexpr (std::is_same_v<bow::TraceOf<Stage>, T>) {
-          Explanation e = head_layer(trace.pipeline, trace.histogram(), cls);
-          e.features = relevance_encoding(stage.get(), trace, e.dimensions.R, composite_);
+          Explanation e = upper_layers(trace.pipeline, trace.histogram(), cls);
+          e.features = relevance_encoding(stage.get(), trace, e.encoding_relevance(), composite_);
           e.pixels = relevance_pixels(trace.features, e.features.R);
           return e;
         } else {

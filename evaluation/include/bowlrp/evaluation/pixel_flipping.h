@@ -133,7 +133,7 @@ class IncrementalFlipper {
                      std::size_t cls);
   /// Any encoding and head (same refusals).
   IncrementalFlipper(model::Encoding encoding, decompose::Head head, std::size_t cls);
-  /// The encoding and head of a model (shared, nothing copied).
+  /// The encoding and head of a model (shared, nothing copied), and its artefact projection if it has one.
   IncrementalFlipper(const model::Model& model, std::size_t cls);
   /// Same curve as flip_curve with score = f_cls(encoding.encode(image)), given the trace of
   /// encoding.encode(image) (a bow::Trace or one of its alternatives); throws std::invalid_argument
@@ -141,7 +141,7 @@ class IncrementalFlipper {
   template <class T>
   std::vector<double> flip_curve(const bow::GrayImage& image, const T& trace, const std::vector<int>& order,
                                  const PixelFlipOptions& options) const;
-  /// f_cls of a histogram.
+  /// f_cls of a histogram (projected first when the flipper was made from a model with an artefact projection).
   double score(const std::vector<double>& histogram) const;
 
  private:
@@ -185,6 +185,7 @@ class IncrementalFlipper {
   model::Encoding encoding_;
   decompose::Head head_;
   std::size_t cls_;
+  std::shared_ptr<const bow::ArtefactProjection> projection_;  // the model's artefact projection; null: none
 };
 
 template <class T>

@@ -27,6 +27,7 @@
 //   validate(FitOptions), svm_C(FitOptions), fit_summary(FitOptions), train(...), restore(S, FitOptions)
 // HeadTraits<S> members:
 //   name, alias, summary(S, classes), check(S), applies_svm_bias, training_stage, sensitivity(S, cls, h),
+//   needs_non_negative_inputs(S)     whether Φ must be >= 0 (χ², Hellinger, exp-χ² kernels; an artefact projection clamps)
 //   parameter_layers(S), randomised(S, layers, seed)   cascading randomisation (Model::with_randomised_head)
 //   validate(FitOptions), train(..., support_rows) (the training row of each support vector the head
 //   keeps: its training images, model.h TrainingImage; none for heads that keep none), restore(S, FitOptions)

@@ -21,9 +21,19 @@
 // (FitOptions::mirror_training). The model file keeps it as the optional field "training_images"
 // (model_file.h). Models trained from decoded images, heads without support vectors, and files
 // written before the field have none: training_images() is empty.
+//
+// Artefact projection (P-ClArC, bow/artefact_projection.h): a model may hold one affine stage between
+// the encoding and the head, Φ' = Φ - v vᵀ(Φ - z), which projects an artefact's direction out of every
+// encoding (with_artefact_projection). The head then always receives Φ': head_input(trace) is the one
+// place where the head input is formed, and scores, scores_batch (on rows of Φ), the explainer (whose
+// backward pass runs through the projection's relevance partner), the sensitivity map and everything
+// built on them (predict, explain, evaluate, pixel flipping, SpRAy) go through it. A model without one
+// computes exactly what it computed before the stage existed. The model file keeps it as the optional
+// field "artefact_projection" (model_file.h).
 #pragma once
 
 #include <bowlrp/core/digest.h>
+#include <bowlrp/bow/artefact_projection.h>
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/image.h>
 #include <bowlrp/bow/pipeline.h>
@@ -105,6 +115,19 @@ class Model {
   Model with_training_images(std::vector<TrainingImage> images) const;
   /// The training image of each support vector (empty when not known; see above).
   const std::vector<TrainingImage>& training_images() const;
+  /// This model with an artefact projection between its encoding and its head (the stages and the
+  /// training images are shared; a projection already held is replaced). Throws std::invalid_argument
+  /// for a projection of another dimension, or without the non-negative clamp over a head that needs
+  /// inputs >= 0 (χ², Hellinger, exp-χ² kernels), saying so.
+  Model with_artefact_projection(bow::ArtefactProjection projection) const;
+  /// This model without its artefact projection.
+  Model without_artefact_projection() const;
+  /// The artefact projection (null: none).
+  const std::shared_ptr<const bow::ArtefactProjection>& artefact_projection() const { return projection_; }
+  /// Whether the head needs inputs >= 0 (so that an artefact projection over it must clamp).
+  bool head_needs_non_negative_inputs() const;
+  /// The head input of a trace: Φ(x), or Φ'(x) with an artefact projection (size V).
+  std::vector<double> head_input(const Trace& trace) const;
   /// The number of support vectors of the head (0 for heads that keep none:
   /// decompose::attribution_head).
   std::size_t support_size() const;
@@ -143,11 +166,11 @@ class Model {
   /// Decodes and encodes a file's bytes already in memory; `path` names it in errors.
   Trace encode_bytes(const std::string& bytes, const std::string& path) const;
 
-  /// f_c for every class of one head input (V values).
-  std::vector<double> scores(const double* head_input) const;
+  /// f_c for every class of one encoding Φ (V values; projected first when the model has an artefact projection).
+  std::vector<double> scores(const double* encoding) const;
   /// f_c for every class of a trace; throws std::invalid_argument for another model's trace.
   std::vector<double> scores(const Trace& trace) const;
-  /// Scores of n head inputs (n x V row-major) as n x C row-major, the same numbers as scores();
+  /// Scores of n encodings (n x V row-major) as n x C row-major, the same numbers as scores();
   /// threads 0: all cores (validated).
   std::vector<double> scores_batch(const double* X, std::size_t n, int threads = 0) const;
 
@@ -184,6 +207,7 @@ class Model {
   Head head_;
   std::vector<std::string> class_names_;
   std::shared_ptr<const std::vector<TrainingImage>> training_images_;  // null: none known
+  std::shared_ptr<const bow::ArtefactProjection> projection_;            // null: none
 };
 
 /// The top-scoring class of C scores (first of ties); throws std::invalid_argument for C = 0.

@@ -74,6 +74,12 @@
 // images, other heads and files written before it have none (Model::training_images() is empty). A
 // file that has it is read strictly: S entries exactly, each an object of exactly those fields with
 // a non-empty path, and no such field with a head that has no support vectors.
+// Both versions: the optional top-level field
+//   "artefact_projection": {"direction": [V numbers], "reference": [V numbers], "clamp": "none"|"non-negative"}
+// is the model's artefact projection (P-ClArC, bow/artefact_projection.h; Model::with_artefact_projection):
+// the head scores Φ' = Φ - v vᵀ(Φ - z) of every encoding, v = direction (unit length, checked to 1e-9),
+// z = reference, with "non-negative" clamped at 0 (required over χ², Hellinger and exp-χ² kernels). A
+// model without one is written without the field, byte for byte as before it existed.
 // JSON numbers are written with round-trip precision, so a loaded model gives bit-identical decisions.
 // A reader refuses what no writer produces, even under a valid checksum: other or repeated keys (a
 // version-1 field in a version-2 header too, a "bias" in an mlp head's classes), other kinds,

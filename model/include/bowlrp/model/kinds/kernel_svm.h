@@ -26,6 +26,8 @@ struct HeadTraits<svm::KernelSvm> {
   static std::string summary(const svm::KernelSvm& head, std::size_t classes);
   /// Refuses a head without support vectors (std::invalid_argument).
   static void check(const svm::KernelSvm& head);
+  /// Whether its inputs must be >= 0 (an artefact projection over it must clamp: Model::with_artefact_projection).
+  static bool needs_non_negative_inputs(const svm::KernelSvm& head) { return svm::needs_non_negative_inputs(head.kernel().type); }
   /// |df_cls/dΦ| at h: for sum-decomposable kernels the per-dimension slope of k, else the analytic gradient.
   static std::vector<double> sensitivity(const svm::KernelSvm& head, std::size_t cls, const std::vector<double>& h);
   /// Parameter layers cascading randomisation replaces, output first (1: the coefficients α_ci y_i).

@@ -27,6 +27,8 @@ struct HeadTraits<svm::LinearSvm> {
   static std::string summary(const svm::LinearSvm& head, std::size_t classes);
   /// Nothing beyond the model's checks.
   static void check(const svm::LinearSvm& head);
+  /// Whether its inputs must be >= 0 (an artefact projection over it must clamp: Model::with_artefact_projection).
+  static bool needs_non_negative_inputs(const svm::LinearSvm&) { return false; }
   /// |w_cls|.
   static std::vector<double> sensitivity(const svm::LinearSvm& head, std::size_t cls, const std::vector<double>& h);
   /// Parameter layers cascading randomisation replaces, output first (1: the weights w_c).

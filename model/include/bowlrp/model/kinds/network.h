@@ -28,6 +28,8 @@ struct HeadTraits<nn::Network> {
   static std::string summary(const nn::Network& head, std::size_t classes);
   /// Nothing beyond the model's checks.
   static void check(const nn::Network& head);
+  /// Whether its inputs must be >= 0 (an artefact projection over it must clamp: Model::with_artefact_projection).
+  static bool needs_non_negative_inputs(const nn::Network&) { return false; }
   /// |df_cls/dΦ| at h (backpropagated through the ReLUs).
   static std::vector<double> sensitivity(const nn::Network& head, std::size_t cls, const std::vector<double>& h);
   /// Parameter layers cascading randomisation replaces, output first (its dense layers).
