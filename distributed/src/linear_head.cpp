@@ -78,7 +78,7 @@ class ClassProblem {
   // grad f(w) from the z of w.
   void gradient(const std::vector<double>& w, const std::vector<double>& z, std::vector<double>& g) {
     const std::size_t L = length();
-    std::vector<double> partial = block_sums([&](std::size_t i) { return 2 * (z[i] - 1) * y_[i]; }, z, nullptr);
+    std::vector<double> partial = block_sums([&](std::size_t i) { return 2 * (z[i] - 1) * y_[i]; }, z);
     const std::vector<double> sum = ordered_sum(comm_, layout_, partial.data(), L, &traffic_);
     g.resize(L);
     for (std::size_t j = 0; j < L; ++j) g[j] = w[j] + C_ * sum[j];
@@ -87,7 +87,7 @@ class ClassProblem {
   // H v at the active set of z.
   void hessian_times(const std::vector<double>& v, const std::vector<double>& z, std::vector<double>& Hv) {
     const std::size_t L = length();
-    std::vector<double> partial = block_sums([&](std::size_t i) { return row_dot(i, v.data()); }, z, &v);
+    std::vector<double> partial = block_sums([&](std::size_t i) { return row_dot(i, v.data()); }, z);
     const std::vector<double> sum = ordered_sum(comm_, layout_, partial.data(), L, &traffic_);
     Hv.resize(L);
     for (std::size_t j = 0; j < L; ++j) Hv[j] = v[j] + 2 * C_ * sum[j];
@@ -119,7 +119,7 @@ class ClassProblem {
 
   // Per local block, sum over its active rows (z_i < 1) of coef(i) u_i, in increasing row order.
   template <class Coef>
-  std::vector<double> block_sums(Coef coef, const std::vector<double>& z, const std::vector<double>*) const {
+  std::vector<double> block_sums(Coef coef, const std::vector<double>& z) const {
     const std::size_t L = length(), blocks = end_block_ - first_block_;
     std::vector<double> partial(blocks * L, 0.0);
     for (std::size_t b = 0; b < blocks; ++b) {
@@ -211,7 +211,7 @@ std::vector<double> trust_region_newton(ClassProblem<T>& problem, double eps, in
     const double f_new = problem.value(w_new, z_new);
     const double actual = f - f_new;
     const double snorm = std::sqrt(squared_norm(s));
-    if (info.iterations == 0 && attempts == 1) delta = std::min(delta, snorm);
+    if (info.iterations == 0) delta = std::min(delta, snorm);  // the first step sizes the region
     const double curvature = f_new - f - gs;
     const double alpha = curvature <= 0 ? sigma3 : std::max(sigma1, -0.5 * (gs / curvature));
     if (actual < eta0 * predicted)
