@@ -334,8 +334,8 @@ BOOST_AUTO_TEST_CASE(linear_head_model_bytes_do_not_depend_on_rank_count) {
       BOOST_TEST(result.classes[c].cg_iterations == serial.classes[c].cg_iterations);
       BOOST_TEST(same_bits(result.classes[c].objective, serial.classes[c].objective));
     }
-    // Every call received the other ranks' blocks: B_other * (V + 1) doubles per gradient / H v.
-    BOOST_TEST(result.traffic.bytes_received > 0u);
+    // With more than one rank, every call received the other ranks' blocks.
+    if (part.size() > 1) BOOST_TEST(result.traffic.bytes_received > 0u);
     BOOST_TEST_MESSAGE("rank " << world.rank() << ", R = " << part.size() << ": " << seconds << " s, "
                                << result.traffic.calls << " ordered sums, " << result.traffic.bytes_sent
                                << " bytes sent, " << result.traffic.bytes_received << " received");
