@@ -8,6 +8,8 @@
 #include <bowlrp/distributed/communicator.h>
 #include <bowlrp/distributed/linear_head.h>
 #include <bowlrp/distributed/ordered_sum.h>
+#include <bowlrp/svm/additive_map.h>
+#include <bowlrp/svm/kernel.h>
 #include <bowlrp/svm/linear_svm.h>
 #include <bowlrp/svm/svm.h>
 
@@ -454,6 +456,73 @@ BOOST_AUTO_TEST_CASE(linear_head_agrees_with_the_single_node_svm) {
     BOOST_TEST(std::abs(sq_head - sq_single) <= 0.25 * sq_single);
     BOOST_TEST(std::abs(hinge_head - hinge_single) <= 0.25 * hinge_single);
   }
+}
+
+BOOST_AUTO_TEST_CASE(explicit_map_head_is_explained_exactly) {
+  // Bag-of-Words at scale: the chi2 kernel through its explicit map (svm::AdditiveKernelMap), the
+  // distributed head on Psi(x), against the chi2 kernel SVM on x; relevance per histogram dimension
+  // R_d = w_d . psi(x_d) conserves f(x) = b + w . Psi(x).
+  const Communicator world = Communicator::world();
+  DataSet train = bow_data(1500, 100, 3, 41, 3), test = bow_data(500, 100, 3, 42, 3);
+  for (DataSet* s : {&train, &test})  // l1-normalised histograms, chi2's usual input
+    for (std::size_t i = 0; i < s->n; ++i) {
+      double sum = 0;
+      for (std::size_t d = 0; d < s->dim; ++d) sum += s->X[i * s->dim + d];
+      for (std::size_t d = 0; d < s->dim; ++d) s->X[i * s->dim + d] /= sum;
+    }
+  svm::AdditiveMapOptions map_options;
+  map_options.kernel = svm::KernelType::chi2;
+  map_options.order = 1;
+  const svm::AdditiveKernelMap map(map_options);
+  const std::size_t W = train.dim * map.components();
+  DataSet mapped = train;
+  mapped.dim = W;
+  mapped.X = map.map_rows(train.X.data(), train.n, train.dim);
+  LinearHeadOptions options;
+  options.C = 10;
+  options.block_rows = 100;
+  const LinearHeadResult head = train_on(world, mapped, options);
+  BOOST_TEST(head.model.dim() == W);
+  // Conservation on every held-out row and class, against the head's own fixed-order decision.
+  double worst = 0;
+  std::size_t right_head = 0;
+  std::vector<double> psi(W);
+  for (std::size_t i = 0; i < test.n; ++i) {
+    const double* x = &test.X[i * test.dim];
+    map.map_row(x, test.dim, psi.data());
+    const std::vector<double> f = head.model.decision(psi.data());
+    right_head += static_cast<std::size_t>(std::max_element(f.begin(), f.end()) - f.begin()) == test.truth[i];
+    for (std::size_t c = 0; c < test.classes; ++c) {
+      const svm::LinearClass& m = head.model.classes()[c];
+      const std::vector<double> R = map.relevance(m.weights.data(), x, test.dim);
+      double total = m.bias;
+      for (std::size_t d = 0; d < test.dim; ++d) {
+        total += R[d];
+        if (x[d] == 0) BOOST_TEST(R[d] == 0.0);  // an empty bin takes no relevance
+      }
+      worst = std::max(worst, std::abs(total - f[c]) / std::max(1.0, std::abs(f[c])));
+    }
+  }
+  BOOST_TEST(worst <= 1e-9, "largest relative conservation error " << worst);
+  if (world.rank() != 0) return;  // the kernel SVM is one process; rank 0 compares
+  svm::TrainOptions svm_options;
+  svm_options.C = options.C;
+  svm_options.threads = 1;
+  svm::Kernel chi2_kernel;
+  chi2_kernel.type = svm::KernelType::chi2;
+  const svm::KernelSvm kernel_svm = svm::train_one_vs_rest(train.X.data(), train.n, train.dim, train.labels,
+                                                           train.names, chi2_kernel, svm_options);
+  const std::vector<double> g = kernel_svm.decision_batch(test.X.data(), test.n, 1);
+  std::size_t right_kernel = 0;
+  for (std::size_t i = 0; i < test.n; ++i)
+    right_kernel += static_cast<std::size_t>(std::max_element(g.begin() + static_cast<std::ptrdiff_t>(i * test.classes),
+                                                              g.begin() + static_cast<std::ptrdiff_t>((i + 1) * test.classes)) -
+                                             (g.begin() + static_cast<std::ptrdiff_t>(i * test.classes))) == test.truth[i];
+  const double n = static_cast<double>(test.n);
+  BOOST_TEST_MESSAGE("held-out accuracy: chi2 map (order 1) + distributed head " << right_head / n
+                     << ", chi2 kernel SVM " << right_kernel / n << "; worst conservation error " << worst);
+  BOOST_TEST(right_kernel / n > 0.6);
+  BOOST_TEST(std::abs(right_head / n - right_kernel / n) <= 0.04);
 }
 
 BOOST_AUTO_TEST_CASE(linear_head_refuses_bad_inputs_on_every_rank) {
