@@ -102,7 +102,9 @@ Slice slice_of(const DataSet& s, const Communicator& comm, std::size_t block_row
   return out;
 }
 
-LinearHeadResult train_on(const Communicator& comm, const DataSet& s, const LinearHeadOptions& options) {
+// One thread per rank unless the options say otherwise (ctest runs 3 ranks on 2 cores).
+LinearHeadResult train_on(const Communicator& comm, const DataSet& s, LinearHeadOptions options) {
+  if (options.threads == 0) options.threads = 1;
   const Slice mine = slice_of(s, comm, options.block_rows);
   return train_linear_head(comm, s.n, mine.X.data(), s.dim, mine.labels, s.names, options);
 }
@@ -315,6 +317,7 @@ BOOST_AUTO_TEST_CASE(linear_head_options_are_validated) {
   BOOST_TEST(refused([](LinearHeadOptions& o) { o.max_iterations = 0; }, "max_iterations 0"));
   BOOST_TEST(refused([](LinearHeadOptions& o) { o.bias = -1; }, "bias"));
   BOOST_TEST(refused([](LinearHeadOptions& o) { o.block_rows = 0; }, "block_rows 0"));
+  BOOST_TEST(refused([](LinearHeadOptions& o) { o.threads = -1; }, "threads"));
 }
 
 BOOST_AUTO_TEST_CASE(linear_head_model_bytes_do_not_depend_on_rank_count) {
@@ -342,6 +345,10 @@ BOOST_AUTO_TEST_CASE(linear_head_model_bytes_do_not_depend_on_rank_count) {
                                << result.traffic.calls << " ordered sums, " << result.traffic.bytes_sent
                                << " bytes sent, " << result.traffic.bytes_received << " received");
   }
+  // Threads within a rank change nothing either.
+  LinearHeadOptions threaded = options;
+  threaded.threads = 3;
+  BOOST_TEST(same_model(train_on(world, s, threaded).model, serial.model));
   // Float rows give the model of the same values as doubles.
   std::vector<float> Xf(s.X.begin(), s.X.end());
   DataSet widened = s;
@@ -351,6 +358,7 @@ BOOST_AUTO_TEST_CASE(linear_head_model_bytes_do_not_depend_on_rank_count) {
   const std::vector<float> mine(Xf.begin() + static_cast<std::ptrdiff_t>(a * s.dim), Xf.begin() + static_cast<std::ptrdiff_t>(b * s.dim));
   const std::vector<int> labels(s.labels.begin() + static_cast<std::ptrdiff_t>(a * s.classes),
                                 s.labels.begin() + static_cast<std::ptrdiff_t>(b * s.classes));
+  options.threads = 1;
   const LinearHeadResult from_float = train_linear_head(world, s.n, mine.data(), s.dim, labels, s.names, options);
   const LinearHeadResult from_double = train_on(Communicator::self(), widened, options);
   BOOST_TEST(same_model(from_float.model, from_double.model));
@@ -530,6 +538,7 @@ BOOST_AUTO_TEST_CASE(linear_head_refuses_bad_inputs_on_every_rank) {
   const DataSet s = bow_data(300, 20, 2, 31);
   LinearHeadOptions options;
   options.block_rows = 16;
+  options.threads = 1;
   Slice mine = slice_of(s, world, options.block_rows);
   // The last rank holds one label too few: it names itself, the others name it, nobody hangs.
   const int bad = world.size() - 1;

@@ -1,12 +1,18 @@
 #include <bowlrp/distributed/linear_head.h>
 
 #include <bowlrp/core/digest.h>
+#include <bowlrp/core/parallel.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -27,6 +33,7 @@ void LinearHeadOptions::validate() const {
                                 ", expected a finite value >= 0 (the appended constant feature; 0: no bias)");
   if (block_rows == 0)
     throw std::invalid_argument("LinearHeadOptions: block_rows 0, expected at least 1 row per block");
+  core::validate_threads(threads, "LinearHeadOptions: threads");
 }
 
 namespace {
@@ -49,8 +56,9 @@ template <class T>
 class ClassProblem {
  public:
   ClassProblem(const Communicator& comm, const BlockLayout& layout, const T* X, std::size_t dim, double bias, double C,
-               std::vector<signed char> y, Traffic& traffic)
+               std::vector<signed char> y, Traffic& traffic, tbb::task_arena* arena)
       : comm_(comm), layout_(layout), X_(X), dim_(dim), bias_(bias), C_(C), y_(std::move(y)), traffic_(traffic),
+        arena_(arena),
         first_block_(layout.first_block(comm.rank())), end_block_(layout.end_block(comm.rank())),
         first_row_(layout.first_row(comm.rank())) {}
 
@@ -62,7 +70,7 @@ class ClassProblem {
     const std::size_t blocks = end_block_ - first_block_;
     std::vector<double> partial(blocks, 0.0);
     z.assign(y_.size(), 0.0);
-    for (std::size_t b = 0; b < blocks; ++b) {
+    for_blocks(blocks, [&](std::size_t b) {
       double sum = 0;
       for_rows(b, [&](std::size_t i) {
         z[i] = y_[i] * row_dot(i, w.data());
@@ -70,7 +78,7 @@ class ClassProblem {
         if (d > 0) sum += d * d;
       });
       partial[b] = sum;
-    }
+    });
     const std::vector<double> loss = ordered_sum(comm_, layout_, partial.data(), 1, &traffic_);
     return 0.5 * squared_norm(w) + C_ * loss[0];
   }
@@ -94,6 +102,21 @@ class ClassProblem {
   }
 
  private:
+  // Runs fn(b) for every local block b, on the arena's threads when there is one; each b writes only
+  // its own partial (and its own rows' z), so the results do not depend on the thread count.
+  template <class Fn>
+  void for_blocks(std::size_t blocks, Fn fn) const {
+    if (!arena_ || blocks < 2) {
+      for (std::size_t b = 0; b < blocks; ++b) fn(b);
+      return;
+    }
+    arena_->execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1), [&](const tbb::blocked_range<std::size_t>& r) {
+        for (std::size_t b = r.begin(); b != r.end(); ++b) fn(b);
+      });
+    });
+  }
+
   // Calls fn(i) for the labelled local rows of local block b, in increasing row order.
   template <class Fn>
   void for_rows(std::size_t b, Fn fn) const {
@@ -122,7 +145,7 @@ class ClassProblem {
   std::vector<double> block_sums(Coef coef, const std::vector<double>& z) const {
     const std::size_t L = length(), blocks = end_block_ - first_block_;
     std::vector<double> partial(blocks * L, 0.0);
-    for (std::size_t b = 0; b < blocks; ++b) {
+    for_blocks(blocks, [&](std::size_t b) {
       double* p = partial.data() + b * L;
       for_rows(b, [&](std::size_t i) {
         if (!(z[i] < 1)) return;
@@ -131,7 +154,7 @@ class ClassProblem {
         for (std::size_t j = 0; j < dim_; ++j) p[j] += c * static_cast<double>(x[j]);
         if (bias_ > 0) p[dim_] += c * bias_;
       });
-    }
+    });
     return partial;
   }
 
@@ -142,6 +165,7 @@ class ClassProblem {
   double bias_, C_;
   std::vector<signed char> y_;
   Traffic& traffic_;
+  tbb::task_arena* arena_;
   std::size_t first_block_, end_block_, first_row_;
 };
 
@@ -321,10 +345,13 @@ LinearHeadResult train(const Communicator& comm, std::size_t total_rows, const T
 
   LinearHeadResult result;
   std::vector<svm::LinearClass> classes;
+  const int threads = core::resolve_threads(options.threads);
+  std::unique_ptr<tbb::task_arena> arena;
+  if (threads > 1) arena = std::make_unique<tbb::task_arena>(threads);
   for (std::size_t c = 0; c < K; ++c) {
     std::vector<signed char> y(local_rows);
     for (std::size_t i = 0; i < local_rows; ++i) y[i] = static_cast<signed char>(labels_local[i * K + c]);
-    ClassProblem<T> problem(comm, layout, X_local, dim, options.bias, options.C, std::move(y), result.traffic);
+    ClassProblem<T> problem(comm, layout, X_local, dim, options.bias, options.C, std::move(y), result.traffic, arena.get());
     ClassTraining info;
     info.name = class_names[c];
     info.positives = static_cast<std::size_t>(counts[2 * c]);

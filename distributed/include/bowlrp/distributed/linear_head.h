@@ -26,6 +26,8 @@
 // so the weights and biases have the same bits for every rank count R (they depend on block_rows).
 // Per class, each function value sends one double per block, each gradient and each Hessian-vector
 // product V + 1 doubles per block: bytes per rank per class ~ (iterations + CG steps) * B * (V + 1) * 8.
+// Within a rank, the blocks' partials are computed on `threads` threads (each block by one thread,
+// into its own slot), and only the calling thread calls MPI (MPI_THREAD_FUNNELED).
 #pragma once
 
 #include <bowlrp/distributed/communicator.h>
@@ -45,6 +47,7 @@ struct LinearHeadOptions {
   int max_iterations = 1000;                    ///< Newton iterations per class
   double bias = 1.0;                            ///< value B of the appended constant feature; 0: no bias term
   std::size_t block_rows = kDefaultBlockRows;   ///< rows per block of the ordered sums (the model depends on it, not on R)
+  int threads = 0;                              ///< threads per rank for the block partials (0: all cores; the model does not depend on it)
   /// Throws std::invalid_argument naming the bad field, its value and what was expected.
   void validate() const;
 };
