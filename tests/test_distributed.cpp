@@ -566,6 +566,10 @@ BOOST_AUTO_TEST_CASE(linear_head_refuses_bad_inputs_on_every_rank) {
   BOOST_TEST(throws_with<std::invalid_argument>(
       [&] { train_linear_head(world, s.n, mine.X.data(), s.dim, all_positive, s.names, options); },
       {"class 'class0'", "0 negative"}));
+  // A repeated class name.
+  BOOST_TEST(throws_with<std::invalid_argument>(
+      [&] { train_linear_head(world, s.n, mine.X.data(), s.dim, mine.labels, {"a", "a"}, options); },
+      {"class name 'a'", "repeated"}));
   // Bad options.
   options.C = -1;
   BOOST_TEST(throws_with<std::invalid_argument>(

@@ -282,6 +282,11 @@ LinearHeadResult train(const Communicator& comm, std::size_t total_rows, const T
     options.validate();
     if (dim == 0) throw std::invalid_argument("train_linear_head: dimension 0, expected at least one value per row");
     if (K == 0) throw std::invalid_argument("train_linear_head: no classes");
+    for (std::size_t c = 0; c < K; ++c)
+      if (class_names[c].empty() || std::find(class_names.begin(), class_names.begin() + static_cast<std::ptrdiff_t>(c),
+                                              class_names[c]) != class_names.begin() + static_cast<std::ptrdiff_t>(c))
+        throw std::invalid_argument("train_linear_head: class name '" + class_names[c] + "' (class " +
+                                    std::to_string(c) + ") is empty or repeated");
     const BlockLayout layout(total_rows, options.block_rows, comm.size());
     local_rows = layout.rows_of(comm.rank());
     if (labels_local.size() != local_rows * K)
