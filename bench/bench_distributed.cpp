@@ -6,6 +6,9 @@
 //   mpirun -n 2 bowlrp_bench_distributed --rows 200000 --dim 5120 --classes 20 [--block-rows 256]
 //          [--threads 1] [--double] [--C 1] [--epsilon 0.01] [--seed 1]
 //
+// OpenMPI binds each rank to one core when there are at most 2 ranks: with --threads > 1, start it
+// with `mpirun --bind-to none` (or --map-by slot:PE=<threads>), else TBB sees one core and runs one thread.
+//
 // Rows: row i draws its class and 40 words from its own seed (core::derived_seed(seed, i)), 35% from
 // its class's word profile and the rest from a background profile, and is the l2-normalised
 // histogram (float by default, as a large encoding set would be stored).
