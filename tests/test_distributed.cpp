@@ -373,6 +373,20 @@ BOOST_AUTO_TEST_CASE(linear_head_model_bytes_do_not_depend_on_rank_count) {
   BOOST_TEST(largest < 1e-4, "block_rows 64 vs 100: largest weight difference " << largest);
 }
 
+BOOST_AUTO_TEST_CASE(linear_head_with_ranks_holding_no_rows) {
+  // 2 blocks: with 3 ranks one of them holds no row, and still takes part in every sum.
+  const Communicator world = Communicator::world();
+  const DataSet s = bow_data(60, 30, 2, 51);
+  LinearHeadOptions options;
+  options.block_rows = 32;
+  const BlockLayout layout(s.n, options.block_rows, world.size());
+  if (world.size() > 2) BOOST_TEST(layout.rows_of(world.rank()) == (world.rank() == 0 ? 0u : world.rank() == 1 ? 32u : 28u));
+  const LinearHeadResult serial = train_on(Communicator::self(), s, options);
+  const LinearHeadResult result = train_on(world, s, options);
+  BOOST_TEST(same_model(result.model, serial.model));
+  BOOST_TEST(result.traffic.calls == serial.traffic.calls);
+}
+
 BOOST_AUTO_TEST_CASE(linear_head_reaches_the_optimum) {
   // The objective is 1-strongly convex, so f(w) - min f <= |grad f(w)|^2 / 2: the naive gradient
   // computed here certifies how close the returned weights are to the optimum.
