@@ -136,11 +136,12 @@ int run(const Args& a, const Communicator& world) {
   }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
-  // Per rank: bytes sent, received, peak resident kB.
-  const std::uint64_t mine[3] = {result.traffic.bytes_sent, result.traffic.bytes_received,
-                                 static_cast<std::uint64_t>(usage.ru_maxrss)};
-  std::vector<std::uint64_t> all(3 * static_cast<std::size_t>(world.size()));
-  world.check(MPI_Gather(mine, 3, MPI_UINT64_T, all.data(), 3, MPI_UINT64_T, 0, world.native()), "gathering statistics");
+  // Per rank: bytes sent, received, peak resident kB, microseconds in ordered sums.
+  const std::uint64_t mine[4] = {result.traffic.bytes_sent, result.traffic.bytes_received,
+                                 static_cast<std::uint64_t>(usage.ru_maxrss),
+                                 static_cast<std::uint64_t>(result.traffic.seconds * 1e6)};
+  std::vector<std::uint64_t> all(4 * static_cast<std::size_t>(world.size()));
+  world.check(MPI_Gather(mine, 4, MPI_UINT64_T, all.data(), 4, MPI_UINT64_T, 0, world.native()), "gathering statistics");
   if (world.rank() == 0) {
     int iterations = 0, cg = 0, converged = 0;
     for (const ClassTraining& c : result.classes) {
@@ -156,9 +157,9 @@ int run(const Args& a, const Communicator& world) {
                 data_seconds, seconds, iterations, cg, static_cast<unsigned long long>(result.traffic.calls), converged,
                 a.classes);
     for (int r = 0; r < world.size(); ++r)
-      std::printf("  rank %d: %llu rows, sent %.1f MB, received %.1f MB, peak resident %.1f MB\n", r,
-                  static_cast<unsigned long long>(layout.rows_of(r)), all[3 * r] / 1e6, all[3 * r + 1] / 1e6,
-                  all[3 * r + 2] / 1024.0);
+      std::printf("  rank %d: %llu rows, sent %.1f MB, received %.1f MB, %.2f s in ordered sums, peak resident %.1f MB\n",
+                  r, static_cast<unsigned long long>(layout.rows_of(r)), all[4 * r] / 1e6, all[4 * r + 1] / 1e6,
+                  all[4 * r + 3] / 1e6, all[4 * r + 2] / 1024.0);
     std::printf("  model digest %s\n", hasher.digest().hex().c_str());
   }
   return 0;

@@ -1,6 +1,7 @@
 #include <bowlrp/distributed/ordered_sum.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <stdexcept>
 #include <string>
@@ -57,6 +58,7 @@ std::vector<double> ordered_sum(const Communicator& comm, const BlockLayout& lay
     throw std::invalid_argument("ordered_sum: " + std::to_string(B) + " blocks x " + std::to_string(length) +
                                 " values exceed MPI's int count (" + std::to_string(INT_MAX) +
                                 "); use larger blocks (block_rows) or shorter vectors");
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<int> counts(static_cast<std::size_t>(comm.size())), offsets(counts.size());
   for (int r = 0; r < comm.size(); ++r) {
     counts[r] = static_cast<int>((layout.end_block(r) - layout.first_block(r)) * length);
@@ -76,6 +78,7 @@ std::vector<double> ordered_sum(const Communicator& comm, const BlockLayout& lay
     ++traffic->calls;
     traffic->bytes_sent += static_cast<std::uint64_t>(mine) * sizeof(double);
     traffic->bytes_received += static_cast<std::uint64_t>(total - static_cast<std::size_t>(mine)) * sizeof(double);
+    traffic->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   return sum;
 }

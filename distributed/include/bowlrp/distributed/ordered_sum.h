@@ -72,6 +72,7 @@ struct Traffic {
   std::uint64_t calls = 0;           ///< ordered_sum calls
   std::uint64_t bytes_sent = 0;      ///< bytes of this rank's own partials handed to MPI
   std::uint64_t bytes_received = 0;  ///< bytes of the other ranks' partials received
+  double seconds = 0;                ///< wall time inside ordered_sum: waiting for the other ranks, gathering, adding
 };
 
 /// The sum over all blocks, in block order, of per-block partials (header note); collective over
