@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(trained_head_is_close_to_the_kernel_svm) {
   // kernel on the same data, top-1 accuracy.
   const std::size_t V = 48, C = 3, n_train = 120, n_test = 240;
   std::mt19937_64 rng(21);
-  std::gamma_distribution<double> shape_small(0.3), shape_large(2.0);
+  std::gamma_distribution<double> shape_small(0.4), shape_large(0.8);
   auto draw = [&](std::size_t cls, double* x) {
     double sum = 0;
     for (std::size_t d = 0; d < V; ++d) {
