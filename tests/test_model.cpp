@@ -1580,7 +1580,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_encoding_or_head_kind_is_refused) {
     ModelParts p = base;
     p.header["head"]["kind"] = kind;
     expect_model_refused(tmp, std::string("head_") + kind, assemble_model(p),
-                         {"head.kind", escaped_json(kind), "expected \"kernel-svm\", \"linear-svm\" or \"mlp\""});
+                         {"head.kind", escaped_json(kind), "expected \"kernel-svm\", \"linear-svm\", \"mlp\" or \"explicit-map-svm\""});
   }
   ModelParts p = base;
   p.header["head"].erase("kind");

@@ -17,9 +17,11 @@ decltype(auto) visit_head(const Head& head, F&& f) {
 std::size_t class_count(const svm::KernelSvm& h) { return h.classes().size(); }
 std::size_t class_count(const svm::LinearSvm& h) { return h.classes().size(); }
 std::size_t class_count(const nn::Network& h) { return h.classes(); }
+std::size_t class_count(const svm::AdditiveMapSvm& h) { return h.classes().size(); }
 const std::string& class_name(const svm::KernelSvm& h, std::size_t c) { return h.classes()[c].name; }
 const std::string& class_name(const svm::LinearSvm& h, std::size_t c) { return h.classes()[c].name; }
 const std::string& class_name(const nn::Network& h, std::size_t c) { return h.class_names()[c]; }
+const std::string& class_name(const svm::AdditiveMapSvm& h, std::size_t c) { return h.classes()[c].name; }
 }  // namespace
 
 std::size_t head_classes(const Head& head) {

@@ -86,10 +86,15 @@ void push_down(const bow::Encoding& encoding, const bow::Trace& trace, const std
 const svm::KernelSvm* kernel_of(const svm::KernelSvm& h) { return &h; }
 const svm::KernelSvm* kernel_of(const svm::LinearSvm&) { return nullptr; }
 const svm::KernelSvm* kernel_of(const nn::Network&) { return nullptr; }
+const svm::KernelSvm* kernel_of(const svm::AdditiveMapSvm&) { return nullptr; }
 std::string why_none(const svm::KernelSvm&) { return {}; }
 std::string why_none(const svm::LinearSvm&) {
   return "a linear-svm head, which keeps only w_c = Σ_i α_i y_i s_i (collapsed at training), not the support "
          "vectors and so not the training images it came from";
+}
+std::string why_none(const svm::AdditiveMapSvm&) {
+  return "an explicit-map-svm head, which keeps only w_c over the explicit map Psi (trained in the primal), not "
+         "support vectors and so not the training images it came from";
 }
 std::string why_none(const nn::Network&) {
   return "an mlp head, which has no support vectors: its decision is no sum over training images";

@@ -1,4 +1,5 @@
 #include <bowlrp/decompose/svm_relevance.h>
+#include <bowlrp/decompose/additive_map_relevance.h>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -528,6 +529,35 @@ void check_head(const svm::KernelSvm& model, const Composite&, const std::vector
 void check_head(const svm::LinearSvm&, const Composite&, const std::vector<svm::IntersectionIndex>* indices) {
   if (indices)
     throw std::invalid_argument("Explainer: intersection indices given for a linear SVM head; they only apply to hik");
+}
+
+// The explicit-map head shares apply_bias with the linear head (additive_map_relevance.h).
+DimensionRelevance relevance_dimensions(const svm::AdditiveMapSvm& model, std::size_t cls, const double* h,
+                                        const SvmRule& rule) {
+  rule.validate();
+  if (cls >= model.classes().size())
+    throw std::out_of_range("class index " + std::to_string(cls) + " out of range; the model has " +
+                            std::to_string(model.classes().size()) + " classes");
+  const svm::LinearClass& c = model.classes()[cls];
+  DimensionRelevance out;
+  out.method = SvmMethod::exact;
+  out.bias = c.bias;
+  out.f = model.decision(cls, h);
+  out.R = model.map().relevance(c.weights.data(), h, model.dim());
+  apply_bias(rule.bias, c.bias, out);
+  out.residual = out.f - out.total() - out.absorbed;
+  return out;
+}
+
+DimensionRelevance relevance_head(const svm::AdditiveMapSvm& model, std::size_t cls, const double* h,
+                                  const Composite& composite, const svm::IntersectionIndex*) {
+  return relevance_dimensions(model, cls, h, composite.svm);
+}
+
+void check_head(const svm::AdditiveMapSvm&, const Composite&, const std::vector<svm::IntersectionIndex>* indices) {
+  if (indices)
+    throw std::invalid_argument(
+        "Explainer: intersection indices given for an explicit-map linear SVM head; they only apply to hik");
 }
 
 }  // namespace bowlrp::decompose

@@ -328,7 +328,7 @@ const core::OptionSchema<FitOptions>& FitOptions::schema() {
                                        [](const std::string& e) { return e; }, &encoding_kind_from_string));
     s.push_back(core::optional_choice_option<O>(
         "head", "--head",
-        "kernel-svm (kernel) | linear-svm (linear) | mlp (network); unset: the encoding's default (kernel SVMs for "
+        "kernel-svm (kernel) | linear-svm (linear) | mlp (network) | explicit-map-svm (explicit-map: a linear SVM over the explicit map of the hik / chi2 --kernel, Vedaldi & Zisserman 2012); unset: the encoding's default (kernel SVMs for "
         "bag-of-words, linear SVMs for Fisher vectors and VLAD)",
         head_kind_names(), [](O& o) -> std::optional<std::string>& { return o.head; }, &head_kind_from_string));
     // One seed for every random choice, so that a run is named by one number.
@@ -350,6 +350,12 @@ const core::OptionSchema<FitOptions>& FitOptions::schema() {
     core::append_nested(&s, svm::Kernel::schema(), [](O& o) -> svm::Kernel& { return o.kernel; });
     core::append_nested(&s, svm::TrainOptions::schema(), [](O& o) -> svm::TrainOptions& { return o.svm; });
     core::append_nested(&s, nn::TrainOptions::schema(), [](O& o) -> nn::TrainOptions& { return o.network; });
+    s.push_back(core::integer_option<O>("map_order", "--map-order",
+                                        "explicit-map-svm: order n of the map (2n + 1 values per histogram dimension)",
+                                        [](O& o) -> int& { return o.additive_map.order; }, OptionRange::closed(1, 100)));
+    s.push_back(core::real_option<O>("map_period", "--map-period",
+                                     "explicit-map-svm: period of the sampled spectrum (< 0: VLFeat's default)",
+                                     [](O& o) -> double& { return o.additive_map.period; }));
     s.push_back(core::optional_bool_option<O>(
         "mirror_training", "--mirror-training",
         "also train on every training image mirrored left-right (labels kept); unset: on for Fisher vectors, off "

@@ -82,7 +82,9 @@ class BowClassifier:
     ``"linear-svm"``), or ``"mlp"`` (also ``"network"``): a ReLU network trained with libtorch,
     whose knobs are ``hidden`` (hidden layer sizes, e.g. ``(32,)``; empty: one linear layer),
     ``epochs``, ``batch_size``, ``learning_rate``, ``weight_decay`` and ``dropout``; its
-    explanations take ``rule=`` (the layers' LRP rules, see :class:`bowlrp.Rules`). Parameters
+    explanations take ``rule=`` (the layers' LRP rules, see :class:`bowlrp.Rules`); or ``"explicit-map"``
+    (also ``"explicit-map-svm"``): linear SVMs over the explicit map of the ``kernel`` (``"hik"`` or
+    ``"chi2"``), whose knobs are ``map_order`` and ``map_period``. Parameters
     are stored as given (``get_params`` returns ``"fisher"`` if that was passed);
     ``fit_options()`` shows them normalised.
 

@@ -7,3 +7,4 @@
 #include "kernel_svm_codec.h"
 #include "linear_svm_codec.h"
 #include "network_codec.h"
+#include "explicit_map_svm_codec.h"

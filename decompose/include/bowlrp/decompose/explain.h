@@ -23,6 +23,7 @@
 #include <bowlrp/bow/fisher.h>
 #include <bowlrp/bow/pipeline.h>
 #include <bowlrp/bow/trace.h>
+#include <bowlrp/decompose/additive_map_relevance.h>
 #include <bowlrp/decompose/feature_relevance.h>
 #include <bowlrp/decompose/fisher_relevance.h>
 #include <bowlrp/decompose/head.h>

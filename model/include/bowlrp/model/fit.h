@@ -22,6 +22,7 @@
 #include <bowlrp/model/image_source.h>
 #include <bowlrp/model/model.h>
 #include <bowlrp/nn/training.h>
+#include <bowlrp/svm/additive_map.h>
 #include <bowlrp/svm/kernel.h>
 #include <bowlrp/svm/svm.h>
 
@@ -82,6 +83,9 @@ struct FitOptions {
   /// The network head's training (hidden sizes, epochs, ...), used when the head is a network;
   /// network.threads is replaced by `threads`
   nn::TrainOptions network;
+  /// The explicit-map head's map (order, period, window), used when the head is explicit-map-svm; its
+  /// kernel is replaced by kernel.type (hik or chi2)
+  svm::AdditiveMapOptions additive_map;
   int threads = 0;                ///< worker threads (0: all cores, else 1 .. core::kMaxThreads); results do not depend on it
   std::string cache_dir;          ///< codebook and histogram cache folder (empty: none; if unwritable, noted once, unused)
   bool training_accuracy = true;  ///< score the training images afterwards (FitReport::training_accuracy)

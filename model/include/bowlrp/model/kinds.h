@@ -8,6 +8,7 @@
 #include <bowlrp/decompose/head.h>
 #include <bowlrp/model/kind_traits.h>
 #include <bowlrp/model/kinds/bag_of_words.h>
+#include <bowlrp/model/kinds/explicit_map_svm.h>
 #include <bowlrp/model/kinds/fisher_vector.h>
 #include <bowlrp/model/kinds/kernel_svm.h>
 #include <bowlrp/model/kinds/linear_svm.h>
