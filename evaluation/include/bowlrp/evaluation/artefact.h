@@ -27,6 +27,12 @@
 // tests/test_evaluation_artefact.cpp); pasted alone it is in both classes and tells nothing. Which images receive a
 // patch and which patch each receives are drawn from the seed (core/random.h): the same seed gives
 // the same training set. The images are held decoded (about 4 bytes a working pixel).
+//
+// The proof that a fix held (compare_fix): the artefact measured on the model before and after, on the same
+// images: the causal drop (SpRAy's causal test on the artefact's own region: f(x) - f(x̃) on the regions'
+// images), the share of the class's positive relevance inside the region against the region's area share,
+// the class-score rise of other-class images with the artefact pasted in (one seeded patch each, as
+// artefact_effect), and accuracy / VOC2007 mAP on a labelled test set (what the fix cost).
 #pragma once
 
 #include <bowlrp/bow/artefact_projection.h>
@@ -156,7 +162,7 @@ model::Model augment_and_refit(const model::Model& model, const model::LabelledI
                                const std::vector<ArtefactRegion>& regions, const AugmentOptions& options = {},
                                const core::ProgressFn& progress = {});
 
-/// What an artefact does to a model (the proof that a fix held, model before against model after).
+/// What an artefact does to one model (compare_fix measures two, with the causal drop and the test set).
 struct ArtefactEffect {
   std::size_t pasted_images = 0;  ///< images of other classes the artefact was pasted into
   double pasted_rise = 0;         ///< mean f_cls(x with the artefact pasted) - f_cls(x) over them
