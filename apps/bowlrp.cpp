@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   fix_cmd->add_option("--class", fix.class_name, "the artefact's class, for augment and --check (default: the SpRAy report's)");
   fix_cmd->add_option("--share", fix.share, "augment: share of the other classes' training images that receive the artefact")->capture_default_str();
   fix_cmd->add_option("--check", fix.check, "images or folders of other classes: print the artefact's effect before and after the fix (pasted-artefact score rise, relevance share of its region)");
+  fix_cmd->add_option("--test", fix.test, "with --check: a labelled test set (a folder per class) scored before and after (accuracy, mAP: what the fix cost)");
+  fix_cmd->add_option("--report", fix.report, "with --check: write the before/after comparison to this folder (report.json, index.html)");
   fix_cmd->add_flag("--erase-own", fix.erase_own, "augment: also erase the artefact from the class's training images the regions name");
   fix_cmd->add_option("--fill", fix.fill, "what the erased artefact region receives: mean, blur or noise")->capture_default_str();
   fix_cmd->add_option("--clamp", fix.clamp, "clamp the projected encoding at 0: auto (where the head needs it), none, non-negative")

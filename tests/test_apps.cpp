@@ -24,6 +24,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -737,6 +738,59 @@ BOOST_AUTO_TEST_CASE(fix_compensates_a_spray_cluster_and_refuses_bad_values) {
   BOOST_TEST(run_cli(base + "--regions r.json --check '" + root + "'", &out) == 1);
   BOOST_TEST(out.find("--class C") != std::string::npos, out);
   BOOST_TEST(!fs::exists(dir / "x.bowlrp"));
+}
+
+// bowlrp fix --report DIR: the before/after comparison written as DIR/report.json (the numbers of both
+// models) and a self-contained DIR/index.html; --report and --test need --check; a DIR that cannot be a
+// folder is refused before any work (exit 2, naming it), and no model is written.
+BOOST_AUTO_TEST_CASE(fix_report_writes_the_before_after_comparison_and_refuses_an_unwritable_folder) {
+  TempDir dir;
+  const std::string root = make_shapes(dir, 8);
+  const std::string model = train_small_model(dir, root);
+  nlohmann::json regions = nlohmann::json::array();
+  for (int i = 0; i < 4; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/circle/circle_%04d.png", i);
+    regions.push_back({{"image", root + name}, {"x", 16}, {"y", 16}, {"width", 64}, {"height", 64}});
+  }
+  const std::string rfile = dir / "regions.json";
+  bowlrp::core::write_file_atomic(rfile, regions.dump());
+  const std::string rep = dir / "rep", fixed = dir / "fixed.bowlrp";
+  const std::string base = "fix --model '" + model + "' --regions '" + rfile + "' --class circle --quiet ";
+  std::string out;
+  BOOST_REQUIRE_MESSAGE(run_cli(base + "--out '" + fixed + "' --check '" + root + "/square' --test '" + root +
+                                    "' --report '" + rep + "'", &out) == 0, out);
+  BOOST_TEST(out.find("causal drop") != std::string::npos, out);
+  BOOST_TEST(out.find("test set (24 images): accuracy") != std::string::npos, out);
+  const nlohmann::json j = nlohmann::json::parse(bowlrp::core::read_file(rep + "/report.json"));
+  BOOST_TEST(j["class"].get<std::string>() == "circle");
+  BOOST_TEST(j["images"]["regions"].get<int>() == 4);
+  BOOST_TEST(j["images"]["others"].get<int>() == 8);
+  BOOST_TEST(j["images"]["test"].get<int>() == 24);
+  BOOST_TEST(j["area_share"].get<double>() > 0);
+  for (const char* m : {"before", "after"}) {
+    for (const char* k : {"causal_drop", "relevance_share", "pasted_rise", "accuracy", "mean_ap"})
+      BOOST_TEST(j[m][k].is_number(), m << "." << k);
+    for (const char* k : {"region_scores", "erased_scores", "relevance_shares", "other_scores", "pasted_scores", "ap"})
+      BOOST_TEST(j[m][k].is_array(), m << "." << k);
+    BOOST_TEST(j[m]["pasted_scores"].size() == 8u);
+    BOOST_TEST(j[m]["ap"].size() == 3u);
+  }
+  const std::string html = bowlrp::core::read_file(rep + "/index.html");
+  for (const char* k : {"causal drop", "relevance share of the region", "pasted-artefact score rise", "accuracy", "mAP",
+                        "heatmap before", "heatmap after", "with the artefact", "data:image/png;base64,"})
+    BOOST_TEST(html.find(k) != std::string::npos, k);
+  BOOST_TEST(html.find("<script") == std::string::npos);
+  // --report and --test need --check; a file where the folder should be is refused before the work.
+  const std::string other = dir / "other.bowlrp";
+  BOOST_TEST(run_cli(base + "--out '" + other + "' --report '" + rep + "'", &out) == 1);
+  BOOST_TEST(out.find("--check") != std::string::npos, out);
+  BOOST_TEST(run_cli(base + "--out '" + other + "' --test '" + root + "'", &out) == 1);
+  const std::string file = dir / "a-file";
+  bowlrp::core::write_file_atomic(file, "x");
+  BOOST_TEST(run_cli(base + "--out '" + other + "' --check '" + root + "/square' --report '" + file + "'", &out) == 2);
+  BOOST_TEST(out.find("--report '" + file + "': cannot be made a folder") != std::string::npos, out);
+  BOOST_TEST(!fs::exists(other));
 }
 
 // Every value that fails the checks is a usage error (exit 1, README "exit codes") found before any

@@ -150,6 +150,8 @@ struct FixArgs {
   double share = 1.0;              ///< --share, share of the other classes' training images that receive the artefact
   bool erase_own = false;          ///< --erase-own: also erase it from the class's training images the regions name
   std::vector<std::string> check;  ///< --check IMAGES/FOLDERS of other classes: the artefact's effect before and after
+  std::string test;                ///< --test DIR, a labelled test set (folder per class): accuracy and mAP before and after
+  std::string report;              ///< --report DIR: report.json and index.html of the before/after comparison (needs --check)
   std::string fill = "mean";       ///< --fill mean|blur|noise, what the erased region receives
   std::string clamp = "auto";      ///< --clamp auto|none|non-negative
   std::string out;        ///< --out FIXED.bowlrp

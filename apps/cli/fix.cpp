@@ -3,6 +3,7 @@
 // report.json:cluster=N) or a user's regions (--regions regions.json).
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "report/report.h"
 
 #include <bowlrp/core/option_text.h>
 #include <bowlrp/evaluation/artefact.h>
@@ -37,21 +38,41 @@ std::pair<std::string, int> parse_artefact_spec(const std::string& spec) {
 
 namespace {
 
-// The artefact's effect on class `cls` before and after the fix, on the --check images and the regions' images.
+// The artefact's effect on class `cls` before and after the fix (evaluation::compare_fix) on the --check
+// images, the regions' images and the --test set: printed, and written to --report DIR.
 void print_effect(const FixArgs& args, const model::Model& before, const model::Model& after, const std::string& cls,
-                  const std::vector<evaluation::ArtefactRegion>& regions) {
+                  const std::vector<evaluation::ArtefactRegion>& regions, const core::ProgressFn& progress) {
   if (args.check.empty()) return;
   const datasets::ImageWalk walk = datasets::find_images(args.check);
   for (const auto& p : walk.problems) print_skipped(p.path, p.reason);
+  model::LabelledImages test;
+  if (!args.test.empty()) {
+    test = model::LabelledImages::from_folder(args.test);
+    for (const auto& s : test.unlisted) print_skipped(s.path, s.reason);
+  }
+  evaluation::FixComparisonOptions o;
+  o.seed = args.seed;
+  o.artefact.fill = evaluation::flip_fill_from_string(args.fill);
+  o.artefact.seed = args.seed;
+  o.artefact.threads = args.run.threads;
   const std::size_t c = before.class_index(cls);
-  const evaluation::ArtefactEffect b = evaluation::artefact_effect(before, c, regions, walk.files, args.seed, args.run.threads);
-  const evaluation::ArtefactEffect a = evaluation::artefact_effect(after, c, regions, walk.files, args.seed, args.run.threads);
-  for (const auto& f : b.failures) print_skipped(f.path, f.reason);
+  const evaluation::FixComparison r = check_values(
+      [&] { return evaluation::compare_fix(before, after, c, regions, walk.files, test, o, progress); });
+  for (const auto& f : r.failures) print_skipped(f.path, f.reason);
   std::printf("check, class %s, before -> after the fix:\n", cls.c_str());
-  std::printf("  score rise from pasting the artefact into %zu images   %+.4f -> %+.4f\n", b.pasted_images, b.pasted_rise,
-              a.pasted_rise);
-  std::printf("  positive relevance in the artefact region (%zu images)  %.4f -> %.4f (area %.4f)\n", b.region_images,
-              b.relevance_share, a.relevance_share, b.area_share);
+  std::printf("  score rise from pasting the artefact into %zu images   %+.4f -> %+.4f\n", r.others_used,
+              r.before.pasted_rise, r.after.pasted_rise);
+  std::printf("  positive relevance in the artefact region (%zu images)  %.4f -> %.4f (area %.4f)\n", r.region_used,
+              r.before.relevance_share, r.after.relevance_share, r.area_share);
+  std::printf("  causal drop f(x) - f(x erased) (%zu images)           %+.4f -> %+.4f\n", r.region_used,
+              r.before.causal_drop, r.after.causal_drop);
+  if (r.test_used)
+    std::printf("  test set (%zu images): accuracy %.4f -> %.4f, mAP %.4f -> %.4f\n", r.test_used, r.before.accuracy,
+                r.after.accuracy, r.before.mean_ap, r.after.mean_ap);
+  if (!args.report.empty()) {
+    write_fix_report(args.report, before, after, regions, r, "bowlrp fix: class " + cls + ", before and after");
+    std::printf("report: %s/index.html, %s/report.json\n", args.report.c_str(), args.report.c_str());
+  }
 }
 
 // A-ClArC: the artefact pasted into the other classes' training images, the model refitted.
@@ -84,7 +105,7 @@ int run_augment(const FixArgs& args, const model::Model& model, const std::vecto
               cls.c_str(), regions.size(), pasted, data.images.size(), static_cast<unsigned long long>(args.seed),
               args.erase_own ? ", erased from the class's own" : "");
   std::printf("fixed model: %s (A-ClArC: refitted, %s)\n", args.out.c_str(), fixed.head_summary().c_str());
-  print_effect(args, model, fixed, cls, regions);
+  print_effect(args, model, fixed, cls, regions, progress);
   return data.unlisted.empty() ? kExitOk : kExitSomeFailed;
 }
 
@@ -107,6 +128,10 @@ int run_fix(const FixArgs& args) {
       throw std::invalid_argument("--data is for --method augment (the projection needs no training set)");
     if ((args.method == "augment" || !args.check.empty()) && args.class_name.empty() && !args.regions.empty())
       throw std::invalid_argument("--regions with --method augment or --check: give the artefact's class as --class C");
+    if ((!args.report.empty() || !args.test.empty()) && args.check.empty())
+      throw std::invalid_argument(std::string(args.report.empty() ? "--test" : "--report") +
+                                  " compares the model before and after the fix: give images of other classes as "
+                                  "--check IMAGES_OR_FOLDERS");
     if (!args.artefact.empty()) spray = parse_artefact_spec(args.artefact);
     o.fill = evaluation::flip_fill_from_string(args.fill);
     if (args.clamp != "auto") o.clamp = bow::projection_clamp_from_string(args.clamp);
@@ -114,6 +139,7 @@ int run_fix(const FixArgs& args) {
     o.threads = args.run.threads;
     o.validate();
   });
+  if (!args.report.empty()) check_report_dir(args.report);  // before the work, not after it
   const model::Model model = model::Model::load(args.model);
   if (model.artefact_projection() && args.method == "project")
     std::fprintf(stderr, "bowlrp: note: %s already holds an artefact projection; it is replaced (one per model)\n",
@@ -147,7 +173,7 @@ int run_fix(const FixArgs& args) {
   std::printf("fixed model: %s (P-ClArC projection before the %s)\n", args.out.c_str(), model.head_summary().c_str());
   if (!args.check.empty())
     print_effect(args, model, fixed, args.class_name.empty() ? evaluation::spray_report_class(spray.first) : args.class_name,
-                 regions);
+                 regions, progress);
   return e.failures.empty() ? kExitOk : kExitSomeFailed;
 }
 

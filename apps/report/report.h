@@ -20,6 +20,7 @@
 
 #include <bowlrp/datasets/voc_eval.h>
 #include <bowlrp/render/heatmap.h>
+#include <bowlrp/evaluation/artefact.h>
 #include <bowlrp/evaluation/folder_evaluation.h>
 #include <bowlrp/evaluation/quality.h>
 #include <bowlrp/evaluation/shapes_experiment.h>
@@ -227,5 +228,20 @@ TrainingImagesRow training_images_row(const model::ImageExplanation& r, const re
 /// The page: per explained image its picture and heatmap, then its supporting and opposing training
 /// images, each with c_i, its share of f, the file, and its matching maps on both images.
 std::string training_images_html(const std::vector<TrainingImagesRow>& rows, const std::string& title);
+
+
+/// The before/after comparison of `bowlrp fix` as JSON: "class", "area_share", the image counts, per model
+/// ("before", "after") the numbers of evaluation::FixNumbers (means and per-image lists; NaN as null),
+/// "test_classes" and "failures".
+nlohmann::json fix_json(const evaluation::FixComparison& c, const std::vector<std::string>& class_names);
+/// Creates DIR and writes DIR/report.json (fix_json) and DIR/index.html: the before/after table and a gallery
+/// of up to `gallery` region images (image, LRP heatmap before and after) and one other-class image with the
+/// artefact pasted in. Throws std::runtime_error naming DIR when it cannot be written.
+void write_fix_report(const std::string& dir, const model::Model& before, const model::Model& after,
+                      const std::vector<evaluation::ArtefactRegion>& regions, const evaluation::FixComparison& c,
+                      const std::string& title, std::size_t gallery = 4);
+/// Throws std::runtime_error naming DIR unless DIR is (or can be made) a folder that report.json and
+/// index.html can be written into (checked before the work).
+void check_report_dir(const std::string& dir);
 
 }  // namespace bowlrp::apps

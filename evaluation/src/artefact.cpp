@@ -3,12 +3,14 @@
 #include <bowlrp/core/io.h>
 #include <bowlrp/core/random.h>
 #include <bowlrp/core/utf8.h>
+#include <bowlrp/datasets/voc_eval.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -439,6 +441,201 @@ ArtefactEffect artefact_effect(const model::Model& model, std::size_t cls, const
     out.pasted_rise += rise[i];
   }
   if (out.pasted_images) out.pasted_rise /= static_cast<double>(out.pasted_images);
+  return out;
+}
+
+void FixComparisonOptions::validate() const { artefact.validate(); }
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The share of the positive relevance of an explanation's pixel map inside the region, and the region's area share.
+std::pair<double, double> region_shares(const decompose::PixelRelevance& p, const ArtefactRegion& region) {
+  double in = 0, all = 0, inside = 0;
+  for (int y = 0; y < p.height; ++y)
+    for (int x = 0; x < p.width; ++x) {
+      const double v = std::max(0.0, p.at(x, y));
+      all += v;
+      if (region_contains_file_pixel(region, p.width, p.height, x, y)) {
+        in += v;
+        inside += 1;
+      }
+    }
+  return {all > 0 ? in / all : 0.0, inside / (static_cast<double>(p.width) * p.height)};
+}
+
+// Mean of v over the indices with ok set.
+double mean_ok(const std::vector<double>& v, const std::vector<char>& ok) {
+  double s = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (ok[i]) {
+      s += v[i];
+      ++n;
+    }
+  return n ? s / static_cast<double>(n) : kNaN;
+}
+
+}  // namespace
+
+FixComparison compare_fix(const model::Model& before, const model::Model& after, std::size_t cls,
+                          const std::vector<ArtefactRegion>& regions, const std::vector<std::string>& others,
+                          const model::LabelledImages& test, const FixComparisonOptions& options,
+                          const core::ProgressFn& progress) {
+  options.validate();
+  if (before.class_names() != after.class_names())
+    throw std::invalid_argument("compare_fix: the models before and after the fix have different classes");
+  if (cls >= before.classes())
+    throw std::invalid_argument("compare_fix: class " + std::to_string(cls) + " but the model has " +
+                                std::to_string(before.classes()) + " classes");
+  const std::size_t T = test.images.size(), C = test.class_names.size();
+  std::vector<std::size_t> test_cls(C);
+  if (T) {
+    test.validate();
+    for (std::size_t c = 0; c < C; ++c) {
+      const auto& names = before.class_names();
+      const auto it = std::find(names.begin(), names.end(), test.class_names[c]);
+      if (it == names.end())
+        throw std::invalid_argument("compare_fix: test class '" + test.class_names[c] + "' is not a class of the model");
+      test_cls[c] = static_cast<std::size_t>(it - names.begin());
+    }
+  }
+  const int threads = options.artefact.threads;
+  FixComparison out;
+  out.cls = cls;
+  const std::size_t R = regions.size(), O = others.size();
+  for (const ArtefactRegion& r : regions) out.region_images.push_back(r.image);
+  out.others = others;
+  for (std::size_t i = 0; i < T; ++i) out.test_images.push_back(test.images.name(i));
+  if (T) out.test_classes = test.class_names;
+
+  // The patches, cut from the images as the model before decodes them (working px).
+  std::vector<std::size_t> patch_region;  // region of each patch
+  std::vector<ArtefactPatch> patches;
+  std::vector<std::string> region_error(R);
+  for (std::size_t i = 0; i < R; ++i) {
+    if (regions[i].boxes.empty()) throw std::invalid_argument("compare_fix: region of '" + regions[i].image + "' has no box");
+    try {
+      patches.push_back(cut_artefact(before.load_image(regions[i].image), regions[i]));
+      patch_region.push_back(i);
+    } catch (const std::exception& e) {
+      region_error[i] = e.what();
+    }
+  }
+  if (patches.empty())
+    throw std::invalid_argument("compare_fix: no artefact could be cut from the " + std::to_string(R) + " regions");
+  for (std::size_t i = 0; i < O; ++i)
+    out.other_patch.push_back(patch_region[core::derived_seed(options.seed, i) % patches.size()]);
+
+  out.area_shares.assign(R, kNaN);
+  std::vector<std::string> other_error(O), test_error(T);
+  for (int m = 0; m < 2; ++m) {
+    const model::Model& model = m == 0 ? before : after;
+    FixNumbers& n = m == 0 ? out.before : out.after;
+    const decompose::Explainer explainer = model.explainer();
+    n.region_scores.assign(R, kNaN);
+    n.erased_scores.assign(R, kNaN);
+    n.relevance_shares.assign(R, kNaN);
+    core::for_each_index(R, threads, "explain the artefact images", progress, [&](std::size_t i) {
+      if (!region_error[i].empty()) return;
+      try {
+        const bow::GrayImage g = model.load_image(regions[i].image);
+        const model::Trace t = model.encode(g);
+        n.region_scores[i] = model.scores(t)[cls];
+        n.erased_scores[i] = model.scores(model.encode(erase_region(g, regions[i], options.artefact)))[cls];
+        const auto [share, area] = region_shares(explainer.explain(t, cls).pixels, regions[i]);
+        n.relevance_shares[i] = share;
+        if (m == 0) out.area_shares[i] = area;
+      } catch (const std::exception& e) {
+        region_error[i] = e.what();
+      }
+    });
+    n.other_scores.assign(O, kNaN);
+    n.pasted_scores.assign(O, kNaN);
+    core::for_each_index(O, threads, "paste the artefact", progress, [&](std::size_t i) {
+      if (!other_error[i].empty()) return;
+      try {
+        const bow::GrayImage g = model.load_image(others[i]);
+        const ArtefactPatch& patch = patches[core::derived_seed(options.seed, i) % patches.size()];
+        n.other_scores[i] = model.scores(model.encode(g))[cls];
+        n.pasted_scores[i] = model.scores(model.encode(paste_artefact(g, patch)))[cls];
+      } catch (const std::exception& e) {
+        other_error[i] = e.what();
+      }
+    });
+    n.test_scores.assign(T, std::vector<double>(C, kNaN));
+    core::for_each_index(T, threads, "score the test set", progress, [&](std::size_t i) {
+      if (!test_error[i].empty()) return;
+      try {
+        const std::vector<double> s = model.scores(model.encode(test.images.load(i, model.loader())));
+        for (std::size_t c = 0; c < C; ++c) n.test_scores[i][c] = s[test_cls[c]];
+      } catch (const std::exception& e) {
+        test_error[i] = e.what();
+      }
+    });
+  }
+  std::vector<char> region_ok(R), other_ok(O), test_ok(T);
+  for (std::size_t i = 0; i < R; ++i) {
+    region_ok[i] = region_error[i].empty();
+    if (region_ok[i]) ++out.region_used;
+    else out.failures.push_back({regions[i].image, region_error[i]});
+  }
+  for (std::size_t i = 0; i < O; ++i) {
+    other_ok[i] = other_error[i].empty();
+    if (other_ok[i]) ++out.others_used;
+    else out.failures.push_back({others[i], other_error[i]});
+  }
+  for (std::size_t i = 0; i < T; ++i) {
+    test_ok[i] = test_error[i].empty();
+    if (test_ok[i]) ++out.test_used;
+    else out.failures.push_back({test.images.name(i), test_error[i]});
+  }
+  out.area_share = mean_ok(out.area_shares, region_ok);
+  for (FixNumbers* n : {&out.before, &out.after}) {
+    // An image one model could not read is left out of both.
+    for (std::size_t i = 0; i < R; ++i)
+      if (!region_ok[i]) n->region_scores[i] = n->erased_scores[i] = n->relevance_shares[i] = kNaN;
+    for (std::size_t i = 0; i < O; ++i)
+      if (!other_ok[i]) n->other_scores[i] = n->pasted_scores[i] = kNaN;
+    std::vector<double> drop(R, 0.0), rise(O, 0.0);
+    for (std::size_t i = 0; i < R; ++i)
+      if (region_ok[i]) drop[i] = n->region_scores[i] - n->erased_scores[i];
+    for (std::size_t i = 0; i < O; ++i)
+      if (other_ok[i]) rise[i] = n->pasted_scores[i] - n->other_scores[i];
+    n->causal_drop = mean_ok(drop, region_ok);
+    n->relevance_share = mean_ok(n->relevance_shares, region_ok);
+    n->pasted_rise = mean_ok(rise, other_ok);
+    n->accuracy = kNaN;
+    n->mean_ap = kNaN;
+    n->ap.assign(C, kNaN);
+    if (!out.test_used) continue;
+    if (test.single_label) {
+      std::size_t right = 0;
+      for (std::size_t i = 0; i < T; ++i) {
+        if (!test_ok[i]) continue;
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < C; ++c)
+          if (n->test_scores[i][c] > n->test_scores[i][best]) best = c;
+        right += test.labels[i * C + best] == 1;
+      }
+      n->accuracy = static_cast<double>(right) / static_cast<double>(out.test_used);
+    }
+    std::vector<double> with_positives;
+    for (std::size_t c = 0; c < C; ++c) {
+      std::vector<double> s;
+      std::vector<int> l;
+      for (std::size_t i = 0; i < T; ++i)
+        if (test_ok[i]) {
+          s.push_back(n->test_scores[i][c]);
+          l.push_back(test.labels[i * C + c]);
+        }
+      if (std::find(l.begin(), l.end(), 1) == l.end()) continue;
+      n->ap[c] = datasets::voc07_ap(s, l);
+      with_positives.push_back(n->ap[c]);
+    }
+    if (!with_positives.empty()) n->mean_ap = datasets::mean_ap(with_positives);
+  }
   return out;
 }
 

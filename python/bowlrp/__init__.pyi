@@ -31,6 +31,7 @@ from ._bowlrp import (
     VocProtocolOptions as VocProtocolOptions,
     __version__ as __version__,
     aopc as aopc,
+    compare_fix as compare_fix,
     complexity as complexity,
     downsize_map as downsize_map,
     evaluate_explanation as evaluate_explanation,

@@ -7,6 +7,8 @@
 - :class:`QualityTotals`: their aggregate (``aopc()``, ``localisation_summaries()``,
   ``metric_summaries()``: mean and 95% interval, :class:`MeanInterval`, of every metric per method);
 - :func:`mean_interval`: mean and Student-t interval of per-image values;
+- :func:`compare_fix`: the proof that an artefact fix held, the model before and after (causal drop,
+  relevance share of the region against its area, pasted-artefact score rise, accuracy and mAP);
 - :func:`randomisation_check`: sanity checks (the head randomised layer by layer, a random other class) with
   :func:`spearman_correlation` and :func:`map_ssim` of each method's map against the original
   (``Model.with_randomised_head`` gives the randomised model itself);
@@ -32,6 +34,7 @@ from ._bowlrp import (
     VocEvaluation,
     VocProtocolOptions,
     aopc,
+    compare_fix,
     complexity,
     evaluate_explanation,
     evaluate_explanations,
@@ -69,6 +72,7 @@ __all__ = [
     "VocEvaluation",
     "VocProtocolOptions",
     "aopc",
+    "compare_fix",
     "complexity",
     "evaluate_explanation",
     "evaluate_explanations",

@@ -27,6 +27,12 @@
 // tests/test_evaluation_artefact.cpp); pasted alone it is in both classes and tells nothing. Which images receive a
 // patch and which patch each receives are drawn from the seed (core/random.h): the same seed gives
 // the same training set. The images are held decoded (about 4 bytes a working pixel).
+//
+// The proof that a fix held (compare_fix): the artefact measured on the model before and after, on the same
+// images: the causal drop (SpRAy's causal test on the artefact's own region: f(x) - f(x̃) on the regions'
+// images), the share of the class's positive relevance inside the region against the region's area share,
+// the class-score rise of other-class images with the artefact pasted in (one seeded patch each, as
+// artefact_effect), and accuracy / VOC2007 mAP on a labelled test set (what the fix cost).
 #pragma once
 
 #include <bowlrp/bow/artefact_projection.h>
@@ -156,7 +162,7 @@ model::Model augment_and_refit(const model::Model& model, const model::LabelledI
                                const std::vector<ArtefactRegion>& regions, const AugmentOptions& options = {},
                                const core::ProgressFn& progress = {});
 
-/// What an artefact does to a model (the proof that a fix held, model before against model after).
+/// What an artefact does to one model (compare_fix measures two, with the causal drop and the test set).
 struct ArtefactEffect {
   std::size_t pasted_images = 0;  ///< images of other classes the artefact was pasted into
   double pasted_rise = 0;         ///< mean f_cls(x with the artefact pasted) - f_cls(x) over them
@@ -171,5 +177,56 @@ struct ArtefactEffect {
 /// bad class or no patch.
 ArtefactEffect artefact_effect(const model::Model& model, std::size_t cls, const std::vector<ArtefactRegion>& regions,
                                const std::vector<std::string>& others, std::uint64_t seed = 0, int threads = 0);
+
+/// Options of the before/after comparison of a fix (compare_fix).
+struct FixComparisonOptions {
+  ArtefactOptions artefact;  ///< the erasure of the causal test (fill, blur, seed) and the worker threads
+  std::uint64_t seed = 0;    ///< which patch each other-class image receives (as artefact_effect)
+  /// Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+/// One model's numbers in a before/after comparison; per-image vectors are in the comparison's image
+/// order (NaN where the image was left out), means over the images every model could read.
+struct FixNumbers {
+  std::vector<double> region_scores;    ///< f_cls(x_i) on each region's image
+  std::vector<double> erased_scores;    ///< f_cls(x̃_i), the same image with its region erased
+  std::vector<double> relevance_shares; ///< share of the positive relevance of cls inside the region, per region image
+  double causal_drop = 0;               ///< mean f_cls(x_i) - f_cls(x̃_i) (SpRAy's causal test on the region)
+  double relevance_share = 0;           ///< mean of relevance_shares
+  std::vector<double> other_scores;     ///< f_cls(x) on each other-class image
+  std::vector<double> pasted_scores;    ///< f_cls(x with the artefact pasted in)
+  double pasted_rise = 0;               ///< mean pasted - other score
+  std::vector<std::vector<double>> test_scores;  ///< test image x class scores (the test set's classes, in its order)
+  double accuracy = 0;                  ///< top-1 over the test set (NaN for a multi-label or empty set)
+  std::vector<double> ap;               ///< VOC2007 11-point AP per test class (NaN for a class without positives)
+  double mean_ap = 0;                   ///< mean of the APs of classes with positives (NaN when none has)
+};
+
+/// The proof that a fix held: one artefact measured on the model before and after the fix.
+struct FixComparison {
+  std::size_t cls = 0;                       ///< the artefact's class (index of both models)
+  std::vector<std::string> region_images;    ///< the regions' images
+  std::vector<double> area_shares;           ///< share of each region image's pixels inside its region
+  double area_share = 0;                     ///< their mean (what relevance_share is to be read against)
+  std::vector<std::string> others;           ///< the other-class images the artefact is pasted into
+  std::vector<std::size_t> other_patch;      ///< index into regions of the patch each other image receives
+  std::vector<std::string> test_images;      ///< the test set's images (names)
+  std::vector<std::string> test_classes;     ///< its classes
+  std::size_t region_used = 0, others_used = 0, test_used = 0;  ///< images in the means (readable by both)
+  FixNumbers before, after;                  ///< the numbers of each model
+  std::vector<model::Skipped> failures;      ///< images left out, with the reason
+};
+
+/// Measures the artefact of `regions` (class cls) on `before` and `after`: the causal drop and the
+/// relevance share on the regions' images, the pasted-score rise on `others` (a seeded patch each, as
+/// artefact_effect), accuracy and mAP on `test` (may be empty; its class names must be classes of both
+/// models). An image unreadable for either model is left out of both models' means. Throws
+/// std::invalid_argument for a bad class, models with other classes, a test class the models lack, bad
+/// options, or no patch.
+FixComparison compare_fix(const model::Model& before, const model::Model& after, std::size_t cls,
+                          const std::vector<ArtefactRegion>& regions, const std::vector<std::string>& others,
+                          const model::LabelledImages& test, const FixComparisonOptions& options = {},
+                          const core::ProgressFn& progress = {});
 
 }  // namespace bowlrp::evaluation
